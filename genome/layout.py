@@ -1,0 +1,104 @@
+"""Flat genome vector <-> structured view: weights per layer and rule parameters per layer.
+
+Layout of a vector: `[W_0, b_0, W_1, b_1, ..., rules]`, where `W_l` is (out, in)
+row-major and `rules` is (n_layers, n_params) in CMA-ES space. Batched views over
+a population (P, dim) are reshapes of slices, so they cost no copy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from genome.spec import GenomeSpec, SpecError
+
+
+def initial_vector(spec: GenomeSpec) -> np.ndarray:
+    """Initial CMA-ES mean: zero weights and each family's sane initial rule."""
+    parts = []
+    if spec.kind.has_weights:
+        parts.append(np.zeros(spec.n_weights))
+    if spec.kind.has_rules:
+        parts.append(np.tile(spec.family.initial_search(), spec.n_layers))
+    return np.concatenate(parts)
+
+
+def weight_slice(spec: GenomeSpec) -> slice:
+    return slice(0, spec.n_weights if spec.kind.has_weights else 0)
+
+
+def rule_slice(spec: GenomeSpec) -> slice:
+    start = spec.n_weights if spec.kind.has_weights else 0
+    return slice(start, start + (spec.n_rule_params if spec.kind.has_rules else 0))
+
+
+def batch_weights(spec: GenomeSpec, X: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per layer (W (P, out, in), b (P, out)) views into a population matrix (P, dim)."""
+    if not spec.kind.has_weights:
+        raise SpecError(f"a {spec.kind.value!r} genome carries no weights")
+    X = np.atleast_2d(X)
+    layers, offset = [], 0
+    for out, inp in spec.layer_shapes:
+        W = X[:, offset : offset + out * inp].reshape(len(X), out, inp)
+        offset += out * inp
+        b = X[:, offset : offset + out]
+        offset += out
+        layers.append((W, b))
+    return layers
+
+
+def batch_rules(spec: GenomeSpec, X: np.ndarray) -> np.ndarray:
+    """Rule parameters in natural units, shape (P, n_layers, n_params)."""
+    if not spec.kind.has_rules:
+        raise SpecError(f"a {spec.kind.value!r} genome carries no learning rule")
+    X = np.atleast_2d(X)
+    z = X[:, rule_slice(spec)].reshape(len(X), spec.n_layers, spec.family.n_params)
+    return spec.family.to_natural(z)
+
+
+def random_weights(
+    spec: GenomeSpec, rng: np.random.Generator
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Initial weights of one lifetime of a `rules` genome: scaled normal, zero biases."""
+    return [
+        (rng.standard_normal((out, inp)) / np.sqrt(inp), np.zeros(out))
+        for out, inp in spec.layer_shapes
+    ]
+
+
+def named_rules(spec: GenomeSpec, x: np.ndarray) -> dict[str, float]:
+    """The rule of one genome by name, `layer{l}.{param}`, in natural units."""
+    if not spec.kind.has_rules:
+        return {}
+    natural = batch_rules(spec, x)[0]
+    return {
+        f"layer{layer}.{name}": float(natural[layer, k])
+        for layer in range(spec.n_layers)
+        for k, name in enumerate(spec.family.names)
+    }
+
+
+def graft_rules(
+    target_spec: GenomeSpec, target_x: np.ndarray, source_spec: GenomeSpec, source_x: np.ndarray
+) -> np.ndarray:
+    """Copy the source's learning rule onto a copy of the target genome.
+
+    Rules are per layer, so they transfer between networks of any widths; when
+    the depths differ, layers are matched from the output end (the last source
+    layer to the last target layer), missing ones keep the target's values.
+    """
+    if not (target_spec.kind.has_rules and source_spec.kind.has_rules):
+        raise SpecError("both genomes need a learning rule to graft one onto the other")
+    if target_spec.rule_family != source_spec.rule_family:
+        raise SpecError(
+            f"cannot graft a {source_spec.rule_family!r} rule onto a "
+            f"{target_spec.rule_family!r} genome"
+        )
+    k = target_spec.family.n_params
+    out = np.array(target_x, dtype=float, copy=True)
+    target_rules = out[rule_slice(target_spec)].reshape(target_spec.n_layers, k)
+    source_rules = np.asarray(source_x, dtype=float)[rule_slice(source_spec)].reshape(
+        source_spec.n_layers, k
+    )
+    n = min(target_spec.n_layers, source_spec.n_layers)
+    target_rules[-n:] = source_rules[-n:]
+    return out
