@@ -1,0 +1,135 @@
+"""Scores a population: chunks of genomes run in worker processes, each with its own environments.
+
+Workers are started with `forkserver` (or `spawn`), never plain `fork`, so a
+node may create its pool after ZeroMQ threads exist. Each worker builds its
+environments once and reuses them for every generation; per generation only
+the genome chunk goes in and its fitness comes back.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numpy as np
+
+from envs.episodes import run_lifetimes
+from envs.network import PlasticNetwork
+from envs.spaces import EnvInfo, describe, make_env
+from genome.spec import GenomeSpec
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    """Everything that decides a genome's fitness besides the genome and the seeds."""
+
+    env_id: str
+    spec: GenomeSpec
+    max_steps: int | None = None
+    carry_weights: bool = False
+    w_max: float = 5.0
+
+
+class LocalEvaluator:
+    """Evaluates in this process, reusing its environments across calls."""
+
+    def __init__(self, settings: EvalSettings):
+        self.settings = settings
+        first = make_env(settings.env_id)
+        self.info: EnvInfo = describe(first)
+        self._envs: list[gym.Env] = [first]
+
+    def _ensure_envs(self, n: int) -> list[gym.Env]:
+        while len(self._envs) < n:
+            self._envs.append(gym.make(self.settings.env_id))
+        return self._envs
+
+    def evaluate(self, X: np.ndarray, seeds: Sequence[int]) -> tuple[np.ndarray, int]:
+        """(mean return per genome, env steps) over one episode per seed."""
+        s = self.settings
+        network = PlasticNetwork(s.spec, self.info, X, w_max=s.w_max)
+        return run_lifetimes(
+            self._ensure_envs(len(X)), network, seeds, s.max_steps, s.carry_weights
+        )
+
+    def close(self) -> None:
+        for env in self._envs:
+            env.close()
+        self._envs.clear()
+
+
+_worker: LocalEvaluator | None = None
+
+
+def _init_worker(settings: EvalSettings) -> None:
+    global _worker
+    _worker = LocalEvaluator(settings)
+
+
+def _evaluate_chunk(args: tuple[np.ndarray, list[int]]) -> tuple[np.ndarray, int]:
+    assert _worker is not None, "worker used before its initializer ran"
+    return _worker.evaluate(*args)
+
+
+def default_workers() -> int:
+    """All cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+class Evaluator:
+    """`evaluate(X, seeds) -> fitness`: the population split over `workers` processes.
+
+    `workers=0` evaluates in this process (for tests and tiny runs).
+    """
+
+    def __init__(self, settings: EvalSettings, workers: int | None = None):
+        self.settings = settings
+        self.workers = default_workers() if workers is None else workers
+        self.steps = 0  # environment steps taken so far, for throughput figures
+        self._local: LocalEvaluator | None = None
+        self._pool = None
+        if self.workers == 0:
+            self._local = LocalEvaluator(settings)
+            self.info = self._local.info
+        else:
+            env = make_env(settings.env_id)  # fail here, with the id, not in a worker
+            self.info = describe(env)
+            env.close()
+            method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+            ctx = mp.get_context(method)
+            self._pool = ctx.Pool(self.workers, initializer=_init_worker, initargs=(settings,))
+
+    def evaluate(self, X: np.ndarray, seeds: Sequence[int]) -> np.ndarray:
+        """Mean return of each row of X over one episode per seed (the same seeds for all)."""
+        X = np.atleast_2d(np.asarray(X, dtype=float))
+        seeds = [int(s) for s in seeds]
+        if self._local is not None:
+            fitness, steps = self._local.evaluate(X, seeds)
+        else:
+            chunks = [c for c in np.array_split(X, min(self.workers, len(X))) if len(c)]
+            results = self._pool.map(_evaluate_chunk, [(c, seeds) for c in chunks])
+            fitness = np.concatenate([f for f, _ in results])
+            steps = sum(n for _, n in results)
+        self.steps += steps
+        return fitness
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
+        if self._local is not None:
+            self._local.close()
+            self._local = None
+
+    def __enter__(self) -> Evaluator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
