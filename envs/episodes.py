@@ -18,31 +18,38 @@ from envs.network import PlasticNetwork
 HELD_OUT_SEED_BASE = 2**31  # training seeds are drawn below this, held-out ones from it up
 
 
-def weight_seed(episode_seed: int) -> int:
-    """The seed of a lifetime's random initial weights, tied to its first episode's seed."""
-    return (episode_seed * 0x9E3779B1 + 0x85EBCA6B) % 2**63
+def weight_seeds(episode_seeds: np.ndarray) -> np.ndarray:
+    """Seeds of each lifetime's random initial weights, tied to its episode's seed."""
+    return (np.asarray(episode_seeds, dtype=np.uint64) * np.uint64(0x9E3779B1)
+            + np.uint64(0x85EBCA6B)) % np.uint64(2**63)
 
 
 def run_lifetimes(
     envs: Sequence[gym.Env],
     network: PlasticNetwork,
-    seeds: Sequence[int],
+    seeds: Sequence[int] | np.ndarray,
     max_steps: int | None = None,
     carry_weights: bool = False,
 ) -> tuple[np.ndarray, int]:
-    """Mean return per genome over one episode per seed, and the number of env steps taken."""
+    """Mean return per genome over one episode per seed, and the number of env steps taken.
+
+    `seeds` is (episodes,) shared by every genome (training: a fair comparison),
+    or (P, episodes) with each genome's own seeds (held-out scoring of copies).
+    """
     P = network.P
+    seeds = np.asarray(seeds, dtype=np.int64)
+    seeds = np.broadcast_to(seeds, (P, seeds.shape[-1]))
     if len(envs) < P:
         raise ValueError(f"need {P} environments, got {len(envs)}")
     totals = np.zeros(P)
     steps = 0
     obs = np.empty((P, network.info.obs_dim))
     reward = np.zeros(P)
-    for episode, seed in enumerate(seeds):
+    for episode in range(seeds.shape[1]):
         if episode == 0 or not carry_weights:
-            network.reset(np.random.default_rng(weight_seed(int(seed))))
+            network.reset(weight_seeds(seeds[:, episode]))
         for i in range(P):
-            obs[i] = envs[i].reset(seed=int(seed))[0]
+            obs[i] = envs[i].reset(seed=int(seeds[i, episode]))[0]
         active = np.ones(P, dtype=bool)
         alive = list(range(P))
         t = 0
@@ -64,5 +71,5 @@ def run_lifetimes(
             network.learn(reward, stepped)
             alive = still
             t += 1
-    return totals / len(seeds), steps
+    return totals / seeds.shape[1], steps
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-from collections.abc import Sequence
+import signal
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import gymnasium as gym
@@ -47,8 +48,8 @@ class LocalEvaluator:
             self._envs.append(gym.make(self.settings.env_id))
         return self._envs
 
-    def evaluate(self, X: np.ndarray, seeds: Sequence[int]) -> tuple[np.ndarray, int]:
-        """(mean return per genome, env steps) over one episode per seed."""
+    def evaluate(self, X: np.ndarray, seeds: np.ndarray) -> tuple[np.ndarray, int]:
+        """(mean return per genome, env steps) over one episode per seed; see run_lifetimes."""
         s = self.settings
         network = PlasticNetwork(s.spec, self.info, X, w_max=s.w_max)
         return run_lifetimes(
@@ -66,10 +67,15 @@ _worker: LocalEvaluator | None = None
 
 def _init_worker(settings: EvalSettings) -> None:
     global _worker
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the node's to handle, not ours
     _worker = LocalEvaluator(settings)
 
 
-def _evaluate_chunk(args: tuple[np.ndarray, list[int]]) -> tuple[np.ndarray, int]:
+class EvaluationAborted(RuntimeError):
+    """The node asked to stop while a generation was being scored."""
+
+
+def _evaluate_chunk(args: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, int]:
     assert _worker is not None, "worker used before its initializer ran"
     return _worker.evaluate(*args)
 
@@ -101,23 +107,44 @@ class Evaluator:
             env = make_env(settings.env_id)  # fail here, with the id, not in a worker
             self.info = describe(env)
             env.close()
-            method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
-            ctx = mp.get_context(method)
-            self._pool = ctx.Pool(self.workers, initializer=_init_worker, initargs=(settings,))
+            self._start_pool()
 
-    def evaluate(self, X: np.ndarray, seeds: Sequence[int]) -> np.ndarray:
-        """Mean return of each row of X over one episode per seed (the same seeds for all)."""
+    def evaluate(
+        self,
+        X: np.ndarray,
+        seeds: Sequence[int] | np.ndarray,
+        abort: Callable[[], bool] | None = None,
+    ) -> np.ndarray:
+        """Mean return of each row of X over one episode per seed.
+
+        `seeds` (episodes,) are shared by all rows, or (P, episodes) per row.
+        `abort` is polled while workers run; when it turns true the evaluator is
+        closed and EvaluationAborted is raised, so a node can shut down promptly.
+        """
         X = np.atleast_2d(np.asarray(X, dtype=float))
-        seeds = [int(s) for s in seeds]
+        seeds = np.asarray(seeds, dtype=np.int64)
         if self._local is not None:
             fitness, steps = self._local.evaluate(X, seeds)
         else:
-            chunks = [c for c in np.array_split(X, min(self.workers, len(X))) if len(c)]
-            results = self._pool.map(_evaluate_chunk, [(c, seeds) for c in chunks])
+            n = min(self.workers, len(X))
+            rows = np.array_split(np.arange(len(X)), n)
+            jobs = [(X[r], seeds[r] if seeds.ndim == 2 else seeds) for r in rows if len(r)]
+            pending = self._pool.map_async(_evaluate_chunk, jobs)
+            while not pending.ready():
+                if abort is not None and abort():
+                    self.close()  # workers mid-episode cannot be interrupted cleanly
+                    raise EvaluationAborted("evaluation abandoned on request")
+                pending.wait(0.1)
+            results = pending.get()
             fitness = np.concatenate([f for f, _ in results])
             steps = sum(n for _, n in results)
         self.steps += steps
         return fitness
+
+    def _start_pool(self) -> None:
+        method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+        ctx = mp.get_context(method)
+        self._pool = ctx.Pool(self.workers, initializer=_init_worker, initargs=(self.settings,))
 
     def close(self) -> None:
         if self._pool is not None:

@@ -52,22 +52,27 @@ class PlasticNetwork:
         if not info.discrete:
             self._low = np.asarray(info.action_low)
             self._span = np.asarray(info.action_high) - self._low
-        self.reset(np.random.default_rng(0))
+        self.reset(np.zeros(self.P, dtype=np.int64))
 
-    def reset(self, rng: np.random.Generator) -> None:
-        """Start a lifetime: weights from the genome, or random from `rng` for `rules` genomes.
+    def reset(self, weight_seeds: np.ndarray) -> None:
+        """Start a lifetime: weights from the genome, or random ones for `rules` genomes.
 
-        All genomes of a `rules` batch start from the same random weights (common
-        random numbers), so they differ only in how they learn.
+        Random initial weights come from each row's seed; rows that share a seed
+        (a training batch) start from the same weights (common random numbers),
+        so they differ only in how they learn.
         """
         if self._genome_weights is not None:
             for layer, (W, b) in enumerate(self._genome_weights):
                 np.clip(W, -self.w_max, self.w_max, out=self.W[layer])
                 self.b[layer][:] = b
         else:
-            for layer, (W, b) in enumerate(random_weights(self.spec, rng)):
-                self.W[layer][:] = np.clip(W, -self.w_max, self.w_max)
-                self.b[layer][:] = b
+            seeds = np.broadcast_to(np.asarray(weight_seeds), (self.P,))
+            for seed in np.unique(seeds):
+                rows = seeds == seed
+                init = random_weights(self.spec, np.random.default_rng(int(seed)))
+                for layer, (W, b) in enumerate(init):
+                    self.W[layer][rows] = np.clip(W, -self.w_max, self.w_max)
+                    self.b[layer][rows] = b
         self._reward_mean[:] = 0.0
         self._reward_var[:] = 1.0
 

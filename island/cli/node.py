@@ -1,0 +1,64 @@
+"""`island-node`: run one island; with `--peers` (or `--bind`) it joins the gossip network.
+
+    island-node                         # one local island on the embedded default
+    island-node --peers peers.txt       # join a network
+    island-node status tcp://HOST:PORT  # a running node's counters, as JSON
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from envs import UnknownEnvironmentError
+from genome.spec import SpecError
+from island.config import ConfigError, add_config_flags, build_config
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="island-node",
+        description="Evolve Hebbian learning rules with CMA-ES on one island; gossip elites "
+        "with peers. Every option can also be set in a TOML file (--config).",
+        epilog="Also: `island-node status ADDRESS` prints a running node's counters.",
+    )
+    add_config_flags(parser)
+    return parser
+
+
+def _status(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="island-node status")
+    parser.add_argument("address", help="the node's advertised address, tcp://HOST:PORT")
+    parser.add_argument("--timeout", type=float, default=3.0)
+    args = parser.parse_args(argv)
+    from gossip import query_status
+
+    try:
+        reply = query_status(args.address, timeout=args.timeout)
+    except (TimeoutError, ValueError) as exc:
+        print(f"island-node status: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(reply, indent=2, sort_keys=True))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["status"]:
+        return _status(argv[1:])
+    args = _parser().parse_args(argv)
+    try:
+        config = build_config(args)
+        networked = bool(config.gossip.peers) or "bind" in vars(args) or "advertise" in vars(args)
+        from island.node import Node
+
+        node = Node(config, networked=networked)
+    except (ConfigError, UnknownEnvironmentError, SpecError) as exc:
+        print(f"island-node: {exc}", file=sys.stderr)
+        return 2
+    return node.run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

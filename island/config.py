@@ -1,0 +1,280 @@
+"""Node configuration: dataclasses, loaded from TOML and overridden by flags, validated once.
+
+Every field of every section is also a command-line flag named after it
+(`popsize` -> `--popsize`); precedence is defaults < TOML file < flags. Field
+names are unique across sections so that a flag names exactly one option.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gossip.config import GossipConfig
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot run; the message names the key and the problem."""
+
+
+@dataclass
+class EvaluationConfig:
+    """What a genome is and where it is scored."""
+
+    env: str = "CartPole-v1"
+    kind: str = "weights+rules"
+    rule_family: str = "hebbian"
+    hidden: list[int] = field(default_factory=lambda: [16, 16])
+    episodes: int = 3  # episodes per fitness evaluation (fresh seeds every generation)
+    max_steps: int = 0  # cap on steps per episode; 0 keeps the environment's own limit
+    carry_weights: bool = False  # a lifetime of several episodes keeps what the rule learned
+    w_max: float = 5.0  # weights are clipped to [-w_max, w_max]
+    workers: int = 0  # evaluation processes; 0 means one per core
+
+
+@dataclass
+class EvolutionConfig:
+    """CMA-ES settings of the island."""
+
+    popsize: int = 0  # 0: CMA-ES default 4 + 3 ln(dim)
+    sigma: float = 0.5
+    seed: int = -1  # -1: derived from the node id, so every island differs
+    sep_above: int = 2000  # diagonal (sep-)CMA-ES above this genome dimension
+    restarts: bool = True  # IPOP: restart with a doubled population on stagnation
+    stagnation: int = 60  # generations without a new best before a restart
+    max_popsize: int = 512
+
+
+@dataclass
+class MigrationConfig:
+    """What leaves and what may enter the island."""
+
+    interval: int = 5  # send elites every `interval` generations
+    migrants: int = 2  # elites per emission (plus the rule of the best)
+    max_injected: int = 0  # cap of migrants injected per generation; 0: popsize // 4
+
+
+@dataclass
+class StopConfig:
+    """When the node stops by itself; 0 disables a criterion."""
+
+    target: float = 0.0  # stop when the best training fitness reaches it (0: no target)
+    max_evals: int = 0  # episode evaluations
+    max_time: float = 0.0  # seconds of wall time
+    max_generations: int = 0
+    final_episodes: int = 100  # held-out lifetimes scoring the best genome at the end (0: off)
+
+
+@dataclass
+class RunConfig:
+    """Where the node keeps its records."""
+
+    run_dir: str = ""  # default: runs/<node_id>
+    node_id: str = ""  # default: derived from the advertised address, else the host name
+    checkpoint_every: int = 10
+    quiet: bool = False
+
+
+SECTIONS: dict[str, type] = {
+    "evaluation": EvaluationConfig,
+    "evolution": EvolutionConfig,
+    "migration": MigrationConfig,
+    "stop": StopConfig,
+    "run": RunConfig,
+    "gossip": GossipConfig,
+}
+
+
+@dataclass
+class NodeConfig:
+    """The whole configuration of one node."""
+
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    evolution: EvolutionConfig = field(default_factory=EvolutionConfig)
+    migration: MigrationConfig = field(default_factory=MigrationConfig)
+    stop: StopConfig = field(default_factory=StopConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+    gossip: GossipConfig = field(default_factory=GossipConfig)
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        """Plain data for `config.toml` (None values are left out: TOML has no null)."""
+        sections = {name: dataclasses.asdict(getattr(self, name)) for name in SECTIONS}
+        return {name: {k: v for k, v in table.items() if v is not None}
+                for name, table in sections.items()}
+
+
+def _field_owner() -> dict[str, tuple[str, dataclasses.Field]]:
+    owners: dict[str, tuple[str, dataclasses.Field]] = {}
+    for section, cls in SECTIONS.items():
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            if f.name in owners:
+                raise RuntimeError(f"option {f.name!r} is defined in two sections")
+            f.type = hints[f.name]
+            owners[f.name] = (section, f)
+    return owners
+
+
+def _coerce(value: Any, annotation: Any, where: str) -> Any:
+    """Check a TOML value against a field type, with a message naming the key."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if value is None:
+            return None
+        return _coerce(value, args[0], where)
+    if origin is list:
+        (item,) = typing.get_args(annotation)
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        return [_coerce(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
+    if annotation is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if annotation is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        return value
+    if annotation is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if annotation is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a string, got {value!r}")
+        return value
+    raise ConfigError(f"{where}: unsupported option type {annotation!r}")
+
+
+def _apply(config: NodeConfig, values: dict[str, Any], source: str) -> None:
+    """Apply a {section: {key: value}} mapping, rejecting unknown sections and keys."""
+    for section, table in values.items():
+        if section not in SECTIONS:
+            raise ConfigError(
+                f"{source}: unknown section [{section}]; known: {', '.join(SECTIONS)}"
+            )
+        if not isinstance(table, dict):
+            raise ConfigError(f"{source}: [{section}] must be a table")
+        target = getattr(config, section)
+        names = {f.name: f for f in dataclasses.fields(target)}
+        hints = typing.get_type_hints(type(target))
+        for key, value in table.items():
+            if key not in names:
+                raise ConfigError(
+                    f"{source}: unknown key {key!r} in [{section}]; known: {', '.join(names)}"
+                )
+            setattr(target, key, _coerce(value, hints[key], f"{source}: [{section}] {key}"))
+
+
+def load_toml(path: str | Path) -> dict[str, Any]:
+    """Read a TOML file, naming the file in any error."""
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {str(path)!r} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per option; unset flags leave the TOML or default value alone."""
+    parser.add_argument("--config", metavar="FILE.toml", help="configuration file")
+    for section, cls in SECTIONS.items():
+        group = parser.add_argument_group(f"[{section}]", (cls.__doc__ or "").strip())
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            flag = "--" + f.name.replace("_", "-")
+            kind = hints[f.name]
+            default = f.default_factory() if f.default is dataclasses.MISSING else f.default
+            help_text = f"default: {default!r}"
+            if kind is bool:
+                group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction,
+                                   default=argparse.SUPPRESS, help=help_text)
+            else:
+                group.add_argument(flag, dest=f.name, default=argparse.SUPPRESS,
+                                   metavar=f.name.upper(), help=help_text)
+
+
+def _parse_flag(text: str, annotation: Any, flag: str) -> Any:
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+        origin = typing.get_origin(annotation)
+    try:
+        if origin is list:
+            (item,) = typing.get_args(annotation)
+            return [item(part) for part in text.split(",") if part.strip()]
+        if annotation in (int, float, str):
+            return annotation(text)
+    except ValueError:
+        raise ConfigError(f"{flag}: cannot read {text!r} as {annotation.__name__}") from None
+    return text
+
+
+def build_config(args: argparse.Namespace) -> NodeConfig:
+    """Defaults, then the TOML file, then flags; validated."""
+    config = NodeConfig()
+    if getattr(args, "config", None):
+        _apply(config, load_toml(args.config), str(args.config))
+    owners = _field_owner()
+    for name, value in vars(args).items():
+        if name not in owners:
+            continue
+        section, f = owners[name]
+        if not isinstance(value, bool):
+            value = _parse_flag(value, f.type, "--" + name.replace("_", "-"))
+        setattr(getattr(config, section), name, value)
+    validate(config)
+    return config
+
+
+def config_from_mapping(values: dict[str, Any], source: str = "config") -> NodeConfig:
+    """A validated config from a {section: {key: value}} mapping (experiment files, tests)."""
+    config = NodeConfig()
+    _apply(config, values, source)
+    validate(config)
+    return config
+
+
+def validate(config: NodeConfig) -> None:
+    """Check ranges and names once, at the edge, so the inside can trust the config."""
+    from genome.rules import FAMILIES
+    from genome.spec import GenomeKind
+
+    ev, evo, mig, stop, run = (config.evaluation, config.evolution, config.migration,
+                               config.stop, config.run)
+    checks = [
+        (ev.kind in {k.value for k in GenomeKind}, "evaluation.kind",
+         f"{ev.kind!r} is not one of {', '.join(k.value for k in GenomeKind)}"),
+        (ev.rule_family in FAMILIES, "evaluation.rule_family",
+         f"{ev.rule_family!r} is not one of {', '.join(FAMILIES)}"),
+        (all(h > 0 for h in ev.hidden), "evaluation.hidden", "layer sizes must be positive"),
+        (ev.episodes >= 1, "evaluation.episodes", "must be at least 1"),
+        (ev.max_steps >= 0, "evaluation.max_steps", "must be 0 (no cap) or positive"),
+        (ev.w_max > 0, "evaluation.w_max", "must be positive"),
+        (ev.workers >= 0, "evaluation.workers", "must be 0 (all cores) or positive"),
+        (evo.popsize == 0 or evo.popsize >= 4, "evolution.popsize", "must be 0 or at least 4"),
+        (evo.sigma > 0, "evolution.sigma", "must be positive"),
+        (evo.stagnation >= 1, "evolution.stagnation", "must be at least 1"),
+        (mig.interval >= 1, "migration.interval", "must be at least 1"),
+        (mig.migrants >= 0, "migration.migrants", "must be 0 or positive"),
+        (mig.max_injected >= 0, "migration.max_injected", "must be 0 or positive"),
+        (stop.max_evals >= 0 and stop.max_generations >= 0 and stop.max_time >= 0,
+         "stop", "limits must be 0 (off) or positive"),
+        (run.checkpoint_every >= 1, "run.checkpoint_every", "must be at least 1"),
+    ]
+    for ok, key, reason in checks:
+        if not ok:
+            raise ConfigError(f"{key}: {reason}")
+    try:
+        config.gossip.validate()
+    except ValueError as exc:
+        raise ConfigError(f"gossip: {exc}") from None

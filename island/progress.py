@@ -1,0 +1,24 @@
+"""One terminal line per generation, readable at a glance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def format_generation(record: dict[str, Any]) -> str:
+    """`gen 12  evals 1,536  best 187.3  gen 150.2  mean 55.1  sigma 0.412  pop 22  ...`."""
+    parts = [
+        f"gen {record['generation']:>5}",
+        f"evals {record['evaluations']:>9,}",
+        f"best {record['best']:>9.2f}",
+        f"gen-best {record['gen_best']:>9.2f}",
+        f"mean {record['mean']:>9.2f}",
+        f"sigma {record['sigma']:.3g}",
+        f"pop {record['popsize']}",
+    ]
+    if record.get("peers_alive") is not None:
+        parts.append(
+            f"peers {record['peers_alive']} in {record['migrants_in']} out {record['migrants_out']}"
+        )
+    parts.append(f"{record['wall']:.1f}s")
+    return "  ".join(parts)
