@@ -57,7 +57,8 @@ read_hosts() {
             addr="${target#*@}"
         fi
         addr="$(with_port "$addr")"
-        name="$(echo "$addr" | tr -c 'A-Za-z0-9.\n-' '_' | sed 's/^_*//; s/_*$//')"
+        # host-port, safe as a file name: "[fd00::3]:5555" -> "fd00--3-5555".
+        name="$(echo "$addr" | tr -d '[]' | tr ':' '-' | tr -c 'A-Za-z0-9.\n-' '_')"
         NODE_TARGETS+=("$target")
         NODE_ADDRS+=("$addr")
         NODE_NAMES+=("$name")
