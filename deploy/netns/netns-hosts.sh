@@ -182,23 +182,28 @@ cmd_list() {
 main() {
     [[ $# -ge 1 ]] || usage
     check_names
-    local cmd="$1"
+    local cmd="$1" idx
     shift
     case "$cmd" in
         up) cmd_up "$@" ;;
         down) cmd_down ;;
         list) cmd_list ;;
-        ip) [[ $# -eq 1 ]] || usage; echo "${SUBNET}.$(host_index "$1")" ;;
-        cut) [[ $# -eq 1 ]] || usage; ip link set "$(veth_root "$(host_index "$1")")" down ;;
-        restore) [[ $# -eq 1 ]] || usage; ip link set "$(veth_root "$(host_index "$1")")" up ;;
+        ip | cut | restore)
+            [[ $# -eq 1 ]] || usage
+            # Separate assignment: a failing lookup must stop the script here.
+            idx="$(host_index "$1")"
+            case "$cmd" in
+                ip) echo "${SUBNET}.${idx}" ;;
+                cut) ip link set "$(veth_root "$idx")" down ;;
+                restore) ip link set "$(veth_root "$idx")" up ;;
+            esac
+            ;;
         exec)
             [[ $# -ge 2 ]] || usage
-            local ns
-            ns="$(ns_name "$(host_index "$1")")"
+            idx="$(host_index "$1")"
             shift
-            exec ip netns exec "$ns" "$@"
+            exec ip netns exec "$(ns_name "$idx")" "$@"
             ;;
-        -h | --help | help) usage ;;
         *) usage ;;
     esac
 }
