@@ -90,8 +90,8 @@ def graft_rules(
         raise SpecError("both genomes need a learning rule to graft one onto the other")
     if target_spec.rule_family != source_spec.rule_family:
         raise SpecError(
-            f"cannot graft a {source_spec.rule_family!r} rule onto a "
-            f"{target_spec.rule_family!r} genome"
+            f"cannot graft a rule of family {source_spec.rule_family!r} onto a genome of "
+            f"rule family {target_spec.rule_family!r}"
         )
     k = target_spec.family.n_params
     out = np.array(target_x, dtype=float, copy=True)

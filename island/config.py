@@ -109,15 +109,15 @@ class NodeConfig:
                 for name, table in sections.items()}
 
 
-def _field_owner() -> dict[str, tuple[str, dataclasses.Field]]:
-    owners: dict[str, tuple[str, dataclasses.Field]] = {}
+def _field_owner() -> dict[str, tuple[str, Any]]:
+    """Option name -> (its section, its resolved type)."""
+    owners: dict[str, tuple[str, Any]] = {}
     for section, cls in SECTIONS.items():
         hints = typing.get_type_hints(cls)
         for f in dataclasses.fields(cls):
             if f.name in owners:
                 raise RuntimeError(f"option {f.name!r} is defined in two sections")
-            f.type = hints[f.name]
-            owners[f.name] = (section, f)
+            owners[f.name] = (section, hints[f.name])
     return owners
 
 
@@ -228,9 +228,9 @@ def build_config(args: argparse.Namespace) -> NodeConfig:
     for name, value in vars(args).items():
         if name not in owners:
             continue
-        section, f = owners[name]
+        section, annotation = owners[name]
         if not isinstance(value, bool):
-            value = _parse_flag(value, f.type, "--" + name.replace("_", "-"))
+            value = _parse_flag(value, annotation, "--" + name.replace("_", "-"))
         setattr(getattr(config, section), name, value)
     validate(config)
     return config

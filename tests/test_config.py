@@ -1,0 +1,50 @@
+"""Configuration errors name the key, the file and the problem."""
+
+import pytest
+
+from island.config import ConfigError, config_from_mapping
+from tests.conftest import run_cli
+
+
+def test_unknown_key_is_named():
+    with pytest.raises(ConfigError, match=r"unknown key 'popsise' in \[evolution\]"):
+        config_from_mapping({"evolution": {"popsise": 8}})
+
+
+def test_unknown_section_is_named():
+    with pytest.raises(ConfigError, match=r"unknown section \[evolutoin\]"):
+        config_from_mapping({"evolutoin": {"popsize": 8}})
+
+
+@pytest.mark.parametrize("section, key, value, expected", [
+    ("evolution", "popsize", "big", "expected an integer"),
+    ("evolution", "sigma", True, "expected a number"),
+    ("evaluation", "hidden", [16, "x"], r"hidden\[1\]: expected an integer"),
+    ("evaluation", "carry_weights", 1, "expected true or false"),
+])
+def test_wrong_type_is_named(section, key, value, expected):
+    with pytest.raises(ConfigError, match=rf"\[{section}\] {expected}|{expected}"):
+        config_from_mapping({section: {key: value}})
+
+
+def test_out_of_range_value_is_named():
+    with pytest.raises(ConfigError, match="evolution.sigma"):
+        config_from_mapping({"evolution": {"sigma": -1.0}})
+
+
+def test_config_file_errors_stop_the_node_with_the_file_and_key(tmp_path):
+    config = tmp_path / "node.toml"
+    config.write_text('[evaluation]\nenv = "CartPole-v1"\nepisodez = 3\n')
+    result = run_cli("island-node", "--config", str(config), "--run-dir", str(tmp_path / "r"))
+    assert result.returncode == 2
+    assert "node.toml" in result.stderr and "episodez" in result.stderr
+
+
+def test_flag_with_wrong_type_is_named(tmp_path):
+    result = run_cli("island-node", "--popsize", "many", "--run-dir", str(tmp_path / "r"))
+    assert result.returncode == 2 and "--popsize" in result.stderr
+
+
+def test_unknown_environment_id_stops_the_node_naming_it(tmp_path):
+    result = run_cli("island-node", "--env", "NoSuchEnv-v9", "--run-dir", str(tmp_path / "r"))
+    assert result.returncode == 2 and "NoSuchEnv-v9" in result.stderr

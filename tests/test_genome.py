@@ -1,0 +1,99 @@
+"""Genome specs, layouts and the codec: what evolves must round-trip and reject garbage clearly."""
+
+import msgpack
+import numpy as np
+import pytest
+
+from genome import (
+    GenomeDecodeError,
+    GenomeSpec,
+    SpecError,
+    batch_rules,
+    decode_genome,
+    encode_genome,
+    graft_rules,
+    initial_vector,
+    named_rules,
+)
+
+
+def test_spec_round_trips_through_dict_and_keeps_its_fingerprint():
+    spec = GenomeSpec("weights+rules", (8, 32, 32, 4), "oja")
+    again = GenomeSpec.from_dict(spec.to_dict())
+    assert again == spec and again.fingerprint == spec.fingerprint
+
+
+def test_fingerprint_changes_with_anything_that_changes_the_vector_meaning():
+    base = GenomeSpec("weights+rules", (4, 16, 16, 2))
+    others = [
+        GenomeSpec("rules", (4, 16, 16, 2)),
+        GenomeSpec("weights+rules", (4, 16, 8, 2)),
+        GenomeSpec("weights+rules", (4, 16, 16, 2), "oja"),
+    ]
+    assert len({base.fingerprint, *(o.fingerprint for o in others)}) == 4
+
+
+def test_default_rule_has_21_named_parameters_for_any_width():
+    for hidden in [(8, 8), (64, 32)]:
+        spec = GenomeSpec("rules", (4, *hidden, 2))
+        assert spec.dim == 21
+        names = named_rules(spec, initial_vector(spec))
+        assert len(names) == 21 and "layer2.modulation" in names and "layer0.eta" in names
+
+
+def test_genome_codec_round_trip():
+    spec = GenomeSpec("weights+rules", (8, 16, 16, 4))
+    x = np.random.default_rng(1).standard_normal(spec.dim)
+    spec2, x2, meta = decode_genome(encode_genome(spec, x, {"env": "LunarLander-v3"}))
+    assert spec2 == spec and np.array_equal(x, x2) and meta["env"] == "LunarLander-v3"
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda b: b[: len(b) // 2], "not a msgpack genome"),
+        (lambda b: msgpack.packb([1, 2, 3]), "not an island-genome"),
+        (lambda b: msgpack.packb({"format": "island-genome", "version": 99}), "version"),
+        (lambda b: _edit(b, fingerprint="0" * 16), "fingerprint"),
+        (lambda b: _edit(b, x=b"\x00" * 8), "bytes"),
+        (lambda b: _edit(b, x=np.full(12, np.nan).tobytes()), "NaN"),
+        (lambda b: _edit(b, spec={"kind": "brains", "layer_sizes": [4, 2]}), "genome kind"),
+        (lambda b: _edit(b, spec={"kind": "rules", "layer_sizes": [4, 10**9]}), "layer size"),
+    ],
+)
+def test_malformed_genome_bytes_raise_a_clear_error(mutate, message):
+    spec = GenomeSpec("rules", (4, 8, 8, 2), "oja")
+    good = encode_genome(spec, initial_vector(spec))
+    with pytest.raises(GenomeDecodeError, match=message):
+        decode_genome(mutate(good))
+
+
+def _edit(data: bytes, **changes) -> bytes:
+    obj = msgpack.unpackb(data)
+    obj.update(changes)
+    return msgpack.packb(obj)
+
+
+def test_rule_transforms_keep_rates_positive_and_bounded():
+    spec = GenomeSpec("rules", (4, 8, 8, 2))
+    X = np.random.default_rng(0).normal(0, 50, size=(100, spec.dim))
+    rules = batch_rules(spec, X)
+    eta, decay = rules[..., 0], rules[..., 1]
+    assert np.all((eta > 0) & (eta <= 1)) and np.all((decay > 0) & (decay <= 0.1))
+
+
+def test_graft_copies_the_rule_and_keeps_the_weights():
+    small = GenomeSpec("weights+rules", (4, 8, 8, 2))
+    big = GenomeSpec("rules", (8, 32, 32, 4))
+    rng = np.random.default_rng(3)
+    target, source = rng.standard_normal(small.dim), rng.standard_normal(big.dim)
+    grafted = graft_rules(small, target, big, source)
+    assert np.array_equal(grafted[: small.n_weights], target[: small.n_weights])
+    assert np.array_equal(grafted[small.n_weights :], source)
+
+
+def test_graft_refuses_a_different_family():
+    a = GenomeSpec("rules", (4, 8, 8, 2), "hebbian")
+    b = GenomeSpec("rules", (4, 8, 8, 2), "oja")
+    with pytest.raises(SpecError, match="family"):
+        graft_rules(a, initial_vector(a), b, initial_vector(b))

@@ -1,0 +1,107 @@
+"""The batched plastic network on real gymnasium environments."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from envs import EvalSettings, Evaluator, PlasticNetwork, env_info, run_lifetimes
+from genome import GenomeSpec, initial_vector
+
+
+def _population(spec, n, seed=0, scale=0.5):
+    rng = np.random.default_rng(seed)
+    return initial_vector(spec) + scale * rng.standard_normal((n, spec.dim))
+
+
+def test_one_rule_of_21_parameters_drives_networks_of_two_widths():
+    info = env_info("CartPole-v1")
+    rule = _population(GenomeSpec("rules", (4, 8, 8, 2)), 1)[0]
+    for hidden in [(8, 8), (64, 32)]:
+        spec = GenomeSpec("rules", (4, *hidden, 2))
+        assert spec.dim == 21
+        with Evaluator(EvalSettings("CartPole-v1", spec), workers=0) as ev:
+            fitness = ev.evaluate(rule[None, :], [1, 2])
+        assert fitness.shape == (1,) and fitness[0] >= 8  # it acted until the pole fell
+        assert PlasticNetwork(spec, info, rule).W[0].shape == (1, hidden[0], 4)
+
+
+@pytest.mark.parametrize("env_id, kind, family", [
+    ("CartPole-v1", "weights+rules", "hebbian"),
+    ("LunarLander-v3", "rules", "oja"),
+    ("BipedalWalker-v3", "weights+rules", "hebbian"),
+])
+def test_batched_network_acts_like_genomes_evaluated_one_at_a_time(env_id, kind, family):
+    info = env_info(env_id)
+    spec = GenomeSpec(kind, (info.obs_dim, 16, 8, info.act_dim), family)
+    X = _population(spec, 6)
+    batch = PlasticNetwork(spec, info, X)
+    singles = [PlasticNetwork(spec, info, x) for x in X]
+    rng = np.random.default_rng(5)
+    for _ in range(30):  # acting and learning in lockstep must not mix genomes
+        obs = rng.standard_normal((6, info.obs_dim))
+        reward = rng.standard_normal(6)
+        actions = batch.act(obs)
+        for i, net in enumerate(singles):
+            np.testing.assert_allclose(net.act(obs[i : i + 1])[0], actions[i], atol=1e-9)
+            net.learn(reward[i : i + 1], np.ones(1, bool))
+        batch.learn(reward, np.ones(6, bool))
+    for layer in range(3):
+        for i, net in enumerate(singles):
+            np.testing.assert_allclose(net.W[layer][0], batch.W[layer][i], atol=1e-9)
+
+
+def test_batched_fitness_equals_one_genome_at_a_time():
+    spec = GenomeSpec("weights+rules", (8, 16, 16, 4))
+    X = _population(spec, 5, seed=2)
+    with Evaluator(EvalSettings("LunarLander-v3", spec, max_steps=200), workers=0) as ev:
+        together = ev.evaluate(X, [11, 12])
+        apart = np.array([ev.evaluate(x[None, :], [11, 12])[0] for x in X])
+    np.testing.assert_allclose(together, apart)
+
+
+@pytest.mark.parametrize("family", ["hebbian", "oja"])
+def test_rule_changes_weights_during_an_episode_and_keeps_them_bounded(family):
+    info = env_info("LunarLander-v3")
+    spec = GenomeSpec("rules", (8, 16, 16, 4), family)
+    X = _population(spec, 4, seed=7, scale=3.0)  # strong, wild rules
+    net = PlasticNetwork(spec, info, X, w_max=2.0)
+    net.reset(np.full(4, 123))
+    before = [W.copy() for W in net.W]
+    envs = [gym.make("LunarLander-v3") for _ in range(4)]
+    run_lifetimes(envs, net, [3], max_steps=300)
+    for env in envs:
+        env.close()
+    assert any(not np.allclose(b, W) for b, W in zip(before, net.W, strict=True))
+    assert all(np.all(np.abs(W) <= 2.0) and np.all(np.isfinite(W)) for W in net.W)
+
+
+def test_weights_genome_does_not_learn():
+    info = env_info("CartPole-v1")
+    spec = GenomeSpec("weights", (4, 8, 8, 2))
+    net = PlasticNetwork(spec, info, _population(spec, 3))
+    before = [W.copy() for W in net.W]
+    net.act(np.ones((3, 4)))
+    net.learn(np.ones(3), np.ones(3, bool))
+    assert all(np.array_equal(b, W) for b, W in zip(before, net.W, strict=True))
+
+
+def test_worker_pool_scores_like_the_local_evaluator():
+    spec = GenomeSpec("rules", (4, 8, 8, 2))
+    X = _population(spec, 7, seed=9)
+    settings = EvalSettings("CartPole-v1", spec)
+    with Evaluator(settings, workers=0) as local, Evaluator(settings, workers=2) as pool:
+        np.testing.assert_allclose(local.evaluate(X, [5, 6]), pool.evaluate(X, [5, 6]))
+
+
+def test_unknown_environment_names_the_id():
+    from envs import UnknownEnvironmentError
+
+    with pytest.raises(UnknownEnvironmentError, match="NoSuchEnv-v9"):
+        env_info("NoSuchEnv-v9")
+
+
+def test_environment_without_box_observations_is_refused_by_name():
+    from envs import UnknownEnvironmentError
+
+    with pytest.raises(UnknownEnvironmentError, match="FrozenLake-v1.*Box observation"):
+        env_info("FrozenLake-v1")

@@ -1,0 +1,50 @@
+"""A standalone island, run as the real `island-node` process on CartPole."""
+
+
+from genome import decode_genome
+from island.runlog import read_jsonl
+from tests.conftest import run_cli
+
+
+def test_standalone_island_improves_cartpole_fitness(tmp_path):
+    run = tmp_path / "run"
+    result = run_cli(
+        "island-node", "--run-dir", str(run), "--max-generations", "15", "--popsize", "16",
+        "--episodes", "2", "--workers", "2", "--seed", "3", "--final-episodes", "20",
+    )
+    assert result.returncode == 0, result.stderr
+    log = read_jsonl(run / "log.jsonl")
+    assert [r["generation"] for r in log] == list(range(1, 16))
+    assert log[-1]["best"] > log[0]["gen_best"]
+    assert log[-1]["evaluations"] == 15 * 16 * 2
+    assert set(log[-1]["rules"]) >= {"layer0.eta", "layer2.modulation"}
+    spec, x, meta = decode_genome((run / "best.msgpack").read_bytes())
+    assert spec.kind.value == "weights+rules" and meta["env"] == "CartPole-v1"
+    events = read_jsonl(run / "events.jsonl")
+    held_out = [e for e in events if e["event"] == "held_out"]
+    assert held_out and held_out[0]["lifetimes"] == 20
+    assert (run / "config.toml").read_text().count("popsize = 16") == 1
+
+
+def test_island_eval_scores_a_saved_genome_on_held_out_seeds(tmp_path):
+    run = tmp_path / "run"
+    result = run_cli("island-node", "--run-dir", str(run), "--max-generations", "3",
+                     "--popsize", "8", "--workers", "1", "--kind", "rules", "--quiet",
+                     "--final-episodes", "0")
+    assert result.returncode == 0, result.stderr
+    scored = run_cli("island-eval", str(run / "best.msgpack"), "--episodes", "10",
+                     "--workers", "1")
+    assert scored.returncode == 0, scored.stderr
+    assert "held-out lifetimes 10" in scored.stdout
+    # A rules genome also acts in an environment it never saw (rule transfer).
+    moved = run_cli("island-eval", str(run / "best.msgpack"), "--env", "LunarLander-v3",
+                    "--episodes", "4", "--workers", "1")
+    assert moved.returncode == 0, moved.stderr
+    assert "LunarLander-v3" in moved.stdout
+
+
+def test_island_eval_rejects_a_corrupt_genome_file(tmp_path):
+    bad = tmp_path / "best.msgpack"
+    bad.write_bytes(b"\x93\x01\x02")
+    result = run_cli("island-eval", str(bad))
+    assert result.returncode == 2 and "best.msgpack" in result.stderr
