@@ -196,11 +196,14 @@ class Node:
     def _score_injected(self, X: np.ndarray, fitness: np.ndarray, improved: bool) -> None:
         """Record what each injected migrant measured here (its claim is never trusted)."""
         for x, migrant, outcome in self._pending:
-            rows = np.flatnonzero(np.all(X == x, axis=1))
-            if not len(rows):
+            # pycma hands an injected solution back as mean + sigma * direction: equal up to
+            # rounding, not bit for bit.
+            distance = np.max(np.abs(X - x), axis=1)
+            row = int(np.argmin(distance))
+            if distance[row] > 1e-6 * (1.0 + np.max(np.abs(x))):
                 continue
-            measured = float(fitness[rows[0]])
-            best = bool(improved and np.array_equal(self.island.best_x, x))
+            measured = float(fitness[row])
+            best = bool(improved and np.array_equal(self.island.best_x, X[row]))
             self.counters.became_best += best
             self.run_dir.event("migrant_evaluated", origin=migrant.origin, outcome=outcome,
                                claimed=migrant.claimed_fitness, measured=measured,
