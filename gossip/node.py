@@ -1,0 +1,174 @@
+"""`Gossip`: the small API the island loop uses (emit, drain, peers, counters, events, close).
+
+One background thread owns every ZeroMQ socket; the island thread only touches
+bounded, locked mailboxes, so `emit` and `drain` never block and never share a
+socket across threads. Create the evaluator's worker pool before starting a
+Gossip (fork safety: a forked child must not inherit a ZeroMQ context).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from gossip.address import AddressError, parse_address
+from gossip.config import GossipConfig
+from gossip.engine import Engine, Shared
+from gossip.mailbox import Mailbox
+from gossip.migrant import Migrant, is_node_id, migrant_to_map
+from gossip.peers_file import read_peers_file
+from gossip.transport import Transport
+
+log = logging.getLogger(__name__)
+
+START_TIMEOUT_S = 10.0
+STOP_TIMEOUT_S = 5.0
+
+
+class Gossip:
+    """One node's membership in the network and its migrant exchange with peers.
+
+    `status`, if given, is called from the gossip thread to answer
+    `island-node status` queries: keep it cheap and thread-safe (return a
+    snapshot), and return only msgpack-safe values (maps, lists, text, numbers).
+    """
+
+    def __init__(
+        self,
+        config: GossipConfig,
+        node_id: str,
+        status: Callable[[], dict[str, Any]] | None = None,
+        seeds: Iterable[str] = (),
+    ) -> None:
+        config.validate()
+        if not is_node_id(node_id):
+            raise ValueError(f"node id {node_id!r}: use 1-128 printable characters, no spaces")
+        self.config = config
+        self.node_id = node_id
+        self._status = status
+        self._extra_seeds = [parse_address(s) for s in seeds]
+        self._shared = Shared(inbox=Mailbox(config.inbox_size), outbox=Mailbox(config.outbox_size))
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self._address: str | None = None
+        self._closed = False
+        self._lock = threading.Lock()
+
+    # --- lifecycle ------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Read the peers file, bind, and start the gossip thread; raise if binding fails."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("this Gossip is closed; make a new one")
+            if self._thread is not None:
+                return
+            seeds = self._read_seeds()
+            self._thread = threading.Thread(
+                target=self._run, args=(seeds,), name=f"gossip-{self.node_id}", daemon=True
+            )
+            self._thread.start()
+        if not self._ready.wait(START_TIMEOUT_S):
+            self.close()
+            raise TimeoutError(f"gossip thread did not start within {START_TIMEOUT_S} s")
+        if self._error is not None:
+            self.close()
+            raise self._error
+
+    def close(self) -> None:
+        """Stop the thread and close every socket (LINGER 0); safe to call more than once."""
+        with self._lock:
+            self._closed = True
+            thread = self._thread
+        self._stop.set()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(STOP_TIMEOUT_S)
+            if thread.is_alive():
+                log.warning(
+                    "gossip: thread of %s did not stop within %s s", self.node_id, STOP_TIMEOUT_S
+                )
+
+    def __enter__(self) -> Gossip:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- what the island calls ------------------------------------------------------
+
+    def emit(self, migrants: list[Migrant]) -> None:
+        """Hand migrants to the gossip thread for `fanout` peers; never blocks.
+
+        Raises ValueError for a migrant no peer would accept (wrong vector
+        length, non-finite values); a full outbox drops the oldest, counted.
+        """
+        wires = [migrant_to_map(m) for m in migrants]
+        for wire in wires:
+            if not self._shared.outbox.put(wire):
+                self._shared.counters.add("emit_dropped")
+
+    def drain(self, limit: int | None = None) -> list[Migrant]:
+        """Validated migrants received since the last call, oldest first (at most `limit`)."""
+        return self._shared.inbox.take(limit)
+
+    def peers(self) -> list[str]:
+        """Addresses of the peers currently alive."""
+        return self._shared.live()
+
+    @property
+    def address(self) -> str:
+        """The address peers use for this node (with the real port when bound to port 0)."""
+        if self._address is None:
+            raise RuntimeError("the address is known once start() has bound the socket")
+        return self._address
+
+    def counters(self) -> dict[str, int]:
+        """Counts of messages, migrants, drops by reason and peers by state."""
+        return self._shared.counters.snapshot()
+
+    def events(self) -> list[dict[str, Any]]:
+        """Event records since the last call (peer changes, migrants sent and received, rejects)."""
+        return self._shared.events.take()
+
+    # --- the thread -----------------------------------------------------------------
+
+    def _read_seeds(self) -> list[str]:
+        own = [self.config.bind] + ([self.config.advertise] if self.config.advertise else [])
+        seeds = list(self._extra_seeds)
+        if self.config.peers:
+            seeds += [e.address for e in read_peers_file(self.config.peers, own=own)]
+        return list(dict.fromkeys(seeds))
+
+    def _run(self, seeds: list[str]) -> None:
+        rng = random.Random(self.config.gossip_seed)
+        try:
+            transport = Transport(self.config, rng)
+        except Exception as exc:
+            self._error = _bind_error(self.config.bind, exc)
+            self._ready.set()
+            return
+        try:
+            engine = Engine(
+                self.config, self.node_id, transport, seeds, self._shared, self._status, rng
+            )
+            self._address = transport.address
+            self._ready.set()
+            engine.run(self._stop)
+        except Exception as exc:  # only setup can get here: the loop guards itself
+            self._error = exc
+            self._ready.set()
+            log.exception("gossip: thread of %s failed", self.node_id)
+        finally:
+            transport.close()
+
+
+def _bind_error(bind: str, exc: Exception) -> Exception:
+    if isinstance(exc, AddressError):
+        return ValueError(f"bind: {exc}")
+    return OSError(f"gossip: cannot bind {bind}: {exc}")
