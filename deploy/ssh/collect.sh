@@ -16,8 +16,10 @@ ISLAND_COPY="${ISLAND_COPY:-auto}"
 [[ "$ISLAND_COPY" =~ ^(auto|rsync|tar)$ ]] || die "ISLAND_COPY must be auto, rsync or tar"
 mkdir -p "$DEST"
 
+# A live node keeps writing: files that change or vanish (a checkpoint's temporary
+# file) while they are copied are expected, not errors. The next collect catches up.
 collect_node() {
-    local i="$1" dir dest target
+    local i="$1" dir dest target status=0
     dir="$(node_dir "$i")"
     dest="${DEST}/${NODE_NAMES[$i]}"
     target="${NODE_TARGETS[$i]}"
@@ -27,10 +29,18 @@ collect_node() {
         && remote "$target" "command -v rsync" >/dev/null 2>&1; }; then
         # shellcheck disable=SC2086  # ssh command line for rsync -e
         rsync -a --partial -e "$ISLAND_SSH $ISLAND_SSH_OPTS -o BatchMode=yes" \
-            "${target}:${dir}/" "${dest}/"
+            "${target}:${dir}/" "${dest}/" || status=$?
+        ((status == 24)) && status=0  # "some source files vanished"
     else
-        remote "$target" "tar -C $(quote_args "$dir") -cf - ." | tar -C "$dest" -xf -
+        # GNU tar exits 1 for "file changed as we read it"; the stream is still whole.
+        remote "$target" "cd $(quote_args "$dir") || exit 2
+if tar --version 2>/dev/null | grep -q GNU; then
+  tar --warning=no-file-changed -cf - . ; s=\$?; [ \$s -le 1 ]
+else
+  tar -cf - .
+fi" | tar -C "$dest" -xf - || status=$?
     fi
+    ((status == 0)) || return "$status"
     echo "${NODE_NAMES[$i]}: ${dest}"
 }
 
