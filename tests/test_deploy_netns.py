@@ -1,0 +1,282 @@
+"""Five island nodes on five network-namespace "hosts": a partition and a recovery.
+
+Each host is a Linux network namespace with its own address on a private bridge
+(deploy/netns/netns-hosts.sh), so nodes talk over real TCP between distinct IPs,
+and a host can be cut off the network while its process keeps running. Needs root
+(or CAP_NET_ADMIN and CAP_SYS_ADMIN); skipped otherwise. Every wait has a deadline,
+nothing asserts on timing, and every process and namespace is removed at the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NETNS = ROOT / "deploy" / "netns" / "netns-hosts.sh"
+PEERS = ROOT / "deploy" / "netns" / "peers.sh"
+ISLAND_NODE = Path(sys.executable).parent / "island-node"
+PORT = 5555  # every host has its own IP, so one fixed port cannot collide
+HOSTS = 5
+PHASE_DEADLINE = 180.0  # seconds any one expectation may take before the test fails
+
+pytestmark = pytest.mark.timeout(1200)
+
+
+def _namespaces_permitted() -> str | None:
+    """Why network namespaces cannot be used here, or None if they can."""
+    if os.geteuid() != 0:
+        return "needs root to create network namespaces"
+    if shutil.which("ip") is None:
+        return "iproute2 (`ip`) is not installed"
+    probe = f"isl-probe-{secrets.token_hex(4)}"
+    made = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True)
+    if made.returncode != 0:
+        return f"`ip netns add` not permitted: {made.stderr.strip()}"
+    subprocess.run(["ip", "netns", "del", probe], capture_output=True)
+    link = f"ip{secrets.token_hex(4)}"
+    bridge = subprocess.run(["ip", "link", "add", link, "type", "bridge"], capture_output=True,
+                            text=True)
+    if bridge.returncode != 0:
+        return f"cannot create a bridge: {bridge.stderr.strip()}"
+    subprocess.run(["ip", "link", "del", link], capture_output=True)
+    return None
+
+
+_why_not = _namespaces_permitted()
+if _why_not:
+    pytest.skip(_why_not, allow_module_level=True)
+
+
+@dataclass
+class Hosts:
+    """A set of namespace hosts made by netns-hosts.sh, addressed by index 1..n."""
+
+    env: dict[str, str]
+    subnet: str
+
+    def script(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(NETNS), *args], env=self.env, capture_output=True, text=True,
+                              check=check, timeout=120)
+
+    def ip(self, i: int) -> str:
+        return f"{self.subnet}.{i}"
+
+    def cut(self, i: int) -> None:
+        self.script("cut", f"h{i}")
+
+    def restore(self, i: int) -> None:
+        self.script("restore", f"h{i}")
+
+    def exec_argv(self, i: int, *argv: str) -> list[str]:
+        return [str(NETNS), "exec", f"h{i}", *argv]
+
+
+@pytest.fixture
+def hosts() -> Iterator[Hosts]:
+    prefix = f"it{secrets.token_hex(3)}"  # unique per run: concurrent runs never clash
+    env = dict(os.environ, NETNS_PREFIX=prefix)
+    made = None
+    for _ in range(20):  # pick a /24 nothing on this machine routes yet
+        subnet = f"10.77.{20 + secrets.randbelow(230)}"
+        env["NETNS_SUBNET"] = subnet
+        made = subprocess.run([str(NETNS), "up", str(HOSTS)], env=env, capture_output=True,
+                              text=True, timeout=120)
+        if made.returncode == 0:
+            break
+        if "already routed" not in made.stderr:
+            break
+    assert made is not None and made.returncode == 0, made.stderr if made else "no attempt"
+    try:
+        yield Hosts(env=env, subnet=subnet)
+    finally:
+        subprocess.run([str(NETNS), "down"], env=env, capture_output=True, timeout=120)
+
+
+@dataclass
+class NodeProcess:
+    index: int
+    run_dir: Path
+    process: subprocess.Popen
+
+    def log(self) -> list[dict]:
+        return _read_jsonl(self.run_dir / "log.jsonl")
+
+    def events(self) -> list[dict]:
+        return _read_jsonl(self.run_dir / "events.jsonl")
+
+    def last(self, key: str, default=0):
+        lines = self.log()
+        return lines[-1].get(key, default) if lines else default
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    records = []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    for line in text.splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # a line being written right now
+    return records
+
+
+def _wait_for(what: str, condition: Callable[[], bool], nodes: list[NodeProcess],
+              deadline: float = PHASE_DEADLINE) -> None:
+    """Poll `condition` until it holds; fail with the nodes' state if time runs out."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if condition():
+            return
+        for node in nodes:
+            code = node.process.poll()
+            if code is not None:
+                pytest.fail(f"node h{node.index} exited with {code} while waiting for {what}:\n"
+                            f"{_tail(node.run_dir.parent / f'h{node.index}.err')}")
+        time.sleep(0.5)
+    state = {f"h{n.index}": {k: n.last(k) for k in ("generation", "peers_alive", "migrants_in")}
+             for n in nodes}
+    pytest.fail(f"timed out after {deadline:.0f}s waiting for {what}; nodes: {state}")
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no output)"
+
+
+def _events_about(node: NodeProcess, kind: str, other: NodeProcess, ip: str) -> list[dict]:
+    """`kind` events of `node` that name the other node (by address or node id)."""
+    found = []
+    for event in node.events():
+        if event.get("event") != kind:
+            continue
+        text = json.dumps(event)
+        if f"{ip}:{PORT}" in text or f'"h{other.index}"' in text:
+            found.append(event)
+    return found
+
+
+def _status(hosts: Hosts, from_host: int, of_host: int) -> subprocess.CompletedProcess[str]:
+    argv = hosts.exec_argv(from_host, str(ISLAND_NODE), "status",
+                           f"tcp://{hosts.ip(of_host)}:{PORT}", "--timeout", "3")
+    return subprocess.run(argv, env=hosts.env, capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture
+def nodes(hosts: Hosts, tmp_path: Path) -> Iterator[list[NodeProcess]]:
+    peers_file = tmp_path / "peers.txt"
+    subprocess.run([str(PEERS), "-p", str(PORT), "-o", str(peers_file)], env=hosts.env,
+                   check=True, timeout=60)
+    started: list[NodeProcess] = []
+    try:
+        for i in range(1, HOSTS + 1):
+            address = f"tcp://{hosts.ip(i)}:{PORT}"
+            run_dir = tmp_path / f"h{i}"
+            argv = hosts.exec_argv(
+                i, str(ISLAND_NODE), "--peers", str(peers_file), "--bind", address,
+                "--advertise", address, "--run-dir", str(run_dir), "--node-id", f"h{i}",
+                "--env", "CartPole-v1", "--popsize", "8", "--episodes", "1", "--workers", "1",
+                "--interval", "1", "--seed", str(i), "--max-time", "900", "--quiet",
+            )
+            with open(tmp_path / f"h{i}.out", "wb") as out, \
+                    open(tmp_path / f"h{i}.err", "wb") as err:
+                process = subprocess.Popen(argv, env=hosts.env, stdout=out, stderr=err,
+                                           stdin=subprocess.DEVNULL, start_new_session=True)
+            started.append(NodeProcess(i, run_dir, process))
+        yield started
+    finally:
+        for node in started:
+            if node.process.poll() is None:
+                _signal_group(node.process, signal.SIGKILL)
+            node.process.wait(timeout=30)
+
+
+def _signal_group(process: subprocess.Popen, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)  # the node and its evaluation workers
+
+
+def test_partitioned_host_is_marked_dead_and_rejoins(hosts: Hosts, nodes: list[NodeProcess]):
+    cut = nodes[-1]
+    survivors = nodes[:-1]
+    cut_ip = hosts.ip(cut.index)
+
+    # 1. Elites flow between hosts over the bridge: every node hears from others.
+    _wait_for("every node to see all peers and receive migrants",
+              lambda: all(n.last("peers_alive") == HOSTS - 1 and n.last("migrants_in") > 0
+                          and n.last("migrants_out") > 0 for n in nodes), nodes)
+    for node in nodes:
+        origins = {e.get("origin") for e in node.events()
+                   if e.get("event", "").startswith("migrant_")}
+        assert origins - {f"h{node.index}"}, f"h{node.index} got no migrant from another host"
+    status = _status(hosts, 1, 2)
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["node"] == "h2"
+
+    # 2. Cut one host off: the others keep evolving and mark it dead.
+    generation_at_cut = {n.index: n.last("generation") for n in survivors}
+    log_lines_at_cut = {n.index: len(n.log()) for n in survivors}
+    hosts.cut(cut.index)
+
+    def survivors_noticed() -> bool:
+        for n in survivors:
+            after = n.log()[log_lines_at_cut[n.index]:]
+            if not _events_about(n, "peer_dead", cut, cut_ip):
+                return False
+            if not any(line.get("peers_alive", HOSTS) < HOSTS - 1 for line in after):
+                return False
+            if n.last("generation") < generation_at_cut[n.index] + 3:
+                return False
+        return True
+
+    _wait_for(f"the survivors to mark h{cut.index} dead and keep evolving", survivors_noticed,
+              nodes)
+    _wait_for(f"the cut-off h{cut.index} to find itself alone",
+              lambda: cut.last("peers_alive", -1) == 0, nodes)
+    unreachable = _status(hosts, 1, cut.index)
+    assert unreachable.returncode != 0, "a cut-off host answered a status query"
+
+    # 3. Restore it: it rejoins and receives migrants again.
+    received_at_restore = cut.last("migrants_in")
+    generation_at_restore = cut.last("generation")
+    hosts.restore(cut.index)
+
+    def rejoined() -> bool:
+        return (all(_events_about(n, "peer_returned", cut, cut_ip)
+                    and n.last("peers_alive") == HOSTS - 1 for n in survivors)
+                and cut.last("peers_alive") == HOSTS - 1
+                and cut.last("migrants_in") > received_at_restore)
+
+    _wait_for(f"h{cut.index} to rejoin and receive migrants again", rejoined, nodes)
+    assert cut.last("generation") > generation_at_restore
+    assert _status(hosts, 1, cut.index).returncode == 0
+
+    # 4. SIGTERM: every node checkpoints and exits 0 (what systemd, Slurm and k8s send).
+    for node in nodes:
+        node.process.send_signal(signal.SIGTERM)
+    end = time.monotonic() + 120
+    for node in nodes:
+        try:
+            code = node.process.wait(timeout=max(1.0, end - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"h{node.index} did not exit within 120s of SIGTERM")
+        assert code == 0, _tail(node.run_dir.parent / f"h{node.index}.err")
+        assert any(e.get("event") == "stopped" for e in node.events())
+        assert list(node.run_dir.glob("checkpoint*")), f"h{node.index} left no checkpoint"
