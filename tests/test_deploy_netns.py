@@ -179,6 +179,44 @@ def _status(hosts: Hosts, from_host: int, of_host: int) -> subprocess.CompletedP
     return subprocess.run(argv, env=hosts.env, capture_output=True, text=True, timeout=60)
 
 
+def _start_node(hosts: Hosts, i: int, peers_file: Path, bind: str, advertise: str,
+                tmp_path: Path) -> NodeProcess:
+    """island-node on host i: CartPole, a small population, migration every generation."""
+    run_dir = tmp_path / f"h{i}"
+    argv = hosts.exec_argv(
+        i, str(ISLAND_NODE), "--peers", str(peers_file), "--bind", bind,
+        "--advertise", advertise, "--run-dir", str(run_dir), "--node-id", f"h{i}",
+        "--env", "CartPole-v1", "--popsize", "8", "--episodes", "1", "--workers", "1",
+        "--interval", "1", "--seed", str(i), "--max-time", "900", "--quiet",
+    )
+    with open(tmp_path / f"h{i}.out", "wb") as out, open(tmp_path / f"h{i}.err", "wb") as err:
+        process = subprocess.Popen(argv, env=hosts.env, stdout=out, stderr=err,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
+    return NodeProcess(i, run_dir, process)
+
+
+def _kill_all(started: list[NodeProcess]) -> None:
+    for node in started:
+        if node.process.poll() is None:
+            _signal_group(node.process, signal.SIGKILL)
+        node.process.wait(timeout=30)
+
+
+def _stop_all_with_sigterm(nodes: list[NodeProcess]) -> None:
+    """SIGTERM, as systemd, Slurm and Kubernetes send: each node checkpoints, exits 0."""
+    for node in nodes:
+        node.process.send_signal(signal.SIGTERM)
+    end = time.monotonic() + 120
+    for node in nodes:
+        try:
+            code = node.process.wait(timeout=max(1.0, end - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"h{node.index} did not exit within 120s of SIGTERM")
+        assert code == 0, _tail(node.run_dir.parent / f"h{node.index}.err")
+        assert any(e.get("event") == "stopped" for e in node.events())
+        assert list(node.run_dir.glob("checkpoint*")), f"h{node.index} left no checkpoint"
+
+
 @pytest.fixture
 def nodes(hosts: Hosts, tmp_path: Path) -> Iterator[list[NodeProcess]]:
     peers_file = tmp_path / "peers.txt"
@@ -188,24 +226,10 @@ def nodes(hosts: Hosts, tmp_path: Path) -> Iterator[list[NodeProcess]]:
     try:
         for i in range(1, HOSTS + 1):
             address = f"tcp://{hosts.ip(i)}:{PORT}"
-            run_dir = tmp_path / f"h{i}"
-            argv = hosts.exec_argv(
-                i, str(ISLAND_NODE), "--peers", str(peers_file), "--bind", address,
-                "--advertise", address, "--run-dir", str(run_dir), "--node-id", f"h{i}",
-                "--env", "CartPole-v1", "--popsize", "8", "--episodes", "1", "--workers", "1",
-                "--interval", "1", "--seed", str(i), "--max-time", "900", "--quiet",
-            )
-            with open(tmp_path / f"h{i}.out", "wb") as out, \
-                    open(tmp_path / f"h{i}.err", "wb") as err:
-                process = subprocess.Popen(argv, env=hosts.env, stdout=out, stderr=err,
-                                           stdin=subprocess.DEVNULL, start_new_session=True)
-            started.append(NodeProcess(i, run_dir, process))
+            started.append(_start_node(hosts, i, peers_file, address, address, tmp_path))
         yield started
     finally:
-        for node in started:
-            if node.process.poll() is None:
-                _signal_group(node.process, signal.SIGKILL)
-            node.process.wait(timeout=30)
+        _kill_all(started)
 
 
 def _signal_group(process: subprocess.Popen, sig: int) -> None:
@@ -268,15 +292,25 @@ def test_partitioned_host_is_marked_dead_and_rejoins(hosts: Hosts, nodes: list[N
     assert cut.last("generation") > generation_at_restore
     assert _status(hosts, 1, cut.index).returncode == 0
 
-    # 4. SIGTERM: every node checkpoints and exits 0 (what systemd, Slurm and k8s send).
-    for node in nodes:
-        node.process.send_signal(signal.SIGTERM)
-    end = time.monotonic() + 120
-    for node in nodes:
-        try:
-            code = node.process.wait(timeout=max(1.0, end - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"h{node.index} did not exit within 120s of SIGTERM")
-        assert code == 0, _tail(node.run_dir.parent / f"h{node.index}.err")
-        assert any(e.get("event") == "stopped" for e in node.events())
-        assert list(node.run_dir.glob("checkpoint*")), f"h{node.index} left no checkpoint"
+    # 4. SIGTERM: every node checkpoints and exits 0.
+    _stop_all_with_sigterm(nodes)
+
+
+def test_nodes_find_each_other_by_host_name(hosts: Hosts, tmp_path: Path):
+    """The compose / Kubernetes pattern: bind every interface, advertise a DNS name."""
+    peers_file = tmp_path / "peers.txt"
+    subprocess.run([str(PEERS), "-n", "-p", str(PORT), "-o", str(peers_file)], env=hosts.env,
+                   check=True, timeout=60)
+    prefix = hosts.env["NETNS_PREFIX"]
+    assert f"tcp://{prefix}-h1:{PORT}" in peers_file.read_text()
+    started: list[NodeProcess] = []
+    try:
+        for i in (1, 2, 3):  # the peers file also names h4 and h5, which run nothing
+            started.append(_start_node(hosts, i, peers_file, f"tcp://0.0.0.0:{PORT}",
+                                       f"tcp://{prefix}-h{i}:{PORT}", tmp_path))
+        _wait_for("nodes named by host name to exchange migrants",
+                  lambda: all(n.last("peers_alive") == 2 and n.last("migrants_in") > 0
+                              for n in started), started)
+        _stop_all_with_sigterm(started)
+    finally:
+        _kill_all(started)
