@@ -69,7 +69,7 @@ class GossipConfig:
         _between("exchange_size", self.exchange_size, 0, MAX_EXCHANGE)
         _between("max_migrants", self.max_migrants, 1, MAX_MIGRANTS_PER_MESSAGE)
         _between("max_peers", self.max_peers, 1, MAX_PEER_TABLE)
-        _at_least("max_message_bytes", self.max_message_bytes, 64 * 1024)
+        _between("max_message_bytes", self.max_message_bytes, 64 * 1024, 1024 * MIB)
         for name in ("inbox_size", "outbox_size", "send_hwm", "recv_hwm"):
             _at_least(name, getattr(self, name), 1)
         for name in ("heartbeat_interval", "reconnect_ivl", "reconnect_ivl_max"):
@@ -82,9 +82,7 @@ class GossipConfig:
             )
         for name in ("disconnect_after", "forget_after"):
             if getattr(self, name) < self.dead_after:
-                raise ValueError(
-                    f"{name}: must be at least dead_after ({self.dead_after} s)"
-                )
+                raise ValueError(f"{name}: must be at least dead_after ({self.dead_after} s)")
         if self.reconnect_ivl_max < self.reconnect_ivl:
             raise ValueError("reconnect_ivl_max: must be at least reconnect_ivl")
 
