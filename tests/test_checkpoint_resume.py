@@ -1,0 +1,105 @@
+"""Nothing lost on a crash: checkpoints, resume, fallback, clean shutdown. Real processes."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from island.checkpoint import CURRENT, PREVIOUS, load_latest, read_checkpoint
+from island.runlog import read_jsonl
+from tests.conftest import script
+
+CHECKPOINT_EVERY = 3
+
+
+def start_node(run_dir: Path, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [script("island-node"), "--run-dir", str(run_dir), "--workers", "1", "--popsize", "8",
+         "--episodes", "1", "--checkpoint-every", str(CHECKPOINT_EVERY), "--quiet",
+         "--final-episodes", "0", "--max-time", "120", *extra],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def generations(run_dir: Path) -> list[int]:
+    return [r["generation"] for r in read_jsonl(run_dir / "log.jsonl")]
+
+
+def wait_until(condition, what: str, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def procs():
+    started: list[subprocess.Popen] = []
+    yield started
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_killed_node_resumes_from_its_checkpoint(tmp_path, procs):
+    run = tmp_path / "run"
+    procs.append(first := start_node(run))
+    wait_until(lambda: len(generations(run)) >= 2 * CHECKPOINT_EVERY + 1, "a few generations")
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    done = generations(run)[-1]
+    state, problems = load_latest(run)
+    assert state is not None and not problems
+    saved_generation, saved_evaluations = state["island"].generation, state["evaluations"]
+    assert done - saved_generation <= CHECKPOINT_EVERY  # at most checkpoint_every lost
+
+    procs.append(second := start_node(run, "--max-generations", str(done + 3)))
+    assert second.wait(timeout=120) == 0, second.stderr.read()
+    log = read_jsonl(run / "log.jsonl")
+    resumed = [r for r in log if r["generation"] == saved_generation + 1]
+    assert len(resumed) >= 1 and resumed[-1]["evaluations"] == saved_evaluations + 8
+    assert log[-1]["generation"] == done + 3  # logs appended, counts continue
+    events = [e["event"] for e in read_jsonl(run / "events.jsonl")]
+    assert "resumed" in events
+
+
+def test_sigterm_exits_zero_with_a_fresh_checkpoint(tmp_path, procs):
+    run = tmp_path / "run"
+    procs.append(proc := start_node(run, "--env", "LunarLander-v3"))
+    wait_until(lambda: len(generations(run)) >= 1, "a first generation")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 0, proc.stderr.read()
+    state = read_checkpoint(run / CURRENT)
+    assert state["island"].generation == generations(run)[-1]
+    stopped = [e for e in read_jsonl(run / "events.jsonl") if e["event"] == "stopped"]
+    assert stopped and stopped[-1]["reason"] == "signal SIGTERM"
+
+
+@pytest.mark.parametrize("damage", [
+    lambda data: data[: len(data) // 2],  # truncated by a crash mid-write on another fs
+    lambda data: data[:-10] + bytes(10),  # corrupted payload
+    lambda data: b"",  # empty file
+])
+def test_corrupt_checkpoint_falls_back_to_the_previous_one(tmp_path, procs, damage):
+    run = tmp_path / "run"
+    procs.append(proc := start_node(run, "--max-generations", str(2 * CHECKPOINT_EVERY)))
+    assert proc.wait(timeout=120) == 0, proc.stderr.read()
+    previous = read_checkpoint(run / PREVIOUS)["island"].generation
+    current = run / CURRENT
+    current.write_bytes(damage(current.read_bytes()))
+
+    state, problems = load_latest(run)
+    assert state["island"].generation == previous and len(problems) == 1
+    procs.append(again := start_node(run, "--max-generations", str(previous + 2)))
+    assert again.wait(timeout=120) == 0
+    assert "skipping bad checkpoint" in again.stderr.read()
+    events = read_jsonl(run / "events.jsonl")
+    assert any(e["event"] == "checkpoint_rejected" for e in events)
+    assert generations(run)[-1] == previous + 2
