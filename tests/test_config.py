@@ -48,3 +48,14 @@ def test_flag_with_wrong_type_is_named(tmp_path):
 def test_unknown_environment_id_stops_the_node_naming_it(tmp_path):
     result = run_cli("island-node", "--env", "NoSuchEnv-v9", "--run-dir", str(tmp_path / "r"))
     assert result.returncode == 2 and "NoSuchEnv-v9" in result.stderr
+
+
+def test_every_example_config_is_valid():
+    from pathlib import Path
+
+    from island.config import load_toml
+
+    examples = sorted(Path(__file__).parent.parent.joinpath("examples").glob("*.toml"))
+    assert examples
+    for path in examples:
+        config_from_mapping(load_toml(path), str(path))
