@@ -105,7 +105,7 @@ class Engine:
         self.topology = make_topology(config.topology)
         self.relay: Relay[dict[str, Any]] = Relay(config.relay_rounds, config.max_migrants)
         self._opened_at: dict[str, float] = {}
-        self._synced_version = -1
+        self._published_version = -1
         self._errors_logged = 0
 
     # --- the loop -------------------------------------------------------------------
@@ -123,7 +123,7 @@ class Engine:
                 next_round += self.config.heartbeat_interval
                 if next_round < now:  # fell behind (a stall): skip rounds rather than burst
                     next_round = now + self.config.heartbeat_interval
-            self._guard("publish", self._publish)
+            self._guard("publish", self._publish, False)
 
     def _guard(self, where: str, fn: Callable[..., None], *args: Any) -> None:
         try:
@@ -244,7 +244,7 @@ class Engine:
         if due:
             self._push(due, relayed=True)
         self._drain_membership_events()
-        self._sync_connections(now, force=True)
+        self._publish(force=True)
 
     def _push(self, wires: list[dict[str, Any]], relayed: bool) -> None:
         """Send migrants to the destinations the topology picks among live peers."""
@@ -302,27 +302,29 @@ class Engine:
             self.counters.add(f"sends_dropped.{kind}")
         return sent
 
-    def _sync_connections(self, now: float, force: bool = False) -> None:
-        """Open DEALERs to new peers early; close those of peers dead (and unprobed) for long."""
-        if not force and self.membership.version == self._synced_version:
-            return
-        self._synced_version = self.membership.version
+    def _sync_connections(self, now: float) -> None:
+        """Open DEALERs to live peers and seeds early, as a send before connecting drops.
+
+        Close those of peers dead or unanswering for `disconnect_after` and not probed
+        since, so addresses that never answer do not hold sockets.
+        """
         linger = self.config.disconnect_after
         for address in self.membership.known():
             peer = self.membership.peer(address)
             if peer is None:
                 continue
             opened = self._opened_at.get(address)
-            if peer.state is not PeerState.DEAD:
+            wanted = peer.state is PeerState.ALIVE or (
+                peer.seed and peer.state is PeerState.PENDING
+            )
+            if wanted:
                 if opened is None:
                     self._opened_at[address] = now
                     self.transport.connect(address)
-            elif (
-                opened is not None
-                and peer.dead_since is not None
-                and now - peer.dead_since > linger
-                and now - opened > linger
-            ):
+                continue
+            since = peer.dead_since if peer.state is PeerState.DEAD else peer.learned_at
+            stale = since is not None and now - since > linger
+            if opened is not None and stale and now - opened > linger:
                 self._close(address)
         known = set(self.membership.known())
         for address in list(self._opened_at):
@@ -341,7 +343,11 @@ class Engine:
             record.pop("t", None)
             self._event(record.pop("event"), **record)
 
-    def _publish(self) -> None:
+    def _publish(self, force: bool) -> None:
+        """Refresh the live-peer snapshot and peer counters when membership changed."""
+        if not force and self.membership.version == self._published_version:
+            return
+        self._published_version = self.membership.version
         self._sync_connections(self.clock())
         counts = self.membership.counts()
         for state, n in counts.items():
@@ -349,6 +355,7 @@ class Engine:
         self.counters.set("peer_table_refused", self.membership.refused)
         self.counters.set("relay_evicted", self.relay.evicted)
         self.counters.set("events_dropped", self.shared.events.dropped)
+        self.counters.set("connections_open", len(self._opened_at))
         self.shared.set_live(self.membership.live())
 
     def _event(self, name: str, **fields: Any) -> None:

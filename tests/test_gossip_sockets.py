@@ -20,7 +20,7 @@ DEADLINE_S = 15.0
 
 def fast_config(**changes) -> GossipConfig:
     settings = dict(
-        bind="tcp://127.0.0.1:0", heartbeat_interval=0.05, dead_after=0.5, gossip_seed=None
+        bind="tcp://127.0.0.1:0", heartbeat_interval=0.05, dead_after=1.0, gossip_seed=None
     )
     settings.update(changes)
     return GossipConfig(**settings)
@@ -145,7 +145,7 @@ def test_closed_node_is_marked_dead_by_the_others(start):
 
 
 def test_dead_peer_socket_is_closed_and_reopened_when_it_returns(start):
-    a = start("a", disconnect_after=0.5, forget_after=60.0)
+    a = start("a", disconnect_after=1.0, forget_after=60.0)
     b = start("b", seeds=[a.address])
     wait_for(lambda: all_know_each_other([a, b]), "A and B to meet")
     port = b.address
@@ -154,6 +154,45 @@ def test_dead_peer_socket_is_closed_and_reopened_when_it_returns(start):
     b2 = start("b2", seeds=[a.address], bind=port)
     wait_for(lambda: a.peers() == [b2.address], "A to see B back")
     assert any(e["event"] == "peer_returned" for e in a.events())
+
+
+def test_a_flood_of_unanswering_addresses_does_not_hold_sockets(start):
+    node = start("a", disconnect_after=1.0, forget_after=1.0, exchange_size=64)
+    fakes = [f"tcp://127.0.0.1:{port}" for port in free_ports(40)]  # nothing listens there
+    context = zmq.Context()
+    raw = context.socket(zmq.DEALER)
+    raw.setsockopt(zmq.LINGER, 0)
+    try:
+        raw.connect(node.address)
+        body = {"peers": fakes}
+        attacker = {"v": 1, "type": "heartbeat", "sender": "m", "addr": fakes[0], "body": body}
+        raw.send(msgpack.packb(attacker))
+        wait_for(lambda: node.counters().get("peers_pending", 0) >= 39, "the fakes to be learned")
+    finally:
+        raw.close(0)
+        context.term()
+
+    # Probing is fanout per round whatever the flood; addresses that never answer are
+    # forgotten after forget_after, and their sockets closed with them.
+    def all_gone() -> bool:
+        c = node.counters()
+        return c["peers_pending"] == c["peers_dead"] == c["connections_open"] == 0
+
+    wait_for(all_gone, "the fake addresses and their sockets to be gone")
+    assert node.counters()["connections_closed"] > 0  # the probed ones had sockets
+    assert node.counters().get("internal_error", 0) == 0
+
+
+def free_ports(n: int) -> list[int]:
+    """Ports nothing listens on (bound by the OS, then released)."""
+    sockets = [socket.socket() for _ in range(n)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
 
 
 def test_status_query_returns_counters_peers_and_island_status(start):
