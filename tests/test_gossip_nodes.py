@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import time
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from island.runlog import read_jsonl
-from tests.conftest import script
+from tests.conftest import run_cli, script
 
 FAST_GOSSIP = ["--heartbeat-interval", "0.2", "--dead-after", "1.5"]
 
@@ -101,6 +102,13 @@ def test_line_of_three_learns_each_other_shares_elites_and_survives_a_death(tmp_
         others = {addr for name, addr in addresses.items() if name != node.name}
         wait_for(lambda node=node, others=others: others <= _peers_of(node),
                  f"{node.name} to learn {others}")
+
+    # Its counters are readable while it runs.
+    reply = run_cli("island-node", "status", a.address, timeout=30)
+    assert reply.returncode == 0, reply.stderr
+    status = json.loads(reply.stdout)
+    assert status["node"] == "a" and len(status["peers"]) == 2
+    assert status["status"]["kind"] == "weights+rules"
 
     # An elite from a reaches c (two hops away in the seeding) and is injected there.
     wait_for(lambda: any(e["event"] == "migrant_injected" and e["origin"] == "a"
