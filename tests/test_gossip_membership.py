@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 
 import pytest
 
@@ -272,3 +274,12 @@ def test_bad_config_names_the_field(changes: dict, field: str):
 
 def test_toml_integers_are_accepted_for_float_fields():
     GossipConfig(heartbeat_interval=1, dead_after=5).validate()
+
+
+def test_gossip_imports_neither_gymnasium_nor_cma_nor_island():
+    code = (
+        "import sys, gossip\n"
+        "bad = [m for m in ('gymnasium', 'cma', 'envs', 'island') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

@@ -303,3 +303,21 @@ def test_binding_a_port_in_use_raises_at_start(start):
 def test_bad_node_id_is_refused():
     with pytest.raises(ValueError, match="node id"):
         Gossip(fast_config(), "two words")
+
+
+def ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not ipv6_loopback(), reason="no IPv6 loopback on this host")
+def test_nodes_meet_over_ipv6(start):
+    a = start("a", bind="tcp://[::1]:0")
+    b = start("b", bind="tcp://[::]:0", seeds=[a.address])
+    assert a.address.startswith("tcp://[::1]:") and b.address.startswith("tcp://[::1]:")
+    wait_for(lambda: all_know_each_other([a, b]), "A and B to meet over IPv6")
+    assert query_status(a.address, timeout=5.0)["peers"] == [b.address]
