@@ -4,7 +4,9 @@ Migrants enter only through `inject`, before `ask`, with `force=True` so they
 keep their exact location; they come back out of `ask` and are scored by this
 island like any other sample. pycma's IPOP/BIPOP restarts live only in `fmin`,
 so an ask/tell island restarts itself: on a pycma stop condition or after
-`stagnation` generations without a new best, it starts a fresh strategy around
+`stagnation` generations without a new best generation median (episode returns
+are noisy: one lucky sample must not count as progress, nor block it), it
+starts a fresh strategy around
 the best genome with the initial sigma and a doubled population (IPOP, Auger &
 Hansen 2005).
 """
@@ -60,6 +62,8 @@ class Island:
         self.best_generation = -1
         self.last_elites: list[Elite] = []
         self._since_improvement = 0
+        self._best_median = -np.inf
+        self._since_restart = 0
         self._pending = 0
         self.es = self._new_strategy(self.x0, self.base_popsize)
 
@@ -117,10 +121,18 @@ class Island:
             self.best_fitness = float(fitness[order[0]])
             self.best_x = X[order[0]].copy()
             self.best_generation = self.generation
+        median = float(np.median(fitness))
+        if median > self._best_median:
+            self._best_median = median
             self._since_improvement = 0
         else:
             self._since_improvement += 1
-        if self.restarts_enabled and (self.es.stop() or self._since_improvement >= self.stagnation):
+        self._since_restart += 1
+        # pycma's stop tests (tolfun, ...) fire at once on a flat start; let a strategy run first.
+        settled = self._since_restart >= self.stagnation
+        if self.restarts_enabled and (
+            self._since_improvement >= self.stagnation or (settled and self.es.stop())
+        ):
             self._restart()
         return bool(improved)
 
@@ -133,3 +145,5 @@ class Island:
         popsize = min(self.popsize * 2, max(self.max_popsize, self.base_popsize))
         self.es = self._new_strategy(self.best_x, popsize)
         self._since_improvement = 0
+        self._since_restart = 0
+        self._best_median = -np.inf

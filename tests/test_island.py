@@ -1,0 +1,48 @@
+"""The CMA-ES island over real pycma: injection, elites, restarts."""
+
+import pickle
+
+import numpy as np
+
+from island.cmaes_island import Island
+
+
+def test_injected_genomes_come_back_from_ask_and_are_capped():
+    island = Island(np.zeros(10), 0.5, popsize=8, seed=3)
+    migrants = [np.full(10, 2.0 + i) for i in range(5)]
+    assert island.inject(migrants) == 2  # a quarter of the population at most
+    assert island.inject(migrants) == 0  # the cap holds until the next ask
+    X = island.ask()
+    assert len(X) == 8
+    for row, migrant in zip(X[:2], migrants[:2], strict=True):
+        np.testing.assert_allclose(row, migrant, rtol=1e-9)  # force=True keeps the location
+
+
+def test_island_maximises_and_keeps_the_best_ever():
+    island = Island(np.full(6, 3.0), 0.5, popsize=10, seed=1, restarts=False)
+    for _ in range(60):
+        X = island.ask()
+        island.tell(X, -np.sum(X**2, axis=1))
+    assert island.best_fitness > -0.01
+    assert island.elites(3)[0].fitness >= island.elites(3)[1].fitness
+
+
+def test_plateau_triggers_an_ipop_restart_with_a_doubled_population():
+    island = Island(np.zeros(4), 0.5, popsize=6, seed=2, stagnation=5)
+    for _ in range(7):
+        X = island.ask()
+        island.tell(X, np.zeros(len(X)))  # a flat landscape never improves its median
+    assert island.restarts == 1 and island.popsize == 12
+
+
+def test_island_pickles_and_resumes_identically():
+    island = Island(np.zeros(5), 0.5, popsize=6, seed=4)
+    X = island.ask()
+    island.tell(X, -np.sum(X**2, axis=1))
+    copy = pickle.loads(pickle.dumps(island))
+    np.testing.assert_array_equal(copy.ask(), island.ask())
+
+
+def test_sep_cma_is_used_for_large_genomes():
+    assert Island(np.zeros(50), 0.5, sep_above=20).diagonal
+    assert not Island(np.zeros(10), 0.5, sep_above=20).diagonal
