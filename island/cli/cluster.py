@@ -1,0 +1,38 @@
+"""`island-cluster EXPERIMENT.toml --out DIR`: run every island of an experiment on this machine.
+
+Each island is its own `island-node` process on a free 127.0.0.1 port, with a peers
+file of the others and its run directory in DIR/<name>. Ctrl-C or SIGTERM stops them
+all (SIGTERM, then SIGKILL after --grace seconds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from island.config import ConfigError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="island-cluster", description=__doc__.split("\n")[0])
+    parser.add_argument("experiment", help="experiment TOML: shared sections and [[island]]s")
+    parser.add_argument("--out", required=True, help="directory of the islands' run directories")
+    parser.add_argument("--refresh", type=float, default=2.0,
+                        help="seconds between progress lines (default 2)")
+    parser.add_argument("--grace", type=float, default=30.0,
+                        help="seconds an island has to stop after SIGTERM (default 30)")
+    args = parser.parse_args(argv)
+    from island.experiment import Cluster, load_experiment
+
+    try:
+        plans = load_experiment(args.experiment)
+        cluster = Cluster(plans, args.out)
+    except (ConfigError, FileNotFoundError) as exc:
+        print(f"island-cluster: {exc}", file=sys.stderr)
+        return 2
+    return cluster.run(refresh=args.refresh, grace=args.grace,
+                       echo=lambda line: print(line, flush=True))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
