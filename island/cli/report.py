@@ -1,0 +1,34 @@
+"""`island-report RUN_DIR... [--out DIR]`: figures, summary table, report.html, summary.json.
+
+Each RUN_DIR is a node's run directory or a folder holding several (e.g. the --out of
+island-cluster). The report goes to --out (default: the first RUN_DIR's `report/`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="island-report", description=__doc__.split("\n")[0])
+    parser.add_argument("run_dirs", nargs="+", metavar="RUN_DIR",
+                        help="node run directories, or folders of them")
+    parser.add_argument("--out", help="report directory (default: RUN_DIR/report)")
+    args = parser.parse_args(argv)
+    from island.report import ReportError, format_table, write_report
+
+    out = Path(args.out) if args.out else Path(args.run_dirs[0]) / "report"
+    try:
+        summary = write_report(args.run_dirs, out)
+    except ReportError as exc:
+        print(f"island-report: {exc}", file=sys.stderr)
+        return 2
+    print(format_table(summary["islands"]))
+    print(f"island-report: wrote {out / 'report.html'} and {out / 'summary.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
