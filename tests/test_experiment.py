@@ -146,3 +146,26 @@ def test_experiment_mistakes_are_named(island, words):
         plan_experiment({"island": [island]})
     for word in words:
         assert word in str(err.value)
+
+
+def test_sigterm_stops_every_island_cleanly(tmp_path):
+    experiment = tmp_path / "long.toml"
+    experiment.write_text(THREE_CARTPOLES.replace("max_generations = 15", "max_generations = 0")
+                          .replace("max_time = 90", "max_time = 120"))
+    out = tmp_path / "runs"
+    cluster = subprocess.Popen([script("island-cluster"), str(experiment), "--out", str(out)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not all(read_jsonl(out / n / "log.jsonl") for n in ("a", "b", "c")):
+            assert cluster.poll() is None, cluster.stdout.read()
+            assert time.monotonic() < deadline, "islands logged no generations"
+            time.sleep(0.2)
+        cluster.send_signal(signal.SIGTERM)
+        output, _ = cluster.communicate(timeout=60)
+    finally:
+        _stop(cluster)
+    assert cluster.returncode == 0, output
+    for name in ("a", "b", "c"):
+        stops = [e for e in read_jsonl(out / name / "events.jsonl") if e["event"] == "stopped"]
+        assert stops and stops[-1]["reason"] == "signal SIGTERM", name
