@@ -51,11 +51,17 @@ def test_unknown_environment_id_stops_the_node_naming_it(tmp_path):
 
 
 def test_every_example_config_is_valid():
+    """Node configs load as nodes; experiment files (with [[island]]) load as experiments."""
     from pathlib import Path
 
     from island.config import load_toml
+    from island.experiment import load_experiment
 
     examples = sorted(Path(__file__).parent.parent.joinpath("examples").glob("*.toml"))
-    assert examples
+    assert len(examples) >= 4
     for path in examples:
-        config_from_mapping(load_toml(path), str(path))
+        values = load_toml(path)
+        if "island" in values:
+            assert len(load_experiment(path)) >= 2
+        else:
+            config_from_mapping(values, str(path))
