@@ -38,9 +38,11 @@ def test_island_eval_scores_a_saved_genome_on_held_out_seeds(tmp_path):
     assert "held-out lifetimes 10" in scored.stdout
     # A rules genome also acts in an environment it never saw (rule transfer).
     moved = run_cli("island-eval", str(run / "best.msgpack"), "--env", "LunarLander-v3",
-                    "--episodes", "4", "--workers", "1")
+                    "--episodes", "4", "--workers", "1", "--compare", "2")
     assert moved.returncode == 0, moved.stderr
     assert "LunarLander-v3" in moved.stdout
+    rows = [line.split()[0:2] for line in moved.stdout.splitlines()[1:]]
+    assert [r[0] for r in rows] == ["evolved", "random", "random", "no"]
 
 
 def test_island_eval_rejects_a_corrupt_genome_file(tmp_path):

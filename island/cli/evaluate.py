@@ -15,7 +15,7 @@ import numpy as np
 
 from envs import EvalSettings, Evaluator, UnknownEnvironmentError, env_info, held_out_returns
 from genome.codec import GenomeDecodeError, decode_genome
-from genome.layout import graft_rules, initial_vector
+from genome.layout import graft_rules, initial_vector, rule_slice
 from genome.spec import GenomeKind, GenomeSpec
 
 
@@ -38,6 +38,33 @@ def fit_to_env(spec: GenomeSpec, x: np.ndarray, env_id: str) -> tuple[GenomeSpec
     return target, graft_rules(target, initial_vector(target), spec, x)
 
 
+def baselines(
+    spec: GenomeSpec, x: np.ndarray, n_random: int, seed: int = 0
+) -> dict[str, np.ndarray]:
+    """The genome and what it is compared with on the same seeds (rule transfer).
+
+    `random rule k`: rule parameters drawn around the family's initial values
+    (the spread CMA-ES starts from); `no plasticity`: learning rates at their
+    lower bound, so the same initial weights act unchanged.
+    """
+    rows = {"evolved": x}
+    if not spec.kind.has_rules:
+        return rows
+    rules = rule_slice(spec)
+    rng = np.random.default_rng(seed)
+    for k in range(n_random):
+        other = x.copy()
+        other[rules] = initial_vector(spec)[rules] + 0.5 * rng.standard_normal(spec.n_rule_params)
+        rows[f"random rule {k + 1}"] = other
+    frozen = x.copy().reshape(1, -1)
+    eta = spec.family.index("eta")
+    view = frozen[:, rules].reshape(spec.n_layers, spec.family.n_params)
+    view[:, eta] = spec.family.params[eta].low
+    frozen[0, rules] = view.ravel()
+    rows["no plasticity"] = frozen[0]
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="island-eval", description=__doc__.split("\n")[0])
     parser.add_argument("genome", type=Path, help="a genome file, e.g. RUN_DIR/best.msgpack")
@@ -45,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--episodes", type=int, default=100,
                         help="held-out lifetimes to average over (default 100)")
     parser.add_argument("--workers", type=int, default=0, help="processes; 0: one per core")
+    parser.add_argument("--compare", type=int, default=0, metavar="K",
+                        help="also score K random rules and the rule with plasticity off, "
+                        "on the same seeds, as a table")
     args = parser.parse_args(argv)
     try:
         spec, x, meta = decode_genome(args.genome.read_bytes())
@@ -62,11 +92,14 @@ def main(argv: list[str] | None = None) -> int:
     settings = EvalSettings(env_id, spec, int(meta.get("max_steps") or 0) or None, carry,
                             float(meta.get("w_max", 5.0)))
     per = int(meta.get("episodes", 1)) if carry else 1
-    with Evaluator(settings, args.workers or None) as evaluator:
-        returns = held_out_returns(evaluator, x, args.episodes, per)
+    candidates = baselines(spec, x, args.compare) if args.compare else {"evolved": x}
     print(f"{args.genome}  env {env_id}  kind {spec.kind.value}  family {spec.rule_family}")
-    print(f"held-out lifetimes {args.episodes}  mean {returns.mean():.2f}  std {returns.std():.2f}"
-          f"  min {returns.min():.2f}  max {returns.max():.2f}")
+    with Evaluator(settings, args.workers or None) as evaluator:
+        for name, genome in candidates.items():
+            returns = held_out_returns(evaluator, genome, args.episodes, per)
+            label = f"{name:<16} " if args.compare else ""
+            print(f"{label}held-out lifetimes {args.episodes}  mean {returns.mean():.2f}  "
+                  f"std {returns.std():.2f}  min {returns.min():.2f}  max {returns.max():.2f}")
     return 0
 
 
