@@ -33,10 +33,15 @@ class IslandRun:
     config: dict[str, Any] = field(default_factory=dict)
     log: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
+    label: str = ""  # set when two runs share a node id (standalone runs on one host)
+
+    @property
+    def node_id(self) -> str:
+        return self.config.get("run", {}).get("node_id") or self.path.name
 
     @property
     def name(self) -> str:
-        return self.config.get("run", {}).get("node_id") or self.path.name
+        return self.label or self.node_id
 
     def setting(self, section: str, key: str, default: Any = "-") -> Any:
         return self.config.get(section, {}).get(key, default)
@@ -242,6 +247,10 @@ def render_html(rows: list[dict[str, Any]], images: dict[str, Path]) -> str:
 def write_report(paths: list[str | Path], out: str | Path) -> dict[str, Any]:
     """Read every run directory under `paths`; write PNGs, report.html and summary.json."""
     runs = [load_run(p) for p in find_run_dirs(paths)]
+    ids = [run.node_id for run in runs]
+    for run in runs:
+        if ids.count(run.node_id) > 1:
+            run.label = f"{run.node_id} ({run.path.name})"
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     names = [run.name for run in runs]
