@@ -8,6 +8,7 @@ place untrusted values (TOML, flags) are checked.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, fields
 
 from gossip.address import AddressError, parse_address
@@ -46,6 +47,8 @@ class GossipConfig:
     reconnect_ivl: float = 0.1  # seconds before the first reconnect attempt (jittered)
     reconnect_ivl_max: float = 5.0  # cap of the reconnect back-off (jittered)
     gossip_seed: int | None = None  # seed of peer choice; None: from the OS
+    curve_secret: str | None = None  # this node's secret certificate (CurveZMQ); needs curve_allow
+    curve_allow: str | None = None  # directory of the public certificates allowed to connect
 
     def validate(self) -> None:
         """Check every field, raising ValueError that names the bad field and why."""
@@ -85,6 +88,20 @@ class GossipConfig:
                 raise ValueError(f"{name}: must be at least dead_after ({self.dead_after} s)")
         if self.reconnect_ivl_max < self.reconnect_ivl:
             raise ValueError("reconnect_ivl_max: must be at least reconnect_ivl")
+        self._validate_curve()
+
+    def _validate_curve(self) -> None:
+        if (self.curve_secret is None) != (self.curve_allow is None):
+            raise ValueError("curve_secret and curve_allow: set both (CurveZMQ) or neither")
+        if self.curve_secret is not None and not os.path.isfile(self.curve_secret):
+            raise ValueError(f"curve_secret: no such file {self.curve_secret!r}")
+        if self.curve_allow is not None and not os.path.isdir(self.curve_allow):
+            raise ValueError(f"curve_allow: no such directory {self.curve_allow!r}")
+
+    @property
+    def curve(self) -> bool:
+        """True when CurveZMQ is configured."""
+        return self.curve_secret is not None
 
 
 def _check_type(name: str, value: object, annotation: object) -> None:

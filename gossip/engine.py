@@ -107,6 +107,7 @@ class Engine:
         self._opened_at: dict[str, float] = {}
         self._published_version = -1
         self._errors_logged = 0
+        transport.node_of = self._node_of
 
     # --- the loop -------------------------------------------------------------------
 
@@ -124,6 +125,7 @@ class Engine:
                 if next_round < now:  # fell behind (a stall): skip rounds rather than burst
                     next_round = now + self.config.heartbeat_interval
             self._guard("publish", self._publish, False)
+            self._guard("security", self._drain_security)
 
     def _guard(self, where: str, fn: Callable[..., None], *args: Any) -> None:
         try:
@@ -146,7 +148,9 @@ class Engine:
                 return
             self._guard("message", self._handle, *item)
 
-    def _handle(self, routing_id: bytes, frames: list[bytes], peer_ip: str | None) -> None:
+    def _handle(
+        self, routing_id: bytes, frames: list[bytes], peer_ip: str | None, key: str | None
+    ) -> None:
         self.counters.add("messages_received")
         if len(frames) != 1:
             self._reject("bad_frames", None, peer_ip)
@@ -168,7 +172,7 @@ class Engine:
         ):
             self._send(address, kind, body)
         if msg.type == MIGRANTS:
-            self._receive_migrants(msg)
+            self._receive_migrants(msg, key)
         elif msg.type == STATUS_REQUEST:
             self._answer_status(routing_id, msg)
         self._drain_membership_events()
@@ -177,7 +181,7 @@ class Engine:
         self.counters.reject(reason)
         self._event("message_rejected", reason=reason, sender=sender, peer_ip=peer_ip)
 
-    def _receive_migrants(self, msg: Message) -> None:
+    def _receive_migrants(self, msg: Message, key: str | None) -> None:
         for migrant, wire in zip(msg.body["migrants"], msg.body["wire"], strict=True):
             if not self.relay.offer(migrant_key(wire), wire):
                 self.counters.add("migrants_duplicate")
@@ -190,6 +194,7 @@ class Engine:
                 sender=msg.sender,
                 sender_addr=msg.addr,
                 claimed_fitness=migrant.claimed_fitness,
+                **({"sender_key": key} if key is not None else {}),
                 **_summary(wire),
             )
 
@@ -335,6 +340,22 @@ class Engine:
         self._opened_at.pop(address, None)
         self.transport.disconnect(address)
         self.counters.add("connections_closed")
+
+    # --- CURVE ----------------------------------------------------------------------
+
+    def _node_of(self, address: str) -> str | None:
+        peer = self.membership.peer(address)
+        return peer.node_id if peer is not None else None
+
+    def _drain_security(self) -> None:
+        """Count and log handshakes the CURVE server refused and peers we hold no key for."""
+        for record in self.transport.take_security_events():
+            self.counters.add("curve_rejected")
+            self.counters.add(f"curve_rejected.{record['reason']}")
+            self._event("curve_rejected", **record)
+        for address in self.transport.take_keyless():
+            self.counters.add("peers_without_key")
+            self._event("peer_without_key", peer=address, node=self._node_of(address))
 
     # --- bookkeeping ----------------------------------------------------------------
 

@@ -16,10 +16,11 @@ from typing import Any
 
 from gossip.address import AddressError, parse_address
 from gossip.config import GossipConfig
+from gossip.curve import CurveKeys, load_curve_keys
 from gossip.engine import Engine, Shared
 from gossip.mailbox import Mailbox
 from gossip.migrant import Migrant, is_node_id, migrant_to_map
-from gossip.peers_file import read_peers_file
+from gossip.peers_file import PeerEntry, read_peers_file
 from gossip.transport import Transport
 
 log = logging.getLogger(__name__)
@@ -68,9 +69,13 @@ class Gossip:
                 raise RuntimeError("this Gossip is closed; make a new one")
             if self._thread is not None:
                 return
-            seeds = self._read_seeds()
+            entries = self._read_peer_entries()
+            seeds = list(dict.fromkeys(self._extra_seeds + [e.address for e in entries]))
+            curve = None
+            if self.config.curve_secret is not None and self.config.curve_allow is not None:
+                curve = load_curve_keys(self.config.curve_secret, self.config.curve_allow, entries)
             self._thread = threading.Thread(
-                target=self._run, args=(seeds,), name=f"gossip-{self.node_id}", daemon=True
+                target=self._run, args=(seeds, curve), name=f"gossip-{self.node_id}", daemon=True
             )
             self._thread.start()
         if not self._ready.wait(START_TIMEOUT_S):
@@ -138,17 +143,16 @@ class Gossip:
 
     # --- the thread -----------------------------------------------------------------
 
-    def _read_seeds(self) -> list[str]:
+    def _read_peer_entries(self) -> list[PeerEntry]:
+        if not self.config.peers:
+            return []
         own = [self.config.bind] + ([self.config.advertise] if self.config.advertise else [])
-        seeds = list(self._extra_seeds)
-        if self.config.peers:
-            seeds += [e.address for e in read_peers_file(self.config.peers, own=own)]
-        return list(dict.fromkeys(seeds))
+        return read_peers_file(self.config.peers, own=own)
 
-    def _run(self, seeds: list[str]) -> None:
+    def _run(self, seeds: list[str], curve: CurveKeys | None) -> None:
         rng = random.Random(self.config.gossip_seed)
         try:
-            transport = Transport(self.config, rng)
+            transport = Transport(self.config, rng, curve)
         except Exception as exc:
             self._error = _bind_error(self.config.bind, exc)
             self._ready.set()

@@ -4,6 +4,12 @@ ZeroMQ sockets are not thread-safe, even behind a lock, so a Transport is
 created, used and closed by the gossip thread alone. Every send is
 non-blocking (a full or unconnected queue drops, the caller counts it), every
 poll has a timeout, and LINGER 0 lets close never wait for a dead peer.
+
+With CurveZMQ configured the ROUTER is a CURVE server whose ZAP handler (a
+`zmq.auth` ThreadAuthenticator on this context) admits only the public keys in
+the allow directory; a socket monitor reports the handshakes it refused, since
+the authenticator only logs them. Each DEALER is a CURVE client and opens only
+to a peer whose public key this node already knows.
 """
 
 from __future__ import annotations
@@ -11,36 +17,71 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
+from collections.abc import Callable
+from typing import Any
 
 import zmq
+from zmq.auth.thread import ThreadAuthenticator
+from zmq.utils.monitor import parse_monitor_message
 
 from gossip.address import is_ipv6, join_address, parse_address, split_address
 from gossip.config import GossipConfig
+from gossip.curve import CurveKeys
 
 log = logging.getLogger(__name__)
 
 DEALER_RCVHWM = 16  # a DEALER only ever receives nothing or a stray reply
 MAX_HEARTBEAT_TTL_MS = 6_553_500  # libzmq sends the TTL in deciseconds in 16 bits
+MAX_SECURITY_EVENTS = 1024  # refused handshakes kept between two take_security_events()
+HANDSHAKE_FAILURES = {
+    zmq.EVENT_HANDSHAKE_FAILED_AUTH: "auth",  # ZAP said no: the key is not allowed
+    zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL: "protocol",  # e.g. a plain-text client
+    zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL: "handshake",
+}
 
 
 class Transport:
     """ROUTER bound at `config.bind`, DEALERs opened on demand per peer address."""
 
-    def __init__(self, config: GossipConfig, rng: random.Random) -> None:
+    def __init__(
+        self, config: GossipConfig, rng: random.Random, curve: CurveKeys | None = None
+    ) -> None:
         self.config = config
         self._rng = rng
+        self.curve = curve
+        # Names the node id claimed at an address, to find its certificate (set by the engine).
+        self.node_of: Callable[[str], str | None] = lambda address: None
         self.context = zmq.Context()
         # libzmq's default of 1023 sockets would cap the peer table below max_peers.
         self.context.set(zmq.MAX_SOCKETS, config.max_peers + 64)
         self._dealers: dict[str, zmq.Socket] = {}
+        self._keyless: set[str] = set()
+        self._reported_keyless: set[str] = set()
+        self._security_events: list[dict[str, Any]] = []
+        self._auth: ThreadAuthenticator | None = None
+        self._monitor: zmq.Socket | None = None
         self.router = self.context.socket(zmq.ROUTER)
+        self._poller = zmq.Poller()
         try:
+            if curve is not None:
+                self._secure_router(curve)
             self.address = self._bind()
         except Exception:
             self.close()
             raise
-        self._poller = zmq.Poller()
         self._poller.register(self.router, zmq.POLLIN)
+
+    def _secure_router(self, curve: CurveKeys) -> None:
+        """Make the ROUTER a CURVE server behind a ZAP handler that reads the allow directory."""
+        # The handler must be up before the bind: libzmq admits everyone when none answers.
+        self._auth = ThreadAuthenticator(self.context, log=log)
+        self._auth.start()
+        self._auth.configure_curve(domain="*", location=curve.allow_dir)
+        self.router.setsockopt(zmq.CURVE_SERVER, 1)
+        self.router.setsockopt(zmq.CURVE_PUBLICKEY, curve.public)
+        self.router.setsockopt(zmq.CURVE_SECRETKEY, curve.secret)
+        self._monitor = self.router.get_monitor_socket(sum(HANDSHAKE_FAILURES))
+        self._poller.register(self._monitor, zmq.POLLIN)
 
     def _bind(self) -> str:
         """Bind the ROUTER and return the address peers should use (with the real port)."""
@@ -76,23 +117,63 @@ class Transport:
 
     def poll(self, timeout: float) -> bool:
         """Wait up to `timeout` seconds for an incoming message."""
-        return bool(self._poller.poll(max(0, int(timeout * 1000))))
+        ready = dict(self._poller.poll(max(0, int(timeout * 1000))))
+        if self._monitor is not None and self._monitor in ready:
+            self._read_monitor()
+        return self.router in ready
 
-    def receive(self) -> tuple[bytes, list[bytes], str | None] | None:
-        """(routing id, frames after it, peer IP) of one waiting message, or None."""
+    def _read_monitor(self) -> None:
+        assert self._monitor is not None
+        for _ in range(MAX_SECURITY_EVENTS):
+            try:
+                event = parse_monitor_message(self._monitor.recv_multipart(zmq.NOBLOCK))
+            except zmq.Again:
+                return
+            reason = HANDSHAKE_FAILURES.get(event["event"])
+            if reason is not None and len(self._security_events) < MAX_SECURITY_EVENTS:
+                endpoint = event["endpoint"]
+                self._security_events.append({
+                    "reason": reason,
+                    "endpoint": endpoint.decode(errors="replace") if endpoint else "",
+                    "errno": event["value"],
+                })
+
+    def take_security_events(self) -> list[dict[str, Any]]:
+        """Handshakes the CURVE server refused since the last call (reason, endpoint, errno)."""
+        events, self._security_events = self._security_events, []
+        return events
+
+    def take_keyless(self) -> list[str]:
+        """Addresses a send or connect skipped for want of the peer's public key, each once."""
+        keyless = sorted(self._keyless - self._reported_keyless)
+        self._reported_keyless.update(keyless)
+        return keyless
+
+    def receive(self) -> tuple[bytes, list[bytes], str | None, str | None] | None:
+        """(routing id, frames after it, peer IP, CURVE key of the sender) of one message, or None.
+
+        The key is the ZAP handler's User-Id, the sender's Z85 public key; None without CURVE.
+        """
         try:
             frames = self.router.recv_multipart(zmq.NOBLOCK, copy=False)
         except zmq.Again:
             return None
-        peer_ip = None
+        peer_ip = user_id = None
         with contextlib.suppress(zmq.ZMQError, AttributeError, KeyError):
             peer_ip = frames[-1].get("Peer-Address")
-        return frames[0].bytes, [f.bytes for f in frames[1:]], peer_ip
+        if self.curve is not None:
+            with contextlib.suppress(zmq.ZMQError, AttributeError, KeyError):
+                user_id = frames[-1].get("User-Id")
+        return frames[0].bytes, [f.bytes for f in frames[1:]], peer_ip, user_id
 
     def send(self, address: str, payload: bytes) -> bool:
-        """Queue `payload` for the peer at `address`; False if its queue is full or unconnected."""
+        """Queue `payload` for the peer at `address`; False if its queue is full, it is
+        unconnected, or (CURVE) its public key is unknown."""
+        sock = self._dealer(address)
+        if sock is None:
+            return False
         try:
-            self._dealer(address).send(payload, zmq.NOBLOCK)
+            sock.send(payload, zmq.NOBLOCK)
         except zmq.Again:
             return False
         return True
@@ -119,14 +200,25 @@ class Transport:
     def connected(self) -> list[str]:
         return list(self._dealers)
 
-    def _dealer(self, address: str) -> zmq.Socket:
+    def _dealer(self, address: str) -> zmq.Socket | None:
         sock = self._dealers.get(address)
         if sock is not None:
             return sock
+        server_key = None
+        if self.curve is not None:
+            server_key = self.curve.server_key(address, self.node_of(address))
+            if server_key is None:
+                self._keyless.add(address)
+                return None
+            self._keyless.discard(address)
         cfg = self.config
         sock = self.context.socket(zmq.DEALER)
         try:
             self._common_options(sock, is_ipv6(address))
+            if self.curve is not None:
+                sock.setsockopt(zmq.CURVE_SERVERKEY, server_key)
+                sock.setsockopt(zmq.CURVE_PUBLICKEY, self.curve.public)
+                sock.setsockopt(zmq.CURVE_SECRETKEY, self.curve.secret)
             sock.setsockopt(zmq.SNDHWM, cfg.send_hwm)
             sock.setsockopt(zmq.RCVHWM, DEALER_RCVHWM)
             # Queue only to completed connections: a send to a down peer drops at once.
@@ -148,5 +240,11 @@ class Transport:
         """Close every socket without lingering and end the context."""
         for address in list(self._dealers):
             self.disconnect(address)
+        if self._monitor is not None:
+            with contextlib.suppress(zmq.ZMQError):
+                self.router.disable_monitor()
+            self._monitor.close(linger=0)
         self.router.close(linger=0)
+        if self._auth is not None:
+            self._auth.stop()
         self.context.term()
