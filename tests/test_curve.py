@@ -139,3 +139,20 @@ def test_only_allowed_keys_get_migrants_in(tmp_path):
     print(f"\ncurve: A injected {len(a_from_b)} from B, B injected {len(b_from_a)} from A; "
           f"A refused {len(_events(run_a, 'curve_rejected'))} handshakes; "
           f"stranger: {stranger_counters.get('migrants_emitted', 0)} emitted, 0 got in")
+
+
+def test_curve_settings_need_both_files(tmp_path):
+    _keygen(tmp_path, "A")
+    secret = str(tmp_path / "A.key_secret")
+    with pytest.raises(ValueError, match="set both"):
+        GossipConfig(curve_secret=secret).validate()
+    with pytest.raises(ValueError, match="curve_secret: no such file"):
+        GossipConfig(curve_secret=secret + "x", curve_allow=str(tmp_path)).validate()
+    with pytest.raises(ValueError, match="curve_allow: no such directory"):
+        GossipConfig(curve_secret=secret, curve_allow=str(tmp_path / "none")).validate()
+    GossipConfig(curve_secret=secret, curve_allow=str(tmp_path)).validate()
+    public = Gossip(GossipConfig(bind="tcp://127.0.0.1:0", curve_secret=str(tmp_path / "A.key"),
+                                 curve_allow=str(tmp_path)), "A")
+    with pytest.raises(ValueError, match="holds no secret key"):
+        public.start()
+    public.close()
