@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from island.checkpoint import CURRENT, PREVIOUS, load_latest, read_checkpoint
 from island.runlog import read_jsonl
-from tests.conftest import script
+from tests.conftest import script, wait_for
 
 CHECKPOINT_EVERY = 3
 
@@ -29,15 +28,6 @@ def generations(run_dir: Path) -> list[int]:
     return [r["generation"] for r in read_jsonl(run_dir / "log.jsonl")]
 
 
-def wait_until(condition, what: str, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    pytest.fail(f"timed out waiting for {what}")
-
-
 @pytest.fixture
 def procs():
     started: list[subprocess.Popen] = []
@@ -51,7 +41,8 @@ def procs():
 def test_killed_node_resumes_from_its_checkpoint(tmp_path, procs):
     run = tmp_path / "run"
     procs.append(first := start_node(run))
-    wait_until(lambda: len(generations(run)) >= 2 * CHECKPOINT_EVERY + 1, "a few generations")
+    wait_for(lambda: len(generations(run)) >= 2 * CHECKPOINT_EVERY + 1, "a few generations",
+             timeout=90)
     first.send_signal(signal.SIGKILL)
     first.wait()
     done = generations(run)[-1]
@@ -73,7 +64,7 @@ def test_killed_node_resumes_from_its_checkpoint(tmp_path, procs):
 def test_sigterm_exits_zero_with_a_fresh_checkpoint(tmp_path, procs):
     run = tmp_path / "run"
     procs.append(proc := start_node(run, "--env", "LunarLander-v3"))
-    wait_until(lambda: len(generations(run)) >= 1, "a first generation")
+    wait_for(lambda: len(generations(run)) >= 1, "a first generation", timeout=90)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 0, proc.stderr.read()
     state = read_checkpoint(run / CURRENT)

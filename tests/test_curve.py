@@ -16,7 +16,7 @@ from gossip import Gossip, GossipConfig, Migrant
 from gossip.messages import MIGRANTS, encode_message
 from gossip.migrant import migrant_to_map
 from island.runlog import read_jsonl
-from tests.conftest import run_cli, script
+from tests.conftest import node_address, run_cli, script
 
 SPEC = GenomeSpec("weights+rules", (4, 16, 16, 2))  # what island-node evolves on CartPole
 
@@ -37,17 +37,6 @@ def _node(run, name, keys, allow, *extra):
          "--curve-secret", str(keys / f"{name}.key_secret"), "--curve-allow", str(allow), *extra],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
-
-
-def _address(run, proc, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stderr.read()
-        started = [e for e in read_jsonl(run / "events.jsonl") if e["event"] == "node_started"]
-        if started:
-            return started[0]["address"]
-        time.sleep(0.1)
-    raise AssertionError(f"{run.name} never started")
 
 
 def _events(run, name):
@@ -80,11 +69,11 @@ def test_only_allowed_keys_get_migrants_in(tmp_path):
     context = zmq.Context()
     stranger = raw = None
     try:
-        address_a = _address(run_a, procs[0])
+        address_a = node_address(run_a, procs[0])
         # B knows A's key from its peers file; A finds B's in allow/B.key once B says hello.
         (tmp_path / "b.peers").write_text(f"{address_a} {key['A']}\n")
         procs.append(_node(run_b, "B", keys, allow, "--peers", str(tmp_path / "b.peers")))
-        _address(run_b, procs[1])
+        node_address(run_b, procs[1])
 
         (tmp_path / "c.peers").write_text(f"{address_a} {key['A']}\n")
         stranger = Gossip(GossipConfig(

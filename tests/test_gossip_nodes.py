@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from island.runlog import read_jsonl
-from tests.conftest import run_cli, script
+from tests.conftest import run_cli, script, wait_for
 
 FAST_GOSSIP = ["--heartbeat-interval", "0.2", "--dead-after", "1.5"]
 
@@ -59,17 +59,6 @@ class NodeProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-
-
-def wait_for(condition, what: str, timeout: float = 60.0):
-    """Poll until `condition()` is truthy; fail naming `what` after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def _peers_of(node: NodeProcess) -> set[str]:

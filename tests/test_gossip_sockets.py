@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -13,9 +14,11 @@ import zmq
 
 from genome import GenomeSpec
 from gossip import Gossip, GossipConfig, Migrant, query_status
+from tests import conftest
 
 SPEC = GenomeSpec("weights+rules", (4, 8, 2))
 DEADLINE_S = 15.0
+wait_for = functools.partial(conftest.wait_for, timeout=DEADLINE_S, interval=0.02)
 
 
 def fast_config(**changes) -> GossipConfig:
@@ -24,17 +27,6 @@ def fast_config(**changes) -> GossipConfig:
     )
     settings.update(changes)
     return GossipConfig(**settings)
-
-
-def wait_for(condition: Callable[[], object], what: str, timeout: float = DEADLINE_S) -> object:
-    """Poll until `condition()` is truthy; fail naming `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.02)
-    pytest.fail(f"timed out after {timeout} s waiting for {what}")
 
 
 def elite(origin: str, generation: int, fitness: float = 1.0) -> Migrant:

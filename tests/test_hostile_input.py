@@ -25,7 +25,7 @@ from gossip.messages import (
 )
 from gossip.migrant import migrant_to_map
 from island.runlog import read_jsonl
-from tests.conftest import run_cli, script
+from tests.conftest import node_address, run_cli, script
 
 MAX_BYTES = 64 * 1024  # the node's --max-message-bytes: oversized frames stay cheap to send
 FLOOD = 110_000  # malformed single- and multi-frame messages on one connection
@@ -43,17 +43,6 @@ def _start_node(run):
          "--max-message-bytes", str(MAX_BYTES)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
-
-
-def _wait_address(run, proc, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stderr.read()
-        started = [e for e in read_jsonl(run / "events.jsonl") if e["event"] == "node_started"]
-        if started:
-            return started[0]["address"]
-        time.sleep(0.1)
-    raise AssertionError("the node never started")
 
 
 def _generation(run):
@@ -200,7 +189,7 @@ def test_flood_of_malformed_messages_is_counted_and_survived(tmp_path):
     context = zmq.Context()
     sock = None
     try:
-        address = _wait_address(run, proc)
+        address = node_address(run, proc)
         before = query_status(address, timeout=10)["counters"]
 
         # Oversized frames: refused by the socket (MAXMSGSIZE), which disconnects the sender.

@@ -11,7 +11,7 @@ import pytest
 from genome import GenomeSpec, initial_vector
 from gossip import Gossip, GossipConfig, Migrant
 from island.runlog import read_jsonl
-from tests.conftest import script
+from tests.conftest import node_address, script
 
 
 def test_poisoned_migrants_are_rescored_and_capped(tmp_path):
@@ -25,13 +25,8 @@ def test_poisoned_migrants_are_rescored_and_capped(tmp_path):
     )
     liar = None
     try:
+        address = node_address(run, proc)
         deadline = time.monotonic() + 60
-        address = ""
-        while not address and time.monotonic() < deadline:
-            started = [e for e in read_jsonl(run / "events.jsonl") if e["event"] == "node_started"]
-            address = started[0]["address"] if started else ""
-            time.sleep(0.1)
-        assert address, "victim never started"
         peers = tmp_path / "liar.peers"
         peers.write_text(address + "\n")
         liar = Gossip(GossipConfig(bind="tcp://127.0.0.1:0", peers=str(peers), fanout=1,
