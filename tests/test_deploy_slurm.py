@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from island.runlog import read_jsonl
+
 ROOT = Path(__file__).resolve().parent.parent
 SBATCH = ROOT / "deploy" / "slurm" / "island.sbatch"
 ISLAND_NODE = Path(sys.executable).parent / "island-node"
@@ -167,14 +169,9 @@ def _free_port_run(length: int) -> int:
 
 
 def _last_log_line(run_dir: Path) -> dict:
-    try:
-        lines = (run_dir / "log.jsonl").read_text().splitlines()
-    except FileNotFoundError:
-        return {}
-    for line in reversed(lines):
-        with contextlib.suppress(json.JSONDecodeError):
-            return json.loads(line)
-    return {}
+    """The last complete JSON line of a log (a torn last line is skipped)."""
+    records = read_jsonl(run_dir / "log.jsonl")
+    return records[-1] if records else {}
 
 
 @pytest.mark.timeout(600)

@@ -8,7 +8,6 @@ Needs root, network namespaces and OpenSSH (sshd and ssh); skipped otherwise.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import secrets
 import shutil
@@ -20,6 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from island.runlog import read_jsonl
 
 ROOT = Path(__file__).resolve().parent.parent
 NETNS = ROOT / "deploy" / "netns" / "netns-hosts.sh"
@@ -113,14 +114,9 @@ def _run(script: str, *args: str, env: dict[str, str]) -> subprocess.CompletedPr
 
 
 def _last_line(path: Path) -> dict:
-    try:
-        lines = path.read_text().splitlines()
-    except FileNotFoundError:
-        return {}
-    for line in reversed(lines):
-        with contextlib.suppress(json.JSONDecodeError):
-            return json.loads(line)
-    return {}
+    """The last complete JSON line of a log (a torn last line is skipped)."""
+    records = read_jsonl(path)
+    return records[-1] if records else {}
 
 
 def test_ssh_scripts_start_report_collect_and_stop_nodes(ssh_hosts, tmp_path: Path):
