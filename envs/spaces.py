@@ -12,8 +12,6 @@ class UnknownEnvironmentError(ValueError):
     """An environment id that cannot be used (unknown, or spaces we cannot drive)."""
 
 
-
-
 @dataclass(frozen=True)
 class EnvInfo:
     """Observation and action shapes of an environment, enough to size a network."""

@@ -228,8 +228,7 @@ class Node:
         if self.gossip is None:
             return
         for event in self.gossip.events():
-            kind = event.pop("event", event.pop("kind", "gossip"))
-            self.run_dir.event(kind, **event)
+            self.run_dir.event(event.pop("event"), **event)
 
     # -- loop ----------------------------------------------------------------------------------
 

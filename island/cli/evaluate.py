@@ -51,17 +51,17 @@ def baselines(
     if not spec.kind.has_rules:
         return rows
     rules = rule_slice(spec)
+    initial_rule = initial_vector(spec)[rules]
     rng = np.random.default_rng(seed)
     for k in range(n_random):
         other = x.copy()
-        other[rules] = initial_vector(spec)[rules] + 0.5 * rng.standard_normal(spec.n_rule_params)
+        other[rules] = initial_rule + 0.5 * rng.standard_normal(spec.n_rule_params)
         rows[f"random rule {k + 1}"] = other
-    frozen = x.copy().reshape(1, -1)
+    frozen = x.copy()
+    per_layer = frozen[rules].reshape(spec.n_layers, spec.family.n_params)  # a view
     eta = spec.family.index("eta")
-    view = frozen[:, rules].reshape(spec.n_layers, spec.family.n_params)
-    view[:, eta] = spec.family.params[eta].low
-    frozen[0, rules] = view.ravel()
-    rows["no plasticity"] = frozen[0]
+    per_layer[:, eta] = spec.family.params[eta].low
+    rows["no plasticity"] = frozen
     return rows
 
 
