@@ -105,3 +105,23 @@ def test_environment_without_box_observations_is_refused_by_name():
 
     with pytest.raises(UnknownEnvironmentError, match="FrozenLake-v1.*Box observation"):
         env_info("FrozenLake-v1")
+
+
+@pytest.mark.parametrize("family", ["hebbian", "oja"])
+def test_no_plasticity_baseline_leaves_the_initial_weights_in_place(family):
+    from envs.episodes import weight_seeds
+    from island.cli.evaluate import baselines
+
+    info = env_info("LunarLander-v3")
+    spec = GenomeSpec("rules", (8, 16, 16, 4), family)
+    evolved = _population(spec, 1, seed=11, scale=2.0)[0]
+    evolved[spec.family.index("decay")] = -1.0  # the strongest decay a rule may evolve
+    frozen = baselines(spec, evolved, n_random=0)["no plasticity"]
+    net = PlasticNetwork(spec, info, frozen)
+    net.reset(weight_seeds(np.array([3])))  # the initial weights run_lifetimes draws for seed 3
+    before = [W.copy() for W in net.W]
+    envs = [gym.make("LunarLander-v3")]
+    run_lifetimes(envs, net, [3], max_steps=200)
+    envs[0].close()
+    for b, W in zip(before, net.W, strict=True):
+        np.testing.assert_allclose(W, b, atol=0.02)  # eta floor 1e-6 still nudges a little

@@ -44,8 +44,8 @@ def baselines(
     """The genome and what it is compared with on the same seeds (rule transfer).
 
     `random rule k`: rule parameters drawn around the family's initial values
-    (the spread CMA-ES starts from); `no plasticity`: learning rates at their
-    lower bound, so the same initial weights act unchanged.
+    (the spread CMA-ES starts from); `no plasticity`: learning rate and weight
+    decay at their lower bounds, so the same initial weights act unchanged.
     """
     rows = {"evolved": x}
     if not spec.kind.has_rules:
@@ -59,8 +59,9 @@ def baselines(
         rows[f"random rule {k + 1}"] = other
     frozen = x.copy()
     per_layer = frozen[rules].reshape(spec.n_layers, spec.family.n_params)  # a view
-    eta = spec.family.index("eta")
-    per_layer[:, eta] = spec.family.params[eta].low
+    for name in ("eta", "decay"):
+        k = spec.family.index(name)
+        per_layer[:, k] = spec.family.params[k].low
     rows["no plasticity"] = frozen
     return rows
 
