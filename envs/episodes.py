@@ -44,32 +44,46 @@ def run_lifetimes(
     totals = np.zeros(P)
     steps = 0
     obs = np.empty((P, network.info.obs_dim))
-    reward = np.zeros(P)
     for episode in range(seeds.shape[1]):
         if episode == 0 or not carry_weights:
             network.reset(weight_seeds(seeds[:, episode]))
+        else:
+            network.restore()
         for i in range(P):
             obs[i] = envs[i].reset(seed=int(seeds[i, episode]))[0]
-        active = np.ones(P, dtype=bool)
-        alive = list(range(P))
-        t = 0
-        while alive and (max_steps is None or t < max_steps):
-            actions = network.act(obs)
-            reward[:] = 0.0
-            stepped = active.copy()  # the final reward of an episode still teaches
-            still = []
-            for i in alive:
-                o, r, terminated, truncated, _ = envs[i].step(actions[i])
-                obs[i] = o
-                reward[i] = r
-                if terminated or truncated:
-                    active[i] = False
-                else:
-                    still.append(i)
-            steps += len(alive)
-            totals += reward
-            network.learn(reward, stepped)
-            alive = still
-            t += 1
+        steps += _run_episode(envs, network, obs, totals, max_steps)
+    network.restore()
     return totals / seeds.shape[1], steps
 
+
+def _run_episode(
+    envs: Sequence[gym.Env], network: PlasticNetwork, obs: np.ndarray,
+    totals: np.ndarray, max_steps: int | None,
+) -> int:
+    """One episode of every row, from the observations `obs`; adds returns to `totals`.
+
+    When half of the batch has ended, the network shrinks to the rows still
+    running, so the array work per step follows the episodes that are left.
+    """
+    rows = np.arange(network.P)  # population rows still in the batch
+    running = np.ones(network.P, dtype=bool)  # per batch row: its episode has not ended
+    steps = t = 0
+    while len(rows) and (max_steps is None or t < max_steps):
+        actions = network.act(obs)
+        reward = np.zeros(len(rows))
+        stepped = running.copy()  # the final reward of an episode still teaches
+        for j in np.flatnonzero(running):
+            o, r, terminated, truncated, _ = envs[rows[j]].step(actions[j])
+            obs[j] = o
+            reward[j] = r
+            if terminated or truncated:
+                running[j] = False
+        steps += int(stepped.sum())
+        totals[rows] += reward
+        network.learn(reward, stepped)
+        if running.sum() * 2 <= len(rows):
+            keep = np.flatnonzero(running)
+            network.shrink(keep)
+            rows, obs, running = rows[keep], obs[keep], running[keep]
+        t += 1
+    return steps

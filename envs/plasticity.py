@@ -1,9 +1,10 @@
 """The learning-rule updates, applied in place to a whole population's weights at once.
 
 Each function updates one layer for P genomes: `W` is (P, out, in), `pre` is
-(P, in), `post` is (P, out), `rule` is (P, n_params) in natural units, `gain` is
-(P,) = 1 + M r_t already masked (0 for genomes whose episode has ended), and
-`buf` is a preallocated (P, out, in) scratch array. No per-genome Python loop.
+(P, in), `post` is (P, out), `rule` is (n_params, P) in natural units (one
+contiguous row per parameter), `gain` is (P,) = 1 + M r_t already masked (0 for
+genomes whose episode has ended), `active` is (P,) 1.0 or 0.0, and `buf` is a
+preallocated (P, out, in) scratch array. No per-genome Python loop.
 """
 
 from __future__ import annotations
@@ -23,13 +24,16 @@ def hebbian_update(
     gain: np.ndarray, active: np.ndarray, buf: np.ndarray,
 ) -> None:
     """dW = eta (A post x pre + B pre + C post + D)(1 + M r) - decay W  (DESIGN.md)."""
-    step = rule[:, _H["eta"]] * gain  # (P,)
+    step = rule[_H["eta"]] * gain  # (P,)
     # A post pre + C post = post (A pre + C); B pre + D is shared by every row of W.
-    a_pre_c = rule[:, _H["hebbian"], None] * pre + rule[:, _H["post"], None]
-    b_pre_d = rule[:, _H["pre"], None] * pre + rule[:, _H["bias"], None]
+    a_pre_c = rule[_H["hebbian"], :, None] * pre
+    a_pre_c += rule[_H["post"], :, None]
+    b_pre_d = rule[_H["pre"], :, None] * pre
+    b_pre_d += rule[_H["bias"], :, None]
+    b_pre_d *= step[:, None]
     np.multiply((step[:, None] * post)[:, :, None], a_pre_c[:, None, :], out=buf)
-    buf += (step[:, None] * b_pre_d)[:, None, :]
-    W *= (1.0 - rule[:, _H["decay"]] * active)[:, None, None]
+    buf += b_pre_d[:, None, :]
+    W *= (1.0 - rule[_H["decay"]] * active)[:, None, None]
     W += buf
 
 
@@ -38,9 +42,9 @@ def oja_update(
     gain: np.ndarray, active: np.ndarray, buf: np.ndarray,
 ) -> None:
     """dW = eta A post (pre - post W)(1 + M r) - decay W  (Oja 1982, reward-modulated)."""
-    step = rule[:, _O["eta"]] * rule[:, _O["hebbian"]] * gain  # (P,)
+    step = rule[_O["eta"]] * rule[_O["hebbian"]] * gain  # (P,)
     s_post = step[:, None] * post  # (P, out)
-    keep = (1.0 - rule[:, _O["decay"]] * active)[:, None] - s_post * post  # (P, out)
+    keep = (1.0 - rule[_O["decay"]] * active)[:, None] - s_post * post  # (P, out)
     W *= keep[:, :, None]
     np.multiply(s_post[:, :, None], pre[:, None, :], out=buf)
     W += buf
