@@ -1,23 +1,24 @@
-"""A population of plastic MLPs run in lockstep: one array operation per layer per step.
+"""A population of plastic MLPs run in lockstep: one compiled call acts, one learns.
 
 Every layer is `tanh(W x + b)`. Discrete actions take the argmax of the output
 layer; continuous actions map its tanh output onto the action bounds. After
 every step the genome's learning rule changes `W` (biases stay as evolved),
 with a normalised reward as the third factor, and weights are clipped to
-`[-w_max, w_max]` so no rule can overflow the network.
+`[-w_max, w_max]` so no rule can overflow the network. The arithmetic lives in
+`envs.kernels`.
 
 Episodes end at different times. `shrink` continues with only the rows still
-running, so a few long episodes do not pay for a full batch of array work per
-step; `restore` brings every row back, with what each one learned.
+running, so a few long episodes do not pay for a full batch per step;
+`restore` brings every row back, with what each one learned.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from envs.plasticity import UPDATES
+from envs.kernels import LEARN, forward
 from envs.spaces import EnvInfo
-from genome.layout import batch_rules, batch_weights, random_weights
+from genome.layout import batch_rules, random_weights
 from genome.spec import GenomeSpec
 
 REWARD_ALPHA = 0.01  # time constant of the running reward mean/variance (~100 steps)
@@ -28,7 +29,7 @@ OBS_CLIP = 1e6
 class PlasticNetwork:
     """P networks of one spec; `act` then `learn` once per environment step.
 
-    `W`, `b` and the arguments of `act`/`learn` cover the current rows
+    The arguments of `act`/`learn`, and `W`/`b`, cover the current rows
     (`rows`, indices into the population), which are all P rows until `shrink`.
     """
 
@@ -41,31 +42,45 @@ class PlasticNetwork:
                 f"network {spec.layer_sizes} does not fit {info.env_id} "
                 f"(observations {info.obs_dim}, actions {info.act_dim})"
             )
-        self.spec, self.info, self.w_max = spec, info, w_max
+        self.spec, self.info, self.w_max = spec, info, float(w_max)
         self.P = len(X)
-        self._genome_weights = (
-            [(W.copy(), b.copy()) for W, b in batch_weights(spec, X)]
-            if spec.kind.has_weights else None
+        self.sizes = np.asarray(spec.layer_sizes, dtype=np.int64)
+        self._genome_params = (
+            np.ascontiguousarray(X[:, : spec.n_weights]) if spec.kind.has_weights else None
         )
         self.plastic = spec.kind.has_rules
-        # (layers, n_params, P): each parameter of each layer is one contiguous row
         self._all_rules = (
-            np.ascontiguousarray(batch_rules(spec, X).transpose(1, 2, 0)) if self.plastic
-            else None
+            np.ascontiguousarray(batch_rules(spec, X)) if self.plastic else None
         )
-        self._update = UPDATES[spec.rule_family]
-        self._modulation = spec.family.index("modulation")
-        shapes = spec.layer_shapes
-        self._all_W = [np.empty((self.P, o, i)) for o, i in shapes]
-        self._all_b = [np.empty((self.P, o)) for o, _ in shapes]
+        self._learn = LEARN[spec.rule_family]
+        self._all_params = np.empty((self.P, spec.n_weights))
         self._all_reward_mean = np.zeros(self.P)
         self._all_reward_var = np.ones(self.P)
         if not info.discrete:
             self._low = np.asarray(info.action_low)
             self._span = np.asarray(info.action_high) - self._low
-        self.rows = np.arange(self.P)
-        self._select(self.rows)
+        self._out = slice(int(self.sizes[:-1].sum()), int(self.sizes.sum()))
+        self._select(np.arange(self.P))
         self.reset(np.zeros(self.P, dtype=np.int64))
+
+    @property
+    def W(self) -> list[np.ndarray]:
+        """Current rows' weight matrices, (rows, out, in) views per layer."""
+        return [W for W, _ in self._layers()]
+
+    @property
+    def b(self) -> list[np.ndarray]:
+        """Current rows' biases, (rows, out) views per layer."""
+        return [b for _, b in self._layers()]
+
+    def _layers(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        layers, offset, n = [], 0, len(self.rows)
+        for out, inp in self.spec.layer_shapes:
+            W = self.params[:, offset : offset + out * inp].reshape(n, out, inp)
+            offset += out * inp
+            layers.append((W, self.params[:, offset : offset + out]))
+            offset += out
+        return layers
 
     def reset(self, weight_seeds: np.ndarray) -> None:
         """Start a lifetime of every row: weights from the genome, or random for `rules` genomes.
@@ -75,18 +90,16 @@ class PlasticNetwork:
         so they differ only in how they learn.
         """
         self._select(np.arange(self.P))
-        if self._genome_weights is not None:
-            for layer, (W, b) in enumerate(self._genome_weights):
-                np.clip(W, -self.w_max, self.w_max, out=self.W[layer])
-                self.b[layer][:] = b
+        if self._genome_params is not None:
+            self.params[:] = self._genome_params
         else:
             seeds = np.broadcast_to(np.asarray(weight_seeds), (self.P,))
             for seed in np.unique(seeds):
-                rows = seeds == seed
                 init = random_weights(self.spec, np.random.default_rng(int(seed)))
-                for layer, (W, b) in enumerate(init):
-                    self.W[layer][rows] = np.clip(W, -self.w_max, self.w_max)
-                    self.b[layer][rows] = b
+                self.params[seeds == seed] = np.concatenate(
+                    [part for W, b in init for part in (W.ravel(), b)])
+        for W in self.W:
+            np.clip(W, -self.w_max, self.w_max, out=W)
         self._reward_mean[:] = 0.0
         self._reward_var[:] = 1.0
 
@@ -106,42 +119,31 @@ class PlasticNetwork:
 
     def _save(self) -> None:
         """Write the learning state of the current rows back into the population's arrays."""
-        if self.W[0] is self._all_W[0]:
+        if self.params is self._all_params:
             return  # the current rows are the population arrays themselves
-        for full, part in zip(self._all_W, self.W, strict=True):
-            full[self.rows] = part
+        self._all_params[self.rows] = self.params
         self._all_reward_mean[self.rows] = self._reward_mean
         self._all_reward_var[self.rows] = self._reward_var
 
     def _select(self, rows: np.ndarray) -> None:
-        """Make `rows` the current rows: views of everything when all, compact copies otherwise."""
+        """Make `rows` current: the population arrays when all rows, compact copies otherwise."""
         self.rows = rows
         if len(rows) == self.P:
-            self.W, self.b = self._all_W, self._all_b
+            self.params = self._all_params
             self._reward_mean, self._reward_var = self._all_reward_mean, self._all_reward_var
             self._rules = self._all_rules
         else:
-            self.W = [W[rows] for W in self._all_W]
-            self.b = [b[rows] for b in self._all_b]
+            self.params = self._all_params[rows]
             self._reward_mean = self._all_reward_mean[rows]
             self._reward_var = self._all_reward_var[rows]
-            self._rules = (np.ascontiguousarray(self._all_rules[:, :, rows])
-                           if self.plastic else None)
-        n = len(rows)
-        self._acts = [np.empty((n, s)) for s in self.spec.layer_sizes]
-        self._buf = [np.empty((n, o, i)) for o, i in self.spec.layer_shapes]
+            self._rules = self._all_rules[rows] if self.plastic else None
+        self._acts = np.empty((len(rows), int(self.sizes.sum())))
 
     def act(self, obs: np.ndarray) -> np.ndarray:
         """Actions for the current rows' observations; remembers activations for `learn`."""
-        x = self._acts[0]
-        np.minimum(obs, OBS_CLIP, out=x)
-        np.maximum(x, -OBS_CLIP, out=x)
-        for layer, (W, b) in enumerate(zip(self.W, self.b, strict=True)):
-            y = self._acts[layer + 1]
-            np.matmul(W, x[:, :, None], out=y[:, :, None])
-            y += b
-            np.tanh(y, out=y)
-            x = y
+        forward(self.params, self.sizes, np.ascontiguousarray(obs, dtype=float), self._acts,
+                OBS_CLIP)
+        x = self._acts[:, self._out]
         if self.info.discrete:
             return np.argmax(x, axis=1)
         return self._low + (x + 1.0) * 0.5 * self._span
@@ -150,23 +152,7 @@ class PlasticNetwork:
         """Apply every layer's rule once; `active` (bool per current row) freezes ended episodes."""
         if not self.plastic:
             return
-        r = self._normalised_reward(reward, active)
-        act = active.astype(float)
-        for layer, W in enumerate(self.W):
-            rule = self._rules[layer]
-            gain = rule[self._modulation] * r
-            gain += 1.0
-            gain *= act
-            self._update(W, self._acts[layer], self._acts[layer + 1], rule, gain, act,
-                         self._buf[layer])
-            np.minimum(W, self.w_max, out=W)
-            np.maximum(W, -self.w_max, out=W)
-
-    def _normalised_reward(self, reward: np.ndarray, active: np.ndarray) -> np.ndarray:
-        """r_t: reward standardised by its running mean and variance over the lifetime, clipped."""
-        delta = reward - self._reward_mean
-        r = np.clip(delta / np.sqrt(self._reward_var + 1e-8), -REWARD_CLIP, REWARD_CLIP)
-        alpha = REWARD_ALPHA * active
-        self._reward_mean += alpha * delta
-        self._reward_var += alpha * (delta * delta - self._reward_var)
-        return r
+        self._learn(self.params, self.sizes, self._acts, self._rules,
+                    np.ascontiguousarray(reward, dtype=float),
+                    np.ascontiguousarray(active, dtype=np.bool_),
+                    self._reward_mean, self._reward_var, REWARD_ALPHA, REWARD_CLIP, self.w_max)

@@ -125,3 +125,70 @@ def test_no_plasticity_baseline_leaves_the_initial_weights_in_place(family):
     envs[0].close()
     for b, W in zip(before, net.W, strict=True):
         np.testing.assert_allclose(W, b, atol=0.02)  # eta floor 1e-6 still nudges a little
+
+
+def _reference_lifetime(spec, info, x, observations, rewards, w_max=5.0):
+    """The rule equations of DESIGN.md for one genome, written out plainly in numpy."""
+    from envs.network import REWARD_ALPHA, REWARD_CLIP
+    from genome.layout import batch_rules, batch_weights
+
+    layers = [(W[0].clip(-w_max, w_max), b[0].copy()) for W, b in batch_weights(spec, x)]
+    rules = batch_rules(spec, x)[0]
+    mean, var = 0.0, 1.0
+    for obs, reward in zip(observations, rewards, strict=True):
+        acts = [obs]
+        for W, b in layers:
+            acts.append(np.tanh(W @ acts[-1] + b))
+        delta = reward - mean
+        r = np.clip(delta / np.sqrt(var + 1e-8), -REWARD_CLIP, REWARD_CLIP)
+        mean, var = mean + REWARD_ALPHA * delta, var + REWARD_ALPHA * (delta * delta - var)
+        for layer, (W, _) in enumerate(layers):
+            pre, post = acts[layer], acts[layer + 1]
+            if spec.rule_family == "hebbian":
+                eta, decay, A, B, C, D, M = rules[layer]
+                dW = eta * (A * np.outer(post, pre) + B * pre[None, :] + C * post[:, None] + D)
+            else:
+                eta, decay, A, M = rules[layer]
+                dW = eta * A * post[:, None] * (pre[None, :] - post[:, None] * W)
+            W[:] = np.clip(W + dW * (1 + M * r) - decay * W, -w_max, w_max)
+    return [W for W, _ in layers]
+
+
+@pytest.mark.parametrize("family", ["hebbian", "oja"])
+def test_compiled_network_follows_the_rule_equation_of_the_design(family):
+    info = env_info("LunarLander-v3")
+    spec = GenomeSpec("weights+rules", (8, 16, 8, 4), family)
+    x = _population(spec, 1, seed=4, scale=1.0)[0]
+    rng = np.random.default_rng(8)
+    observations, rewards = rng.standard_normal((40, 8)), 3 * rng.standard_normal(40)
+    net, net_before = PlasticNetwork(spec, info, x), PlasticNetwork(spec, info, x)
+    for obs, reward in zip(observations, rewards, strict=True):
+        net.act(obs[None, :])
+        net.learn(np.array([reward]), np.ones(1, bool))
+    expected = _reference_lifetime(spec, info, x, observations, rewards)
+    assert not np.allclose(expected[0], net_before.W[0][0])  # the rule did act
+    for W, W_ref in zip(net.W, expected, strict=True):
+        np.testing.assert_allclose(W[0], W_ref, atol=1e-9)
+
+
+def test_shrunk_batch_learns_like_the_full_one_and_restores_every_row():
+    info = env_info("LunarLander-v3")
+    spec = GenomeSpec("weights+rules", (8, 16, 16, 4))
+    X = _population(spec, 6, seed=3)
+    full, shrunk = PlasticNetwork(spec, info, X), PlasticNetwork(spec, info, X)
+    rng = np.random.default_rng(1)
+    keep = np.array([1, 4, 5])
+    for t in range(20):
+        obs, reward = rng.standard_normal((6, 8)), rng.standard_normal(6)
+        active = np.ones(6, bool) if t < 10 else np.isin(np.arange(6), keep)
+        actions = full.act(obs)
+        full.learn(reward, active)
+        if t == 10:
+            shrunk.shrink(keep)
+        rows = slice(None) if t < 10 else keep
+        np.testing.assert_array_equal(shrunk.act(obs[rows]), actions[rows])
+        shrunk.learn(reward[rows], active[rows])
+    assert shrunk.W[0].shape[0] == 3
+    shrunk.restore()
+    for W_full, W_shrunk in zip(full.W, shrunk.W, strict=True):
+        np.testing.assert_allclose(W_shrunk, W_full, atol=1e-12)
