@@ -36,6 +36,8 @@ class EvaluationConfig:
     carry_weights: bool = False  # a lifetime of several episodes keeps what the rule learned
     w_max: float = 5.0  # weights are clipped to [-w_max, w_max]
     workers: int = 0  # evaluation processes; 0 means one per core
+    validation_episodes: int = 10  # lifetimes per champion round (0: champion = best sample)
+    validate_every: int = 5  # generations between champion rounds
 
 
 @dataclass
@@ -64,7 +66,7 @@ class MigrationConfig:
 class StopConfig:
     """When the node stops by itself; 0 disables a criterion."""
 
-    target: float = 0.0  # stop when the best training fitness reaches it (0: no target)
+    target: float = 0.0  # stop when the champion's score reaches it (0: no target)
     max_evals: int = 0  # episode evaluations
     max_time: float = 0.0  # seconds of wall time
     max_generations: int = 0
@@ -261,6 +263,8 @@ def validate(config: NodeConfig) -> None:
         (ev.max_steps >= 0, "evaluation.max_steps", "must be 0 (no cap) or positive"),
         (ev.w_max > 0, "evaluation.w_max", "must be positive"),
         (ev.workers >= 0, "evaluation.workers", "must be 0 (all cores) or positive"),
+        (ev.validation_episodes >= 0, "evaluation.validation_episodes", "must be 0 (off) or more"),
+        (ev.validate_every >= 1, "evaluation.validate_every", "must be at least 1"),
         (evo.popsize == 0 or evo.popsize >= 4, "evolution.popsize", "must be 0 or at least 4"),
         (evo.sigma > 0, "evolution.sigma", "must be positive"),
         (evo.stagnation >= 1, "evolution.stagnation", "must be at least 1"),

@@ -30,6 +30,7 @@ from envs import (
 from genome.codec import encode_genome
 from genome.layout import initial_vector, named_rules
 from genome.spec import GenomeSpec
+from island.champion import Champion
 from island.checkpoint import load_latest, save_checkpoint
 from island.cmaes_island import Island
 from island.config import NodeConfig
@@ -93,6 +94,7 @@ class Node:
         self._pending: list[tuple[np.ndarray, Any, str]] = []
         self._status: dict[str, Any] = {}
         self.counters = Counters()
+        self.champion = Champion()
         self.wall_before = 0.0
         self.evaluations = 0  # episode evaluations
         self._restore_or_start()
@@ -126,6 +128,7 @@ class Node:
             self.evaluations = state["evaluations"]
             self.wall_before = state["wall"]
             self.counters = state["counters"]
+            self.champion = state.get("champion") or Champion()
             self.run_dir.event("resumed", generation=self.island.generation,
                                evaluations=self.evaluations)
             return
@@ -145,23 +148,36 @@ class Node:
             "evaluations": self.evaluations,
             "wall": self.wall,
             "counters": self.counters,
+            "champion": self.champion,
         })
 
     @property
     def wall(self) -> float:
         return self.wall_before + (time.monotonic() - self._started)
 
+    @property
+    def validating(self) -> bool:
+        return self.config.evaluation.validation_episodes > 0
+
+    def best(self) -> tuple[np.ndarray, float, int]:
+        """The genome this run stands behind: the champion, or the best sample without one."""
+        if self.validating and self.champion.x is not None:
+            return self.champion.x, self.champion.score, self.champion.generation
+        return self.island.best_x, self.island.best_fitness, self.island.best_generation
+
     def write_best(self) -> None:
-        if not np.isfinite(self.island.best_fitness):
+        x, fitness, generation = self.best()
+        if not np.isfinite(fitness):
             return
         meta = {
-            "env": self.settings.env_id, "fitness": self.island.best_fitness,
-            "generation": self.island.best_generation, "evaluations": self.evaluations,
+            "env": self.settings.env_id, "fitness": fitness,
+            "chosen_by": "validation" if self.validating else "training",
+            "generation": generation, "evaluations": self.evaluations,
             "node": self.node_id, "max_steps": self.config.evaluation.max_steps,
             "carry_weights": self.settings.carry_weights, "w_max": self.settings.w_max,
             "episodes": self.config.evaluation.episodes,
         }
-        self.run_dir.write_best(encode_genome(self.spec, self.island.best_x, meta))
+        self.run_dir.write_best(encode_genome(self.spec, x, meta))
 
     # -- migration -----------------------------------------------------------------------------
 
@@ -234,7 +250,7 @@ class Node:
 
     def _stop_criterion(self) -> str | None:
         stop = self.config.stop
-        if stop.target and self.island.best_fitness >= stop.target:
+        if stop.target and self.best()[1] >= stop.target:
             return f"target {stop.target} reached"
         if stop.max_evals and self.evaluations >= stop.max_evals:
             return f"max_evals {stop.max_evals} reached"
@@ -243,6 +259,24 @@ class Node:
         if stop.max_time and self.wall >= stop.max_time:
             return f"max_time {stop.max_time}s reached"
         return None
+
+    def _champion_round(self) -> None:
+        """Champion, CMA-ES mean and best recent sample on the same fresh training seeds."""
+        n = self.config.evaluation.validation_episodes
+        per = self.config.evaluation.episodes if self.settings.carry_weights else 1
+        labels, candidates = self.champion.candidates(self.island.es.mean)
+        seeds = self.rng.integers(0, HELD_OUT_SEED_BASE, size=(n, per))
+        returns = self.evaluator.evaluate(
+            np.repeat(candidates, n, axis=0), np.tile(seeds, (len(candidates), 1)),
+            abort=lambda: self._stop_reason is not None,
+        )
+        self.evaluations += len(candidates) * n * per
+        scores = returns.reshape(len(candidates), n).mean(axis=1)
+        if self.champion.decide(labels, candidates, scores, self.island.generation):
+            self.run_dir.event("champion", generation=self.island.generation,
+                               origin=self.champion.origin, score=self.champion.score,
+                               **{f"score_{k}": float(v) for k, v in zip(labels, scores,
+                                                                          strict=True)})
 
     def _on_signal(self, signum: int, _frame: Any) -> None:
         self._stop_reason = f"signal {signal.Signals(signum).name}"
@@ -258,6 +292,10 @@ class Node:
         self.evaluations += len(X) * episodes
         self._score_injected(X, fitness, improved)
         generation = self.island.generation
+        top = int(np.argmax(fitness))
+        self.champion.observe(X[top], float(fitness[top]))
+        if self.validating and generation % self.config.evaluation.validate_every == 0:
+            self._champion_round()
         if generation % self.config.migration.interval == 0:
             self._emit()
         record = {
@@ -267,6 +305,8 @@ class Node:
             "popsize": len(X), "restarts": self.island.restarts, "wall": round(self.wall, 3),
             "steps": self.evaluator.steps,
         }
+        if self.validating and self.champion.x is not None:
+            record["champion"] = self.champion.score
         if self.gossip is not None:
             record.update(peers_alive=len(self.gossip.peers()), migrants_in=self.counters.received,
                           migrants_out=self.counters.sent, injected=self.counters.injected)
@@ -318,10 +358,12 @@ class Node:
         """Score the best genome on held-out seeds, so the run's result is an honest one."""
         n = self.config.stop.final_episodes
         per = self.config.evaluation.episodes if self.settings.carry_weights else 1
-        returns = held_out_returns(self.evaluator, self.island.best_x, n, per)
+        returns = held_out_returns(self.evaluator, self.best()[0], n, per)
         summary = {"held_out_mean": float(np.mean(returns)), "held_out_std": float(np.std(returns)),
                    "lifetimes": n, "episodes_per_lifetime": per,
                    "training_best": self.island.best_fitness}
+        if self.validating:
+            summary["champion_validation"] = self.champion.score
         self.run_dir.event("held_out", **summary)
         if not self.config.run.quiet:
             print(f"island-node: best genome on {n} held-out lifetimes: "

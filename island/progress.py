@@ -6,13 +6,17 @@ from typing import Any
 
 
 def format_generation(record: dict[str, Any]) -> str:
-    """`gen 12  evals 1,536  best 187.3  gen 150.2  mean 55.1  sigma 0.412  pop 22  ...`."""
+    """`gen 12  evals 1,536  best 187.3  gen-best 150.2  mean 55.1  champion 120.4  sigma ...`."""
     parts = [
         f"gen {record['generation']:>5}",
         f"evals {record['evaluations']:>9,}",
         f"best {record['best']:>9.2f}",
         f"gen-best {record['gen_best']:>9.2f}",
         f"mean {record['mean']:>9.2f}",
+    ]
+    if record.get("champion") is not None:
+        parts.append(f"champion {record['champion']:>9.2f}")
+    parts += [
         f"sigma {record['sigma']:.3g}",
         f"pop {record['popsize']}",
     ]

@@ -1,0 +1,36 @@
+"""The champion is chosen on shared validation seeds, not on the luckiest training score."""
+
+import numpy as np
+
+from island.champion import Champion
+
+
+def test_first_round_compares_the_mean_with_the_best_recent_sample():
+    champion = Champion()
+    champion.observe(np.ones(3), 10.0)
+    champion.observe(np.full(3, 2.0), 5.0)  # a worse sample does not replace the best one
+    labels, X = champion.candidates(np.zeros(3))
+    assert labels == ["mean", "sample"]
+    np.testing.assert_array_equal(X, [np.zeros(3), np.ones(3)])
+    assert champion.decide(labels, X, np.array([7.0, 3.0]), generation=5)
+    assert champion.origin == "mean" and champion.score == 7.0
+    np.testing.assert_array_equal(champion.x, np.zeros(3))
+
+
+def test_a_lucky_champion_is_unseated_on_shared_seeds():
+    champion = Champion(x=np.full(2, 9.0), score=300.0, generation=5, origin="sample")
+    champion.observe(np.ones(2), 80.0)
+    labels, X = champion.candidates(np.zeros(2))
+    assert labels == ["mean", "sample", "champion"]
+    # Its 300 came from lucky seeds; on this round's seeds it is the weakest.
+    assert champion.decide(labels, X, np.array([120.0, 90.0, -40.0]), generation=10)
+    assert champion.score == 120.0 and champion.generation == 10
+    assert champion.challenger is None  # the next window starts empty
+
+
+def test_a_champion_that_wins_again_keeps_its_origin():
+    champion = Champion(x=np.full(2, 9.0), score=150.0, generation=5, origin="sample")
+    labels, X = champion.candidates(np.zeros(2))
+    assert not champion.decide(labels, X, np.array([100.0, 160.0]), generation=10)
+    assert champion.origin == "sample" and champion.score == 160.0
+    np.testing.assert_array_equal(champion.x, np.full(2, 9.0))
