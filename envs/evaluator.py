@@ -11,6 +11,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import signal
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -34,6 +35,9 @@ class EvalSettings:
     w_max: float = 5.0
 
 
+JOBS_PER_WORKER = 4
+
+
 class LocalEvaluator:
     """Evaluates in this process, reusing its environments across calls."""
 
@@ -49,26 +53,14 @@ class LocalEvaluator:
         return self._envs
 
     def evaluate(self, X: np.ndarray, seeds: np.ndarray) -> tuple[np.ndarray, int]:
-        """(mean return per genome, env steps) over one episode per seed; see run_lifetimes.
+        """(mean return per row, env steps): row i lives one lifetime over the seeds `seeds[i]`.
 
-        Unless weights carry over between episodes, a genome's episodes are
-        independent lifetimes, so all P x episodes of them run as one batch:
-        fewer, fuller array operations per environment step.
+        All rows run as one batch in lockstep; see run_lifetimes.
         """
         s = self.settings
-        seeds = np.broadcast_to(np.asarray(seeds, dtype=np.int64),
-                                (len(X), np.shape(seeds)[-1]))
-        if s.carry_weights or seeds.shape[1] == 1:
-            network = PlasticNetwork(s.spec, self.info, X, w_max=s.w_max)
-            return run_lifetimes(
-                self._ensure_envs(len(X)), network, seeds, s.max_steps, s.carry_weights
-            )
-        P, E = seeds.shape
-        network = PlasticNetwork(s.spec, self.info, np.repeat(X, E, axis=0), w_max=s.w_max)
-        returns, steps = run_lifetimes(
-            self._ensure_envs(P * E), network, seeds.reshape(P * E, 1), s.max_steps
-        )
-        return returns.reshape(P, E).mean(axis=1), steps
+        network = PlasticNetwork(s.spec, self.info, X, w_max=s.w_max)
+        return run_lifetimes(self._ensure_envs(len(X)), network, seeds, s.max_steps,
+                             s.carry_weights)
 
     def close(self) -> None:
         for env in self._envs:
@@ -89,9 +81,35 @@ class EvaluationAborted(RuntimeError):
     """The node asked to stop while a generation was being scored."""
 
 
-def _evaluate_chunk(args: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, int]:
+Job = tuple[np.ndarray, np.ndarray, np.ndarray]  # genomes, genome index per lifetime, seeds
+
+
+def _evaluate_chunk(job: Job) -> tuple[np.ndarray, int, float]:
+    """Returns of a job's lifetimes, env steps and the CPU seconds this worker spent on them.
+
+    A job carries each of its genomes once, the genome index of every lifetime
+    and the lifetimes' seeds.
+    """
     assert _worker is not None, "worker used before its initializer ran"
-    return _worker.evaluate(*args)
+    genomes, index, seeds = job
+    start = time.process_time()
+    returns, steps = _worker.evaluate(genomes[index], seeds)
+    return returns, steps, time.process_time() - start
+
+
+def lifetimes_of(
+    P: int, seeds: np.ndarray, carry_weights: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """(genome index, seeds) of every lifetime an evaluation runs, spread for load balance.
+
+    With `carry_weights` a lifetime is a genome's whole episode sequence.
+    Otherwise every episode is its own lifetime, ordered episode by episode, so
+    a genome whose episodes all run long does not load one job with all of them.
+    """
+    seeds = np.broadcast_to(np.asarray(seeds, dtype=np.int64), (P, np.shape(seeds)[-1]))
+    if carry_weights or seeds.shape[1] == 1:
+        return np.arange(P), seeds
+    return np.tile(np.arange(P), seeds.shape[1]), seeds.T.reshape(-1, 1)
 
 
 def default_workers() -> int:
@@ -112,6 +130,7 @@ class Evaluator:
         self.settings = settings
         self.workers = default_workers() if workers is None else workers
         self.steps = 0  # environment steps taken so far, for throughput figures
+        self.worker_cpu = 0.0  # CPU seconds spent in worker processes, for cost figures
         self._local: LocalEvaluator | None = None
         self._pool = None
         if self.workers == 0:
@@ -136,24 +155,30 @@ class Evaluator:
         closed and EvaluationAborted is raised, so a node can shut down promptly.
         """
         X = np.atleast_2d(np.asarray(X, dtype=float))
-        seeds = np.asarray(seeds, dtype=np.int64)
+        index, lifetime_seeds = lifetimes_of(len(X), seeds, self.settings.carry_weights)
         if self._local is not None:
-            fitness, steps = self._local.evaluate(X, seeds)
+            returns, steps = self._local.evaluate(X[index], lifetime_seeds)
         else:
-            n = min(self.workers, len(X))
-            rows = np.array_split(np.arange(len(X)), n)
-            jobs = [(X[r], seeds[r] if seeds.ndim == 2 else seeds) for r in rows if len(r)]
-            pending = self._pool.map_async(_evaluate_chunk, jobs)
+            # Several jobs per worker: a worker that finishes early takes the next job
+            # instead of waiting for the other's longest episode.
+            n = min(self.workers * JOBS_PER_WORKER, len(index))
+            jobs = []
+            for part in np.array_split(np.arange(len(index)), n):
+                used, local = np.unique(index[part], return_inverse=True)
+                jobs.append((X[used], local, lifetime_seeds[part]))
+            pending = self._pool.map_async(_evaluate_chunk, jobs, chunksize=1)
             while not pending.ready():
                 if abort is not None and abort():
                     self.close()  # workers mid-episode cannot be interrupted cleanly
                     raise EvaluationAborted("evaluation abandoned on request")
                 pending.wait(0.1)
             results = pending.get()
-            fitness = np.concatenate([f for f, _ in results])
-            steps = sum(n for _, n in results)
+            returns = np.concatenate([r for r, _, _ in results])
+            steps = sum(n for _, n, _ in results)
+            self.worker_cpu += sum(cpu for _, _, cpu in results)
         self.steps += steps
-        return fitness
+        return np.bincount(index, weights=returns, minlength=len(X)) / np.bincount(
+            index, minlength=len(X))
 
     def _start_pool(self) -> None:
         method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"

@@ -21,7 +21,7 @@ from genome.rules import HEBBIAN, OJA
 assert HEBBIAN.names == ("eta", "decay", "hebbian", "pre", "post", "bias", "modulation")
 assert OJA.names == ("eta", "decay", "hebbian", "modulation")
 
-_jit = numba.njit(cache=True, nogil=True, fastmath=False)
+_jit = numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
 
 
 @_jit

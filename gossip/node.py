@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -59,6 +60,7 @@ class Gossip:
         self._address: str | None = None
         self._closed = False
         self._lock = threading.Lock()
+        self._final_cpu: float | None = None
 
     # --- lifecycle ------------------------------------------------------------------
 
@@ -137,6 +139,18 @@ class Gossip:
         """Counts of messages, migrants, drops by reason and peers by state."""
         return self._shared.counters.snapshot()
 
+    def cpu_seconds(self) -> float:
+        """CPU time the gossip thread has used, read from its own clock (for cost figures)."""
+        if self._final_cpu is not None:
+            return self._final_cpu
+        thread = self._thread
+        if thread is None or thread.ident is None:
+            return 0.0
+        try:
+            return time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
+        except (OSError, AttributeError):  # the thread just ended, or no POSIX thread clocks
+            return self._final_cpu or 0.0
+
     def events(self) -> list[dict[str, Any]]:
         """Event records since the last call (peer changes, migrants sent and received, rejects)."""
         return self._shared.events.take()
@@ -170,6 +184,7 @@ class Gossip:
             log.exception("gossip: thread of %s failed", self.node_id)
         finally:
             transport.close()
+            self._final_cpu = time.thread_time()
 
 
 def _bind_error(bind: str, exc: Exception) -> Exception:

@@ -307,9 +307,12 @@ class Node:
         }
         if self.validating and self.champion.x is not None:
             record["champion"] = self.champion.score
+        record["cpu"] = {"process": round(time.process_time(), 3),
+                         "workers": round(self.evaluator.worker_cpu, 3)}
         if self.gossip is not None:
             record.update(peers_alive=len(self.gossip.peers()), migrants_in=self.counters.received,
                           migrants_out=self.counters.sent, injected=self.counters.injected)
+            record["cpu"]["gossip"] = round(self.gossip.cpu_seconds(), 4)
         record["rules"] = named_rules(self.spec, self.island.best_x)
         self._status = {k: v for k, v in record.items() if k != "rules"} | {
             "node": self.node_id, "env": self.settings.env_id, "kind": self.spec.kind.value,

@@ -1,0 +1,131 @@
+"""Four gossiping islands against one island with the same total population and evaluations.
+
+For each seed: one `island-node` with population 4P and 4E episode evaluations,
+and an `island-cluster` of four nodes with population P and E evaluations each
+(same total), all on LunarLander-v3 `weights+rules` on this machine. Every node
+scores its champion on 100 held-out seeds when it stops. The archipelago's
+answer is the island whose champion has the best *validation* score (held-out
+scores are never used to choose); the mean over its islands is shown too.
+
+    .venv/bin/python experiments/archipelago_vs_single.py --out runs/arch-vs-single
+
+The table goes to stdout and `summary.json` in the output directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tomli_w
+
+from island.runlog import read_jsonl
+
+BIN = Path(sys.executable).parent
+
+
+def held_out(run: Path) -> dict[str, Any]:
+    """The node's own final held-out score and its champion's validation score."""
+    events = read_jsonl(run / "events.jsonl")
+    (score,) = [e for e in events if e["event"] == "held_out"][-1:]
+    last = read_jsonl(run / "log.jsonl")[-1]
+    return {"run": run.name, "held_out": score["held_out_mean"],
+            "validation": score.get("champion_validation"), "evaluations": last["evaluations"],
+            "wall": last["wall"]}
+
+
+def common(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "evaluation": {"env": args.env, "kind": "weights+rules", "hidden": args.hidden,
+                       "episodes": args.episodes},
+        "evolution": {"sigma": args.sigma},
+        "stop": {"final_episodes": 100},
+        "run": {"quiet": True},
+    }
+
+
+def run_single(args: argparse.Namespace, seed: int) -> dict[str, Any]:
+    run = args.out / f"single-s{seed}"
+    settings = common(args)
+    settings["evaluation"]["workers"] = args.workers
+    settings["evolution"].update(popsize=args.islands * args.popsize, seed=seed)
+    settings["stop"]["max_evals"] = args.islands * args.evals
+    settings["run"].update(run_dir=str(run), node_id=f"single-s{seed}")
+    config = args.out / f"single-s{seed}.toml"
+    config.write_text(tomli_w.dumps(settings))
+    start = time.monotonic()
+    subprocess.run([BIN / "island-node", "--config", str(config)], check=True)
+    return {**held_out(run), "elapsed": time.monotonic() - start}
+
+
+def run_archipelago(args: argparse.Namespace, seed: int) -> dict[str, Any]:
+    out = args.out / f"archipelago-s{seed}"
+    experiment = common(args)
+    # One worker per node: four nodes already keep both cores busy.
+    experiment["evaluation"]["workers"] = max(1, args.workers // args.islands)
+    experiment["evolution"]["popsize"] = args.popsize
+    experiment["stop"]["max_evals"] = args.evals
+    experiment["migration"] = {"interval": args.interval, "migrants": args.migrants}
+    experiment["gossip"] = {"fanout": args.fanout, "topology": "random"}
+    experiment["island"] = [{"name": f"island-{i}", "evolution.seed": seed * 100 + i}
+                            for i in range(1, args.islands + 1)]
+    path = args.out / f"archipelago-s{seed}.toml"
+    path.write_text(tomli_w.dumps(experiment))
+    start = time.monotonic()
+    subprocess.run([BIN / "island-cluster", str(path), "--out", str(out)], check=True,
+                   stdout=subprocess.DEVNULL)
+    islands = [held_out(out / f"island-{i}") for i in range(1, args.islands + 1)]
+    chosen = max(islands, key=lambda r: r["validation"])
+    return {"run": out.name, "held_out": chosen["held_out"], "chosen": chosen["run"],
+            "validation": chosen["validation"],
+            "islands_mean_held_out": float(np.mean([r["held_out"] for r in islands])),
+            "islands": islands, "evaluations": sum(r["evaluations"] for r in islands),
+            "elapsed": time.monotonic() - start}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=Path("runs/arch-vs-single"))
+    parser.add_argument("--seeds", default="1,2,3")
+    parser.add_argument("--env", default="LunarLander-v3")
+    parser.add_argument("--hidden", type=lambda s: [int(h) for h in s.split(",") if h],
+                        default=[], help="hidden layer sizes, e.g. 16 or 16,16 (default: none)")
+    parser.add_argument("--episodes", type=int, default=3)
+    parser.add_argument("--sigma", type=float, default=0.5)
+    parser.add_argument("--islands", type=int, default=4)
+    parser.add_argument("--popsize", type=int, default=16, help="per island (single: x islands)")
+    parser.add_argument("--evals", type=int, default=10000, help="per island (single: x islands)")
+    parser.add_argument("--interval", type=int, default=5)
+    parser.add_argument("--migrants", type=int, default=2)
+    parser.add_argument("--fanout", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for seed in [int(s) for s in args.seeds.split(",")]:
+        for kind, fn in (("single", run_single), ("archipelago", run_archipelago)):
+            result = {"setup": kind, "seed": seed, **fn(args, seed)}
+            rows.append(result)
+            print(json.dumps({k: v for k, v in result.items() if k != "islands"}), flush=True)
+    (args.out / "summary.json").write_text(json.dumps({"args": {
+        k: str(v) for k, v in vars(args).items()}, "rows": rows}, indent=2))
+    print(f"\n| setup | seed | evaluations | wall s | champion validation | held-out mean (100) |"
+          f" islands' mean held-out |\n|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['setup']} | {r['seed']} | {r['evaluations']:,} | {r['elapsed']:.0f} | "
+              f"{r['validation']:.1f} | {r['held_out']:.1f} | "
+              f"{r.get('islands_mean_held_out', float('nan')):.1f} |")
+    for setup in ("single", "archipelago"):
+        scores = [r["held_out"] for r in rows if r["setup"] == setup]
+        print(f"{setup}: held-out mean over seeds {np.mean(scores):.1f} "
+              f"(min {np.min(scores):.1f}, max {np.max(scores):.1f})")
+
+
+if __name__ == "__main__":
+    main()
