@@ -95,7 +95,7 @@ def main() -> None:
     parser.add_argument("--seeds", default="1,2,3")
     parser.add_argument("--env", default="LunarLander-v3")
     parser.add_argument("--hidden", type=lambda s: [int(h) for h in s.split(",") if h],
-                        default=[], help="hidden layer sizes, e.g. 16 or 16,16 (default: none)")
+                        default=[16], help="hidden layer sizes, e.g. 16 or 16,16 (default: 16)")
     parser.add_argument("--episodes", type=int, default=3)
     parser.add_argument("--sigma", type=float, default=0.5)
     parser.add_argument("--islands", type=int, default=4)
@@ -115,8 +115,8 @@ def main() -> None:
             print(json.dumps({k: v for k, v in result.items() if k != "islands"}), flush=True)
     (args.out / "summary.json").write_text(json.dumps({"args": {
         k: str(v) for k, v in vars(args).items()}, "rows": rows}, indent=2))
-    print(f"\n| setup | seed | evaluations | wall s | champion validation | held-out mean (100) |"
-          f" islands' mean held-out |\n|---|---|---|---|---|---|---|")
+    print("\n| setup | seed | evaluations | wall s | champion validation | held-out mean (100) |"
+          " islands' mean held-out |\n|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['setup']} | {r['seed']} | {r['evaluations']:,} | {r['elapsed']:.0f} | "
               f"{r['validation']:.1f} | {r['held_out']:.1f} | "
