@@ -20,7 +20,7 @@ import numpy as np
 
 from envs.episodes import run_lifetimes
 from envs.network import PlasticNetwork
-from envs.spaces import EnvInfo, describe, make_env
+from envs.spaces import EnvInfo, describe, env_info, make_env
 from genome.spec import GenomeSpec
 
 
@@ -137,9 +137,7 @@ class Evaluator:
             self._local = LocalEvaluator(settings)
             self.info = self._local.info
         else:
-            env = make_env(settings.env_id)  # fail here, with the id, not in a worker
-            self.info = describe(env)
-            env.close()
+            self.info = env_info(settings.env_id)  # fail here, with the id, not in a worker
             self._start_pool()
 
     def evaluate(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import gymnasium as gym
 import numpy as np
@@ -54,8 +55,9 @@ def describe(env: gym.Env) -> EnvInfo:
     )
 
 
+@lru_cache(maxsize=64)
 def env_info(env_id: str) -> EnvInfo:
-    """Describe an environment by id (creates and closes one instance)."""
+    """Describe an environment by id (creates and closes one instance, once per process)."""
     env = make_env(env_id)
     try:
         return describe(env)

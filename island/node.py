@@ -97,6 +97,8 @@ class Node:
         self.champion = Champion()
         self.wall_before = 0.0
         self.evaluations = 0  # episode evaluations
+        self._saved_generation = -1  # generation of the newest checkpoint on disk
+        self._written_best: tuple[int, float] | None = None  # what best.msgpack holds
         self._restore_or_start()
         self.run_dir.write_config(config.to_dict())
         # Worker processes first, ZeroMQ second (fork safety; DESIGN.md "Node runtime").
@@ -129,6 +131,7 @@ class Node:
             self.wall_before = state["wall"]
             self.counters = state["counters"]
             self.champion = state.get("champion") or Champion()
+            self._saved_generation = self.island.generation
             self.run_dir.event("resumed", generation=self.island.generation,
                                evaluations=self.evaluations)
             return
@@ -140,6 +143,7 @@ class Node:
         self.rng = np.random.default_rng(evo.seed)
 
     def checkpoint(self) -> None:
+        self._saved_generation = self.island.generation
         save_checkpoint(self.run_dir.path, {
             "version": CHECKPOINT_VERSION,
             "fingerprint": self.spec.fingerprint,
@@ -167,8 +171,9 @@ class Node:
 
     def write_best(self) -> None:
         x, fitness, generation = self.best()
-        if not np.isfinite(fitness):
+        if not np.isfinite(fitness) or self._written_best == (generation, fitness):
             return
+        self._written_best = (generation, fitness)
         meta = {
             "env": self.settings.env_id, "fitness": fitness,
             "chosen_by": "validation" if self.validating else "training",
@@ -345,7 +350,8 @@ class Node:
                     self.write_best()
                 finished = self._stop_criterion()
             reason = finished or self._stop_reason
-            self.checkpoint()
+            if self.island.generation != self._saved_generation:
+                self.checkpoint()
             self.write_best()
             self.run_dir.event("stopped", reason=reason, generation=self.island.generation,
                                evaluations=self.evaluations)
