@@ -33,11 +33,19 @@ def _status(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="island-node status")
     parser.add_argument("address", help="the node's advertised address, tcp://HOST:PORT")
     parser.add_argument("--timeout", type=float, default=3.0)
+    parser.add_argument("--curve-secret", metavar="FILE.key_secret",
+                        help="this client's key pair; its public key must be in the node's "
+                             "allow directory")
+    parser.add_argument("--server-key", metavar="NODE.key",
+                        help="the node's public key: its .key file or the Z85 text")
     args = parser.parse_args(argv)
-    from gossip import query_status
+    from gossip.status import query_status, status_curve
 
     try:
-        reply = query_status(args.address, timeout=args.timeout)
+        if bool(args.curve_secret) != bool(args.server_key):
+            raise ValueError("--curve-secret and --server-key go together")
+        curve = status_curve(args.curve_secret, args.server_key) if args.curve_secret else None
+        reply = query_status(args.address, timeout=args.timeout, curve=curve)
     except (TimeoutError, ValueError) as exc:
         print(f"island-node status: {exc}", file=sys.stderr)
         return 1
