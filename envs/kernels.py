@@ -62,9 +62,20 @@ def _normalised_reward(reward, active, mean, var, alpha, clip):
     return out
 
 
+HEBBIAN_CODE, OJA_CODE = 0, 1
+FAMILY_CODES = {HEBBIAN.name: HEBBIAN_CODE, OJA.name: OJA_CODE}
+
+
 @_jit
-def hebbian_learn(params, sizes, acts, rules, reward, active, mean, var, alpha, clip, w_max):
-    """dW = eta (A post x pre + B pre + C post + D)(1 + M r) - decay W, clipped to +-w_max."""
+def learn(params, sizes, acts, rules, reward, active, mean, var, alpha, clip, w_max, family):
+    """One rule step for every running row and layer, weights clipped to +-w_max.
+
+    hebbian: dW = eta (A post x pre + B pre + C post + D)(1 + M r) - decay W
+    oja:     dW = eta A post (pre - post W)(1 + M r) - decay W
+    Both are W' = W keep + s_post (a pre + c) + step (b pre + d) with per-layer
+    coefficients: Oja's is the Hebbian form with a = 1, b = c = d = 0, its gain
+    eta A (1 + M r) as the step, and -s_post post in `keep`, which normalises.
+    """
     r_norm = _normalised_reward(reward, active, mean, var, alpha, clip)
     n_layers = sizes.shape[0] - 1
     for r in range(params.shape[0]):
@@ -76,48 +87,22 @@ def hebbian_learn(params, sizes, acts, rules, reward, active, mean, var, alpha, 
             n_in = sizes[layer]
             n_out = sizes[layer + 1]
             a_out = a_in + n_in
-            eta, decay = rules[r, layer, 0], rules[r, layer, 1]
-            A, B = rules[r, layer, 2], rules[r, layer, 3]
-            C, D = rules[r, layer, 4], rules[r, layer, 5]
-            step = eta * (1.0 + rules[r, layer, 6] * r_norm[r])
-            keep = 1.0 - decay
-            for o in range(n_out):
-                s_post = step * acts[r, a_out + o]
-                w = p + o * n_in
-                for i in range(n_in):
-                    pre = acts[r, a_in + i]
-                    x = params[r, w + i] * keep + (s_post * (A * pre + C) + step * (B * pre + D))
-                    params[r, w + i] = min(max(x, -w_max), w_max)
-            p += n_out * n_in + n_out
-            a_in = a_out
-
-
-@_jit
-def oja_learn(params, sizes, acts, rules, reward, active, mean, var, alpha, clip, w_max):
-    """dW = eta A post (pre - post W)(1 + M r) - decay W, clipped to +-w_max."""
-    r_norm = _normalised_reward(reward, active, mean, var, alpha, clip)
-    n_layers = sizes.shape[0] - 1
-    for r in range(params.shape[0]):
-        if not active[r]:
-            continue
-        p = 0
-        a_in = 0
-        for layer in range(n_layers):
-            n_in = sizes[layer]
-            n_out = sizes[layer + 1]
-            a_out = a_in + n_in
-            step = rules[r, layer, 0] * rules[r, layer, 2] * (1.0 + rules[r, layer, 3] * r_norm[r])
-            decay = rules[r, layer, 1]
+            rule = rules[r, layer]
+            decay = rule[1]
+            if family == HEBBIAN_CODE:
+                step = rule[0] * (1.0 + rule[6] * r_norm[r])
+                a, b, c, d, oja = rule[2], rule[3], rule[4], rule[5], 0.0
+            else:
+                step = rule[0] * rule[2] * (1.0 + rule[3] * r_norm[r])
+                a, b, c, d, oja = 1.0, 0.0, 0.0, 0.0, 1.0
             for o in range(n_out):
                 post = acts[r, a_out + o]
                 s_post = step * post
-                keep = (1.0 - decay) - s_post * post
+                keep = (1.0 - decay) - oja * s_post * post
                 w = p + o * n_in
                 for i in range(n_in):
-                    x = params[r, w + i] * keep + s_post * acts[r, a_in + i]
+                    pre = acts[r, a_in + i]
+                    x = params[r, w + i] * keep + (s_post * (a * pre + c) + step * (b * pre + d))
                     params[r, w + i] = min(max(x, -w_max), w_max)
             p += n_out * n_in + n_out
             a_in = a_out
-
-
-LEARN = {HEBBIAN.name: hebbian_learn, OJA.name: oja_learn}

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs.kernels import LEARN, forward
+from envs.kernels import FAMILY_CODES, forward, learn
 from envs.spaces import EnvInfo
 from genome.layout import batch_rules, random_weights
 from genome.spec import GenomeSpec
@@ -52,7 +52,7 @@ class PlasticNetwork:
         self._all_rules = (
             np.ascontiguousarray(batch_rules(spec, X)) if self.plastic else None
         )
-        self._learn = LEARN[spec.rule_family]
+        self._family = FAMILY_CODES[spec.rule_family]
         self._all_params = np.empty((self.P, spec.n_weights))
         self._all_reward_mean = np.zeros(self.P)
         self._all_reward_var = np.ones(self.P)
@@ -152,7 +152,8 @@ class PlasticNetwork:
         """Apply every layer's rule once; `active` (bool per current row) freezes ended episodes."""
         if not self.plastic:
             return
-        self._learn(self.params, self.sizes, self._acts, self._rules,
-                    np.ascontiguousarray(reward, dtype=float),
-                    np.ascontiguousarray(active, dtype=np.bool_),
-                    self._reward_mean, self._reward_var, REWARD_ALPHA, REWARD_CLIP, self.w_max)
+        reward = np.ascontiguousarray(reward, dtype=float)
+        active = np.ascontiguousarray(active, dtype=np.bool_)
+        learn(self.params, self.sizes, self._acts, self._rules, reward, active,
+              self._reward_mean, self._reward_var, REWARD_ALPHA, REWARD_CLIP, self.w_max,
+              self._family)

@@ -41,14 +41,20 @@ class CurveKeys:
         return public
 
 
-def load_curve_keys(secret_path: str, allow_dir: str, entries: list[PeerEntry]) -> CurveKeys:
-    """Read this node's secret certificate; raise ValueError naming the file if unusable."""
+def load_key_pair(secret_path: str, option: str = "curve_secret") -> tuple[bytes, bytes]:
+    """(public, secret) from an `island-keygen` secret certificate; errors name `option`."""
     try:
         public, secret = zmq.auth.load_certificate(secret_path)
     except (OSError, ValueError) as exc:
-        raise ValueError(f"curve_secret: {exc}") from None
+        raise ValueError(f"{option}: {exc}") from None
     if not secret:
-        raise ValueError(f"curve_secret: {secret_path} holds no secret key (use NAME.key_secret)")
+        raise ValueError(f"{option}: {secret_path} holds no secret key (use NAME.key_secret)")
+    return public, secret
+
+
+def load_curve_keys(secret_path: str, allow_dir: str, entries: list[PeerEntry]) -> CurveKeys:
+    """Read this node's secret certificate; raise ValueError naming the file if unusable."""
+    public, secret = load_key_pair(secret_path)
     if not zmq.auth.load_certificates(allow_dir):
         raise ValueError(f"curve_allow: no public certificates (*.key) in {allow_dir}")
     keys = {e.address: e.public_key.encode() for e in entries if e.public_key is not None}

@@ -19,6 +19,7 @@ import zmq.auth
 
 from gossip.address import is_ipv6, parse_address
 from gossip.config import GossipConfig
+from gossip.curve import load_key_pair
 from gossip.messages import (
     STATUS_REPLY,
     STATUS_REQUEST,
@@ -41,12 +42,7 @@ class StatusCurve:
 
 def status_curve(secret_path: str, server_key: str) -> StatusCurve:
     """Keys from a `island-keygen` secret file and the node's `.key` file (or its Z85 key)."""
-    try:
-        public, secret = zmq.auth.load_certificate(secret_path)
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"--curve-secret: {exc}") from None
-    if not secret:
-        raise ValueError(f"--curve-secret: {secret_path} holds no secret key")
+    public, secret = load_key_pair(secret_path, "--curve-secret")
     if os.path.exists(server_key):
         try:
             server, _ = zmq.auth.load_certificate(server_key)
