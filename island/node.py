@@ -318,7 +318,7 @@ class Node:
             record.update(peers_alive=len(self.gossip.peers()), migrants_in=self.counters.received,
                           migrants_out=self.counters.sent, injected=self.counters.injected)
             record["cpu"]["gossip"] = round(self.gossip.cpu_seconds(), 4)
-        record["rules"] = named_rules(self.spec, self.island.best_x)
+        record["rules"] = named_rules(self.spec, self.best()[0])  # the genome the run stands behind
         self._status = {k: v for k, v in record.items() if k != "rules"} | {
             "node": self.node_id, "env": self.settings.env_id, "kind": self.spec.kind.value,
             "fingerprint": self.spec.fingerprint,

@@ -38,9 +38,14 @@ def test_island_eval_scores_a_saved_genome_on_held_out_seeds(tmp_path):
                      "--final-episodes", "0")
     assert result.returncode == 0, result.stderr
     scored = run_cli("island-eval", str(run / "best.msgpack"), "--episodes", "10",
-                     "--workers", "1")
+                     "--workers", "1", "--rules")
     assert scored.returncode == 0, scored.stderr
     assert "held-out lifetimes 10" in scored.stdout
+    table = scored.stdout.splitlines()[1:5]  # the rule: a header and one line per layer
+    assert table[0].split() == ["layer", "eta", "decay", "hebbian", "pre", "post", "bias",
+                                "modulation"]
+    assert [line.split()[0] for line in table[1:]] == ["0", "1", "2"]
+    assert all(0 < float(line.split()[1]) <= 1 for line in table[1:])  # eta, natural units
     # A rules genome also acts in an environment it never saw (rule transfer).
     moved = run_cli("island-eval", str(run / "best.msgpack"), "--env", "LunarLander-v3",
                     "--episodes", "4", "--workers", "1", "--compare", "2")

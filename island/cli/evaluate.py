@@ -15,7 +15,7 @@ import numpy as np
 
 from envs import EvalSettings, Evaluator, UnknownEnvironmentError, env_info, held_out_returns
 from genome.codec import GenomeDecodeError, decode_genome
-from genome.layout import graft_rules, initial_vector, rule_slice
+from genome.layout import batch_rules, graft_rules, initial_vector, rule_slice
 from genome.spec import GenomeKind, GenomeSpec
 
 
@@ -66,6 +66,15 @@ def baselines(
     return rows
 
 
+def rule_table(spec: GenomeSpec, x: np.ndarray) -> str:
+    """The rule in natural units: one line per layer, one column per parameter."""
+    names = spec.family.names
+    lines = ["layer " + " ".join(f"{n:>11}" for n in names)]
+    for layer, values in enumerate(batch_rules(spec, x)[0]):
+        lines.append(f"{layer:>5} " + " ".join(f"{v:>11.4g}" for v in values))
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="island-eval", description=__doc__.split("\n")[0])
     parser.add_argument("genome", type=Path, help="a genome file, e.g. RUN_DIR/best.msgpack")
@@ -73,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--episodes", type=int, default=100,
                         help="held-out lifetimes to average over (default 100)")
     parser.add_argument("--workers", type=int, default=0, help="processes; 0: one per core")
+    parser.add_argument("--rules", action="store_true",
+                        help="print the genome's learning rule, layer by layer, before scoring")
     parser.add_argument("--compare", type=int, default=0, metavar="K",
                         help="also score K random rules and the rule with plasticity off, "
                         "on the same seeds, as a table")
@@ -95,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     per = int(meta.get("episodes", 1)) if carry else 1
     candidates = baselines(spec, x, args.compare) if args.compare else {"evolved": x}
     print(f"{args.genome}  env {env_id}  kind {spec.kind.value}  family {spec.rule_family}")
+    if args.rules and spec.kind.has_rules:
+        print(rule_table(spec, x))
     with Evaluator(settings, args.workers or None) as evaluator:
         for name, genome in candidates.items():
             returns = held_out_returns(evaluator, genome, args.episodes, per)
