@@ -53,14 +53,25 @@ class LocalEvaluator:
         return self._envs
 
     def evaluate(self, X: np.ndarray, seeds: np.ndarray) -> tuple[np.ndarray, int]:
-        """(mean return per row, env steps): row i lives one lifetime over the seeds `seeds[i]`.
+        """(mean return per genome, env steps) over one episode per seed; see run_lifetimes.
 
-        All rows run as one batch in lockstep; see run_lifetimes.
+        `seeds` is (episodes,) shared by every genome, or (P, episodes). Unless
+        weights carry over, each episode is its own lifetime, and all P x
+        episodes lifetimes run as one lockstep batch: fuller batches, and no
+        genome waits for its own episodes one after another.
         """
         s = self.settings
-        network = PlasticNetwork(s.spec, self.info, X, w_max=s.w_max)
-        return run_lifetimes(self._ensure_envs(len(X)), network, seeds, s.max_steps,
-                             s.carry_weights)
+        P = len(X)
+        seeds = np.broadcast_to(np.asarray(seeds, dtype=np.int64), (P, np.shape(seeds)[-1]))
+        if s.carry_weights or seeds.shape[1] == 1:
+            network = PlasticNetwork(s.spec, self.info, X, w_max=s.w_max)
+            return run_lifetimes(self._ensure_envs(P), network, seeds, s.max_steps,
+                                 s.carry_weights)
+        E = seeds.shape[1]
+        network = PlasticNetwork(s.spec, self.info, np.repeat(X, E, axis=0), w_max=s.w_max)
+        returns, steps = run_lifetimes(self._ensure_envs(P * E), network,
+                                       seeds.reshape(P * E, 1), s.max_steps)
+        return returns.reshape(P, E).mean(axis=1), steps
 
     def close(self) -> None:
         for env in self._envs:
@@ -81,35 +92,12 @@ class EvaluationAborted(RuntimeError):
     """The node asked to stop while a generation was being scored."""
 
 
-Job = tuple[np.ndarray, np.ndarray, np.ndarray]  # genomes, genome index per lifetime, seeds
-
-
-def _evaluate_chunk(job: Job) -> tuple[np.ndarray, int, float]:
-    """Returns of a job's lifetimes, env steps and the CPU seconds this worker spent on them.
-
-    A job carries each of its genomes once, the genome index of every lifetime
-    and the lifetimes' seeds.
-    """
+def _evaluate_chunk(job: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, int, float]:
+    """Fitness of a chunk of genomes, env steps, and the CPU seconds this worker spent."""
     assert _worker is not None, "worker used before its initializer ran"
-    genomes, index, seeds = job
     start = time.process_time()
-    returns, steps = _worker.evaluate(genomes[index], seeds)
-    return returns, steps, time.process_time() - start
-
-
-def lifetimes_of(
-    P: int, seeds: np.ndarray, carry_weights: bool
-) -> tuple[np.ndarray, np.ndarray]:
-    """(genome index, seeds) of every lifetime an evaluation runs, spread for load balance.
-
-    With `carry_weights` a lifetime is a genome's whole episode sequence.
-    Otherwise every episode is its own lifetime, ordered episode by episode, so
-    a genome whose episodes all run long does not load one job with all of them.
-    """
-    seeds = np.broadcast_to(np.asarray(seeds, dtype=np.int64), (P, np.shape(seeds)[-1]))
-    if carry_weights or seeds.shape[1] == 1:
-        return np.arange(P), seeds
-    return np.tile(np.arange(P), seeds.shape[1]), seeds.T.reshape(-1, 1)
+    fitness, steps = _worker.evaluate(*job)
+    return fitness, steps, time.process_time() - start
 
 
 def default_workers() -> int:
@@ -153,17 +141,16 @@ class Evaluator:
         closed and EvaluationAborted is raised, so a node can shut down promptly.
         """
         X = np.atleast_2d(np.asarray(X, dtype=float))
-        index, lifetime_seeds = lifetimes_of(len(X), seeds, self.settings.carry_weights)
+        seeds = np.asarray(seeds, dtype=np.int64)
         if self._local is not None:
-            returns, steps = self._local.evaluate(X[index], lifetime_seeds)
+            fitness, steps = self._local.evaluate(X, seeds)
         else:
-            # Several jobs per worker: a worker that finishes early takes the next job
-            # instead of waiting for the other's longest episode.
-            n = min(self.workers * JOBS_PER_WORKER, len(index))
-            jobs = []
-            for part in np.array_split(np.arange(len(index)), n):
-                used, local = np.unique(index[part], return_inverse=True)
-                jobs.append((X[used], local, lifetime_seeds[part]))
+            # Each genome goes out once and its fitness comes back. Several chunks per
+            # worker: one that finishes early takes the next chunk instead of idling
+            # while the other runs its longest episode.
+            n = min(self.workers * JOBS_PER_WORKER, len(X))
+            rows = np.array_split(np.arange(len(X)), n)
+            jobs = [(X[r], seeds[r] if seeds.ndim == 2 else seeds) for r in rows if len(r)]
             pending = self._pool.map_async(_evaluate_chunk, jobs, chunksize=1)
             while not pending.ready():
                 if abort is not None and abort():
@@ -171,12 +158,11 @@ class Evaluator:
                     raise EvaluationAborted("evaluation abandoned on request")
                 pending.wait(0.1)
             results = pending.get()
-            returns = np.concatenate([r for r, _, _ in results])
+            fitness = np.concatenate([f for f, _, _ in results])
             steps = sum(n for _, n, _ in results)
             self.worker_cpu += sum(cpu for _, _, cpu in results)
         self.steps += steps
-        return np.bincount(index, weights=returns, minlength=len(X)) / np.bincount(
-            index, minlength=len(X))
+        return fitness
 
     def _start_pool(self) -> None:
         method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
