@@ -113,6 +113,7 @@ def summary_row(run: IslandRun) -> dict[str, Any]:
         "generations": last.get("generation", 0),
         "evaluations": last.get("evaluations", 0),
         "best_training": last.get("best"),
+        "champion": last.get("champion"),
         "held_out_mean": held[-1].get("held_out_mean") if held else None,
         "migrants_received": injected + len(run.events_of("migrant_dropped")),
         "migrants_injected": injected,
@@ -135,7 +136,11 @@ def _pyplot():
 
 
 def plot_fitness(runs: list[IslandRun], x_key: str, x_label: str, path: Path) -> None:
-    """Best (solid) and generation mean (dashed) fitness per island against `x_key`."""
+    """Best training sample (solid), generation mean (dashed) and champion (dots) per island.
+
+    The champion's score is its mean on a round of fresh validation seeds: the
+    honest curve; the best training sample is the luckiest score seen so far.
+    """
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for run in runs:
@@ -144,11 +149,15 @@ def plot_fitness(runs: list[IslandRun], x_key: str, x_label: str, path: Path) ->
         (line,) = ax.plot(xs, [r.get("best") for r in rows], label=f"{run.name} best")
         ax.plot(xs, [r.get("mean") for r in rows], linestyle="--", color=line.get_color(),
                 alpha=0.6, label=f"{run.name} mean")
+        champion = [r.get("champion", float("nan")) for r in rows]
+        if any(c == c for c in champion):  # some generation had a champion (not all NaN)
+            ax.plot(xs, champion, linestyle=":", linewidth=2.0, color=line.get_color(),
+                    label=f"{run.name} champion")
     ax.set_xlabel(x_label)
-    ax.set_ylabel("training fitness")
+    ax.set_ylabel("mean episode return")
     ax.grid(alpha=0.3)
     if runs:
-        ax.legend(fontsize="small", ncol=2)
+        ax.legend(fontsize="x-small", ncol=3)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -211,7 +220,8 @@ def plot_rules(runs: list[IslandRun], path: Path) -> None:
 
 COLUMNS = [("island", "island"), ("env", "env"), ("kind", "kind"), ("rule_family", "rule family"),
            ("generations", "generations"), ("evaluations", "evaluations"),
-           ("best_training", "best training fitness"), ("held_out_mean", "held-out mean"),
+           ("best_training", "best training fitness"), ("champion", "champion validation"),
+           ("held_out_mean", "held-out mean"),
            ("migrants_received", "migrants received"),
            ("migrants_injected", "migrants injected"),
            ("migrants_became_best", "migrants that became best")]
