@@ -50,10 +50,14 @@ def test_batched_network_acts_like_genomes_evaluated_one_at_a_time(env_id, kind,
             np.testing.assert_allclose(net.W[layer][0], batch.W[layer][i], atol=1e-9)
 
 
-def test_batched_fitness_equals_one_genome_at_a_time():
+@pytest.mark.parametrize("carry_weights", [False, True])
+def test_batched_fitness_equals_one_genome_at_a_time(carry_weights):
+    # Episodes end at different times, so batches shrink; with carry_weights a genome's
+    # second episode starts from what it learned in the first, shrunk or not.
     spec = GenomeSpec("weights+rules", (8, 16, 16, 4))
     X = _population(spec, 5, seed=2)
-    with Evaluator(EvalSettings("LunarLander-v3", spec, max_steps=200), workers=0) as ev:
+    settings = EvalSettings("LunarLander-v3", spec, max_steps=200, carry_weights=carry_weights)
+    with Evaluator(settings, workers=0) as ev:
         together = ev.evaluate(X, [11, 12])
         apart = np.array([ev.evaluate(x[None, :], [11, 12])[0] for x in X])
     np.testing.assert_allclose(together, apart)
