@@ -159,3 +159,49 @@ def test_curve_settings_need_both_files(tmp_path):
     with pytest.raises(ValueError, match="holds no secret key"):
         public.start()
     public.close()
+
+
+def test_a_peer_learned_by_gossip_without_a_key_is_counted_and_never_dialled(tmp_path):
+    """A learns C through B but holds no key for C: no plain-text fallback, one counted event."""
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    for name in "ABC":
+        zmq.auth.create_certificates(str(keys), name)
+    trust = {"A": "B", "B": "AC", "C": "B"}  # A and C each trust only B
+    allow = {}
+    for name, trusted in trust.items():
+        allow[name] = tmp_path / f"allow-{name}"
+        allow[name].mkdir()
+        for other in trusted:
+            shutil.copy(keys / f"{other}.key", allow[name])
+
+    def gossip(name, peers=None):
+        node = Gossip(GossipConfig(
+            bind="tcp://127.0.0.1:0", peers=peers, heartbeat_interval=0.2, dead_after=1.5,
+            curve_secret=str(keys / f"{name}.key_secret"), curve_allow=str(allow[name])), name)
+        node.start()
+        return node
+
+    nodes = [b := gossip("B")]
+    try:
+        public_b = zmq.auth.load_certificate(keys / "B.key")[0].decode()
+        peers = tmp_path / "peers.txt"
+        peers.write_text(f"{b.address} {public_b}\n")
+        nodes += [a := gossip("A", str(peers)), c := gossip("C", str(peers))]
+        events: list[dict] = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            events += a.events()
+            if any(e["event"] == "peer_without_key" for e in events):
+                break
+            time.sleep(0.1)
+        time.sleep(1.0)  # a few more rounds: still no connection to C
+        events += a.events()
+        counters = a.counters()
+    finally:
+        for node in nodes:
+            node.close()
+    keyless = [e for e in events if e["event"] == "peer_without_key"]
+    assert keyless and {e["peer"] for e in keyless} == {c.address}
+    assert counters["peers_without_key"] >= 1
+    assert not [e for e in events if e["event"] == "curve_rejected"]
