@@ -22,6 +22,25 @@ def initial_vector(spec: GenomeSpec) -> np.ndarray:
     return np.concatenate(parts)
 
 
+def search_bounds(spec: GenomeSpec) -> tuple[list[float | None], list[float | None]]:
+    """Per coordinate (lower, upper) bounds in CMA-ES space: None for weights, the rule's own.
+
+    Handing these to CMA-ES keeps samples inside the bounds the rule transforms
+    clip to; otherwise a parameter pushed past its bound meets a flat landscape
+    and the step size grows without end (seen: sigma 12,000 on a `rules` island).
+    """
+    low: list[float | None] = []
+    high: list[float | None] = []
+    if spec.kind.has_weights:
+        low += [None] * spec.n_weights
+        high += [None] * spec.n_weights
+    if spec.kind.has_rules:
+        for _ in range(spec.n_layers):
+            low += [p.low for p in spec.family.params]
+            high += [p.high for p in spec.family.params]
+    return low, high
+
+
 def weight_slice(spec: GenomeSpec) -> slice:
     return slice(0, spec.n_weights if spec.kind.has_weights else 0)
 

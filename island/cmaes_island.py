@@ -42,6 +42,7 @@ class Island:
         stagnation: int = 60,
         max_popsize: int = 512,
         max_injected: int = 0,
+        bounds: tuple[list[float | None], list[float | None]] | None = None,
     ):
         self.x0 = np.asarray(x0, dtype=float).copy()
         self.dim = len(self.x0)
@@ -54,6 +55,7 @@ class Island:
         default_popsize = 4 + int(3 * np.log(self.dim))
         self.base_popsize = popsize or default_popsize
         self._max_injected = max_injected
+        self.bounds = bounds  # per coordinate, None for unbounded; pycma's BoundTransform
         self.generation = 0
         self.evaluations = 0  # genomes scored (times episodes per genome, see the node)
         self.restarts = 0
@@ -76,6 +78,9 @@ class Island:
             "tolflatfitness": 10**9,  # plateaus (e.g. CartPole's capped return) are not a stop
             "maxiter": np.inf,
         }
+        bounds = getattr(self, "bounds", None)  # islands checkpointed before bounds had none
+        if bounds is not None:
+            options["bounds"] = [list(bounds[0]), list(bounds[1])]
         return cma.CMAEvolutionStrategy(mean, self.sigma0, options)
 
     @property

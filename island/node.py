@@ -28,7 +28,7 @@ from envs import (
     held_out_returns,
 )
 from genome.codec import encode_genome
-from genome.layout import initial_vector, named_rules
+from genome.layout import initial_vector, named_rules, search_bounds
 from genome.spec import GenomeSpec
 from island.champion import Champion
 from island.checkpoint import load_latest, save_checkpoint
@@ -139,6 +139,7 @@ class Node:
         self.island = Island(
             initial_vector(self.spec), evo.sigma, evo.popsize, evo.seed, evo.sep_above,
             evo.restarts, evo.stagnation, evo.max_popsize, self.config.migration.max_injected,
+            search_bounds(self.spec),
         )
         self.rng = np.random.default_rng(evo.seed)
 
