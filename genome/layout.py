@@ -22,23 +22,43 @@ def initial_vector(spec: GenomeSpec) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def search_bounds(spec: GenomeSpec) -> tuple[list[float | None], list[float | None]]:
-    """Per coordinate (lower, upper) bounds in CMA-ES space: None for weights, the rule's own.
+BIAS_LIMIT = 1e6  # a bias past this saturates its unit for every input the network sees
 
-    Handing these to CMA-ES keeps samples inside the bounds the rule transforms
-    clip to; otherwise a parameter pushed past its bound meets a flat landscape
-    and the step size grows without end (seen: sigma 12,000 on a `rules` island).
+
+def search_bounds(
+    spec: GenomeSpec, w_max: float | None = None
+) -> tuple[list[float | None], list[float | None]]:
+    """Per coordinate (lower, upper) bounds in CMA-ES space; None where there is none.
+
+    Rule parameters have their family's bounds and weight matrices +-w_max: past
+    these the network clips, so fitness is flat there and a step size left to
+    itself grows without end (seen: sigma 12,000 on a `rules` island). Biases
+    are not clipped by the network and stay unbounded.
     """
     low: list[float | None] = []
     high: list[float | None] = []
     if spec.kind.has_weights:
-        low += [None] * spec.n_weights
-        high += [None] * spec.n_weights
+        for out, inp in spec.layer_shapes:
+            low += [None if w_max is None else -w_max] * (out * inp) + [None] * out
+            high += [None if w_max is None else w_max] * (out * inp) + [None] * out
     if spec.kind.has_rules:
         for _ in range(spec.n_layers):
             low += [p.low for p in spec.family.params]
             high += [p.high for p in spec.family.params]
     return low, high
+
+
+def clip_to_bounds(spec: GenomeSpec, x: np.ndarray, w_max: float | None = None) -> np.ndarray:
+    """A copy of `x` inside `search_bounds`: a genome that acts exactly the same.
+
+    Migrants can come from islands whose search ran past the bounds, or from
+    hostile peers; injected as they are, such far-off points wreck CMA-ES's
+    step size and covariance.
+    """
+    low, high = search_bounds(spec, w_max)
+    lower = np.array([-BIAS_LIMIT if b is None else b for b in low])
+    upper = np.array([BIAS_LIMIT if b is None else b for b in high])
+    return np.clip(np.asarray(x, dtype=float), lower, upper)
 
 
 def weight_slice(spec: GenomeSpec) -> slice:

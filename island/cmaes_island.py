@@ -28,6 +28,11 @@ class Elite:
     generation: int
 
 
+NUMERICAL_FAILURES = (
+    ArithmeticError, AssertionError, ValueError, RecursionError, np.linalg.LinAlgError,
+)  # what pycma raises when its covariance breaks down (seen: AssertionError, RecursionError)
+
+
 class Island:
     """CMA-ES with a best-ever record, elites, capped injection and IPOP restarts."""
 
@@ -59,6 +64,8 @@ class Island:
         self.generation = 0
         self.evaluations = 0  # genomes scored (times episodes per genome, see the node)
         self.restarts = 0
+        self.numerical_resets = 0  # strategies rebuilt after pycma's numerics broke down
+        self.last_failure = ""
         self.best_x: np.ndarray = self.x0.copy()
         self.best_fitness = -np.inf
         self.best_generation = -1
@@ -103,6 +110,15 @@ class Island:
         taken = [np.asarray(s, dtype=float) for s in solutions[: max(0, room)]]
         taken = [s for s in taken if s.shape == (self.dim,) and np.all(np.isfinite(s))]
         if taken:
+            bounds = getattr(self, "bounds", None)
+            if bounds is not None:
+                # pycma injects genotypes; with bounds, the phenotype a migrant is must be
+                # mapped back (from inside the bounds), or a genome near a bound comes out
+                # of `ask` squeezed inwards.
+                low = np.array([-np.inf if b is None else b for b in bounds[0]])
+                high = np.array([np.inf if b is None else b for b in bounds[1]])
+                taken = [np.asarray(self.es.boundary_handler.inverse(np.clip(s, low, high)))
+                         for s in taken]
             self.es.inject(taken, force=True)
             self._pending += len(taken)
         return len(taken)
@@ -110,12 +126,19 @@ class Island:
     def ask(self) -> np.ndarray:
         """The next population (P, dim); injected genomes come first."""
         self._pending = 0
-        return np.asarray(self.es.ask())
+        try:
+            return np.asarray(self.es.ask())
+        except NUMERICAL_FAILURES as exc:
+            self._reset_after(exc)
+            return np.asarray(self.es.ask())
 
     def tell(self, X: np.ndarray, fitness: np.ndarray) -> bool:
         """Report fitness (higher is better) for the rows of `ask`; True when the best improved."""
         fitness = np.asarray(fitness, dtype=float)
-        self.es.tell(list(X), list(-fitness))  # pycma minimises
+        try:
+            self.es.tell(list(X), list(-fitness))  # pycma minimises
+        except NUMERICAL_FAILURES as exc:
+            self._reset_after(exc)
         self.generation += 1
         self.evaluations += len(X)
         order = np.argsort(-fitness)
@@ -144,6 +167,21 @@ class Island:
     def elites(self, k: int) -> list[Elite]:
         """The `k` best of the last generation, best first."""
         return self.last_elites[:k]
+
+    def _reset_after(self, exc: BaseException) -> None:
+        """A strategy whose covariance broke down starts afresh around the best genome.
+
+        pycma asserts on a non-finite eigendecomposition; an island must outlive
+        that (one took down a node of a 32-minute run), so the failure is counted
+        and kept for the node to log, and the search goes on.
+        """
+        self.numerical_resets = getattr(self, "numerical_resets", 0) + 1
+        self.last_failure = f"{type(exc).__name__}: {exc}".strip(": ")
+        self.es = self._new_strategy(self.best_x, self.popsize)
+        self._pending = 0
+        self._since_improvement = 0
+        self._since_restart = 0
+        self._best_median = -np.inf
 
     def _restart(self) -> None:
         self.restarts += 1

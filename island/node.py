@@ -139,7 +139,7 @@ class Node:
         self.island = Island(
             initial_vector(self.spec), evo.sigma, evo.popsize, evo.seed, evo.sep_above,
             evo.restarts, evo.stagnation, evo.max_popsize, self.config.migration.max_injected,
-            search_bounds(self.spec),
+            search_bounds(self.spec, self.settings.w_max),
         )
         self.rng = np.random.default_rng(evo.seed)
 
@@ -194,7 +194,8 @@ class Node:
             c = self.counters
             c.received += 1
             c.by_origin[migrant.origin] = c.by_origin.get(migrant.origin, 0) + 1
-            admission = admit(self.spec, self.island.best_x, migrant.spec, migrant.x)
+            admission = admit(self.spec, self.island.best_x, migrant.spec, migrant.x,
+                              self.settings.w_max)
             record = dict(origin=migrant.origin, sender=migrant.sender,
                           generation=self.island.generation, sent_generation=migrant.generation,
                           claimed=migrant.claimed_fitness, env=migrant.env_id,
@@ -237,7 +238,9 @@ class Node:
             return
         from gossip import Migrant
 
-        elites = self.island.elites(self.config.migration.migrants)
+        # A strategy that broke down can sample non-finite genomes; they never leave.
+        elites = [e for e in self.island.elites(self.config.migration.migrants)
+                  if np.all(np.isfinite(e.x))]
         self.gossip.emit([
             Migrant(origin=self.node_id, sender=self.node_id, spec=self.spec, x=e.x,
                     claimed_fitness=e.fitness, generation=e.generation, role="elite",
@@ -290,11 +293,15 @@ class Node:
     def step(self) -> dict[str, Any]:
         """One generation; returns its log record."""
         self._receive()
+        resets = self.island.numerical_resets
         X = self.island.ask()
         episodes = self.config.evaluation.episodes
         seeds = self.rng.integers(0, HELD_OUT_SEED_BASE, size=episodes)
         fitness = self.evaluator.evaluate(X, seeds, abort=lambda: self._stop_reason is not None)
         improved = self.island.tell(X, fitness)
+        if self.island.numerical_resets != resets:
+            self.run_dir.event("strategy_reset", generation=self.island.generation,
+                               reason=self.island.last_failure)
         self.evaluations += len(X) * episodes
         self._score_injected(X, fitness, improved)
         generation = self.island.generation

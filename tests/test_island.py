@@ -74,3 +74,38 @@ def test_rule_bounds_keep_samples_inside_and_the_step_size_sane():
     # Without bounds the step size grows on the plateau past eta's bound (1.99 against
     # 0.33 with this seed; pycma is seeded, so the run is the same every time).
     assert unbounded.sigma > 3 * bounded.sigma
+
+
+def test_island_outlives_a_breakdown_of_pycmas_numerics():
+    """A far-off point that wins every generation breaks pycma's covariance (it asserts or
+    recurses without end); the island rebuilds its strategy around its best and goes on."""
+    import warnings
+
+    island = Island(np.zeros(6), 0.5, popsize=8, seed=1, restarts=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(10):
+            island.inject([np.full(6, 1e300)])
+            X = island.ask()
+            fitness = -np.sum(np.minimum(np.abs(X), 1e10), axis=1)
+            fitness[0] = 100.0  # the injected point wins
+            island.tell(X, fitness)
+    assert island.numerical_resets >= 1
+    assert island.last_failure.split(":")[0] in {"AssertionError", "RecursionError"}
+    assert island.generation == 10 and np.all(np.isfinite(island.ask()))
+
+
+def test_a_migrant_on_a_bound_is_evaluated_exactly_where_it_is():
+    """pycma injects genotypes; with bounds, a migrant must come out of ask unchanged."""
+    from genome import GenomeSpec, initial_vector
+    from genome.layout import search_bounds
+
+    spec = GenomeSpec("weights+rules", (4, 8, 2))
+    island = Island(initial_vector(spec), 0.5, popsize=8, seed=2,
+                    bounds=search_bounds(spec, w_max=5.0))
+    migrant = initial_vector(spec)
+    migrant[:32] = 5.0  # first layer's weights on their bound
+    migrant[-7] = 0.0  # the last layer's eta on its bound (log10 1 = 0)
+    migrant[-6] = -1.0 - 1e-4  # its decay just inside its bound (log10 of at most 0.1)
+    assert island.inject([migrant]) == 1
+    np.testing.assert_allclose(island.ask()[0], migrant, atol=1e-9)
