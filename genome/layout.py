@@ -32,7 +32,7 @@ def search_bounds(
 
     Rule parameters have their family's bounds and weight matrices +-w_max: past
     these the network clips, so fitness is flat there and a step size left to
-    itself grows without end (seen: sigma 12,000 on a `rules` island). Biases
+    itself grows without end (seen: sigma 6e8 on a `rules` island). Biases
     are not clipped by the network and stay unbounded.
     """
     low: list[float | None] = []
