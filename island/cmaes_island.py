@@ -99,6 +99,11 @@ class Island:
         return float(self.es.sigma)
 
     @property
+    def mean(self) -> np.ndarray:
+        """The distribution mean as a genome (pycma's mean is a genotype under bounds)."""
+        return np.asarray(self.es.result.xfavorite, dtype=float)
+
+    @property
     def max_injected(self) -> int:
         """Never let migrants fill the population: leave at least 3/4 independent samples."""
         cap = self._max_injected or self.popsize // 4

@@ -273,7 +273,7 @@ class Node:
         """Champion, CMA-ES mean and best recent sample on the same fresh training seeds."""
         n = self.config.evaluation.validation_episodes
         per = self.config.evaluation.episodes if self.settings.carry_weights else 1
-        labels, candidates = self.champion.candidates(self.island.es.mean)
+        labels, candidates = self.champion.candidates(self.island.mean)
         seeds = self.rng.integers(0, HELD_OUT_SEED_BASE, size=(n, per))
         returns = self.evaluator.evaluate(
             np.repeat(candidates, n, axis=0), np.tile(seeds, (len(candidates), 1)),

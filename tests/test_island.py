@@ -109,3 +109,15 @@ def test_a_migrant_on_a_bound_is_evaluated_exactly_where_it_is():
     migrant[-6] = -1.0 - 1e-4  # its decay just inside its bound (log10 of at most 0.1)
     assert island.inject([migrant]) == 1
     np.testing.assert_allclose(island.ask()[0], migrant, atol=1e-9)
+
+
+def test_the_mean_a_champion_round_scores_is_a_genome_inside_the_bounds():
+    from genome import GenomeSpec, initial_vector
+    from genome.layout import search_bounds
+
+    spec = GenomeSpec("weights+rules", (4, 8, 2))
+    island = Island(initial_vector(spec), 0.5, popsize=8, seed=2,
+                    bounds=search_bounds(spec, w_max=5.0))
+    island.es.mean[:32] = 7.0  # a genotype past the weights' bound, as CMA-ES may hold
+    assert np.all(np.abs(island.mean[:32]) <= 5.0)  # pycma's transform folds it back inside
+    np.testing.assert_allclose(island.mean[32:], island.es.mean[32:])  # inside: the same
