@@ -1,9 +1,10 @@
 """Lifetimes of a batch of genomes in lockstep: every genome sees the same episode seeds.
 
-A lifetime is `episodes` episodes. By default the weights are reset to the
-genome's (or, for `rules` genomes, to fresh random ones) at the start of every
-episode; with `carry_weights` they are reset once and what the rule learned in
-one episode carries into the next.
+A lifetime is K episodes. Its weights are set once, at its start (the genome's,
+or fresh random ones for `rules` genomes), and what the rule learns in one
+episode carries into the next. Returns come back per episode, so a caller can
+read the within-lifetime learning curve and choose how a lifetime is scored
+(`lifetime_fitness`).
 """
 
 from __future__ import annotations
@@ -29,31 +30,49 @@ def run_lifetimes(
     network: PlasticNetwork,
     seeds: Sequence[int] | np.ndarray,
     max_steps: int | None = None,
-    carry_weights: bool = False,
 ) -> tuple[np.ndarray, int]:
-    """Mean return per genome over one episode per seed, and the number of env steps taken.
+    """Return of every episode of every row's lifetime, (P, K), and the env steps taken.
 
-    `seeds` is (episodes,) shared by every genome (training: a fair comparison),
-    or (P, episodes) with each genome's own seeds (held-out scoring of copies).
+    `seeds` is (K,) shared by every row (training: a fair comparison), or (P, K)
+    with each row's own episode seeds. A row's initial weights come from the
+    seed of its first episode.
     """
     P = network.P
     seeds = np.asarray(seeds, dtype=np.int64)
     seeds = np.broadcast_to(seeds, (P, seeds.shape[-1]))
     if len(envs) < P:
         raise ValueError(f"need {P} environments, got {len(envs)}")
-    totals = np.zeros(P)
+    returns = np.zeros((P, seeds.shape[1]))
     steps = 0
     obs = np.empty((P, network.info.obs_dim))
+    network.reset(weight_seeds(seeds[:, 0]))
     for episode in range(seeds.shape[1]):
-        if episode == 0 or not carry_weights:
-            network.reset(weight_seeds(seeds[:, episode]))
-        else:
-            network.restore()
+        network.begin_episode(seeds[:, episode])
         for i in range(P):
             obs[i] = envs[i].reset(seed=int(seeds[i, episode]))[0]
-        steps += _run_episode(envs, network, obs, totals, max_steps)
+        steps += _run_episode(envs, network, obs, returns[:, episode], max_steps)
     network.restore()
-    return totals / seeds.shape[1], steps
+    return returns, steps
+
+
+def lifetime_fitness(returns: np.ndarray, how: str) -> np.ndarray:
+    """Score of lifetimes from their episode returns (..., K): see LIFETIME_FITNESS."""
+    K = returns.shape[-1]
+    if how == "mean":
+        return returns.mean(axis=-1)
+    if how == "last_half":
+        return returns[..., K // 2 :].mean(axis=-1)
+    if how == "weighted":
+        weights = np.arange(1, K + 1, dtype=float)
+        return returns @ (weights / weights.sum())
+    raise ValueError(f"unknown lifetime fitness {how!r}; known: {', '.join(LIFETIME_FITNESS)}")
+
+
+LIFETIME_FITNESS = {
+    "mean": "mean return of all episodes of a lifetime",
+    "last_half": "mean return of its later half (episodes K//2 ... K-1): learning, not luck",
+    "weighted": "episode k (1-based) weighted by k: later episodes count more",
+}
 
 
 def _run_episode(
@@ -80,7 +99,9 @@ def _run_episode(
                 running[j] = False
         steps += int(stepped.sum())
         totals[rows] += reward
-        network.learn(reward, stepped)
+        if max_steps is not None and t == max_steps - 1:
+            running[:] = False  # the cap ends every episode still running
+        network.learn(reward, stepped, stepped & ~running)
         if running.sum() * 2 <= len(rows):
             keep = np.flatnonzero(running)
             network.shrink(keep)

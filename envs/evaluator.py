@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import gymnasium as gym
 import numpy as np
 
-from envs.episodes import run_lifetimes
+from envs.episodes import LIFETIME_FITNESS, lifetime_fitness, run_lifetimes
 from envs.network import PlasticNetwork
 from envs.spaces import EnvInfo, describe, env_info, make_env
 from genome.spec import GenomeSpec
@@ -31,8 +31,26 @@ class EvalSettings:
     env_id: str
     spec: GenomeSpec
     max_steps: int | None = None
-    carry_weights: bool = False
+    lifetime_fitness: str = "last_half"  # how a lifetime's episode returns make one score
     w_max: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.lifetime_fitness not in LIFETIME_FITNESS:
+            raise ValueError(f"unknown lifetime fitness {self.lifetime_fitness!r}; "
+                             f"known: {', '.join(LIFETIME_FITNESS)}")
+
+
+def lifetime_seeds(seeds: Sequence[int] | np.ndarray, P: int) -> np.ndarray:
+    """Episode seeds as (P, lifetimes, K): from (lifetimes,) of one episode each,
+    (lifetimes, K) shared by every genome, or (P, lifetimes, K) per genome."""
+    seeds = np.asarray(seeds, dtype=np.int64)
+    if seeds.ndim == 1:
+        seeds = seeds[:, None]
+    if seeds.ndim == 2:
+        return np.broadcast_to(seeds, (P, *seeds.shape))
+    if seeds.ndim == 3 and len(seeds) == P:
+        return seeds
+    raise ValueError(f"seeds of shape {seeds.shape} do not fit {P} genomes")
 
 
 JOBS_PER_WORKER = 4
@@ -52,26 +70,21 @@ class LocalEvaluator:
             self._envs.append(gym.make(self.settings.env_id))
         return self._envs
 
-    def evaluate(self, X: np.ndarray, seeds: np.ndarray) -> tuple[np.ndarray, int]:
-        """(mean return per genome, env steps) over one episode per seed; see run_lifetimes.
+    def episode_returns(self, X: np.ndarray, seeds: np.ndarray) -> tuple[np.ndarray, int]:
+        """Return of every episode, (P, lifetimes, K), and the env steps taken.
 
-        `seeds` is (episodes,) shared by every genome, or (P, episodes). Unless
-        weights carry over, each episode is its own lifetime, and all P x
-        episodes lifetimes run as one lockstep batch: fuller batches, and no
-        genome waits for its own episodes one after another.
+        `seeds` as `lifetime_seeds` reads them. All P x lifetimes lifetimes run as
+        one lockstep batch: fuller batches, and no genome waits for its own
+        lifetimes one after another.
         """
-        s = self.settings
         P = len(X)
-        seeds = np.broadcast_to(np.asarray(seeds, dtype=np.int64), (P, np.shape(seeds)[-1]))
-        if s.carry_weights or seeds.shape[1] == 1:
-            network = PlasticNetwork(s.spec, self.info, X, w_max=s.w_max)
-            return run_lifetimes(self._ensure_envs(P), network, seeds, s.max_steps,
-                                 s.carry_weights)
-        E = seeds.shape[1]
-        network = PlasticNetwork(s.spec, self.info, np.repeat(X, E, axis=0), w_max=s.w_max)
-        returns, steps = run_lifetimes(self._ensure_envs(P * E), network,
-                                       seeds.reshape(P * E, 1), s.max_steps)
-        return returns.reshape(P, E).mean(axis=1), steps
+        seeds = lifetime_seeds(seeds, P)
+        L, K = seeds.shape[1:]
+        network = PlasticNetwork(self.settings.spec, self.info, np.repeat(X, L, axis=0),
+                                 w_max=self.settings.w_max)
+        returns, steps = run_lifetimes(self._ensure_envs(P * L), network,
+                                       seeds.reshape(P * L, K), self.settings.max_steps)
+        return returns.reshape(P, L, K), steps
 
     def close(self) -> None:
         for env in self._envs:
@@ -93,11 +106,11 @@ class EvaluationAborted(RuntimeError):
 
 
 def _evaluate_chunk(job: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, int, float]:
-    """Fitness of a chunk of genomes, env steps, and the CPU seconds this worker spent."""
+    """Episode returns of a chunk of genomes, env steps, and the CPU seconds this worker spent."""
     assert _worker is not None, "worker used before its initializer ran"
     start = time.process_time()
-    fitness, steps = _worker.evaluate(*job)
-    return fitness, steps, time.process_time() - start
+    returns, steps = _worker.episode_returns(*job)
+    return returns, steps, time.process_time() - start
 
 
 def default_workers() -> int:
@@ -110,6 +123,9 @@ def default_workers() -> int:
 
 class Evaluator:
     """`evaluate(X, seeds) -> fitness`: the population split over `workers` processes.
+
+    A genome's fitness is the mean over its lifetimes of `lifetime_fitness` of
+    each lifetime's episode returns; `episode_returns` gives the returns themselves.
 
     `workers=0` evaluates in this process (for tests and tiny runs).
     """
@@ -134,23 +150,32 @@ class Evaluator:
         seeds: Sequence[int] | np.ndarray,
         abort: Callable[[], bool] | None = None,
     ) -> np.ndarray:
-        """Mean return of each row of X over one episode per seed.
+        """Fitness of each row of X: its lifetimes' scores, averaged (see `lifetime_seeds`)."""
+        returns = self.episode_returns(X, seeds, abort)
+        return lifetime_fitness(returns, self.settings.lifetime_fitness).mean(axis=1)
 
-        `seeds` (episodes,) are shared by all rows, or (P, episodes) per row.
+    def episode_returns(
+        self,
+        X: np.ndarray,
+        seeds: Sequence[int] | np.ndarray,
+        abort: Callable[[], bool] | None = None,
+    ) -> np.ndarray:
+        """Return of every episode of every lifetime of each row of X, (P, lifetimes, K).
+
         `abort` is polled while workers run; when it turns true the evaluator is
         closed and EvaluationAborted is raised, so a node can shut down promptly.
         """
         X = np.atleast_2d(np.asarray(X, dtype=float))
-        seeds = np.asarray(seeds, dtype=np.int64)
+        seeds = lifetime_seeds(seeds, len(X))
         if self._local is not None:
-            fitness, steps = self._local.evaluate(X, seeds)
+            returns, steps = self._local.episode_returns(X, seeds)
         else:
-            # Each genome goes out once and its fitness comes back. Several chunks per
+            # Each genome goes out once and its returns come back. Several chunks per
             # worker: one that finishes early takes the next chunk instead of idling
             # while the other runs its longest episode.
             n = min(self.workers * JOBS_PER_WORKER, len(X))
             rows = np.array_split(np.arange(len(X)), n)
-            jobs = [(X[r], seeds[r] if seeds.ndim == 2 else seeds) for r in rows if len(r)]
+            jobs = [(X[r], seeds[r]) for r in rows if len(r)]
             pending = self._pool.map_async(_evaluate_chunk, jobs, chunksize=1)
             while not pending.ready():
                 if abort is not None and abort():
@@ -158,11 +183,11 @@ class Evaluator:
                     raise EvaluationAborted("evaluation abandoned on request")
                 pending.wait(0.1)
             results = pending.get()
-            fitness = np.concatenate([f for f, _, _ in results])
+            returns = np.concatenate([r for r, _, _ in results])
             steps = sum(n for _, n, _ in results)
             self.worker_cpu += sum(cpu for _, _, cpu in results)
         self.steps += steps
-        return fitness
+        return returns
 
     def _start_pool(self) -> None:
         method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"

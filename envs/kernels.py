@@ -50,7 +50,7 @@ def forward(params, sizes, obs, acts, obs_clip):
 
 
 @_jit
-def _normalised_reward(reward, active, mean, var, alpha, clip):
+def normalised_reward(reward, active, mean, var, alpha, clip):
     """r_t per row: standardised by running mean and variance, clipped; stats updated in place."""
     out = np.empty_like(reward)
     for r in range(reward.shape[0]):
@@ -63,7 +63,7 @@ def _normalised_reward(reward, active, mean, var, alpha, clip):
 
 
 HEBBIAN_CODE, OJA_CODE = 0, 1
-FAMILY_CODES = {HEBBIAN.name: HEBBIAN_CODE, OJA.name: OJA_CODE}
+FAMILY_CODES = {HEBBIAN.name: HEBBIAN_CODE, OJA.name: OJA_CODE}  # threefactor: envs.threefactor
 
 
 @_jit
@@ -76,7 +76,7 @@ def learn(params, sizes, acts, rules, reward, active, mean, var, alpha, clip, w_
     coefficients: Oja's is the Hebbian form with a = 1, b = c = d = 0, its gain
     eta A (1 + M r) as the step, and -s_post post in `keep`, which normalises.
     """
-    r_norm = _normalised_reward(reward, active, mean, var, alpha, clip)
+    r_norm = normalised_reward(reward, active, mean, var, alpha, clip)
     n_layers = sizes.shape[0] - 1
     for r in range(params.shape[0]):
         if not active[r]:

@@ -1,11 +1,15 @@
 """A population of plastic MLPs run in lockstep: one compiled call acts, one learns.
 
-Every layer is `tanh(W x + b)`. Discrete actions take the argmax of the output
-layer; continuous actions map its tanh output onto the action bounds. After
-every step the genome's learning rule changes `W` (biases stay as evolved),
-with a normalised reward as the third factor, and weights are clipped to
-`[-w_max, w_max]` so no rule can overflow the network. The arithmetic lives in
-`envs.kernels`.
+Every layer is `tanh(W x + b)` (plus exploration noise for the `threefactor`
+family). Discrete actions take the argmax of the output layer; continuous
+actions map its tanh output onto the action bounds. After every step the
+genome's learning rule changes `W` (biases stay as evolved), with a normalised
+reward as the third factor, and weights are clipped to `[-w_max, w_max]` so no
+rule can overflow the network. The arithmetic lives in `envs.kernels` and
+`envs.threefactor`.
+
+A lifetime starts with `reset` (initial weights) and each of its episodes with
+`begin_episode` (the episode's seed keys the exploration noise; traces restart).
 
 Episodes end at different times. `shrink` continues with only the rows still
 running, so a few long episodes do not pay for a full batch per step;
@@ -18,7 +22,9 @@ import numpy as np
 
 from envs.kernels import FAMILY_CODES, forward, learn
 from envs.spaces import EnvInfo
+from envs.threefactor import forward_noisy, learn_threefactor, state_size
 from genome.layout import batch_rules, random_weights
+from genome.rules import THREEFACTOR
 from genome.spec import GenomeSpec
 
 REWARD_ALPHA = 0.01  # time constant of the running reward mean/variance (~100 steps)
@@ -52,10 +58,15 @@ class PlasticNetwork:
         self._all_rules = (
             np.ascontiguousarray(batch_rules(spec, X)) if self.plastic else None
         )
-        self._family = FAMILY_CODES[spec.rule_family]
+        self.threefactor = self.plastic and spec.rule_family == THREEFACTOR.name
+        self._family = FAMILY_CODES.get(spec.rule_family, -1)
         self._all_params = np.empty((self.P, spec.n_weights))
         self._all_reward_mean = np.zeros(self.P)
         self._all_reward_var = np.ones(self.P)
+        n_state = state_size(spec.n_weights, spec.n_layers) if self.threefactor else 0
+        self._all_state = np.zeros((self.P, n_state))  # what a threefactor rule remembers
+        self._all_episode_seeds = np.zeros(self.P, dtype=np.uint64)
+        self._t = 0  # step within the current episode (rows run in lockstep)
         if not info.discrete:
             self._low = np.asarray(info.action_low)
             self._span = np.asarray(info.action_high) - self._low
@@ -102,6 +113,15 @@ class PlasticNetwork:
             np.clip(W, -self.w_max, self.w_max, out=W)
         self._reward_mean[:] = 0.0
         self._reward_var[:] = 1.0
+        self._state[:] = 0.0
+
+    def begin_episode(self, episode_seeds: np.ndarray) -> None:
+        """Start an episode of every row: its seed keys the noise; traces and return restart."""
+        self.restore()
+        self._all_episode_seeds[:] = np.broadcast_to(
+            np.asarray(episode_seeds).astype(np.uint64), (self.P,))
+        self._state[:, : self.spec.n_weights] = 0.0
+        self._t = 0
 
     def shrink(self, keep: np.ndarray) -> None:
         """Go on with only the current rows `keep` (positions in `rows`); the others are saved."""
@@ -124,6 +144,7 @@ class PlasticNetwork:
         self._all_params[self.rows] = self.params
         self._all_reward_mean[self.rows] = self._reward_mean
         self._all_reward_var[self.rows] = self._reward_var
+        self._all_state[self.rows] = self._state
 
     def _select(self, rows: np.ndarray) -> None:
         """Make `rows` current: the population arrays when all rows, compact copies otherwise."""
@@ -132,28 +153,48 @@ class PlasticNetwork:
             self.params = self._all_params
             self._reward_mean, self._reward_var = self._all_reward_mean, self._all_reward_var
             self._rules = self._all_rules
+            self._state, self._episode_seeds = self._all_state, self._all_episode_seeds
         else:
             self.params = self._all_params[rows]
             self._reward_mean = self._all_reward_mean[rows]
             self._reward_var = self._all_reward_var[rows]
             self._rules = self._all_rules[rows] if self.plastic else None
+            self._state = self._all_state[rows]
+            self._episode_seeds = self._all_episode_seeds[rows]
         self._acts = np.empty((len(rows), int(self.sizes.sum())))
+        self._clean = np.empty_like(self._acts)
 
     def act(self, obs: np.ndarray) -> np.ndarray:
         """Actions for the current rows' observations; remembers activations for `learn`."""
-        forward(self.params, self.sizes, np.ascontiguousarray(obs, dtype=float), self._acts,
-                OBS_CLIP)
+        obs = np.ascontiguousarray(obs, dtype=float)
+        if self.threefactor:
+            forward_noisy(self.params, self.sizes, obs, self._acts, self._clean, self._rules,
+                          self._episode_seeds, self._t, OBS_CLIP)
+        else:
+            forward(self.params, self.sizes, obs, self._acts, OBS_CLIP)
+        self._t += 1
         x = self._acts[:, self._out]
         if self.info.discrete:
             return np.argmax(x, axis=1)
         return self._low + (x + 1.0) * 0.5 * self._span
 
-    def learn(self, reward: np.ndarray, active: np.ndarray) -> None:
-        """Apply every layer's rule once; `active` (bool per current row) freezes ended episodes."""
+    def learn(self, reward: np.ndarray, active: np.ndarray, done: np.ndarray | None = None) -> None:
+        """Apply every layer's rule once; `active` (bool per current row) freezes ended episodes.
+
+        `done` marks the rows whose episode ended with this step: a threefactor
+        rule then also applies its end-of-episode (return) update.
+        """
         if not self.plastic:
             return
         reward = np.ascontiguousarray(reward, dtype=float)
         active = np.ascontiguousarray(active, dtype=np.bool_)
+        if self.threefactor:
+            done = (np.zeros(len(self.rows), dtype=np.bool_) if done is None
+                    else np.ascontiguousarray(done, dtype=np.bool_))
+            learn_threefactor(self.params, self.sizes, self._acts, self._clean, self._rules,
+                              self._state, reward, active, done, self._reward_mean,
+                              self._reward_var, REWARD_ALPHA, REWARD_CLIP, self.w_max)
+            return
         learn(self.params, self.sizes, self._acts, self._rules, reward, active,
               self._reward_mean, self._reward_var, REWARD_ALPHA, REWARD_CLIP, self.w_max,
               self._family)

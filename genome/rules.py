@@ -2,8 +2,43 @@
 
 CMA-ES searches an unbounded, roughly isotropic space; each parameter has a
 transform to the value the rule uses. Rates that span orders of magnitude
-(`eta`, `decay`) live on a log10 scale, clipped so a rule can never take a step
-larger than the weights themselves.
+(`eta`, `decay`, `noise`) live on a log10 scale; a decay factor that must come
+close to 1 (`trace`) is searched as log10(1 - lambda). Bounds are clipped in
+search space, so a rule can never take a step larger than the weights themselves.
+
+Families
+--------
+hebbian
+    dW = eta (A post x pre + B pre + C post + D)(1 + M r_t) - decay W
+    (Soltoggio et al. 2007; Najarro & Risi 2020, one rule per layer).
+oja
+    dW = eta A post (pre - post W)(1 + M r_t) - decay W   (Oja 1982).
+threefactor
+    A rule that can assign credit (node perturbation, Fiete & Seung 2006;
+    Legenstein et al. 2010; Miconi 2017; Fremaux & Gerstner 2016; the evolved
+    rules dw = eta f(R, R_bar) E of Jordan et al. 2021). Per layer l::
+
+        post   = tanh(W pre + b + noise_l xi_t)         xi_t ~ N(0, 1) per neuron
+        clean  = tanh(W pre + b)                        (the same input, no noise)
+        e      = trace_l e + (post - clean) x pre       eligibility trace, per synapse,
+                                                        zeroed at each episode's start
+        s_t    = r_t standardised over the lifetime    (the step reward; running mean
+                                                        and variance, clipped to +-5)
+        dW_t   = eta_l [step_l (s_t - s_bar_l) e + A post x pre + B pre + C post + D]
+                 - decay_l W                            every step
+        dW_end = eta_l return_l (R - R_bar_l) / R_dev_l e   at the end of each episode
+        s_bar_l, R_bar_l, R_dev_l: running baselines with rate baseline_l
+
+    The step reward carries no information where every step pays the same
+    (CartPole: +1); the episode's return against a running baseline of returns
+    does, applied to a trace that spans the episode (trace near 1). Both signals
+    are offered, each with its own evolved gain. R_bar starts at the first
+    episode's return (which so teaches nothing) and R_dev at max(1, |R_1| / 2),
+    so the signal is in units of the lifetime's own spread of returns whatever
+    the environment's scale. `xi` is a counter-based hash of (episode seed, step,
+    neuron): reproducible, and the same for every genome on the same seeds.
+    Hand-set (eta > 0, noise > 0, trace near 1, return > 0, the rest 0) it is
+    node-perturbation REINFORCE; evolution is free to find better.
 """
 
 from __future__ import annotations
@@ -12,20 +47,26 @@ from dataclasses import dataclass
 
 import numpy as np
 
+LINEAR, LOG10, COMPLEMENT_LOG10 = "linear", "log10", "complement_log10"
+
 
 @dataclass(frozen=True)
 class RuleParam:
     """One named parameter of a rule, for one layer."""
 
     name: str
-    log10: bool
+    scale: str  # LINEAR, LOG10 or COMPLEMENT_LOG10: natural = z, 10^z or 1 - 10^z
     initial: float  # natural units
     low: float  # bounds in CMA-ES (search) space, applied before the transform
     high: float
     doc: str
 
     def to_search(self, value: float) -> float:
-        return float(np.log10(value)) if self.log10 else float(value)
+        if self.scale == LOG10:
+            return float(np.log10(value))
+        if self.scale == COMPLEMENT_LOG10:
+            return float(np.log10(1.0 - value))
+        return float(value)
 
 
 @dataclass(frozen=True)
@@ -56,17 +97,19 @@ class RuleFamily:
         low = np.array([p.low for p in self.params])
         high = np.array([p.high for p in self.params])
         z = np.clip(z, low, high)
-        logs = np.array([p.log10 for p in self.params])
-        return np.where(logs, np.power(10.0, np.where(logs, z, 0.0)), z)
+        scales = np.array([p.scale for p in self.params])
+        powers = np.power(10.0, np.where(scales == LINEAR, 0.0, z))
+        return np.where(scales == LOG10, powers,
+                        np.where(scales == COMPLEMENT_LOG10, 1.0 - powers, z))
 
 
-_ETA = RuleParam("eta", True, 1e-2, -6.0, 0.0, "learning rate, log10 scale, at most 1")
-_DECAY = RuleParam("decay", True, 1e-4, -8.0, -1.0, "weight decay towards zero, log10 scale")
-_MOD = RuleParam("modulation", False, 0.0, -10.0, 10.0, "gain of the reward signal r_t")
+_ETA = RuleParam("eta", LOG10, 1e-2, -6.0, 0.0, "learning rate, log10 scale, at most 1")
+_DECAY = RuleParam("decay", LOG10, 1e-4, -8.0, -1.0, "weight decay towards zero, log10 scale")
+_MOD = RuleParam("modulation", LINEAR, 0.0, -10.0, 10.0, "gain of the reward signal r_t")
 
 
 def _coefficient(name: str, doc: str) -> RuleParam:
-    return RuleParam(name, False, 0.0, -10.0, 10.0, doc)
+    return RuleParam(name, LINEAR, 0.0, -10.0, 10.0, doc)
 
 
 HEBBIAN = RuleFamily(
@@ -100,7 +143,34 @@ OJA = RuleFamily(
     ),
 )
 
-FAMILIES: dict[str, RuleFamily] = {f.name: f for f in (HEBBIAN, OJA)}
+THREEFACTOR = RuleFamily(
+    name="threefactor",
+    params=(
+        _ETA,
+        _DECAY,
+        RuleParam("noise", LOG10, 0.1, -4.0, 0.5,
+                  "scale of the exploration noise on each pre-activation, log10 scale"),
+        RuleParam("trace", COMPLEMENT_LOG10, 0.99, -4.0, 0.0,
+                  "decay per step of the eligibility trace, searched as log10(1 - trace)"),
+        RuleParam("baseline", LOG10, 0.1, -3.0, 0.0,
+                  "rate of the running baselines of step reward and episode return, log10"),
+        RuleParam("step", LINEAR, 0.0, -10.0, 10.0, "gain of the step reward s_t - s_bar"),
+        RuleParam("return", LINEAR, 1.0, -10.0, 10.0,
+                  "gain of the episode's return against its baseline, at the episode's end"),
+        _coefficient("hebbian", "A: correlation term post x pre"),
+        _coefficient("pre", "B: presynaptic term"),
+        _coefficient("post", "C: postsynaptic term"),
+        _coefficient("bias", "D: constant drift"),
+    ),
+    doc=(
+        "Three-factor rule with exploration noise, eligibility traces and reward baselines "
+        "(node perturbation; Fiete & Seung 2006, Miconi 2017, Jordan et al. 2021): "
+        "dW = eta [(step (s - s_bar) + return (R - R_bar) / R_dev [at episode end]) e "
+        "+ A post x pre + B pre + C post + D] - decay W, e = trace e + (post - clean) x pre"
+    ),
+)
+
+FAMILIES: dict[str, RuleFamily] = {f.name: f for f in (HEBBIAN, OJA, THREEFACTOR)}
 
 
 def get_family(name: str) -> RuleFamily:

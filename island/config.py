@@ -31,9 +31,10 @@ class EvaluationConfig:
     kind: str = "weights+rules"
     rule_family: str = "hebbian"
     hidden: list[int] = field(default_factory=lambda: [16, 16])
-    episodes: int = 3  # episodes per fitness evaluation (fresh seeds every generation)
+    episodes: int = 3  # lifetimes per fitness evaluation (fresh seeds every generation)
+    lifetime: int = 1  # episodes per lifetime; the weights carry what the rule learned across them
+    lifetime_fitness: str = "last_half"  # mean | last_half | weighted: a lifetime's score
     max_steps: int = 0  # cap on steps per episode; 0 keeps the environment's own limit
-    carry_weights: bool = False  # a lifetime of several episodes keeps what the rule learned
     w_max: float = 5.0  # weights are clipped to [-w_max, w_max]
     workers: int = 0  # evaluation processes; 0 means one per core
     validation_episodes: int = 10  # lifetimes per champion round (0: champion = best sample)
@@ -248,6 +249,7 @@ def config_from_mapping(values: dict[str, Any], source: str = "config") -> NodeC
 
 def validate(config: NodeConfig) -> None:
     """Check ranges and names once, at the edge, so the inside can trust the config."""
+    from envs.episodes import LIFETIME_FITNESS
     from genome.rules import FAMILIES
     from genome.spec import GenomeKind
 
@@ -260,6 +262,9 @@ def validate(config: NodeConfig) -> None:
          f"{ev.rule_family!r} is not one of {', '.join(FAMILIES)}"),
         (all(h > 0 for h in ev.hidden), "evaluation.hidden", "layer sizes must be positive"),
         (ev.episodes >= 1, "evaluation.episodes", "must be at least 1"),
+        (ev.lifetime >= 1, "evaluation.lifetime", "must be at least 1 episode"),
+        (ev.lifetime_fitness in LIFETIME_FITNESS, "evaluation.lifetime_fitness",
+         f"{ev.lifetime_fitness!r} is not one of {', '.join(LIFETIME_FITNESS)}"),
         (ev.max_steps >= 0, "evaluation.max_steps", "must be 0 (no cap) or positive"),
         (ev.w_max > 0, "evaluation.w_max", "must be positive"),
         (ev.workers >= 0, "evaluation.workers", "must be 0 (all cores) or positive"),
@@ -277,7 +282,8 @@ def validate(config: NodeConfig) -> None:
     ]
     for ok, key, reason in checks:
         if not ok:
-            raise ConfigError(f"{key}: {reason}")
+            flag = "" if "." not in key else f" (--{key.split('.')[1].replace('_', '-')})"
+            raise ConfigError(f"{key}{flag}: {reason}")
     try:
         config.gossip.validate()
     except ValueError as exc:

@@ -25,7 +25,8 @@ from envs import (
     EvaluationAborted,
     Evaluator,
     env_info,
-    held_out_returns,
+    held_out_curves,
+    lifetime_fitness,
 )
 from genome.codec import encode_genome
 from genome.layout import initial_vector, named_rules, search_bounds
@@ -87,7 +88,7 @@ class Node:
         ev = config.evaluation
         self.spec = spec_for(config)
         self.settings = EvalSettings(
-            ev.env, self.spec, ev.max_steps or None, ev.carry_weights, ev.w_max
+            ev.env, self.spec, ev.max_steps or None, ev.lifetime_fitness, ev.w_max
         )
         self.run_dir = RunDirectory(config.run.run_dir)
         self._stop_reason: str | None = None
@@ -180,7 +181,8 @@ class Node:
             "chosen_by": "validation" if self.validating else "training",
             "generation": generation, "evaluations": self.evaluations,
             "node": self.node_id, "max_steps": self.config.evaluation.max_steps,
-            "carry_weights": self.settings.carry_weights, "w_max": self.settings.w_max,
+            "lifetime": self.config.evaluation.lifetime,
+            "lifetime_fitness": self.settings.lifetime_fitness, "w_max": self.settings.w_max,
             "episodes": self.config.evaluation.episodes,
         }
         self.run_dir.write_best(encode_genome(self.spec, x, meta))
@@ -272,15 +274,12 @@ class Node:
     def _champion_round(self) -> None:
         """Champion, CMA-ES mean and best recent sample on the same fresh training seeds."""
         n = self.config.evaluation.validation_episodes
-        per = self.config.evaluation.episodes if self.settings.carry_weights else 1
+        K = self.config.evaluation.lifetime
         labels, candidates = self.champion.candidates(self.island.mean)
-        seeds = self.rng.integers(0, HELD_OUT_SEED_BASE, size=(n, per))
-        returns = self.evaluator.evaluate(
-            np.repeat(candidates, n, axis=0), np.tile(seeds, (len(candidates), 1)),
-            abort=lambda: self._stop_reason is not None,
-        )
-        self.evaluations += len(candidates) * n * per
-        scores = returns.reshape(len(candidates), n).mean(axis=1)
+        seeds = self.rng.integers(0, HELD_OUT_SEED_BASE, size=(n, K))
+        scores = self.evaluator.evaluate(candidates, seeds,
+                                         abort=lambda: self._stop_reason is not None)
+        self.evaluations += len(candidates) * n * K
         if self.champion.decide(labels, candidates, scores, self.island.generation):
             self.run_dir.event("champion", generation=self.island.generation,
                                origin=self.champion.origin, score=self.champion.score,
@@ -295,8 +294,9 @@ class Node:
         self._receive()
         resets = self.island.numerical_resets
         X = self.island.ask()
-        episodes = self.config.evaluation.episodes
-        seeds = self.rng.integers(0, HELD_OUT_SEED_BASE, size=episodes)
+        ev = self.config.evaluation
+        episodes = ev.episodes * ev.lifetime
+        seeds = self.rng.integers(0, HELD_OUT_SEED_BASE, size=(ev.episodes, ev.lifetime))
         fitness = self.evaluator.evaluate(X, seeds, abort=lambda: self._stop_reason is not None)
         improved = self.island.tell(X, fitness)
         if self.island.numerical_resets != resets:
@@ -374,10 +374,13 @@ class Node:
     def _final_score(self) -> None:
         """Score the best genome on held-out seeds, so the run's result is an honest one."""
         n = self.config.stop.final_episodes
-        per = self.config.evaluation.episodes if self.settings.carry_weights else 1
-        returns = held_out_returns(self.evaluator, self.best()[0], n, per)
+        K = self.config.evaluation.lifetime
+        curves = held_out_curves(self.evaluator, self.best()[0], n, K)
+        returns = lifetime_fitness(curves, self.settings.lifetime_fitness)
         summary = {"held_out_mean": float(np.mean(returns)), "held_out_std": float(np.std(returns)),
-                   "lifetimes": n, "episodes_per_lifetime": per,
+                   "lifetimes": n, "episodes_per_lifetime": K,
+                   "lifetime_fitness": self.settings.lifetime_fitness,
+                   "curve": [round(float(v), 3) for v in curves.mean(axis=0)],
                    "training_best": self.island.best_fitness}
         if self.validating:
             summary["champion_validation"] = self.champion.score
@@ -385,6 +388,10 @@ class Node:
         if not self.config.run.quiet:
             print(f"island-node: best genome on {n} held-out lifetimes: "
                   f"{summary['held_out_mean']:.2f} +- {summary['held_out_std']:.2f}")
+            if K > 1:
+                curve = " ".join(f"{v:.0f}" for v in summary["curve"])
+                print(f"island-node: within-lifetime learning curve (mean return by episode): "
+                      f"{curve}")
 
     def close(self) -> None:
         if self.gossip is not None:

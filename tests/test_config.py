@@ -20,7 +20,7 @@ def test_unknown_section_is_named():
     ("evolution", "popsize", "big", "expected an integer"),
     ("evolution", "sigma", True, "expected a number"),
     ("evaluation", "hidden", [16, "x"], r"hidden\[1\]: expected an integer"),
-    ("evaluation", "carry_weights", 1, "expected true or false"),
+    ("evaluation", "lifetime", True, "expected an integer"),
 ])
 def test_wrong_type_is_named(section, key, value, expected):
     with pytest.raises(ConfigError, match=rf"\[{section}\] {expected}|{expected}"):

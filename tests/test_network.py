@@ -50,16 +50,19 @@ def test_batched_network_acts_like_genomes_evaluated_one_at_a_time(env_id, kind,
             np.testing.assert_allclose(net.W[layer][0], batch.W[layer][i], atol=1e-9)
 
 
-@pytest.mark.parametrize("carry_weights", [False, True])
-def test_batched_fitness_equals_one_genome_at_a_time(carry_weights):
-    # Episodes end at different times, so batches shrink; with carry_weights a genome's
-    # second episode starts from what it learned in the first, shrunk or not.
-    spec = GenomeSpec("weights+rules", (8, 16, 16, 4))
+@pytest.mark.parametrize("family", ["hebbian", "threefactor"])
+@pytest.mark.parametrize("seeds", [[11, 12], [[11, 12]], [[11, 12], [13, 14]]],
+                         ids=["two-lifetimes-of-one", "one-lifetime-of-two", "two-of-two"])
+def test_batched_fitness_equals_one_genome_at_a_time(family, seeds):
+    # Episodes end at different times, so batches shrink; in a lifetime of several
+    # episodes a genome's second episode starts from what it learned in the first,
+    # shrunk or not, and its exploration noise does not depend on its batch.
+    spec = GenomeSpec("weights+rules", (8, 16, 16, 4), family)
     X = _population(spec, 5, seed=2)
-    settings = EvalSettings("LunarLander-v3", spec, max_steps=200, carry_weights=carry_weights)
+    settings = EvalSettings("LunarLander-v3", spec, max_steps=200, lifetime_fitness="mean")
     with Evaluator(settings, workers=0) as ev:
-        together = ev.evaluate(X, [11, 12])
-        apart = np.array([ev.evaluate(x[None, :], [11, 12])[0] for x in X])
+        together = ev.evaluate(X, seeds)
+        apart = np.array([ev.evaluate(x[None, :], seeds)[0] for x in X])
     np.testing.assert_allclose(together, apart)
 
 
@@ -114,7 +117,7 @@ def test_environment_without_box_observations_is_refused_by_name():
 @pytest.mark.parametrize("family", ["hebbian", "oja"])
 def test_no_plasticity_baseline_leaves_the_initial_weights_in_place(family):
     from envs.episodes import weight_seeds
-    from island.cli.evaluate import baselines
+    from island.rule_study import baselines
 
     info = env_info("LunarLander-v3")
     spec = GenomeSpec("rules", (8, 16, 16, 4), family)

@@ -8,112 +8,95 @@ environment, whose initial weights are random each lifetime (rule transfer).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
-from envs import EvalSettings, Evaluator, UnknownEnvironmentError, env_info, held_out_returns
+from envs import LIFETIME_FITNESS, EvalSettings, Evaluator, UnknownEnvironmentError
 from genome.codec import GenomeDecodeError, decode_genome
-from genome.layout import batch_rules, graft_rules, initial_vector, rule_slice
-from genome.spec import GenomeKind, GenomeSpec
+from island.rule_study import TransferError, baselines, fit_to_env, rule_table, score_held_out
 
 
-class TransferError(ValueError):
-    """A genome that cannot act in the requested environment."""
-
-
-def fit_to_env(spec: GenomeSpec, x: np.ndarray, env_id: str) -> tuple[GenomeSpec, np.ndarray]:
-    """The genome itself if it fits `env_id`; a `rules` genome re-sized for it otherwise."""
-    info = env_info(env_id)
-    if spec.layer_sizes[0] == info.obs_dim and spec.layer_sizes[-1] == info.act_dim:
-        return spec, x
-    if spec.kind is not GenomeKind.RULES:
-        raise TransferError(
-            f"a {spec.kind.value!r} genome of layers {spec.layer_sizes} cannot act in {env_id} "
-            f"(observations {info.obs_dim}, actions {info.act_dim}); only 'rules' genomes transfer"
-        )
-    target = GenomeSpec(spec.kind, (info.obs_dim, *spec.layer_sizes[1:-1], info.act_dim),
-                        spec.rule_family)
-    return target, graft_rules(target, initial_vector(target), spec, x)
-
-
-def baselines(
-    spec: GenomeSpec, x: np.ndarray, n_random: int, seed: int = 0
-) -> dict[str, np.ndarray]:
-    """The genome and what it is compared with on the same seeds (rule transfer).
-
-    `random rule k`: rule parameters drawn around the family's initial values
-    (the spread CMA-ES starts from); `no plasticity`: learning rate and weight
-    decay at their lower bounds, so the same initial weights act unchanged.
-    """
-    rows = {"evolved": x}
-    if not spec.kind.has_rules:
-        return rows
-    rules = rule_slice(spec)
-    initial_rule = initial_vector(spec)[rules]
-    rng = np.random.default_rng(seed)
-    for k in range(n_random):
-        other = x.copy()
-        other[rules] = initial_rule + 0.5 * rng.standard_normal(spec.n_rule_params)
-        rows[f"random rule {k + 1}"] = other
-    frozen = x.copy()
-    per_layer = frozen[rules].reshape(spec.n_layers, spec.family.n_params)  # a view
-    for name in ("eta", "decay"):
-        k = spec.family.index(name)
-        per_layer[:, k] = spec.family.params[k].low
-    rows["no plasticity"] = frozen
-    return rows
-
-
-def rule_table(spec: GenomeSpec, x: np.ndarray) -> str:
-    """The rule in natural units: one line per layer, one column per parameter."""
-    names = spec.family.names
-    lines = ["layer " + " ".join(f"{n:>11}" for n in names)]
-    for layer, values in enumerate(batch_rules(spec, x)[0]):
-        lines.append(f"{layer:>5} " + " ".join(f"{v:>11.4g}" for v in values))
-    return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="island-eval", description=__doc__.split("\n")[0])
     parser.add_argument("genome", type=Path, help="a genome file, e.g. RUN_DIR/best.msgpack")
     parser.add_argument("--env", help="environment id (default: the one it was evolved on)")
     parser.add_argument("--episodes", type=int, default=100,
                         help="held-out lifetimes to average over (default 100)")
+    parser.add_argument("--lifetime", type=int, default=0, metavar="K",
+                        help="episodes per lifetime (default: the one it was evolved with)")
+    parser.add_argument("--lifetime-fitness", choices=sorted(LIFETIME_FITNESS),
+                        help="how a lifetime is scored (default: the one it was evolved with)")
+    parser.add_argument("--held-out-start", type=int, default=0, metavar="N",
+                        help="use held-out seeds from 2^31 + N up (default 0): a fresh sample")
     parser.add_argument("--workers", type=int, default=0, help="processes; 0: one per core")
     parser.add_argument("--rules", action="store_true",
                         help="print the genome's learning rule, layer by layer, before scoring")
     parser.add_argument("--compare", type=int, default=0, metavar="K",
                         help="also score K random rules and the rule with plasticity off, "
                         "on the same seeds, as a table")
-    args = parser.parse_args(argv)
+    parser.add_argument("--json", action="store_true",
+                        help="print everything measured as one JSON object, nothing else")
+    return parser
+
+
+def _check(args: argparse.Namespace) -> None:
+    for flag, value, least in (("--episodes", args.episodes, 1), ("--lifetime", args.lifetime, 0),
+                               ("--held-out-start", args.held_out_start, 0),
+                               ("--compare", args.compare, 0), ("--workers", args.workers, 0)):
+        if value < least:
+            raise ValueError(f"{flag}: must be at least {least}, got {value}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     try:
+        _check(args)
         spec, x, meta = decode_genome(args.genome.read_bytes())
         env_id = args.env or meta.get("env")
         if not env_id:
             raise TransferError("the genome file names no environment; pass --env")
         spec, x = fit_to_env(spec, x, env_id)
-    except OSError as exc:
-        print(f"island-eval: cannot read {args.genome}: {exc}", file=sys.stderr)
-        return 2
     except (GenomeDecodeError, UnknownEnvironmentError, TransferError) as exc:
         print(f"island-eval: {args.genome}: {exc}", file=sys.stderr)
         return 2
-    carry = bool(meta.get("carry_weights", False))
-    settings = EvalSettings(env_id, spec, int(meta.get("max_steps") or 0) or None, carry,
+    except ValueError as exc:
+        print(f"island-eval: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"island-eval: cannot read {args.genome}: {exc}", file=sys.stderr)
+        return 2
+    # Files of older runs name `carry_weights`: one lifetime of all their episodes.
+    evolved_lifetime = int(meta.get("lifetime") or (
+        meta.get("episodes", 1) if meta.get("carry_weights") else 1))
+    lifetime = args.lifetime or evolved_lifetime
+    fitness = args.lifetime_fitness or meta.get("lifetime_fitness", "mean")
+    settings = EvalSettings(env_id, spec, int(meta.get("max_steps") or 0) or None, fitness,
                             float(meta.get("w_max", 5.0)))
-    per = int(meta.get("episodes", 1)) if carry else 1
     candidates = baselines(spec, x, args.compare) if args.compare else {"evolved": x}
-    print(f"{args.genome}  env {env_id}  kind {spec.kind.value}  family {spec.rule_family}")
+    with Evaluator(settings, args.workers or None) as evaluator:
+        scores = [score_held_out(evaluator, name, genome, args.episodes, lifetime,
+                                 args.held_out_start) for name, genome in candidates.items()]
+    if args.json:
+        print(json.dumps({
+            "genome": str(args.genome), "env": env_id, "kind": spec.kind.value,
+            "rule_family": spec.rule_family, "layer_sizes": list(spec.layer_sizes),
+            "lifetimes": args.episodes, "lifetime": lifetime, "lifetime_fitness": fitness,
+            "held_out_seeds_from": 2**31 + args.held_out_start,
+            "trained_on": meta.get("envs") or meta.get("env"),
+            "rows": [s.to_dict() for s in scores],
+        }, indent=2))
+        return 0
+    print(f"{args.genome}  env {env_id}  kind {spec.kind.value}  family {spec.rule_family}  "
+          f"lifetime {lifetime} ({fitness})")
     if args.rules and spec.kind.has_rules:
         print(rule_table(spec, x))
-    with Evaluator(settings, args.workers or None) as evaluator:
-        for name, genome in candidates.items():
-            returns = held_out_returns(evaluator, genome, args.episodes, per)
-            label = f"{name:<16} " if args.compare else ""
-            print(f"{label}held-out lifetimes {args.episodes}  mean {returns.mean():.2f}  "
-                  f"std {returns.std():.2f}  min {returns.min():.2f}  max {returns.max():.2f}")
+    for s in scores:
+        label = f"{s.name:<16} " if args.compare else ""
+        print(f"{label}held-out lifetimes {args.episodes}  mean {s.mean:.2f}  std {s.std:.2f}  "
+              f"min {s.min:.2f}  max {s.max:.2f}")
+        if lifetime > 1:
+            print(f"{'':<{len(label)}}learning curve: " + " ".join(f"{v:.0f}" for v in s.curve))
     return 0
 
 
