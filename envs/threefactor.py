@@ -21,8 +21,8 @@ import numpy as np
 from envs.kernels import normalised_reward
 from genome.rules import THREEFACTOR
 
-assert THREEFACTOR.names == ("eta", "decay", "noise", "trace", "baseline", "step", "return",
-                             "hebbian", "pre", "post", "bias")
+assert THREEFACTOR.names == ("eta", "decay", "noise", "trace", "trace_hebbian", "baseline",
+                             "step", "return", "hebbian", "pre", "post", "bias")
 
 RETURN_CLIP = 5.0  # the end-of-episode signal, in units of the lifetime's spread of returns
 
@@ -114,7 +114,7 @@ def learn_threefactor(params, sizes, acts, clean, rules, state, reward, active, 
                       mean, var, alpha, clip, w_max):
     """One step of the rule for every running row; `done` rows also take their episode's update.
 
-    Per synapse: e = trace e + (post - clean) pre, then
+    Per synapse: e = trace e + (post - clean + H post) pre, then
     W' = W (1 - decay) + eta (m e + A post pre + B pre + C post + D), clipped to +-w_max,
     with m = step (s - s_bar) + return (R - R_bar) / R_dev [only when the episode ended].
     """
@@ -133,17 +133,17 @@ def learn_threefactor(params, sizes, acts, clean, rules, state, reward, active, 
             n_out = sizes[layer + 1]
             a_out = a_in + n_in
             rule = rules[r, layer]
-            eta, keep, lam, beta = rule[0], 1.0 - rule[1], rule[3], rule[4]
-            a, b, c, d = rule[7], rule[8], rule[9], rule[10]
+            eta, keep, lam, hebb, beta = rule[0], 1.0 - rule[1], rule[3], rule[4], rule[5]
+            a, b, c, d = rule[8], rule[9], rule[10], rule[11]
             ds = s_norm[r] - state[r, base + layer]
             state[r, base + layer] += beta * ds
-            m = rule[5] * ds
+            m = rule[6] * ds
             if done[r]:
-                m += rule[6] * _end_of_episode(state, r, layer, base, n_layers,
+                m += rule[7] * _end_of_episode(state, r, layer, base, n_layers,
                                                state[r, ret_slot], beta)
             for o in range(n_out):
                 post = acts[r, a_out + o]
-                dpost = post - clean[r, a_out + o]
+                dpost = post * (1.0 + hebb) - clean[r, a_out + o]
                 w = p + o * n_in
                 for i in range(n_in):
                     pre = acts[r, a_in + i]

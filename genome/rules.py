@@ -20,8 +20,8 @@ threefactor
 
         post   = tanh(W pre + b + noise_l xi_t)         xi_t ~ N(0, 1) per neuron
         clean  = tanh(W pre + b)                        (the same input, no noise)
-        e      = trace_l e + (post - clean) x pre       eligibility trace, per synapse,
-                                                        zeroed at each episode's start
+        e      = trace_l e + (post - clean + H_l post) x pre   eligibility trace, per
+                                                        synapse, zeroed at each episode's start
         s_t    = r_t standardised over the lifetime    (the step reward; running mean
                                                         and variance, clipped to +-5)
         dW_t   = eta_l [step_l (s_t - s_bar_l) e + A post x pre + B pre + C post + D]
@@ -31,7 +31,10 @@ threefactor
 
     The step reward carries no information where every step pays the same
     (CartPole: +1); the episode's return against a running baseline of returns
-    does, applied to a trace that spans the episode (trace near 1). Both signals
+    does, applied to a trace that spans the episode (trace near 1). With H the
+    trace also remembers which actions were taken in which states, so a return
+    below the baseline can unlearn the state-action pairs that led to it (the
+    credit a deterministic policy gets without noise). Both signals
     are offered, each with its own evolved gain. R_bar starts at the first
     episode's return (which so teaches nothing) and R_dev at max(1, |R_1| / 2),
     so the signal is in units of the lifetime's own spread of returns whatever
@@ -152,6 +155,8 @@ THREEFACTOR = RuleFamily(
                   "scale of the exploration noise on each pre-activation, log10 scale"),
         RuleParam("trace", COMPLEMENT_LOG10, 0.99, -4.0, 0.0,
                   "decay per step of the eligibility trace, searched as log10(1 - trace)"),
+        RuleParam("trace_hebbian", LINEAR, 0.0, -10.0, 10.0,
+                  "H: gain of the Hebbian post x pre term in the trace"),
         RuleParam("baseline", LOG10, 0.1, -3.0, 0.0,
                   "rate of the running baselines of step reward and episode return, log10"),
         RuleParam("step", LINEAR, 0.0, -10.0, 10.0, "gain of the step reward s_t - s_bar"),
@@ -166,7 +171,8 @@ THREEFACTOR = RuleFamily(
         "Three-factor rule with exploration noise, eligibility traces and reward baselines "
         "(node perturbation; Fiete & Seung 2006, Miconi 2017, Jordan et al. 2021): "
         "dW = eta [(step (s - s_bar) + return (R - R_bar) / R_dev [at episode end]) e "
-        "+ A post x pre + B pre + C post + D] - decay W, e = trace e + (post - clean) x pre"
+        "+ A post x pre + B pre + C post + D] - decay W, "
+        "e = trace e + (post - clean + H post) x pre"
     ),
 )
 

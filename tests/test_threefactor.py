@@ -48,7 +48,7 @@ def _reference(spec, x, episodes, w_max=5.0):
             ret += reward
             done = t == len(rewards) - 1
             for layer, (W, _) in enumerate(layers):
-                eta, decay, _, lam, beta, g_step, g_ret, A, B, C, D = rules[layer]
+                eta, decay, _, lam, H, beta, g_step, g_ret, A, B, C, D = rules[layer]
                 pre, post, clean = acts[layer], acts[layer + 1], cleans[layer + 1]
                 ds = s - s_bar[layer]
                 s_bar[layer] += beta * ds
@@ -60,7 +60,7 @@ def _reference(spec, x, episodes, w_max=5.0):
                     m += g_ret * np.clip(dr / r_dev[layer], -RETURN_CLIP, RETURN_CLIP)
                     r_dev[layer] += beta * (abs(dr) - r_dev[layer])
                     r_bar[layer] += beta * dr
-                traces[layer] = lam * traces[layer] + np.outer(post - clean, pre)
+                traces[layer] = lam * traces[layer] + np.outer(post - clean + H * post, pre)
                 hebb = A * np.outer(post, pre) + B * pre[None, :] + C * post[:, None] + D
                 W[:] = np.clip(W * (1 - decay) + eta * (m * traces[layer] + hebb), -w_max, w_max)
             ended += done
@@ -75,6 +75,7 @@ def test_compiled_threefactor_follows_its_equations():
     rules[:, THREEFACTOR.index("eta")] = -1.0  # eta 0.1: large enough to matter
     rules[:, THREEFACTOR.index("step")] = 1.5
     rules[:, THREEFACTOR.index("return")] = 2.0
+    rules[:, THREEFACTOR.index("trace_hebbian")] = 0.7
     rng = np.random.default_rng(8)
     episodes = [(seed, rng.standard_normal((n, 8)), 3 * rng.standard_normal(n))
                 for seed, n in [(17, 12), (99, 7), (5, 9)]]
@@ -129,7 +130,7 @@ def test_rule_of_one_width_runs_and_grafts_onto_another():
     assert spec == narrow and np.array_equal(x, rule) and meta["env"] == "LunarLander-v3"
     target = initial_vector(wide)
     grafted = graft_rules(wide, target, narrow, rule)
-    np.testing.assert_array_equal(grafted[rule_slice(wide)][-22:], rule)  # last two layers
+    np.testing.assert_array_equal(grafted[rule_slice(wide)][-24:], rule)  # last two layers
     admission = admit(wide, target, narrow, rule, 5.0)
     assert admission.outcome == GRAFTED
     with Evaluator(EvalSettings("CartPole-v1", wide), workers=0) as ev:
