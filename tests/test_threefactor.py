@@ -104,8 +104,8 @@ def test_exploration_noise_is_standard_normal_and_keyed_by_seed_and_step():
 
 def _hand_set_reinforce(eta: float) -> np.ndarray:
     """Node-perturbation REINFORCE set by hand: noise, an episode-long trace, return signal."""
-    return _rule(eta=eta, decay=1e-8, noise=0.3, trace=0.99, baseline=0.1, step=0.0,
-                 **{"return": 1.0}, hebbian=0.0, pre=0.0, post=0.0, bias=0.0)
+    return _rule(eta=eta, decay=1e-8, noise=0.3, trace=0.99, trace_hebbian=0.0, baseline=0.1,
+                 step=0.0, **{"return": 1.0}, hebbian=0.0, pre=0.0, post=0.0, bias=0.0)
 
 
 def test_hand_set_rule_learns_cartpole_within_one_lifetime_and_frozen_one_does_not():
@@ -120,6 +120,19 @@ def test_hand_set_rule_learns_cartpole_within_one_lifetime_and_frozen_one_does_n
     assert learning[:, -20:].mean() > 2 * learning[:, :20].mean()
     assert learning[:, -20:].mean() > 60
     assert abs(frozen[:, -20:].mean() - frozen[:, :20].mean()) < 10
+
+
+def test_initial_rule_of_the_family_learns_cartpole_within_twenty_episodes():
+    # Evolution starts from a learner: the Hebbian trace credits the actions taken.
+    spec = GenomeSpec("rules", (4, 2), "threefactor")
+    seeds = np.arange(7000, 7000 + 16 * 20).reshape(16, 20)
+    start = initial_vector(spec)
+    frozen = start.copy()
+    frozen[THREEFACTOR.index("eta")] = THREEFACTOR.params[0].low
+    with Evaluator(EvalSettings("CartPole-v1", spec), workers=0) as ev:
+        returns = ev.episode_returns(np.stack([start, frozen]), seeds)
+    assert returns[0, :, -5:].mean() > 2 * returns[0, :, 0].mean()
+    assert returns[0, :, -5:].mean() > 1.5 * returns[1, :, -5:].mean()
 
 
 def test_rule_of_one_width_runs_and_grafts_onto_another():

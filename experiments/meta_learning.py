@@ -1,0 +1,117 @@
+"""Pure meta-learning: a few rule parameters make random networks learn, within one lifetime.
+
+For each environment: one `island-node` evolves a `rules` genome of the
+`threefactor` family (a linear network, random initial weights every lifetime),
+then `island-eval --json --compare 5` scores its champion on 100 held-out
+lifetimes against 5 random rules and the same rule with plasticity off, on
+held-out seeds from 2^31 + REPORT_OFFSET up. Those seeds are used for nothing
+else: the node itself chose its champion on training seeds (< 2^31) and scored
+it at the end on seeds from 2^31 up, which this report does not use.
+
+    .venv/bin/python experiments/meta_learning.py --out runs/meta [--envs CartPole-v1 ...]
+
+Writes `DIR/summary.json` and `DIR/summary.md` (the table of the closing note),
+and copies each champion to `examples/genomes/<env>.threefactor.rules.msgpack`
+when `--ship` is given. Finished runs are read, not repeated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from island.runlog import read_jsonl
+
+BIN = Path(sys.executable).parent
+REPORT_OFFSET = 100_000
+ROOT = Path(__file__).resolve().parent.parent
+
+# The recipe of each environment: what `island-node` was given (plus --seed, --run-dir).
+RECIPES: dict[str, list[str]] = {
+    "CartPole-v1": ["--hidden", "", "--lifetime", "20", "--episodes", "4", "--popsize", "16",
+                    "--max-evals", "300000", "--target", "490"],
+    "Acrobot-v1": ["--hidden", "", "--lifetime", "10", "--episodes", "2", "--popsize", "16",
+                   "--max-evals", "300000", "--target", "-80"],
+    "LunarLander-v3": ["--hidden", "", "--lifetime", "20", "--episodes", "2", "--popsize", "16",
+                       "--max-evals", "300000", "--target", "200"],
+}
+COMMON = ["--kind", "rules", "--rule-family", "threefactor", "--lifetime-fitness", "last_half",
+          "--quiet"]
+
+
+def evolve(env_id: str, run: Path, seed: int, workers: int) -> None:
+    """Run the island unless it already finished (it then scored its champion)."""
+    if any(e["event"] == "held_out" for e in read_jsonl(run / "events.jsonl")):
+        return
+    subprocess.run([str(BIN / "island-node"), "--env", env_id, *RECIPES[env_id], *COMMON,
+                    "--seed", str(seed), "--workers", str(workers), "--run-dir", str(run)],
+                   check=True)
+
+
+def score(run: Path, episodes: int, workers: int) -> dict[str, Any]:
+    """The champion against 5 random rules and no plasticity, on the report's own seeds."""
+    out = subprocess.run([str(BIN / "island-eval"), str(run / "best.msgpack"), "--json",
+                          "--compare", "5", "--episodes", str(episodes), "--workers", str(workers),
+                          "--held-out-start", str(REPORT_OFFSET)],
+                         check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+def summarise(env_id: str, run: Path, result: dict[str, Any]) -> dict[str, Any]:
+    rows = {r["name"]: r for r in result["rows"]}
+    last = read_jsonl(run / "log.jsonl")[-1]
+    evolved = rows["evolved"]
+    randoms = [r for name, r in rows.items() if name.startswith("random")]
+    return {
+        "env": env_id, "parameters": len(last.get("rules", {})),
+        "lifetime": result["lifetime"], "evaluations": last["evaluations"],
+        "wall_s": last["wall"], "first_episode": evolved["curve"][0],
+        "last5": sum(evolved["curve"][-5:]) / 5,
+        "last5_random_best": max(sum(r["curve"][-5:]) / 5 for r in randoms),
+        "last5_no_plasticity": sum(rows["no plasticity"]["curve"][-5:]) / 5,
+        "score": evolved["mean"], "stderr": evolved["stderr"], "curve": evolved["curve"],
+    }
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    head = ("| env | rule parameters | lifetime | evaluations | wall | first episode | "
+            "last 5 episodes | best of 5 random rules (last 5) | plasticity off (last 5) |\n"
+            "|---|---|---|---|---|---|---|---|---|")
+    lines = [f"| {r['env']} | {r['parameters']} | {r['lifetime']} | {r['evaluations']:,} | "
+             f"{r['wall_s'] / 60:.0f} min | {r['first_episode']:.1f} | {r['last5']:.1f} | "
+             f"{r['last5_random_best']:.1f} | {r['last5_no_plasticity']:.1f} |" for r in rows]
+    return "\n".join([head, *lines])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=Path("runs/meta"))
+    parser.add_argument("--envs", nargs="+", default=list(RECIPES), choices=list(RECIPES))
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--episodes", type=int, default=100, help="held-out lifetimes")
+    parser.add_argument("--ship", action="store_true",
+                        help="copy each champion into examples/genomes/")
+    args = parser.parse_args()
+    rows = []
+    for env_id in args.envs:
+        run = args.out / env_id
+        evolve(env_id, run, args.seed, args.workers)
+        rows.append(summarise(env_id, run, score(run, args.episodes, args.workers)))
+        if args.ship:
+            shutil.copy(run / "best.msgpack",
+                        ROOT / "examples" / "genomes" / f"{env_id}.threefactor.rules.msgpack")
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "summary.json").write_text(json.dumps(rows, indent=2))
+    (args.out / "summary.md").write_text(table(rows) + "\n")
+    print(table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
