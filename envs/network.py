@@ -12,8 +12,8 @@ A lifetime starts with `reset` (initial weights) and each of its episodes with
 `begin_episode` (the episode's seed keys the exploration noise; traces restart).
 
 Episodes end at different times. `shrink` continues with only the rows still
-running, so a few long episodes do not pay for a full batch per step;
-`restore` brings every row back, with what each one learned.
+running (`envs.rows`), so a few long episodes do not pay for a full batch per
+step; `restore` brings every row back, with what each one learned.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from envs.kernels import FAMILY_CODES, forward, learn
+from envs.rows import RowArrays
 from envs.spaces import EnvInfo
 from envs.threefactor import forward_noisy, learn_threefactor, state_size
 from genome.layout import batch_rules, random_weights
@@ -55,24 +56,34 @@ class PlasticNetwork:
             np.ascontiguousarray(X[:, : spec.n_weights]) if spec.kind.has_weights else None
         )
         self.plastic = spec.kind.has_rules
-        self._all_rules = (
-            np.ascontiguousarray(batch_rules(spec, X)) if self.plastic else None
-        )
         self.threefactor = self.plastic and spec.rule_family == THREEFACTOR.name
         self._family = FAMILY_CODES.get(spec.rule_family, -1)
-        self._all_params = np.empty((self.P, spec.n_weights))
-        self._all_reward_mean = np.zeros(self.P)
-        self._all_reward_var = np.ones(self.P)
         n_state = state_size(spec.n_weights, spec.n_layers) if self.threefactor else 0
-        self._all_state = np.zeros((self.P, n_state))  # what a threefactor rule remembers
-        self._all_episode_seeds = np.zeros(self.P, dtype=np.uint64)
+        rules = batch_rules(spec, X) if self.plastic else np.zeros((self.P, 0, 0))
+        self._rows = RowArrays({
+            "params": np.empty((self.P, spec.n_weights)),
+            "reward_mean": np.zeros(self.P),
+            "reward_var": np.ones(self.P),
+            "state": np.zeros((self.P, n_state)),  # what a threefactor rule remembers
+            "episode_seeds": np.zeros(self.P, dtype=np.uint64),  # key the exploration noise
+            "rules": np.ascontiguousarray(rules),
+        }, constant=frozenset({"episode_seeds", "rules"}))
         self._t = 0  # step within the current episode (rows run in lockstep)
         if not info.discrete:
             self._low = np.asarray(info.action_low)
             self._span = np.asarray(info.action_high) - self._low
         self._out = slice(int(self.sizes[:-1].sum()), int(self.sizes.sum()))
-        self._select(np.arange(self.P))
         self.reset(np.zeros(self.P, dtype=np.int64))
+
+    @property
+    def rows(self) -> np.ndarray:
+        """The current rows: indices into the population."""
+        return self._rows.rows
+
+    @property
+    def params(self) -> np.ndarray:
+        """Current rows' weights and biases, laid out as in a genome."""
+        return self._rows["params"]
 
     @property
     def W(self) -> list[np.ndarray]:
@@ -100,7 +111,7 @@ class PlasticNetwork:
         (a training batch) start from the same weights (common random numbers),
         so they differ only in how they learn.
         """
-        self._select(np.arange(self.P))
+        self._rows.discard()
         if self._genome_params is not None:
             self.params[:] = self._genome_params
         else:
@@ -111,65 +122,41 @@ class PlasticNetwork:
                     [part for W, b in init for part in (W.ravel(), b)])
         for W in self.W:
             np.clip(W, -self.w_max, self.w_max, out=W)
-        self._reward_mean[:] = 0.0
-        self._reward_var[:] = 1.0
-        self._state[:] = 0.0
+        self._rows["reward_mean"][:] = 0.0
+        self._rows["reward_var"][:] = 1.0
+        self._rows["state"][:] = 0.0
+        self._scratch()
 
     def begin_episode(self, episode_seeds: np.ndarray) -> None:
         """Start an episode of every row: its seed keys the noise; traces and return restart."""
         self.restore()
-        self._all_episode_seeds[:] = np.broadcast_to(
+        self._rows["episode_seeds"][:] = np.broadcast_to(
             np.asarray(episode_seeds).astype(np.uint64), (self.P,))
-        self._state[:, : self.spec.n_weights] = 0.0
+        self._rows["state"][:, : self.spec.n_weights] = 0.0
         self._t = 0
 
     def shrink(self, keep: np.ndarray) -> None:
         """Go on with only the current rows `keep` (positions in `rows`); the others are saved."""
-        keep = np.asarray(keep, dtype=np.intp)
-        if len(keep) == len(self.rows):
-            return
-        self._save()
-        self._select(self.rows[keep])
+        self._rows.shrink(keep)
+        self._scratch()
 
     def restore(self) -> None:
         """Bring back every row, each with the weights it had when it was set aside."""
-        if len(self.rows) != self.P:
-            self._save()
-            self._select(np.arange(self.P))
+        if not self._rows.full:
+            self._rows.restore()
+            self._scratch()
 
-    def _save(self) -> None:
-        """Write the learning state of the current rows back into the population's arrays."""
-        if self.params is self._all_params:
-            return  # the current rows are the population arrays themselves
-        self._all_params[self.rows] = self.params
-        self._all_reward_mean[self.rows] = self._reward_mean
-        self._all_reward_var[self.rows] = self._reward_var
-        self._all_state[self.rows] = self._state
-
-    def _select(self, rows: np.ndarray) -> None:
-        """Make `rows` current: the population arrays when all rows, compact copies otherwise."""
-        self.rows = rows
-        if len(rows) == self.P:
-            self.params = self._all_params
-            self._reward_mean, self._reward_var = self._all_reward_mean, self._all_reward_var
-            self._rules = self._all_rules
-            self._state, self._episode_seeds = self._all_state, self._all_episode_seeds
-        else:
-            self.params = self._all_params[rows]
-            self._reward_mean = self._all_reward_mean[rows]
-            self._reward_var = self._all_reward_var[rows]
-            self._rules = self._all_rules[rows] if self.plastic else None
-            self._state = self._all_state[rows]
-            self._episode_seeds = self._all_episode_seeds[rows]
-        self._acts = np.empty((len(rows), int(self.sizes.sum())))
+    def _scratch(self) -> None:
+        """Activations of the current rows, noisy and clean, rewritten every step."""
+        self._acts = np.empty((len(self.rows), int(self.sizes.sum())))
         self._clean = np.empty_like(self._acts)
 
     def act(self, obs: np.ndarray) -> np.ndarray:
         """Actions for the current rows' observations; remembers activations for `learn`."""
         obs = np.ascontiguousarray(obs, dtype=float)
         if self.threefactor:
-            forward_noisy(self.params, self.sizes, obs, self._acts, self._clean, self._rules,
-                          self._episode_seeds, self._t, OBS_CLIP)
+            forward_noisy(self.params, self.sizes, obs, self._acts, self._clean,
+                          self._rows["rules"], self._rows["episode_seeds"], self._t, OBS_CLIP)
         else:
             forward(self.params, self.sizes, obs, self._acts, OBS_CLIP)
         self._t += 1
@@ -191,10 +178,11 @@ class PlasticNetwork:
         if self.threefactor:
             done = (np.zeros(len(self.rows), dtype=np.bool_) if done is None
                     else np.ascontiguousarray(done, dtype=np.bool_))
-            learn_threefactor(self.params, self.sizes, self._acts, self._clean, self._rules,
-                              self._state, reward, active, done, self._reward_mean,
-                              self._reward_var, REWARD_ALPHA, REWARD_CLIP, self.w_max)
+            learn_threefactor(self.params, self.sizes, self._acts, self._clean,
+                              self._rows["rules"], self._rows["state"], reward, active, done,
+                              self._rows["reward_mean"], self._rows["reward_var"], REWARD_ALPHA,
+                              REWARD_CLIP, self.w_max)
             return
-        learn(self.params, self.sizes, self._acts, self._rules, reward, active,
-              self._reward_mean, self._reward_var, REWARD_ALPHA, REWARD_CLIP, self.w_max,
-              self._family)
+        learn(self.params, self.sizes, self._acts, self._rows["rules"], reward, active,
+              self._rows["reward_mean"], self._rows["reward_var"], REWARD_ALPHA, REWARD_CLIP,
+              self.w_max, self._family)
