@@ -104,7 +104,9 @@ def _end_of_episode(state, r, layer, base, n_layers, ret, beta):
         return 0.0
     delta = ret - state[r, r_bar]
     signal = min(max(delta / state[r, r_dev], -RETURN_CLIP), RETURN_CLIP)
-    state[r, r_dev] += beta * (abs(delta) - state[r, r_dev])
+    # At least one unit of reward: a baseline rate of 1 would set the spread to 0 after
+    # two equal returns (seen: a division by zero with a random rule).
+    state[r, r_dev] = max(1.0, state[r, r_dev] + beta * (abs(delta) - state[r, r_dev]))
     state[r, r_bar] += beta * delta
     return signal
 

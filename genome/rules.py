@@ -37,8 +37,8 @@ threefactor
     credit a deterministic policy gets without noise). Both signals
     are offered, each with its own evolved gain. R_bar starts at the first
     episode's return (which so teaches nothing) and R_dev at max(1, |R_1| / 2),
-    so the signal is in units of the lifetime's own spread of returns whatever
-    the environment's scale. `xi` is a counter-based hash of (episode seed, step,
+    never below 1, so the signal is in units of the lifetime's own spread of
+    returns whatever the environment's scale. `xi` is a counter-based hash of (episode seed, step,
     neuron): reproducible, and the same for every genome on the same seeds.
     Hand-set (eta > 0, noise > 0, trace near 1, return > 0, the rest 0) it is
     node-perturbation REINFORCE; evolution is free to find better.

@@ -58,7 +58,7 @@ def _reference(spec, x, episodes, w_max=5.0):
                 elif done:
                     dr = ret - r_bar[layer]
                     m += g_ret * np.clip(dr / r_dev[layer], -RETURN_CLIP, RETURN_CLIP)
-                    r_dev[layer] += beta * (abs(dr) - r_dev[layer])
+                    r_dev[layer] = max(1.0, r_dev[layer] + beta * (abs(dr) - r_dev[layer]))
                     r_bar[layer] += beta * dr
                 traces[layer] = lam * traces[layer] + np.outer(post - clean + H * post, pre)
                 hebb = A * np.outer(post, pre) + B * pre[None, :] + C * post[:, None] + D
@@ -156,3 +156,18 @@ def test_lifetime_fitness_choices(how, expected):
     from envs import lifetime_fitness
 
     assert lifetime_fitness(np.array([[1.0, 2.0, 3.0, 4.0]]), how)[0] == pytest.approx(expected)
+
+
+def test_equal_returns_with_the_fastest_baseline_keep_the_signal_finite():
+    # baseline rate 1 makes the spread |R - R_bar| of the last episode: 0 after two equal
+    # returns, unless floored (a random rule once divided by it).
+    info = env_info("CartPole-v1")
+    spec = GenomeSpec("rules", (4, 2), "threefactor")
+    x = _rule(baseline=1.0, eta=0.5)
+    net = PlasticNetwork(spec, info, x)
+    net.reset(np.array([0]))
+    for seed in range(4):
+        net.begin_episode(np.array([seed]))
+        net.act(np.ones((1, 4)))
+        net.learn(np.ones(1), np.ones(1, bool), np.ones(1, bool))  # every return is 1
+    assert all(np.isfinite(W).all() for W in net.W)
