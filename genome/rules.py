@@ -42,6 +42,22 @@ threefactor
     neuron): reproducible, and the same for every genome on the same seeds.
     Hand-set (eta > 0, noise > 0, trace near 1, return > 0, the rest 0) it is
     node-perturbation REINFORCE; evolution is free to find better.
+
+    Parameters per layer (search space -> natural value; initial natural value):
+
+        eta            10^z, z in [-6, 0]            0.3
+        decay          10^z, z in [-8, -1]           1e-4
+        noise          10^z, z in [-4, 0.5]          0.01
+        trace          1 - 10^z, z in [-4, 0]        0.9
+        trace_hebbian  z, in [-10, 10]               1.0   (H)
+        baseline       10^z, z in [-3, 0]            0.3
+        step           0.1 z, z in [-10, 10]         0.0
+        return         z, in [-10, 10]               1.0
+        hebbian, pre, post, bias (A, B, C, D)
+                       0.01 z, z in [-10, 10]        0.0
+
+    The initial rule already learns (a random linear CartPole policy: 48 -> 200
+    in 20 episodes), so evolution starts from a learner.
 """
 
 from __future__ import annotations

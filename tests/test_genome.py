@@ -97,3 +97,17 @@ def test_graft_refuses_a_different_family():
     b = GenomeSpec("rules", (4, 8, 8, 2), "oja")
     with pytest.raises(SpecError, match="family"):
         graft_rules(a, initial_vector(a), b, initial_vector(b))
+
+
+def test_every_threefactor_parameter_is_documented_with_its_initial_value():
+    import re
+
+    import genome.rules as rules
+
+    table = rules.__doc__.split("Parameters per layer")[1]
+    for p in rules.THREEFACTOR.params:
+        if p.name in ("hebbian", "pre", "post", "bias"):
+            assert f"{p.name}" in table and p.initial == 0.0 and p.unit == 0.01
+            continue
+        (line,) = [ln for ln in table.splitlines() if re.match(rf"\s*{p.name}\s", ln)]
+        assert float(line.split()[-1 if p.name != "trace_hebbian" else -2]) == p.initial
