@@ -1,0 +1,122 @@
+"""`island-transfer GENOME... --envs ID... --out DIR`: a rule-transfer matrix with baselines.
+
+Every genome is scored in every environment on the same held-out lifetimes as
+K random rules and its own rule with plasticity off; the matrix of margins over
+the best baseline is written as `transfer.json`, `transfer.md`, `transfer.png`
+and a self-contained `transfer.html`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import html
+import json
+import sys
+from pathlib import Path
+
+from envs import UnknownEnvironmentError
+from genome.codec import GenomeDecodeError
+from island.rule_study import TransferError
+from island.transfer import TransferCell, margins, score_cell
+
+
+def table(cells: list[TransferCell]) -> str:
+    """Markdown: one line per cell, the genome's mean beside every baseline's."""
+    lines = ["| genome | env | held-out env | evolved | best baseline | margin | beats (2 SE) |",
+             "|---|---|---|---|---|---|---|"]
+    for c in cells:
+        e, b = c.evolved, c.best_baseline
+        lines.append(f"| {c.genome} | {c.env} | {'yes' if c.held_out_env else 'no'} | "
+                     f"{e.mean:.1f} ± {e.stderr:.1f} | {b.name}: {b.mean:.1f} ± {b.stderr:.1f} | "
+                     f"{c.margin:+.1f} | {'yes' if c.beats_baselines else 'no'} |")
+    return "\n".join(lines)
+
+
+def heatmap(cells: list[TransferCell], path: Path) -> None:
+    """Margins over the best baseline, genomes x environments; training cells outlined."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    genomes, envs, matrix = margins(cells)
+    limit = float(np.nanmax(np.abs(matrix))) if np.isfinite(matrix).any() else 1.0
+    fig, ax = plt.subplots(figsize=(1.8 + 1.6 * len(envs), 1.2 + 0.6 * len(genomes)))
+    image = ax.imshow(matrix, cmap="RdBu", vmin=-limit, vmax=limit, aspect="auto")
+    for c in cells:
+        i, j = genomes.index(c.genome), envs.index(c.env)
+        ax.text(j, i, f"{c.margin:+.0f}{'*' if c.beats_baselines else ''}", ha="center",
+                va="center", fontsize=10)
+        if not c.held_out_env:
+            ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, lw=2))
+    ax.set_xticks(range(len(envs)), envs, rotation=20, ha="right")
+    ax.set_yticks(range(len(genomes)), genomes)
+    ax.set_title("margin over the best baseline (* > 2 SE; outlined: trained on)", fontsize=10)
+    fig.colorbar(image, ax=ax, shrink=0.8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def page(cells: list[TransferCell], png: Path) -> str:
+    image = base64.b64encode(png.read_bytes()).decode()
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in [
+            c.genome, c.env, "yes" if c.held_out_env else "no",
+            f"{c.evolved.mean:.1f} ± {c.evolved.stderr:.1f}",
+            f"{c.best_baseline.name}: {c.best_baseline.mean:.1f}", f"{c.margin:+.1f}",
+            "yes" if c.beats_baselines else "no"]) + "</tr>" for c in cells)
+    return ("<!doctype html><meta charset=utf-8><title>Rule transfer</title>"
+            "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}"
+            "td,th{padding:.2em .6em;border-bottom:1px solid #ddd}</style>"
+            "<h1>Rule transfer</h1><p>Each cell: the genome's held-out mean minus the best of "
+            "its baselines (random rules, plasticity off) on the same seeds.</p>"
+            f"<img alt='transfer matrix' src='data:image/png;base64,{image}'>"
+            "<table><tr><th>genome<th>env<th>held-out env<th>evolved<th>best baseline"
+            f"<th>margin<th>beats (2 SE)</tr>{rows}</table>")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="island-transfer", description=__doc__.split("\n")[0])
+    parser.add_argument("genomes", nargs="+", type=Path, metavar="GENOME")
+    parser.add_argument("--envs", nargs="+", required=True, metavar="ID")
+    parser.add_argument("--out", type=Path, required=True, help="directory for the matrix")
+    parser.add_argument("--episodes", type=int, default=100, help="held-out lifetimes per cell")
+    parser.add_argument("--compare", type=int, default=5, metavar="K", help="random rules")
+    parser.add_argument("--lifetime", type=int, default=0,
+                        help="episodes per lifetime (default: each genome's own)")
+    parser.add_argument("--held-out-start", type=int, default=0, metavar="N")
+    parser.add_argument("--workers", type=int, default=0, help="processes; 0: one per core")
+    args = parser.parse_args(argv)
+    for flag, value, least in (("--episodes", args.episodes, 2), ("--compare", args.compare, 0),
+                               ("--held-out-start", args.held_out_start, 0)):
+        if value < least:
+            print(f"island-transfer: {flag}: must be at least {least}", file=sys.stderr)
+            return 2
+    cells = []
+    for path in args.genomes:
+        for env_id in args.envs:
+            try:
+                cells.append(score_cell(path, env_id, args.episodes, args.compare,
+                                        args.workers or None, args.lifetime,
+                                        args.held_out_start))
+            except OSError as exc:
+                print(f"island-transfer: cannot read {path}: {exc}", file=sys.stderr)
+                return 2
+            except (GenomeDecodeError, UnknownEnvironmentError, TransferError) as exc:
+                print(f"island-transfer: {path}: {exc}", file=sys.stderr)
+                return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "transfer.json").write_text(json.dumps([c.to_dict() for c in cells], indent=2))
+    (args.out / "transfer.md").write_text(table(cells) + "\n")
+    heatmap(cells, args.out / "transfer.png")
+    (args.out / "transfer.html").write_text(page(cells, args.out / "transfer.png"))
+    print(table(cells))
+    print(f"island-transfer: wrote {args.out / 'transfer.html'} and transfer.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""A transfer matrix: rule genomes x environments, each against baselines on the same seeds.
+
+Each cell scores one genome in one environment (a `rules` genome is re-sized for
+it: rules are per layer) on held-out lifetimes, beside K random rules and the
+same rule with plasticity off, all on the same seeds. Its margin is the
+genome's mean minus the best baseline's; it `beats` the baselines when that
+margin exceeds two standard errors of the difference (genome and best baseline).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from envs import EvalSettings, Evaluator
+from genome.codec import decode_genome
+from island.rule_study import HeldOutScore, baselines, fit_to_env, score_held_out
+
+
+@dataclass(frozen=True)
+class TransferCell:
+    """One genome in one environment, with its baselines."""
+
+    genome: str
+    env: str
+    trained_on: list[str]
+    held_out_env: bool  # the genome never trained on this environment
+    rows: list[HeldOutScore]
+
+    @property
+    def evolved(self) -> HeldOutScore:
+        return self.rows[0]
+
+    @property
+    def best_baseline(self) -> HeldOutScore:
+        return max(self.rows[1:], key=lambda r: r.mean)
+
+    @property
+    def margin(self) -> float:
+        return self.evolved.mean - self.best_baseline.mean
+
+    @property
+    def beats_baselines(self) -> bool:
+        spread = math.hypot(self.evolved.stderr, self.best_baseline.stderr)
+        return self.margin > 2 * spread
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"genome": self.genome, "env": self.env, "trained_on": self.trained_on,
+                "held_out_env": self.held_out_env, "margin": self.margin,
+                "best_baseline": self.best_baseline.name,
+                "beats_baselines": self.beats_baselines,
+                "rows": [asdict(r) for r in self.rows]}
+
+
+def trained_on(meta: dict[str, Any]) -> list[str]:
+    """The environments a genome file says it was evolved on."""
+    envs = meta.get("envs") or ([meta["env"]] if meta.get("env") else [])
+    return [str(e) for e in envs]
+
+
+def score_cell(
+    path: Path, env_id: str, lifetimes: int, n_random: int, workers: int | None,
+    lifetime: int = 0, offset: int = 0,
+) -> TransferCell:
+    """Score the genome at `path` in `env_id` against its baselines (see module docstring)."""
+    spec, x, meta = decode_genome(path.read_bytes())
+    training = trained_on(meta)
+    spec, x = fit_to_env(spec, x, env_id)
+    same_env = env_id in training
+    settings = EvalSettings(env_id, spec, (int(meta.get("max_steps") or 0) or None)
+                            if same_env else None,
+                            meta.get("lifetime_fitness", "mean"), float(meta.get("w_max", 5.0)))
+    K = lifetime or int(meta.get("lifetime") or 1)
+    candidates = baselines(spec, x, n_random)
+    with Evaluator(settings, workers) as evaluator:
+        rows = [score_held_out(evaluator, name, genome, lifetimes, K, offset)
+                for name, genome in candidates.items()]
+    return TransferCell(path.name, env_id, training, not same_env, rows)
+
+
+def margins(cells: list[TransferCell]) -> tuple[list[str], list[str], np.ndarray]:
+    """(genomes, envs, margin matrix) in first-seen order, NaN where a cell is missing."""
+    genomes = list(dict.fromkeys(c.genome for c in cells))
+    envs = list(dict.fromkeys(c.env for c in cells))
+    matrix = np.full((len(genomes), len(envs)), np.nan)
+    for c in cells:
+        matrix[genomes.index(c.genome), envs.index(c.env)] = c.margin
+    return genomes, envs, matrix

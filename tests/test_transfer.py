@@ -1,0 +1,48 @@
+"""The rule-transfer matrix: genomes x environments against baselines on the same seeds."""
+
+import json
+
+import numpy as np
+
+from genome import GenomeSpec, encode_genome, initial_vector
+from tests.conftest import run_cli
+
+
+def _genome(path, family, env, obs, act, shift):
+    spec = GenomeSpec("rules", (obs, 4, act), family)
+    path.write_bytes(encode_genome(spec, initial_vector(spec) + shift,
+                                   {"env": env, "lifetime": 2, "lifetime_fitness": "mean"}))
+    return path
+
+
+def test_two_genomes_by_two_environments_with_baselines_and_a_heatmap(tmp_path):
+    cart = _genome(tmp_path / "cart.msgpack", "threefactor", "CartPole-v1", 4, 2, 0.0)
+    lunar = _genome(tmp_path / "lunar.msgpack", "hebbian", "LunarLander-v3", 8, 4, 0.2)
+    out = tmp_path / "matrix"
+    result = run_cli("island-transfer", str(cart), str(lunar), "--envs", "CartPole-v1",
+                     "MountainCarContinuous-v0", "--episodes", "3", "--compare", "1",
+                     "--workers", "1", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    cells = json.loads((out / "transfer.json").read_text())
+    assert [(c["genome"], c["env"]) for c in cells] == [
+        ("cart.msgpack", "CartPole-v1"), ("cart.msgpack", "MountainCarContinuous-v0"),
+        ("lunar.msgpack", "CartPole-v1"), ("lunar.msgpack", "MountainCarContinuous-v0")]
+    assert [c["held_out_env"] for c in cells] == [False, True, True, True]
+    for c in cells:
+        assert [r["name"] for r in c["rows"]] == ["evolved", "random rule 1", "no plasticity"]
+        assert all(len(r["curve"]) == 2 for r in c["rows"])  # the genome's lifetime of 2
+        best = max(r["mean"] for r in c["rows"][1:])
+        assert np.isclose(c["margin"], c["rows"][0]["mean"] - best)
+    assert (out / "transfer.png").stat().st_size > 5000
+    assert "data:image/png;base64," in (out / "transfer.html").read_text()
+    assert "| cart.msgpack | MountainCarContinuous-v0 | yes |" in result.stdout
+
+
+def test_a_genome_that_cannot_move_is_refused_in_one_line(tmp_path):
+    spec = GenomeSpec("weights", (4, 2))
+    path = tmp_path / "w.msgpack"
+    path.write_bytes(encode_genome(spec, np.zeros(spec.dim), {"env": "CartPole-v1"}))
+    result = run_cli("island-transfer", str(path), "--envs", "Acrobot-v1", "--out",
+                     str(tmp_path / "m"), "--episodes", "2")
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "only 'rules' genomes transfer" in result.stderr
