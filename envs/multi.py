@@ -1,0 +1,135 @@
+"""Islands that train on several environments: one rule, a network sized for each, one fitness.
+
+A `rules` genome is only rule parameters, per layer and independent of layer
+widths, so the same vector drives a network sized for every environment. Raw
+returns are not comparable across environments (CartPole pays up to 500,
+Acrobot -500 to 0), so each is normalised before they are averaged:
+
+    score = (R - R_random) / (R_solved - R_random)
+
+`R_solved` is the environment's own `reward_threshold` (gymnasium spec);
+`R_random` the mean return of uniformly random actions over RANDOM_EPISODES
+episodes on fixed seeds, measured once per process. 0 is a random policy and
+1 solved, in every environment. An environment without a threshold uses
+`R_random + max(1, |R_random|)` as its solved level (documented, arbitrary).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from envs.episodes import lifetime_fitness
+from envs.evaluator import EvalSettings, Evaluator
+from envs.spaces import make_env
+from genome.spec import GenomeSpec
+
+RANDOM_EPISODES = 20
+RANDOM_SEED = 12345  # below the held-out range: these episodes are never reported
+
+
+@dataclass(frozen=True)
+class ReturnScale:
+    """Where a random policy and a solved one stand in one environment."""
+
+    env_id: str
+    random: float
+    solved: float
+
+    def normalise(self, returns: np.ndarray) -> np.ndarray:
+        return (np.asarray(returns) - self.random) / (self.solved - self.random)
+
+
+@lru_cache(maxsize=64)
+def return_scale(env_id: str) -> ReturnScale:
+    """Measure a random policy's mean return and read the solved level (see module doc)."""
+    env = make_env(env_id)
+    try:
+        env.action_space.seed(RANDOM_SEED)
+        totals = []
+        for k in range(RANDOM_EPISODES):
+            env.reset(seed=RANDOM_SEED + k)
+            total, done = 0.0, False
+            while not done:
+                _, reward, terminated, truncated, _ = env.step(env.action_space.sample())
+                total += float(reward)
+                done = terminated or truncated
+            totals.append(total)
+        threshold = env.spec.reward_threshold if env.spec else None
+    finally:
+        env.close()
+    random = float(np.mean(totals))
+    solved = float(threshold) if threshold is not None else random + max(1.0, abs(random))
+    if solved <= random:
+        solved = random + max(1.0, abs(random))  # a threshold a random policy already meets
+    return ReturnScale(env_id, random, solved)
+
+
+class MultiEnvEvaluator:
+    """`evaluate(X, seeds) -> fitness` over several environments: the mean normalised score.
+
+    One `Evaluator` per environment, each with a network sized for it; every
+    environment sees the same seeds. `episode_returns` gives the normalised
+    returns of each environment, (envs, P, lifetimes, K).
+    """
+
+    def __init__(self, settings: Sequence[EvalSettings], workers: int | None = None):
+        if not settings:
+            raise ValueError("a multi-environment evaluator needs at least one environment")
+        dims = {s.spec.dim for s in settings}
+        if len(dims) != 1:
+            raise ValueError("every environment's genome must have the same length; only "
+                             "'rules' genomes of one depth can train on several environments")
+        self.scales = [return_scale(s.env_id) for s in settings]
+        self.evaluators = [Evaluator(s, workers) for s in settings]
+        self.settings = settings[0]
+
+    @property
+    def env_ids(self) -> list[str]:
+        return [e.settings.env_id for e in self.evaluators]
+
+    @property
+    def steps(self) -> int:
+        return sum(e.steps for e in self.evaluators)
+
+    @property
+    def worker_cpu(self) -> float:
+        return sum(e.worker_cpu for e in self.evaluators)
+
+    def episode_returns(
+        self, X: np.ndarray, seeds: Sequence[int] | np.ndarray,
+        abort: Callable[[], bool] | None = None,
+    ) -> np.ndarray:
+        """Normalised return of every episode, per environment: (envs, P, lifetimes, K)."""
+        return np.stack([scale.normalise(e.episode_returns(X, seeds, abort))
+                         for e, scale in zip(self.evaluators, self.scales, strict=True)])
+
+    def evaluate(
+        self, X: np.ndarray, seeds: Sequence[int] | np.ndarray,
+        abort: Callable[[], bool] | None = None,
+    ) -> np.ndarray:
+        """Mean over environments and lifetimes of each lifetime's normalised score."""
+        returns = self.episode_returns(X, seeds, abort)
+        return lifetime_fitness(returns, self.settings.lifetime_fitness).mean(axis=(0, 2))
+
+    def close(self) -> None:
+        for e in self.evaluators:
+            e.close()
+
+    def __enter__(self) -> MultiEnvEvaluator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def specs_for_envs(kind: str, hidden: Sequence[int], family: str,
+                   env_ids: Sequence[str]) -> list[GenomeSpec]:
+    """One spec per environment: the same hidden layers, inputs and outputs sized for each."""
+    from envs.spaces import env_info
+
+    return [GenomeSpec(kind, (env_info(e).obs_dim, *hidden, env_info(e).act_dim), family)
+            for e in env_ids]

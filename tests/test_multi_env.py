@@ -1,0 +1,41 @@
+"""A rule scored on several environments at once, each return normalised to random=0, solved=1."""
+
+import numpy as np
+import pytest
+
+from envs import EvalSettings, Evaluator
+from envs.multi import MultiEnvEvaluator, return_scale, specs_for_envs
+from genome import initial_vector
+
+
+def test_random_and_solved_levels_come_from_the_environment():
+    cart = return_scale("CartPole-v1")
+    assert cart.solved == 475.0 and 15 < cart.random < 35  # random actions: ~22 steps
+    assert cart.normalise(np.array([cart.random, 475.0])).tolist() == [0.0, 1.0]
+    pendulum = return_scale("Pendulum-v1")  # no reward_threshold in its spec
+    assert pendulum.solved > pendulum.random
+
+
+def test_one_rule_drives_a_network_per_environment_and_scores_are_normalised():
+    envs = ["CartPole-v1", "MountainCarContinuous-v0"]
+    specs = specs_for_envs("rules", [4], "threefactor", envs)
+    assert specs[0].layer_sizes == (4, 4, 2) and specs[1].layer_sizes == (2, 4, 1)
+    X = initial_vector(specs[0]) + 0.3 * np.random.default_rng(1).standard_normal((3, 24))
+    seeds = [[5, 6]]  # one lifetime of two episodes
+    settings = [EvalSettings(e, s, max_steps=60, lifetime_fitness="mean")
+                for e, s in zip(envs, specs, strict=True)]
+    with MultiEnvEvaluator(settings, workers=0) as multi:
+        fitness = multi.evaluate(X, seeds)
+        assert multi.env_ids == envs and multi.steps > 0
+    expected = []
+    for s in settings:
+        with Evaluator(s, workers=0) as single:
+            expected.append(return_scale(s.env_id).normalise(single.evaluate(X, seeds)))
+    np.testing.assert_allclose(fitness, np.mean(expected, axis=0))
+
+
+def test_genomes_of_different_lengths_cannot_share_an_island():
+    specs = specs_for_envs("weights+rules", [4], "hebbian", ["CartPole-v1", "Acrobot-v1"])
+    with pytest.raises(ValueError, match="only 'rules' genomes"):
+        MultiEnvEvaluator([EvalSettings(e, s) for e, s in
+                           zip(["CartPole-v1", "Acrobot-v1"], specs, strict=True)], workers=0)
