@@ -11,6 +11,7 @@ from envs.evaluator import (
 )
 from envs.held_out import held_out_curves, held_out_returns, held_out_seeds
 from envs.network import PlasticNetwork
+from envs.pool import WorkerDied
 from envs.spaces import EnvInfo, UnknownEnvironmentError, describe, env_info, make_env
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "LocalEvaluator",
     "PlasticNetwork",
     "UnknownEnvironmentError",
+    "WorkerDied",
     "default_workers",
     "lifetime_seeds",
     "describe",

@@ -1,6 +1,6 @@
 """Scores a population: chunks of genomes run in worker processes, each with its own environments.
 
-Workers are started with `forkserver` (or `spawn`), never plain `fork`, so a
+Workers are started with `spawn` (envs/pool.py), never plain `fork`, so a
 node may create its pool after ZeroMQ threads exist. Each worker builds its
 environments once and reuses them for every generation; per generation only
 the genome chunk goes in and its fitness comes back.
@@ -8,9 +8,7 @@ the genome chunk goes in and its fitness comes back.
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
-import signal
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ import numpy as np
 
 from envs.episodes import LIFETIME_FITNESS, lifetime_fitness, run_lifetimes
 from envs.network import PlasticNetwork
+from envs.pool import Aborted, WorkerPool
 from envs.spaces import EnvInfo, describe, env_info, make_env
 from genome.spec import GenomeSpec
 
@@ -92,24 +91,20 @@ class LocalEvaluator:
         self._envs.clear()
 
 
-_worker: LocalEvaluator | None = None
-
-
-def _init_worker(settings: EvalSettings) -> None:
-    global _worker
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the node's to handle, not ours
-    _worker = LocalEvaluator(settings)
-
-
 class EvaluationAborted(RuntimeError):
     """The node asked to stop while a generation was being scored."""
 
 
-def _evaluate_chunk(job: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, int, float]:
+def _start_worker(settings: EvalSettings) -> LocalEvaluator:
+    return LocalEvaluator(settings)
+
+
+def _evaluate_chunk(
+    worker: LocalEvaluator, job: tuple[np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, int, float]:
     """Episode returns of a chunk of genomes, env steps, and the CPU seconds this worker spent."""
-    assert _worker is not None, "worker used before its initializer ran"
     start = time.process_time()
-    returns, steps = _worker.episode_returns(*job)
+    returns, steps = worker.episode_returns(*job)
     return returns, steps, time.process_time() - start
 
 
@@ -176,13 +171,11 @@ class Evaluator:
             n = min(self.workers * JOBS_PER_WORKER, len(X))
             rows = np.array_split(np.arange(len(X)), n)
             jobs = [(X[r], seeds[r]) for r in rows if len(r)]
-            pending = self._pool.map_async(_evaluate_chunk, jobs, chunksize=1)
-            while not pending.ready():
-                if abort is not None and abort():
-                    self.close()  # workers mid-episode cannot be interrupted cleanly
-                    raise EvaluationAborted("evaluation abandoned on request")
-                pending.wait(0.1)
-            results = pending.get()
+            try:
+                results = self._pool.map(jobs, abort)
+            except Aborted:
+                self.close()
+                raise EvaluationAborted("evaluation abandoned on request") from None
             returns = np.concatenate([r for r, _, _ in results])
             steps = sum(n for _, n, _ in results)
             self.worker_cpu += sum(cpu for _, _, cpu in results)
@@ -190,14 +183,17 @@ class Evaluator:
         return returns
 
     def _start_pool(self) -> None:
-        method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
-        ctx = mp.get_context(method)
-        self._pool = ctx.Pool(self.workers, initializer=_init_worker, initargs=(self.settings,))
+        self._pool = WorkerPool(self.workers, _start_worker, _evaluate_chunk, self.settings)
+
+    @property
+    def worker_pids(self) -> list[int]:
+        """Process ids of the workers (none when evaluating in this process)."""
+        return self._pool.pids if self._pool is not None else []
 
     def close(self) -> None:
+        """Stop the workers (within seconds, whatever they are doing); safe to call twice."""
         if self._pool is not None:
-            self._pool.terminate()
-            self._pool.join()
+            self._pool.close()
             self._pool = None
         if self._local is not None:
             self._local.close()

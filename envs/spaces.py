@@ -23,6 +23,7 @@ class EnvInfo:
     discrete: bool
     action_low: tuple[float, ...]
     action_high: tuple[float, ...]
+    reward_threshold: float | None = None  # the return its gymnasium spec calls solved
 
 
 def make_env(env_id: str) -> gym.Env:
@@ -36,6 +37,7 @@ def make_env(env_id: str) -> gym.Env:
 def describe(env: gym.Env) -> EnvInfo:
     """Check an environment's spaces and return what a policy network needs to know."""
     env_id = env.spec.id if env.spec else type(env.unwrapped).__name__
+    threshold = env.spec.reward_threshold if env.spec else None
     obs = env.observation_space
     if not isinstance(obs, gym.spaces.Box) or len(obs.shape) != 1:
         raise UnknownEnvironmentError(
@@ -43,13 +45,14 @@ def describe(env: gym.Env) -> EnvInfo:
         )
     act = env.action_space
     if isinstance(act, gym.spaces.Discrete):
-        return EnvInfo(env_id, obs.shape[0], int(act.n), True, (), ())
+        return EnvInfo(env_id, obs.shape[0], int(act.n), True, (), (), threshold)
     if isinstance(act, gym.spaces.Box) and len(act.shape) == 1:
         low = np.broadcast_to(act.low, act.shape).astype(float)
         high = np.broadcast_to(act.high, act.shape).astype(float)
         if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
             raise UnknownEnvironmentError(f"environment {env_id!r} has an unbounded action space")
-        return EnvInfo(env_id, obs.shape[0], act.shape[0], False, tuple(low), tuple(high))
+        return EnvInfo(env_id, obs.shape[0], act.shape[0], False, tuple(low), tuple(high),
+                       threshold)
     raise UnknownEnvironmentError(
         f"environment {env_id!r} needs Discrete or flat Box actions, has {act}"
     )

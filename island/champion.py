@@ -11,7 +11,9 @@ seeds: held-out seeds stay unseen until a run is scored.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -56,3 +58,39 @@ class Champion:
         self.rounds += 1
         self.challenger, self.challenger_fitness = None, -np.inf
         return changed
+
+    def to_map(self) -> dict[str, Any]:
+        """Plain data for the checkpoint."""
+        return {"x": None if self.x is None else self.x.tolist(), "score": self.score,
+                "generation": self.generation, "origin": self.origin, "rounds": self.rounds,
+                "challenger": None if self.challenger is None else self.challenger.tolist(),
+                "challenger_fitness": self.challenger_fitness}
+
+    @classmethod
+    def from_map(cls, data: dict[str, Any]) -> Champion:
+        def vector(v: Any) -> np.ndarray | None:
+            return None if v is None else np.asarray(v, dtype=float)
+        return cls(vector(data["x"]), float(data["score"]), int(data["generation"]),
+                   str(data["origin"]), int(data["rounds"]), vector(data["challenger"]),
+                   float(data["challenger_fitness"]))
+
+
+@dataclass
+class RoundResult:
+    """One champion round: who met, their scores, and what it cost in episodes."""
+
+    labels: list[str]
+    scores: np.ndarray
+    changed: bool
+    episodes: int
+
+
+def champion_round(
+    champion: Champion, mean: np.ndarray, evaluate: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    seeds: np.ndarray, generation: int,
+) -> RoundResult:
+    """Score champion, CMA-ES mean and best recent sample on the same `seeds`; crown the best."""
+    labels, candidates = champion.candidates(mean)
+    scores = evaluate(candidates, seeds)
+    changed = champion.decide(labels, candidates, scores, generation)
+    return RoundResult(labels, scores, changed, len(candidates) * seeds.size)

@@ -1,28 +1,29 @@
-"""Atomic, checksummed checkpoints with one previous generation kept as a fallback.
+"""Atomic, checksummed checkpoint files, with one previous generation kept as a fallback.
 
-A checkpoint is `MAGIC + sha256(payload) + payload` where the payload is a
-pickle of the node's state (the CMA-ES object pickles as a whole; pycma
-documents pickling for resuming). It is written to a temporary file, fsynced,
-and renamed over the old one after the old one is kept as `.prev`, so a crash
-at any point leaves at least one complete, verifiable checkpoint. Only our own
-files are ever unpickled, never anything from the network.
+A checkpoint file is `MAGIC + sha256(payload) + payload`, the payload a msgpack map
+(island/state.py documents it). It is written to a temporary file, fsynced, and
+renamed over the old one after the old one is kept as `.prev`, so a crash at any
+point leaves at least one complete, verifiable checkpoint. The payload holds no
+pickle except pycma's own strategy object, and only our own files are read.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import pickle
 from pathlib import Path
 from typing import Any
 
-MAGIC = b"ISLANDCK1\n"
-CURRENT = "checkpoint.pkl"
-PREVIOUS = "checkpoint.prev.pkl"
+import msgpack
+
+MAGIC = b"ISLANDCK2\n"
+CURRENT = "checkpoint.msgpack"
+PREVIOUS = "checkpoint.prev.msgpack"
+LEGACY = ("checkpoint.pkl", "checkpoint.prev.pkl")  # whole-object pickles (format 1)
 
 
 class CheckpointError(ValueError):
-    """A checkpoint file that is missing, truncated or corrupt."""
+    """A checkpoint file that is missing, truncated, corrupt or of another version."""
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -44,9 +45,9 @@ def write_atomic(path: Path, data: bytes) -> None:
     _fsync_dir(path.parent)
 
 
-def save_checkpoint(run_dir: Path, state: dict[str, Any]) -> Path:
+def save_checkpoint(run_dir: Path, document: dict[str, Any]) -> Path:
     """Write a new checkpoint, keeping the last good one as the fallback."""
-    payload = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+    payload = msgpack.packb(document, use_bin_type=True)
     data = MAGIC + hashlib.sha256(payload).digest() + payload
     current = run_dir / CURRENT
     if current.exists():
@@ -56,35 +57,29 @@ def save_checkpoint(run_dir: Path, state: dict[str, Any]) -> Path:
 
 
 def read_checkpoint(path: Path) -> dict[str, Any]:
-    """Load and verify one checkpoint file."""
+    """Load and verify one checkpoint file (its content is checked by island/state.py)."""
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise CheckpointError(f"{path}: cannot read: {exc}") from None
+        raise CheckpointError(f"{path}: cannot read: {exc.strerror or exc}") from None
     header = len(MAGIC) + 32
+    if data.startswith(b"ISLANDCK") and not data.startswith(MAGIC):
+        raise CheckpointError(f"{path}: written in another checkpoint format "
+                              f"({data[:10].decode(errors='replace').strip()})")
     if len(data) < header or not data.startswith(MAGIC):
         raise CheckpointError(f"{path}: not a checkpoint (bad header or truncated)")
     digest, payload = data[len(MAGIC) : header], data[header:]
     if hashlib.sha256(payload).digest() != digest:
         raise CheckpointError(f"{path}: checksum mismatch (truncated or corrupt)")
     try:
-        state = pickle.loads(payload)
-    except Exception as exc:  # a verified payload that fails is a version mismatch
-        raise CheckpointError(f"{path}: cannot load: {type(exc).__name__}: {exc}") from None
-    if not isinstance(state, dict):
+        document = msgpack.unpackb(payload, raw=False, strict_map_key=False)
+    except Exception as exc:  # a verified payload that fails was written by other code
+        raise CheckpointError(f"{path}: cannot decode: {type(exc).__name__}: {exc}") from None
+    if not isinstance(document, dict):
         raise CheckpointError(f"{path}: unexpected checkpoint content")
-    return state
+    return document
 
 
-def load_latest(run_dir: Path) -> tuple[dict[str, Any] | None, list[str]]:
-    """The newest good checkpoint (or None) and the problems met on the way, for the log."""
-    problems: list[str] = []
-    for name in (CURRENT, PREVIOUS):
-        path = run_dir / name
-        if not path.exists():
-            continue
-        try:
-            return read_checkpoint(path), problems
-        except CheckpointError as exc:
-            problems.append(str(exc))
-    return None, problems
+def checkpoint_files(run_dir: Path) -> list[Path]:
+    """Every checkpoint file in `run_dir`, newest format first (legacy ones included)."""
+    return [run_dir / n for n in (CURRENT, PREVIOUS, *LEGACY) if (run_dir / n).exists()]

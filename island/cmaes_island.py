@@ -13,10 +13,14 @@ Hansen 2005).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import pickle
+from dataclasses import dataclass, field
+from typing import Any
 
 import cma
 import numpy as np
+
+STATE_VERSION = 1
 
 
 @dataclass
@@ -26,6 +30,21 @@ class Elite:
     x: np.ndarray
     fitness: float
     generation: int
+
+
+@dataclass
+class Population:
+    """What `ask` hands out: the rows to score, and which rows are injected genomes.
+
+    `injected` maps the id `inject` returned to the row of X that genome came out as:
+    pycma puts injected solutions first, in order, so no search by value is needed.
+    """
+
+    X: np.ndarray
+    injected: dict[int, int] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.X)
 
 
 NUMERICAL_FAILURES = (
@@ -62,7 +81,6 @@ class Island:
         self._max_injected = max_injected
         self.bounds = bounds  # per coordinate, None for unbounded; pycma's BoundTransform
         self.generation = 0
-        self.evaluations = 0  # genomes scored (times episodes per genome, see the node)
         self.restarts = 0
         self.numerical_resets = 0  # strategies rebuilt after pycma's numerics broke down
         self.last_failure = ""
@@ -73,7 +91,8 @@ class Island:
         self._since_improvement = 0
         self._best_median = -np.inf
         self._since_restart = 0
-        self._pending = 0
+        self._pending: list[int] = []  # ids of genomes injected since the last ask
+        self._next_id = 0
         self.es = self._new_strategy(self.x0, self.base_popsize)
 
     def _new_strategy(self, mean: np.ndarray, popsize: int) -> cma.CMAEvolutionStrategy:
@@ -85,9 +104,8 @@ class Island:
             "tolflatfitness": 10**9,  # plateaus (e.g. CartPole's capped return) are not a stop
             "maxiter": np.inf,
         }
-        bounds = getattr(self, "bounds", None)  # islands checkpointed before bounds had none
-        if bounds is not None:
-            options["bounds"] = [list(bounds[0]), list(bounds[1])]
+        if self.bounds is not None:
+            options["bounds"] = [list(self.bounds[0]), list(self.bounds[1])]
         return cma.CMAEvolutionStrategy(mean, self.sigma0, options)
 
     @property
@@ -109,13 +127,16 @@ class Island:
         cap = self._max_injected or self.popsize // 4
         return max(0, min(cap, self.popsize // 2))
 
-    def inject(self, solutions: list[np.ndarray]) -> int:
-        """Queue external genomes for the next `ask`; returns how many were taken (capped)."""
-        room = self.max_injected - self._pending
+    def inject(self, solutions: list[np.ndarray]) -> list[int]:
+        """Queue external genomes for the next `ask`; returns the ids of those taken (capped).
+
+        `ask` hands each id back with the row its genome comes out as.
+        """
+        room = self.max_injected - len(self._pending)
         taken = [np.asarray(s, dtype=float) for s in solutions[: max(0, room)]]
         taken = [s for s in taken if s.shape == (self.dim,) and np.all(np.isfinite(s))]
         if taken:
-            bounds = getattr(self, "bounds", None)
+            bounds = self.bounds
             if bounds is not None:
                 # pycma injects genotypes; with bounds, the phenotype a migrant is must be
                 # mapped back (from inside the bounds), or a genome near a bound comes out
@@ -125,17 +146,19 @@ class Island:
                 taken = [np.asarray(self.es.boundary_handler.inverse(np.clip(s, low, high)))
                          for s in taken]
             self.es.inject(taken, force=True)
-            self._pending += len(taken)
-        return len(taken)
+        ids = list(range(self._next_id, self._next_id + len(taken)))
+        self._next_id += len(taken)
+        self._pending += ids
+        return ids
 
-    def ask(self) -> np.ndarray:
-        """The next population (P, dim); injected genomes come first."""
-        self._pending = 0
+    def ask(self) -> Population:
+        """The next population; injected genomes come first, in the order injected."""
+        pending, self._pending = self._pending, []
         try:
-            return np.asarray(self.es.ask())
+            return Population(np.asarray(self.es.ask()), {i: row for row, i in enumerate(pending)})
         except NUMERICAL_FAILURES as exc:
-            self._reset_after(exc)
-            return np.asarray(self.es.ask())
+            self._reset_after(exc)  # the new strategy has no injections: nobody's row
+            return Population(np.asarray(self.es.ask()))
 
     def tell(self, X: np.ndarray, fitness: np.ndarray) -> bool:
         """Report fitness (higher is better) for the rows of `ask`; True when the best improved."""
@@ -145,7 +168,6 @@ class Island:
         except NUMERICAL_FAILURES as exc:
             self._reset_after(exc)
         self.generation += 1
-        self.evaluations += len(X)
         order = np.argsort(-fitness)
         self.last_elites = [Elite(X[i].copy(), float(fitness[i]), self.generation)
                             for i in order]
@@ -180,10 +202,10 @@ class Island:
         that (one took down a node of a 32-minute run), so the failure is counted
         and kept for the node to log, and the search goes on.
         """
-        self.numerical_resets = getattr(self, "numerical_resets", 0) + 1
+        self.numerical_resets += 1
         self.last_failure = f"{type(exc).__name__}: {exc}".strip(": ")
         self.es = self._new_strategy(self.best_x, self.popsize)
-        self._pending = 0
+        self._pending = []
         self._since_improvement = 0
         self._since_restart = 0
         self._best_median = -np.inf
@@ -195,3 +217,60 @@ class Island:
         self._since_improvement = 0
         self._since_restart = 0
         self._best_median = -np.inf
+
+    # -- explicit state --------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """Everything this island remembers, as plain data (see island/state.py for the format).
+
+        pycma's strategy is the one opaque part: `es.pickle_dumps()` is pycma's documented
+        way to save and resume it, and its internals (covariance, paths, adaptation
+        state, evolving across pycma versions) cannot be rebuilt from public fields.
+        """
+        return {
+            "version": STATE_VERSION,
+            "x0": self.x0.tolist(), "sigma0": self.sigma0, "seed": self.seed,
+            "diagonal": self.diagonal, "restarts_enabled": self.restarts_enabled,
+            "stagnation": self.stagnation, "max_popsize": self.max_popsize,
+            "base_popsize": self.base_popsize, "max_injected": self._max_injected,
+            "bounds": None if self.bounds is None else [list(self.bounds[0]),
+                                                        list(self.bounds[1])],
+            "generation": self.generation, "restarts": self.restarts,
+            "numerical_resets": self.numerical_resets, "last_failure": self.last_failure,
+            "best_x": self.best_x.tolist(), "best_fitness": self.best_fitness,
+            "best_generation": self.best_generation,
+            "elites": [[e.x.tolist(), e.fitness, e.generation] for e in self.last_elites],
+            "since_improvement": self._since_improvement, "best_median": self._best_median,
+            "since_restart": self._since_restart,
+            "cma": self.es.pickle_dumps(),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Island:
+        """The island `state()` described; ValueError for another state version."""
+        if state.get("version") != STATE_VERSION:
+            raise ValueError(f"island state version {state.get('version')!r}, this code reads "
+                             f"{STATE_VERSION}")
+        island = cls.__new__(cls)
+        island.x0 = np.asarray(state["x0"], dtype=float)
+        island.dim = len(island.x0)
+        island.sigma0, island.seed = state["sigma0"], state["seed"]
+        island.diagonal, island.restarts_enabled = state["diagonal"], state["restarts_enabled"]
+        island.stagnation, island.max_popsize = state["stagnation"], state["max_popsize"]
+        island.base_popsize, island._max_injected = state["base_popsize"], state["max_injected"]
+        bounds = state["bounds"]
+        island.bounds = None if bounds is None else (list(bounds[0]), list(bounds[1]))
+        island.generation, island.restarts = state["generation"], state["restarts"]
+        island.numerical_resets = state["numerical_resets"]
+        island.last_failure = state["last_failure"]
+        island.best_x = np.asarray(state["best_x"], dtype=float)
+        island.best_fitness = float(state["best_fitness"])
+        island.best_generation = state["best_generation"]
+        island.last_elites = [Elite(np.asarray(x, dtype=float), float(f), int(g))
+                              for x, f, g in state["elites"]]
+        island._since_improvement = state["since_improvement"]
+        island._best_median = float(state["best_median"])
+        island._since_restart = state["since_restart"]
+        island._pending, island._next_id = [], 0
+        island.es = pickle.loads(state["cma"])  # our own checkpoint file, checksummed
+        return island

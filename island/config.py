@@ -65,13 +65,15 @@ class MigrationConfig:
 
 @dataclass
 class StopConfig:
-    """When the node stops by itself; 0 disables a criterion."""
+    """When the node stops by itself; 0 disables a criterion. With none set, the node
+    stops at its environment's reward_threshold, or after default_max_evals."""
 
-    target: float = 0.0  # stop when the champion's score reaches it (0: no target)
+    target: float | None = None  # stop when the champion's score reaches it
     max_evals: int = 0  # episode evaluations
     max_time: float = 0.0  # seconds of wall time
     max_generations: int = 0
     final_episodes: int = 100  # held-out lifetimes scoring the best genome at the end (0: off)
+    default_max_evals: int = 100_000  # the cap when no criterion is set (see island/stopping.py)
 
 
 @dataclass
@@ -278,6 +280,7 @@ def validate(config: NodeConfig) -> None:
         (mig.max_injected >= 0, "migration.max_injected", "must be 0 or positive"),
         (stop.max_evals >= 0 and stop.max_generations >= 0 and stop.max_time >= 0,
          "stop", "limits must be 0 (off) or positive"),
+        (stop.default_max_evals >= 1, "stop.default_max_evals", "must be at least 1"),
         (run.checkpoint_every >= 1, "run.checkpoint_every", "must be at least 1"),
     ]
     for ok, key, reason in checks:

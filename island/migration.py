@@ -1,5 +1,6 @@
-"""Which migrants may enter this island, and in what form (DESIGN.md, "Migration").
+"""Migrants in and out of one island (DESIGN.md, "Migration between different islands").
 
+Admission, by spec:
 1. same spec fingerprint: the whole genome is injected;
 2. another spec with the same rule family and both genomes carrying a rule:
    the migrant's rule is grafted onto this island's best and that is injected;
@@ -7,17 +8,21 @@
 
 What enters is clipped to the search bounds (rule bounds, weights +-w_max),
 where the network clips anyway: the same behaviour, and no far-off point for
-CMA-ES.
+CMA-ES. Every migrant is counted and logged as an event, with what it measured
+here once scored (a peer's claimed fitness is never trusted).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from genome.layout import clip_to_bounds, graft_rules
 from genome.spec import GenomeSpec
+from island.cmaes_island import Island, Population
 
 ACCEPTED = "accepted"
 GRAFTED = "grafted"
@@ -49,3 +54,84 @@ def admit(
         )
     grafted = graft_rules(local_spec, local_best, migrant_spec, migrant_x)
     return Admission(GRAFTED, clip_to_bounds(local_spec, grafted, w_max))
+
+
+@dataclass
+class MigrationCounters:
+    """Migration counts of this island, checkpointed with it (gossip has its own Counters)."""
+
+    received: int = 0
+    accepted: int = 0
+    grafted: int = 0
+    incompatible: int = 0
+    injected: int = 0
+    over_cap: int = 0
+    sent: int = 0
+    became_best: int = 0
+    by_origin: dict[str, int] = field(default_factory=dict)
+
+
+Event = Callable[..., None]  # RunDirectory.event: (kind, **fields)
+
+
+class Migration:
+    """Admits received migrants into an island, follows them to their score, picks elites."""
+
+    def __init__(self, spec: GenomeSpec, w_max: float, event: Event,
+                 counters: MigrationCounters | None = None):
+        self.spec = spec
+        self.w_max = w_max
+        self.event = event
+        self.counters = counters or MigrationCounters()
+        self._injected: dict[int, tuple[Any, str]] = {}  # injection id -> (migrant, outcome)
+
+    def receive(self, migrants: Iterable[Any], island: Island) -> None:
+        """Admit each migrant (gossip.Migrant) and inject it; every one becomes an event."""
+        c = self.counters
+        for migrant in migrants:
+            c.received += 1
+            c.by_origin[migrant.origin] = c.by_origin.get(migrant.origin, 0) + 1
+            admission = admit(self.spec, island.best_x, migrant.spec, migrant.x, self.w_max)
+            record = dict(origin=migrant.origin, sender=migrant.sender,
+                          generation=island.generation, sent_generation=migrant.generation,
+                          claimed=migrant.claimed_fitness, env=migrant.env_id,
+                          outcome=admission.outcome, reason=admission.reason)
+            if admission.outcome == INCOMPATIBLE:
+                c.incompatible += 1
+                self.event("migrant_dropped", **record)
+                continue
+            ids = island.inject([admission.x])
+            if not ids:
+                c.over_cap += 1
+                self.event("migrant_dropped", **{**record, "reason": "injection cap"})
+                continue
+            c.injected += 1
+            c.grafted += admission.outcome == GRAFTED
+            c.accepted += admission.outcome == ACCEPTED
+            self._injected[ids[0]] = (migrant, admission.outcome)
+            self.event("migrant_injected", **record)
+
+    def measured(self, population: Population, fitness: np.ndarray, island: Island,
+                 improved: bool) -> None:
+        """Log what each injected migrant scored here, found by the id `ask` handed back."""
+        for injection, row in population.injected.items():
+            if injection not in self._injected:
+                continue
+            migrant, outcome = self._injected[injection]
+            best = bool(improved and np.array_equal(island.best_x, population.X[row]))
+            self.counters.became_best += best
+            self.event("migrant_evaluated", origin=migrant.origin, outcome=outcome,
+                       claimed=migrant.claimed_fitness, measured=float(fitness[row]),
+                       became_best=best, generation=island.generation)
+        self._injected.clear()  # ids not in this population were lost to a strategy reset
+
+    def outgoing(self, island: Island, count: int, node_id: str, env_id: str) -> list[Any]:
+        """This island's `count` best of the last generation, as migrants (gossip.Migrant)."""
+        from gossip import Migrant
+
+        # A strategy that broke down can sample non-finite genomes; they never leave.
+        elites = [e for e in island.elites(count) if np.all(np.isfinite(e.x))]
+        self.counters.sent += len(elites)
+        return [Migrant(origin=node_id, sender=node_id, spec=self.spec, x=e.x,
+                        claimed_fitness=e.fitness, generation=e.generation, role="elite",
+                        env_id=env_id) for e in elites]

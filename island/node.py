@@ -1,21 +1,27 @@
-"""One island node: evaluator, CMA-ES island, run directory and (optionally) gossip, in one loop.
+"""One island node: the loop that ties evaluator, CMA-ES island, run directory and gossip.
 
-Per generation (DESIGN.md, "Data flow"): inject admitted migrants, ask, score,
-tell, log; every `interval` generations emit elites; every `checkpoint_every`
-generations write a checkpoint. The worker pool is created before any ZeroMQ
-context or thread exists.
+Per generation (DESIGN.md, "Data flow"): inject admitted migrants, ask, score, tell,
+log; every `interval` generations emit elites; every `checkpoint_every` generations
+write a checkpoint. Its parts each do one job: `Migration` (island/migration.py),
+`Champion` rounds (island/champion.py), `StopCriteria` (island/stopping.py), the
+`GenerationRecord` (island/record.py), the checkpoint document (island/state.py).
+
+Start-up writes nothing until it may: the run directory is locked, the checkpoint
+read, the workers started and the socket bound first; any of them failing is one
+line (NodeStartError) and the directory is left as it was.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import signal
 import socket
 import sys
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -24,6 +30,7 @@ from envs import (
     EvalSettings,
     EvaluationAborted,
     Evaluator,
+    WorkerDied,
     env_info,
     held_out_curves,
     lifetime_fitness,
@@ -31,15 +38,35 @@ from envs import (
 from genome.codec import encode_genome
 from genome.layout import initial_vector, named_rules, search_bounds
 from genome.spec import GenomeSpec
-from island.champion import Champion
-from island.checkpoint import load_latest, save_checkpoint
+from island.champion import Champion, champion_round
 from island.cmaes_island import Island
 from island.config import NodeConfig
-from island.migration import GRAFTED, INCOMPATIBLE, admit
+from island.lock import RunDirectoryError, RunLock
+from island.migration import Migration
 from island.progress import format_generation
-from island.runlog import RunDirectory
+from island.record import GenerationRecord
+from island.runlog import RunDirectory, move_aside
+from island.state import NodeState, load_latest
+from island.stopping import StopCriteria
 
-CHECKPOINT_VERSION = 1
+
+class NodeStartError(RuntimeError):
+    """A node that cannot start; the message is one line for the user (exit code 2)."""
+
+
+class EvaluatorLike(Protocol):
+    """The surface of `envs.Evaluator` the node uses (tests pass a small fake)."""
+
+    steps: int
+    worker_cpu: float
+
+    def evaluate(self, X: np.ndarray, seeds: np.ndarray,
+                 abort: Callable[[], bool] | None = None) -> np.ndarray: ...
+
+    def episode_returns(self, X: np.ndarray, seeds: np.ndarray,
+                        abort: Callable[[], bool] | None = None) -> np.ndarray: ...
+
+    def close(self) -> None: ...
 
 
 def spec_for(config: NodeConfig) -> GenomeSpec:
@@ -63,107 +90,132 @@ def resolve_identity(config: NodeConfig, networked: bool) -> None:
         config.evolution.seed = int.from_bytes(digest[:4], "little") % (2**31 - 1)
 
 
-@dataclass
-class Counters:
-    """Migration counters of this node, checkpointed with it."""
-
-    received: int = 0
-    accepted: int = 0
-    grafted: int = 0
-    incompatible: int = 0
-    injected: int = 0
-    over_cap: int = 0
-    sent: int = 0
-    became_best: int = 0
-    by_origin: dict[str, int] = field(default_factory=dict)
-
-
 class Node:
     """A running island; `run()` returns the process exit code."""
 
-    def __init__(self, config: NodeConfig, networked: bool = False):
+    def __init__(self, config: NodeConfig, networked: bool = False, fresh: bool = False,
+                 evaluator: Callable[[EvalSettings], EvaluatorLike] | None = None):
         resolve_identity(config, networked)
-        self.config = config
-        self.node_id = config.run.node_id
+        self.config, self.node_id = config, config.run.node_id
         ev = config.evaluation
         self.spec = spec_for(config)
-        self.settings = EvalSettings(
-            ev.env, self.spec, ev.max_steps or None, ev.lifetime_fitness, ev.w_max
-        )
-        self.run_dir = RunDirectory(config.run.run_dir)
-        self._stop_reason: str | None = None
-        self._pending: list[tuple[np.ndarray, Any, str]] = []
+        self.settings = EvalSettings(ev.env, self.spec, ev.max_steps or None,
+                                     ev.lifetime_fitness, ev.w_max)
+        self.stop = StopCriteria.from_config(config.stop, ev.env,
+                                             env_info(ev.env).reward_threshold)
+        self._signal: str | None = None
+        self._started = time.monotonic()
+        # Signals from here on end the run cleanly (workers forward theirs to this process).
+        self._previous_handlers = {sig: signal.signal(sig, self._on_signal)
+                                   for sig in (signal.SIGINT, signal.SIGTERM)}
         self._status: dict[str, Any] = {}
-        self.counters = Counters()
-        self.champion = Champion()
-        self.wall_before = 0.0
-        self.evaluations = 0  # episode evaluations
-        self._saved_generation = -1  # generation of the newest checkpoint on disk
-        self._written_best: tuple[int, float] | None = None  # what best.msgpack holds
-        self._restore_or_start()
+        self.gossip: Any = None
+        self.evaluator: EvaluatorLike | None = None
+        path = Path(config.run.run_dir)
+        self.lock = self._lock(path)
+        try:
+            state = self._restore(path, fresh)
+            self.evaluator = (evaluator or self._pool)(self.settings)
+            if networked:
+                self.gossip = self._bind()
+            # From here on the directory is ours to write.
+            aside = move_aside(path) if fresh else None
+            self._adopt(state)
+            self.run_dir = RunDirectory(path, self.state.generation)
+        except BaseException:
+            self._release()
+            raise
         self.run_dir.write_config(config.to_dict())
-        # Worker processes first, ZeroMQ second (fork safety; DESIGN.md "Node runtime").
-        self.evaluator = Evaluator(self.settings, ev.workers or None)
-        self.gossip = None
-        if networked:
-            from gossip import Gossip
+        self._started_events(state, aside)
 
-            self.gossip = Gossip(config.gossip, self.node_id, status=lambda: self._status)
-            self.gossip.start()
-            self.run_dir.event("node_started", node=self.node_id, address=self.gossip.address)
+    # -- start-up, in order: lock, checkpoint, workers, socket, then the first write ------------
 
-    # -- state ---------------------------------------------------------------------------------
+    def _lock(self, path: Path) -> RunLock:
+        try:
+            return RunLock.acquire(path, self.node_id)
+        except RunDirectoryError as exc:
+            raise NodeStartError(str(exc)) from None
 
-    def _restore_or_start(self) -> None:
-        state, problems = load_latest(self.run_dir.path)
+    def _restore(self, path: Path, fresh: bool) -> NodeState | None:
+        """The checkpoint to resume; a directory whose checkpoints are all unusable stops us."""
+        state, problems = (None, []) if fresh else load_latest(path)
+        self._problems = problems
+        if state is None and problems:
+            raise NodeStartError(f"no usable checkpoint in {path} ({problems[0]}); pass --fresh "
+                                 "to start a new run there (the old files are moved aside)")
         for problem in problems:
             print(f"island-node: skipping bad checkpoint: {problem}", file=sys.stderr)
-            self.run_dir.event("checkpoint_rejected", reason=problem)
-        if state is not None:
-            if state.get("fingerprint") != self.spec.fingerprint:
-                raise SystemExit(
-                    f"island-node: run directory {self.run_dir.path} holds a checkpoint of a "
-                    f"different genome spec; use another --run-dir"
-                )
-            self.island: Island = state["island"]
-            self.rng = np.random.default_rng()
-            self.rng.bit_generator.state = state["rng"]
-            self.evaluations = state["evaluations"]
-            self.wall_before = state["wall"]
-            self.counters = state["counters"]
-            self.champion = state.get("champion") or Champion()
-            self._saved_generation = self.island.generation
-            self.run_dir.event("resumed", generation=self.island.generation,
-                               evaluations=self.evaluations)
-            return
-        evo = self.config.evolution
-        self.island = Island(
-            initial_vector(self.spec), evo.sigma, evo.popsize, evo.seed, evo.sep_above,
-            evo.restarts, evo.stagnation, evo.max_popsize, self.config.migration.max_injected,
-            search_bounds(self.spec, self.settings.w_max),
-        )
-        self.rng = np.random.default_rng(evo.seed)
+        if state is not None and state.fingerprint != self.spec.fingerprint:
+            raise NodeStartError(f"run directory {path} holds a checkpoint of a different "
+                                 "genome spec; use another --run-dir")
+        return state
 
-    def checkpoint(self) -> None:
-        self._saved_generation = self.island.generation
-        save_checkpoint(self.run_dir.path, {
-            "version": CHECKPOINT_VERSION,
-            "fingerprint": self.spec.fingerprint,
-            "island": self.island,
-            "rng": self.rng.bit_generator.state,
-            "evaluations": self.evaluations,
-            "wall": self.wall,
-            "counters": self.counters,
-            "champion": self.champion,
-        })
+    def _pool(self, settings: EvalSettings) -> Evaluator:
+        return Evaluator(settings, self.config.evaluation.workers or None)
+
+    def _bind(self) -> Any:
+        from gossip import Gossip
+
+        gossip = Gossip(self.config.gossip, self.node_id, status=self.status_snapshot)
+        try:
+            gossip.start()  # reads the peers file and the keys, binds
+        except (OSError, ValueError, TimeoutError) as exc:
+            raise NodeStartError(str(exc)) from None
+        return gossip
+
+    def _adopt(self, state: NodeState | None) -> None:
+        self._saved_generation = -1 if state is None else state.generation  # on disk
+        if state is None:
+            evo = self.config.evolution
+            island = Island(
+                initial_vector(self.spec), evo.sigma, evo.popsize, evo.seed, evo.sep_above,
+                evo.restarts, evo.stagnation, evo.max_popsize,
+                self.config.migration.max_injected, search_bounds(self.spec, self.settings.w_max),
+            )
+            state = NodeState(self.spec.fingerprint, island, np.random.default_rng(evo.seed))
+        self.state = state
+        self.island, self.rng = state.island, state.seeds
+        self.champion = state.champion = state.champion or Champion()
+        self.migration = Migration(self.spec, self.settings.w_max, self._event, state.migration)
+        state.migration = self.migration.counters
+        self._wall_before = state.wall
+        self._written_best: tuple[int, float] | None = None
+
+    def _started_events(self, state: NodeState | None, aside: Path | None) -> None:
+        for problem in self._problems:
+            self.run_dir.event("checkpoint_rejected", reason=problem)
+        if aside is not None:
+            self.run_dir.event("fresh_start", previous=str(aside))
+        if state is not None:
+            self.run_dir.event("resumed", generation=state.generation,
+                               evaluations=state.evaluations,
+                               log_lines_dropped=self.run_dir.dropped)
+        if self.gossip is not None:
+            self.run_dir.event("node_started", node=self.node_id, address=self.gossip.address)
+
+    def _event(self, kind: str, **fields: Any) -> None:
+        self.run_dir.event(kind, **fields)
+
+    def status_snapshot(self) -> dict[str, Any]:
+        """What `island-node status` answers (called from the gossip thread: a snapshot)."""
+        return self._status
+
+    # -- one generation -------------------------------------------------------------------------
+
+    @property
+    def evaluations(self) -> int:
+        return self.state.evaluations
 
     @property
     def wall(self) -> float:
-        return self.wall_before + (time.monotonic() - self._started)
+        return self._wall_before + (time.monotonic() - self._started)
 
     @property
     def validating(self) -> bool:
         return self.config.evaluation.validation_episodes > 0
+
+    def _stopping(self) -> bool:
+        return self._signal is not None
 
     def best(self) -> tuple[np.ndarray, float, int]:
         """The genome this run stands behind: the champion, or the best sample without one."""
@@ -171,210 +223,159 @@ class Node:
             return self.champion.x, self.champion.score, self.champion.generation
         return self.island.best_x, self.island.best_fitness, self.island.best_generation
 
-    def write_best(self) -> None:
-        x, fitness, generation = self.best()
-        if not np.isfinite(fitness) or self._written_best == (generation, fitness):
-            return
-        self._written_best = (generation, fitness)
-        meta = {
-            "env": self.settings.env_id, "fitness": fitness,
-            "chosen_by": "validation" if self.validating else "training",
-            "generation": generation, "evaluations": self.evaluations,
-            "node": self.node_id, "max_steps": self.config.evaluation.max_steps,
-            "lifetime": self.config.evaluation.lifetime,
-            "lifetime_fitness": self.settings.lifetime_fitness, "w_max": self.settings.w_max,
-            "episodes": self.config.evaluation.episodes,
-        }
-        self.run_dir.write_best(encode_genome(self.spec, x, meta))
+    def _seeds(self, lifetimes: int) -> np.ndarray:
+        """Fresh training seeds, (lifetimes, episodes per lifetime)."""
+        return self.rng.integers(0, HELD_OUT_SEED_BASE,
+                                 size=(lifetimes, self.config.evaluation.lifetime))
 
-    # -- migration -----------------------------------------------------------------------------
+    def _score(self, X: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+        fitness = self.evaluator.evaluate(X, seeds, abort=self._stopping)
+        self.state.evaluations += len(X) * seeds.size
+        return fitness
 
-    def _receive(self) -> None:
-        if self.gossip is None:
-            return
-        for migrant in self.gossip.drain():
-            c = self.counters
-            c.received += 1
-            c.by_origin[migrant.origin] = c.by_origin.get(migrant.origin, 0) + 1
-            admission = admit(self.spec, self.island.best_x, migrant.spec, migrant.x,
-                              self.settings.w_max)
-            record = dict(origin=migrant.origin, sender=migrant.sender,
-                          generation=self.island.generation, sent_generation=migrant.generation,
-                          claimed=migrant.claimed_fitness, env=migrant.env_id,
-                          outcome=admission.outcome, reason=admission.reason)
-            if admission.outcome == INCOMPATIBLE:
-                c.incompatible += 1
-                self.run_dir.event("migrant_dropped", **record)
-                continue
-            if self.island.inject([admission.x]) == 0:
-                c.over_cap += 1
-                self.run_dir.event("migrant_dropped", **{**record, "reason": "injection cap"})
-                continue
-            c.injected += 1
-            if admission.outcome == GRAFTED:
-                c.grafted += 1
-            else:
-                c.accepted += 1
-            self._pending.append((admission.x, migrant, admission.outcome))
-            self.run_dir.event("migrant_injected", **record)
-
-    def _score_injected(self, X: np.ndarray, fitness: np.ndarray, improved: bool) -> None:
-        """Record what each injected migrant measured here (its claim is never trusted)."""
-        for x, migrant, outcome in self._pending:
-            # pycma hands an injected solution back as mean + sigma * direction: equal up to
-            # rounding, not bit for bit.
-            distance = np.max(np.abs(X - x), axis=1)
-            row = int(np.argmin(distance))
-            if distance[row] > 1e-6 * (1.0 + np.max(np.abs(x))):
-                continue
-            measured = float(fitness[row])
-            best = bool(improved and np.array_equal(self.island.best_x, X[row]))
-            self.counters.became_best += best
-            self.run_dir.event("migrant_evaluated", origin=migrant.origin, outcome=outcome,
-                               claimed=migrant.claimed_fitness, measured=measured,
-                               became_best=best, generation=self.island.generation)
-        self._pending = []
-
-    def _emit(self) -> None:
-        if self.gossip is None or self.config.migration.migrants == 0:
-            return
-        from gossip import Migrant
-
-        # A strategy that broke down can sample non-finite genomes; they never leave.
-        elites = [e for e in self.island.elites(self.config.migration.migrants)
-                  if np.all(np.isfinite(e.x))]
-        self.gossip.emit([
-            Migrant(origin=self.node_id, sender=self.node_id, spec=self.spec, x=e.x,
-                    claimed_fitness=e.fitness, generation=e.generation, role="elite",
-                    env_id=self.settings.env_id)
-            for e in elites
-        ])
-        self.counters.sent += len(elites)
-
-    def _flush_gossip_events(self) -> None:
-        if self.gossip is None:
-            return
-        for event in self.gossip.events():
-            self.run_dir.event(event.pop("event"), **event)
-
-    # -- loop ----------------------------------------------------------------------------------
-
-    def _stop_criterion(self) -> str | None:
-        stop = self.config.stop
-        if stop.target and self.best()[1] >= stop.target:
-            return f"target {stop.target} reached"
-        if stop.max_evals and self.evaluations >= stop.max_evals:
-            return f"max_evals {stop.max_evals} reached"
-        if stop.max_generations and self.island.generation >= stop.max_generations:
-            return f"max_generations {stop.max_generations} reached"
-        if stop.max_time and self.wall >= stop.max_time:
-            return f"max_time {stop.max_time}s reached"
-        return None
-
-    def _champion_round(self) -> None:
-        """Champion, CMA-ES mean and best recent sample on the same fresh training seeds."""
-        n = self.config.evaluation.validation_episodes
-        K = self.config.evaluation.lifetime
-        labels, candidates = self.champion.candidates(self.island.mean)
-        seeds = self.rng.integers(0, HELD_OUT_SEED_BASE, size=(n, K))
-        scores = self.evaluator.evaluate(candidates, seeds,
-                                         abort=lambda: self._stop_reason is not None)
-        self.evaluations += len(candidates) * n * K
-        if self.champion.decide(labels, candidates, scores, self.island.generation):
-            self.run_dir.event("champion", generation=self.island.generation,
-                               origin=self.champion.origin, score=self.champion.score,
-                               **{f"score_{k}": float(v) for k, v in zip(labels, scores,
-                                                                          strict=True)})
-
-    def _on_signal(self, signum: int, _frame: Any) -> None:
-        self._stop_reason = f"signal {signal.Signals(signum).name}"
-
-    def step(self) -> dict[str, Any]:
-        """One generation; returns its log record."""
-        self._receive()
+    def step(self) -> GenerationRecord:
+        """One generation: migrants in, ask, score, tell, champion round, elites out."""
+        if self.gossip is not None:
+            self.migration.receive(self.gossip.drain(), self.island)
         resets = self.island.numerical_resets
-        X = self.island.ask()
-        ev = self.config.evaluation
-        episodes = ev.episodes * ev.lifetime
-        seeds = self.rng.integers(0, HELD_OUT_SEED_BASE, size=(ev.episodes, ev.lifetime))
-        fitness = self.evaluator.evaluate(X, seeds, abort=lambda: self._stop_reason is not None)
-        improved = self.island.tell(X, fitness)
+        population = self.island.ask()
+        fitness = self._score(population.X, self._seeds(self.config.evaluation.episodes))
+        improved = self.island.tell(population.X, fitness)
         if self.island.numerical_resets != resets:
-            self.run_dir.event("strategy_reset", generation=self.island.generation,
-                               reason=self.island.last_failure)
-        self.evaluations += len(X) * episodes
-        self._score_injected(X, fitness, improved)
+            self._event("strategy_reset", generation=self.island.generation,
+                        reason=self.island.last_failure)
+        self.migration.measured(population, fitness, self.island, improved)
         generation = self.island.generation
         top = int(np.argmax(fitness))
-        self.champion.observe(X[top], float(fitness[top]))
+        self.champion.observe(population.X[top], float(fitness[top]))
         if self.validating and generation % self.config.evaluation.validate_every == 0:
             self._champion_round()
-        if generation % self.config.migration.interval == 0:
-            self._emit()
-        record = {
-            "generation": generation, "evaluations": self.evaluations,
-            "best": self.island.best_fitness, "gen_best": float(np.max(fitness)),
-            "mean": float(np.mean(fitness)), "sigma": self.island.sigma,
-            "popsize": len(X), "restarts": self.island.restarts, "wall": round(self.wall, 3),
-            "steps": self.evaluator.steps,
-        }
-        if self.validating and self.champion.x is not None:
-            record["champion"] = self.champion.score
-        record["cpu"] = {"process": round(time.process_time(), 3),
-                         "workers": round(self.evaluator.worker_cpu, 3)}
-        if self.gossip is not None:
-            record.update(peers_alive=len(self.gossip.peers()), migrants_in=self.counters.received,
-                          migrants_out=self.counters.sent, injected=self.counters.injected)
-            record["cpu"]["gossip"] = round(self.gossip.cpu_seconds(), 4)
-        record["rules"] = named_rules(self.spec, self.best()[0])  # the genome the run stands behind
-        self._status = {k: v for k, v in record.items() if k != "rules"} | {
+        if self.gossip is not None and generation % self.config.migration.interval == 0:
+            self.gossip.emit(self.migration.outgoing(self.island, self.config.migration.migrants,
+                                                     self.node_id, self.settings.env_id))
+        return self._record(len(population), fitness)
+
+    def _champion_round(self) -> None:
+        result = champion_round(self.champion, self.island.mean, self._score,
+                                self._seeds(self.config.evaluation.validation_episodes),
+                                self.island.generation)
+        if result.changed:
+            self._event("champion", generation=self.island.generation,
+                        origin=self.champion.origin, score=self.champion.score,
+                        **{f"score_{k}": float(v)
+                           for k, v in zip(result.labels, result.scores, strict=True)})
+
+    def _record(self, popsize: int, fitness: np.ndarray) -> GenerationRecord:
+        c = self.migration.counters
+        networked = self.gossip is not None
+        record = GenerationRecord(
+            generation=self.island.generation, evaluations=self.evaluations,
+            best=self.island.best_fitness, gen_best=float(np.max(fitness)),
+            mean=float(np.mean(fitness)), sigma=self.island.sigma, popsize=popsize,
+            restarts=self.island.restarts, wall=round(self.wall, 3), steps=self.evaluator.steps,
+            cpu={"process": round(time.process_time(), 3),
+                 "workers": round(self.evaluator.worker_cpu, 3)},
+            champion=self.champion.score if self.validating and self.champion.x is not None
+            else None,
+            peers_alive=len(self.gossip.peers()) if networked else None,
+            migrants_in=c.received if networked else None,
+            migrants_out=c.sent if networked else None,
+            injected=c.injected if networked else None,
+            rules=named_rules(self.spec, self.best()[0]),  # the genome the run stands behind
+        )
+        if networked:
+            record.cpu["gossip"] = round(self.gossip.cpu_seconds(), 4)
+        self._status = {k: v for k, v in record.to_dict().items() if k != "rules"} | {
             "node": self.node_id, "env": self.settings.env_id, "kind": self.spec.kind.value,
             "fingerprint": self.spec.fingerprint,
         }
         return record
 
+    # -- the run --------------------------------------------------------------------------------
+
+    def _on_signal(self, signum: int, _frame: Any) -> None:
+        self._signal = self._signal or f"signal {signal.Signals(signum).name}"
+
+    def _finished(self) -> str | None:
+        return self.stop.reason(self.best()[1], self.evaluations, self.island.generation,
+                                self.wall)
+
     def run(self) -> int:
         """Evolve until a stop criterion or a signal; always leave a checkpoint behind."""
-        self._started = time.monotonic()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, self._on_signal)
-        quiet = self.config.run.quiet
-        finished = self._stop_criterion()
-        if finished:
-            print(f"island-node: run in {self.run_dir.path} already finished ({finished}); "
-                  "pass another --run-dir to start a new one", file=sys.stderr)
+        self._started, self._wall_before = time.monotonic(), self.state.wall
         try:
-            while finished is None and self._stop_reason is None:
-                try:
-                    record = self.step()
-                except EvaluationAborted:
-                    break
-                self.run_dir.log(record)
-                self._flush_gossip_events()
-                if not quiet:
-                    print(format_generation(record), flush=True)
-                if self.island.generation % self.config.run.checkpoint_every == 0:
-                    self.checkpoint()
-                    self.write_best()
-                finished = self._stop_criterion()
-            reason = finished or self._stop_reason
-            if self.island.generation != self._saved_generation:
-                self.checkpoint()
-            self.write_best()
-            self.run_dir.event("stopped", reason=reason, generation=self.island.generation,
-                               evaluations=self.evaluations)
-            if finished and self.config.stop.final_episodes:
-                self._final_score()
-            if not quiet:
-                print(f"island-node: stopped ({reason}); run directory {self.run_dir.path}")
+            finished = self._finished()
+            if finished:
+                self._say(f"run in {self.run_dir.path} already finished ({finished}); "
+                          "pass another --run-dir or --fresh to start a new one", err=True)
+            else:
+                self._say(f"evolving on {self.settings.env_id} until {self.stop.describe()}; "
+                          f"run directory {self.run_dir.path}")
+                finished = self._loop()
+            self._finish(finished)
         finally:
             self.close()
         return 0
 
+    def _loop(self) -> str | None:
+        """Generations until a stop criterion (its reason) or a signal or lost worker (None)."""
+        finished = None
+        while finished is None and self._signal is None:
+            try:
+                record = self.step()
+            except EvaluationAborted:
+                break
+            except WorkerDied as exc:
+                self._signal = str(exc)
+                break
+            self.run_dir.log(record.to_dict())
+            self._flush_gossip_events()
+            if not self.config.run.quiet:
+                print(format_generation(record), flush=True)
+            if self.island.generation % self.config.run.checkpoint_every == 0:
+                self.checkpoint()
+            finished = self._finished()
+        return finished
+
+    def _finish(self, finished: str | None) -> None:
+        reason = finished or self._signal
+        if self.island.generation != self._saved_generation:
+            self.checkpoint()
+        self._write_best()
+        self._event("stopped", reason=reason, generation=self.island.generation,
+                    evaluations=self.evaluations)
+        if finished and self.config.stop.final_episodes and not self._stopping():
+            # A signal during the final score ends it; the checkpoint is already safe.
+            with contextlib.suppress(EvaluationAborted, WorkerDied):
+                self._final_score()
+        self._say(f"stopped ({reason}); best genome {self.run_dir.path / 'best.msgpack'}")
+
+    def checkpoint(self) -> None:
+        """Write the checkpoint of the last completed generation, and the best genome."""
+        self.state.wall = self.wall
+        self._saved_generation = self.island.generation
+        self.state.save(self.run_dir.path)
+        self._write_best()
+
+    def _write_best(self) -> None:
+        x, fitness, generation = self.best()
+        if not np.isfinite(fitness) or self._written_best == (generation, fitness):
+            return
+        self._written_best = (generation, fitness)
+        ev = self.config.evaluation
+        meta = {
+            "env": self.settings.env_id, "fitness": fitness,
+            "chosen_by": "validation" if self.validating else "training",
+            "generation": generation, "evaluations": self.evaluations, "node": self.node_id,
+            "max_steps": ev.max_steps, "lifetime": ev.lifetime,
+            "lifetime_fitness": self.settings.lifetime_fitness, "w_max": self.settings.w_max,
+            "episodes": ev.episodes,
+        }
+        self.run_dir.write_best(encode_genome(self.spec, x, meta))
+
     def _final_score(self) -> None:
         """Score the best genome on held-out seeds, so the run's result is an honest one."""
-        n = self.config.stop.final_episodes
-        K = self.config.evaluation.lifetime
+        n, K = self.config.stop.final_episodes, self.config.evaluation.lifetime
         curves = held_out_curves(self.evaluator, self.best()[0], n, K)
         returns = lifetime_fitness(curves, self.settings.lifetime_fitness)
         summary = {"held_out_mean": float(np.mean(returns)), "held_out_std": float(np.std(returns)),
@@ -384,19 +385,42 @@ class Node:
                    "training_best": self.island.best_fitness}
         if self.validating:
             summary["champion_validation"] = self.champion.score
-        self.run_dir.event("held_out", **summary)
-        if not self.config.run.quiet:
-            print(f"island-node: best genome on {n} held-out lifetimes: "
+        self._event("held_out", **summary)
+        self._say(f"best genome on {n} held-out lifetimes: "
                   f"{summary['held_out_mean']:.2f} +- {summary['held_out_std']:.2f}")
-            if K > 1:
-                curve = " ".join(f"{v:.0f}" for v in summary["curve"])
-                print(f"island-node: within-lifetime learning curve (mean return by episode): "
-                      f"{curve}")
+        if K > 1:
+            curve = " ".join(f"{v:.0f}" for v in summary["curve"])
+            self._say(f"within-lifetime learning curve (mean return by episode): {curve}")
+
+    def _say(self, text: str, err: bool = False) -> None:
+        if err or not self.config.run.quiet:
+            print(f"island-node: {text}", file=sys.stderr if err else sys.stdout, flush=True)
+
+    def _flush_gossip_events(self) -> None:
+        if self.gossip is not None:
+            for event in self.gossip.events():
+                self._event(event.pop("event"), **event)
+
+    def _release(self) -> None:
+        """Workers, sockets and the lock, each let go even if another fails."""
+        try:
+            if self.gossip is not None:
+                self.gossip.close()
+                self.gossip = None
+        finally:
+            try:
+                if self.evaluator is not None:
+                    self.evaluator.close()
+                    self.evaluator = None
+            finally:
+                self.lock.release()
+                for sig, handler in self._previous_handlers.items():
+                    signal.signal(sig, handler)
 
     def close(self) -> None:
         if self.gossip is not None:
             self._flush_gossip_events()
-            self.gossip.close()
-            self.gossip = None
-        self.evaluator.close()
-        self.run_dir.close()
+        try:
+            self._release()
+        finally:
+            self.run_dir.close()

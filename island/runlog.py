@@ -2,20 +2,28 @@
 
 Logs are JSON lines opened in append mode, so a resumed node continues the
 same files; every line is flushed as it is written, so a killed node loses at
-most the line in flight.
+most the line in flight. A node killed after its last checkpoint logged
+generations it will run again: on resume, lines past the checkpoint's generation
+are cut, so every generation appears once. A RunDirectory is made only once the
+node holds the directory's lock (island/lock.py) and has bound its socket.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from pathlib import Path
 from typing import Any
 
 import tomli_w
 
-from island.checkpoint import write_atomic
+from island.checkpoint import CURRENT as CHECKPOINT
+from island.checkpoint import LEGACY, PREVIOUS, write_atomic
+
+LOG, EVENTS, CONFIG, BEST = "log.jsonl", "events.jsonl", "config.toml", "best.msgpack"
+RUN_FILES = (LOG, EVENTS, CONFIG, BEST, CHECKPOINT, PREVIOUS, *LEGACY)
 
 
 def _json_safe(value: Any) -> Any:
@@ -33,14 +41,16 @@ def _json_safe(value: Any) -> Any:
 class RunDirectory:
     """Appends to `log.jsonl` and `events.jsonl`; writes `config.toml` and `best.msgpack`."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, resume_generation: int = 0):
+        """Open the logs; a resumed run's log is cut after `resume_generation`."""
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
-        self._log = open(self.path / "log.jsonl", "a", encoding="utf-8")
-        self._events = open(self.path / "events.jsonl", "a", encoding="utf-8")
+        self.dropped = truncate_log(self.path / LOG, resume_generation)
+        self._log = open(self.path / LOG, "a", encoding="utf-8")
+        self._events = open(self.path / EVENTS, "a", encoding="utf-8")
 
     def write_config(self, config: dict[str, Any]) -> None:
-        write_atomic(self.path / "config.toml", tomli_w.dumps(config).encode())
+        write_atomic(self.path / CONFIG, tomli_w.dumps(config).encode())
 
     def log(self, record: dict[str, Any]) -> None:
         self._log.write(json.dumps(_json_safe(record), separators=(",", ":")) + "\n")
@@ -52,7 +62,7 @@ class RunDirectory:
         self._events.flush()
 
     def write_best(self, data: bytes) -> None:
-        write_atomic(self.path / "best.msgpack", data)
+        write_atomic(self.path / BEST, data)
 
     def close(self) -> None:
         self._log.close()
@@ -72,3 +82,36 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     except FileNotFoundError:
         return []
     return records
+
+
+def truncate_log(path: Path, generation: int) -> int:
+    """Keep the log's records up to `generation` (and no torn line); returns lines dropped."""
+    if not path.exists():
+        return 0
+    lines = path.read_text(encoding="utf-8").splitlines()
+    kept = []
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict) and record.get("generation", 0) <= generation:
+            kept.append(line)
+    if len(kept) != len(lines):
+        write_atomic(path, "".join(line + "\n" for line in kept).encode())
+    return len(lines) - len(kept)
+
+
+def move_aside(run_dir: Path) -> Path | None:
+    """Move a previous run's files into `run_dir/previous-TIMESTAMP/` (for `--fresh`)."""
+    present = [run_dir / name for name in RUN_FILES if (run_dir / name).exists()]
+    if not present:
+        return None
+    target = run_dir / time.strftime("previous-%Y%m%d-%H%M%S")
+    n = 1
+    while target.exists():
+        target, n = run_dir / f"{target.name.split('.')[0]}.{n}", n + 1
+    target.mkdir()
+    for path in present:
+        os.replace(path, target / path.name)
+    return target

@@ -25,6 +25,10 @@ def _parser() -> argparse.ArgumentParser:
         "with peers. Every option can also be set in a TOML file (--config).",
         epilog="Also: `island-node status ADDRESS` prints a running node's counters.",
     )
+    parser.add_argument("--fresh", action="store_true",
+                        help="start a new run in the run directory, moving its old files "
+                        "into previous-TIMESTAMP/ (without it, a node resumes its checkpoint "
+                        "and refuses to start when no checkpoint there is usable)")
     add_config_flags(parser)
     return parser
 
@@ -62,13 +66,14 @@ def main(argv: list[str] | None = None) -> int:
     # would spin on the cores the evaluation workers use (5 ms single-threaded against
     # 15 ms with two threads for a 226-dimensional genome, measured while workers ran).
     threadpool_limits(1, user_api="blas")
+    fresh = vars(args).pop("fresh")
     try:
         config = build_config(args)
         networked = bool(config.gossip.peers) or "bind" in vars(args) or "advertise" in vars(args)
-        from island.node import Node
+        from island.node import Node, NodeStartError
 
-        node = Node(config, networked=networked)
-    except (ConfigError, UnknownEnvironmentError, SpecError) as exc:
+        node = Node(config, networked=networked, fresh=fresh)
+    except (ConfigError, UnknownEnvironmentError, SpecError, NodeStartError) as exc:
         print(f"island-node: {exc}", file=sys.stderr)
         return 2
     return node.run()

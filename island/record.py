@@ -1,0 +1,44 @@
+"""The record of one generation: what `log.jsonl` holds, one line each.
+
+The log, the progress line, the status reply and the report all read this one
+type, so a field is named, typed and documented here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class GenerationRecord:
+    """One generation of one island, as logged."""
+
+    generation: int
+    evaluations: int  # episode evaluations so far, champion rounds included
+    best: float  # best training fitness ever sampled
+    gen_best: float  # best training fitness of this generation
+    mean: float  # mean training fitness of this generation
+    sigma: float  # CMA-ES step size
+    popsize: int
+    restarts: int  # IPOP restarts so far
+    wall: float  # seconds of wall time so far (over resumes)
+    steps: int  # environment steps so far in this process
+    cpu: dict[str, float] = field(default_factory=dict)  # seconds: process, workers, gossip
+    champion: float | None = None  # the champion's last validation mean (champion rounds on)
+    peers_alive: int | None = None  # the rest only for a networked node
+    migrants_in: int | None = None
+    migrants_out: int | None = None
+    injected: int | None = None
+    rules: dict[str, float] = field(default_factory=dict)  # rule of the genome the run backs
+
+    def to_dict(self) -> dict[str, Any]:
+        """The log line's fields; unset optional ones are left out."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GenerationRecord:
+        """A record from a log line; unknown keys (other versions) are ignored."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
