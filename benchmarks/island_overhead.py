@@ -62,7 +62,7 @@ def main() -> None:
     for _ in range(args.generations):
         if island.generation:
             island.inject([e.x + 0.01 for e in island.elites(2)])
-        X = island.ask()
+        X = island.ask().X
         island.tell(X, -np.sum(X[:, :100] ** 2, axis=1) + rng.standard_normal(len(X)))
     elapsed = time.perf_counter() - start
     print(f"genome {spec.dim:,} parameters ({args.env}, hidden {hidden}), "

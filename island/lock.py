@@ -41,7 +41,7 @@ class RunLock:
             # No O_TRUNC: the holder's line must survive a refused open.
             fd = os.open(run_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
-            raise RunDirectoryError(f"run directory {run_dir} is not usable: "
+            raise RunDirectoryError(f"run directory {run_dir} cannot be written: "
                                     f"{exc.strerror or exc}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import signal
 import socket
 import sys
 import time
@@ -46,6 +45,7 @@ from island.migration import Migration
 from island.progress import format_generation
 from island.record import GenerationRecord
 from island.runlog import RunDirectory, move_aside
+from island.shutdown import Shutdown
 from island.state import NodeState, load_latest
 from island.stopping import StopCriteria
 
@@ -94,7 +94,8 @@ class Node:
     """A running island; `run()` returns the process exit code."""
 
     def __init__(self, config: NodeConfig, networked: bool = False, fresh: bool = False,
-                 evaluator: Callable[[EvalSettings], EvaluatorLike] | None = None):
+                 evaluator: Callable[[EvalSettings], EvaluatorLike] | None = None,
+                 shutdown: Shutdown | None = None):
         resolve_identity(config, networked)
         self.config, self.node_id = config, config.run.node_id
         ev = config.evaluation
@@ -103,11 +104,9 @@ class Node:
                                      ev.lifetime_fitness, ev.w_max)
         self.stop = StopCriteria.from_config(config.stop, ev.env,
                                              env_info(ev.env).reward_threshold)
-        self._signal: str | None = None
         self._started = time.monotonic()
-        # Signals from here on end the run cleanly (workers forward theirs to this process).
-        self._previous_handlers = {sig: signal.signal(sig, self._on_signal)
-                                   for sig in (signal.SIGINT, signal.SIGTERM)}
+        # Signals end the run cleanly (workers forward theirs to this process).
+        self.shutdown = shutdown or Shutdown().install()
         self._status: dict[str, Any] = {}
         self.gossip: Any = None
         self.evaluator: EvaluatorLike | None = None
@@ -215,7 +214,7 @@ class Node:
         return self.config.evaluation.validation_episodes > 0
 
     def _stopping(self) -> bool:
-        return self._signal is not None
+        return self.shutdown.requested
 
     def best(self) -> tuple[np.ndarray, float, int]:
         """The genome this run stands behind: the champion, or the best sample without one."""
@@ -293,9 +292,6 @@ class Node:
 
     # -- the run --------------------------------------------------------------------------------
 
-    def _on_signal(self, signum: int, _frame: Any) -> None:
-        self._signal = self._signal or f"signal {signal.Signals(signum).name}"
-
     def _finished(self) -> str | None:
         return self.stop.reason(self.best()[1], self.evaluations, self.island.generation,
                                 self.wall)
@@ -320,13 +316,13 @@ class Node:
     def _loop(self) -> str | None:
         """Generations until a stop criterion (its reason) or a signal or lost worker (None)."""
         finished = None
-        while finished is None and self._signal is None:
+        while finished is None and not self.shutdown.requested:
             try:
                 record = self.step()
             except EvaluationAborted:
                 break
             except WorkerDied as exc:
-                self._signal = str(exc)
+                self.shutdown.request(str(exc))
                 break
             self.run_dir.log(record.to_dict())
             self._flush_gossip_events()
@@ -338,7 +334,7 @@ class Node:
         return finished
 
     def _finish(self, finished: str | None) -> None:
-        reason = finished or self._signal
+        reason = finished or self.shutdown.reason
         if self.island.generation != self._saved_generation:
             self.checkpoint()
         self._write_best()
@@ -414,8 +410,7 @@ class Node:
                     self.evaluator = None
             finally:
                 self.lock.release()
-                for sig, handler in self._previous_handlers.items():
-                    signal.signal(sig, handler)
+                self.shutdown.restore()
 
     def close(self) -> None:
         if self.gossip is not None:

@@ -1,7 +1,5 @@
 """The CMA-ES island over real pycma: injection, elites, restarts."""
 
-import pickle
-
 import numpy as np
 import pytest
 
@@ -11,18 +9,23 @@ from island.cmaes_island import Island
 def test_injected_genomes_come_back_from_ask_and_are_capped():
     island = Island(np.zeros(10), 0.5, popsize=8, seed=3)
     migrants = [np.full(10, 2.0 + i) for i in range(5)]
-    assert island.inject(migrants) == 2  # a quarter of the population at most
-    assert island.inject(migrants) == 0  # the cap holds until the next ask
-    X = island.ask()
-    assert len(X) == 8
-    for row, migrant in zip(X[:2], migrants[:2], strict=True):
-        np.testing.assert_allclose(row, migrant, rtol=1e-9)  # force=True keeps the location
+    ids = island.inject(migrants)
+    assert len(ids) == 2  # a quarter of the population at most
+    assert island.inject(migrants) == []  # the cap holds until the next ask
+    population = island.ask()
+    assert len(population) == 8
+    # ask hands each injection id back with its row: no search by value
+    assert sorted(population.injected) == ids
+    for i, migrant in zip(ids, migrants[:2], strict=True):
+        # force=True keeps the location
+        np.testing.assert_allclose(population.X[population.injected[i]], migrant, rtol=1e-9)
+    assert island.ask().injected == {}  # an id is handed back once
 
 
 def test_island_maximises_and_keeps_the_best_ever():
     island = Island(np.full(6, 3.0), 0.5, popsize=10, seed=1, restarts=False)
     for _ in range(60):
-        X = island.ask()
+        X = island.ask().X
         island.tell(X, -np.sum(X**2, axis=1))
     assert island.best_fitness > -0.01
     assert island.elites(3)[0].fitness >= island.elites(3)[1].fitness
@@ -31,17 +34,30 @@ def test_island_maximises_and_keeps_the_best_ever():
 def test_plateau_triggers_an_ipop_restart_with_a_doubled_population():
     island = Island(np.zeros(4), 0.5, popsize=6, seed=2, stagnation=5)
     for _ in range(7):
-        X = island.ask()
+        X = island.ask().X
         island.tell(X, np.zeros(len(X)))  # a flat landscape never improves its median
     assert island.restarts == 1 and island.popsize == 12
 
 
-def test_island_pickles_and_resumes_identically():
+def test_island_state_round_trips_through_msgpack_and_resumes_identically():
+    import msgpack
+
     island = Island(np.zeros(5), 0.5, popsize=6, seed=4)
-    X = island.ask()
+    X = island.ask().X
     island.tell(X, -np.sum(X**2, axis=1))
-    copy = pickle.loads(pickle.dumps(island))
-    np.testing.assert_array_equal(copy.ask(), island.ask())
+    state = msgpack.unpackb(msgpack.packb(island.state()))
+    copy = Island.from_state(state)
+    assert (copy.generation, copy.best_fitness) == (island.generation, island.best_fitness)
+    rng = np.random.get_state()
+    a = copy.ask().X
+    np.random.set_state(rng)  # pycma samples from numpy's global generator
+    np.testing.assert_array_equal(a, island.ask().X)
+
+
+def test_an_island_state_of_another_version_is_refused_by_name():
+    state = Island(np.zeros(3), 0.5).state() | {"version": 99}
+    with pytest.raises(ValueError, match="island state version 99"):
+        Island.from_state(state)
 
 
 def test_sep_cma_is_used_for_large_genomes():
@@ -66,7 +82,7 @@ def test_rule_bounds_keep_samples_inside_and_the_step_size_sane():
                      bounds=search_bounds(spec))
     for _ in range(200):
         for island in (unbounded, bounded):
-            X = island.ask()
+            X = island.ask().X
             island.tell(X, fitness(X))
             if island is bounded:
                 assert np.all(X >= low - 1e-9) and np.all(X <= high + 1e-9)
@@ -86,13 +102,13 @@ def test_island_outlives_a_breakdown_of_pycmas_numerics():
         warnings.simplefilter("ignore")
         for _ in range(10):
             island.inject([np.full(6, 1e300)])
-            X = island.ask()
+            X = island.ask().X
             fitness = -np.sum(np.minimum(np.abs(X), 1e10), axis=1)
             fitness[0] = 100.0  # the injected point wins
             island.tell(X, fitness)
     assert island.numerical_resets >= 1
     assert island.last_failure.split(":")[0] in {"AssertionError", "RecursionError"}
-    assert island.generation == 10 and np.all(np.isfinite(island.ask()))
+    assert island.generation == 10 and np.all(np.isfinite(island.ask().X))
 
 
 def test_a_migrant_on_a_bound_is_evaluated_exactly_where_it_is():
@@ -107,8 +123,8 @@ def test_a_migrant_on_a_bound_is_evaluated_exactly_where_it_is():
     migrant[:32] = 5.0  # first layer's weights on their bound
     migrant[-7] = 0.0  # the last layer's eta on its bound (log10 1 = 0)
     migrant[-6] = -1.0 - 1e-4  # its decay just inside its bound (log10 of at most 0.1)
-    assert island.inject([migrant]) == 1
-    np.testing.assert_allclose(island.ask()[0], migrant, atol=1e-9)
+    assert island.inject([migrant]) == [0]
+    np.testing.assert_allclose(island.ask().X[0], migrant, atol=1e-9)
 
 
 def test_the_mean_a_champion_round_scores_is_a_genome_inside_the_bounds():

@@ -11,14 +11,12 @@ import argparse
 import json
 import sys
 
-from threadpoolctl import threadpool_limits
-
-from envs import UnknownEnvironmentError
-from genome.spec import SpecError
-from island.config import ConfigError, add_config_flags, build_config
+from island.shutdown import Shutdown
 
 
 def _parser() -> argparse.ArgumentParser:
+    from island.config import add_config_flags
+
     parser = argparse.ArgumentParser(
         prog="island-node",
         description="Evolve Hebbian learning rules with CMA-ES on one island; gossip elites "
@@ -61,7 +59,14 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["status"]:
         return _status(argv[1:])
+    # Before numpy, gymnasium and the rest are imported: a signal at any moment ends cleanly.
+    shutdown = Shutdown().install()
     args = _parser().parse_args(argv)
+    from threadpoolctl import threadpool_limits
+
+    from envs import UnknownEnvironmentError
+    from genome.spec import SpecError
+    from island.config import ConfigError, build_config
     # The island's linear algebra (CMA-ES eigendecompositions) is small; threaded BLAS
     # would spin on the cores the evaluation workers use (5 ms single-threaded against
     # 15 ms with two threads for a 226-dimensional genome, measured while workers ran).
@@ -69,10 +74,12 @@ def main(argv: list[str] | None = None) -> int:
     fresh = vars(args).pop("fresh")
     try:
         config = build_config(args)
+        if shutdown.requested:  # stopped before it began: nothing to save, nothing written
+            return 0
         networked = bool(config.gossip.peers) or "bind" in vars(args) or "advertise" in vars(args)
         from island.node import Node, NodeStartError
 
-        node = Node(config, networked=networked, fresh=fresh)
+        node = Node(config, networked=networked, fresh=fresh, shutdown=shutdown)
     except (ConfigError, UnknownEnvironmentError, SpecError, NodeStartError) as exc:
         print(f"island-node: {exc}", file=sys.stderr)
         return 2

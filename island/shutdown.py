@@ -1,0 +1,43 @@
+"""SIGINT/SIGTERM turned into a request to stop, caught from the first moment of a node.
+
+A signal must end a node cleanly whenever it comes, even while Python is still
+importing numpy and gymnasium, so the command line installs these handlers before
+anything heavy and hands them to the node. Workers forward their signals to the
+node (envs/pool.py), so a group signal arrives several times: the first names it.
+"""
+
+from __future__ import annotations
+
+import signal
+from typing import Any
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Shutdown:
+    """Records the first stop signal; `restore()` puts the previous handlers back."""
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+        self._previous: dict[int, Any] = {}
+
+    def install(self) -> Shutdown:
+        for sig in STOP_SIGNALS:
+            self._previous[sig] = signal.signal(sig, self._on_signal)
+        return self
+
+    def _on_signal(self, signum: int, _frame: Any) -> None:
+        self.reason = self.reason or f"signal {signal.Signals(signum).name}"
+
+    def request(self, reason: str) -> None:
+        """Stop for another cause (a worker lost), unless a signal came first."""
+        self.reason = self.reason or reason
+
+    @property
+    def requested(self) -> bool:
+        return self.reason is not None
+
+    def restore(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous.clear()
