@@ -49,3 +49,43 @@ def node_address(run_dir: Path, proc: subprocess.Popen | None = None, timeout: f
         return events[-1]["address"] if events else ""
 
     return wait_for(started, f"{run_dir.name} to start", timeout)
+
+
+def children(pid: int) -> list[int]:
+    """Processes whose parent is `pid` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _stat(pid: int | str) -> list[str]:
+    """Fields of /proc/PID/stat after the command name: state, ppid, pgrp, ..."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def group(pgid: int) -> list[int]:
+    """Live (not zombie) processes of process group `pgid`."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = _stat(entry.name)
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Running, not a zombie waiting for a parent that no longer reaps it."""
+    try:
+        state = _stat(pid)[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")

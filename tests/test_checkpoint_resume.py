@@ -12,7 +12,7 @@ import pytest
 from island.checkpoint import CURRENT, PREVIOUS, read_checkpoint
 from island.runlog import read_jsonl
 from island.state import load_latest
-from tests.conftest import script, wait_for
+from tests.conftest import alive, children, script, wait_for
 
 CHECKPOINT_EVERY = 3
 
@@ -24,28 +24,6 @@ def start_node(run_dir: Path, *extra: str) -> subprocess.Popen:
          "--final-episodes", "0", "--max-time", "120", *extra],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
-
-
-def children(pid: int) -> list[int]:
-    """Processes whose parent is `pid` (from /proc)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
-
-
-def alive(pid: int) -> bool:
-    """Running, not a zombie waiting for a parent that no longer reaps it."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state not in ("Z", "X")
 
 
 def generations(run_dir: Path) -> list[int]:

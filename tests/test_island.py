@@ -137,3 +137,17 @@ def test_the_mean_a_champion_round_scores_is_a_genome_inside_the_bounds():
     island.es.mean[:32] = 7.0  # a genotype past the weights' bound, as CMA-ES may hold
     assert np.all(np.abs(island.mean[:32]) <= 5.0)  # pycma's transform folds it back inside
     np.testing.assert_allclose(island.mean[32:], island.es.mean[32:])  # inside: the same
+
+
+def test_an_island_saved_between_ask_and_tell_resumes_from_its_last_tell():
+    """A signal abandons a generation after `ask`; pycma cannot ask twice without a tell."""
+    island = Island(np.zeros(5), 0.5, popsize=6, seed=4)
+    for _ in range(2):
+        X = island.ask().X
+        island.tell(X, -np.sum(X**2, axis=1))
+    island.ask()  # abandoned
+    copy = Island.from_state(island.state())
+    for _ in range(2):
+        X = copy.ask().X
+        copy.tell(X, -np.sum(X**2, axis=1))
+    assert copy.generation == 4

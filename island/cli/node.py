@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     from envs import UnknownEnvironmentError
     from genome.spec import SpecError
     from island.config import ConfigError, build_config
+    from island.node import Node, NodeStartError
     # The island's linear algebra (CMA-ES eigendecompositions) is small; threaded BLAS
     # would spin on the cores the evaluation workers use (5 ms single-threaded against
     # 15 ms with two threads for a 226-dimensional genome, measured while workers ran).
@@ -77,8 +78,6 @@ def main(argv: list[str] | None = None) -> int:
         if shutdown.requested:  # stopped before it began: nothing to save, nothing written
             return 0
         networked = bool(config.gossip.peers) or "bind" in vars(args) or "advertise" in vars(args)
-        from island.node import Node, NodeStartError
-
         node = Node(config, networked=networked, fresh=fresh, shutdown=shutdown)
     except (ConfigError, UnknownEnvironmentError, SpecError, NodeStartError) as exc:
         print(f"island-node: {exc}", file=sys.stderr)
