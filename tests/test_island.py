@@ -20,6 +20,13 @@ def test_injected_genomes_come_back_from_ask_and_are_capped():
         # force=True keeps the location
         np.testing.assert_allclose(population.X[population.injected[i]], migrant, rtol=1e-9)
     assert island.ask().injected == {}  # an id is handed back once
+    X = island.ask().X
+    island.tell(X, -np.sum(X**2, axis=1))
+    # From the second generation pycma's step-size adaptation (TPA) injects its own pair
+    # first: the id still names the migrant's row.
+    (later,) = island.inject([np.full(10, 7.0)])
+    population = island.ask()
+    np.testing.assert_allclose(population.X[population.injected[later]], 7.0, rtol=1e-9)
 
 
 def test_island_maximises_and_keeps_the_best_ever():
