@@ -20,6 +20,7 @@ from envs.episodes import LIFETIME_FITNESS, lifetime_fitness, run_lifetimes
 from envs.network import PlasticNetwork
 from envs.pool import Aborted, WorkerPool
 from envs.spaces import EnvInfo, describe, env_info, make_env
+from genome.layout import W_MAX
 from genome.spec import GenomeSpec
 
 
@@ -31,7 +32,7 @@ class EvalSettings:
     spec: GenomeSpec
     max_steps: int | None = None
     lifetime_fitness: str = "last_half"  # how a lifetime's episode returns make one score
-    w_max: float = 5.0
+    w_max: float = W_MAX
 
     def __post_init__(self) -> None:
         if self.lifetime_fitness not in LIFETIME_FITNESS:
@@ -122,7 +123,8 @@ class Evaluator:
     A genome's fitness is the mean over its lifetimes of `lifetime_fitness` of
     each lifetime's episode returns; `episode_returns` gives the returns themselves.
 
-    `workers=0` evaluates in this process (for tests and tiny runs).
+    `workers`: None starts one process per core, 0 evaluates in this process (tests, tiny
+    runs), n starts n processes; the node's `workers` option means the same.
     """
 
     def __init__(self, settings: EvalSettings, workers: int | None = None):

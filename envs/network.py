@@ -24,7 +24,7 @@ from envs.kernels import FAMILY_CODES, forward, learn
 from envs.rows import RowArrays
 from envs.spaces import EnvInfo
 from envs.threefactor import forward_noisy, learn_threefactor, state_size
-from genome.layout import batch_rules, random_weights
+from genome.layout import W_MAX, batch_rules, random_weights
 from genome.rules import THREEFACTOR
 from genome.spec import GenomeSpec
 
@@ -40,7 +40,7 @@ class PlasticNetwork:
     (`rows`, indices into the population), which are all P rows until `shrink`.
     """
 
-    def __init__(self, spec: GenomeSpec, info: EnvInfo, X: np.ndarray, w_max: float = 5.0):
+    def __init__(self, spec: GenomeSpec, info: EnvInfo, X: np.ndarray, w_max: float = W_MAX):
         X = np.atleast_2d(np.asarray(X, dtype=float))
         if X.shape[1] != spec.dim:
             raise ValueError(f"population has {X.shape[1]} columns, spec needs {spec.dim}")

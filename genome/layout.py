@@ -23,6 +23,7 @@ def initial_vector(spec: GenomeSpec) -> np.ndarray:
 
 
 BIAS_LIMIT = 1e6  # a bias past this saturates its unit for every input the network sees
+W_MAX = 5.0  # default bound of every weight, [-W_MAX, W_MAX]: network clip and search bound
 
 
 def search_bounds(
@@ -59,10 +60,6 @@ def clip_to_bounds(spec: GenomeSpec, x: np.ndarray, w_max: float | None = None) 
     lower = np.array([-BIAS_LIMIT if b is None else b for b in low])
     upper = np.array([BIAS_LIMIT if b is None else b for b in high])
     return np.clip(np.asarray(x, dtype=float), lower, upper)
-
-
-def weight_slice(spec: GenomeSpec) -> slice:
-    return slice(0, spec.n_weights if spec.kind.has_weights else 0)
 
 
 def rule_slice(spec: GenomeSpec) -> slice:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from genome.layout import W_MAX
 from gossip.config import GossipConfig
 
 
@@ -35,8 +36,8 @@ class EvaluationConfig:
     lifetime: int = 1  # episodes per lifetime; the weights carry what the rule learned across them
     lifetime_fitness: str = "last_half"  # mean | last_half | weighted: a lifetime's score
     max_steps: int = 0  # cap on steps per episode; 0 keeps the environment's own limit
-    w_max: float = 5.0  # weights are clipped to [-w_max, w_max]
-    workers: int = 0  # evaluation processes; 0 means one per core
+    w_max: float = W_MAX  # weights are clipped to [-w_max, w_max]
+    workers: int | None = None  # evaluation processes; unset: one per core; 0: in this process
     validation_episodes: int = 10  # lifetimes per champion round (0: champion = best sample)
     validate_every: int = 5  # generations between champion rounds
 
@@ -59,7 +60,7 @@ class MigrationConfig:
     """What leaves and what may enter the island."""
 
     interval: int = 5  # send elites every `interval` generations
-    migrants: int = 2  # elites per emission (plus the rule of the best)
+    migrants: int = 2  # elites per emission
     max_injected: int = 0  # cap of migrants injected per generation; 0: popsize // 4
 
 
@@ -81,7 +82,7 @@ class RunConfig:
     """Where the node keeps its records."""
 
     run_dir: str = ""  # default: runs/<node_id>
-    node_id: str = ""  # default: derived from the advertised address, else the host name
+    node_id: str = ""  # default: the host name, with the bound port when networked
     checkpoint_every: int = 10
     quiet: bool = False
 
@@ -234,9 +235,11 @@ def build_config(args: argparse.Namespace) -> NodeConfig:
         if name not in owners:
             continue
         section, annotation = owners[name]
+        flag = "--" + name.replace("_", "-")
         if not isinstance(value, bool):
-            value = _parse_flag(value, annotation, "--" + name.replace("_", "-"))
-        setattr(getattr(config, section), name, value)
+            value = _parse_flag(value, annotation, flag)
+        # Flags and TOML values pass the same one type check.
+        setattr(getattr(config, section), name, _coerce(value, annotation, flag))
     validate(config)
     return config
 
@@ -269,7 +272,8 @@ def validate(config: NodeConfig) -> None:
          f"{ev.lifetime_fitness!r} is not one of {', '.join(LIFETIME_FITNESS)}"),
         (ev.max_steps >= 0, "evaluation.max_steps", "must be 0 (no cap) or positive"),
         (ev.w_max > 0, "evaluation.w_max", "must be positive"),
-        (ev.workers >= 0, "evaluation.workers", "must be 0 (all cores) or positive"),
+        (ev.workers is None or ev.workers >= 0, "evaluation.workers",
+         "must be 0 (in this process) or positive"),
         (ev.validation_episodes >= 0, "evaluation.validation_episodes", "must be 0 (off) or more"),
         (ev.validate_every >= 1, "evaluation.validate_every", "must be at least 1"),
         (evo.popsize == 0 or evo.popsize >= 4, "evolution.popsize", "must be 0 or at least 4"),

@@ -20,53 +20,27 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
-from envs import (
-    HELD_OUT_SEED_BASE,
-    EvalSettings,
-    EvaluationAborted,
-    Evaluator,
-    WorkerDied,
-    env_info,
-    held_out_curves,
-    lifetime_fitness,
-)
-from genome.codec import encode_genome
+from envs import HELD_OUT_SEED_BASE, EvalSettings, EvaluationAborted, WorkerDied, env_info
 from genome.layout import initial_vector, named_rules, search_bounds
 from genome.spec import GenomeSpec
 from island.champion import Champion, champion_round
 from island.cmaes_island import Island
 from island.config import NodeConfig
-from island.lock import RunDirectoryError, RunLock
 from island.migration import Migration
+from island.outcome import Outcome
 from island.progress import format_generation
 from island.record import GenerationRecord
-from island.runlog import RunDirectory, move_aside
+from island.runlog import RunDirectory
 from island.shutdown import Shutdown
-from island.state import NodeState, load_latest
+from island.startup import EvaluatorLike, NodeStartError, release, start
+from island.state import NodeState
 from island.stopping import StopCriteria
 
-
-class NodeStartError(RuntimeError):
-    """A node that cannot start; the message is one line for the user (exit code 2)."""
-
-
-class EvaluatorLike(Protocol):
-    """The surface of `envs.Evaluator` the node uses (tests pass a small fake)."""
-
-    steps: int
-    worker_cpu: float
-
-    def evaluate(self, X: np.ndarray, seeds: np.ndarray,
-                 abort: Callable[[], bool] | None = None) -> np.ndarray: ...
-
-    def episode_returns(self, X: np.ndarray, seeds: np.ndarray,
-                        abort: Callable[[], bool] | None = None) -> np.ndarray: ...
-
-    def close(self) -> None: ...
+__all__ = ["Node", "NodeStartError", "resolve_identity", "spec_for"]
 
 
 def spec_for(config: NodeConfig) -> GenomeSpec:
@@ -104,65 +78,29 @@ class Node:
                                      ev.lifetime_fitness, ev.w_max)
         self.stop = StopCriteria.from_config(config.stop, ev.env,
                                              env_info(ev.env).reward_threshold)
-        self._started = time.monotonic()
         # Signals end the run cleanly (workers forward theirs to this process).
         self.shutdown = shutdown or Shutdown().install()
         self._status: dict[str, Any] = {}
-        self.gossip: Any = None
-        self.evaluator: EvaluatorLike | None = None
-        path = Path(config.run.run_dir)
-        self.lock = self._lock(path)
         try:
-            state = self._restore(path, fresh)
-            self.evaluator = (evaluator or self._pool)(self.settings)
-            if networked:
-                self.gossip = self._bind()
-            # From here on the directory is ours to write.
-            aside = move_aside(path) if fresh else None
-            self._adopt(state)
-            self.run_dir = RunDirectory(path, self.state.generation)
+            self._started = start(config, self.spec, self.settings, networked, fresh, evaluator,
+                                  self.status_snapshot)
         except BaseException:
-            self._release()
+            self.shutdown.restore()
             raise
+        self.evaluator, self.gossip = self._started.evaluator, self._started.gossip
+        self._adopt(self._started.state)
+        try:  # from here on the run directory is ours to write
+            self.run_dir = RunDirectory(config.run.run_dir, self.state.generation)
+        except BaseException:
+            release(self._started)
+            self.shutdown.restore()
+            raise
+        self.outcome = Outcome(self.run_dir, self.spec, self.settings, ev, self.node_id)
         self.run_dir.write_config(config.to_dict())
-        self._started_events(state, aside)
-
-    # -- start-up, in order: lock, checkpoint, workers, socket, then the first write ------------
-
-    def _lock(self, path: Path) -> RunLock:
-        try:
-            return RunLock.acquire(path, self.node_id)
-        except RunDirectoryError as exc:
-            raise NodeStartError(str(exc)) from None
-
-    def _restore(self, path: Path, fresh: bool) -> NodeState | None:
-        """The checkpoint to resume; a directory whose checkpoints are all unusable stops us."""
-        state, problems = (None, []) if fresh else load_latest(path)
-        self._problems = problems
-        if state is None and problems:
-            raise NodeStartError(f"no usable checkpoint in {path} ({problems[0]}); pass --fresh "
-                                 "to start a new run there (the old files are moved aside)")
-        for problem in problems:
-            print(f"island-node: skipping bad checkpoint: {problem}", file=sys.stderr)
-        if state is not None and state.fingerprint != self.spec.fingerprint:
-            raise NodeStartError(f"run directory {path} holds a checkpoint of a different "
-                                 "genome spec; use another --run-dir")
-        return state
-
-    def _pool(self, settings: EvalSettings) -> Evaluator:
-        return Evaluator(settings, self.config.evaluation.workers or None)
-
-    def _bind(self) -> Any:
-        from gossip import Gossip
-
-        gossip = Gossip(self.config.gossip, self.node_id, status=self.status_snapshot)
-        try:
-            gossip.start()  # reads the peers file and the keys, binds
-        except (OSError, ValueError, TimeoutError) as exc:
-            raise NodeStartError(str(exc)) from None
-        return gossip
+        self._started_events()
 
     def _adopt(self, state: NodeState | None) -> None:
+        """Take over a resumed state, or make the first one."""
         self._saved_generation = -1 if state is None else state.generation  # on disk
         if state is None:
             evo = self.config.evolution
@@ -177,20 +115,19 @@ class Node:
         self.champion = state.champion = state.champion or Champion()
         self.migration = Migration(self.spec, self.settings.w_max, self._event, state.migration)
         state.migration = self.migration.counters
-        self._wall_before = state.wall
-        self._written_best: tuple[int, float] | None = None
+        self._clock, self._wall_before = time.monotonic(), state.wall
 
-    def _started_events(self, state: NodeState | None, aside: Path | None) -> None:
-        for problem in self._problems:
-            self.run_dir.event("checkpoint_rejected", reason=problem)
-        if aside is not None:
-            self.run_dir.event("fresh_start", previous=str(aside))
-        if state is not None:
-            self.run_dir.event("resumed", generation=state.generation,
-                               evaluations=state.evaluations,
-                               log_lines_dropped=self.run_dir.dropped)
+    def _started_events(self) -> None:
+        started = self._started
+        for problem in started.problems:
+            self._event("checkpoint_rejected", reason=problem)
+        if started.aside is not None:
+            self._event("fresh_start", previous=str(started.aside))
+        if started.state is not None:
+            self._event("resumed", generation=self.state.generation,
+                        evaluations=self.state.evaluations, log_lines_dropped=self.run_dir.dropped)
         if self.gossip is not None:
-            self.run_dir.event("node_started", node=self.node_id, address=self.gossip.address)
+            self._event("node_started", node=self.node_id, address=self.gossip.address)
 
     def _event(self, kind: str, **fields: Any) -> None:
         self.run_dir.event(kind, **fields)
@@ -207,7 +144,7 @@ class Node:
 
     @property
     def wall(self) -> float:
-        return self._wall_before + (time.monotonic() - self._started)
+        return self._wall_before + (time.monotonic() - self._clock)
 
     @property
     def validating(self) -> bool:
@@ -298,7 +235,7 @@ class Node:
 
     def run(self) -> int:
         """Evolve until a stop criterion or a signal; always leave a checkpoint behind."""
-        self._started, self._wall_before = time.monotonic(), self.state.wall
+        self._clock, self._wall_before = time.monotonic(), self.state.wall
         try:
             finished = self._finished()
             if finished:
@@ -344,7 +281,7 @@ class Node:
             # A signal during the final score ends it; the checkpoint is already safe.
             with contextlib.suppress(EvaluationAborted, WorkerDied):
                 self._final_score()
-        self._say(f"stopped ({reason}); best genome {self.run_dir.path / 'best.msgpack'}")
+        self._say(f"stopped ({reason}); best genome {self.outcome.path}")
 
     def checkpoint(self) -> None:
         """Write the checkpoint of the last completed generation, and the best genome."""
@@ -354,37 +291,20 @@ class Node:
         self._write_best()
 
     def _write_best(self) -> None:
-        x, fitness, generation = self.best()
-        if not np.isfinite(fitness) or self._written_best == (generation, fitness):
-            return
-        self._written_best = (generation, fitness)
-        ev = self.config.evaluation
-        meta = {
-            "env": self.settings.env_id, "fitness": fitness,
-            "chosen_by": "validation" if self.validating else "training",
-            "generation": generation, "evaluations": self.evaluations, "node": self.node_id,
-            "max_steps": ev.max_steps, "lifetime": ev.lifetime,
-            "lifetime_fitness": self.settings.lifetime_fitness, "w_max": self.settings.w_max,
-            "episodes": ev.episodes,
-        }
-        self.run_dir.write_best(encode_genome(self.spec, x, meta))
+        self.outcome.write_best(*self.best(), self.evaluations,
+                                "validation" if self.validating else "training")
 
     def _final_score(self) -> None:
         """Score the best genome on held-out seeds, so the run's result is an honest one."""
-        n, K = self.config.stop.final_episodes, self.config.evaluation.lifetime
-        curves = held_out_curves(self.evaluator, self.best()[0], n, K)
-        returns = lifetime_fitness(curves, self.settings.lifetime_fitness)
-        summary = {"held_out_mean": float(np.mean(returns)), "held_out_std": float(np.std(returns)),
-                   "lifetimes": n, "episodes_per_lifetime": K,
-                   "lifetime_fitness": self.settings.lifetime_fitness,
-                   "curve": [round(float(v), 3) for v in curves.mean(axis=0)],
-                   "training_best": self.island.best_fitness}
+        n = self.config.stop.final_episodes
+        summary = self.outcome.held_out(self.evaluator, self.best()[0], n)
+        summary["training_best"] = self.island.best_fitness
         if self.validating:
             summary["champion_validation"] = self.champion.score
         self._event("held_out", **summary)
         self._say(f"best genome on {n} held-out lifetimes: "
                   f"{summary['held_out_mean']:.2f} +- {summary['held_out_std']:.2f}")
-        if K > 1:
+        if summary["episodes_per_lifetime"] > 1:
             curve = " ".join(f"{v:.0f}" for v in summary["curve"])
             self._say(f"within-lifetime learning curve (mean return by episode): {curve}")
 
@@ -397,25 +317,12 @@ class Node:
             for event in self.gossip.events():
                 self._event(event.pop("event"), **event)
 
-    def _release(self) -> None:
-        """Workers, sockets and the lock, each let go even if another fails."""
-        try:
-            if self.gossip is not None:
-                self.gossip.close()
-                self.gossip = None
-        finally:
-            try:
-                if self.evaluator is not None:
-                    self.evaluator.close()
-                    self.evaluator = None
-            finally:
-                self.lock.release()
-                self.shutdown.restore()
-
     def close(self) -> None:
         if self.gossip is not None:
             self._flush_gossip_events()
         try:
-            self._release()
+            release(self._started)
+            self.evaluator = self.gossip = None
         finally:
+            self.shutdown.restore()
             self.run_dir.close()

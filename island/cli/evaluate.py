@@ -14,6 +14,7 @@ from pathlib import Path
 
 from envs import LIFETIME_FITNESS, EvalSettings, Evaluator, UnknownEnvironmentError
 from genome.codec import GenomeDecodeError, decode_genome
+from genome.layout import W_MAX
 from island.rule_study import TransferError, baselines, fit_to_env, rule_table, score_held_out
 
 
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     lifetime = args.lifetime or evolved_lifetime
     fitness = args.lifetime_fitness or meta.get("lifetime_fitness", "mean")
     settings = EvalSettings(env_id, spec, int(meta.get("max_steps") or 0) or None, fitness,
-                            float(meta.get("w_max", 5.0)))
+                            float(meta.get("w_max", W_MAX)))
     candidates = baselines(spec, x, args.compare) if args.compare else {"evolved": x}
     with Evaluator(settings, args.workers or None) as evaluator:
         scores = [score_held_out(evaluator, name, genome, args.episodes, lifetime,

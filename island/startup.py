@@ -1,0 +1,123 @@
+"""A node's start, in the only safe order: lock, read, start workers, bind, and only then write.
+
+A second start on a busy port once rewrote the live node's `config.toml` and logged a
+`resumed` event before failing (issue 12). Here every step that can fail comes before
+the first write, each failure is one line (NodeStartError, exit 2), and whatever was
+started by then (workers, sockets, the lock) is let go again.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from envs import EvalSettings, Evaluator
+from genome.spec import GenomeSpec
+from island.config import NodeConfig
+from island.lock import RunDirectoryError, RunLock
+from island.runlog import move_aside
+from island.state import NodeState, load_latest
+
+
+class NodeStartError(RuntimeError):
+    """A node that cannot start; the message is one line for the user (exit code 2)."""
+
+
+class EvaluatorLike(Protocol):
+    """The surface of `envs.Evaluator` a node uses (tests pass a small fake)."""
+
+    steps: int
+    worker_cpu: float
+
+    def evaluate(self, X: np.ndarray, seeds: np.ndarray,
+                 abort: Callable[[], bool] | None = None) -> np.ndarray: ...
+
+    def episode_returns(self, X: np.ndarray, seeds: np.ndarray,
+                        abort: Callable[[], bool] | None = None) -> np.ndarray: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class Started:
+    """What a successful start holds: the lock, the state to resume, workers, sockets."""
+
+    lock: RunLock
+    state: NodeState | None = None
+    evaluator: EvaluatorLike | None = None
+    gossip: Any = None
+    problems: list[str] = field(default_factory=list)  # checkpoints skipped on the way
+    aside: Path | None = None  # where --fresh moved the previous run's files
+
+
+def start(config: NodeConfig, spec: GenomeSpec, settings: EvalSettings, networked: bool,
+          fresh: bool, evaluator: Callable[[EvalSettings], EvaluatorLike] | None,
+          status: Callable[[], dict[str, Any]]) -> Started:
+    """Lock the run directory, read its checkpoint, start workers and gossip; then the
+    directory may be written (`--fresh` moves the old run aside as the first write)."""
+    path = Path(config.run.run_dir)
+    try:
+        lock = RunLock.acquire(path, config.run.node_id)
+    except RunDirectoryError as exc:
+        raise NodeStartError(str(exc)) from None
+    started = Started(lock)
+    try:
+        started.state, started.problems = _restore(path, spec, fresh)
+        # Workers first, ZeroMQ second (DESIGN.md, "Node runtime"; spawn makes either safe).
+        started.evaluator = (evaluator or (lambda s: Evaluator(s, config.evaluation.workers)))(
+            settings)
+        if networked:
+            started.gossip = _bind(config, status)
+        if fresh:
+            started.aside = move_aside(path)
+    except BaseException:
+        release(started)
+        raise
+    return started
+
+
+def _restore(path: Path, spec: GenomeSpec, fresh: bool) -> tuple[NodeState | None, list[str]]:
+    """The checkpoint to resume; a directory whose checkpoints are all unusable stops us."""
+    if fresh:
+        return None, []
+    state, problems = load_latest(path)
+    if state is None and problems:
+        raise NodeStartError(f"no usable checkpoint in {path} ({problems[0]}); pass --fresh "
+                             "to start a new run there (the old files are moved aside)")
+    for problem in problems:
+        print(f"island-node: skipping bad checkpoint: {problem}", file=sys.stderr)
+    if state is not None and state.fingerprint != spec.fingerprint:
+        raise NodeStartError(f"run directory {path} holds a checkpoint of a different genome "
+                             "spec; use another --run-dir")
+    return state, problems
+
+
+def _bind(config: NodeConfig, status: Callable[[], dict[str, Any]]) -> Any:
+    from gossip import Gossip
+
+    gossip = Gossip(config.gossip, config.run.node_id, status=status)
+    try:
+        gossip.start()  # reads the peers file and the keys, binds
+    except (OSError, ValueError, TimeoutError) as exc:
+        raise NodeStartError(str(exc)) from None
+    return gossip
+
+
+def release(started: Started) -> None:
+    """Sockets, workers and the lock, each let go even if another fails."""
+    try:
+        if started.gossip is not None:
+            started.gossip.close()
+            started.gossip = None
+    finally:
+        try:
+            if started.evaluator is not None:
+                started.evaluator.close()
+                started.evaluator = None
+        finally:
+            started.lock.release()
