@@ -21,6 +21,7 @@ import signal
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
 from typing import Any
@@ -33,6 +34,10 @@ LEAVE_S = 1.0  # an idle worker has this long to leave before it is killed
 
 class WorkerDied(RuntimeError):
     """A worker process ended while the node still needed it (killed, or out of memory)."""
+
+
+class WorkerError(RuntimeError):
+    """A task raised in a worker; the message carries the worker's traceback."""
 
 
 class Aborted(RuntimeError):
@@ -80,8 +85,8 @@ def _worker_main(conn: Connection, node_pid: int, setup: Callable[[Any], Any],
             return
         try:
             reply: tuple[bool, Any] = (True, task(state, job))
-        except Exception as exc:  # sent back to the node, which raises it there
-            reply = (False, f"{type(exc).__name__}: {exc}")
+        except Exception:  # sent back to the node, which raises it there
+            reply = (False, traceback.format_exc())
         try:
             conn.send(reply)
         except (BrokenPipeError, OSError):
@@ -143,7 +148,7 @@ class WorkerPool:
                     ok, value = self._receive(w)
                     if not ok:
                         self.close()
-                        raise RuntimeError(f"worker {w}: {value}")
+                        raise WorkerError(f"evaluation worker failed:\n{value}")
                     results[busy.pop(w)] = value
         return results
 
