@@ -18,6 +18,7 @@ import numpy as np
 
 from envs import EvalSettings, Evaluator
 from genome.codec import decode_genome
+from genome.layout import W_MAX
 from island.rule_study import HeldOutScore, baselines, fit_to_env, score_held_out
 
 
@@ -73,7 +74,7 @@ def score_cell(
     same_env = env_id in training
     settings = EvalSettings(env_id, spec, (int(meta.get("max_steps") or 0) or None)
                             if same_env else None,
-                            meta.get("lifetime_fitness", "mean"), float(meta.get("w_max", 5.0)))
+                            meta.get("lifetime_fitness", "mean"), float(meta.get("w_max", W_MAX)))
     K = lifetime or int(meta.get("lifetime") or 1)
     candidates = baselines(spec, x, n_random)
     with Evaluator(settings, workers) as evaluator:
