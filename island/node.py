@@ -202,26 +202,13 @@ class Node:
                            for k, v in zip(result.labels, result.scores, strict=True)})
 
     def _record(self, popsize: int, fitness: np.ndarray) -> GenerationRecord:
-        c = self.migration.counters
-        networked = self.gossip is not None
-        record = GenerationRecord(
-            generation=self.island.generation, evaluations=self.evaluations,
-            best=self.island.best_fitness, gen_best=float(np.max(fitness)),
-            mean=float(np.mean(fitness)), sigma=self.island.sigma, popsize=popsize,
-            restarts=self.island.restarts, wall=round(self.wall, 3), steps=self.evaluator.steps,
-            cpu={"process": round(time.process_time(), 3),
-                 "workers": round(self.evaluator.worker_cpu, 3)},
-            champion=self.champion.score if self.validating and self.champion.x is not None
-            else None,
-            peers_alive=len(self.gossip.peers()) if networked else None,
-            migrants_in=c.received if networked else None,
-            migrants_out=c.sent if networked else None,
-            injected=c.injected if networked else None,
-            rules=named_rules(self.spec, self.best()[0]),  # the genome the run stands behind
-        )
-        if networked:
-            record.cpu["gossip"] = round(self.gossip.cpu_seconds(), 4)
-        self._status = {k: v for k, v in record.to_dict().items() if k != "rules"} | {
+        record = GenerationRecord.measure(
+            self.island, fitness, popsize, self.evaluations, round(self.wall, 3), self.evaluator,
+            self.champion.score if self.validating and self.champion.x is not None else None,
+            named_rules(self.spec, self.best()[0]),  # the genome the run stands behind
+            self.gossip, self.migration.counters)
+        # The one place the status reply is built (`island-node status`, the dashboard).
+        self._status = record.status() | {
             "node": self.node_id, "env": self.settings.env_id, "kind": self.spec.kind.value,
             "fingerprint": self.spec.fingerprint,
         }

@@ -7,8 +7,11 @@ type, so a field is named, typed and documented here and nowhere else.
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 
 @dataclass
@@ -32,6 +35,29 @@ class GenerationRecord:
     migrants_out: int | None = None
     injected: int | None = None
     rules: dict[str, float] = field(default_factory=dict)  # rule of the genome the run backs
+
+    @classmethod
+    def measure(cls, island: Any, fitness: np.ndarray, popsize: int, evaluations: int,
+                wall: float, evaluator: Any, champion: float | None, rules: dict[str, float],
+                gossip: Any = None, migration: Any = None) -> GenerationRecord:
+        """The record of the generation `island` (an Island) was just told `fitness` of."""
+        record = cls(
+            generation=island.generation, evaluations=evaluations, best=island.best_fitness,
+            gen_best=float(np.max(fitness)), mean=float(np.mean(fitness)), sigma=island.sigma,
+            popsize=popsize, restarts=island.restarts, wall=wall, steps=evaluator.steps,
+            cpu={"process": round(time.process_time(), 3),
+                 "workers": round(evaluator.worker_cpu, 3)},
+            champion=champion, rules=rules)
+        if gossip is not None:
+            record.peers_alive = len(gossip.peers())
+            record.migrants_in, record.migrants_out = migration.received, migration.sent
+            record.injected = migration.injected
+            record.cpu["gossip"] = round(gossip.cpu_seconds(), 4)
+        return record
+
+    def status(self) -> dict[str, Any]:
+        """The record as a status reply carries it (the rule is left out: it is large)."""
+        return {k: v for k, v in self.to_dict().items() if k != "rules"}
 
     def to_dict(self) -> dict[str, Any]:
         """The log line's fields; unset optional ones are left out."""
