@@ -229,59 +229,68 @@ class Island:
         self._since_restart = 0
         self._best_median = -np.inf
 
-    # -- explicit state --------------------------------------------------------------
-
     def state(self) -> dict[str, Any]:
-        """Everything this island remembers, as plain data (see island/state.py for the format).
-
-        pycma's strategy is the one opaque part: `es.pickle_dumps()` is pycma's documented
-        way to save and resume it, and its internals (covariance, paths, adaptation
-        state, evolving across pycma versions) cannot be rebuilt from public fields.
-        """
-        return {
-            "version": STATE_VERSION,
-            "x0": self.x0.tolist(), "sigma0": self.sigma0, "seed": self.seed,
-            "diagonal": self.diagonal, "restarts_enabled": self.restarts_enabled,
-            "stagnation": self.stagnation, "max_popsize": self.max_popsize,
-            "base_popsize": self.base_popsize, "max_injected": self._max_injected,
-            "bounds": None if self.bounds is None else [list(self.bounds[0]),
-                                                        list(self.bounds[1])],
-            "generation": self.generation, "restarts": self.restarts,
-            "numerical_resets": self.numerical_resets, "last_failure": self.last_failure,
-            "best_x": self.best_x.tolist(), "best_fitness": self.best_fitness,
-            "best_generation": self.best_generation,
-            "elites": [[e.x.tolist(), e.fitness, e.generation] for e in self.last_elites],
-            "since_improvement": self._since_improvement, "best_median": self._best_median,
-            "since_restart": self._since_restart,
-            "cma": self._untold or self.es.pickle_dumps(),  # an abandoned ask is undone
-        }
+        """Everything this island remembers, as plain data (see `island_state`)."""
+        return island_state(self)
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> Island:
         """The island `state()` described; ValueError for another state version."""
-        if state.get("version") != STATE_VERSION:
-            raise ValueError(f"island state version {state.get('version')!r}, this code reads "
-                             f"{STATE_VERSION}")
-        island = cls.__new__(cls)
-        island.x0 = np.asarray(state["x0"], dtype=float)
-        island.dim = len(island.x0)
-        island.sigma0, island.seed = state["sigma0"], state["seed"]
-        island.diagonal, island.restarts_enabled = state["diagonal"], state["restarts_enabled"]
-        island.stagnation, island.max_popsize = state["stagnation"], state["max_popsize"]
-        island.base_popsize, island._max_injected = state["base_popsize"], state["max_injected"]
-        bounds = state["bounds"]
-        island.bounds = None if bounds is None else (list(bounds[0]), list(bounds[1]))
-        island.generation, island.restarts = state["generation"], state["restarts"]
-        island.numerical_resets = state["numerical_resets"]
-        island.last_failure = state["last_failure"]
-        island.best_x = np.asarray(state["best_x"], dtype=float)
-        island.best_fitness = float(state["best_fitness"])
-        island.best_generation = state["best_generation"]
-        island.last_elites = [Elite(np.asarray(x, dtype=float), float(f), int(g))
-                              for x, f, g in state["elites"]]
-        island._since_improvement = state["since_improvement"]
-        island._best_median = float(state["best_median"])
-        island._since_restart = state["since_restart"]
-        island._pending, island._next_id, island._untold = [], 0, None
-        island.es = pickle.loads(state["cma"])  # our own checkpoint file, checksummed
-        return island
+        return island_from_state(state)
+
+
+
+def island_state(island: Island) -> dict[str, Any]:
+    """Everything an island remembers, as plain data (island/state.py frames it).
+
+    pycma's strategy is the one opaque part: `es.pickle_dumps()` is pycma's documented
+    way to save and resume it, and its internals (covariance, paths, adaptation
+    state, evolving across pycma versions) cannot be rebuilt from public fields.
+    """
+    return {
+        "version": STATE_VERSION,
+        "x0": island.x0.tolist(), "sigma0": island.sigma0, "seed": island.seed,
+        "diagonal": island.diagonal, "restarts_enabled": island.restarts_enabled,
+        "stagnation": island.stagnation, "max_popsize": island.max_popsize,
+        "base_popsize": island.base_popsize, "max_injected": island._max_injected,
+        "bounds": None if island.bounds is None else [list(island.bounds[0]),
+                                                    list(island.bounds[1])],
+        "generation": island.generation, "restarts": island.restarts,
+        "numerical_resets": island.numerical_resets, "last_failure": island.last_failure,
+        "best_x": island.best_x.tolist(), "best_fitness": island.best_fitness,
+        "best_generation": island.best_generation,
+        "elites": [[e.x.tolist(), e.fitness, e.generation] for e in island.last_elites],
+        "since_improvement": island._since_improvement, "best_median": island._best_median,
+        "since_restart": island._since_restart,
+        "cma": island._untold or island.es.pickle_dumps(),  # an abandoned ask is undone
+    }
+
+
+def island_from_state(state: dict[str, Any]) -> Island:
+    """The island `island_state` described; ValueError for another state version."""
+    if state.get("version") != STATE_VERSION:
+        raise ValueError(f"island state version {state.get('version')!r}, this code reads "
+                         f"{STATE_VERSION}")
+    island = Island.__new__(Island)
+    island.x0 = np.asarray(state["x0"], dtype=float)
+    island.dim = len(island.x0)
+    island.sigma0, island.seed = state["sigma0"], state["seed"]
+    island.diagonal, island.restarts_enabled = state["diagonal"], state["restarts_enabled"]
+    island.stagnation, island.max_popsize = state["stagnation"], state["max_popsize"]
+    island.base_popsize, island._max_injected = state["base_popsize"], state["max_injected"]
+    bounds = state["bounds"]
+    island.bounds = None if bounds is None else (list(bounds[0]), list(bounds[1]))
+    island.generation, island.restarts = state["generation"], state["restarts"]
+    island.numerical_resets = state["numerical_resets"]
+    island.last_failure = state["last_failure"]
+    island.best_x = np.asarray(state["best_x"], dtype=float)
+    island.best_fitness = float(state["best_fitness"])
+    island.best_generation = state["best_generation"]
+    island.last_elites = [Elite(np.asarray(x, dtype=float), float(f), int(g))
+                          for x, f, g in state["elites"]]
+    island._since_improvement = state["since_improvement"]
+    island._best_median = float(state["best_median"])
+    island._since_restart = state["since_restart"]
+    island._pending, island._next_id, island._untold = [], 0, None
+    island.es = pickle.loads(state["cma"])  # our own checkpoint file, checksummed
+    return island

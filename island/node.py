@@ -1,14 +1,10 @@
-"""One island node: the loop that ties evaluator, CMA-ES island, run directory and gossip.
+"""One island node: its start, its run until a stop criterion or a signal, and its end.
 
-Per generation (DESIGN.md, "Data flow"): inject admitted migrants, ask, score, tell,
-log; every `interval` generations emit elites; every `checkpoint_every` generations
-write a checkpoint. Its parts each do one job: `Migration` (island/migration.py),
-`Champion` rounds (island/champion.py), `StopCriteria` (island/stopping.py), the
-`GenerationRecord` (island/record.py), the checkpoint document (island/state.py).
-
-Start-up writes nothing until it may: the run directory is locked, the checkpoint
-read, the workers started and the socket bound first; any of them failing is one
-line (NodeStartError) and the directory is left as it was.
+The parts each do one job: `startup` (lock, checkpoint, workers, bind, in that order,
+before the first write), `Generations` (one generation as DESIGN.md's data flow:
+`Migration`, ask/score/tell, `Champion` rounds, the `GenerationRecord`),
+`StopCriteria`, the checkpoint document (`NodeState`), and `Outcome` (best.msgpack
+and the held-out score). The node ties them to the run directory, signals and time.
 """
 
 from __future__ import annotations
@@ -24,13 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from envs import HELD_OUT_SEED_BASE, EvalSettings, EvaluationAborted, WorkerDied, env_info
-from genome.layout import initial_vector, named_rules, search_bounds
+from envs import EvalSettings, EvaluationAborted, WorkerDied, env_info
+from genome.layout import initial_vector, search_bounds
 from genome.spec import GenomeSpec
-from island.champion import Champion, champion_round
 from island.cmaes_island import Island
 from island.config import NodeConfig
-from island.migration import Migration
+from island.generation import Generations
 from island.outcome import Outcome
 from island.progress import format_generation
 from island.record import GenerationRecord
@@ -111,10 +106,10 @@ class Node:
             )
             state = NodeState(self.spec.fingerprint, island, np.random.default_rng(evo.seed))
         self.state = state
-        self.island, self.rng = state.island, state.seeds
-        self.champion = state.champion = state.champion or Champion()
-        self.migration = Migration(self.spec, self.settings.w_max, self._event, state.migration)
-        state.migration = self.migration.counters
+        self.generations = Generations(self.config, self.spec, self.settings, state,
+                                       self.evaluator, self.gossip, self._event, self._stopping)
+        self.island, self.champion = state.island, self.generations.champion
+        self.migration = self.generations.migration
         self._clock, self._wall_before = time.monotonic(), state.wall
 
     def _started_events(self) -> None:
@@ -146,67 +141,15 @@ class Node:
     def wall(self) -> float:
         return self._wall_before + (time.monotonic() - self._clock)
 
-    @property
-    def validating(self) -> bool:
-        return self.config.evaluation.validation_episodes > 0
-
     def _stopping(self) -> bool:
         return self.shutdown.requested
 
     def best(self) -> tuple[np.ndarray, float, int]:
-        """The genome this run stands behind: the champion, or the best sample without one."""
-        if self.validating and self.champion.x is not None:
-            return self.champion.x, self.champion.score, self.champion.generation
-        return self.island.best_x, self.island.best_fitness, self.island.best_generation
-
-    def _seeds(self, lifetimes: int) -> np.ndarray:
-        """Fresh training seeds, (lifetimes, episodes per lifetime)."""
-        return self.rng.integers(0, HELD_OUT_SEED_BASE,
-                                 size=(lifetimes, self.config.evaluation.lifetime))
-
-    def _score(self, X: np.ndarray, seeds: np.ndarray) -> np.ndarray:
-        fitness = self.evaluator.evaluate(X, seeds, abort=self._stopping)
-        self.state.evaluations += len(X) * seeds.size
-        return fitness
+        return self.generations.best()
 
     def step(self) -> GenerationRecord:
-        """One generation: migrants in, ask, score, tell, champion round, elites out."""
-        if self.gossip is not None:
-            self.migration.receive(self.gossip.drain(), self.island)
-        resets = self.island.numerical_resets
-        population = self.island.ask()
-        fitness = self._score(population.X, self._seeds(self.config.evaluation.episodes))
-        improved = self.island.tell(population.X, fitness)
-        if self.island.numerical_resets != resets:
-            self._event("strategy_reset", generation=self.island.generation,
-                        reason=self.island.last_failure)
-        self.migration.measured(population, fitness, self.island, improved)
-        generation = self.island.generation
-        top = int(np.argmax(fitness))
-        self.champion.observe(population.X[top], float(fitness[top]))
-        if self.validating and generation % self.config.evaluation.validate_every == 0:
-            self._champion_round()
-        if self.gossip is not None and generation % self.config.migration.interval == 0:
-            self.gossip.emit(self.migration.outgoing(self.island, self.config.migration.migrants,
-                                                     self.node_id, self.settings.env_id))
-        return self._record(len(population), fitness)
-
-    def _champion_round(self) -> None:
-        result = champion_round(self.champion, self.island.mean, self._score,
-                                self._seeds(self.config.evaluation.validation_episodes),
-                                self.island.generation)
-        if result.changed:
-            self._event("champion", generation=self.island.generation,
-                        origin=self.champion.origin, score=self.champion.score,
-                        **{f"score_{k}": float(v)
-                           for k, v in zip(result.labels, result.scores, strict=True)})
-
-    def _record(self, popsize: int, fitness: np.ndarray) -> GenerationRecord:
-        record = GenerationRecord.measure(
-            self.island, fitness, popsize, self.evaluations, round(self.wall, 3), self.evaluator,
-            self.champion.score if self.validating and self.champion.x is not None else None,
-            named_rules(self.spec, self.best()[0]),  # the genome the run stands behind
-            self.gossip, self.migration.counters)
+        """One generation (island/generation.py), its record also the status reply."""
+        record = self.generations.step(lambda: self.wall)
         # The one place the status reply is built (`island-node status`, the dashboard).
         self._status = record.status() | {
             "node": self.node_id, "env": self.settings.env_id, "kind": self.spec.kind.value,
@@ -279,14 +222,14 @@ class Node:
 
     def _write_best(self) -> None:
         self.outcome.write_best(*self.best(), self.evaluations,
-                                "validation" if self.validating else "training")
+                                "validation" if self.generations.validating else "training")
 
     def _final_score(self) -> None:
         """Score the best genome on held-out seeds, so the run's result is an honest one."""
         n = self.config.stop.final_episodes
         summary = self.outcome.held_out(self.evaluator, self.best()[0], n)
         summary["training_best"] = self.island.best_fitness
-        if self.validating:
+        if self.generations.validating:
             summary["champion_validation"] = self.champion.score
         self._event("held_out", **summary)
         self._say(f"best genome on {n} held-out lifetimes: "

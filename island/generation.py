@@ -1,0 +1,94 @@
+"""One island's generations (DESIGN.md, "Data flow of one generation"):
+
+    migrants in -> island.inject -> ask -> evaluator.evaluate -> island.tell
+    -> every validate_every: champion round -> every interval: elites out -> record
+
+Everything here is in memory; the node around it owns files, signals and the clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from envs import HELD_OUT_SEED_BASE, EvalSettings
+from genome.layout import named_rules
+from genome.spec import GenomeSpec
+from island.champion import Champion, champion_round
+from island.config import NodeConfig
+from island.migration import Migration
+from island.record import GenerationRecord
+from island.state import NodeState
+
+
+class Generations:
+    """Runs generations of the island in `state`, scoring on `evaluator` (an EvaluatorLike)."""
+
+    def __init__(self, config: NodeConfig, spec: GenomeSpec, settings: EvalSettings,
+                 state: NodeState, evaluator: Any, gossip: Any,
+                 event: Callable[..., None], abort: Callable[[], bool]):
+        self.config, self.spec, self.settings, self.state = config, spec, settings, state
+        self.evaluator, self.gossip, self.event, self.abort = evaluator, gossip, event, abort
+        self.island, self.rng = state.island, state.seeds
+        self.champion: Champion = state.champion or Champion()
+        self.migration = Migration(spec, settings.w_max, event, state.migration)
+        state.champion, state.migration = self.champion, self.migration.counters
+
+    @property
+    def validating(self) -> bool:
+        return self.config.evaluation.validation_episodes > 0
+
+    def best(self) -> tuple[np.ndarray, float, int]:
+        """The genome this run stands behind: the champion, or the best sample without one."""
+        if self.validating and self.champion.x is not None:
+            return self.champion.x, self.champion.score, self.champion.generation
+        return self.island.best_x, self.island.best_fitness, self.island.best_generation
+
+    def _seeds(self, lifetimes: int) -> np.ndarray:
+        """Fresh training seeds, (lifetimes, episodes per lifetime)."""
+        return self.rng.integers(0, HELD_OUT_SEED_BASE,
+                                 size=(lifetimes, self.config.evaluation.lifetime))
+
+    def _score(self, X: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+        fitness = self.evaluator.evaluate(X, seeds, abort=self.abort)
+        self.state.evaluations += len(X) * seeds.size
+        return fitness
+
+    def step(self, wall: Callable[[], float]) -> GenerationRecord:
+        """One generation: migrants in, ask, score, tell, champion round, elites out."""
+        if self.gossip is not None:
+            self.migration.receive(self.gossip.drain(), self.island)
+        resets = self.island.numerical_resets
+        population = self.island.ask()
+        fitness = self._score(population.X, self._seeds(self.config.evaluation.episodes))
+        improved = self.island.tell(population.X, fitness)
+        if self.island.numerical_resets != resets:
+            self.event("strategy_reset", generation=self.island.generation,
+                       reason=self.island.last_failure)
+        self.migration.measured(population, fitness, self.island, improved)
+        generation = self.island.generation
+        top = int(np.argmax(fitness))
+        self.champion.observe(population.X[top], float(fitness[top]))
+        if self.validating and generation % self.config.evaluation.validate_every == 0:
+            self._champion_round()
+        if self.gossip is not None and generation % self.config.migration.interval == 0:
+            self.gossip.emit(self.migration.outgoing(self.island, self.config.migration.migrants,
+                                                     self.config.run.node_id, self.settings.env_id))
+        return GenerationRecord.measure(
+            self.island, fitness, len(population), self.state.evaluations, round(wall(), 3),
+            self.evaluator,
+            self.champion.score if self.validating and self.champion.x is not None else None,
+            named_rules(self.spec, self.best()[0]),  # the genome the run stands behind
+            self.gossip, self.migration.counters)
+
+    def _champion_round(self) -> None:
+        result = champion_round(self.champion, self.island.mean, self._score,
+                                self._seeds(self.config.evaluation.validation_episodes),
+                                self.island.generation)
+        if result.changed:
+            self.event("champion", generation=self.island.generation,
+                       origin=self.champion.origin, score=self.champion.score,
+                       **{f"score_{k}": float(v)
+                          for k, v in zip(result.labels, result.scores, strict=True)})
