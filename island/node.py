@@ -227,7 +227,7 @@ class Node:
     def _final_score(self) -> None:
         """Score the best genome on held-out seeds, so the run's result is an honest one."""
         n = self.config.stop.final_episodes
-        summary = self.outcome.held_out(self.evaluator, self.best()[0], n)
+        summary = self.outcome.held_out(self.evaluator, self.best()[0], n, self._stopping)
         summary["training_best"] = self.island.best_fitness
         if self.generations.validating:
             summary["champion_validation"] = self.champion.score

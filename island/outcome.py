@@ -3,11 +3,13 @@ and, when it finishes, that genome's score on held-out lifetimes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from envs import EvalSettings, held_out_curves, lifetime_fitness
+from envs import EvalSettings, held_out_seeds, lifetime_fitness
 from genome.codec import encode_genome
 from genome.spec import GenomeSpec
 from island.config import EvaluationConfig
@@ -24,7 +26,7 @@ class Outcome:
         self._written: tuple[int, float] | None = None  # what best.msgpack holds
 
     @property
-    def path(self):
+    def path(self) -> Path:
         return self.run_dir.path / "best.msgpack"
 
     def write_best(self, x: np.ndarray, fitness: float, generation: int, evaluations: int,
@@ -43,10 +45,13 @@ class Outcome:
         }
         self.run_dir.write_best(encode_genome(self.spec, x, meta))
 
-    def held_out(self, evaluator: Any, x: np.ndarray, lifetimes: int) -> dict[str, Any]:
-        """Score `x` on held-out lifetimes (seeds no training draws); the summary is logged."""
+    def held_out(self, evaluator: Any, x: np.ndarray, lifetimes: int,
+                 abort: Callable[[], bool] | None = None) -> dict[str, Any]:
+        """Score `x` on held-out lifetimes (seeds no training draws); the summary is logged.
+        `abort` ends it early (EvaluationAborted), as it does a generation."""
         K = self.evaluation.lifetime
-        curves = held_out_curves(evaluator, x, lifetimes, K)
+        seeds = held_out_seeds(lifetimes, K)
+        curves = evaluator.episode_returns(np.asarray(x, dtype=float)[None, :], seeds, abort)[0]
         returns = lifetime_fitness(curves, self.settings.lifetime_fitness)
         summary = {"held_out_mean": float(np.mean(returns)),
                    "held_out_std": float(np.std(returns)), "lifetimes": lifetimes,
