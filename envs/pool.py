@@ -8,26 +8,29 @@ that replace dead workers. This pool is a list of plain processes, one pipe each
 - workers die with the node: PR_SET_PDEATHSIG on Linux, a watchdog thread
   elsewhere, and end quietly when their pipe closes;
 - `close` asks idle workers to leave, kills busy ones, and never waits long.
-Workers are started with `spawn` (a fresh interpreter, safe after ZeroMQ threads).
+Each worker is a fresh interpreter (envs/worker.py's `serve`, safe after ZeroMQ
+threads exist) talking over a socket pair. Not `multiprocessing`'s spawn: it adds a
+resource-tracker process that ignores SIGTERM (a signal to it would not stop the node)
+and re-imports the caller's main module in every worker.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import multiprocessing as mp
 import os
 import signal
+import socket
+import subprocess
 import sys
-import threading
 import time
-import traceback
 from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-PR_SET_PDEATHSIG = 1
+from envs.worker import STOP_SIGNALS
+
+# Not `-m envs.worker`: envs imports envs.worker first, and runpy warns of running it twice.
+WORKER = "import sys; from envs.worker import serve; serve(int(sys.argv[1]), int(sys.argv[2]))"
 POLL_S = 0.1
 LEAVE_S = 1.0  # an idle worker has this long to leave before it is killed
 
@@ -44,76 +47,30 @@ class Aborted(RuntimeError):
     """The caller asked to stop while chunks were being scored."""
 
 
-def _forward_to(node_pid: int) -> Callable[[int, Any], None]:
-    def forward(signum: int, _frame: Any) -> None:
-        if os.getppid() == node_pid:  # never signal a stranger that reused the pid
-            os.kill(node_pid, signum)
-    return forward
-
-
-def _die_with(node_pid: int) -> None:
-    """End this process when the node ends, even by SIGKILL."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-
-    def watch() -> None:
-        while os.getppid() == node_pid:
-            time.sleep(0.2)
-        os._exit(0)
-
-    if os.getppid() != node_pid:  # the node died before we got here
-        os._exit(0)
-    threading.Thread(target=watch, name="watch-node", daemon=True).start()
-
-
-def _worker_main(conn: Connection, node_pid: int, setup: Callable[[Any], Any],
-                 task: Callable[[Any, Any], Any], settings: Any) -> None:
-    """Serve `task(state, job)` for each job received until None or a closed pipe."""
-    for sig in STOP_SIGNALS:
-        signal.signal(sig, _forward_to(node_pid))
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
-    _die_with(node_pid)
-    state = setup(settings)
-    while True:
-        try:
-            job = conn.recv()
-        except (EOFError, OSError):
-            return
-        if job is None:
-            return
-        try:
-            reply: tuple[bool, Any] = (True, task(state, job))
-        except Exception:  # sent back to the node, which raises it there
-            reply = (False, traceback.format_exc())
-        try:
-            conn.send(reply)
-        except (BrokenPipeError, OSError):
-            return
-
-
 class WorkerPool:
     """`map(jobs)` over `n` worker processes; `close()` always returns within seconds."""
 
     def __init__(self, n: int, setup: Callable[[Any], Any], task: Callable[[Any, Any], Any],
                  settings: Any):
-        ctx = mp.get_context("spawn")
-        self._procs: list[Any] = []
+        self._procs: list[subprocess.Popen] = []
         self._conns: list[Connection] = []
         self._busy: dict[int, int] = {}  # worker -> job it is scoring
-        # Workers start with SIGINT/SIGTERM blocked (the mask survives spawn), so a group
-        # signal in their first second stays pending until they ignore it, not kills them.
+        # Workers start with SIGINT/SIGTERM blocked (the mask survives exec), so a group
+        # signal in their first second stays pending until they forward it, not kills them.
         old = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         try:
-            for i in range(n):
-                ours, theirs = ctx.Pipe()
-                proc = ctx.Process(target=_worker_main, name=f"island-worker-{i}", daemon=True,
-                                   args=(theirs, os.getpid(), setup, task, settings))
-                proc.start()
-                theirs.close()
+            for _ in range(n):
+                ours, theirs = socket.socketpair()
+                with theirs:
+                    fd = theirs.fileno()
+                    proc = subprocess.Popen([sys.executable, "-c", WORKER, str(fd),
+                                             str(os.getpid())], pass_fds=(fd,),
+                                            stdin=subprocess.DEVNULL)
+                conn = Connection(ours.detach())
                 self._procs.append(proc)
-                self._conns.append(ours)
+                self._conns.append(conn)
+                with contextlib.suppress(OSError):  # a worker that died at once: map says so
+                    conn.send((setup, task, settings))
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
@@ -137,14 +94,12 @@ class WorkerPool:
                 if w not in busy and todo:
                     busy[w] = todo.pop()
                     self._send(w, jobs[busy[w]])
-            conns = [self._conns[w] for w in busy]
-            sentinels = [self._procs[w].sentinel for w in busy]
-            ready = wait(conns + sentinels, timeout=POLL_S)
+            ready = wait([self._conns[w] for w in busy], timeout=POLL_S)  # EOF when one dies
             if abort is not None and abort():
                 self.close()
                 raise Aborted("evaluation abandoned on request")
             for w in list(busy):
-                if self._conns[w] in ready or self._procs[w].sentinel in ready:
+                if self._conns[w] in ready:
                     ok, value = self._receive(w)
                     if not ok:
                         self.close()
@@ -167,8 +122,9 @@ class WorkerPool:
 
     def _died(self, w: int) -> None:
         proc = self._procs[w]
-        proc.join(LEAVE_S)
-        code = proc.exitcode
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(LEAVE_S)
+        code = proc.returncode
         how = f"signal {signal.Signals(-code).name}" if code is not None and code < 0 else \
             f"exit code {code}"
         self.close()
@@ -186,11 +142,13 @@ class WorkerPool:
                 conn.send(None)
         deadline = time.monotonic() + LEAVE_S
         for proc in procs:
-            proc.join(max(0.0, deadline - time.monotonic()))
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(max(0.0, deadline - time.monotonic()))
         for proc in procs:
-            if proc.is_alive():
+            if proc.poll() is None:
                 proc.kill()
         for proc in procs:
-            proc.join(LEAVE_S)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(LEAVE_S)
         for conn in conns:
             conn.close()

@@ -13,7 +13,7 @@ import pytest
 
 from island.checkpoint import CURRENT, PREVIOUS, read_checkpoint
 from island.runlog import read_jsonl
-from tests.conftest import group, run_cli, script, wait_for
+from tests.conftest import children, group, run_cli, script, wait_for
 
 FAST = ["--workers", "1", "--popsize", "8", "--episodes", "1", "--quiet", "--final-episodes",
         "0", "--checkpoint-every", "50", "--max-time", "120"]
@@ -41,16 +41,21 @@ def procs():
 
 def test_sigterm_to_the_whole_process_group_always_ends_cleanly_with_a_checkpoint(tmp_path,
                                                                                    procs):
-    """As Ctrl-C, scancel or a control-group kill do: every process of the node gets it,
-    in the middle of a generation (LunarLander's long episodes keep the workers busy)."""
+    """As scancel or a control-group kill do: every process of the node gets SIGTERM, in
+    the middle of a generation (LunarLander's long episodes keep the workers busy); then
+    a signal to one worker alone, then SIGINT to the group, as Ctrl-C sends it."""
     run = tmp_path / "run"
-    for trial in range(3):
+    plan = [("group", signal.SIGTERM), ("worker", signal.SIGTERM), ("group", signal.SIGINT)]
+    for trial, (target, sig) in enumerate(plan):
         seen = len(generations(run))
         procs.append(node := start_node(run, "--env", "LunarLander-v3", "--workers", "2",
                                         start_new_session=True))
         wait_for(lambda n=seen: len(generations(run)) > n, f"trial {trial}: a generation",
                  timeout=90)
-        os.killpg(node.pid, signal.SIGTERM)
+        if target == "group":
+            os.killpg(node.pid, sig)
+        else:
+            os.kill(children(node.pid)[0], sig)
         assert node.wait(timeout=30) == 0, node.stderr.read()
         wait_for(lambda n=node: not group(n.pid), "nothing of the node left in its group",
                  timeout=5)
@@ -60,7 +65,7 @@ def test_sigterm_to_the_whole_process_group_always_ends_cleanly_with_a_checkpoin
         assert checkpoint["island"]["generation"] == logged[-1]
         assert logged == list(range(1, len(logged) + 1))  # resumed, never repeated
     stops = [e["reason"] for e in read_jsonl(run / "events.jsonl") if e["event"] == "stopped"]
-    assert stops == ["signal SIGTERM"] * 3
+    assert stops == ["signal SIGTERM", "signal SIGTERM", "signal SIGINT"]
 
 
 def test_a_second_node_on_a_locked_run_directory_is_refused_and_changes_nothing(tmp_path,
