@@ -118,6 +118,9 @@ class Node:
             self._event("checkpoint_rejected", reason=problem)
         if started.aside is not None:
             self._event("fresh_start", previous=str(started.aside))
+        if started.state is None and self.run_dir.dropped:
+            self._event("log_truncated", lines=self.run_dir.dropped,
+                        reason="no checkpoint: the run starts again from generation 1")
         if started.state is not None:
             self._event("resumed", generation=self.state.generation,
                         evaluations=self.state.evaluations, log_lines_dropped=self.run_dir.dropped)
