@@ -100,8 +100,8 @@ def _restore(path: Path, spec: GenomeSpec, fresh: bool) -> tuple[NodeState | Non
 def _bind(config: NodeConfig, status: Callable[[], dict[str, Any]]) -> Any:
     from gossip import Gossip
 
-    gossip = Gossip(config.gossip, config.run.node_id, status=status)
     try:
+        gossip = Gossip(config.gossip, config.run.node_id, status=status)  # checks the node id
         gossip.start()  # reads the peers file and the keys, binds
     except (OSError, ValueError, TimeoutError) as exc:
         raise NodeStartError(str(exc)) from None
