@@ -38,6 +38,7 @@ from island.config import NodeConfig
 from island.migration import GRAFTED, INCOMPATIBLE, admit
 from island.progress import format_generation
 from island.runlog import RunDirectory
+from island.status import NodeStatus
 
 CHECKPOINT_VERSION = 1
 
@@ -91,9 +92,9 @@ class Node:
             ev.env, self.spec, ev.max_steps or None, ev.lifetime_fitness, ev.w_max
         )
         self.run_dir = RunDirectory(config.run.run_dir)
+        self.status = NodeStatus.follow(self.run_dir, self.node_id, ev.env, self.spec)
         self._stop_reason: str | None = None
         self._pending: list[tuple[np.ndarray, Any, str]] = []
-        self._status: dict[str, Any] = {}
         self.counters = Counters()
         self.champion = Champion()
         self.wall_before = 0.0
@@ -108,7 +109,7 @@ class Node:
         if networked:
             from gossip import Gossip
 
-            self.gossip = Gossip(config.gossip, self.node_id, status=lambda: self._status)
+            self.gossip = Gossip(config.gossip, self.node_id, status=self.status.snapshot)
             self.gossip.start()
             self.run_dir.event("node_started", node=self.node_id, address=self.gossip.address)
 
@@ -327,10 +328,6 @@ class Node:
                           migrants_out=self.counters.sent, injected=self.counters.injected)
             record["cpu"]["gossip"] = round(self.gossip.cpu_seconds(), 4)
         record["rules"] = named_rules(self.spec, self.best()[0])  # the genome the run stands behind
-        self._status = {k: v for k, v in record.items() if k != "rules"} | {
-            "node": self.node_id, "env": self.settings.env_id, "kind": self.spec.kind.value,
-            "fingerprint": self.spec.fingerprint,
-        }
         return record
 
     def run(self) -> int:

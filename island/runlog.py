@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,18 +39,28 @@ class RunDirectory:
         self.path.mkdir(parents=True, exist_ok=True)
         self._log = open(self.path / "log.jsonl", "a", encoding="utf-8")
         self._events = open(self.path / "events.jsonl", "a", encoding="utf-8")
+        self._observers: list[Callable[[str, dict[str, Any]], None]] = []
+
+    def observe(self, observer: Callable[[str, dict[str, Any]], None]) -> None:
+        """Also hand every record written to `observer(kind, record)`: "generation" or the event."""
+        self._observers.append(observer)
 
     def write_config(self, config: dict[str, Any]) -> None:
         write_atomic(self.path / "config.toml", tomli_w.dumps(config).encode())
 
     def log(self, record: dict[str, Any]) -> None:
-        self._log.write(json.dumps(_json_safe(record), separators=(",", ":")) + "\n")
+        safe = _json_safe(record)
+        self._log.write(json.dumps(safe, separators=(",", ":")) + "\n")
         self._log.flush()
+        for observer in self._observers:
+            observer("generation", safe)
 
     def event(self, kind: str, **fields: Any) -> None:
-        record = {"time": round(time.time(), 3), "event": kind, **fields}
-        self._events.write(json.dumps(_json_safe(record), separators=(",", ":")) + "\n")
+        safe = _json_safe({"time": round(time.time(), 3), "event": kind, **fields})
+        self._events.write(json.dumps(safe, separators=(",", ":")) + "\n")
         self._events.flush()
+        for observer in self._observers:
+            observer(kind, safe)
 
     def write_best(self, data: bytes) -> None:
         write_atomic(self.path / "best.msgpack", data)
