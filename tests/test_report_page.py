@@ -1,0 +1,36 @@
+"""The report's opening paragraph: who won, by how much, and what each island found."""
+
+from __future__ import annotations
+
+from island.report_page import strategy, summary_paragraph
+
+
+def _row(island: str, held_out: float | None, champion: float, kind: str = "rules") -> dict:
+    return {"island": island, "env": "CartPole-v1", "kind": kind, "held_out_mean": held_out,
+            "champion": champion, "best_training": 500.0}
+
+
+def test_the_winner_is_named_with_its_margin_on_held_out_seeds():
+    rows = [_row("oja", 310.0, 400.0), _row("hebbian", 450.5, 300.0), _row("fixed", None, 500.0)]
+    text = summary_paragraph(rows, {"oja": "x", "hebbian": "y", "fixed": "z"})
+    assert text.startswith("3 islands on CartPole-v1. <b>hebbian</b> won with a held-out mean "
+                           "of 450.5, 140.5 ahead of oja (310.0).")
+    assert "hebbian (rules): y" in text and "fixed (rules): z" in text
+
+
+def test_without_held_out_scores_the_champions_rank_and_the_page_says_so():
+    text = summary_paragraph([_row("a", None, 200.0), _row("b", None, 200.0)], {})
+    assert "<b>a</b> won with a champion validation score of 200.0, tied with b." in text
+    assert "No island has a held-out score yet" in text
+
+
+def test_the_strategy_is_read_off_the_rule():
+    assert strategy("weights", {}) == "fixed evolved weights, no plasticity"
+    rules = {f"layer{layer}.{name}": value for layer in range(3) for name, value in
+             (("eta", 0.01), ("decay", 1e-4), ("hebbian", 4.0), ("pre", -0.1), ("post", 1.0),
+              ("bias", 0.0), ("modulation", 2.0))}
+    assert strategy("rules", rules) == ("learning rate 0.01, driven by the hebbian term (|4|) "
+                                        "and post term (|1|), reward gain +2")
+    off = {**rules, **{f"layer{layer}.eta": 1e-6 for layer in range(3)}}
+    assert strategy("weights+rules", off) == ("plasticity all but off (learning rate 1e-06): "
+                                              "it relies on its evolved weights")
