@@ -137,17 +137,22 @@ def champion_video(run: IslandRun, out: Path) -> tuple[Path, str] | None:
 
     try:
         spec, x, meta = decode_genome((run.path / "best.msgpack").read_bytes())
-        carry = bool(meta.get("carry_weights", False))
+        # Files of older runs name `carry_weights`: one lifetime of all their episodes.
+        lifetime = int(meta.get("lifetime") or (
+            meta.get("episodes", 1) if meta.get("carry_weights") else 1))
         settings = EvalSettings(str(meta["env"]), spec, int(meta.get("max_steps") or 0) or None,
-                                carry, float(meta.get("w_max", 5.0)))
-        per = int(meta.get("episodes", 1)) if carry else 1
+                                str(meta.get("lifetime_fitness", "mean")),
+                                float(meta.get("w_max", 5.0)))
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in run.name)
-        recording = record_lifetimes(settings, x, out, 1, per, stem=safe, every=3, width=240,
-                                     max_frames=120, mp4=False)
+        recording = record_lifetimes(settings, x, out, 1, lifetime, stem=safe, every=3,
+                                     width=240, max_frames=120, mp4=False)
     except (OSError, KeyError, GenomeDecodeError, UnknownEnvironmentError, ValueError):
         return None
-    return recording.gif, (f"return {recording.returns[0]:.1f} "
-                           f"(GIF of the first {recording.frames} frames, every 3rd step)")
+    episodes = recording.episode_returns[0]
+    shown = f"{len(episodes)} episodes, returns " + ", ".join(f"{r:.0f}" for r in episodes) \
+        if len(episodes) > 1 else f"return {episodes[0]:.1f}"
+    return recording.gif, (f"{shown} (GIF of the first {recording.frames} frames, "
+                           "every 3rd step)")
 
 
 # -- report ----------------------------------------------------------------------------------

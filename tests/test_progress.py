@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pty
+import select
 
 from island.progress import LiveProgress, format_rows, island_row
 
@@ -16,6 +17,14 @@ def _table(generation: int) -> list[str]:
                         island_row("oja", None, 1)])
 
 
+def _read_all(fd: int) -> str:
+    """Everything the terminal has received (it may arrive in several reads)."""
+    chunks = []
+    while select.select([fd], [], [], 0.5)[0]:
+        chunks.append(os.read(fd, 65536))
+    return b"".join(chunks).decode()
+
+
 def test_the_table_is_redrawn_in_place_on_a_terminal():
     master, slave = pty.openpty()
     try:
@@ -24,7 +33,7 @@ def test_the_table_is_redrawn_in_place_on_a_terminal():
             assert progress.tty
             progress.update(_table(12), "line 12")
             progress.update(_table(13), "line 13")
-            written = os.read(master, 65536).decode()
+            written = _read_all(master)
     finally:
         os.close(master)
     first, _, second = written.partition("\x1b[3F\x1b[J")  # up three lines, clear below

@@ -60,7 +60,7 @@ def test_island_eval_records_the_held_out_lifetimes_it_scores(champion, tmp_path
 
 def test_a_short_small_gif_for_the_report(champion, tmp_path):
     spec, x, meta = decode_genome(champion.read_bytes())
-    settings = EvalSettings("CartPole-v1", spec, None, False, float(meta["w_max"]))
+    settings = EvalSettings("CartPole-v1", spec, None, "mean", float(meta["w_max"]))
     recording = record_lifetimes(settings, x, tmp_path, lifetimes=1, stem="small", every=3,
                                  width=240, max_frames=5, mp4=False)
     assert recording.frames == 5 and recording.mp4 is None
