@@ -258,6 +258,9 @@ class Cluster:
             self.start()
             for island in self.islands:
                 echo(f"island-cluster: {island.plan.name} at {island.address} -> {island.run_dir}")
+            if len(self.islands) > 1:
+                echo("island-cluster: watch it live with island-dashboard --peers "
+                     f"{self.out / CLUSTER_DIR / self.islands[0].plan.name}.peers")
             next_refresh = started + refresh
             while self.running() and not interrupted:
                 time.sleep(0.1)

@@ -93,8 +93,8 @@ function drawCharts(view) {
                       spanGaps: true, points: { show: false } });
       });
       dashboard.charts[xKey] = new uPlot({
-        width: 560, height: 320, series,
-        scales: { x: { time: false } }, legend: { live: false },
+        width: 620, height: 320, series,
+        scales: { x: { time: false } }, legend: { show: false },  // colours: the table's
         axes: [{ label }, { label: "mean episode return" }],
       }, data, target);
     } else {
@@ -106,22 +106,25 @@ function drawCharts(view) {
 
 // -- peer graph -------------------------------------------------------------------------
 
+const W = 640, H = 520;  // the graph's viewBox
+
 function drawGraph(view) {
   const g = document.getElementById("graph");
   g.replaceChildren();
   const defs = svg("defs");
   const marker = svg("marker", { id: "arrow", viewBox: "0 0 10 10", refX: "10", refY: "5",
-    markerWidth: "6", markerHeight: "6", orient: "auto-start-reverse" });
+    markerWidth: "9", markerHeight: "9", markerUnits: "userSpaceOnUse",
+    orient: "auto-start-reverse" });
   marker.appendChild(svg("path", { d: "M 0 0 L 10 5 L 0 10 z", fill: "#444" }));
   defs.appendChild(marker);
   g.appendChild(defs);
   const nodes = view.nodes;
   if (!nodes.length) {
-    g.appendChild(svg("text", { x: 260, y: 210, "text-anchor": "middle" }, "no nodes reachable"));
+    g.appendChild(svg("text", { x: W / 2, y: H / 2, "text-anchor": "middle" }, "no nodes reachable"));
     return;
   }
   const pos = {}, byAddress = {};
-  const cx = 260, cy = 210, r = nodes.length > 1 ? 150 : 0;
+  const cx = W / 2, cy = H / 2, r = nodes.length > 1 ? Math.min(W, H) / 2 - 70 : 0;
   nodes.forEach((n, i) => {
     const a = -Math.PI / 2 + 2 * Math.PI * i / nodes.length;
     pos[n.node] = [cx + r * Math.cos(a), cy + r * Math.sin(a)];
@@ -148,13 +151,19 @@ function drawGraph(view) {
       const ux = dx / len, uy = dy / len, off = 22;  // stop at the circles; bend to the right
       const sx = x1 + ux * off, sy = y1 + uy * off, ex = x2 - ux * off, ey = y2 - uy * off;
       const mx = (sx + ex) / 2 - uy * 30, my = (sy + ey) / 2 + ux * 30;
-      g.appendChild(svg("path", { d: `M ${sx} ${sy} Q ${mx} ${my} ${ex} ${ey}`, fill: "none",
-        stroke: moved ? colorOf(origin) : "#c62828", "stroke-dasharray": moved ? "" : "4 3",
-        "stroke-width": Math.min(6, 1 + Math.log2(1 + moved)), "marker-end": "url(#arrow)",
-        class: "flow" }));
-      g.appendChild(svg("text", { x: (sx + ex) / 2 - uy * 18, y: (sy + ey) / 2 + ux * 18,
-        "text-anchor": "middle", fill: "#333" },
-        `${counts.accepted || 0}/${counts.grafted || 0}/${counts.dropped || 0}`));
+      const path = svg("path", { d: `M ${sx} ${sy} Q ${mx} ${my} ${ex} ${ey}`, fill: "none",
+        stroke: moved ? colorOf(origin) : "#e57373", "stroke-dasharray": moved ? "" : "4 3",
+        "stroke-width": moved ? Math.min(5, 1 + Math.log2(1 + moved) / 2) : 1,
+        "marker-end": "url(#arrow)", class: "flow" });
+      const countsText = `${counts.accepted || 0} accepted / ${counts.grafted || 0} grafted / ` +
+        `${counts.dropped || 0} dropped`;
+      path.appendChild(svg("title", {}, `${origin} → ${n.node}: ${countsText}`));
+      g.appendChild(path);
+      if (moved) {  // label where genes moved; every arrow has its counts as a tooltip
+        g.appendChild(svg("text", { x: (sx + ex) / 2 - uy * 20, y: (sy + ey) / 2 + ux * 20,
+          "text-anchor": "middle", fill: "#222", class: "flow-label" },
+          `${counts.accepted || 0}/${counts.grafted || 0}/${counts.dropped || 0}`));
+      }
     }
   }
   for (const n of nodes) {
@@ -162,9 +171,13 @@ function drawGraph(view) {
     const alive = n.state === "alive";
     g.appendChild(svg("circle", { cx: x, cy: y, r: 18, fill: alive ? colorOf(n.node) : "#bbb",
       stroke: "#333", "stroke-dasharray": alive ? "" : "3 2", class: `node state-${n.state}` }));
-    g.appendChild(svg("text", { x, y: y + 34, "text-anchor": "middle", "font-weight": "bold" },
+    // Names sit outside the ring, away from the arrows inside it.
+    const ox = x - cx, oy = y - cy, d = Math.hypot(ox, oy) || 1;
+    const lx = x + ox / d * 34, ly = y + (oy / d) * (oy < 0 ? 44 : 30) + 4;
+    const anchor = Math.abs(ox / d) < 0.3 ? "middle" : (ox > 0 ? "start" : "end");
+    g.appendChild(svg("text", { x: lx, y: ly, "text-anchor": anchor, "font-weight": "bold" },
       n.node));
-    g.appendChild(svg("text", { x, y: y + 48, "text-anchor": "middle", fill: "#555" },
+    g.appendChild(svg("text", { x: lx, y: ly + 14, "text-anchor": anchor, fill: "#555" },
       alive ? `best ${fmt(n.best, 1)}` : n.state));
   }
 }
