@@ -92,7 +92,8 @@ class Node:
             ev.env, self.spec, ev.max_steps or None, ev.lifetime_fitness, ev.w_max
         )
         self.run_dir = RunDirectory(config.run.run_dir)
-        self.status = NodeStatus.follow(self.run_dir, self.node_id, ev.env, self.spec)
+        self.status = NodeStatus.follow(self.run_dir, self.node_id, ev.env, self.spec,
+                                        config.stop)
         self._stop_reason: str | None = None
         self._pending: list[tuple[np.ndarray, Any, str]] = []
         self.counters = Counters()

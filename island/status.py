@@ -12,12 +12,14 @@ from collections import deque
 from typing import Any
 
 from genome.spec import GenomeSpec
+from island.config import StopConfig
 from island.runlog import RunDirectory, read_jsonl
 
 HISTORY_POINTS = 240  # ~13 kB of msgpack: far below a status reply's size limit
 HISTORY_COLUMNS = ("generation", "evaluations", "wall", "best", "mean", "champion")
 RATE_WINDOW = 10  # generations over which evaluations per second are measured
 FLOW_OUTCOMES = ("accepted", "grafted", "dropped")
+FINISHING_GENERATIONS, FINISHING_SECONDS = 3, 10.0  # "finishing": its budget ends within these
 
 
 class History:
@@ -52,7 +54,9 @@ class NodeStatus:
     dict and swaps the reference, so a reader always sees a whole one.
     """
 
-    def __init__(self, node_id: str, env_id: str, spec: GenomeSpec):
+    def __init__(self, node_id: str, env_id: str, spec: GenomeSpec,
+                 stop: StopConfig | None = None):
+        self._stop = stop or StopConfig()
         self._identity = {
             "node": node_id, "env": env_id, "kind": spec.kind.value,
             "rule_family": spec.rule_family, "layer_sizes": list(spec.layer_sizes),
@@ -67,10 +71,10 @@ class NodeStatus:
         self._snapshot: dict[str, Any] = {**self._identity, **self._state}
 
     @classmethod
-    def follow(cls, run_dir: RunDirectory, node_id: str, env_id: str,
-               spec: GenomeSpec) -> NodeStatus:
+    def follow(cls, run_dir: RunDirectory, node_id: str, env_id: str, spec: GenomeSpec,
+               stop: StopConfig | None = None) -> NodeStatus:
         """A status that has read what `run_dir` already holds and observes what it writes."""
-        status = cls(node_id, env_id, spec)
+        status = cls(node_id, env_id, spec, stop)
         for record in read_jsonl(run_dir.path / "log.jsonl"):
             status.observe("generation", record)
         for event in read_jsonl(run_dir.path / "events.jsonl"):
@@ -118,9 +122,29 @@ class NodeStatus:
         (e0, w0), (e1, w1) = self._rates[0], self._rates[-1]
         return round((e1 - e0) / (w1 - w0), 2) if w1 > w0 else None
 
+    def _finishing(self) -> bool:
+        """Its stop budget ends within a few generations or seconds (a soon-silent node that
+        was not killed: the dashboard tells the two apart by this)."""
+        stop, latest = self._stop, self._latest
+        if len(self._rates) < 2 or not latest:
+            return False
+        (e0, w0), (e1, w1) = self._rates[-2], self._rates[-1]
+        ahead = FINISHING_GENERATIONS
+        if stop.max_generations and latest.get("generation", 0) + ahead >= stop.max_generations:
+            return True
+        if stop.max_evals and e1 + ahead * (e1 - e0) >= stop.max_evals:
+            return True
+        if stop.max_time and w1 + max(ahead * (w1 - w0), FINISHING_SECONDS) >= stop.max_time:
+            return True
+        score = latest.get("champion", latest.get("best"))
+        return bool(stop.target and isinstance(score, int | float) and score >= stop.target)
+
     def _rebuild(self) -> None:
+        state = dict(self._state)
+        if state["state"] == "running" and self._finishing():
+            state["state"] = "finishing"
         self._snapshot = {
-            **self._latest, **self._identity, **self._state,
+            **self._latest, **self._identity, **state,
             "evals_per_s": self._evals_per_second(), "rules": self._rules,
             "history": self._history.snapshot(),
             "flow": {origin: dict(counts) for origin, counts in self._flow.items()},

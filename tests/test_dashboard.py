@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from genome.spec import GenomeSpec
+from island.config import StopConfig
 from island.experiment import free_ports
 from island.runlog import RunDirectory
 from island.status import History, NodeStatus
@@ -63,6 +64,18 @@ def test_status_is_read_from_what_the_run_directory_records(tmp_path):
     assert snap["flow"] == {"b": {"accepted": 0, "grafted": 1, "dropped": 1},
                             "c": {"accepted": 0, "grafted": 0, "dropped": 1}}
     assert snap["state"] == "stopped" and snap["held_out"]["held_out_mean"] == 123.4
+    run_dir.close()
+
+
+def test_a_node_near_the_end_of_its_budget_says_it_is_finishing(tmp_path):
+    spec = GenomeSpec("weights", (4, 2))
+    run_dir = RunDirectory(tmp_path)
+    status = NodeStatus.follow(run_dir, "a", "CartPole-v1", spec, StopConfig(max_time=60.0))
+    for generation, wall in ((1, 10.0), (2, 20.0)):
+        run_dir.log({"generation": generation, "evaluations": 8 * generation, "wall": wall})
+        assert status.snapshot()["state"] == "running"
+    run_dir.log({"generation": 3, "evaluations": 24, "wall": 30.0})  # 3 more reach 60 s
+    assert status.snapshot()["state"] == "finishing"
     run_dir.close()
 
 

@@ -2,8 +2,9 @@
 and add the live peers each reply lists. No coordinator: any node is a way in.
 
 A node that stops answering is `suspect`, then `dead` after `dead_after` seconds
-without an answer; one whose last status said it was stopping (a stop criterion or
-a signal) is `stopped`. Nodes are never forgotten, so a death stays visible.
+without an answer; one whose last status said it had stopped (a stop criterion or a
+signal) or was finishing (its budget nearly spent) is `stopped`. Nodes are never
+forgotten, so a death stays visible.
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ class Crawler:
         if tracked.answered:
             return ALIVE
         status = (tracked.reply or {}).get("status") or {}
-        if isinstance(status, dict) and status.get("state") == "stopped":
+        if isinstance(status, dict) and status.get("state") in ("stopped", "finishing"):
             return STOPPED
         return SUSPECT if now - (tracked.last_ok or 0.0) < self.dead_after else DEAD
 

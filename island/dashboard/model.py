@@ -58,7 +58,8 @@ class NodeView:
             mean=_number(status.get("mean")), champion=_number(status.get("champion")),
             held_out=_number(held.get("held_out_mean")),
             migrants_in=status.get("migrants_in"), migrants_out=status.get("migrants_out"),
-            stop_reason=status.get("stop_reason"),
+            stop_reason=status.get("stop_reason") or (
+                "its budget was nearly spent" if status.get("state") == "finishing" else None),
             peers=[str(p) for p in reply.get("peers") or []],
             rules={str(k): v for k, v in (status.get("rules") or {}).items()
                    if _number(v) is not None},
