@@ -75,13 +75,18 @@ def summary_paragraph(rows: list[dict[str, Any]], strategies: dict[str, str]) ->
     envs = sorted({str(r.get("env")) for r in rows})
     text = f"{len(rows)} islands on {', '.join(envs)}. "
     if ranked:
-        win = ranked[0]
-        text += f"<b>{html.escape(win['island'])}</b> won with a {measure} of {win[key]:.1f}"
-        if len(ranked) > 1:
-            second = ranked[1]
-            margin = win[key] - second[key]
-            text += (f", {margin:.1f} ahead of {html.escape(second['island'])} ({second[key]:.1f})"
-                     if margin >= 0.05 else f", tied with {html.escape(second['island'])}")
+        top = ranked[0][key]
+        winners = [r for r in ranked if top - r[key] < 0.05]
+        rest = ranked[len(winners):]
+        names = [f"<b>{html.escape(r['island'])}</b>" for r in winners]
+        if len(winners) == 1:
+            text += f"{names[0]} won with a {measure} of {top:.1f}"
+        else:
+            text += (f"{', '.join(names[:-1])} and {names[-1]} tied with a {measure} of "
+                     f"{top:.1f}")
+        if rest:
+            text += (f", {top - rest[0][key]:.1f} ahead of {html.escape(rest[0]['island'])} "
+                     f"({rest[0][key]:.1f})")
         text += "."
         if key != "held_out_mean":
             text += " No island has a held-out score yet (a run still going or stopped early)."
@@ -123,7 +128,8 @@ def render_html(rows: list[dict[str, Any]], summary: str, figures: list[Figure],
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>island-network report"
         "</title><style>body{font-family:sans-serif;margin:2em;max-width:1300px;"
         "line-height:1.45}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
-        "padding:4px 8px;text-align:right;white-space:nowrap}img{max-width:100%;height:auto}"
+        "padding:4px 8px;text-align:right;white-space:nowrap}th{white-space:normal}"
+        "img{max-width:100%;height:auto}"
         ".summary{font-size:1.1em;max-width:60em}.caption{color:#333;max-width:60em}"
         "figure{margin:1.5em 0}.clips{display:flex;flex-wrap:wrap;gap:1em}"
         ".clips figure{margin:0;max-width:260px}</style></head>"

@@ -20,8 +20,15 @@ def test_the_winner_is_named_with_its_margin_on_held_out_seeds():
 
 def test_without_held_out_scores_the_champions_rank_and_the_page_says_so():
     text = summary_paragraph([_row("a", None, 200.0), _row("b", None, 200.0)], {})
-    assert "<b>a</b> won with a champion validation score of 200.0, tied with b." in text
+    assert "<b>a</b> and <b>b</b> tied with a champion validation score of 200.0." in text
     assert "No island has a held-out score yet" in text
+
+
+def test_a_tie_names_every_winner_and_the_margin_to_the_next():
+    rows = [_row("a", 500.0, 1), _row("b", 500.0, 1), _row("c", 500.0, 1), _row("d", 77.6, 1)]
+    text = summary_paragraph(rows, {})
+    assert ("<b>a</b>, <b>b</b> and <b>c</b> tied with a held-out mean of 500.0, 422.4 ahead "
+            "of d (77.6).") in text
 
 
 def test_the_strategy_is_read_off_the_rule():
