@@ -247,3 +247,55 @@ def test_a_killed_node_stays_listed_as_dead_with_its_history(archipelago):
                      "b to show dead", timeout=30)
     assert nodes["b"]["history"]["rows"] and nodes["b"]["best"] is not None
     assert nodes["a"]["state"] == "alive"
+
+
+# -- a secured network -----------------------------------------------------------------------
+
+
+def _keygen(keys: Path, name: str) -> str:
+    import zmq.auth
+
+    done = subprocess.run([script("island-keygen"), str(keys), "--name", name],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    return zmq.auth.load_certificate(keys / f"{name}.key")[0].decode()
+
+
+def test_a_curve_node_is_listed_with_an_allowed_key_and_never_in_plain_text(tmp_path):
+    keys, allow = tmp_path / "keys", tmp_path / "allow"
+    node_key = _keygen(keys, "A")
+    _keygen(keys, "D")
+    allow.mkdir()
+    shutil.copy(keys / "D.key", allow / "D.key")
+    node = subprocess.Popen([
+        script("island-node"), "--bind", "tcp://127.0.0.1:0", "--run-dir", str(tmp_path / "A"),
+        "--node-id", "A", "--workers", "1", "--popsize", "8", "--episodes", "1", "--quiet",
+        "--final-episodes", "0", "--max-time", "60", "--curve-secret",
+        str(keys / "A.key_secret"), "--curve-allow", str(allow)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    peers = tmp_path / "peers.txt"
+    dashboards = []
+    try:
+        address = node_address(tmp_path / "A", node)
+        peers.write_text(f"{address} {node_key}\n")
+        ports = free_ports(3)
+        ways = {  # the node's key from a flag, from the peers file, or not at all
+            "flag": [address, "--curve-secret", str(keys / "D.key_secret"),
+                     "--server-key", str(keys / "A.key")],
+            "peers file": ["--peers", str(peers), "--curve-secret", str(keys / "D.key_secret")],
+            "plain": [address],
+        }
+        for port, flags in zip(ports, ways.values(), strict=True):
+            dashboards.append(subprocess.Popen(
+                [script("island-dashboard"), *flags, "--port", str(port), "--timeout", "1",
+                 "--refresh", "0.5"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        lines = {way: d.stdout.readline() for way, d in zip(ways, dashboards, strict=True)}
+        assert lines["flag"].startswith("island-dashboard: 1 nodes answer")
+        assert lines["peers file"].startswith("island-dashboard: 1 nodes answer")
+        assert lines["plain"].startswith("island-dashboard: no node reachable")
+        listed = api(f"http://127.0.0.1:{ports[1]}/")["nodes"]
+        assert [(n["node"], n["state"]) for n in listed] == [("A", "alive")]
+    finally:
+        for proc in (*dashboards, node):
+            proc.terminate()
+            proc.wait(timeout=30)

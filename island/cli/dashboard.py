@@ -10,7 +10,10 @@ import argparse
 import errno
 import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gossip.status import StatusCurve
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,7 +35,8 @@ def _parser() -> argparse.ArgumentParser:
                              "allow directories")
     parser.add_argument("--server-key", metavar="NODE.key",
                         help="the nodes' public key where the peers file gives none: "
-                             "a .key file or the Z85 text")
+                             "a .key file or the Z85 text (a node learned from a peer, not "
+                             "from the file, is asked with this key)")
     return parser
 
 
@@ -50,19 +54,30 @@ def _seeds(args: argparse.Namespace) -> dict[str, str | None]:
     return seeds
 
 
+def _curve(args: argparse.Namespace) -> StatusCurve | None:
+    """This client's key pair, and the nodes' public key where the peers file gives none."""
+    from gossip.curve import load_key_pair
+    from gossip.status import StatusCurve, status_curve
+
+    if args.server_key and not args.curve_secret:
+        raise ValueError("--server-key needs --curve-secret (this client's key pair)")
+    if not args.curve_secret:
+        return None
+    if args.server_key:
+        return status_curve(args.curve_secret, args.server_key)
+    public, secret = load_key_pair(args.curve_secret, "--curve-secret")
+    return StatusCurve(public, secret, b"")  # each node's key comes from its peers-file line
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from gossip.address import AddressError
     from gossip.peers_file import PeersFileError
-    from gossip.status import status_curve
     from island.dashboard.crawl import Crawler
     from island.dashboard.server import Dashboard
 
     try:
-        if bool(args.curve_secret) != bool(args.server_key):
-            raise ValueError("--curve-secret and --server-key go together")
-        curve = status_curve(args.curve_secret, args.server_key) if args.curve_secret else None
-        crawler = Crawler(_seeds(args), curve, args.timeout, args.dead_after, args.refresh)
+        crawler = Crawler(_seeds(args), _curve(args), args.timeout, args.dead_after, args.refresh)
         dashboard = Dashboard(crawler, args.host, args.port)
     except (ValueError, AddressError, PeersFileError) as exc:
         print(f"island-dashboard: {exc}", file=sys.stderr)

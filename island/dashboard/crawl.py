@@ -53,6 +53,8 @@ class Crawler:
         self.known[address] = Tracked(address, curve)
 
     def _ask(self, tracked: Tracked) -> dict[str, Any] | None:
+        if tracked.curve is not None and not tracked.curve.server:
+            return None  # a secured node whose public key nobody gave us cannot be asked
         try:
             return query_status(tracked.address, timeout=self.timeout, curve=tracked.curve)
         except (TimeoutError, ValueError, OSError):
