@@ -18,7 +18,7 @@ import pytest
 from genome.spec import GenomeSpec
 from island.config import StopConfig
 from island.experiment import free_ports
-from island.runlog import RunDirectory
+from island.runlog import RunDirectory, read_jsonl
 from island.status import History, NodeStatus
 from tests.conftest import node_address, script, wait_for
 
@@ -128,15 +128,7 @@ class Archipelago:
         for name in ("a", "b", "c"):
             peers = root / f"{name}.peers"
             peers.write_text("".join(f"{a}\n" for a in self.addresses.values()))
-            self.procs[name] = subprocess.Popen([
-                script("island-node"), "--bind", "tcp://127.0.0.1:0", "--peers", str(peers),
-                "--run-dir", str(root / name), "--node-id", name, "--workers", "1",
-                "--popsize", "8", "--episodes", "1", "--max-steps", "200",
-                "--validation-episodes", "2", "--interval", "1", "--quiet",
-                "--final-episodes", "0", "--max-time", "150", "--heartbeat-interval", "0.2",
-                "--dead-after", "1.5", *(["--kind", "weights"] if name == "c" else [])],
-                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-            self.addresses[name] = node_address(root / name, self.procs[name])
+            self.start(name)
         (port,) = free_ports(1)
         self.url = f"http://127.0.0.1:{port}/"
         self.dashboard = subprocess.Popen([
@@ -144,6 +136,22 @@ class Archipelago:
             "--refresh", "0.5", "--timeout", "1", "--dead-after", "2"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert self.dashboard.stdout.readline().startswith("island-dashboard: ")
+
+    def start(self, name: str) -> None:
+        """Start (or restart, resuming its run directory) node `name` on a new port."""
+        events = self.root / name / "events.jsonl"
+        starts = len([e for e in read_jsonl(events) if e["event"] == "node_started"])
+        self.procs[name] = subprocess.Popen([
+            script("island-node"), "--bind", "tcp://127.0.0.1:0",
+            "--peers", str(self.root / f"{name}.peers"), "--run-dir", str(self.root / name),
+            "--node-id", name, "--workers", "1", "--popsize", "8", "--episodes", "1",
+            "--max-steps", "200", "--validation-episodes", "2", "--interval", "1", "--quiet",
+            "--final-episodes", "0", "--max-time", "150", "--heartbeat-interval", "0.2",
+            "--dead-after", "1.5", *(["--kind", "weights"] if name == "c" else [])],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        wait_for(lambda: len([e for e in read_jsonl(events) if e["event"] == "node_started"])
+                 > starts, f"{name} to start", timeout=60)
+        self.addresses[name] = node_address(self.root / name, self.procs[name])
 
     def kill(self, name: str) -> None:
         proc = self.procs[name]
@@ -241,12 +249,19 @@ def test_the_page_shows_every_node_draws_charts_and_a_killed_node_turns_dead(arc
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def test_a_killed_node_stays_listed_as_dead_with_its_history(archipelago):
+def test_a_killed_node_stays_listed_as_dead_and_comes_back_when_restarted(archipelago):
     archipelago.kill("b")
     nodes = wait_for(lambda: (n := _by_node(api(archipelago.url)))["b"]["state"] == "dead" and n,
                      "b to show dead", timeout=30)
     assert nodes["b"]["history"]["rows"] and nodes["b"]["best"] is not None
     assert nodes["a"]["state"] == "alive"
+    dead_at = nodes["b"]["generation"]
+
+    archipelago.start("b")  # resumes its run directory on a new port; the others learn it
+    nodes = wait_for(lambda: (n := _by_node(api(archipelago.url)))["b"]["state"] == "alive"
+                     and n["b"]["generation"] > dead_at and n, "b to come back", timeout=60)
+    assert nodes["b"]["address"] == archipelago.addresses["b"] and len(nodes) == 3
+    assert nodes["b"]["history"]["rows"][0][0] == 1  # its history from before the kill
 
 
 # -- a secured network -----------------------------------------------------------------------
