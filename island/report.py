@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from island.report_figures import OUTCOMES, plot_fitness, plot_migration, plot_rules
+from island.report_figures import (
+    OUTCOMES,
+    learning_curves,
+    plot_fitness,
+    plot_learning_curves,
+    plot_migration,
+    plot_rules,
+)
 from island.report_page import Figure, format_table, render_html, strategy, summary_paragraph
 from island.runlog import read_jsonl
 
@@ -184,6 +191,14 @@ def _figures(runs: list[IslandRun], flow: dict[tuple[str, str], dict[str, int]],
     plot_fitness(runs, "wall", "wall time (s)", figures[1].path)
     plot_migration(flow, names, figures[2].path)
     plot_rules(runs, figures[3].path)
+    curves = learning_curves(runs)
+    if curves:
+        figures.append(Figure(
+            "Within-lifetime learning of each island's best", out / "learning.png",
+            "Mean held-out return by episode within a lifetime (fresh weights at its start, "
+            "carried from episode to episode): a rising line is a rule that learns during the "
+            "lifetime; a flat one acts from its first episode as it will at its last."))
+        plot_learning_curves(curves, figures[-1].path)
     return figures
 
 

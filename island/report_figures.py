@@ -123,3 +123,33 @@ def plot_rules(runs: list[IslandRun], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def learning_curves(runs: list[IslandRun]) -> dict[str, tuple[str, list[float]]]:
+    """Island -> (its colour in the fitness figures, its held-out within-lifetime curve)."""
+    curves = {}
+    for index, run in enumerate(runs):
+        held = run.events_of("held_out")
+        curve = held[-1].get("curve") if held else None
+        if isinstance(curve, list) and len(curve) > 1:
+            curves[run.name] = (f"C{index % 10}", curve)
+    return curves
+
+
+def plot_learning_curves(curves: dict[str, tuple[str, list[float]]], path: Path) -> None:
+    """Mean held-out return against episode index within a lifetime, one line per island."""
+    from matplotlib.ticker import MaxNLocator
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for name, (color, curve) in curves.items():
+        ax.plot(range(1, len(curve) + 1), curve, marker="o", linewidth=2, color=color,
+                label=name)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("episode within the lifetime")
+    ax.set_ylabel("mean held-out return")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

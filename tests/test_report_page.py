@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+from island.report import write_report
 from island.report_page import strategy, summary_paragraph
 
 
@@ -41,3 +44,21 @@ def test_the_strategy_is_read_off_the_rule():
     off = {**rules, **{f"layer{layer}.eta": 1e-6 for layer in range(3)}}
     assert strategy("weights+rules", off) == ("plasticity all but off (learning rate 1e-06): "
                                               "it relies on its evolved weights")
+
+
+def test_islands_that_learn_within_a_lifetime_get_their_learning_curve_drawn(tmp_path):
+    for name, curve in (("learner", [10.0, 40.0, 90.0]), ("fixed", None)):
+        run = tmp_path / "runs" / name
+        run.mkdir(parents=True)
+        (run / "config.toml").write_text(f'[run]\nnode_id = "{name}"\n[evaluation]\n'
+                                         f'env = "CartPole-v1"\nkind = "rules"\n')
+        (run / "log.jsonl").write_text(json.dumps({"generation": 1, "evaluations": 8,
+                                                   "wall": 1.0, "best": 50.0, "mean": 20.0})
+                                       + "\n")
+        held = {"event": "held_out", "held_out_mean": 47.0, **({"curve": curve} if curve else {})}
+        (run / "events.jsonl").write_text(json.dumps(held) + "\n")
+    summary = write_report([tmp_path / "runs"], tmp_path / "report")
+    assert "learning.png" in summary["figures"]
+    page = (tmp_path / "report" / "report.html").read_text()
+    assert "Within-lifetime learning of each island" in page and "a rising line" in page
+    assert summary["videos"] == {}  # no best.msgpack: no clip, and no error
