@@ -11,6 +11,7 @@ import socket
 import subprocess
 import tempfile
 import urllib.request
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,24 @@ def test_a_node_near_the_end_of_its_budget_says_it_is_finishing(tmp_path):
     run_dir.log({"generation": 3, "evaluations": 24, "wall": 30.0})  # 3 more reach 60 s
     assert status.snapshot()["state"] == "finishing"
     run_dir.close()
+
+
+def test_a_hostile_or_foreign_status_reply_becomes_a_view_a_browser_can_parse():
+    from island.dashboard.model import NodeView
+
+    reply = {"node": "x", "peers": {"not": "a list"}, "status": {
+        "generation": "7", "best": float("nan"), "champion": float("inf"), "rules": [1, 2],
+        "history": {"columns": ["generation", "best"], "rows": [[1, float("nan")], "junk",
+                                                                [2, 3.0, 4.0], [3, 5.0]]},
+        "flow": {"b": {"accepted": 2, "grafted": "many"}, "c": 5},
+        "held_out": {"held_out_mean": 3.5, "curve": [1.0, float("-inf"), 2.0]}}}
+    view = NodeView.from_reply("tcp://127.0.0.1:1", reply, "alive", 0.0)
+    json.dumps(asdict(view), allow_nan=False)  # what the page receives
+    assert view.generation is None and view.best is None and view.champion is None
+    assert view.peers == [] and view.rules == {}
+    assert view.history["rows"] == [[1, None], [3, 5.0]]
+    assert view.flow == {"b": {"accepted": 2}} and view.learning_curve == [1.0, 2.0]
+    assert view.held_out == 3.5
 
 
 # -- bad input -------------------------------------------------------------------------------

@@ -14,11 +14,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
+import zmq
+
+from gossip.address import AddressError, parse_address
 from gossip.status import StatusCurve, query_status
 from island.dashboard.model import ALIVE, DEAD, STOPPED, SUSPECT, ArchipelagoView, NodeView
 
 MAX_ROUNDS = 8  # crawl hops per poll: enough for a peer of a peer of ... to be found at once
 MAX_PARALLEL = 32
+MAX_NODES = 4096  # a reply may list any addresses: the crawl stops growing here
 
 
 @dataclass
@@ -57,7 +61,7 @@ class Crawler:
             return None  # a secured node whose public key nobody gave us cannot be asked
         try:
             return query_status(tracked.address, timeout=self.timeout, curve=tracked.curve)
-        except (TimeoutError, ValueError, OSError):
+        except (TimeoutError, ValueError, OSError, zmq.ZMQError):
             return None
 
     def poll(self) -> ArchipelagoView:
@@ -78,9 +82,14 @@ class Crawler:
 
     def _answered(self, tracked: Tracked, reply: dict[str, Any]) -> None:
         tracked.reply, tracked.last_ok, tracked.answered = reply, time.monotonic(), True
-        for peer in reply.get("peers") or []:
-            if isinstance(peer, str):
-                self._add(peer)
+        peers = reply.get("peers")
+        for peer in peers if isinstance(peers, list) else []:
+            if len(self.known) >= MAX_NODES:
+                break
+            try:
+                self._add(parse_address(peer))
+            except (AddressError, TypeError, AttributeError):
+                continue  # not an address: nothing to ask
 
     def _state(self, tracked: Tracked, now: float) -> str:
         if tracked.answered:
