@@ -111,6 +111,8 @@ def plot_rules(runs: list[IslandRun], path: Path) -> None:
             ax = axes[row][col]
             ax.axis("on")
             names = sorted({k for r in records for k in r["rules"] if k.startswith(layer + ".")})
+            if len(names) > 10:  # the default cycle repeats after ten colours
+                ax.set_prop_cycle(color=plt.get_cmap("tab20").colors)
             for name in names:
                 ax.plot(generations, [r["rules"].get(name) for r in records], linewidth=1.5,
                         label=name.split(".", 1)[1])
