@@ -41,14 +41,17 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _seeds(args: argparse.Namespace) -> dict[str, str | None]:
-    from gossip.address import parse_address
+    from gossip.address import AddressError, parse_address
     from gossip.peers_file import read_peers_file
 
     seeds: dict[str, str | None] = {}
     if args.peers:
         seeds.update({e.address: e.public_key for e in read_peers_file(args.peers)})
     if args.address:
-        seeds.setdefault(parse_address(args.address), None)
+        try:
+            seeds.setdefault(parse_address(args.address), None)
+        except AddressError as exc:
+            raise ValueError(f"{args.address!r}: {exc}") from None
     if not seeds:
         raise ValueError("give a node's address or --peers FILE")
     return seeds
