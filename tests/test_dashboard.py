@@ -84,6 +84,7 @@ def test_a_hostile_or_foreign_status_reply_becomes_a_view_a_browser_can_parse():
     from island.dashboard.model import NodeView
 
     reply = {"node": "x", "peers": {"not": "a list"}, "status": {
+        "envs": ["CartPole-v1", "Acrobot-v1"],
         "generation": "7", "best": float("nan"), "champion": float("inf"), "rules": [1, 2],
         "history": {"columns": ["generation", "best"], "rows": [[1, float("nan")], "junk",
                                                                 [2, 3.0, 4.0], [3, 5.0]]},
@@ -95,7 +96,7 @@ def test_a_hostile_or_foreign_status_reply_becomes_a_view_a_browser_can_parse():
     assert view.peers == [] and view.rules == {}
     assert view.history["rows"] == [[1, None], [3, 5.0]]
     assert view.flow == {"b": {"accepted": 2}} and view.learning_curve == [1.0, 2.0]
-    assert view.held_out == 3.5
+    assert view.held_out == 3.5 and view.env == "CartPole-v1, Acrobot-v1"
 
 
 # -- bad input -------------------------------------------------------------------------------

@@ -34,6 +34,13 @@ def _history(value: Any) -> dict[str, Any]:
     return {"columns": columns, "rows": rows}
 
 
+def _envs(value: Any) -> str:
+    """One environment id, or several (an island that trains on more than one)."""
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value or "")
+
+
 def _flow(value: Any) -> dict[str, dict[str, int]]:
     if not isinstance(value, dict):
         return {}
@@ -80,7 +87,7 @@ class NodeView:
         return cls(
             node=str(reply.get("node") or status.get("node") or address),
             address=str(reply.get("address") or address), state=state, seen_ago=seen_ago,
-            env=str(status.get("env", "")), kind=str(status.get("kind", "")),
+            env=_envs(status.get("envs") or status.get("env")), kind=str(status.get("kind", "")),
             rule_family=str(status.get("rule_family", "")),
             generation=_int(status.get("generation")), evaluations=_int(status.get("evaluations")),
             evals_per_s=_number(status.get("evals_per_s")), best=_number(status.get("best")),
