@@ -264,6 +264,8 @@ def test_the_page_shows_every_node_draws_charts_and_a_killed_node_turns_dead(arc
                  == "dead", "the page to show b dead", timeout=30)
         table = {n: s for n, s, _ in browser.execute_script(rows)}
         assert table["a"] == table["c"] == "alive"
+        errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+        assert errors == [], errors  # the page's script ran without an error
     finally:
         browser.quit()
         shutil.rmtree(profile, ignore_errors=True)
