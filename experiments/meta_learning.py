@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # The recipe of each environment: what `island-node` was given (plus --seed, --run-dir).
 RECIPES: dict[str, list[str]] = {
-    "CartPole-v1": ["--hidden", "", "--lifetime", "20", "--episodes", "4", "--popsize", "16",
+    "CartPole-v1": ["--hidden", "", "--lifetime", "20", "--episodes", "8", "--popsize", "16",
                     "--max-evals", "300000", "--target", "490"],
     "Acrobot-v1": ["--hidden", "", "--lifetime", "10", "--episodes", "2", "--popsize", "16",
                    "--max-evals", "300000", "--target", "-80"],

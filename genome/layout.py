@@ -18,7 +18,7 @@ def initial_vector(spec: GenomeSpec) -> np.ndarray:
     if spec.kind.has_weights:
         parts.append(np.zeros(spec.n_weights))
     if spec.kind.has_rules:
-        parts.append(np.tile(spec.family.initial_search(), spec.n_layers))
+        parts.append(np.tile(spec.family.initial_search(spec.kind.has_weights), spec.n_layers))
     return np.concatenate(parts)
 
 

@@ -57,12 +57,13 @@ threefactor
                        0.01 z, z in [-10, 10]        0.0
 
     The initial rule already learns (a random linear CartPole policy: 48 -> 200
-    in 20 episodes), so evolution starts from a learner.
+    in 20 episodes), so evolution starts from a learner. A genome that also
+    evolves its weights starts with eta 0.01 instead.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -96,6 +97,7 @@ class RuleFamily:
     name: str
     params: tuple[RuleParam, ...]
     doc: str
+    initial_with_weights: dict[str, float] = field(default_factory=dict)
 
     @property
     def n_params(self) -> int:
@@ -108,9 +110,16 @@ class RuleFamily:
     def index(self, name: str) -> int:
         return self.names.index(name)
 
-    def initial_search(self) -> np.ndarray:
-        """Initial per-layer parameters in CMA-ES space, shape (n_params,)."""
-        return np.array([p.to_search(p.initial) for p in self.params])
+    def initial_search(self, with_weights: bool = False) -> np.ndarray:
+        """Initial per-layer parameters in CMA-ES space, shape (n_params,).
+
+        `with_weights`: the start of a genome that also evolves its weights, which
+        may differ (`initial_with_weights`) from that of a pure rule.
+        """
+        start = {p.name: p.initial for p in self.params}
+        if with_weights:
+            start.update(self.initial_with_weights)
+        return np.array([p.to_search(start[p.name]) for p in self.params])
 
     def to_natural(self, z: np.ndarray) -> np.ndarray:
         """Map search-space parameters (..., n_params) to the values the rule uses."""
@@ -191,6 +200,10 @@ THREEFACTOR = RuleFamily(
         _coefficient("post", "C: postsynaptic term, in units of 0.01", 0.01),
         _coefficient("bias", "D: constant drift, in units of 0.01", 0.01),
     ),
+    # Evolved weights start from zero and must first learn to act; a rule that rewrites
+    # them at once from the first generation (eta 0.3) cost a weights+rules LunarLander
+    # island half its budget. Such genomes start from a gentle learner, as hebbian does.
+    initial_with_weights={"eta": 0.01},
     doc=(
         "Three-factor rule with exploration noise, eligibility traces and reward baselines "
         "(node perturbation; Fiete & Seung 2006, Miconi 2017, Jordan et al. 2021): "

@@ -37,6 +37,7 @@ from typing import Any
 import tomli_w
 
 from island.config import SECTIONS, ConfigError, NodeConfig, config_from_mapping, load_toml
+from island.progress import LiveProgress, format_rows, island_row
 
 SET_BY_CLUSTER = {("run", "run_dir"), ("run", "node_id"), ("gossip", "bind"),
                   ("gossip", "advertise"), ("gossip", "peers")}
@@ -210,6 +211,13 @@ class Cluster:
                          f"{record.get('migrants_out', 0)}{state}")
         return " | ".join(parts)
 
+    def progress_table(self) -> list[str]:
+        """A header and one line per island: state, generation, evaluations, fitness, migrants."""
+        return format_rows([
+            island_row(i.plan.name, last_record(i.run_dir / "log.jsonl"),
+                       i.proc.poll() if i.proc else None)
+            for i in self.islands])
+
     def stop(self, grace: float) -> None:
         """SIGTERM every live island, then SIGKILL whatever is still running after `grace`."""
         for island in self.running():
@@ -227,8 +235,18 @@ class Cluster:
     def exit_codes(self) -> dict[str, int | None]:
         return {i.plan.name: (i.proc.returncode if i.proc else None) for i in self.islands}
 
-    def run(self, refresh: float = 2.0, grace: float = 30.0, echo=print) -> int:
-        """Run until every island stops by itself or a SIGINT/SIGTERM; 0 if all exited 0."""
+    def run(self, refresh: float = 2.0, grace: float = 30.0, echo=print,
+            progress: LiveProgress | None = None) -> int:
+        """Run until every island stops by itself or a SIGINT/SIGTERM; 0 if all exited 0.
+
+        With `progress`, its table is redrawn every `refresh` s; else `echo` gets lines.
+        """
+        def show() -> None:
+            if progress is None:
+                echo(self.progress_line(started))
+            else:
+                progress.update(self.progress_table(), self.progress_line(started))
+
         interrupted: list[int] = []
 
         def on_signal(signum: int, _frame: Any) -> None:
@@ -240,11 +258,14 @@ class Cluster:
             self.start()
             for island in self.islands:
                 echo(f"island-cluster: {island.plan.name} at {island.address} -> {island.run_dir}")
+            if len(self.islands) > 1:
+                echo("island-cluster: watch it live with island-dashboard --peers "
+                     f"{self.out / CLUSTER_DIR / self.islands[0].plan.name}.peers")
             next_refresh = started + refresh
             while self.running() and not interrupted:
                 time.sleep(0.1)
                 if time.monotonic() >= next_refresh:
-                    echo(self.progress_line(started))
+                    show()
                     next_refresh += refresh
             if interrupted:
                 echo(f"island-cluster: {signal.Signals(interrupted[0]).name}, stopping islands")
@@ -252,7 +273,7 @@ class Cluster:
             self.stop(grace)
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-        echo(self.progress_line(started))
+        show()
         codes = self.exit_codes()
         for island in self.islands:
             if codes[island.plan.name] != 0:

@@ -33,6 +33,7 @@ from island.runlog import RunDirectory
 from island.shutdown import Shutdown
 from island.startup import EvaluatorLike, NodeStartError, release, start
 from island.state import NodeState
+from island.status import NodeStatus
 from island.stopping import StopCriteria
 
 __all__ = ["Node", "NodeStartError", "resolve_identity", "spec_for"]
@@ -75,7 +76,7 @@ class Node:
                                              env_info(ev.env).reward_threshold)
         # Signals end the run cleanly (workers forward theirs to this process).
         self.shutdown = shutdown or Shutdown().install()
-        self._status: dict[str, Any] = {}
+        self.status: NodeStatus | None = None  # follows the run directory once it is opened
         try:
             self._started = start(config, self.spec, self.settings, networked, fresh, evaluator,
                                   self.status_snapshot)
@@ -90,6 +91,7 @@ class Node:
             release(self._started)
             self.shutdown.restore()
             raise
+        self.status = NodeStatus.follow(self.run_dir, self.node_id, ev.env, self.spec, self.stop)
         self.outcome = Outcome(self.run_dir, self.spec, self.settings, ev, self.node_id)
         self.run_dir.write_config(config.to_dict())
         self._started_events()
@@ -131,8 +133,11 @@ class Node:
         self.run_dir.event(kind, **fields)
 
     def status_snapshot(self) -> dict[str, Any]:
-        """What `island-node status` answers (called from the gossip thread: a snapshot)."""
-        return self._status
+        """What `island-node status` answers (called from the gossip thread: a snapshot).
+
+        Gossip binds before the run directory may be written, so before the status
+        follows it there is nothing to tell."""
+        return self.status.snapshot() if self.status is not None else {}
 
     # -- one generation -------------------------------------------------------------------------
 
@@ -151,14 +156,8 @@ class Node:
         return self.generations.best()
 
     def step(self) -> GenerationRecord:
-        """One generation (island/generation.py), its record also the status reply."""
-        record = self.generations.step(lambda: self.wall)
-        # The one place the status reply is built (`island-node status`, the dashboard).
-        self._status = record.status() | {
-            "node": self.node_id, "env": self.settings.env_id, "kind": self.spec.kind.value,
-            "fingerprint": self.spec.fingerprint,
-        }
-        return record
+        """One generation (island/generation.py); the status follows its log line."""
+        return self.generations.step(lambda: self.wall)
 
     # -- the run --------------------------------------------------------------------------------
 

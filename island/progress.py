@@ -1,6 +1,8 @@
-"""One terminal line per generation, readable at a glance."""
+"""Progress on a terminal: one line per generation of a node, and island-cluster's table."""
 
 from __future__ import annotations
+
+from typing import IO, Any
 
 from island.record import GenerationRecord
 
@@ -22,3 +24,60 @@ def format_generation(record: GenerationRecord) -> str:
                      f"out {record.migrants_out}")
     parts.append(f"{record.wall:.1f}s")
     return "  ".join(parts)
+
+
+TABLE_COLUMNS = ("island", "state", "gen", "evals", "evals/s", "best", "champion", "mean",
+                 "migrants in/out", "wall")
+
+
+def _number(value: Any, digits: int = 1) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "-"
+    return f"{value:,}" if isinstance(value, int) else f"{value:,.{digits}f}"
+
+
+def island_row(name: str, record: dict[str, Any] | None, exit_code: int | None) -> list[str]:
+    """One island's cells from its last log record; `exit_code` None while it runs."""
+    r = record or {}
+    wall, evaluations = r.get("wall"), r.get("evaluations")
+    rate = evaluations / wall if isinstance(evaluations, int) and wall else None
+    state = "running" if exit_code is None else f"exit {exit_code}"
+    return [name, state, _number(r.get("generation")), _number(evaluations), _number(rate, 0),
+            _number(r.get("best"), 2), _number(r.get("champion"), 2), _number(r.get("mean"), 2),
+            f"{_number(r.get('migrants_in'))} / {_number(r.get('migrants_out'))}",
+            f"{wall:.0f}s" if isinstance(wall, int | float) else "-"]
+
+
+def format_rows(rows: list[list[str]]) -> list[str]:
+    """A header and one aligned line per island (names left, numbers right)."""
+    table = [list(TABLE_COLUMNS), *rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(TABLE_COLUMNS))]
+    return ["  ".join(c.ljust(w) if i < 2 else c.rjust(w)
+                      for i, (c, w) in enumerate(zip(line, widths, strict=True)))
+            for line in table]
+
+
+class LiveProgress:
+    """On a terminal, redraws one table in place; elsewhere (a pipe, a file) prints lines."""
+
+    CURSOR_UP_AND_CLEAR = "\x1b[{n}F\x1b[J"  # to the start of the table, erase to the end
+
+    def __init__(self, stream: IO[str]):
+        self.stream, self.tty, self._drawn = stream, stream.isatty(), 0
+
+    def update(self, table: list[str], line: str) -> None:
+        """Show the newest state: the table on a terminal, else the one-line form."""
+        if not self.tty:
+            self.stream.write(line + "\n")
+        else:
+            if self._drawn:
+                self.stream.write(self.CURSOR_UP_AND_CLEAR.format(n=self._drawn))
+            self.stream.write("\n".join(table) + "\n")
+            self._drawn = len(table)
+        self.stream.flush()
+
+    def message(self, text: str) -> None:
+        """A line that stays: printed below the table, which then starts again beneath it."""
+        self.stream.write(text + "\n")
+        self.stream.flush()
+        self._drawn = 0

@@ -55,10 +55,6 @@ class GenerationRecord:
             record.cpu["gossip"] = round(gossip.cpu_seconds(), 4)
         return record
 
-    def status(self) -> dict[str, Any]:
-        """The record as a status reply carries it (the rule is left out: it is large)."""
-        return {k: v for k, v in self.to_dict().items() if k != "rules"}
-
     def to_dict(self) -> dict[str, Any]:
         """The log line's fields; unset optional ones are left out."""
         return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}

@@ -7,18 +7,25 @@ or a node killed before its held-out score all leave the report with less, not b
 
 from __future__ import annotations
 
-import base64
-import html
 import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from island.report_figures import (
+    OUTCOMES,
+    learning_curves,
+    plot_fitness,
+    plot_learning_curves,
+    plot_migration,
+    plot_rules,
+)
+from island.report_page import Figure, format_table, render_html, strategy, summary_paragraph
 from island.runlog import read_jsonl
 
 MARKERS = ("log.jsonl", "events.jsonl", "config.toml")
-OUTCOMES = ("accepted", "grafted", "dropped")
+__all__ = ["ReportError", "find_run_dirs", "format_table", "write_report"]
 
 
 class ReportError(ValueError):
@@ -123,139 +130,80 @@ def summary_row(run: IslandRun) -> dict[str, Any]:
     }
 
 
-# -- figures ---------------------------------------------------------------------------------
+# -- champion videos -------------------------------------------------------------------------
 
 
-def _pyplot():
-    import matplotlib
+def champion_video(run: IslandRun, out: Path) -> tuple[Path, str] | None:
+    """A short GIF of the island's best genome in its first held-out lifetime, and its note.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def plot_fitness(runs: list[IslandRun], x_key: str, x_label: str, path: Path) -> None:
-    """Best training sample (solid), generation mean (dashed) and champion (dots) per island.
-
-    The champion's score is its mean on a round of fresh validation seeds: the
-    honest curve; the best training sample is the luckiest score seen so far.
+    None when the run saved no genome or its environment cannot be rendered here.
     """
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    for run in runs:
-        rows = [r for r in run.log if r.get(x_key) is not None]
-        xs = [r[x_key] for r in rows]
-        (line,) = ax.plot(xs, [r.get("best") for r in rows], label=f"{run.name} best")
-        ax.plot(xs, [r.get("mean") for r in rows], linestyle="--", color=line.get_color(),
-                alpha=0.6, label=f"{run.name} mean")
-        champion = [r.get("champion", float("nan")) for r in rows]
-        if any(c == c for c in champion):  # some generation had a champion (not all NaN)
-            ax.plot(xs, champion, linestyle=":", linewidth=2.0, color=line.get_color(),
-                    label=f"{run.name} champion")
-    ax.set_xlabel(x_label)
-    ax.set_ylabel("mean episode return")
-    ax.grid(alpha=0.3)
-    if runs:
-        ax.legend(fontsize="x-small", ncol=3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    from envs import EvalSettings, UnknownEnvironmentError
+    from envs.recording import record_lifetimes
+    from genome.codec import GenomeDecodeError, decode_genome
 
-
-def plot_migration(flow: dict[tuple[str, str], dict[str, int]], islands: list[str],
-                   path: Path) -> None:
-    """One heatmap per outcome: rows are origin islands, columns receiving islands."""
-    import numpy as np
-
-    plt = _pyplot()
-    origins = sorted({o for o, _ in flow} | set(islands))
-    fig, axes = plt.subplots(1, len(OUTCOMES), figsize=(4 * len(OUTCOMES) + 1, 4), squeeze=False)
-    for ax, outcome in zip(axes[0], OUTCOMES, strict=True):
-        matrix = np.array([[flow.get((o, r), {}).get(outcome, 0) for r in islands]
-                           for o in origins])
-        ax.imshow(matrix, cmap="viridis", aspect="auto")
-        ax.set_xticks(range(len(islands)), islands, rotation=45, ha="right")
-        ax.set_yticks(range(len(origins)), origins)
-        ax.set_xlabel("receiving island")
-        ax.set_ylabel("origin island")
-        ax.set_title(outcome)
-        top = matrix.max() if matrix.size else 0
-        for (i, j), count in np.ndenumerate(matrix):
-            ax.text(j, i, str(count), ha="center", va="center",
-                    color="black" if top and count > top / 2 else "white", fontsize="small")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
-def plot_rules(runs: list[IslandRun], path: Path) -> None:
-    """One panel per island: each rule parameter of its best genome against generation."""
-    plt = _pyplot()
-    cols = min(3, max(1, len(runs)))
-    rows = (len(runs) + cols - 1) // cols or 1
-    fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.5 * rows), squeeze=False)
-    for ax in axes.flat[len(runs):]:
-        ax.axis("off")
-    for ax, run in zip(axes.flat, runs, strict=False):
-        records = [r for r in run.log if isinstance(r.get("rules"), dict)]
-        names = sorted({k for r in records for k in r["rules"]})
-        for name in names:
-            ax.plot([r.get("generation") for r in records],
-                    [r["rules"].get(name) for r in records], label=name, linewidth=1)
-        ax.set_title(f"{run.name} ({run.setting('evaluation', 'rule_family')})", fontsize="small")
-        ax.set_xlabel("generation", fontsize="small")
-        ax.tick_params(labelsize="x-small")
-        if names:
-            ax.legend(fontsize="xx-small", ncol=2)
-        else:
-            ax.text(0.5, 0.5, "no rule parameters", ha="center", va="center",
-                    transform=ax.transAxes)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    try:
+        spec, x, meta = decode_genome((run.path / "best.msgpack").read_bytes())
+        # Files of older runs name `carry_weights`: one lifetime of all their episodes.
+        lifetime = int(meta.get("lifetime") or (
+            meta.get("episodes", 1) if meta.get("carry_weights") else 1))
+        settings = EvalSettings(str(meta["env"]), spec, int(meta.get("max_steps") or 0) or None,
+                                str(meta.get("lifetime_fitness", "mean")),
+                                float(meta.get("w_max", 5.0)))
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in run.name)
+        recording = record_lifetimes(settings, x, out, 1, lifetime, stem=safe, every=3,
+                                     width=240, max_frames=120, mp4=False)
+    except (OSError, KeyError, GenomeDecodeError, UnknownEnvironmentError, ValueError):
+        return None
+    episodes = recording.episode_returns[0]
+    shown = f"{len(episodes)} episodes, returns " + ", ".join(f"{r:.0f}" for r in episodes) \
+        if len(episodes) > 1 else f"return {episodes[0]:.1f}"
+    return recording.gif, (f"{shown} (GIF of the first {recording.frames} frames, "
+                           "every 3rd step)")
 
 
 # -- report ----------------------------------------------------------------------------------
 
-COLUMNS = [("island", "island"), ("env", "env"), ("kind", "kind"), ("rule_family", "rule family"),
-           ("generations", "generations"), ("evaluations", "evaluations"),
-           ("best_training", "best training fitness"), ("champion", "champion validation"),
-           ("held_out_mean", "held-out mean"),
-           ("migrants_received", "migrants received"),
-           ("migrants_injected", "migrants injected"),
-           ("migrants_became_best", "migrants that became best")]
+
+def _figures(runs: list[IslandRun], flow: dict[tuple[str, str], dict[str, int]],
+             out: Path) -> list[Figure]:
+    names = [run.name for run in runs]
+    figures = [
+        Figure("Fitness against evaluations", out / "fitness_evaluations.png",
+               "Thick lines are each island's champion, scored on fresh validation seeds: the "
+               "honest curve. Thin lines are the luckiest training sample, dashed ones the "
+               "generation mean. Compare islands at the same number of evaluations: the one "
+               "whose thick line rises first learns the most per episode spent."),
+        Figure("Fitness against wall time", out / "fitness_wall.png",
+               "The same curves against seconds: an island with a cheaper genome or a faster "
+               "environment can win here while losing per evaluation."),
+        Figure("Migration flow (origin to receiver)", out / "migration.png",
+               "Each cell counts migrants from the row's island received by the column's. "
+               "Accepted: same genome spec, injected whole; grafted: only the learning rule was "
+               "taken; dropped: incompatible. A full 'dropped' panel means islands that cannot "
+               "share anything."),
+        Figure("Rule parameters of each island's best", out / "rules.png",
+               "Each island's rule, layer by layer, over the generations (symmetric log scale). "
+               "Flat lines late in the run mean the rule has settled; a learning rate (eta) "
+               "pushed to its floor means evolution switched plasticity off."),
+    ]
+    plot_fitness(runs, "evaluations", "episode evaluations", figures[0].path)
+    plot_fitness(runs, "wall", "wall time (s)", figures[1].path)
+    plot_migration(flow, names, figures[2].path)
+    plot_rules(runs, figures[3].path)
+    curves = learning_curves(runs)
+    if curves:
+        figures.append(Figure(
+            "Within-lifetime learning of each island's best", out / "learning.png",
+            "Mean held-out return by episode within a lifetime (fresh weights at its start, "
+            "carried from episode to episode): a rising line is a rule that learns during the "
+            "lifetime; a flat one acts from its first episode as it will at its last."))
+        plot_learning_curves(curves, figures[-1].path)
+    return figures
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.2f}"
-    return str(value)
-
-
-def render_html(rows: list[dict[str, Any]], images: dict[str, Path]) -> str:
-    """A self-contained page: the table, then every figure as a base64 data URI."""
-    head = "".join(f"<th>{html.escape(label)}</th>" for _, label in COLUMNS)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_cell(row[key]))}</td>" for key, _ in COLUMNS)
-        + "</tr>" for row in rows)
-    figures = "".join(
-        f"<h2>{html.escape(title)}</h2><img alt=\"{html.escape(title)}\" "
-        f"src=\"data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}\">"
-        for title, p in images.items())
-    return (
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>island-network report"
-        "</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}img{max-width:100%}"
-        "</style></head><body><h1>island-network report</h1>"
-        f"<table><tr>{head}</tr>{body}</table>{figures}</body></html>\n"
-    )
-
-
-def write_report(paths: list[str | Path], out: str | Path) -> dict[str, Any]:
-    """Read every run directory under `paths`; write PNGs, report.html and summary.json."""
+def write_report(paths: list[str | Path], out: str | Path, videos: bool = True) -> dict[str, Any]:
+    """Read every run directory under `paths`; write PNGs, GIFs, report.html and summary.json."""
     runs = [load_run(p) for p in find_run_dirs(paths)]
     ids = [run.node_id for run in runs]
     for run in runs:
@@ -263,34 +211,36 @@ def write_report(paths: list[str | Path], out: str | Path) -> dict[str, Any]:
             run.label = f"{run.node_id} ({run.path.name})"
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    names = [run.name for run in runs]
     flow = migration_flow(runs)
-    images = {
-        "Fitness against evaluations": out / "fitness_evaluations.png",
-        "Fitness against wall time": out / "fitness_wall.png",
-        "Migration flow (origin to receiver)": out / "migration.png",
-        "Rule parameters of each island's best": out / "rules.png",
-    }
-    paths_of = list(images.values())
-    plot_fitness(runs, "evaluations", "episode evaluations", paths_of[0])
-    plot_fitness(runs, "wall", "wall time (s)", paths_of[1])
-    plot_migration(flow, names, paths_of[2])
-    plot_rules(runs, paths_of[3])
+    figures = _figures(runs, flow, out)
+    clips = {}
+    if videos:
+        for run in runs:
+            clip = champion_video(run, out / "videos")
+            if clip is not None:
+                clips[run.name] = clip
     rows = [summary_row(run) for run in runs]
+    strategies = {run.name: strategy(str(run.setting("evaluation", "kind")), _last_rules(run))
+                  for run in runs}
+    for row in rows:
+        row["strategy"] = strategies[row["island"]]
+    paragraph = summary_paragraph(rows, strategies)
     summary = {
+        "summary": paragraph,
         "islands": rows,
         "migration": [{"origin": o, "receiver": r, **counts}
                       for (o, r), counts in sorted(flow.items())],
-        "figures": [p.name for p in paths_of],
+        "figures": [f.path.name for f in figures],
+        "videos": {name: str(gif.relative_to(out)) for name, (gif, _) in clips.items()},
     }
-    (out / "report.html").write_text(render_html(rows, images), encoding="utf-8")
+    page = render_html(rows, paragraph, figures, clips)
+    (out / "report.html").write_text(page, encoding="utf-8")
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return summary
 
 
-def format_table(rows: list[dict[str, Any]]) -> str:
-    """The summary table as aligned plain text, for the terminal."""
-    table = [[label for _, label in COLUMNS]] + [[_cell(r[k]) for k, _ in COLUMNS] for r in rows]
-    widths = [max(len(line[i]) for line in table) for i in range(len(COLUMNS))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True))
-                     for line in table)
+def _last_rules(run: IslandRun) -> dict[str, float]:
+    for record in reversed(run.log):
+        if isinstance(record.get("rules"), dict):
+            return record["rules"]
+    return {}

@@ -14,6 +14,7 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -48,18 +49,28 @@ class RunDirectory:
         self.dropped = truncate_log(self.path / LOG, resume_generation)
         self._log = open(self.path / LOG, "a", encoding="utf-8")
         self._events = open(self.path / EVENTS, "a", encoding="utf-8")
+        self._observers: list[Callable[[str, dict[str, Any]], None]] = []
+
+    def observe(self, observer: Callable[[str, dict[str, Any]], None]) -> None:
+        """Also hand every record written to `observer(kind, record)`: "generation" or the event."""
+        self._observers.append(observer)
 
     def write_config(self, config: dict[str, Any]) -> None:
         write_atomic(self.path / CONFIG, tomli_w.dumps(config).encode())
 
     def log(self, record: dict[str, Any]) -> None:
-        self._log.write(json.dumps(_json_safe(record), separators=(",", ":")) + "\n")
+        safe = _json_safe(record)
+        self._log.write(json.dumps(safe, separators=(",", ":")) + "\n")
         self._log.flush()
+        for observer in self._observers:
+            observer("generation", safe)
 
     def event(self, kind: str, **fields: Any) -> None:
-        record = {"time": round(time.time(), 3), "event": kind, **fields}
-        self._events.write(json.dumps(_json_safe(record), separators=(",", ":")) + "\n")
+        safe = _json_safe({"time": round(time.time(), 3), "event": kind, **fields})
+        self._events.write(json.dumps(safe, separators=(",", ":")) + "\n")
         self._events.flush()
+        for observer in self._observers:
+            observer(kind, safe)
 
     def write_best(self, data: bytes) -> None:
         write_atomic(self.path / BEST, data)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import time
@@ -85,6 +86,11 @@ def test_three_islands_run_exchange_migrants_and_are_reported(tmp_path):
     page = (report / "report.html").read_text()
     assert "data:image/png;base64," in page and "<table>" in page
     summary = json.loads((report / "summary.json").read_text())
+    # It opens with who won on held-out seeds, then shows every champion acting.
+    assert page.index(summary["summary"]) < page.index("<table>")
+    assert re.search(r"</b> (won|tied) with a held-out mean of ", summary["summary"])
+    assert page.count("data:image/gif;base64,") == 3 and page.count("<figcaption") == 3 + 4
+    assert set(summary["videos"]) == {"a", "b", "c"}
     rows = {row["island"]: row for row in summary["islands"]}
     assert set(rows) == {"a", "b", "c"}
     assert all(row["held_out_mean"] is not None for row in rows.values())

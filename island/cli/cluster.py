@@ -18,11 +18,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("experiment", help="experiment TOML: shared sections and [[island]]s")
     parser.add_argument("--out", required=True, help="directory of the islands' run directories")
     parser.add_argument("--refresh", type=float, default=2.0,
-                        help="seconds between progress lines (default 2)")
+                        help="seconds between progress updates (default 2); on a terminal "
+                        "one table is redrawn in place, elsewhere a line is printed")
     parser.add_argument("--grace", type=float, default=30.0,
                         help="seconds an island has to stop after SIGTERM (default 30)")
     args = parser.parse_args(argv)
     from island.experiment import Cluster, load_experiment
+    from island.progress import LiveProgress
 
     try:
         plans = load_experiment(args.experiment)
@@ -30,8 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, FileNotFoundError) as exc:
         print(f"island-cluster: {exc}", file=sys.stderr)
         return 2
-    return cluster.run(refresh=args.refresh, grace=args.grace,
-                       echo=lambda line: print(line, flush=True))
+    progress = LiveProgress(sys.stdout)
+    return cluster.run(refresh=args.refresh, grace=args.grace, echo=progress.message,
+                       progress=progress)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from envs import LIFETIME_FITNESS, EvalSettings, Evaluator, UnknownEnvironmentError
+from envs.recording import record_lifetimes
 from genome.codec import GenomeDecodeError, decode_genome
 from genome.layout import W_MAX
 from island.rule_study import TransferError, baselines, fit_to_env, rule_table, score_held_out
@@ -38,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
                         "on the same seeds, as a table")
     parser.add_argument("--json", action="store_true",
                         help="print everything measured as one JSON object, nothing else")
+    parser.add_argument("--record", type=Path, metavar="DIR",
+                        help="also render the first held-out lifetimes (up to 3) to "
+                        "DIR/held_out.gif, and .mp4 when imageio-ffmpeg is installed")
     return parser
 
 
@@ -78,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     with Evaluator(settings, args.workers or None) as evaluator:
         scores = [score_held_out(evaluator, name, genome, args.episodes, lifetime,
                                  args.held_out_start) for name, genome in candidates.items()]
+    recording = record_lifetimes(settings, x, args.record, min(args.episodes, 3), lifetime,
+                                 args.held_out_start) if args.record else None
     if args.json:
         print(json.dumps({
             "genome": str(args.genome), "env": env_id, "kind": spec.kind.value,
@@ -86,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             "held_out_seeds_from": 2**31 + args.held_out_start,
             "trained_on": meta.get("envs") or meta.get("env"),
             "rows": [s.to_dict() for s in scores],
+            "recording": recording.to_dict() if recording else None,
         }, indent=2))
         return 0
     print(f"{args.genome}  env {env_id}  kind {spec.kind.value}  family {spec.rule_family}  "
@@ -98,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
               f"min {s.min:.2f}  max {s.max:.2f}")
         if lifetime > 1:
             print(f"{'':<{len(label)}}learning curve: " + " ".join(f"{v:.0f}" for v in s.curve))
+    if recording:
+        print(recording.summary())
     return 0
 
 

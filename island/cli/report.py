@@ -16,12 +16,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("run_dirs", nargs="+", metavar="RUN_DIR",
                         help="node run directories, or folders of them")
     parser.add_argument("--out", help="report directory (default: RUN_DIR/report)")
+    parser.add_argument("--no-videos", action="store_true",
+                        help="skip the champion GIFs (they replay each island's best genome)")
     args = parser.parse_args(argv)
     from island.report import ReportError, format_table, write_report
 
     out = Path(args.out) if args.out else Path(args.run_dirs[0]) / "report"
     try:
-        summary = write_report(args.run_dirs, out)
+        summary = write_report(args.run_dirs, out, videos=not args.no_videos)
     except ReportError as exc:
         print(f"island-report: {exc}", file=sys.stderr)
         return 2
