@@ -2,11 +2,11 @@
 
 `multiprocessing.Pool` hung 4 of 7 trials when SIGTERM reached every process of a
 node (issue 12): workers killed mid-task left `Pool.terminate` waiting on threads
-that replace dead workers. This pool is a list of plain processes, one pipe each:
+that replace dead workers. This pool is a list of plain processes, one socket each:
 - workers ignore SIGINT/SIGTERM and forward them to the node (a signal to any
   process of a node stops the node, once, through its own handler);
 - workers die with the node: PR_SET_PDEATHSIG on Linux, a watchdog thread
-  elsewhere, and end quietly when their pipe closes;
+  elsewhere, and end quietly when their socket closes;
 - `close` asks idle workers to leave, kills busy ones, and never waits long.
 Each worker is a fresh interpreter (envs/worker.py's `serve`, safe after ZeroMQ
 threads exist) talking over a socket pair. Not `multiprocessing`'s spawn: it adds a
@@ -82,7 +82,8 @@ class WorkerPool:
         """Results of `task` for each job, in order; one job per idle worker at a time.
 
         Raises Aborted when `abort()` turns true (busy workers are killed: an episode
-        cannot be interrupted cleanly) and WorkerDied when a worker ends.
+        cannot be interrupted cleanly), WorkerDied when a worker ends and WorkerError when
+        a task raises; the pool is closed after any of them.
         """
         if not self._procs:
             raise WorkerDied("the worker pool is closed")
