@@ -12,7 +12,8 @@ it at the end on seeds from 2^31 up, which this report does not use.
 
 Writes `DIR/summary.json` and `DIR/summary.md` (the table of the closing note),
 and copies each champion to `examples/genomes/<env>.threefactor.rules.msgpack`
-when `--ship` is given. Finished runs are read, not repeated.
+when `--ship` is given. Finished runs are read, not repeated; a run stopped early
+is reported as it stands unless `--resume` is given.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RECIPES: dict[str, list[str]] = {
     "CartPole-v1": ["--hidden", "", "--lifetime", "20", "--episodes", "8", "--popsize", "16",
                     "--max-evals", "300000", "--target", "490"],
-    "Acrobot-v1": ["--hidden", "", "--lifetime", "10", "--episodes", "2", "--popsize", "16",
+    "Acrobot-v1": ["--hidden", "", "--lifetime", "10", "--episodes", "1", "--popsize", "16",
                    "--max-evals", "300000", "--target", "-80"],
     "LunarLander-v3": ["--hidden", "", "--lifetime", "20", "--episodes", "2", "--popsize", "16",
                        "--max-evals", "300000", "--target", "200"],
@@ -44,9 +45,14 @@ COMMON = ["--kind", "rules", "--rule-family", "threefactor", "--lifetime-fitness
           "--quiet"]
 
 
-def evolve(env_id: str, run: Path, seed: int, workers: int) -> None:
-    """Run the island unless it already finished (it then scored its champion)."""
-    if any(e["event"] == "held_out" for e in read_jsonl(run / "events.jsonl")):
+def evolve(env_id: str, run: Path, seed: int, workers: int, resume: bool) -> None:
+    """Run the island unless it already finished (it then scored its champion).
+
+    A run stopped early (a signal: the wall-clock budget of the experiment ran out)
+    is resumed only with `resume`; otherwise its champion so far is reported.
+    """
+    events = read_jsonl(run / "events.jsonl")
+    if any(e["event"] == "held_out" for e in events) or (events and not resume):
         return
     subprocess.run([str(BIN / "island-node"), "--env", env_id, *RECIPES[env_id], *COMMON,
                     "--seed", str(seed), "--workers", str(workers), "--run-dir", str(run)],
@@ -54,11 +60,18 @@ def evolve(env_id: str, run: Path, seed: int, workers: int) -> None:
 
 
 def score(run: Path, episodes: int, workers: int) -> dict[str, Any]:
-    """The champion against 5 random rules and no plasticity, on the report's own seeds."""
+    """The champion against 5 random rules and no plasticity, on the report's own seeds.
+
+    Kept in `RUN/report.json`: a re-run of the script reads it instead of scoring again.
+    """
+    cached = run / "report.json"
+    if cached.exists():
+        return json.loads(cached.read_text())
     out = subprocess.run([str(BIN / "island-eval"), str(run / "best.msgpack"), "--json",
                           "--compare", "5", "--episodes", str(episodes), "--workers", str(workers),
                           "--held-out-start", str(REPORT_OFFSET)],
                          check=True, capture_output=True, text=True)
+    cached.write_text(out.stdout)
     return json.loads(out.stdout)
 
 
@@ -95,19 +108,25 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--episodes", type=int, default=100, help="held-out lifetimes")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue runs that were stopped before their budget was spent")
     parser.add_argument("--ship", action="store_true",
                         help="copy each champion into examples/genomes/")
     args = parser.parse_args()
     rows = []
     for env_id in args.envs:
         run = args.out / env_id
-        evolve(env_id, run, args.seed, args.workers)
+        evolve(env_id, run, args.seed, args.workers, args.resume)
         rows.append(summarise(env_id, run, score(run, args.episodes, args.workers)))
         if args.ship:
             shutil.copy(run / "best.msgpack",
                         ROOT / "examples" / "genomes" / f"{env_id}.threefactor.rules.msgpack")
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "summary.json").write_text(json.dumps(rows, indent=2))
+    summary = args.out / "summary.json"
+    if summary.exists():  # keep the environments another invocation measured
+        rows += [r for r in json.loads(summary.read_text()) if r["env"] not in args.envs]
+        rows.sort(key=lambda r: list(RECIPES).index(r["env"]))
+    summary.write_text(json.dumps(rows, indent=2))
     (args.out / "summary.md").write_text(table(rows) + "\n")
     print(table(rows))
     return 0
