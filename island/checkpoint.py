@@ -17,6 +17,7 @@ from typing import Any
 import msgpack
 
 MAGIC = b"ISLANDCK2\n"
+LEGACY_MAGIC = b"ISLANDCK1\n"  # format 1: a pickle of the whole node state (island/legacy.py)
 CURRENT = "checkpoint.msgpack"
 PREVIOUS = "checkpoint.prev.msgpack"
 LEGACY = ("checkpoint.pkl", "checkpoint.prev.pkl")  # whole-object pickles (format 1)
@@ -63,6 +64,11 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise CheckpointError(f"{path}: cannot read: {exc.strerror or exc}") from None
     header = len(MAGIC) + 32
+    if data.startswith(LEGACY_MAGIC) and len(data) >= header:
+        digest, payload = data[len(MAGIC) : header], data[header:]
+        if hashlib.sha256(payload).digest() != digest:
+            raise CheckpointError(f"{path}: checksum mismatch (truncated or corrupt)")
+        return {"format1": payload}
     if data.startswith(b"ISLANDCK") and not data.startswith(MAGIC):
         raise CheckpointError(f"{path}: written in another checkpoint format "
                               f"({data[:10].decode(errors='replace').strip()})")

@@ -91,6 +91,15 @@ class NodeState:
         return save_checkpoint(run_dir, self.to_map())
 
 
+def _read(path: Path) -> NodeState:
+    document = read_checkpoint(path)
+    if "format1" in document:
+        from island.legacy import convert_format1
+
+        return convert_format1(document["format1"], str(path))
+    return NodeState.from_map(document, str(path))
+
+
 def load_latest(run_dir: Path) -> tuple[NodeState | None, list[str]]:
     """The newest usable checkpoint (or None) and the problems met on the way.
 
@@ -101,7 +110,7 @@ def load_latest(run_dir: Path) -> tuple[NodeState | None, list[str]]:
     problems: list[str] = []
     for path in checkpoint_files(run_dir):
         try:
-            return NodeState.from_map(read_checkpoint(path), str(path)), problems
+            return _read(path), problems
         except CheckpointError as exc:
             problems.append(str(exc))
     return None, problems
