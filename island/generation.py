@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from envs import HELD_OUT_SEED_BASE, EvalSettings
+from envs import HELD_OUT_SEED_BASE, EvalSettings, EvaluationAborted
 from genome.layout import named_rules
 from genome.spec import GenomeSpec
 from island.champion import Champion, champion_round
@@ -84,9 +84,14 @@ class Generations:
             self.gossip, self.migration.counters)
 
     def _champion_round(self) -> None:
-        result = champion_round(self.champion, self.island.mean, self._score,
-                                self._seeds(self.config.evaluation.validation_episodes),
-                                self.island.generation)
+        try:
+            result = champion_round(self.champion, self.island.mean, self._score,
+                                    self._seeds(self.config.evaluation.validation_episodes),
+                                    self.island.generation)
+        except EvaluationAborted:
+            # The generation itself is complete (told): it is logged and checkpointed as
+            # such, only this round is lost. (Raising here lost its log line.)
+            return
         if result.changed:
             self.event("champion", generation=self.island.generation,
                        origin=self.champion.origin, score=self.champion.score,

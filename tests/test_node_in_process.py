@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from envs import EvaluationAborted
 from genome.layout import initial_vector
 from gossip import Migrant
 from island.config import config_from_mapping
@@ -97,3 +98,21 @@ def test_island_node_alone_stops_on_cartpole_by_itself(tmp_path):
     (best,) = tmp_path.glob("runs/*/best.msgpack")
     assert str(best.relative_to(tmp_path)) in last
     assert "held-out lifetimes" in result.stdout
+
+
+def test_a_signal_during_a_champion_round_still_logs_the_generation_it_completed(tmp_path):
+    """The round comes after `tell`: its generation is done and must be logged once, as
+    the checkpoint written on the way out holds it."""
+
+    class StoppedInRound(FakeEvaluator):
+        def evaluate(self, X, seeds, abort=None):
+            if len(X) <= 3:  # the round's candidates: champion, mean, best sample
+                node.shutdown.request("signal SIGTERM")
+                raise EvaluationAborted("evaluation abandoned on request")
+            return self.score(X)
+
+    node = Node(config(tmp_path, max_generations=10), evaluator=StoppedInRound)
+    assert node.run() == 0
+    logged = [r["generation"] for r in read_jsonl(tmp_path / "run" / "log.jsonl")]
+    state, _ = load_latest(tmp_path / "run")
+    assert logged == [1, 2] and state.generation == 2  # validate_every 2: the round at 2
