@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from envs import HELD_OUT_SEED_BASE, EvalSettings, EvaluationAborted
+from envs import HELD_OUT_SEED_BASE, EvalSettings, EvaluationAborted, WorkerDied
 from genome.layout import named_rules
 from genome.spec import GenomeSpec
 from island.champion import Champion, champion_round
@@ -35,6 +35,7 @@ class Generations:
         self.champion: Champion = state.champion or Champion()
         self.migration = Migration(spec, settings.w_max, event, state.migration)
         state.champion, state.migration = self.champion, self.migration.counters
+        self.lost_worker: str | None = None  # a worker died in a champion round
 
     @property
     def validating(self) -> bool:
@@ -91,6 +92,9 @@ class Generations:
         except EvaluationAborted:
             # The generation itself is complete (told): it is logged and checkpointed as
             # such, only this round is lost. (Raising here lost its log line.)
+            return
+        except WorkerDied as exc:  # likewise; the node stops after logging the generation
+            self.lost_worker = str(exc)
             return
         if result.changed:
             self.event("champion", generation=self.island.generation,

@@ -199,6 +199,8 @@ class Node:
                 print(format_generation(record), flush=True)
             if self.island.generation % self.config.run.checkpoint_every == 0:
                 self.checkpoint()
+            if self.generations.lost_worker:
+                self.shutdown.request(self.generations.lost_worker)
             finished = self._finished()
         return finished
 
