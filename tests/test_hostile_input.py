@@ -15,8 +15,8 @@ from genome import GenomeSpec, initial_vector
 from gossip import Migrant, query_status
 from gossip.counters import Counters
 from gossip.messages import (
-    HEARTBEAT,
-    HELLO,
+    GOSSIP,
+    JOIN,
     MIGRANTS,
     STATUS_REQUEST,
     MessageError,
@@ -63,8 +63,9 @@ class Forger:
             for spec in (small, cartpole)
         ]
         self.valid = [
-            encode_message(HELLO, SENDER, ADDR, {"peers": [ADDR]}),
-            encode_message(HEARTBEAT, SENDER, ADDR, {"peers": []}),
+            encode_message(JOIN, SENDER, ADDR, {"neighbours": 0, "incarnation": 1,
+                                                "replace": False}),
+            encode_message(GOSSIP, SENDER, ADDR, {"updates": [["alive", ADDR, SENDER, 1]]}),
             encode_message(STATUS_REQUEST, SENDER, "", {"nonce": "abc"}),
             encode_message(MIGRANTS, SENDER, ADDR, {"migrants": [self.wires[0]]}),
         ]
