@@ -112,6 +112,9 @@ class Engine:
         self.bindings = Bindings()
         self.challenges = Challenges(config.max_dials)
         self.dials = DialLimiter(config.dial_rate, config.dial_backoff_max)
+        # Proofs asked of joiners get their own rate: our own joins to dead or fake
+        # addresses must not starve the answers to peers that want to join us.
+        self.proof_dials = DialLimiter(config.dial_rate, config.dial_backoff_max)
         self.budgets = TokenBuckets(config.sender_rate, 2 * config.sender_rate)
         self.event_limit = EventLimiter(config.event_rate)
         self.owners = key_owners(transport.curve.allow_dir) if transport.curve else None
@@ -121,7 +124,7 @@ class Engine:
         self._linger = max(DIAL_LINGER * period, 1.0)
         self._published_version = -1
         self._errors_logged = 0
-        transport.node_of = self.membership.node_of
+        transport.node_of = self._node_of
 
     # --- the loop -------------------------------------------------------------------
 
@@ -220,7 +223,7 @@ class Engine:
                 self._reject("bad_echo", msg.sender, peer_ip)
                 return
             self.bindings.bind(route, Identity(msg.sender, msg.addr))
-            self.dials.succeeded(msg.addr)
+            self.proof_dials.succeeded(msg.addr)
             self.counters.add("identities_proven")
             waiting = self._waiting.pop(msg.addr, None)
             if waiting is not None and waiting[0] == route:
@@ -241,7 +244,7 @@ class Engine:
     def _challenge(self, address: str, node_id: str) -> None:
         if self.challenges.pending(address):
             return
-        if address not in self.transport.connected and not self._may_dial(address):
+        if address not in self.transport.connected and not self._may_dial(address, proof=True):
             return
         ttl = max(2 * self.config.heartbeat_interval, 1.0)
         nonce = self.challenges.issue(address, node_id, self.clock(), ttl)
@@ -312,7 +315,7 @@ class Engine:
     def _tick(self, now: float) -> None:
         self._dispatch(self.membership.tick(now))
         for address in self.challenges.expire(now):
-            self.dials.failed(address, now)
+            self.proof_dials.failed(address, now)
             self._waiting.pop(address, None)
             self.counters.add("challenges_expired")
 
@@ -395,11 +398,15 @@ class Engine:
             self.counters.add("sends_dropped")
             self.counters.add(f"sends_dropped.{kind}")
 
-    def _may_dial(self, address: str) -> bool:
-        """A new connection: within the dial rate, the address's back-off and `max_dials`."""
+    def _may_dial(self, address: str, proof: bool = False) -> bool:
+        """A new connection: a resolved address, within the dial rate, the address's
+        back-off and `max_dials`."""
+        if not self.transport.resolvable(address):
+            return False  # a lookup runs off this thread; counted as names_unresolved
         active = set(self.membership.live())
         dialled = sum(a not in active for a in self.transport.connected)
-        if dialled >= self.config.max_dials or not self.dials.allow(address, self.clock()):
+        limiter = self.proof_dials if proof else self.dials
+        if dialled >= self.config.max_dials or not limiter.allow(address, self.clock()):
             self.counters.add("dials_refused")
             return False
         self.counters.add("dials")
@@ -447,6 +454,10 @@ class Engine:
         self.counters.add("connections_closed")
 
     # --- CURVE ----------------------------------------------------------------------
+
+    def _node_of(self, address: str) -> str | None:
+        """Node id whose key the DEALER to `address` must expect (CURVE server key)."""
+        return self.membership.node_of(address) or self.challenges.node_of(address)
 
     def _drain_security(self) -> None:
         """Count and log handshakes the CURVE server refused and peers we hold no key for."""

@@ -86,6 +86,11 @@ class Challenges:
     def pending(self, address: str) -> bool:
         return address in self._by_address
 
+    def node_of(self, address: str) -> str | None:
+        """The node id claimed for an address being challenged (its CURVE key is that node's)."""
+        nonce = self._by_address.get(address)
+        return self._by_nonce[nonce].node_id if nonce is not None else None
+
     def expire(self, now: float) -> list[str]:
         """Addresses whose challenge went unanswered."""
         late = [n for n, c in self._by_nonce.items() if now >= c.expires]

@@ -216,6 +216,13 @@ class Transport:
             return False
         return True
 
+    def resolvable(self, address: str) -> bool:
+        """Whether `address` can be dialled now (its host name, if any, is resolved)."""
+        if self.resolver.lookup(split_address(address)[0]) is None:
+            self.unresolved += 1
+            return False
+        return True
+
     def connect(self, address: str) -> None:
         """Open the DEALER to `address` ahead of the first send (connecting takes a moment)."""
         self._dealer(address)
