@@ -57,6 +57,11 @@ class Broadcasts:
                 del self._queue[q.update[1]]
         return out
 
+    def urgent(self) -> bool:
+        """Suspicions, deaths and this node's own refutations: news that cannot wait for pings."""
+        return any(q.update[0] != "alive" or q.update[1] == self.self_addr
+                   for q in self._queue.values())
+
     def pending(self, address: str) -> Update | None:
         q = self._queue.get(address)
         return q.update if q is not None else None

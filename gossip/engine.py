@@ -200,13 +200,13 @@ class Engine:
         elif (identity.node_id, identity.address) != (msg.sender, msg.addr):
             self._reject("spoofed_id", msg.sender, peer_ip)
         else:
-            self._proven(route, msg)
+            self._proven(route, msg, key)
 
-    def _proven(self, route: bytes, msg: Message) -> None:
+    def _proven(self, route: bytes, msg: Message, key: str | None = None) -> None:
         if msg.type == PROVE:
             self._send(msg.addr, ECHO, {"nonce": msg.body["nonce"]})
         elif msg.type == MIGRANTS:
-            self._receive_migrants(msg)
+            self._receive_migrants(msg, key)
         elif msg.type != ECHO:
             now = self.clock()
             self._dispatch(self.membership.on_request(
@@ -270,7 +270,7 @@ class Engine:
         self.counters.reject(reason)
         self._event("message_rejected", reason=reason, sender=sender, peer_ip=peer_ip)
 
-    def _receive_migrants(self, msg: Message) -> None:
+    def _receive_migrants(self, msg: Message, key: str | None) -> None:
         for migrant, wire in zip(msg.body["migrants"], msg.body["wire"], strict=True):
             if migrant.origin != msg.sender and self.config.relay_rounds == 0:
                 # Without relaying, a migrant comes from its own island: another origin is
@@ -284,7 +284,8 @@ class Engine:
             if not self.shared.inbox.put(msg.sender, migrant):
                 self.counters.add("inbox_dropped")
             self._event("migrant_received", sender=msg.sender, sender_addr=msg.addr,
-                        claimed_fitness=migrant.claimed_fitness, **_summary(wire))
+                        claimed_fitness=migrant.claimed_fitness, **_summary(wire),
+                        **({"sender_key": key} if key is not None else {}))
 
     def _answer_status(self, route: bytes, msg: Message) -> None:
         self.counters.add("status_requests")

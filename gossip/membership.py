@@ -17,9 +17,9 @@ nodes. Time is whatever clock the caller passes as `now`.
   with a higher incarnation; a suspect not refuted within the suspicion timeout
   (`dead_after` x log10 of the view size) is dead.
 - News (alive / suspect / dead with incarnation) rides on pings and acks and,
-  while any is pending, on a `gossip` message to `fanout` active members per
-  period (broadcasts.py): per-node traffic is a handful of messages per period
-  whatever the network size.
+  while a suspicion, death or refutation is pending, on a `gossip` message to
+  `fanout` active members per period (broadcasts.py): per-node traffic is a
+  handful of messages per period whatever the network size.
 """
 
 from __future__ import annotations
@@ -161,7 +161,7 @@ class Membership:
         probe = self.probes.start(list(self.active), now)
         if probe is not None:
             sends.append((PING, probe.target, self._probe_body(probe.nonce)))
-        if len(self.news):
+        if self.news.urgent():  # news of joins rides on pings and acks alone
             for address in self._random_active(self.fanout):
                 sends.append((GOSSIP, address, {"updates": self._updates(GOSSIP_UPDATES)}))
         if self._periods % SHUFFLE_EVERY == 0 and self.active:
