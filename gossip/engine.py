@@ -346,7 +346,7 @@ class Engine:
         for name, n in self.event_limit.summary().items():
             self.counters.add(f"events_suppressed.{name}", n)
             self.shared.events.put({"time": time.time(), "event": "events_suppressed",
-                                    "kind": name, "count": n})
+                                    "suppressed": name, "count": n})
 
     def _push(self, wires: list[dict[str, Any]], relayed: bool) -> None:
         """Send migrants to the active-view peers the topology picks."""
