@@ -2,19 +2,20 @@
 
 Three `island-node` processes (victim, two honest peers; CartPole, one worker)
 with the default gossip settings, and a rogue in this process (tests/rogue.py):
-1. baseline (`--phase` s): no attack;
-2. peer-exchange flood: the rogue joins the victim as a proven member, then
-   sends 20 rounds a second, each a shuffle of 64 and a gossip of 32 fake
-   addresses (5,000 in rotation) and a join claiming one of them;
-3. forged claims: 1,000 messages a second from an unproven connection, each
-   claiming a fake address and a random or an honest node's id (joins, pings,
-   gossip, migrants).
+- baseline (`--phase` s): no attack, before, between and after the attacks
+  (the machine is shared: each attack is compared with the baselines beside it);
+- peer-exchange flood: the rogue joins the victim as a proven member, then
+  sends 20 rounds a second, each a shuffle of 64 and a gossip of 32 fake
+  addresses (5,000 in rotation) and a join claiming one of them;
+- forged claims: 1,000 messages a second from an unproven connection, each
+  claiming a fake address and a random or an honest node's id (joins, pings,
+  gossip, migrants).
 Every second a status query (1 s timeout) asks the victim; its open sockets
 are read from /proc. Figures per phase: status answers, generations per
 minute, migrants the victim sent to its honest peers, its connections, deaths
 of the victim seen by its peers, and fake addresses in any honest active view.
 
-    .venv/bin/python benchmarks/gossip_flood.py            # about 2.5 minutes
+    .venv/bin/python benchmarks/gossip_flood.py            # about 3 minutes
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ class Phase:
         self.max_connections = self.max_fds = 0
         self.start = self.end = 0.0
         self.generations = 0
+        self.gossip_cpu = 0.0  # seconds of the victim's gossip thread during the phase
 
     def probe(self, victim: str, pid: int) -> None:
         self.queries += 1
@@ -106,10 +108,14 @@ def run(args: argparse.Namespace) -> None:
         forger = Rogue(victim, node_id="forger")
         counter = itertools.count()
         wire = migrant_to_map(_elite())
-        for name in ("baseline", "peer-exchange flood", "forged claims"):
+        # Baselines between the attacks: the machine is shared, so each attack is compared
+        # with the quiet phases on either side of it.
+        for name in ("baseline", "peer-exchange flood", "baseline", "forged claims",
+                     "baseline"):
             phase = Phase(name)
             phase.start = time.time()
-            first = len(read_jsonl(root / "victim" / "log.jsonl"))
+            log = read_jsonl(root / "victim" / "log.jsonl")
+            first, cpu0 = len(log), _gossip_cpu(log)
             if name == "peer-exchange flood" and not rogue.join():
                 print("the rogue could not join the victim")
             deadline = time.monotonic() + args.phase
@@ -142,7 +148,9 @@ def run(args: argparse.Namespace) -> None:
                            else 0.05)
                 rogue.pump(0.0)
             phase.end = time.time()
-            phase.generations = len(read_jsonl(root / "victim" / "log.jsonl")) - first
+            log = read_jsonl(root / "victim" / "log.jsonl")
+            phase.generations = len(log) - first
+            phase.gossip_cpu = _gossip_cpu(log) - cpu0
             phases.append(phase)
         report(root, phases, honest, victim)
     finally:
@@ -153,6 +161,10 @@ def run(args: argparse.Namespace) -> None:
             proc.terminate()
         for proc in procs.values():
             proc.wait(timeout=60)
+
+
+def _gossip_cpu(log: list[dict]) -> float:
+    return log[-1]["cpu"].get("gossip", 0.0) if log else 0.0
 
 
 def _elite():
@@ -168,17 +180,19 @@ def _elite():
 def report(root: Path, phases: list[Phase], honest: dict[str, str], victim: str) -> None:
     events = read_jsonl(root / "victim" / "events.jsonl")
     fakes = {fake(i) for i in range(55_000)}
-    base_rate = None
+    rates = [60 * p.generations / (p.end - p.start) for p in phases]
     print(f"{'phase':<22} {'status':>9} {'gen/min':>8} {'vs base':>8} {'migr->honest':>12} "
-          f"{'conns max':>9} {'fds max':>7}")
-    for phase in phases:
-        rate = 60 * phase.generations / (phase.end - phase.start)
-        base_rate = base_rate or rate
+          f"{'conns max':>9} {'fds max':>7} {'gossip cpu':>10}")
+    for i, phase in enumerate(phases):
+        rate = rates[i]
+        near = [rates[j] for j in (i - 1, i + 1) if 0 <= j < len(phases)
+                and phases[j].name == "baseline"]
+        base_rate = sum(near) / len(near) if phase.name != "baseline" else rate
         sent = sum(1 for e in events if e["event"] == "migrant_sent"
                    and e["to"] in honest.values() and phase.start <= e["time"] < phase.end)
         print(f"{phase.name:<22} {phase.answered:>4}/{phase.queries:<4} {rate:>8.1f} "
               f"{rate / base_rate:>8.0%} {sent:>12} {phase.max_connections:>9} "
-              f"{phase.max_fds:>7}")
+              f"{phase.max_fds:>7} {phase.gossip_cpu / (phase.end - phase.start):>10.1%}")
     deaths = sum(1 for name in honest for e in read_jsonl(root / name / "events.jsonl")
                  if e["event"] == "peer_dead" and e["peer"] == victim)
     views = {name: set(query_status(a, timeout=2.0)["peers"]) for name, a in honest.items()}
