@@ -270,6 +270,9 @@ def run(args: argparse.Namespace) -> None:
     print(f"crash: gone from every view after {c['periods']:.1f} periods (suspicion timeout "
           f"{c['timeout']:.1f} periods; goal <= {c['timeout'] + 10:.1f}); held by "
           f"{c['holders']} nodes; false deaths {c['false_deaths']}", flush=True)
+    if args.quick:
+        print(f"wall time {time.perf_counter() - t0:.0f} s")
+        return
     r = lossy(net, 0.05)
     print(f"loss 5%: false deaths in {args.loss_periods} periods: {r['false_deaths']}  (goal 0)",
           flush=True)
@@ -301,6 +304,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--relay-rounds", type=int, default=4,
                         help="the config default is 0 (no relaying)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--quick", action="store_true", help="formation, traffic and crash only")
     run(parser.parse_args(argv))
 
 
