@@ -178,7 +178,10 @@ class Engine:
             self._reject("from_self", msg.sender, peer_ip)  # e.g. our own alias in peers.txt
             return
         if via is not None:
-            self._handle_reply(via, msg)
+            if self.budgets.allow(via, self.clock()):  # a peer we dialled is held to it too
+                self._handle_reply(via, msg)
+            else:
+                self.counters.add("over_budget")
             return
         if msg.type in REPLIES:
             self._reject("unsolicited_reply", msg.sender, peer_ip)
