@@ -166,6 +166,12 @@ class Engine:
     def _handle(self, route: bytes, frames: list[bytes], peer_ip: str | None, key: str | None,
                 via: str | None) -> None:
         self.counters.add("messages_received")
+        identity = self.bindings.get(route) if via is None else None
+        # The budget comes first: a flood past it costs a lookup, not a decode.
+        owner = via if via is not None else (identity.node_id if identity else route)
+        if not self.budgets.allow(owner, self.clock()):
+            self.counters.add("over_budget")  # counted, never logged one by one
+            return
         if len(frames) != 1:
             self._reject("bad_frames", None, peer_ip)
             return
@@ -178,17 +184,10 @@ class Engine:
             self._reject("from_self", msg.sender, peer_ip)  # e.g. our own alias in peers.txt
             return
         if via is not None:
-            if self.budgets.allow(via, self.clock()):  # a peer we dialled is held to it too
-                self._handle_reply(via, msg)
-            else:
-                self.counters.add("over_budget")
+            self._handle_reply(via, msg)  # a peer we dialled is held to the budget too
             return
         if msg.type in REPLIES:
             self._reject("unsolicited_reply", msg.sender, peer_ip)
-            return
-        identity = self.bindings.get(route)
-        if not self.budgets.allow(identity.node_id if identity else route, self.clock()):
-            self.counters.add("over_budget")  # counted, never logged one by one
             return
         if msg.type == STATUS_REQUEST:
             self._answer_status(route, msg)
