@@ -226,7 +226,10 @@ class Membership:
         elif kind == JOIN_REPLY:
             self._joining.pop(address, None)
             self._joined = self._joined or address in self.seeds  # a seed answered: we are in
-            if body["accepted"] and (address in self.active or len(self.active) < self.active_size):
+            room = address in self.active or len(self.active) < self.active_size
+            if body["accepted"] and (room or address in self.seeds):
+                # A seed's link is kept even by a full view (one of ours is asked to join the
+                # seed instead): it ties nodes that filled up among themselves to the network.
                 self._admit(address, node_id, body["incarnation"], now)
             elif body["accepted"]:  # filled up meanwhile: undo its half of the link
                 return [(DISCONNECT, address, {"instead": []})]
@@ -348,7 +351,6 @@ class Membership:
         """Ask a passive peer to join when the active view is short (HyParView's NEIGHBOR)."""
         sends += self._flush()
         seeds = [a for a in self.seeds if a not in self._joining]
-        self._joined = self._joined or len(self.active) >= self.active_size
         if not self._joined and seeds and not any(a in self.seeds for a in self._joining):
             # Until a seed took it in, a node has not joined the network: peers that found
             # it first may be as new as itself (nodes started together would stay apart).
