@@ -161,6 +161,11 @@ class Membership:
         probe = self.probes.start(list(self.active), now)
         if probe is not None:
             sends.append((PING, probe.target, self._probe_body(probe.nonce)))
+        probed = probe.target if probe is not None else None
+        for member in self.active.values():  # an ack from a suspect itself clears it
+            if member.suspect_since is not None and member.address != probed:
+                sends.append((PING, member.address, {"nonce": self.probes.next_nonce("s"),
+                                                     "updates": []}))
         if self.news.urgent():  # news of joins rides on pings and acks alone
             for address in self._random_active(self.fanout):
                 sends.append((GOSSIP, address, {"updates": self._updates(GOSSIP_UPDATES)}))
@@ -456,7 +461,11 @@ class Membership:
         """SWIM's refutation: a live node suspected (or declared dead) outbids the rumour."""
         if state != ALIVE and incarnation >= self.incarnation:
             self.incarnation = incarnation + 1
-            self.news.queue((ALIVE, self.self_addr, self.node_id, self.incarnation))
+            update = (ALIVE, self.self_addr, self.node_id, self.incarnation)
+            self.news.queue(update)
+            # Whoever suspects us holds us in its active view, as we hold it in ours: tell
+            # every neighbour at once rather than wait for the epidemic to find them.
+            self._out += [(GOSSIP, a, {"updates": [list(update)]}) for a in self.active]
             self.probes.adjust(+1)  # Lifeguard: being suspected hints that we are the slow one
 
     def _alive(self, address: str, node_id: str, incarnation: int) -> None:
