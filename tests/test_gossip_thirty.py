@@ -43,7 +43,7 @@ class Member:
 
     def peers(self) -> set[str] | None:
         try:
-            return set(query_status(self.address, timeout=1.0)["peers"])
+            return set(query_status(self.address, timeout=3.0)["peers"])
         except TimeoutError:
             return None
 
@@ -87,6 +87,11 @@ def test_thirty_nodes_agree_after_five_are_killed_and_five_paused(tmp_path, memb
     def views(group: list[Member]) -> dict[str, set[str]]:
         return {m.address: m.peers() or set() for m in group}
 
+    def show(group: list[Member]) -> str:
+        names = {m.address: m.name for m in members}
+        return "; ".join(f"{m.name}: {sorted(names.get(p, p) for p in m.peers() or ())}"
+                         for m in group)
+
     wait_for(lambda: connected(members, views(members)), "thirty nodes to form one network", 60)
     doomed = rng.sample(members[1:], KILLED + PAUSED)
     killed, paused = doomed[:KILLED], doomed[KILLED:]
@@ -103,7 +108,11 @@ def test_thirty_nodes_agree_after_five_are_killed_and_five_paused(tmp_path, memb
         return all(not (peers & gone) and peers for peers in v.values()) and connected(
             survivors, v)
 
-    wait_for(agreed, "the survivors to drop the ten and stay connected", 60)
+    try:
+        wait_for(agreed, "the survivors to drop the ten and stay connected", 90)
+    except BaseException:
+        print("views:", show(survivors), "gone:", sorted(m.name for m in doomed))
+        raise
     settled = time.monotonic() - t0
     for m in paused:
         m.proc.send_signal(signal.SIGCONT)

@@ -40,7 +40,8 @@ def _start_node(run):
         [script("island-node"), "--bind", "tcp://127.0.0.1:0", "--run-dir", str(run),
          "--node-id", "victim", "--workers", "1", "--popsize", "8", "--episodes", "1",
          "--quiet", "--final-episodes", "0", "--max-time", "150",
-         "--max-message-bytes", str(MAX_BYTES)],
+         "--max-message-bytes", str(MAX_BYTES),
+         "--sender-rate", "1e9"],  # validation is under test here, not the sender budget
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
 
