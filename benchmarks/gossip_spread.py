@@ -1,27 +1,25 @@
-"""How fast news spreads through the gossip network, measured on the real protocol logic.
+"""Membership and elite spread at 10,000 nodes, measured on the real protocol classes.
 
-A simulated network of N nodes runs in one process in synchronous rounds (one
-round = one heartbeat interval; messages arrive within the round they are
-sent). Each node is driven by the same classes the gossip thread uses:
-`Membership` (heartbeats, failure detection, peer exchange, join news),
-`Relay` (the relay rule of push gossip) and `RandomTopology` (destinations).
-Only the sockets and msgpack are left out.
+A simulated network runs in one process. Every node is the very `Membership`
+(SWIM probes, HyParView views, news), `Relay` (migrant push) and
+`RandomTopology` the gossip thread runs; only sockets, msgpack and the proof
+of identity (which honest nodes always pass) are left out. Time advances in
+half periods; a message arrives within the step it is sent, unless lost
+(`--loss`) or its destination is down or paused.
 
-Three experiments per network size:
-- elite: one node emits an elite; push gossip with fanout 3 and the relay
-  rule (`relay_rounds`, 4 here) carries it on. Rounds until 99% / 100% of
-  the nodes hold it, and messages each node sends per round for it.
-- join: a new node starts with one live seed. Rounds until every node lists
-  it alive and it lists every node alive.
-- death: a node stops. Rounds until every node lists it dead, and how many
-  live peers were wrongly declared dead meanwhile (with `--loss`, a fraction
-  of all messages is dropped at random).
+Experiments (goals from issue 13):
+- steady state: messages each node sends per protocol period (<= 10);
+- crash: periods until no live node holds the crashed node in a view or
+  lists it alive (<= suspicion timeout + 10 periods), and false deaths;
+- loss: false deaths over `--loss-periods` periods with 5% and 20% of all
+  messages lost (0 at 5%);
+- pause: a node stopped for 2 s (SIGSTOP-like: its clock jumps when it wakes),
+  false deaths (0);
+- elite: rounds until an elite pushed with fanout 3 (relay 4 rounds) holds at
+  99% / 100% of nodes (99% within 10 rounds).
 
-Reference (DESIGN.md): push gossip with fanout 3 reaches 99% of 1,000 nodes
-in about 7 rounds and all of them in about 8-10.
-
-    .venv/bin/python benchmarks/gossip_spread.py            # N = 10, 100, 1000
-    .venv/bin/python benchmarks/gossip_spread.py --sizes 10 100 1000 3000 --trials 10
+    .venv/bin/python benchmarks/gossip_spread.py                  # N = 10,000
+    .venv/bin/python benchmarks/gossip_spread.py --nodes 1000 --seed 2
 """
 
 from __future__ import annotations
@@ -32,19 +30,20 @@ import random
 import statistics
 import sys
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from gossip.config import GossipConfig  # noqa: E402
-from gossip.membership import Membership  # noqa: E402
+from gossip.membership import Membership, Reply  # noqa: E402
 from gossip.relay import Relay  # noqa: E402
 from gossip.topology import RandomTopology  # noqa: E402
 
 DEFAULTS = GossipConfig()
-ROUND_S = DEFAULTS.heartbeat_interval  # one simulated round
+PERIOD = DEFAULTS.heartbeat_interval
+STEP = PERIOD / 2
 
 
 @dataclass
@@ -53,252 +52,259 @@ class SimNode:
     membership: Membership
     relay: Relay[str]
     up: bool = True
+    paused_until: float = 0.0  # also its start: nodes join a few hundred per period
     sent: Counter[str] = field(default_factory=Counter)
+
+    def reachable(self, now: float) -> bool:
+        return self.up and now >= self.paused_until
 
 
 class SimNetwork:
-    """N nodes with the default GossipConfig settings, exchanging messages in rounds."""
+    """N nodes with the default GossipConfig, each seeded with one earlier node."""
 
-    def __init__(self, n: int, args: argparse.Namespace, rng: random.Random) -> None:
+    def __init__(self, n: int, args: argparse.Namespace) -> None:
         self.args = args
-        self.rng = rng
+        self.rng = random.Random(args.seed)
         self.topology = RandomTopology()
         self.nodes: dict[str, SimNode] = {}
-        self.round = 0
+        self.order: list[SimNode] = []
+        self.now = 0.0
+        self.loss = 0.0
+        self.in_flight: deque[tuple[SimNode, str, object, dict]] = deque()
         for i in range(n):
-            self.add_node(i)
+            node = self.add_node(i)
+            if i:
+                seed = self.order[self.rng.randrange(i)].address
+                node.membership.add_seeds([seed], 0.0)
+                node.paused_until = i / args.join_rate * PERIOD
+            self.order.append(node)
 
     def add_node(self, i: int) -> SimNode:
         address = f"tcp://10.{i // 65536}.{i // 256 % 256}.{i % 256}:5555"
         membership = Membership(
-            address,
-            fanout=self.args.fanout,
-            dead_after=self.args.dead_after * ROUND_S,
-            exchange_size=self.args.exchange_size,
-            news_rounds=self.args.news_rounds,
-            max_peers=4096,
+            address, f"n{i}", fanout=self.args.fanout, active_size=DEFAULTS.active_size,
+            passive_size=DEFAULTS.passive_size, indirect_probes=DEFAULTS.indirect_probes,
+            period=PERIOD, dead_after=DEFAULTS.dead_after, forget_after=DEFAULTS.forget_after,
             rng=random.Random(self.rng.random()),
         )
-        relay: Relay[str] = Relay(self.args.relay_rounds, max_active=DEFAULTS.max_migrants)
-        node = SimNode(address, membership, relay)
+        node = SimNode(address, membership, Relay(self.args.relay_rounds, DEFAULTS.max_migrants))
         self.nodes[address] = node
         return node
 
-    def converge(self) -> None:
-        """Start from the steady state: every node has heard from every other one."""
-        for node in self.nodes.values():
-            for other in self.nodes:
-                node.membership.on_message("heartbeat", other, other, None, 0.0)
-            node.membership.drain_events()
-        for _ in range(self.args.news_rounds + 1):  # let the news of that start die out
-            self.membership_round()
+    # --- message delivery -------------------------------------------------------------
 
-    def deliver(self, kind: str, src: SimNode, dst_address: str, body: dict) -> None:
+    def send(self, src: SimNode, kind: str, to: object, body: dict) -> None:
+        """Queue a message; it arrives within this step (a FIFO keeps the call stack flat)."""
+        self.in_flight.append((src, kind, to, body))
+
+    def deliver(self) -> None:
+        while self.in_flight:
+            self.arrive(*self.in_flight.popleft())
+
+    def arrive(self, src: SimNode, kind: str, to: object, body: dict) -> None:
         src.sent[kind] += 1
-        dst = self.nodes.get(dst_address)
-        if dst is None or not dst.up or self.rng.random() < self.args.loss:
+        if self.loss and self.rng.random() < self.loss:
             return
-        now = self.round * ROUND_S
-        for reply_kind, to, reply in dst.membership.on_message(
-            kind, src.address, src.address, body, now
-        ):
-            self.deliver(reply_kind, dst, to, reply)
+        if isinstance(to, Reply):
+            dst = self.nodes.get(to.token)
+            if dst is None or not dst.reachable(self.now):
+                return
+            sends = dst.membership.on_reply(kind, src.address, src.membership.node_id, body,
+                                            self.now)
+        else:
+            dst = self.nodes.get(to)
+            if dst is None or not dst.reachable(self.now):
+                return
+            sends = dst.membership.on_request(kind, src.address, src.membership.node_id, body,
+                                              self.now, Reply(src.address))
+        for kind2, to2, body2 in sends:
+            self.send(dst, kind2, to2, body2)
 
-    def membership_round(self) -> None:
-        self.round += 1
-        now = self.round * ROUND_S
-        for node in list(self.nodes.values()):
-            if node.up:
-                for kind, to, body in node.membership.tick(now):
-                    self.deliver(kind, node, to, body)
+    def step(self) -> None:
+        self.now += STEP
+        nodes = [n for n in self.order if n.reachable(self.now)]
+        self.rng.shuffle(nodes)
+        for node in nodes:
+            for kind, to, body in node.membership.tick(self.now):
+                self.send(node, kind, to, body)
+            self.deliver()
 
-    def push_round(self, holders: dict[str, int], r: int) -> int:
-        """Round `r` of the relay rule for the elite; returns the messages sent.
+    def periods(self, k: float) -> None:
+        for _ in range(int(round(k * PERIOD / STEP))):
+            self.step()
 
-        Elite rounds keep the membership clock still: the table is steady meanwhile.
-        """
-        messages = 0
-        pushes = []
-        for node in self.nodes.values():
-            if node.up:
-                due = node.relay.due()
-                if due:
-                    pushes.append((node, due))
-        for node, due in pushes:
-            targets = self.topology.choose(
-                node.membership.live(), node.address, self.args.fanout, self.rng
-            )
-            for to in targets:
-                messages += 1
-                node.sent["migrants"] += 1
-                dst = self.nodes[to]
-                if not dst.up or self.rng.random() < self.args.loss:
-                    continue
-                for key in due:
-                    if dst.relay.offer(key, key):
-                        holders.setdefault(to, r)
-        return messages
+    def live(self) -> list[SimNode]:
+        return [n for n in self.order if n.up]
+
+    def deaths(self) -> list[dict]:
+        out = []
+        for node in self.order:
+            out += [e for e in node.membership.drain_events() if e["event"] == "peer_dead"]
+        return out
 
 
-def elite_trial(net: SimNetwork) -> dict[str, float]:
-    """Rounds for one emitted elite to reach 99% and 100% of the nodes."""
-    n = len(net.nodes)
-    origin = net.rng.choice(list(net.nodes.values()))
+def form(net: SimNetwork) -> dict[str, float]:
+    """Let the network form from one seed per node; how full the views got."""
+    for r in range(1, net.args.warmup + 1):
+        net.periods(1)
+        if r % 10 == 0:
+            active = [len(n.membership.active) for n in net.order]
+            short = sum(a < DEFAULTS.active_size for a in active)
+            print(f"  formation period {r}: active view mean {statistics.fmean(active):.2f}, "
+                  f"{short} nodes below {DEFAULTS.active_size}", flush=True)
+    net.deaths()
+    active = [len(n.membership.active) for n in net.order]
+    passive = [len(n.membership.passive) for n in net.order]
+    return {"active_mean": statistics.fmean(active), "active_min": min(active),
+            "passive_mean": statistics.fmean(passive), "connected": connected(net)}
+
+
+def connected(net: SimNetwork) -> float:
+    """Fraction of live nodes reachable from the first over active views."""
+    live = {n.address for n in net.live()}
+    start = next(iter(live))
+    seen, todo = {start}, [start]
+    while todo:
+        for peer in net.nodes[todo.pop()].membership.active:
+            if peer in live and peer not in seen:
+                seen.add(peer)
+                todo.append(peer)
+    return len(seen) / len(live)
+
+
+def traffic(net: SimNetwork, periods: int) -> dict[str, float]:
+    before = {n.address: sum(n.sent.values()) for n in net.order}
+    net.periods(periods)
+    per_node = [(sum(n.sent.values()) - before[n.address]) / periods for n in net.order]
+    return {"mean": statistics.fmean(per_node), "max": max(per_node),
+            "p99": sorted(per_node)[int(0.99 * len(per_node))]}
+
+
+def crash(net: SimNetwork) -> dict[str, float]:
+    victim = net.rng.choice(net.live())
+    victim.up = False
+    timeout = statistics.fmean(n.membership.suspicion_timeout() for n in net.live())
+    holders = sum(victim.address in n.membership.known() for n in net.live())
+    start, detected, false = net.now, math.inf, 0
+    while net.now - start < timeout + 40 * PERIOD:
+        net.periods(1)
+        false += sum(e["peer"] != victim.address for e in net.deaths())
+        if not any(victim.address in n.membership.known() for n in net.live()):
+            detected = (net.now - start) / PERIOD
+            break
+    return {"periods": detected, "timeout": timeout / PERIOD, "holders": holders,
+            "false_deaths": false}
+
+
+def lossy(net: SimNetwork, loss: float) -> dict[str, float]:
+    net.loss = loss
+    net.deaths()
+    net.periods(net.args.loss_periods)
+    false = len(net.deaths())
+    net.loss = 0.0
+    net.periods(5)  # let refutations settle before the next experiment
+    net.deaths()
+    return {"false_deaths": false}
+
+
+def pause(net: SimNetwork, seconds: float) -> dict[str, float]:
+    victim = net.rng.choice(net.live())
+    victim.paused_until = net.now + seconds
+    net.deaths()
+    net.periods(seconds / PERIOD + net.args.loss_periods)
+    events = net.deaths()
+    return {"false_deaths": len(events),
+            "of_paused": sum(e["peer"] == victim.address for e in events)}
+
+
+def elite(net: SimNetwork) -> dict[str, float]:
+    """Push one elite with the relay rule over the active views; rounds to 99% / 100%."""
+    origin = net.rng.choice(net.live())
     key = f"elite-{net.rng.random()}"
     holders = {origin.address: 0}
     origin.relay.offer(key, key)
-    # Round 1 is the emit itself: the origin pushes at once (Engine._flush_outbox), then
-    # every holder relays in its next rounds (Engine._round -> Relay.due).
-    r = 1
+    live = len(net.live())
     messages = 0
-    targets = net.topology.choose(
-        origin.membership.live(), origin.address, net.args.fanout, net.rng
-    )
-    for to in targets:
-        messages += 1
-        if net.rng.random() >= net.args.loss and net.nodes[to].relay.offer(key, key):
-            holders.setdefault(to, r)
-    busiest = 1
-    while True:
+    busiest = 0
+    pushing = [origin]
+    r = 0
+    while pushing:
         r += 1
-        before = Counter({a: node.sent["migrants"] for a, node in net.nodes.items()})
-        sent = net.push_round(holders, r)
-        if sent == 0:
-            break
-        messages += sent
-        per_node = Counter({a: node.sent["migrants"] for a, node in net.nodes.items()}) - before
-        busiest = max(busiest, max(per_node.values(), default=0))
-    rounds_to = sorted(holders.values())
-    need99 = math.ceil(0.99 * n)
-    reached = len(holders)
-    active_rounds = r - 1  # the last round sent nothing
-    return {
-        "r99": rounds_to[need99 - 1] if reached >= need99 else math.inf,
-        "r100": rounds_to[-1] if reached == n else math.inf,
-        "reached": reached / n,
-        "per_node_round": messages / (n * max(active_rounds, 1)),
-        "busiest": busiest,
-    }
-
-
-def join_trial(net: SimNetwork) -> dict[str, float]:
-    """Rounds until a node started with one seed is alive everywhere and knows everyone."""
-    old = [a for a, node in net.nodes.items() if node.up]
-    joiner = net.add_node(len(net.nodes) + 1)
-    joiner.membership.add_seeds([net.rng.choice(old)], net.round * ROUND_S)
-    start = net.round
-    known_by_all = knows_all = math.inf
-    sent_before = {a: sum(node.sent.values()) for a, node in net.nodes.items()}
-    for _ in range(60):
-        net.membership_round()
-        r = net.round - start
-        if known_by_all == math.inf and all(
-            net.nodes[a].membership.peer(joiner.address) is not None
-            and net.nodes[a].membership.peer(joiner.address).state.value == "alive"
-            for a in old
-        ):
-            known_by_all = r
-        if knows_all == math.inf and len(joiner.membership.live()) >= len(old):
-            knows_all = r
-        if known_by_all < math.inf and knows_all < math.inf:
-            break
-    rounds = max(net.round - start, 1)
-    sent = sum(sum(node.sent.values()) - sent_before.get(a, 0) for a, node in net.nodes.items())
-    return {
-        "alive_everywhere": known_by_all,
-        "knows_everyone": knows_all,
-        "per_node_round": sent / (len(net.nodes) * rounds),
-    }
-
-
-def death_trial(net: SimNetwork) -> dict[str, float]:
-    """Rounds until every node lists a stopped node dead; false deaths of live peers."""
-    victim = net.rng.choice([node for node in net.nodes.values() if node.up])
-    victim.up = False
-    start = net.round
-    for node in net.nodes.values():
-        node.membership.drain_events()
-    false_deaths = 0
-    detected = math.inf
-    for _ in range(int(net.args.dead_after / ROUND_S) + 10):
-        net.membership_round()
-        for node in net.nodes.values():
-            if node.up:
-                false_deaths += sum(
-                    1
-                    for e in node.membership.drain_events()
-                    if e["event"] == "peer_dead" and e["peer"] != victim.address
-                )
-        if all(
-            node.membership.peer(victim.address).state.value == "dead"
-            for node in net.nodes.values()
-            if node.up and node is not victim
-        ):
-            detected = net.round - start
-            break
-    return {"detected": detected, "false_deaths": false_deaths}
+        newly: list[SimNode] = []
+        for node in pushing:
+            due = node.relay.due()
+            if not due:
+                continue
+            targets = net.topology.choose(node.membership.live(), node.address,
+                                          net.args.fanout, net.rng)
+            busiest = max(busiest, len(targets))
+            for to in targets:
+                messages += 1
+                dst = net.nodes[to]
+                if dst.up and dst.relay.offer(key, key):
+                    holders[to] = r
+                    newly.append(dst)
+        pushing = [n for n in pushing if n.relay.active] + newly
+    rounds = sorted(holders.values())
+    need = math.ceil(0.99 * live)
+    return {"r99": rounds[need - 1] if len(rounds) >= need else math.inf,
+            "r100": rounds[-1] if len(rounds) >= live else math.inf,
+            "reached": len(holders) / live, "messages_per_node": messages / live}
 
 
 def run(args: argparse.Namespace) -> None:
-    rng = random.Random(args.seed)
-    print(
-        f"fanout {args.fanout}, relay_rounds {args.relay_rounds}, news_rounds {args.news_rounds}, "
-        f"exchange_size {args.exchange_size}, dead_after {args.dead_after} rounds, "
-        f"loss {args.loss:.0%}, {args.trials} trials per size, seed {args.seed}\n"
-    )
-    header = (
-        f"{'N':>6} | {'elite r99':>9} {'r100':>6} {'reached':>8} {'msg/node/rnd':>12} "
-        f"{'max/node/rnd':>12} | {'join alive':>10} {'knows all':>9} | "
-        f"{'death seen':>10} {'false dead':>10} | {'hb msg/node/rnd':>15} {'secs':>6}"
-    )
-    print(header)
-    print("-" * len(header))
-    for n in args.sizes:
-        t0 = time.perf_counter()
-        net = SimNetwork(n, args, rng)
-        net.converge()
-        elites = [elite_trial(net) for _ in range(args.trials)]
-        join = join_trial(net)
-        death = death_trial(net)
-
-        def mean(key: str, rows: list[dict[str, float]] = elites) -> float:
-            return statistics.fmean(r[key] for r in rows)
-
-        print(
-            f"{n:>6} | {mean('r99'):>9.1f} {mean('r100'):>6.1f} {mean('reached'):>8.2%} "
-            f"{mean('per_node_round'):>12.2f} {max(r['busiest'] for r in elites):>12.0f} | "
-            f"{join['alive_everywhere']:>10} {join['knows_everyone']:>9} | "
-            f"{death['detected']:>10} {death['false_deaths']:>10} | "
-            f"{join['per_node_round']:>15.1f} {time.perf_counter() - t0:>6.1f}"
-        )
-        sys.stdout.flush()
-    print(
-        "\nelite: rounds after the emit until 99% / 100% of nodes hold the elite (mean over "
-        "trials);\nmsg/node/rnd: elite messages per node per round while it spreads, max/node/rnd: "
-        "most any node sent in one round.\njoin/death: rounds until the change is seen by "
-        "every node. hb msg/node/rnd: membership messages\n(heartbeats to every live peer, "
-        "probes, replies) per node per round, which grows with N."
-    )
+    t0 = time.perf_counter()
+    net = SimNetwork(args.nodes, args)
+    print(f"{args.nodes} nodes, active view {DEFAULTS.active_size}, passive view "
+          f"{DEFAULTS.passive_size}, fanout {args.fanout}, indirect probes "
+          f"{DEFAULTS.indirect_probes}, dead_after {DEFAULTS.dead_after} s, period {PERIOD} s, "
+          f"seed {args.seed}", flush=True)
+    formed = form(net)
+    print(f"formed in {args.warmup} periods: active view mean {formed['active_mean']:.2f} "
+          f"(min {formed['active_min']}), passive mean {formed['passive_mean']:.1f}, "
+          f"connected {formed['connected']:.2%}", flush=True)
+    t = traffic(net, 10)
+    print(f"steady state: messages sent per node per period: mean {t['mean']:.2f}, "
+          f"p99 {t['p99']:.1f}, max {t['max']:.1f}  (goal <= 10)", flush=True)
+    c = crash(net)
+    print(f"crash: gone from every view after {c['periods']:.1f} periods (suspicion timeout "
+          f"{c['timeout']:.1f} periods; goal <= {c['timeout'] + 10:.1f}); held by "
+          f"{c['holders']} nodes; false deaths {c['false_deaths']}", flush=True)
+    if args.quick:
+        print(f"wall time {time.perf_counter() - t0:.0f} s")
+        return
+    r = lossy(net, 0.05)
+    print(f"loss 5%: false deaths in {args.loss_periods} periods: {r['false_deaths']}  (goal 0)",
+          flush=True)
+    p = pause(net, 2.0)
+    print(f"pause 2 s: false deaths {p['false_deaths']} ({p['of_paused']} of the paused node)"
+          f"  (goal 0)", flush=True)
+    trials = [elite(net) for _ in range(args.trials)]
+    print(f"elite (fanout {args.fanout}, relay {args.relay_rounds} rounds, {args.trials} trials): "
+          f"99% after {statistics.fmean(e['r99'] for e in trials):.1f} rounds (worst "
+          f"{max(e['r99'] for e in trials)}), 100% after "
+          f"{statistics.fmean(e['r100'] for e in trials):.1f}, reached "
+          f"{statistics.fmean(e['reached'] for e in trials):.4%}, "
+          f"{statistics.fmean(e['messages_per_node'] for e in trials):.1f} messages per node"
+          f"  (goal 99% within 10)", flush=True)
+    r = lossy(net, 0.20)  # last: the churn it causes would spoil the other measurements
+    print(f"loss 20%: false deaths (peer_dead events) in {args.loss_periods} periods: "
+          f"{r['false_deaths']}", flush=True)
+    print(f"wall time {time.perf_counter() - t0:.0f} s")
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
+    parser.add_argument("--nodes", type=int, default=10_000)
+    parser.add_argument("--warmup", type=int, default=40, help="periods to form the network")
+    parser.add_argument("--join-rate", type=float, default=500, help="nodes started per period")
+    parser.add_argument("--loss-periods", type=int, default=30)
     parser.add_argument("--trials", type=int, default=5)
     parser.add_argument("--fanout", type=int, default=DEFAULTS.fanout)
-    parser.add_argument(
-        "--relay-rounds", type=int, default=4, help="the config default is 0 (no relaying)"
-    )
-    parser.add_argument("--news-rounds", type=int, default=DEFAULTS.news_rounds)
-    parser.add_argument("--exchange-size", type=int, default=DEFAULTS.exchange_size)
-    parser.add_argument(
-        "--dead-after",
-        type=float,
-        default=DEFAULTS.dead_after / DEFAULTS.heartbeat_interval,
-        help="in rounds",
-    )
-    parser.add_argument("--loss", type=float, default=0.0, help="fraction of messages lost")
+    parser.add_argument("--relay-rounds", type=int, default=4,
+                        help="the config default is 0 (no relaying)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--quick", action="store_true", help="formation, traffic and crash only")
     run(parser.parse_args(argv))
 
 

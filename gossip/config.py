@@ -16,9 +16,10 @@ from gossip.topology import TOPOLOGIES
 
 MIB = 1024 * 1024
 # Protocol bounds every node enforces on what it receives, whatever its own config.
-MAX_EXCHANGE = 256  # addresses in one peer-exchange sample
+MAX_EXCHANGE = 64  # addresses in one peer sample (shuffle, join reply)
+MAX_UPDATES = 32  # membership updates in one message
 MAX_MIGRANTS_PER_MESSAGE = 64
-MAX_PEER_TABLE = 4096
+MAX_PEER_TABLE = 4096  # bound of any list in a message
 
 
 @dataclass
@@ -28,19 +29,25 @@ class GossipConfig:
     bind: str = "tcp://0.0.0.0:5555"  # port 0 or * binds a free port
     advertise: str | None = None  # address peers should use; None: derived from bind
     peers: str | None = None  # path of the peers file
-    fanout: int = 3  # peers each migration (and each peer-exchange round) goes to
-    topology: str = "random"  # random | ring | full
+    fanout: int = 3  # peers each migration (and each round of membership gossip) goes to
+    topology: str = "random"  # random | ring | full, over the active view
     relay_rounds: int = 0  # rounds a received migrant is pushed on; 0 keeps the island model
-    news_rounds: int = 4  # rounds a newly learned peer address is pushed on
-    exchange_size: int = 16  # addresses in a heartbeat's peer-exchange sample
-    heartbeat_interval: float = 1.0  # seconds between gossip rounds
-    dead_after: float = 5.0  # seconds without hearing from a peer before it is dead
-    disconnect_after: float = 60.0  # seconds dead before its outgoing socket is closed
-    forget_after: float = 600.0  # seconds dead (or never answering) before a peer is forgotten
-    max_peers: int = 1024  # bound of the peer table; a flood of addresses cannot grow it
+    heartbeat_interval: float = 1.0  # SWIM protocol period: one member probed per period
+    dead_after: float = 5.0  # suspicion timeout at <= 10 known peers (x log10 of the view size)
+    indirect_probes: int = 3  # members asked to probe a member that did not answer
+    active_size: int = 8  # HyParView active view: the peers this node holds connections to
+    passive_size: int = 64  # HyParView passive view: addresses kept to repair the active view
+    forget_after: float = 600.0  # seconds a dead member's tombstone keeps old news out
+    dial_rate: float = 4.0  # new outgoing connections per second (handshakes, probes, joins)
+    max_dials: int = 16  # connections open beyond the active view at any time
+    dial_backoff_max: float = 60.0  # cap of the per-address back-off after a failed dial
+    sender_rate: float = 100.0  # messages per second one sender may send (burst: 2 s worth)
+    migrants_per_sender: int = 4  # migrants per sender that each drain() hands the island
+    event_rate: float = 20.0  # events of one kind logged per second; the rest are counted
+    resolve_timeout: float = 2.0  # seconds a host-name lookup may take (off the gossip thread)
     max_message_bytes: int = 4 * MIB  # larger messages are refused by the socket
     max_migrants: int = 16  # migrants per message
-    inbox_size: int = 256  # received migrants waiting for drain(); the oldest drop first
+    inbox_size: int = 256  # received migrants waiting for drain() per sender; oldest drop first
     outbox_size: int = 256  # emitted migrants waiting for the gossip thread
     send_hwm: int = 64  # messages queued per outgoing socket before sends drop
     recv_hwm: int = 1024  # messages queued on the incoming socket
@@ -68,14 +75,17 @@ class GossipConfig:
             raise ValueError(f"topology: unknown {self.topology!r}; known: {known}")
         _at_least("fanout", self.fanout, 1)
         _at_least("relay_rounds", self.relay_rounds, 0)
-        _at_least("news_rounds", self.news_rounds, 0)
-        _between("exchange_size", self.exchange_size, 0, MAX_EXCHANGE)
+        _between("indirect_probes", self.indirect_probes, 0, 16)
+        _between("active_size", self.active_size, 1, 256)
+        _between("passive_size", self.passive_size, 1, MAX_PEER_TABLE)
+        _between("max_dials", self.max_dials, 1, 1024)
+        _between("migrants_per_sender", self.migrants_per_sender, 1, MAX_MIGRANTS_PER_MESSAGE)
         _between("max_migrants", self.max_migrants, 1, MAX_MIGRANTS_PER_MESSAGE)
-        _between("max_peers", self.max_peers, 1, MAX_PEER_TABLE)
         _between("max_message_bytes", self.max_message_bytes, 64 * 1024, 1024 * MIB)
         for name in ("inbox_size", "outbox_size", "send_hwm", "recv_hwm"):
             _at_least(name, getattr(self, name), 1)
-        for name in ("heartbeat_interval", "reconnect_ivl", "reconnect_ivl_max"):
+        for name in ("heartbeat_interval", "reconnect_ivl", "reconnect_ivl_max", "dial_rate",
+                     "dial_backoff_max", "sender_rate", "event_rate", "resolve_timeout"):
             _positive(name, getattr(self, name))
         _positive("dead_after", self.dead_after)
         if self.dead_after <= self.heartbeat_interval:
@@ -83,9 +93,8 @@ class GossipConfig:
                 f"dead_after: {self.dead_after} s must exceed "
                 f"heartbeat_interval ({self.heartbeat_interval} s)"
             )
-        for name in ("disconnect_after", "forget_after"):
-            if getattr(self, name) < self.dead_after:
-                raise ValueError(f"{name}: must be at least dead_after ({self.dead_after} s)")
+        if self.forget_after < self.dead_after:
+            raise ValueError(f"forget_after: must be at least dead_after ({self.dead_after} s)")
         if self.reconnect_ivl_max < self.reconnect_ivl:
             raise ValueError("reconnect_ivl_max: must be at least reconnect_ivl")
         self._validate_curve()

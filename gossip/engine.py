@@ -1,10 +1,18 @@
-"""What the gossip thread does: receive, validate, run rounds, move migrants, answer status.
+"""What the gossip thread does: receive, check who sent it, run membership, move migrants.
 
 The engine owns the Transport (all sockets) and runs in one thread; it meets
 the island thread only in `Shared` (bounded mailboxes, counters, a snapshot of
 the live peers). No input can stop it: each message, each round and each flush
-is guarded, and a surprise is counted as `internal_error` and logged as an
-event before the loop goes on.
+is guarded, and a surprise is counted as `internal_error` before the loop goes on.
+
+Trust, in the order a request meets it (DESIGN.md, Gossip):
+1. the sender's budget (messages per second per connection or proven node);
+2. with CURVE, the key: a sender id other than the one its key is filed under
+   is dropped as `spoofed_id`;
+3. the connection: bound to an identity by a nonce echo (identity.py); a bound
+   connection claiming another id or address is dropped as `spoofed_id`, an
+   unbound one may only ping, join (which starts a proof), prove or echo.
+Replies on this node's own DEALERs are trusted to come from the dialled address.
 """
 
 from __future__ import annotations
@@ -13,20 +21,27 @@ import logging
 import random
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import zmq
 
+from gossip.budget import DialLimiter, EventLimiter, TokenBuckets
 from gossip.config import GossipConfig
 from gossip.counters import Counters
-from gossip.mailbox import Mailbox
-from gossip.membership import Membership, PeerState
+from gossip.identity import Bindings, Challenges, Identity, key_owners
+from gossip.mailbox import FairInbox, Mailbox
+from gossip.membership import Membership, Reply
 from gossip.messages import (
-    HEARTBEAT,
-    HELLO,
+    ACK,
+    ECHO,
+    JOIN,
     MIGRANTS,
+    PING,
+    PROVE,
+    REPLIES,
     STATUS_REPLY,
     STATUS_REQUEST,
     Message,
@@ -46,13 +61,16 @@ RECEIVE_BUDGET = 256  # messages handled before the loop looks at the clock agai
 MAX_EVENTS = 10_000
 MAX_ERROR_TEXT = 200
 LOGGED_ERRORS = 20  # tracebacks written to the log before going quiet
+WAITING_JOINS = 64  # joins from unproven connections held while their address is challenged
+DIAL_LINGER = 3.0  # periods a connection outside the active view stays open after its last use
+UNPROVEN = frozenset({PING, JOIN, PROVE, ECHO})  # what an unproven connection may send
 
 
 @dataclass
 class Shared:
     """Everything both threads touch; each part does its own locking."""
 
-    inbox: Mailbox[Migrant]
+    inbox: FairInbox[Migrant]
     outbox: Mailbox[dict[str, Any]]
     events: Mailbox[dict[str, Any]] = field(default_factory=lambda: Mailbox(MAX_EVENTS))
     counters: Counters = field(default_factory=Counters)
@@ -72,39 +90,38 @@ class Engine:
     """One node's gossip protocol over a Transport; call `run` from the thread that made it."""
 
     def __init__(
-        self,
-        config: GossipConfig,
-        node_id: str,
-        transport: Transport,
-        seeds: list[str],
-        shared: Shared,
-        status: Callable[[], dict[str, Any]] | None = None,
-        rng: random.Random | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        self, config: GossipConfig, node_id: str, transport: Transport, seeds: list[str],
+        shared: Shared, status: Callable[[], dict[str, Any]] | None = None,
+        rng: random.Random | None = None, clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.config = config
-        self.node_id = node_id
-        self.transport = transport
+        self.config, self.node_id, self.transport = config, node_id, transport
         self.address = transport.address
-        self.shared = shared
-        self.counters = shared.counters
-        self.status = status
+        self.shared, self.counters, self.status = shared, shared.counters, status
         self.rng = rng or random.Random()
         self.clock = clock
+        period = config.heartbeat_interval
         self.membership = Membership(
-            self.address,
-            fanout=config.fanout,
-            dead_after=config.dead_after,
-            forget_after=config.forget_after,
-            max_peers=config.max_peers,
-            exchange_size=config.exchange_size,
-            news_rounds=config.news_rounds,
-            rng=self.rng,
+            self.address, node_id, fanout=config.fanout, active_size=config.active_size,
+            passive_size=config.passive_size, indirect_probes=config.indirect_probes,
+            period=period, dead_after=config.dead_after, forget_after=config.forget_after,
+            incarnation=int(time.time()), rng=self.rng,  # a restarted node outbids its past
         )
         self.membership.add_seeds(seeds, clock())
         self.topology = make_topology(config.topology)
         self.relay: Relay[dict[str, Any]] = Relay(config.relay_rounds, config.max_migrants)
-        self._opened_at: dict[str, float] = {}
+        self.bindings = Bindings()
+        self.challenges = Challenges(config.max_dials)
+        self.dials = DialLimiter(config.dial_rate, config.dial_backoff_max)
+        # Proofs asked of joiners get their own rate: our own joins to dead or fake
+        # addresses must not starve the answers to peers that want to join us.
+        self.proof_dials = DialLimiter(config.dial_rate, config.dial_backoff_max)
+        self.budgets = TokenBuckets(config.sender_rate, 2 * config.sender_rate)
+        self.event_limit = EventLimiter(config.event_rate)
+        self.owners = key_owners(transport.curve.allow_dir) if transport.curve else None
+        self._waiting: OrderedDict[str, tuple[bytes, Message]] = OrderedDict()
+        self._used: dict[str, float] = {}  # address -> last send on its DEALER
+        self._heard: set[str] = set()  # DEALERs a reply came back on
+        self._linger = max(DIAL_LINGER * period, 1.0)
         self._published_version = -1
         self._errors_logged = 0
         transport.node_of = self._node_of
@@ -112,18 +129,16 @@ class Engine:
     # --- the loop -------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
-        """Loop until `stop` is set: receive, flush emitted migrants, and run a round when due."""
+        """Loop until `stop` is set: receive, run membership timers, flush migrants."""
         next_round = self.clock()
         while not stop.is_set():
-            wait = min(max(next_round - self.clock(), 0.0), WAKE_S)
-            self._guard("receive", self._receive, wait)
+            self._guard("receive", self._receive, WAKE_S)
             self._guard("emit", self._flush_outbox)
             now = self.clock()
+            self._guard("membership", self._tick, now)
             if now >= next_round:
                 self._guard("round", self._round, now)
-                next_round += self.config.heartbeat_interval
-                if next_round < now:  # fell behind (a stall): skip rounds rather than burst
-                    next_round = now + self.config.heartbeat_interval
+                next_round = max(next_round + self.config.heartbeat_interval, now)
             self._guard("publish", self._publish, False)
             self._guard("security", self._drain_security)
 
@@ -148,10 +163,15 @@ class Engine:
                 return
             self._guard("message", self._handle, *item)
 
-    def _handle(
-        self, routing_id: bytes, frames: list[bytes], peer_ip: str | None, key: str | None
-    ) -> None:
+    def _handle(self, route: bytes, frames: list[bytes], peer_ip: str | None, key: str | None,
+                via: str | None) -> None:
         self.counters.add("messages_received")
+        identity = self.bindings.get(route) if via is None else None
+        # The budget comes first: a flood past it costs a lookup, not a decode.
+        owner = via if via is not None else (identity.node_id if identity else route)
+        if not self.budgets.allow(owner, self.clock()):
+            self.counters.add("over_budget")  # counted, never logged one by one
+            return
         if len(frames) != 1:
             self._reject("bad_frames", None, peer_ip)
             return
@@ -163,19 +183,90 @@ class Engine:
         if msg.sender == self.node_id:
             self._reject("from_self", msg.sender, peer_ip)  # e.g. our own alias in peers.txt
             return
+        if via is not None:
+            self._handle_reply(via, msg)  # a peer we dialled is held to the budget too
+            return
+        if msg.type in REPLIES:
+            self._reject("unsolicited_reply", msg.sender, peer_ip)
+            return
+        if msg.type == STATUS_REQUEST:
+            self._answer_status(route, msg)
+            return
+        if self.owners is not None and self.owners.get(key or "") != msg.sender:
+            self._reject("spoofed_id", msg.sender, peer_ip)  # an allowed key, another node's id
+            return
         self.counters.add("messages_accepted")
         self.counters.add(f"received.{msg.type}")
-        now = self.clock()
-        membership_body = msg.body if msg.type in (HELLO, HEARTBEAT) else None
-        for kind, address, body in self.membership.on_message(
-            msg.type, msg.addr, msg.sender, membership_body, now
-        ):
-            self._send(address, kind, body)
-        if msg.type == MIGRANTS:
+        if identity is None:
+            self._unproven(route, msg, peer_ip)
+        elif (identity.node_id, identity.address) != (msg.sender, msg.addr):
+            self._reject("spoofed_id", msg.sender, peer_ip)
+        else:
+            self._proven(route, msg, key)
+
+    def _proven(self, route: bytes, msg: Message, key: str | None = None) -> None:
+        if msg.type == PROVE:
+            self._send(msg.addr, ECHO, {"nonce": msg.body["nonce"]})
+        elif msg.type == MIGRANTS:
             self._receive_migrants(msg, key)
-        elif msg.type == STATUS_REQUEST:
-            self._answer_status(routing_id, msg)
-        self._drain_membership_events()
+        elif msg.type != ECHO:
+            now = self.clock()
+            self._dispatch(self.membership.on_request(
+                msg.type, msg.addr, msg.sender, msg.body, now, Reply(route)))
+
+    def _unproven(self, route: bytes, msg: Message, peer_ip: str | None) -> None:
+        """A connection not yet bound to anyone: it may ping, ask to join, prove or echo."""
+        if msg.type not in UNPROVEN:
+            self._reject("unproven_sender", msg.sender, peer_ip)
+        elif msg.type == PING:  # answered on its own connection: tells the asker nothing new
+            self._reply(route, ACK, {"nonce": msg.body["nonce"], "updates": []})
+        elif msg.type == ECHO:
+            if not self.challenges.answer(msg.body["nonce"], msg.addr, msg.sender):
+                self._reject("bad_echo", msg.sender, peer_ip)
+                return
+            self.bindings.bind(route, Identity(msg.sender, msg.addr))
+            self.proof_dials.succeeded(msg.addr)
+            self.counters.add("identities_proven")
+            waiting = self._waiting.pop(msg.addr, None)
+            if waiting is not None and waiting[0] == route:
+                self._proven(route, waiting[1])
+        elif msg.type == PROVE:
+            if msg.addr not in self.transport.connected:
+                self._reject("unsolicited_prove", msg.sender, peer_ip)  # we never called it
+                return
+            self._send(msg.addr, ECHO, {"nonce": msg.body["nonce"]})
+            self._challenge(msg.addr, msg.sender)  # and prove its connection to us in turn
+        else:  # JOIN: believed once the claimed address echoes our nonce
+            self._waiting.pop(msg.addr, None)
+            self._waiting[msg.addr] = (route, msg)
+            while len(self._waiting) > WAITING_JOINS:
+                self._waiting.popitem(last=False)
+            self._challenge(msg.addr, msg.sender)
+
+    def _challenge(self, address: str, node_id: str) -> None:
+        if self.challenges.pending(address):
+            return
+        if address not in self.transport.connected and not self._may_dial(address, proof=True):
+            return
+        ttl = max(2 * self.config.heartbeat_interval, 1.0)
+        nonce = self.challenges.issue(address, node_id, self.clock(), ttl)
+        if nonce is None:
+            self.counters.add("challenges_refused")
+            return
+        self._send(address, PROVE, {"nonce": nonce})
+
+    def _handle_reply(self, via: str, msg: Message) -> None:
+        """A reply on our own connection to `via`: whoever listens there sent it."""
+        if msg.type not in REPLIES:
+            self._reject("not_a_reply", msg.sender, None)
+            return
+        self.counters.add("messages_accepted")
+        self.counters.add(f"received.{msg.type}")
+        self._heard.add(via)
+        self.dials.succeeded(via)
+        if msg.type != STATUS_REPLY:
+            now = self.clock()
+            self._dispatch(self.membership.on_reply(msg.type, via, msg.sender, msg.body, now))
 
     def _reject(self, reason: str, sender: str | None, peer_ip: str | None) -> None:
         self.counters.reject(reason)
@@ -183,22 +274,22 @@ class Engine:
 
     def _receive_migrants(self, msg: Message, key: str | None) -> None:
         for migrant, wire in zip(msg.body["migrants"], msg.body["wire"], strict=True):
+            if migrant.origin != msg.sender and self.config.relay_rounds == 0:
+                # Without relaying, a migrant comes from its own island: another origin is
+                # a peer passing off genomes as someone else's.
+                self.counters.add("migrants_rejected.origin_not_sender")
+                continue
             if not self.relay.offer(migrant_key(wire), wire):
                 self.counters.add("migrants_duplicate")
                 continue
             self.counters.add("migrants_received")
-            if not self.shared.inbox.put(migrant):
+            if not self.shared.inbox.put(msg.sender, migrant):
                 self.counters.add("inbox_dropped")
-            self._event(
-                "migrant_received",
-                sender=msg.sender,
-                sender_addr=msg.addr,
-                claimed_fitness=migrant.claimed_fitness,
-                **({"sender_key": key} if key is not None else {}),
-                **_summary(wire),
-            )
+            self._event("migrant_received", sender=msg.sender, sender_addr=msg.addr,
+                        claimed_fitness=migrant.claimed_fitness, **_summary(wire),
+                        **({"sender_key": key} if key is not None else {}))
 
-    def _answer_status(self, routing_id: bytes, msg: Message) -> None:
+    def _answer_status(self, route: bytes, msg: Message) -> None:
         self.counters.add("status_requests")
         status: dict[str, Any] = {}
         if self.status is not None:
@@ -207,14 +298,9 @@ class Engine:
             except Exception as exc:
                 self.counters.add("status_callback_errors")
                 status = {"error": f"status callback failed: {type(exc).__name__}"}
-        body = {
-            "nonce": msg.body["nonce"],
-            "node": self.node_id,
-            "address": self.address,
-            "peers": self.membership.live(),
-            "counters": self.counters.snapshot(),
-            "status": status,
-        }
+        body = {"nonce": msg.body["nonce"], "node": self.node_id, "address": self.address,
+                "peers": self.membership.live(), "counters": self.counters.snapshot(),
+                "status": status}
         try:
             payload = encode_message(STATUS_REPLY, self.node_id, self.address, body)
         except (TypeError, ValueError, OverflowError):
@@ -225,13 +311,24 @@ class Engine:
             body["status"] = {"error": "status reply larger than max_message_bytes"}
             body["counters"] = {}
             payload = encode_message(STATUS_REPLY, self.node_id, self.address, body)
-        if self.transport.reply(routing_id, payload):
-            self.counters.add(f"sent.{STATUS_REPLY}")
-        else:
-            self.counters.add("sends_dropped")
-            self.counters.add(f"sends_dropped.{STATUS_REPLY}")
+        self._reply_payload(route, STATUS_REPLY, payload)
 
     # --- outgoing -------------------------------------------------------------------
+
+    def _tick(self, now: float) -> None:
+        self._dispatch(self.membership.tick(now))
+        for address in self.challenges.expire(now):
+            self.proof_dials.failed(address, now)
+            self._waiting.pop(address, None)
+            self.counters.add("challenges_expired")
+
+    def _dispatch(self, sends: list[tuple[str, Any, dict[str, Any]]]) -> None:
+        for kind, to, body in sends:
+            if isinstance(to, Reply):
+                self._reply(to.token, kind, body)
+            else:
+                self._send(to, kind, body)
+        self._drain_membership_events()
 
     def _flush_outbox(self) -> None:
         wires = self.shared.outbox.take()
@@ -243,16 +340,18 @@ class Engine:
             self._push(fresh, relayed=False)
 
     def _round(self, now: float) -> None:
-        for kind, address, body in self.membership.tick(now):
-            self._send(address, kind, body)
         due = self.relay.due()
         if due:
             self._push(due, relayed=True)
-        self._drain_membership_events()
+        self._sync_connections(now)
         self._publish(force=True)
+        for name, n in self.event_limit.summary().items():
+            self.counters.add(f"events_suppressed.{name}", n)
+            self.shared.events.put({"time": time.time(), "event": "events_suppressed",
+                                    "suppressed": name, "count": n})
 
     def _push(self, wires: list[dict[str, Any]], relayed: bool) -> None:
-        """Send migrants to the destinations the topology picks among live peers."""
+        """Send migrants to the active-view peers the topology picks."""
         targets = self.topology.choose(
             self.membership.live(), self.address, self.config.fanout, self.rng
         )
@@ -292,14 +391,40 @@ class Engine:
         payload = encode_message(kind, self.node_id, self.address, body)
         return self._send_payload(address, kind, payload)
 
+    def _reply(self, route: bytes, kind: str, body: dict[str, Any]) -> None:
+        self._reply_payload(route, kind, encode_message(kind, self.node_id, self.address, body))
+
+    def _reply_payload(self, route: bytes, kind: str, payload: bytes) -> None:
+        if self.transport.reply(route, payload):
+            self.counters.add(f"sent.{kind}")
+        else:
+            self.counters.add("sends_dropped")
+            self.counters.add(f"sends_dropped.{kind}")
+
+    def _may_dial(self, address: str, proof: bool = False) -> bool:
+        """A new connection: a resolved address, within the dial rate, the address's
+        back-off and `max_dials`."""
+        if not self.transport.resolvable(address):
+            return False  # a lookup runs off this thread; counted as names_unresolved
+        active = set(self.membership.live())
+        dialled = sum(a not in active for a in self.transport.connected)
+        limiter = self.proof_dials if proof else self.dials
+        if dialled >= self.config.max_dials or not limiter.allow(address, self.clock()):
+            self.counters.add("dials_refused")
+            return False
+        self.counters.add("dials")
+        return True
+
     def _send_payload(self, address: str, kind: str, payload: bytes) -> bool:
-        if address not in self._opened_at:
-            self._opened_at[address] = self.clock()
-        try:
-            sent = self.transport.send(address, payload)
-        except zmq.ZMQError:
-            self.counters.add("send_errors")
+        if address not in self.transport.connected and not self._may_dial(address):
             sent = False
+        else:
+            self._used[address] = self.clock()
+            try:
+                sent = self.transport.send(address, payload)
+            except zmq.ZMQError:
+                self.counters.add("send_errors")
+                sent = False
         if sent:
             self.counters.add(f"sent.{kind}")
         else:
@@ -308,44 +433,34 @@ class Engine:
         return sent
 
     def _sync_connections(self, now: float) -> None:
-        """Open DEALERs to live peers and seeds early, as a send before connecting drops.
+        """Keep DEALERs to the active view; close other dials a few periods after their use.
 
-        Close those of peers dead or unanswering for `disconnect_after` and not probed
-        since, so addresses that never answer do not hold sockets.
+        A dial closed without any reply on it counts as a failure for its back-off.
         """
-        linger = self.config.disconnect_after
-        for address in self.membership.known():
-            peer = self.membership.peer(address)
-            if peer is None:
+        active = set(self.membership.live())
+        for address in active:
+            if address not in self.transport.connected:
+                self.transport.connect(address)  # connecting takes a moment: open early
+                self._used[address] = now
+        for address in self.transport.connected:
+            if address in active or self.challenges.pending(address):
                 continue
-            opened = self._opened_at.get(address)
-            wanted = peer.state is PeerState.ALIVE or (
-                peer.seed and peer.state is PeerState.PENDING
-            )
-            if wanted:
-                if opened is None:
-                    self._opened_at[address] = now
-                    self.transport.connect(address)
-                continue
-            since = peer.dead_since if peer.state is PeerState.DEAD else peer.learned_at
-            stale = since is not None and now - since > linger
-            if opened is not None and stale and now - opened > linger:
-                self._close(address)
-        known = set(self.membership.known())
-        for address in list(self._opened_at):
-            if address not in known:
+            if now - self._used.get(address, 0.0) > self._linger:
+                if address not in self._heard:
+                    self.dials.failed(address, now)
                 self._close(address)
 
     def _close(self, address: str) -> None:
-        self._opened_at.pop(address, None)
+        self._used.pop(address, None)
+        self._heard.discard(address)
         self.transport.disconnect(address)
         self.counters.add("connections_closed")
 
     # --- CURVE ----------------------------------------------------------------------
 
     def _node_of(self, address: str) -> str | None:
-        peer = self.membership.peer(address)
-        return peer.node_id if peer is not None else None
+        """Node id whose key the DEALER to `address` must expect (CURVE server key)."""
+        return self.membership.node_of(address) or self.challenges.node_of(address)
 
     def _drain_security(self) -> None:
         """Count and log handshakes the CURVE server refused and peers we hold no key for."""
@@ -355,7 +470,7 @@ class Engine:
             self._event("curve_rejected", **record)
         for address in self.transport.take_keyless():
             self.counters.add("peers_without_key")
-            self._event("peer_without_key", peer=address, node=self._node_of(address))
+            self._event("peer_without_key", peer=address, node=self.membership.node_of(address))
 
     # --- bookkeeping ----------------------------------------------------------------
 
@@ -369,17 +484,20 @@ class Engine:
         if not force and self.membership.version == self._published_version:
             return
         self._published_version = self.membership.version
-        self._sync_connections(self.clock())
-        counts = self.membership.counts()
-        for state, n in counts.items():
+        for state, n in self.membership.counts().items():
             self.counters.set(f"peers_{state}", n)
-        self.counters.set("peer_table_refused", self.membership.refused)
-        self.counters.set("relay_evicted", self.relay.evicted)
+        self.counters.set("incarnation", self.membership.incarnation)
+        self.counters.set("awareness", self.membership.probes.awareness)
         self.counters.set("events_dropped", self.shared.events.dropped)
-        self.counters.set("connections_open", len(self._opened_at))
+        self.counters.set("connections_open", len(self.transport.connected))
+        self.counters.set("identities_bound", len(self.bindings))
+        self.counters.set("names_unresolved", self.transport.unresolved)
+        self.counters.set("name_lookups_timed_out", self.transport.resolver.timeouts)
         self.shared.set_live(self.membership.live())
 
     def _event(self, name: str, **fields: Any) -> None:
+        if not self.event_limit.allow(name, self.clock()):
+            return
         if "error" in fields:
             fields["error"] = str(fields["error"])[:MAX_ERROR_TEXT]
         self.shared.events.put({"time": time.time(), "event": name, **fields})

@@ -17,19 +17,41 @@ from typing import Any
 import msgpack
 
 from gossip.address import AddressError, parse_address
-from gossip.config import MAX_EXCHANGE, MAX_MIGRANTS_PER_MESSAGE, MAX_PEER_TABLE
+from gossip.config import MAX_EXCHANGE, MAX_MIGRANTS_PER_MESSAGE, MAX_PEER_TABLE, MAX_UPDATES
 from gossip.migrant import FieldError, is_node_id, migrant_from_map
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2  # 2: SWIM probes, partial views, proven identities (DESIGN.md, Gossip)
 
-HELLO = "hello"  # first contact or probe: answered with a heartbeat
-HEARTBEAT = "heartbeat"
+# Requests: sent on the sender's own connection (a DEALER it dialled) to the receiver's ROUTER.
+PING = "ping"  # SWIM probe; answered with `ack` on the same connection
+PING_REQ = "ping_req"  # "probe `target` for me": answered with `ack` or `nack`
+JOIN = "join"  # "take me into your active view" (HyParView NEIGHBOR / JOIN)
+FORWARD_JOIN = "forward_join"  # a random walk that gives a newcomer far neighbours
+DISCONNECT = "disconnect"  # "I dropped you from my active view"
+SHUFFLE = "shuffle"  # passive-view exchange, answered with `shuffle_reply`
+GOSSIP = "gossip"  # membership updates (alive / suspect / dead) for the epidemic
+PROVE = "prove"  # "echo this nonce on your own connection to me": proves an address
+ECHO = "echo"  # the nonce of a `prove`, sent from the address that was challenged
 MIGRANTS = "migrants"
 STATUS_REQUEST = "status_request"
+# Replies: sent back on the connection the request came in on.
+ACK = "ack"
+NACK = "nack"
+JOIN_REPLY = "join_reply"
+SHUFFLE_REPLY = "shuffle_reply"
 STATUS_REPLY = "status_reply"
-TYPES = frozenset({HELLO, HEARTBEAT, MIGRANTS, STATUS_REQUEST, STATUS_REPLY})
+REPLIES = frozenset({ACK, NACK, JOIN_REPLY, SHUFFLE_REPLY, STATUS_REPLY})
+TYPES = frozenset({
+    PING, PING_REQ, JOIN, FORWARD_JOIN, DISCONNECT, SHUFFLE, GOSSIP, PROVE, ECHO, MIGRANTS,
+    STATUS_REQUEST,
+}) | REPLIES
 # A status client has no address of its own; nodes always send theirs.
 ADDRESS_OPTIONAL = frozenset({STATUS_REQUEST, STATUS_REPLY})
+# Membership update states, in the order SWIM lets one override another at equal incarnation.
+ALIVE, SUSPECT, DEAD = "alive", "suspect", "dead"
+UPDATE_STATES = (ALIVE, SUSPECT, DEAD)
+MAX_WALK = 16  # longest forward-join random walk accepted
+MAX_INCARNATION = 2**53  # a refutation adds one: stays exact in every msgpack reader
 
 ENVELOPE_KEYS = frozenset({"v", "type", "sender", "addr", "body"})
 MAX_NONCE_CHARS = 64
@@ -129,20 +151,113 @@ def _envelope_address(value: Any, optional: bool) -> str:
     return normal
 
 
-def _membership_body(body: dict[str, Any], sender: str) -> dict[str, Any]:
+def _peer(item: Any, path: str) -> list[str]:
+    """A `[address, node id]` pair as sent in samples and join replies."""
+    if not isinstance(item, list) or len(item) != 2:
+        raise FieldError(path)
+    address, node_id = item
+    if not isinstance(address, str) or not is_node_id(node_id):
+        raise FieldError(path)
+    try:
+        if parse_address(address) != address:
+            raise FieldError(path)
+    except AddressError:
+        raise FieldError(path) from None
+    return [address, node_id]
+
+
+def _peers(value: Any, name: str) -> list[list[str]]:
+    if not isinstance(value, list) or len(value) > MAX_EXCHANGE:
+        raise FieldError(name)
+    peers = [_peer(item, f"{name}[{i}]") for i, item in enumerate(value)]
+    return list({p[0]: p for p in peers}.values())
+
+
+def _update(item: Any, path: str) -> tuple[str, str, str, int]:
+    """`[state, address, node id, incarnation]`: one SWIM membership update."""
+    if not isinstance(item, list) or len(item) != 4 or item[0] not in UPDATE_STATES:
+        raise FieldError(path)
+    address, node_id = _peer(item[1:3], path)
+    incarnation = item[3]
+    if type(incarnation) is not int or not 0 <= incarnation <= MAX_INCARNATION:
+        raise FieldError(path)
+    return (item[0], address, node_id, incarnation)
+
+
+def _updates(value: Any) -> list[tuple[str, str, str, int]]:
+    if not isinstance(value, list) or len(value) > MAX_UPDATES:
+        raise FieldError("updates")
+    return [_update(item, f"updates[{i}]") for i, item in enumerate(value)]
+
+
+def _probe_body(body: dict[str, Any], sender: str) -> dict[str, Any]:
+    """ping / ack: a nonce and piggybacked updates."""
+    _keys(body, {"nonce", "updates"})
+    _nonce(body["nonce"])
+    return {"nonce": body["nonce"], "updates": _updates(body["updates"])}
+
+
+def _ping_req_body(body: dict[str, Any], sender: str) -> dict[str, Any]:
+    _keys(body, {"nonce", "target"})
+    _nonce(body["nonce"])
+    return {"nonce": body["nonce"], "target": _peer(body["target"], "target")}
+
+
+def _nonce_body(body: dict[str, Any], sender: str) -> dict[str, Any]:
+    """nack / prove / echo."""
+    _keys(body, {"nonce"})
+    _nonce(body["nonce"])
+    return body
+
+
+def _incarnation(value: Any) -> int:
+    if type(value) is not int or not 0 <= value <= MAX_INCARNATION:
+        raise FieldError("incarnation")
+    return value
+
+
+def _join_body(body: dict[str, Any], sender: str) -> dict[str, Any]:
+    _keys(body, {"neighbours", "incarnation", "replace"})
+    neighbours = body["neighbours"]
+    if type(neighbours) is not int or not 0 <= neighbours <= MAX_EXCHANGE:
+        raise FieldError("neighbours")
+    if not isinstance(body["replace"], bool):
+        raise FieldError("replace")
+    return {"neighbours": neighbours, "incarnation": _incarnation(body["incarnation"]),
+            "replace": body["replace"]}
+
+
+def _join_reply_body(body: dict[str, Any], sender: str) -> dict[str, Any]:
+    _keys(body, {"accepted", "peers", "incarnation"})
+    if not isinstance(body["accepted"], bool):
+        raise FieldError("accepted")
+    return {"accepted": body["accepted"], "peers": _peers(body["peers"], "peers"),
+            "incarnation": _incarnation(body["incarnation"])}
+
+
+def _forward_join_body(body: dict[str, Any], sender: str) -> dict[str, Any]:
+    _keys(body, {"peer", "ttl"})
+    ttl = body["ttl"]
+    if type(ttl) is not int or not 0 <= ttl <= MAX_WALK:
+        raise FieldError("ttl")
+    return {"peer": _peer(body["peer"], "peer"), "ttl": ttl}
+
+
+def _disconnect_body(body: dict[str, Any], sender: str) -> dict[str, Any]:
+    """`instead`: the peer that took the receiver's place (join it), or an empty list."""
+    _keys(body, {"instead"})
+    instead = body["instead"]
+    return {"instead": _peer(instead, "instead") if instead != [] else []}
+
+
+def _shuffle_body(body: dict[str, Any], sender: str) -> dict[str, Any]:
     _keys(body, {"peers"})
-    peers = body["peers"]
-    if not isinstance(peers, list) or len(peers) > MAX_EXCHANGE:
-        raise FieldError("peers")
-    for i, address in enumerate(peers):
-        if not isinstance(address, str):
-            raise FieldError(f"peers[{i}]")
-        try:
-            if parse_address(address) != address:
-                raise FieldError(f"peers[{i}]")
-        except AddressError:
-            raise FieldError(f"peers[{i}]") from None
-    return {"peers": list(dict.fromkeys(peers))}
+    return {"peers": _peers(body["peers"], "peers")}
+
+
+def _gossip_body(body: dict[str, Any], sender: str) -> dict[str, Any]:
+    _keys(body, {"updates"})
+    return {"updates": _updates(body["updates"])}
 
 
 def _migrants_body(body: dict[str, Any], sender: str) -> dict[str, Any]:
@@ -193,8 +308,19 @@ def _nonce(value: Any) -> None:
 
 
 _BODY_CHECKS = {
-    HELLO: _membership_body,
-    HEARTBEAT: _membership_body,
+    PING: _probe_body,
+    ACK: _probe_body,
+    PING_REQ: _ping_req_body,
+    NACK: _nonce_body,
+    PROVE: _nonce_body,
+    ECHO: _nonce_body,
+    JOIN: _join_body,
+    JOIN_REPLY: _join_reply_body,
+    FORWARD_JOIN: _forward_join_body,
+    DISCONNECT: _disconnect_body,
+    SHUFFLE: _shuffle_body,
+    SHUFFLE_REPLY: _shuffle_body,
+    GOSSIP: _gossip_body,
     MIGRANTS: _migrants_body,
     STATUS_REQUEST: _status_request_body,
     STATUS_REPLY: _status_reply_body,

@@ -19,7 +19,7 @@ from gossip.address import AddressError, parse_address
 from gossip.config import GossipConfig
 from gossip.curve import CurveKeys, load_curve_keys
 from gossip.engine import Engine, Shared
-from gossip.mailbox import Mailbox
+from gossip.mailbox import FairInbox, Mailbox
 from gossip.migrant import Migrant, is_node_id, migrant_to_map
 from gossip.peers_file import PeerEntry, read_peers_file
 from gossip.transport import Transport
@@ -44,6 +44,7 @@ class Gossip:
         node_id: str,
         status: Callable[[], dict[str, Any]] | None = None,
         seeds: Iterable[str] = (),
+        resolve: Callable[[str], str] | None = None,
     ) -> None:
         config.validate()
         if not is_node_id(node_id):
@@ -52,7 +53,9 @@ class Gossip:
         self.node_id = node_id
         self._status = status
         self._extra_seeds = [parse_address(s) for s in seeds]
-        self._shared = Shared(inbox=Mailbox(config.inbox_size), outbox=Mailbox(config.outbox_size))
+        self._resolve = resolve  # host name -> IP (socket.getaddrinfo when None)
+        inbox: FairInbox[Migrant] = FairInbox(config.inbox_size, config.migrants_per_sender)
+        self._shared = Shared(inbox=inbox, outbox=Mailbox(config.outbox_size))
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
@@ -121,11 +124,15 @@ class Gossip:
                 self._shared.counters.add("emit_dropped")
 
     def drain(self, limit: int | None = None) -> list[Migrant]:
-        """Validated migrants received since the last call, oldest first (at most `limit`)."""
+        """Validated migrants received since the last call (at most `limit`).
+
+        At most `migrants_per_sender` from each proven sender per call, taken in turns,
+        so one peer cannot crowd out the others; the rest waits for the next call.
+        """
         return self._shared.inbox.take(limit)
 
     def peers(self) -> list[str]:
-        """Addresses of the peers currently alive."""
+        """Addresses of the live peers in the active view (the ones migrants go to)."""
         return self._shared.live()
 
     @property
@@ -166,7 +173,7 @@ class Gossip:
     def _run(self, seeds: list[str], curve: CurveKeys | None) -> None:
         rng = random.Random(self.config.gossip_seed)
         try:
-            transport = Transport(self.config, rng, curve)
+            transport = Transport(self.config, rng, curve, self._resolve)
         except Exception as exc:
             self._error = _bind_error(self.config.bind, exc)
             self._ready.set()

@@ -6,8 +6,9 @@ mongering with a fixed count). With fanout f the chance that a node is never
 reached is about exp(-f * rounds) (the infect-and-die bound), so fanout 3 and
 4 rounds miss a node of a 1,000-node network with probability ~1e-5 per item.
 Load per node per round is at most one batch per destination, whatever the
-network size. Used for migrants (`relay_rounds`) and for news of peers joining
-(`news_rounds`); the spread benchmark drives this same class.
+network size. Used for migrants (`relay_rounds`), over the active view; the
+spread benchmark drives this same class. (Membership news has its own
+transmit-limited queue, broadcasts.py.)
 """
 
 from __future__ import annotations

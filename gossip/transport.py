@@ -1,4 +1,9 @@
-"""The sockets of one node: a bound ROUTER for everything incoming, one DEALER per peer out.
+"""The sockets of one node: a bound ROUTER for requests in, one DEALER per peer out.
+
+A DEALER also receives: the replies (ack, join_reply, ...) the peer sends back
+on the connection this node dialled, which is why they can be trusted to come
+from that address. Host names are resolved off this thread (resolver.py);
+libzmq is only ever given IP addresses.
 
 ZeroMQ sockets are not thread-safe, even behind a lock, so a Transport is
 created, used and closed by the gossip thread alone. Every send is
@@ -17,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +33,7 @@ from zmq.utils.monitor import parse_monitor_message
 from gossip.address import is_ipv6, join_address, parse_address, split_address
 from gossip.config import GossipConfig
 from gossip.curve import CurveKeys
+from gossip.resolver import Resolver
 
 log = logging.getLogger(__name__)
 
@@ -44,17 +51,22 @@ class Transport:
     """ROUTER bound at `config.bind`, DEALERs opened on demand per peer address."""
 
     def __init__(
-        self, config: GossipConfig, rng: random.Random, curve: CurveKeys | None = None
+        self, config: GossipConfig, rng: random.Random, curve: CurveKeys | None = None,
+        resolve: Callable[[str], str] | None = None,
     ) -> None:
         self.config = config
         self._rng = rng
         self.curve = curve
+        self.resolver = Resolver(config.resolve_timeout, resolve)
+        self.unresolved = 0  # sends skipped while a host name was not (yet) resolved
         # Names the node id claimed at an address, to find its certificate (set by the engine).
         self.node_of: Callable[[str], str | None] = lambda address: None
         self.context = zmq.Context()
-        # libzmq's default of 1023 sockets would cap the peer table below max_peers.
-        self.context.set(zmq.MAX_SOCKETS, config.max_peers + 64)
+        # The active view plus bounded dials: far below libzmq's default of 1023 sockets.
+        self.context.set(zmq.MAX_SOCKETS, config.active_size + config.max_dials + 64)
         self._dealers: dict[str, zmq.Socket] = {}
+        self._address_of: dict[zmq.Socket, str] = {}
+        self._ready: list[zmq.Socket] = []
         self._keyless: set[str] = set()
         self._reported_keyless: set[str] = set()
         self._security_events: list[dict[str, Any]] = []
@@ -116,11 +128,12 @@ class Transport:
             sock.setsockopt(zmq.IPV6, 1)
 
     def poll(self, timeout: float) -> bool:
-        """Wait up to `timeout` seconds for an incoming message."""
+        """Wait up to `timeout` seconds for an incoming message or reply."""
         ready = dict(self._poller.poll(max(0, int(timeout * 1000))))
         if self._monitor is not None and self._monitor in ready:
             self._read_monitor()
-        return self.router in ready
+        self._ready = [sock for sock in ready if sock in self._address_of]
+        return self.router in ready or bool(self._ready)
 
     def _read_monitor(self) -> None:
         assert self._monitor is not None
@@ -149,22 +162,39 @@ class Transport:
         self._reported_keyless.update(keyless)
         return keyless
 
-    def receive(self) -> tuple[bytes, list[bytes], str | None, str | None] | None:
-        """(routing id, frames after it, peer IP, CURVE key of the sender) of one message, or None.
+    def receive(self) -> tuple[bytes, list[bytes], str | None, str | None, str | None] | None:
+        """One message: (routing id, frames, peer IP, sender's CURVE key, via), or None.
 
         The key is the ZAP handler's User-Id, the sender's Z85 public key; None without CURVE.
+        `via` is None for a request on the ROUTER, or the address of the DEALER a reply
+        came back on (then the routing id is empty).
         """
         try:
             frames = self.router.recv_multipart(zmq.NOBLOCK, copy=False)
         except zmq.Again:
-            return None
+            return self._receive_reply()
         peer_ip = user_id = None
         with contextlib.suppress(zmq.ZMQError, AttributeError, KeyError):
             peer_ip = frames[-1].get("Peer-Address")
         if self.curve is not None:
             with contextlib.suppress(zmq.ZMQError, AttributeError, KeyError):
                 user_id = frames[-1].get("User-Id")
-        return frames[0].bytes, [f.bytes for f in frames[1:]], peer_ip, user_id
+        return frames[0].bytes, [f.bytes for f in frames[1:]], peer_ip, user_id, None
+
+    def _receive_reply(self) -> tuple[bytes, list[bytes], None, None, str] | None:
+        while self._ready:
+            sock = self._ready[-1]
+            address = self._address_of.get(sock)
+            if address is None:  # closed since the poll
+                self._ready.pop()
+                continue
+            try:
+                frames = sock.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                self._ready.pop()
+                continue
+            return b"", frames, None, None, address
+        return None
 
     def send(self, address: str, payload: bytes) -> bool:
         """Queue `payload` for the peer at `address`; False if its queue is full, it is
@@ -186,6 +216,13 @@ class Transport:
             return False
         return True
 
+    def resolvable(self, address: str) -> bool:
+        """Whether `address` can be dialled now (its host name, if any, is resolved)."""
+        if self.resolver.lookup(split_address(address)[0]) is None:
+            self.unresolved += 1
+            return False
+        return True
+
     def connect(self, address: str) -> None:
         """Open the DEALER to `address` ahead of the first send (connecting takes a moment)."""
         self._dealer(address)
@@ -194,6 +231,8 @@ class Transport:
         """Close the DEALER to a peer that has been dead a while; `send` reopens it."""
         sock = self._dealers.pop(address, None)
         if sock is not None:
+            self._address_of.pop(sock, None)
+            self._poller.unregister(sock)
             sock.close(linger=0)
 
     @property
@@ -211,26 +250,40 @@ class Transport:
                 self._keyless.add(address)
                 return None
             self._keyless.discard(address)
+        host, port = split_address(address)
+        ip = self.resolver.lookup(host)
+        if ip is None:
+            self.unresolved += 1
+            return None
         cfg = self.config
+        endpoint = join_address(ip, port)
         sock = self.context.socket(zmq.DEALER)
         try:
-            self._common_options(sock, is_ipv6(address))
+            self._common_options(sock, is_ipv6(endpoint))
             if self.curve is not None:
                 sock.setsockopt(zmq.CURVE_SERVERKEY, server_key)
                 sock.setsockopt(zmq.CURVE_PUBLICKEY, self.curve.public)
                 sock.setsockopt(zmq.CURVE_SECRETKEY, self.curve.secret)
             sock.setsockopt(zmq.SNDHWM, cfg.send_hwm)
             sock.setsockopt(zmq.RCVHWM, DEALER_RCVHWM)
-            # Queue only to completed connections: a send to a down peer drops at once.
-            sock.setsockopt(zmq.IMMEDIATE, 1)
+            # Queue while connecting (at most SNDHWM): the first message on a new dial is a
+            # join or a prove, and must not be lost to the TCP handshake. Dials outside the
+            # active view are closed a few periods after use, so a dead peer holds little.
+            sock.setsockopt(zmq.IMMEDIATE, 0)
             # Jitter so hundreds of nodes that lost the same peer do not retry in lockstep.
             sock.setsockopt(zmq.RECONNECT_IVL, self._jitter(cfg.reconnect_ivl))
             sock.setsockopt(zmq.RECONNECT_IVL_MAX, self._jitter(cfg.reconnect_ivl_max))
-            sock.connect(address)
+            # A secret routing id the ROUTER keeps across reconnects: the proof of this
+            # connection's identity (identity.py) survives a dropped TCP connection.
+            # (libzmq reserves ids that start with a zero byte).
+            sock.setsockopt(zmq.ROUTING_ID, b"\x01" + secrets.token_bytes(15))
+            sock.connect(endpoint)
         except Exception:
             sock.close(linger=0)
             raise
         self._dealers[address] = sock
+        self._address_of[sock] = address
+        self._poller.register(sock, zmq.POLLIN)
         return sock
 
     def _jitter(self, seconds: float) -> int:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import random
 import subprocess
 import sys
+import time
+from collections import Counter
 
 import pytest
 
 from gossip.config import GossipConfig
-from gossip.membership import HEARTBEAT, HELLO, Membership, PeerState
+from gossip.membership import Membership, Reply
 from gossip.relay import Relay
 from gossip.topology import FullTopology, RandomTopology, RingTopology, make_topology
 
@@ -20,162 +22,162 @@ def addr(i: int) -> str:
 
 def make(i: int, **kwargs) -> Membership:
     kwargs.setdefault("rng", random.Random(i))
-    return Membership(addr(i), **kwargs)
+    return Membership(addr(i), f"n{i}", **kwargs)
 
 
-class Line:
-    """Nodes that deliver each other's planned sends at once, advancing one second per round."""
+class Net:
+    """Nodes that deliver each other's sends at once, in steps of half a period (1 s)."""
 
     def __init__(self, nodes: list[Membership]) -> None:
         self.nodes = {m.self_addr: m for m in nodes}
         self.now = 0.0
         self.down: set[str] = set()
+        self.sent: Counter[str] = Counter()
 
-    def round(self) -> None:
-        self.now += 1.0
-        for m in list(self.nodes.values()):
-            if m.self_addr not in self.down:
-                for kind, to, body in m.tick(self.now):
-                    self.deliver(m.self_addr, kind, to, body)
+    def step(self, n: int = 1) -> None:
+        for _ in range(n):
+            self.now += 0.5
+            for m in list(self.nodes.values()):
+                if m.self_addr not in self.down:
+                    self.deliver(m, m.tick(self.now))
 
-    def deliver(self, src: str, kind: str, to: str, body: dict) -> None:
-        dst = self.nodes.get(to)
-        if dst is None or to in self.down:
-            return
-        for reply_kind, reply_to, reply in dst.on_message(kind, src, src, body, self.now):
-            self.deliver(to, reply_kind, reply_to, reply)
-
-
-def test_peer_is_dead_after_silence_and_returns_when_heard():
-    m = make(1, dead_after=5.0)
-    m.on_message(HEARTBEAT, addr(2), "n2", {"peers": []}, now=0.0)
-    assert m.live() == [addr(2)]
-    m.tick(4.9)
-    assert m.live() == [addr(2)]
-    m.tick(5.1)
-    assert m.live() == [] and m.peer(addr(2)).state is PeerState.DEAD
-    m.on_message("migrants", addr(2), "n2", None, now=9.0)  # any message is proof of life
-    assert m.live() == [addr(2)]
-    events = [(e["event"], e["peer"], e["t"]) for e in m.drain_events()]
-    assert events == [
-        ("peer_joined", addr(2), 0.0),
-        ("peer_dead", addr(2), 5.1),
-        ("peer_returned", addr(2), 9.0),
-    ]
-    assert m.drain_events() == []
+    def deliver(self, src: Membership, sends: list) -> None:
+        todo = [(src, *send) for send in sends]
+        while todo:
+            sender, kind, to, body = todo.pop(0)
+            self.sent[sender.self_addr] += 1
+            target = to.token if isinstance(to, Reply) else to
+            dst = self.nodes.get(target)
+            if dst is None or target in self.down:
+                continue
+            if isinstance(to, Reply):
+                out = dst.on_reply(kind, sender.self_addr, sender.node_id, body, self.now)
+            else:
+                out = dst.on_request(kind, sender.self_addr, sender.node_id, body, self.now,
+                                     Reply(sender.self_addr))
+            todo += [(dst, *send) for send in out]
 
 
-def test_seed_is_probed_until_it_answers_and_never_forgotten():
-    m = make(1, forget_after=10.0)
-    m.add_seeds([addr(2)], now=0.0)
-    assert m.live() == [] and m.peer(addr(2)).state is PeerState.PENDING
-    for t in range(1, 30):
-        sends = m.tick(float(t))
-        assert (HELLO, addr(2)) in [(k, a) for k, a, _ in sends]
-    assert m.peer(addr(2)) is not None
-
-
-def test_hello_is_answered_with_a_heartbeat_carrying_known_peers():
-    b = make(2)
-    b.on_message(HEARTBEAT, addr(3), "n3", {"peers": []}, now=0.0)
-    replies = b.on_message(HELLO, addr(1), "n1", {"peers": []}, now=0.0)
-    assert replies == [(HEARTBEAT, addr(1), {"peers": [addr(3)]})]
-
-
-def test_peer_exchange_over_a_line_converges():
-    # A knows B, B knows C, C knows D: every node learns every other one.
-    nodes = [make(i) for i in range(1, 5)]
+def line(n: int, **kwargs) -> Net:
+    """Node i knows only node i + 1 (its peers file)."""
+    nodes = [make(i, **kwargs) for i in range(1, n + 1)]
     for m, nxt in zip(nodes, nodes[1:], strict=False):
         m.add_seeds([nxt.self_addr], now=0.0)
-    net = Line(nodes)
-    for _ in range(10):
-        net.round()
-        if all(len(m.live()) == 3 for m in nodes):
+    return Net(nodes)
+
+
+def events(net: Net, name: str) -> list[dict]:
+    return [e for m in net.nodes.values() for e in m.drain_events() if e["event"] == name]
+
+
+def everyone_knows_everyone(net: Net) -> bool:
+    live = set(net.nodes) - net.down
+    return all(set(net.nodes[a].live()) == live - {a} for a in live)
+
+
+def test_nodes_seeded_in_a_line_all_become_neighbours():
+    net = line(5)
+    for _ in range(40):
+        net.step()
+        if everyone_knows_everyone(net):
             break
-    assert {m.self_addr: sorted(m.live()) for m in nodes} == {
-        m.self_addr: sorted(a for a in net.nodes if a != m.self_addr) for m in nodes
-    }
-    joined = [e for m in nodes for e in m.drain_events() if e["event"] == "peer_joined"]
-    assert len(joined) == 12
+    assert everyone_knows_everyone(net)
+    assert len(events(net, "peer_joined")) == 20
 
 
-def test_stopped_node_is_dead_everywhere_and_returns_after_restart():
-    nodes = [make(i, dead_after=3.0) for i in range(1, 5)]
-    for m in nodes[1:]:
-        m.add_seeds([addr(1)], now=0.0)
-    net = Line(nodes)
-    for _ in range(6):
-        net.round()
-    assert all(len(m.live()) == 3 for m in nodes)
+def test_crashed_node_is_suspected_then_dead_everywhere():
+    net = line(5, dead_after=3.0)
+    net.step(40)
+    assert everyone_knows_everyone(net)
+    for m in net.nodes.values():
+        m.drain_events()
+    net.down.add(addr(3))
+    net.step(2 * 20)
+    for a in set(net.nodes) - {addr(3)}:
+        assert addr(3) not in net.nodes[a].live()
+        events = [(e["event"], e["peer"]) for e in net.nodes[a].drain_events()]
+        assert ("peer_dead", addr(3)) in events
+        assert all(peer == addr(3) for name, peer in events if name == "peer_dead")
+
+
+def test_suspected_node_that_answers_refutes_with_a_higher_incarnation():
+    net = line(3)
+    net.step(30)
+    a, b = net.nodes[addr(1)], net.nodes[addr(2)]
+    rumour = [["suspect", addr(2), "n2", b.incarnation]]
+    a.on_request("gossip", addr(3), "n3", {"updates": rumour}, net.now, Reply(addr(3)))
+    assert a.member(addr(2)).suspect_since is not None
+    net.step(2 * 8)
+    assert a.member(addr(2)).suspect_since is None
+    assert b.incarnation == 1 and a.member(addr(2)).incarnation == 1
+    assert not events(net, "peer_dead")
+
+
+def test_a_node_paused_two_periods_is_not_declared_dead_and_accuses_nobody():
+    net = line(6)
+    net.step(40)
+    for m in net.nodes.values():
+        m.drain_events()
     net.down.add(addr(4))
-    for _ in range(5):
-        net.round()
-    assert all(addr(4) not in m.live() for m in nodes[:3])
-    assert all(m.peer(addr(4)).state is PeerState.DEAD for m in nodes[:3])
-    # The restarted node only knows its seed; the others probe dead peers and learn it back.
-    restarted = make(4, dead_after=3.0)
-    restarted.add_seeds([addr(1)], now=net.now)
-    net.nodes[addr(4)] = restarted
+    net.step(4)  # 2 s
     net.down.clear()
-    for _ in range(6):
-        net.round()
-    assert all(len(m.live()) == 3 for m in net.nodes.values())
-    events = [e["event"] for m in nodes[:3] for e in m.drain_events()]
-    assert events.count("peer_returned") == 3
+    net.step(2 * 20)
+    assert events(net, "peer_dead") == []
+    assert everyone_knows_everyone(net)
 
 
-def test_peer_table_stays_bounded_under_a_flood_of_fake_addresses():
-    m = make(1, max_peers=50, exchange_size=256)
-    m.add_seeds([addr(2)], now=0.0)
-    m.on_message(HEARTBEAT, addr(3), "n3", {"peers": []}, now=0.0)
+def test_rumoured_addresses_enter_the_passive_view_only():
+    m = make(1, passive_size=50)
+    m.on_reply("join_reply", addr(2), "n2", {"accepted": True, "peers": [], "incarnation": 0}, 0.0)
     for batch in range(100):
-        fakes = [f"tcp://fake-{batch}-{i}:1" for i in range(256)]
-        m.on_message(HEARTBEAT, addr(4), "attacker", {"peers": fakes}, now=float(batch))
-        assert len(m.known()) <= 50
-    assert m.refused == 0  # fakes displaced older fakes rather than being refused
-    # The seed and the peers actually heard from survive the flood.
-    assert m.peer(addr(2)) is not None and m.peer(addr(2)).seed
-    assert {addr(3), addr(4)} <= set(m.live())
+        fakes = [[f"tcp://fake-{batch}-{i}:1", f"f{i}"] for i in range(64)]
+        m.on_request("shuffle", addr(2), "n2", {"peers": fakes}, float(batch), Reply(addr(2)))
+        assert len(m.passive) <= 50
+    assert m.live() == [addr(2)]  # only the proven contact is a neighbour
 
 
-def test_full_table_of_live_peers_refuses_new_addresses():
-    m = make(1, max_peers=3)
-    for i in (2, 3, 4):
-        m.on_message(HEARTBEAT, addr(i), f"n{i}", {"peers": []}, now=0.0)
-    m.on_message(HEARTBEAT, addr(5), "n5", {"peers": [addr(6)]}, now=0.0)
-    assert sorted(m.known()) == [addr(2), addr(3), addr(4)]
-    assert m.refused == 2
+def test_view_work_per_address_does_not_grow_with_the_views():
+    def shuffle_cost(passive_size: int) -> float:
+        m = make(1, passive_size=passive_size)
+        fakes = [[f"tcp://10.9.{i // 250}.{i % 250}:1", "f"] for i in range(64)]
+        t0 = time.perf_counter()
+        for k in range(200):
+            batch = [[f"{a}{k}", n] for a, n in fakes]
+            m.on_request("shuffle", addr(2), "n2", {"peers": batch}, 0.0, Reply(addr(2)))
+        return time.perf_counter() - t0
+
+    small, large = shuffle_cost(64), shuffle_cost(4096)
+    assert large < 3 * small + 0.05, (small, large)
 
 
-def test_forgotten_after_long_death_unless_seed():
-    m = make(1, dead_after=2.0, forget_after=10.0)
-    m.add_seeds([addr(2)], now=0.0)
-    for i in (2, 3):
-        m.on_message(HEARTBEAT, addr(i), f"n{i}", {"peers": []}, now=0.0)
-    m.tick(3.0)
-    assert m.counts() == {"pending": 0, "alive": 0, "dead": 2}
-    m.tick(14.0)
-    assert m.known() == [addr(2)]
-    assert [e["event"] for e in m.drain_events()][-1] == "peer_forgotten"
+def test_messages_per_period_do_not_grow_with_the_network():
+    for n in (10, 40):
+        nodes = [make(i) for i in range(1, n + 1)]
+        for m in nodes[1:]:
+            m.add_seeds([addr(1)], now=0.0)
+        net = Net(nodes)
+        net.step(2 * 40)
+        net.sent.clear()
+        net.step(2 * 10)
+        assert max(net.sent.values()) / 10 <= 10, (n, net.sent.most_common(3))
 
 
-def test_messages_per_round_do_not_depend_on_table_size_except_heartbeats():
-    m = make(1, fanout=3, exchange_size=16)
-    for i in range(2, 200):
-        m.on_message(HEARTBEAT, f"tcp://10.0.1.{i}:5555", "n", {"peers": []}, now=0.0)
-    sends = m.tick(1.0)
-    with_sample = [s for s in sends if s[2]["peers"]]
-    assert len(with_sample) == 3  # peer exchange goes to `fanout` peers only
-    assert all(len(s[2]["peers"]) <= 16 for s in sends)
-    assert sum(1 for s in sends if s[0] == HEARTBEAT) == 198  # direct failure detection
-
-
-def test_own_address_never_enters_the_table():
+def test_own_address_never_enters_a_view():
     m = make(1)
     m.add_seeds([addr(1)], now=0.0)
-    m.on_message(HEARTBEAT, addr(2), "n2", {"peers": [addr(1)]}, now=0.0)
-    m.on_message(HEARTBEAT, addr(1), "n1", {"peers": []}, now=0.0)
-    assert m.known() == [addr(2)]
+    m.on_request("shuffle", addr(2), "n2", {"peers": [[addr(1), "n1"]]}, 0.0, Reply(addr(2)))
+    assert addr(1) not in m.known()
+
+
+def test_suspicion_of_self_is_refuted_and_dead_news_of_others_only_suspects_neighbours():
+    m = make(1)
+    m.on_reply("join_reply", addr(2), "n2", {"accepted": True, "peers": [], "incarnation": 5}, 0.0)
+    m.on_request("gossip", addr(3), "n3", {"updates": [["dead", addr(1), "n1", 7]]}, 1.0,
+                 Reply(addr(3)))
+    assert m.incarnation == 8
+    m.on_request("gossip", addr(3), "n3", {"updates": [["dead", addr(2), "n2", 5]]}, 1.0,
+                 Reply(addr(3)))
+    assert addr(2) in m.live() and m.member(addr(2)).suspect_since == 1.0  # our timer decides
 
 
 # --- topologies ---------------------------------------------------------------------------
@@ -257,9 +259,11 @@ def test_default_config_is_valid():
         ({"heartbeat_interval": float("nan")}, "heartbeat_interval"),
         ({"dead_after": 0.5}, "dead_after"),
         ({"forget_after": 1.0}, "forget_after"),
-        ({"max_peers": 10**6}, "max_peers"),
+        ({"passive_size": 10**6}, "passive_size"),
+        ({"active_size": 0}, "active_size"),
+        ({"sender_rate": 0}, "sender_rate"),
         ({"max_message_bytes": 100}, "max_message_bytes"),
-        ({"exchange_size": 1000}, "exchange_size"),
+        ({"migrants_per_sender": 0}, "migrants_per_sender"),
         ({"inbox_size": 0}, "inbox_size"),
         ({"bind": None}, "bind"),
         ({"gossip_seed": 1.5}, "gossip_seed"),

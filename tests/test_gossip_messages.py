@@ -14,10 +14,14 @@ from hypothesis import strategies as st
 
 from genome import GenomeSpec
 from gossip.messages import (
-    HEARTBEAT,
+    GOSSIP,
+    JOIN,
     MIGRANTS,
+    PING,
     PROTOCOL_VERSION,
+    SHUFFLE,
     STATUS_REQUEST,
+    TYPES,
     MessageError,
     decode_message,
     encode_message,
@@ -79,9 +83,15 @@ def test_valid_migrants_message_round_trips():
 
 
 def test_membership_and_status_messages_round_trip():
-    peers = ["tcp://10.0.0.1:5555", "tcp://[::1]:5555"]
-    msg = decode_message(encode_message(HEARTBEAT, "n1", ADDR, {"peers": peers}), MAX)
+    peers = [["tcp://10.0.0.1:5555", "n1"], ["tcp://[::1]:5555", "n2"]]
+    msg = decode_message(encode_message(SHUFFLE, "n1", ADDR, {"peers": peers}), MAX)
     assert msg.body == {"peers": peers}
+    updates = [["suspect", "tcp://10.0.0.1:5555", "n1", 3]]
+    msg = decode_message(encode_message(PING, "n1", ADDR, {"nonce": "p1", "updates": updates}),
+                         MAX)
+    assert msg.body == {"nonce": "p1", "updates": [("suspect", "tcp://10.0.0.1:5555", "n1", 3)]}
+    join = {"neighbours": 0, "incarnation": 2**40, "replace": False}
+    assert decode_message(encode_message(JOIN, "n1", ADDR, join), MAX).body == join
     msg = decode_message(encode_message(STATUS_REQUEST, "status-client", "", {"nonce": "ab"}), MAX)
     assert (msg.addr, msg.body) == ("", {"nonce": "ab"})
 
@@ -92,7 +102,7 @@ def test_membership_and_status_messages_round_trip():
         (b"", "not_msgpack"),
         (b"\xc1", "not_msgpack"),  # a byte msgpack never uses
         (pack([1, 2, 3]), "not_a_map"),
-        (pack({"v": 2}), "bad_version"),
+        (pack({"v": 1}), "bad_version"),  # the v1 protocol trusted claimed addresses
         (pack({"v": True}), "bad_version"),
         (pack({"v": 1.0}), "bad_version"),
         (pack({**envelope(), "extra": 1}), "bad_envelope"),
@@ -108,9 +118,17 @@ def test_membership_and_status_messages_round_trip():
         (pack(envelope(body={"migrants": []})), "bad_field:body.migrants"),
         (pack(envelope(body={"migrants": [1]})), "bad_field:body.migrants[0]"),
         (pack(envelope(body={"other": 1})), "bad_field:body"),
-        (pack(envelope(HEARTBEAT, {"peers": "tcp://a:1"})), "bad_field:body.peers"),
-        (pack(envelope(HEARTBEAT, {"peers": ["a:1"]})), "bad_field:body.peers[0]"),
-        (pack(envelope(HEARTBEAT, {"peers": ["tcp://a:1"] * 300})), "bad_field:body.peers"),
+        (pack(envelope(SHUFFLE, {"peers": "tcp://a:1"})), "bad_field:body.peers"),
+        (pack(envelope(SHUFFLE, {"peers": [["a:1", "n"]]})), "bad_field:body.peers[0]"),
+        (pack(envelope(SHUFFLE, {"peers": [["tcp://a:1", "n"]] * 65})), "bad_field:body.peers"),
+        (pack(envelope(GOSSIP, {"updates": [["gone", "tcp://a:1", "n", 1]]})),
+         "bad_field:body.updates[0]"),
+        (pack(envelope(GOSSIP, {"updates": [["dead", "tcp://a:1", "n", -1]]})),
+         "bad_field:body.updates[0]"),
+        (pack(envelope(GOSSIP, {"updates": [["dead", "tcp://a:1", "n", 2**60]]})),
+         "bad_field:body.updates[0]"),
+        (pack(envelope(JOIN, {"neighbours": 0, "incarnation": 1, "replace": 1})),
+         "bad_field:body.replace"),
         (pack(envelope(STATUS_REQUEST, {"nonce": ""})), "bad_field:body.nonce"),
     ],
 )
@@ -188,11 +206,11 @@ def test_deep_nesting_is_rejected_without_recursion_error():
     nested: object = "x"
     for _ in range(100):
         nested = [nested]
-    assert reason_of(pack(envelope(HEARTBEAT, {"peers": nested}))) == "bad_field:body.peers[0]"
+    assert reason_of(pack(envelope(SHUFFLE, {"peers": nested}))) == "bad_field:body.peers[0]"
 
 
 def test_oversize_messages_and_length_bombs_are_rejected():
-    big = encode_message(HEARTBEAT, "n1", ADDR, {"peers": []}) + b"\x00" * 100
+    big = encode_message(SHUFFLE, "n1", ADDR, {"peers": []}) + b"\x00" * 100
     with pytest.raises(MessageError) as err:
         decode_message(big, max_bytes=50)
     assert err.value.reason == "too_large"
@@ -258,7 +276,7 @@ def test_mutated_messages_decode_or_reject_never_raise_otherwise(data):
     )
 )
 def test_arbitrary_msgpack_bodies_are_rejected_cleanly(body):
-    for kind in ("hello", "heartbeat", "migrants", "status_request", "status_reply"):
+    for kind in sorted(TYPES):
         env = envelope(kind, {"x": body})
         with pytest.raises(MessageError):
             decode_message(pack(copy.deepcopy(env)), MAX)

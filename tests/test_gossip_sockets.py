@@ -13,7 +13,7 @@ import pytest
 import zmq
 
 from genome import GenomeSpec
-from gossip import Gossip, GossipConfig, Migrant, query_status
+from gossip import PROTOCOL_VERSION, Gossip, GossipConfig, Migrant, query_status
 from tests import conftest
 
 SPEC = GenomeSpec("weights+rules", (4, 8, 2))
@@ -137,7 +137,7 @@ def test_closed_node_is_marked_dead_by_the_others(start):
 
 
 def test_dead_peer_socket_is_closed_and_reopened_when_it_returns(start):
-    a = start("a", disconnect_after=1.0, forget_after=60.0)
+    a = start("a", forget_after=60.0)
     b = start("b", seeds=[a.address])
     wait_for(lambda: all_know_each_other([a, b]), "A and B to meet")
     port = b.address
@@ -146,33 +146,6 @@ def test_dead_peer_socket_is_closed_and_reopened_when_it_returns(start):
     b2 = start("b2", seeds=[a.address], bind=port)
     wait_for(lambda: a.peers() == [b2.address], "A to see B back")
     assert any(e["event"] == "peer_returned" for e in a.events())
-
-
-def test_a_flood_of_unanswering_addresses_does_not_hold_sockets(start):
-    node = start("a", disconnect_after=1.0, forget_after=1.0, exchange_size=64)
-    fakes = [f"tcp://127.0.0.1:{port}" for port in free_ports(40)]  # nothing listens there
-    context = zmq.Context()
-    raw = context.socket(zmq.DEALER)
-    raw.setsockopt(zmq.LINGER, 0)
-    try:
-        raw.connect(node.address)
-        body = {"peers": fakes}
-        attacker = {"v": 1, "type": "heartbeat", "sender": "m", "addr": fakes[0], "body": body}
-        raw.send(msgpack.packb(attacker))
-        wait_for(lambda: node.counters().get("peers_pending", 0) >= 39, "the fakes to be learned")
-    finally:
-        raw.close(0)
-        context.term()
-
-    # Probing is fanout per round whatever the flood; addresses that never answer are
-    # forgotten after forget_after, and their sockets closed with them.
-    def all_gone() -> bool:
-        c = node.counters()
-        return c["peers_pending"] == c["peers_dead"] == c["connections_open"] == 0
-
-    wait_for(all_gone, "the fake addresses and their sockets to be gone")
-    assert node.counters()["connections_closed"] > 0  # the probed ones had sockets
-    assert node.counters().get("internal_error", 0) == 0
 
 
 def free_ports(n: int) -> list[int]:
@@ -226,7 +199,8 @@ def test_garbage_from_the_network_is_counted_and_the_node_keeps_working(start):
         raw.connect(node.address)
         raw.send(b"\x00\x01garbage")
         raw.send_multipart([b"two", b"frames"])
-        raw.send(msgpack.packb({"v": 1, "type": "migrants", "sender": "x", "addr": "", "body": {}}))
+        raw.send(msgpack.packb({"v": PROTOCOL_VERSION, "type": "migrants", "sender": "x",
+                                "addr": "", "body": {}}))
         raw.send(msgpack.packb({"v": 99}))
         raw.send(b"\x91" * 5000 + b"\xc0")
         raw.send(b"\x00" * (65 * 1024))  # over MAXMSGSIZE: the socket drops the connection

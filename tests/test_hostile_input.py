@@ -15,8 +15,8 @@ from genome import GenomeSpec, initial_vector
 from gossip import Migrant, query_status
 from gossip.counters import Counters
 from gossip.messages import (
-    HEARTBEAT,
-    HELLO,
+    GOSSIP,
+    JOIN,
     MIGRANTS,
     STATUS_REQUEST,
     MessageError,
@@ -40,7 +40,8 @@ def _start_node(run):
         [script("island-node"), "--bind", "tcp://127.0.0.1:0", "--run-dir", str(run),
          "--node-id", "victim", "--workers", "1", "--popsize", "8", "--episodes", "1",
          "--quiet", "--final-episodes", "0", "--max-time", "150",
-         "--max-message-bytes", str(MAX_BYTES)],
+         "--max-message-bytes", str(MAX_BYTES),
+         "--sender-rate", "1e9"],  # validation is under test here, not the sender budget
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
 
@@ -63,8 +64,9 @@ class Forger:
             for spec in (small, cartpole)
         ]
         self.valid = [
-            encode_message(HELLO, SENDER, ADDR, {"peers": [ADDR]}),
-            encode_message(HEARTBEAT, SENDER, ADDR, {"peers": []}),
+            encode_message(JOIN, SENDER, ADDR, {"neighbours": 0, "incarnation": 1,
+                                                "replace": False}),
+            encode_message(GOSSIP, SENDER, ADDR, {"updates": [["alive", ADDR, SENDER, 1]]}),
             encode_message(STATUS_REQUEST, SENDER, "", {"nonce": "abc"}),
             encode_message(MIGRANTS, SENDER, ADDR, {"migrants": [self.wires[0]]}),
         ]

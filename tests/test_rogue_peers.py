@@ -1,0 +1,289 @@
+"""Rogue peers with real sockets on 127.0.0.1: floods, forged addresses, spoofed ids, slow DNS.
+
+Every attack here sends messages that pass validation; the victim must drop
+them by who sent them, count the drop, and go on answering and gossiping.
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import socket
+import threading
+import time
+
+import numpy as np
+import zmq
+import zmq.auth
+
+from genome import GenomeSpec
+from gossip import Gossip, GossipConfig, Migrant, query_status
+from gossip.messages import GOSSIP, JOIN, MIGRANTS, PING, SHUFFLE
+from gossip.migrant import migrant_to_map
+from tests import conftest
+from tests.rogue import Rogue
+
+SPEC = GenomeSpec("weights+rules", (4, 8, 2))
+wait_for = functools.partial(conftest.wait_for, timeout=15.0, interval=0.02)
+
+
+def config(**changes) -> GossipConfig:
+    settings = dict(bind="tcp://127.0.0.1:0", heartbeat_interval=0.1, dead_after=1.0)
+    settings.update(changes)
+    return GossipConfig(**settings)
+
+
+def start(nodes: list[Gossip], node_id: str, seeds=(), **changes) -> Gossip:
+    node = Gossip(config(**changes), node_id, seeds=list(seeds))
+    nodes.append(node)
+    node.start()
+    return node
+
+
+def pair(nodes: list[Gossip], **changes) -> tuple[Gossip, Gossip]:
+    victim = start(nodes, "victim", **changes)
+    honest = start(nodes, "honest", seeds=[victim.address])
+    wait_for(lambda: victim.peers() == [honest.address] and honest.peers() == [victim.address],
+             "victim and honest to become neighbours")
+    return victim, honest
+
+
+def elite(origin: str, generation: int) -> Migrant:
+    x = np.full(SPEC.dim, float(generation))
+    return Migrant(origin, origin, SPEC, x, 1.0, generation, "elite", "CartPole-v1")
+
+
+def fakes(n: int, salt: int = 0) -> list[str]:
+    """Addresses nothing listens on (reserved documentation range)."""
+    return [f"tcp://192.0.2.{1 + i % 250}:{1024 + salt * 4000 + i // 250}" for i in range(n)]
+
+
+def deaths(node: Gossip, events: list[dict]) -> list[str]:
+    events += node.events()
+    return [e["peer"] for e in events if e["event"] == "peer_dead"]
+
+
+def test_forged_address_claims_open_no_connections_and_reach_no_view():
+    nodes: list[Gossip] = []
+    rogue = None
+    try:
+        victim, honest = pair(nodes)
+        rogue = Rogue(victim.address)
+        claims = fakes(1500)
+        started = time.monotonic()
+        for i, fake in enumerate(claims):  # any message used to mark its address alive
+            rogue.send([JOIN, PING, GOSSIP, SHUFFLE][i % 4], {
+                JOIN: {"neighbours": 0, "incarnation": 1, "replace": False},
+                PING: {"nonce": f"n{i}", "updates": [["alive", fake, "f", 9]]},
+                GOSSIP: {"updates": [["alive", fake, f"f{i}", 1]]},
+                SHUFFLE: {"peers": [[fake, "f"]]},
+            }[[JOIN, PING, GOSSIP, SHUFFLE][i % 4]], sender=f"f{i}", addr=fake)
+        wait_for(lambda: victim.counters().get("messages_received", 0) > 1500, "the claims")
+        time.sleep(1.0)
+        elapsed = time.monotonic() - started
+        counters = victim.counters()
+        assert query_status(victim.address, timeout=2.0)["node"] == "victim"
+        cfg = config()
+        assert counters["connections_open"] <= cfg.active_size + cfg.max_dials
+        assert counters.get("dials", 0) <= cfg.dial_rate * elapsed + 2 * cfg.dial_rate + 2
+        # One connection's budget is 100 messages/s (burst 200): the rest are only counted.
+        assert counters["over_budget"] >= 1000
+        assert counters["rejected.unproven_sender"] >= 50  # gossip and shuffle from nobody
+        assert counters.get("identities_proven", 0) == 1  # honest only
+        assert victim.peers() == [honest.address] and honest.peers() == [victim.address]
+        assert not set(claims) & set(query_status(honest.address, timeout=2.0)["peers"])
+        assert counters.get("internal_error", 0) == 0
+    finally:
+        if rogue:
+            rogue.close()
+        for node in nodes:
+            node.close()
+
+
+def test_peer_exchange_flood_from_a_proven_member_reaches_no_active_view():
+    nodes: list[Gossip] = []
+    rogue = None
+    try:
+        victim, honest = pair(nodes)
+        rogue = Rogue(victim.address)
+        assert rogue.join(), "the rogue could not even join"
+        events_v: list[dict] = []
+        events_h: list[dict] = []
+        answered = 0
+        for second in range(4):  # 250 fake addresses per message, 20 messages a second
+            for k in range(20):
+                batch = fakes(250, salt=second * 20 + k)
+                for j in range(0, 250, 64):
+                    rogue.send(SHUFFLE, {"peers": [[a, "fake"] for a in batch[j:j + 64]]})
+                rogue.send(GOSSIP, {"updates": [["alive", a, "fake", 1] for a in batch[:32]]})
+                rogue.pump(0.05)
+            answered += query_status(victim.address, timeout=1.0)["node"] == "victim"
+        rogue.pump(1.0)
+        counters = victim.counters()
+        cfg = config()
+        assert answered == 4
+        assert counters["connections_open"] <= cfg.active_size + cfg.max_dials
+        assert counters["peers_passive"] <= cfg.passive_size
+        fake_set = set(fakes(250 * 80))
+        for node in (victim, honest):
+            assert not fake_set & set(node.peers())
+        assert deaths(victim, events_v) == [] and deaths(honest, events_h) == []
+        assert victim.address in honest.peers()
+    finally:
+        if rogue:
+            rogue.close()
+        for node in nodes:
+            node.close()
+
+
+def test_spoofed_messages_never_change_what_a_node_believes_about_the_claimed_node():
+    nodes: list[Gossip] = []
+    rogue = None
+    try:
+        victim, honest = pair(nodes)
+        rogue = Rogue(victim.address, node_id="mallory")
+        assert rogue.join()
+        wire = migrant_to_map(elite("honest", 7))
+        for i in range(50):
+            # unproven connection claiming to be honest: migrants, liveness
+            rogue_plain = rogue.send(MIGRANTS, {"migrants": [wire]}, sender="honest",
+                                     addr=honest.address)
+            assert rogue_plain
+            rogue.send(PING, {"nonce": f"s{i}", "updates": [["dead", honest.address, "honest",
+                                                                 10**6]]})
+            rogue.pump(0.01)
+        # a proven member passing its migrant off as honest's
+        rogue.send(MIGRANTS, {"migrants": [migrant_to_map(elite("honest", 8))]})
+        rogue.pump(0.5)
+        counters = victim.counters()
+        assert victim.drain() == []
+        assert counters["rejected.spoofed_id"] >= 50
+        assert counters["migrants_rejected.origin_not_sender"] == 1
+        # "dead at incarnation 10**6" made the victim suspect honest; honest refuted it
+        wait_for(lambda: honest.counters()["incarnation"] > 10**6, "honest to refute")
+        assert honest.address in victim.peers()
+        # and a stopped node is not kept alive by pings claiming to be it
+        honest.close()
+        events: list[dict] = []
+        deadline = time.monotonic() + 15
+        while honest.address not in deaths(victim, events) and time.monotonic() < deadline:
+            rogue.send(PING, {"nonce": "x", "updates": []}, sender="honest", addr=honest.address)
+            rogue.pump(0.05)
+        assert honest.address in deaths(victim, events)
+    finally:
+        if rogue:
+            rogue.close()
+        for node in nodes:
+            node.close()
+
+
+def test_with_curve_an_allowed_key_cannot_speak_for_another_node(tmp_path):
+    keys, allow = tmp_path / "keys", tmp_path / "allow"
+    keys.mkdir()
+    allow.mkdir()
+    for name in ("victim", "honest", "mallory"):
+        zmq.auth.create_certificates(str(keys), name)
+        shutil.copy(keys / f"{name}.key", allow)
+    nodes: list[Gossip] = []
+    context = zmq.Context()
+    sock = None
+    try:
+        def secured(name: str, peers: str | None = None) -> Gossip:
+            node = Gossip(config(curve_secret=str(keys / f"{name}.key_secret"),
+                                 curve_allow=str(allow), peers=peers), name)
+            nodes.append(node)
+            node.start()
+            return node
+
+        victim = secured("victim")
+        victim_key = zmq.auth.load_certificate(keys / "victim.key")[0].decode()
+        (tmp_path / "peers.txt").write_text(f"{victim.address} {victim_key}\n")
+        honest = secured("honest", str(tmp_path / "peers.txt"))
+        wait_for(lambda: victim.peers() == [honest.address], "the secured pair to meet")
+        public, secret = zmq.auth.load_certificate(keys / "mallory.key_secret")
+        sock = context.socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.CURVE_SERVERKEY, zmq.auth.load_certificate(keys / "victim.key")[0])
+        sock.setsockopt(zmq.CURVE_PUBLICKEY, public)
+        sock.setsockopt(zmq.CURVE_SECRETKEY, secret)
+        sock.connect(victim.address)
+        from gossip.messages import encode_message
+
+        wire = migrant_to_map(elite("honest", 3))
+        for _ in range(20):
+            sock.send(encode_message(MIGRANTS, "honest", honest.address, {"migrants": [wire]}))
+        wait_for(lambda: victim.counters().get("rejected.spoofed_id", 0) == 20,
+                 "the key's lies to be counted")
+        assert victim.drain() == []
+        assert victim.peers() == [honest.address]
+    finally:
+        if sock is not None:
+            sock.close(linger=0)
+        context.term()
+        for node in nodes:
+            node.close()
+
+
+def test_a_resolver_that_never_answers_does_not_stall_the_node():
+    hang = threading.Event()
+
+    def silent_dns(host: str) -> str:
+        hang.wait(40)  # a name server that never answers
+        raise socket.gaierror("timed out")
+
+    nodes: list[Gossip] = []
+    try:
+        victim = Gossip(config(resolve_timeout=0.5), "victim", resolve=silent_dns,
+                        seeds=[f"tcp://island-{i}.example:5555" for i in range(20)])
+        nodes.append(victim)
+        victim.start()
+        honest = start(nodes, "honest", seeds=[victim.address])
+        wait_for(lambda: victim.peers() == [honest.address], "the pair to meet despite DNS")
+        slowest = 0.0
+        events: list[dict] = []
+        for _ in range(20):
+            t0 = time.monotonic()
+            assert query_status(victim.address, timeout=1.0)["node"] == "victim"
+            slowest = max(slowest, time.monotonic() - t0)
+            time.sleep(0.1)
+        counters = victim.counters()
+        assert slowest < 0.5, slowest
+        assert deaths(honest, events) == []
+        assert counters["name_lookups_timed_out"] > 0
+    finally:
+        hang.set()
+        for node in nodes:
+            node.close()
+
+
+def test_a_migrant_flood_from_one_peer_does_not_crowd_out_the_others():
+    nodes: list[Gossip] = []
+    rogue = None
+    try:
+        victim, honest = pair(nodes, event_rate=50.0)
+        rogue = Rogue(victim.address, node_id="flooder")
+        assert rogue.join()
+        wires = [migrant_to_map(elite("flooder", g)) for g in range(64)]
+        got: list[Migrant] = []
+        events: list[dict] = []
+        for generation in range(10):
+            for k in range(40):  # 2,560 valid migrants per generation from one sender
+                rogue.send(MIGRANTS, {"migrants": [{**w, "generation": generation * 10**4 + k}
+                                                   for w in wires]})
+            honest.emit([elite("honest", generation)])
+            rogue.pump(0.3)
+            got += victim.drain()
+            events += victim.events()
+        got += victim.drain()
+        by_sender = {s: sum(m.sender == s for m in got) for s in ("flooder", "honest")}
+        cfg = config()
+        assert by_sender["honest"] >= 9, by_sender
+        assert by_sender["flooder"] <= 11 * cfg.migrants_per_sender
+        received = [e for e in events if e["event"] == "migrant_received"]
+        assert len(received) <= 50 * 2 + 50 * 4 + 20  # event_rate 50/s over ~3 s, burst 2 s
+        assert any(e["event"] == "events_suppressed" for e in events)
+    finally:
+        if rogue:
+            rogue.close()
+        for node in nodes:
+            node.close()
