@@ -31,7 +31,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="how a lifetime is scored (default: the one it was evolved with)")
     parser.add_argument("--held-out-start", type=int, default=0, metavar="N",
                         help="use held-out seeds from 2^31 + N up (default 0): a fresh sample")
-    parser.add_argument("--workers", type=int, default=0, help="processes; 0: one per core")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="worker processes (default: one per core; 0: in this process)")
     parser.add_argument("--rules", action="store_true",
                         help="print the genome's learning rule, layer by layer, before scoring")
     parser.add_argument("--compare", type=int, default=0, metavar="K",
@@ -48,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
 def _check(args: argparse.Namespace) -> None:
     for flag, value, least in (("--episodes", args.episodes, 1), ("--lifetime", args.lifetime, 0),
                                ("--held-out-start", args.held_out_start, 0),
-                               ("--compare", args.compare, 0), ("--workers", args.workers, 0)):
+                               ("--compare", args.compare, 0), ("--workers", args.workers or 0, 0)):
         if value < least:
             raise ValueError(f"{flag}: must be at least {least}, got {value}")
 
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = EvalSettings(env_id, spec, int(meta.get("max_steps") or 0) or None, fitness,
                             float(meta.get("w_max", W_MAX)))
     candidates = baselines(spec, x, args.compare) if args.compare else {"evolved": x}
-    with Evaluator(settings, args.workers or None) as evaluator:
+    with Evaluator(settings, args.workers) as evaluator:
         scores = [score_held_out(evaluator, name, genome, args.episodes, lifetime,
                                  args.held_out_start) for name, genome in candidates.items()]
     recording = record_lifetimes(settings, x, args.record, min(args.episodes, 3), lifetime,

@@ -88,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lifetime", type=int, default=0,
                         help="episodes per lifetime (default: each genome's own)")
     parser.add_argument("--held-out-start", type=int, default=0, metavar="N")
-    parser.add_argument("--workers", type=int, default=0, help="processes; 0: one per core")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="worker processes (default: one per core; 0: in this process)")
     args = parser.parse_args(argv)
     for flag, value, least in (("--episodes", args.episodes, 2), ("--compare", args.compare, 0),
                                ("--held-out-start", args.held_out_start, 0)):
@@ -100,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         for env_id in args.envs:
             try:
                 cells.append(score_cell(path, env_id, args.episodes, args.compare,
-                                        args.workers or None, args.lifetime,
+                                        args.workers, args.lifetime,
                                         args.held_out_start))
             except OSError as exc:
                 print(f"island-transfer: cannot read {path}: {exc}", file=sys.stderr)
