@@ -147,7 +147,9 @@ class Membership:
         for address, expires in list(self._joining.items()):
             if now >= expires:  # never answered: rumours that do not answer leave the view
                 del self._joining[address]
-                if address not in self.seeds:
+                # ...unless this node has no neighbour left: a live peer slow to answer
+                # (a loaded machine) would then be purged, and with it the way back in.
+                if address not in self.seeds and self.active:
                     self.passive.remove(address)
         if self._next_period is not None and now < self._next_period:
             return sends

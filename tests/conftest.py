@@ -89,3 +89,19 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return state not in ("Z", "X")
+
+
+def generations(run_dir: Path) -> list[int]:
+    """The generation of every line a node logged, in order."""
+    return [r["generation"] for r in read_jsonl(run_dir / "log.jsonl")]
+
+
+@pytest.fixture
+def procs():
+    """Processes a test starts; any still running at its end is killed."""
+    started: list[subprocess.Popen] = []
+    yield started
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -12,7 +12,7 @@ import pytest
 from island.checkpoint import CURRENT, PREVIOUS, read_checkpoint
 from island.runlog import read_jsonl
 from island.state import load_latest
-from tests.conftest import alive, children, script, wait_for
+from tests.conftest import alive, children, generations, script, wait_for
 
 CHECKPOINT_EVERY = 3
 
@@ -24,20 +24,6 @@ def start_node(run_dir: Path, *extra: str) -> subprocess.Popen:
          "--final-episodes", "0", "--max-time", "120", *extra],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
-
-
-def generations(run_dir: Path) -> list[int]:
-    return [r["generation"] for r in read_jsonl(run_dir / "log.jsonl")]
-
-
-@pytest.fixture
-def procs():
-    started: list[subprocess.Popen] = []
-    yield started
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 def test_killed_node_leaves_no_worker_and_resumes_logging_each_generation_once(tmp_path, procs):

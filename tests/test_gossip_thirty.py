@@ -93,6 +93,10 @@ def test_thirty_nodes_agree_after_five_are_killed_and_five_paused(tmp_path, memb
                          for m in group)
 
     wait_for(lambda: connected(members, views(members)), "thirty nodes to form one network", 60)
+    # A node that joined a moment ago knows only its seed's sample; a few shuffles (every
+    # 5 periods of 0.2 s) fill its passive view, the addresses it rejoins through when its
+    # neighbours fail. Failing all of a newcomer's neighbours at once could strand it.
+    time.sleep(3.0)
     doomed = rng.sample(members[1:], KILLED + PAUSED)
     killed, paused = doomed[:KILLED], doomed[KILLED:]
     gone = {m.address for m in doomed}

@@ -13,7 +13,7 @@ import pytest
 
 from island.checkpoint import CURRENT, PREVIOUS, read_checkpoint
 from island.runlog import read_jsonl
-from tests.conftest import children, group, run_cli, script, wait_for
+from tests.conftest import children, generations, group, run_cli, script, wait_for
 
 FAST = ["--workers", "1", "--popsize", "8", "--episodes", "1", "--quiet", "--final-episodes",
         "0", "--checkpoint-every", "50", "--max-time", "120"]
@@ -23,20 +23,6 @@ def start_node(run_dir: Path, *extra: str, **popen) -> subprocess.Popen:
     return subprocess.Popen([script("island-node"), "--run-dir", str(run_dir), *FAST, *extra],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             **popen)
-
-
-def generations(run_dir: Path) -> list[int]:
-    return [r["generation"] for r in read_jsonl(run_dir / "log.jsonl")]
-
-
-@pytest.fixture
-def procs():
-    started: list[subprocess.Popen] = []
-    yield started
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 def test_sigterm_to_the_whole_process_group_always_ends_cleanly_with_a_checkpoint(tmp_path,
