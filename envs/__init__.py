@@ -9,7 +9,7 @@ from envs.evaluator import (
     default_workers,
     lifetime_seeds,
 )
-from envs.held_out import held_out_curves, held_out_returns, held_out_seeds
+from envs.held_out import held_out_curves, held_out_seeds
 from envs.network import PlasticNetwork
 from envs.pool import WorkerDied
 from envs.spaces import EnvInfo, UnknownEnvironmentError, describe, env_info, make_env
@@ -29,7 +29,6 @@ __all__ = [
     "lifetime_seeds",
     "describe",
     "held_out_curves",
-    "held_out_returns",
     "lifetime_fitness",
     "held_out_seeds",
     "env_info",

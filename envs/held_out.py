@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs.episodes import HELD_OUT_SEED_BASE, lifetime_fitness
+from envs.episodes import HELD_OUT_SEED_BASE
 from envs.evaluator import Evaluator
 
 
@@ -30,12 +30,3 @@ def held_out_curves(
     seeds = held_out_seeds(lifetimes, episodes_per_lifetime, offset)
     return evaluator.episode_returns(np.asarray(x, dtype=float)[None, :], seeds)[0]
 
-
-def held_out_returns(
-    evaluator: Evaluator, x: np.ndarray, lifetimes: int = 100, episodes_per_lifetime: int = 1,
-    offset: int = 0,
-) -> np.ndarray:
-    """Score of one genome in each of `lifetimes` held-out lifetimes (the evaluator's
-    `lifetime_fitness`), run as one batch."""
-    curves = held_out_curves(evaluator, x, lifetimes, episodes_per_lifetime, offset)
-    return lifetime_fitness(curves, evaluator.settings.lifetime_fitness)

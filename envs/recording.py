@@ -1,7 +1,7 @@
 """Champion videos: a genome's held-out lifetimes rendered to a GIF (and an MP4 when an
 ffmpeg encoder is installed), headless, through gymnasium's `rgb_array` rendering.
 
-The lifetimes are the ones `held_out_returns` scores first (same seeds, same initial
+The lifetimes are the ones `held_out_curves` scores first (same seeds, same initial
 weights), run by the same episode loop, so the video shows the score it is shown with.
 Frames are drawn, shrunk and encoded as they come: gymnasium's RenderCollection keeps
 every full frame (720 kB for CartPole, 360 MB for one 500-step lifetime).

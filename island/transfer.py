@@ -10,7 +10,7 @@ margin exceeds two standard errors of the difference (genome and best baseline).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +54,7 @@ class TransferCell:
                 "held_out_env": self.held_out_env, "margin": self.margin,
                 "best_baseline": self.best_baseline.name,
                 "beats_baselines": self.beats_baselines,
-                "rows": [asdict(r) for r in self.rows]}
+                "rows": [r.to_dict() for r in self.rows]}
 
 
 def trained_on(meta: dict[str, Any]) -> list[str]:
