@@ -15,7 +15,8 @@ nodes. Time is whatever clock the caller passes as `now`.
   active member pinged per period, `indirect_probes` helpers asked when it does
   not answer (probe.py), then suspicion; a suspect that hears of it refutes
   with a higher incarnation; a suspect not refuted within the suspicion timeout
-  (`dead_after` x log10 of the view size) is dead.
+  (`dead_after` x log10 of the view size) is dead. A node that was itself stopped
+  that long, or hears of its own death, rejoins its neighbours (`_rejoin`).
 - News (alive / suspect / dead with incarnation) rides on pings and acks and,
   while a suspicion, death or refutation is pending, on a `gossip` message to
   `fanout` active members per period (broadcasts.py): per-node traffic is a
@@ -118,6 +119,7 @@ class Membership:
         self._out: list[Send] = []  # sends caused by state changes (disconnects, suspicions)
         self._next_period: float | None = None
         self._last_tick: float | None = None
+        self._last_rejoin: float | None = None
         self._periods = 0
         self._events: list[dict[str, Any]] = []
         self.version = 0  # changes whenever the active view or a member's state changes
@@ -135,7 +137,7 @@ class Membership:
         """Run timers; call often. A new protocol period starts every `period` (x awareness)."""
         sends: list[Send] = []
         if self._last_tick is not None and now - self._last_tick > STALL * self.period:
-            self._stalled(now - self._last_tick)
+            self._stalled(now - self._last_tick, now)
         self._last_tick = now
         probe = self.probes.current
         if probe and not probe.acked and not probe.indirect_sent and now >= probe.indirect_at:
@@ -233,6 +235,8 @@ class Membership:
         elif kind == JOIN_REPLY:
             self._joining.pop(address, None)
             self._joined = self._joined or address in self.seeds  # a seed answered: we are in
+            if not body["accepted"] and address in self.active:
+                self._drop(address, now, "refused")  # a link only we still believed in
             room = address in self.active or len(self.active) < self.active_size
             if body["accepted"] and (room or address in self.seeds):
                 # A seed's link is kept even by a full view (one of ours is asked to join the
@@ -440,8 +444,10 @@ class Membership:
         silent = now - (member.suspect_since if member.suspect_since is not None else now)
         self._event("peer_dead", now, member.address, member.node_id, suspected_for=silent)
 
-    def _stalled(self, gap: float) -> None:
+    def _stalled(self, gap: float, now: float) -> None:
         """This node was not running (SIGSTOP, swap): its timers saw time its peers did not."""
+        if gap >= self.suspicion_timeout():
+            self._rejoin(now)  # long enough for its neighbours to have declared it dead
         self.probes.cancel()
         self.probes.adjust(+1)
         for member in self.active.values():
@@ -450,9 +456,29 @@ class Membership:
         if self._next_period is not None:
             self._next_period += gap
 
+    def _rejoin(self, now: float) -> None:
+        """Ask every neighbour to take this node in again, at most once per suspicion timeout.
+
+        A neighbour that declared this node dead dropped it from its active view, while
+        this node, stopped meanwhile or merely slow, still holds the link: it would keep a
+        one-sided view for good (pings are answered, so nothing here is ever suspected).
+        A JOIN to a neighbour that still holds it changes nothing; one that refuses is
+        dropped (`on_reply`), and the view is repaired from the passive view as usual.
+        """
+        if self._last_rejoin is not None and now - self._last_rejoin < self.suspicion_timeout():
+            return  # a rogue repeating news of our death must not make us churn every period
+        self._last_rejoin = now
+        expires = now + self.probes.scaled(2 * self.period)
+        for address in self.active:
+            if address not in self._joining:
+                self._joining[address] = expires
+                self._out.append((JOIN, address, self._join_body()))
+
     def _apply(self, updates: list[Update], now: float) -> None:
         for state, address, node_id, incarnation in updates:
             if address == self.self_addr:
+                if state == DEAD:
+                    self._rejoin(now)
                 self._about_self(state, incarnation)
             elif state == ALIVE:
                 self._alive(address, node_id, incarnation)

@@ -126,6 +126,37 @@ def test_a_node_paused_two_periods_is_not_declared_dead_and_accuses_nobody():
     assert everyone_knows_everyone(net)
 
 
+def test_a_node_paused_until_declared_dead_rejoins_everywhere():
+    net = line(6, dead_after=3.0)
+    net.step(40)
+    assert everyone_knows_everyone(net)
+    net.down.add(addr(4))
+    net.step(2 * 20)
+    assert all(addr(4) not in net.nodes[a].live() for a in set(net.nodes) - {addr(4)})
+    net.down.clear()  # it still holds all five: a view only it believes in
+    for _ in range(2 * 30):
+        net.step()
+        if everyone_knows_everyone(net):
+            break
+    assert everyone_knows_everyone(net)
+
+
+def test_forged_news_of_our_death_starts_one_rejoin_round_per_suspicion_timeout():
+    net = line(4)
+    net.step(40)
+    a = net.nodes[addr(1)]
+    rumour = {"updates": [["dead", addr(1), "n1", a.incarnation]]}
+    joins = []
+    for _ in range(5):  # a rogue neighbour repeating it within one period, answered each time
+        out = a.on_request("gossip", addr(2), "n2", rumour, net.now, Reply(addr(2)))
+        joins += [to for kind, to, _ in out if kind == "join"]
+        net.deliver(a, out)
+        rumour["updates"][0][3] = a.incarnation
+    assert sorted(joins) == sorted(a.live())  # each neighbour asked once, not five times
+    net.step(2 * 10)
+    assert everyone_knows_everyone(net)
+
+
 def test_rumoured_addresses_enter_the_passive_view_only():
     m = make(1, passive_size=50)
     m.on_reply("join_reply", addr(2), "n2", {"accepted": True, "peers": [], "incarnation": 0}, 0.0)
