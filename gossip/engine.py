@@ -2,7 +2,9 @@
 
 The engine owns the Transport (all sockets) and runs in one thread; it meets
 the island thread only in `Shared` (bounded mailboxes, counters, a snapshot of
-the live peers). No input can stop it: each message, each round and each flush
+the live peers). It decides whom to believe and hands on: membership to
+`Membership`, migrants to `Spreader` (spreading.py), every send to `Outbound`
+(outbound.py). No input can stop it: each message, each round and each flush
 is guarded, and a surprise is counted as `internal_error` before the loop goes on.
 
 Trust, in the order a request meets it (DESIGN.md, Gossip):
@@ -26,9 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import zmq
-
-from gossip.budget import DialLimiter, EventLimiter, TokenBuckets
+from gossip.budget import EventLimiter, TokenBuckets
 from gossip.config import GossipConfig
 from gossip.counters import Counters
 from gossip.identity import Bindings, Challenges, Identity, key_owners
@@ -49,9 +49,9 @@ from gossip.messages import (
     decode_message,
     encode_message,
 )
-from gossip.migrant import Migrant, migrant_key
-from gossip.relay import Relay
-from gossip.topology import make_topology
+from gossip.migrant import Migrant
+from gossip.outbound import Outbound
+from gossip.spreading import Spreader
 from gossip.transport import Transport
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,6 @@ MAX_EVENTS = 10_000
 MAX_ERROR_TEXT = 200
 LOGGED_ERRORS = 20  # tracebacks written to the log before going quiet
 WAITING_JOINS = 64  # joins from unproven connections held while their address is challenged
-DIAL_LINGER = 3.0  # periods a connection outside the active view stays open after its last use
 UNPROVEN = frozenset({PING, JOIN, PROVE, ECHO})  # what an unproven connection may send
 
 
@@ -107,21 +106,16 @@ class Engine:
             incarnation=int(time.time()), rng=self.rng,  # a restarted node outbids its past
         )
         self.membership.add_seeds(seeds, clock())
-        self.topology = make_topology(config.topology)
-        self.relay: Relay[dict[str, Any]] = Relay(config.relay_rounds, config.max_migrants)
+        live = self.membership.live
+        self.out = Outbound(config, node_id, transport, self.counters, clock, live)
+        self.spreader = Spreader(config, self.out, shared.inbox, shared.outbox, self.counters,
+                                 live, self._event, self.rng)
         self.bindings = Bindings()
         self.challenges = Challenges(config.max_dials)
-        self.dials = DialLimiter(config.dial_rate, config.dial_backoff_max)
-        # Proofs asked of joiners get their own rate: our own joins to dead or fake
-        # addresses must not starve the answers to peers that want to join us.
-        self.proof_dials = DialLimiter(config.dial_rate, config.dial_backoff_max)
         self.budgets = TokenBuckets(config.sender_rate, 2 * config.sender_rate)
         self.event_limit = EventLimiter(config.event_rate)
         self.owners = key_owners(transport.curve.allow_dir) if transport.curve else None
         self._waiting: OrderedDict[str, tuple[bytes, Message]] = OrderedDict()
-        self._used: dict[str, float] = {}  # address -> last send on its DEALER
-        self._heard: set[str] = set()  # DEALERs a reply came back on
-        self._linger = max(DIAL_LINGER * period, 1.0)
         self._published_version = -1
         self._errors_logged = 0
         transport.node_of = self._node_of
@@ -133,7 +127,7 @@ class Engine:
         next_round = self.clock()
         while not stop.is_set():
             self._guard("receive", self._receive, WAKE_S)
-            self._guard("emit", self._flush_outbox)
+            self._guard("emit", self.spreader.flush_outbox)
             now = self.clock()
             self._guard("membership", self._tick, now)
             if now >= next_round:
@@ -206,9 +200,9 @@ class Engine:
 
     def _proven(self, route: bytes, msg: Message, key: str | None = None) -> None:
         if msg.type == PROVE:
-            self._send(msg.addr, ECHO, {"nonce": msg.body["nonce"]})
+            self.out.send(msg.addr, ECHO, {"nonce": msg.body["nonce"]})
         elif msg.type == MIGRANTS:
-            self._receive_migrants(msg, key)
+            self.spreader.receive(msg, key)
         elif msg.type != ECHO:
             now = self.clock()
             self._dispatch(self.membership.on_request(
@@ -219,13 +213,13 @@ class Engine:
         if msg.type not in UNPROVEN:
             self._reject("unproven_sender", msg.sender, peer_ip)
         elif msg.type == PING:  # answered on its own connection: tells the asker nothing new
-            self._reply(route, ACK, {"nonce": msg.body["nonce"], "updates": []})
+            self.out.reply(route, ACK, {"nonce": msg.body["nonce"], "updates": []})
         elif msg.type == ECHO:
             if not self.challenges.answer(msg.body["nonce"], msg.addr, msg.sender):
                 self._reject("bad_echo", msg.sender, peer_ip)
                 return
             self.bindings.bind(route, Identity(msg.sender, msg.addr))
-            self.proof_dials.succeeded(msg.addr)
+            self.out.proof_dials.succeeded(msg.addr)
             self.counters.add("identities_proven")
             waiting = self._waiting.pop(msg.addr, None)
             if waiting is not None and waiting[0] == route:
@@ -234,7 +228,7 @@ class Engine:
             if msg.addr not in self.transport.connected:
                 self._reject("unsolicited_prove", msg.sender, peer_ip)  # we never called it
                 return
-            self._send(msg.addr, ECHO, {"nonce": msg.body["nonce"]})
+            self.out.send(msg.addr, ECHO, {"nonce": msg.body["nonce"]})
             self._challenge(msg.addr, msg.sender)  # and prove its connection to us in turn
         else:  # JOIN: believed once the claimed address echoes our nonce
             self._waiting.pop(msg.addr, None)
@@ -246,14 +240,14 @@ class Engine:
     def _challenge(self, address: str, node_id: str) -> None:
         if self.challenges.pending(address):
             return
-        if address not in self.transport.connected and not self._may_dial(address, proof=True):
+        if address not in self.transport.connected and not self.out.may_dial(address, proof=True):
             return
         ttl = max(2 * self.config.heartbeat_interval, 1.0)
         nonce = self.challenges.issue(address, node_id, self.clock(), ttl)
         if nonce is None:
             self.counters.add("challenges_refused")
             return
-        self._send(address, PROVE, {"nonce": nonce})
+        self.out.send(address, PROVE, {"nonce": nonce})
 
     def _handle_reply(self, via: str, msg: Message) -> None:
         """A reply on our own connection to `via`: whoever listens there sent it."""
@@ -262,8 +256,7 @@ class Engine:
             return
         self.counters.add("messages_accepted")
         self.counters.add(f"received.{msg.type}")
-        self._heard.add(via)
-        self.dials.succeeded(via)
+        self.out.heard_from(via)
         if msg.type != STATUS_REPLY:
             now = self.clock()
             self._dispatch(self.membership.on_reply(msg.type, via, msg.sender, msg.body, now))
@@ -271,23 +264,6 @@ class Engine:
     def _reject(self, reason: str, sender: str | None, peer_ip: str | None) -> None:
         self.counters.reject(reason)
         self._event("message_rejected", reason=reason, sender=sender, peer_ip=peer_ip)
-
-    def _receive_migrants(self, msg: Message, key: str | None) -> None:
-        for migrant, wire in zip(msg.body["migrants"], msg.body["wire"], strict=True):
-            if migrant.origin != msg.sender and self.config.relay_rounds == 0:
-                # Without relaying, a migrant comes from its own island: another origin is
-                # a peer passing off genomes as someone else's.
-                self.counters.add("migrants_rejected.origin_not_sender")
-                continue
-            if not self.relay.offer(migrant_key(wire), wire):
-                self.counters.add("migrants_duplicate")
-                continue
-            self.counters.add("migrants_received")
-            if not self.shared.inbox.put(msg.sender, migrant):
-                self.counters.add("inbox_dropped")
-            self._event("migrant_received", sender=msg.sender, sender_addr=msg.addr,
-                        claimed_fitness=migrant.claimed_fitness, **_summary(wire),
-                        **({"sender_key": key} if key is not None else {}))
 
     def _answer_status(self, route: bytes, msg: Message) -> None:
         self.counters.add("status_requests")
@@ -311,150 +287,33 @@ class Engine:
             body["status"] = {"error": "status reply larger than max_message_bytes"}
             body["counters"] = {}
             payload = encode_message(STATUS_REPLY, self.node_id, self.address, body)
-        self._reply_payload(route, STATUS_REPLY, payload)
+        self.out.reply_payload(route, STATUS_REPLY, payload)
 
     # --- outgoing -------------------------------------------------------------------
 
     def _tick(self, now: float) -> None:
         self._dispatch(self.membership.tick(now))
         for address in self.challenges.expire(now):
-            self.proof_dials.failed(address, now)
+            self.out.proof_dials.failed(address, now)
             self._waiting.pop(address, None)
             self.counters.add("challenges_expired")
 
     def _dispatch(self, sends: list[tuple[str, Any, dict[str, Any]]]) -> None:
         for kind, to, body in sends:
             if isinstance(to, Reply):
-                self._reply(to.token, kind, body)
+                self.out.reply(to.token, kind, body)
             else:
-                self._send(to, kind, body)
+                self.out.send(to, kind, body)
         self._drain_membership_events()
 
-    def _flush_outbox(self) -> None:
-        wires = self.shared.outbox.take()
-        if not wires:
-            return
-        self.counters.add("migrants_emitted", len(wires))
-        fresh = [w for w in wires if self.relay.offer(migrant_key(w), w)]
-        if fresh:
-            self._push(fresh, relayed=False)
-
     def _round(self, now: float) -> None:
-        due = self.relay.due()
-        if due:
-            self._push(due, relayed=True)
-        self._sync_connections(now)
+        self.spreader.round()
+        self.out.sync(now, keep=self.challenges.pending)
         self._publish(force=True)
         for name, n in self.event_limit.summary().items():
             self.counters.add(f"events_suppressed.{name}", n)
             self.shared.events.put({"time": time.time(), "event": "events_suppressed",
                                     "suppressed": name, "count": n})
-
-    def _push(self, wires: list[dict[str, Any]], relayed: bool) -> None:
-        """Send migrants to the active-view peers the topology picks."""
-        targets = self.topology.choose(
-            self.membership.live(), self.address, self.config.fanout, self.rng
-        )
-        if not targets:
-            self.counters.add("migrants_unsent", len(wires))
-            return
-        for payload, batch in self._pack(wires):
-            for address in targets:
-                sent = self._send_payload(address, MIGRANTS, payload)
-                if sent:
-                    self.counters.add("migrants_sent", len(batch))
-                    if relayed:
-                        self.counters.add("migrants_relayed", len(batch))
-                for wire in batch:
-                    name = "migrant_sent" if sent else "migrant_send_dropped"
-                    self._event(name, to=address, relayed=relayed, **_summary(wire))
-
-    def _pack(self, wires: list[dict[str, Any]]) -> list[tuple[bytes, list[dict[str, Any]]]]:
-        """Messages of at most max_migrants migrants and max_message_bytes bytes each."""
-        step = self.config.max_migrants
-        todo = [wires[i : i + step] for i in range(0, len(wires), step)]
-        out = []
-        while todo:
-            batch = todo.pop()
-            payload = encode_message(MIGRANTS, self.node_id, self.address, {"migrants": batch})
-            if len(payload) <= self.config.max_message_bytes:
-                out.append((payload, batch))
-            elif len(batch) > 1:
-                half = len(batch) // 2
-                todo += [batch[:half], batch[half:]]
-            else:
-                self.counters.add("migrants_too_large")
-                self._event("migrant_too_large", bytes=len(payload), **_summary(batch[0]))
-        return out
-
-    def _send(self, address: str, kind: str, body: dict[str, Any]) -> bool:
-        payload = encode_message(kind, self.node_id, self.address, body)
-        return self._send_payload(address, kind, payload)
-
-    def _reply(self, route: bytes, kind: str, body: dict[str, Any]) -> None:
-        self._reply_payload(route, kind, encode_message(kind, self.node_id, self.address, body))
-
-    def _reply_payload(self, route: bytes, kind: str, payload: bytes) -> None:
-        if self.transport.reply(route, payload):
-            self.counters.add(f"sent.{kind}")
-        else:
-            self.counters.add("sends_dropped")
-            self.counters.add(f"sends_dropped.{kind}")
-
-    def _may_dial(self, address: str, proof: bool = False) -> bool:
-        """A new connection: a resolved address, within the dial rate, the address's
-        back-off and `max_dials`."""
-        if not self.transport.resolvable(address):
-            return False  # a lookup runs off this thread; counted as names_unresolved
-        active = set(self.membership.live())
-        dialled = sum(a not in active for a in self.transport.connected)
-        limiter = self.proof_dials if proof else self.dials
-        if dialled >= self.config.max_dials or not limiter.allow(address, self.clock()):
-            self.counters.add("dials_refused")
-            return False
-        self.counters.add("dials")
-        return True
-
-    def _send_payload(self, address: str, kind: str, payload: bytes) -> bool:
-        if address not in self.transport.connected and not self._may_dial(address):
-            sent = False
-        else:
-            self._used[address] = self.clock()
-            try:
-                sent = self.transport.send(address, payload)
-            except zmq.ZMQError:
-                self.counters.add("send_errors")
-                sent = False
-        if sent:
-            self.counters.add(f"sent.{kind}")
-        else:
-            self.counters.add("sends_dropped")
-            self.counters.add(f"sends_dropped.{kind}")
-        return sent
-
-    def _sync_connections(self, now: float) -> None:
-        """Keep DEALERs to the active view; close other dials a few periods after their use.
-
-        A dial closed without any reply on it counts as a failure for its back-off.
-        """
-        active = set(self.membership.live())
-        for address in active:
-            if address not in self.transport.connected:
-                self.transport.connect(address)  # connecting takes a moment: open early
-                self._used[address] = now
-        for address in self.transport.connected:
-            if address in active or self.challenges.pending(address):
-                continue
-            if now - self._used.get(address, 0.0) > self._linger:
-                if address not in self._heard:
-                    self.dials.failed(address, now)
-                self._close(address)
-
-    def _close(self, address: str) -> None:
-        self._used.pop(address, None)
-        self._heard.discard(address)
-        self.transport.disconnect(address)
-        self.counters.add("connections_closed")
 
     # --- CURVE ----------------------------------------------------------------------
 
@@ -502,13 +361,3 @@ class Engine:
             fields["error"] = str(fields["error"])[:MAX_ERROR_TEXT]
         self.shared.events.put({"time": time.time(), "event": name, **fields})
 
-
-def _summary(wire: dict[str, Any]) -> dict[str, Any]:
-    """The fields of a migrant that its log lines carry."""
-    return {
-        "origin": wire["origin"],
-        "generation": wire["generation"],
-        "role": wire["role"],
-        "env_id": wire["env_id"],
-        "fingerprint": wire["genome"]["fingerprint"],
-    }
