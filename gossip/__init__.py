@@ -7,8 +7,8 @@ The island uses `Gossip` (emit / drain / peers / counters / events / close),
 from gossip.config import GossipConfig
 from gossip.messages import PROTOCOL_VERSION, MessageError
 from gossip.migrant import ROLES, Migrant
-from gossip.node import Gossip
 from gossip.peers_file import PeerEntry, PeersFileError, parse_peers, read_peers_file
+from gossip.service import Gossip
 from gossip.status import query_status
 
 __all__ = [

@@ -18,7 +18,7 @@ import threading
 from dataclasses import fields
 
 from gossip.config import GossipConfig
-from gossip.node import Gossip
+from gossip.service import Gossip
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""`Gossip`: the small API the island loop uses (emit, drain, peers, counters, events, close).
+"""`Gossip`, the gossip service the island holds: emit, drain, peers, counters, events, close.
 
 One background thread owns every ZeroMQ socket; the island thread only touches
 bounded, locked mailboxes, so `emit` and `drain` never block and never share a
