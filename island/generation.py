@@ -17,6 +17,7 @@ from envs import HELD_OUT_SEED_BASE, EvalSettings, EvaluationAborted, WorkerDied
 from genome.layout import named_rules
 from genome.spec import GenomeSpec
 from island.champion import Champion, champion_round
+from island.cmaes_island import Elite
 from island.config import NodeConfig
 from island.migration import Migration
 from island.record import GenerationRecord
@@ -75,14 +76,21 @@ class Generations:
         if self.validating and generation % self.config.evaluation.validate_every == 0:
             self._champion_round()
         if self.gossip is not None and generation % self.config.migration.interval == 0:
-            self.gossip.emit(self.migration.outgoing(self.island, self.config.migration.migrants,
-                                                     self.config.run.node_id, self.settings.env_id))
+            self.gossip.emit(self.migration.outgoing(
+                self.island, self.config.migration.migrants, self.config.run.node_id,
+                self.settings.env_id, self._champion_elite()))
         return GenerationRecord.measure(
             self.island, fitness, len(population), self.state.evaluations, round(wall(), 3),
             self.evaluator,
             self.champion.score if self.validating and self.champion.x is not None else None,
             named_rules(self.spec, self.best()[0]),  # the genome the run stands behind
             self.gossip, self.migration.counters)
+
+    def _champion_elite(self) -> Elite | None:
+        """The validated champion, offered to peers for its rule (None before the first round)."""
+        if not self.validating or self.champion.x is None:
+            return None
+        return Elite(self.champion.x, self.champion.score, self.champion.generation)
 
     def _champion_round(self) -> None:
         try:

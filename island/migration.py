@@ -1,9 +1,16 @@
 """Migrants in and out of one island (DESIGN.md, "Migration between different islands").
 
-Admission, by spec:
-1. same spec fingerprint: the whole genome is injected;
-2. another spec with the same rule family and both genomes carrying a rule:
-   the migrant's rule is grafted onto this island's best and that is injected;
+Two roles leave an island: every `interval` generations its `migrants` best
+samples as "elite" (a whole genome), and, when it validates a champion and its
+genome carries a rule, that champion as "rule" (offered for its learning rule
+alone: the question a receiver asks is whether the rule teaches *its* weights).
+
+Admission, by spec and role:
+1. same spec fingerprint, an elite (or a rule, when the genome is the rule):
+   the whole genome is injected;
+2. a rule, or another spec with the same rule family, both genomes carrying a
+   rule: the migrant's rule is grafted onto this island's best and that is
+   injected;
 3. anything else is dropped as incompatible.
 
 What enters is clipped to the search bounds (rule bounds, weights +-w_max),
@@ -22,8 +29,9 @@ import numpy as np
 
 from genome.layout import clip_to_bounds, graft_rules
 from genome.spec import GenomeSpec
-from island.cmaes_island import Island, Population
+from island.cmaes_island import Elite, Island, Population
 
+ELITE, RULE = "elite", "rule"  # migrant roles (gossip.ROLES)
 ACCEPTED = "accepted"
 GRAFTED = "grafted"
 INCOMPATIBLE = "incompatible"
@@ -40,10 +48,11 @@ class Admission:
 
 def admit(
     local_spec: GenomeSpec, local_best: np.ndarray, migrant_spec: GenomeSpec,
-    migrant_x: np.ndarray, w_max: float | None = None,
+    migrant_x: np.ndarray, w_max: float | None = None, role: str = ELITE,
 ) -> Admission:
     """Decide how a migrant enters an island whose spec is `local_spec`."""
-    if migrant_spec.fingerprint == local_spec.fingerprint:
+    rule_only = role == RULE and local_spec.kind.has_weights
+    if migrant_spec.fingerprint == local_spec.fingerprint and not rule_only:
         return Admission(ACCEPTED, clip_to_bounds(local_spec, migrant_x, w_max))
     if not (local_spec.kind.has_rules and migrant_spec.kind.has_rules):
         return Admission(INCOMPATIBLE, None, "no learning rule on one side")
@@ -91,8 +100,9 @@ class Migration:
         for migrant in migrants:
             c.received += 1
             c.by_origin[migrant.origin] = c.by_origin.get(migrant.origin, 0) + 1
-            admission = admit(self.spec, island.best_x, migrant.spec, migrant.x, self.w_max)
-            record = dict(origin=migrant.origin, sender=migrant.sender,
+            admission = admit(self.spec, island.best_x, migrant.spec, migrant.x, self.w_max,
+                              migrant.role)
+            record = dict(origin=migrant.origin, sender=migrant.sender, role=migrant.role,
                           generation=island.generation, sent_generation=migrant.generation,
                           claimed=migrant.claimed_fitness, env=migrant.env_id,
                           outcome=admission.outcome, reason=admission.reason)
@@ -125,13 +135,18 @@ class Migration:
                        became_best=best, generation=island.generation)
         self._injected.clear()  # ids not in this population were lost to a strategy reset
 
-    def outgoing(self, island: Island, count: int, node_id: str, env_id: str) -> list[Any]:
-        """This island's `count` best of the last generation, as migrants (gossip.Migrant)."""
+    def outgoing(self, island: Island, count: int, node_id: str, env_id: str,
+                 champion: Elite | None = None) -> list[Any]:
+        """This island's `count` best of the last generation as elites, and its validated
+        `champion` as a rule when the genome carries one (gossip.Migrant each)."""
         from gossip import Migrant
 
+        roles = [(e, ELITE) for e in island.elites(count)]
+        if champion is not None and self.spec.kind.has_rules:
+            roles.append((champion, RULE))
         # A strategy that broke down can sample non-finite genomes; they never leave.
-        elites = [e for e in island.elites(count) if np.all(np.isfinite(e.x))]
-        self.counters.sent += len(elites)
+        roles = [(e, role) for e, role in roles if np.all(np.isfinite(e.x))]
+        self.counters.sent += len(roles)
         return [Migrant(origin=node_id, sender=node_id, spec=self.spec, x=e.x,
-                        claimed_fitness=e.fitness, generation=e.generation, role="elite",
-                        env_id=env_id) for e in elites]
+                        claimed_fitness=e.fitness, generation=e.generation, role=role,
+                        env_id=env_id) for e, role in roles]

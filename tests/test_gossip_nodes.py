@@ -104,6 +104,10 @@ def test_line_of_three_learns_each_other_shares_elites_and_survives_a_death(tmp_
                          for e in c.events()), "an elite of a to be injected at c")
     wait_for(lambda: any(e["event"] == "migrant_evaluated" and e["origin"] == "c"
                          for e in a.events()), "a to score a migrant from c itself")
+    # And a's validated champion, offered for its rule, is grafted onto c's own weights.
+    wait_for(lambda: any(e["event"] == "migrant_injected" and e["origin"] == "a"
+                         and e["role"] == "rule" and e["outcome"] == "grafted"
+                         for e in c.events()), "a's champion rule to be grafted at c")
 
     # Kill b: the others mark it dead and keep evolving.
     b.stop(signal.SIGKILL)
