@@ -1,0 +1,67 @@
+"""This node's side of membership, shared by its views (hyparview.py) and its failure
+detector (swim.py): who it is, its neighbours, the dead, its news and what it will send.
+
+Time is whatever clock the caller passes as `now`; nothing here owns a socket.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from gossip.broadcasts import Broadcasts
+from gossip.probe import ProbeCycle
+from gossip.views import SampleSet, Tombstones
+
+
+@dataclass(frozen=True)
+class Reply:
+    """Destination of a reply: back on the connection the request came in on."""
+
+    token: Any  # the ROUTER routing id in the node; the requester's address in the simulator
+
+
+Send = tuple[str, "str | Reply", dict[str, Any]]
+
+
+@dataclass
+class Member:
+    """A neighbour in the active view, as this node believes it to be."""
+
+    address: str
+    node_id: str
+    incarnation: int = 0
+    suspect_since: float | None = None
+
+
+class Local:
+    """State both halves of membership read and change; each half owns the rest of its own."""
+
+    def __init__(self, self_addr: str, node_id: str, incarnation: int, passive_size: int,
+                 forget_after: float, period: float, rng: random.Random) -> None:
+        self.self_addr, self.node_id, self.incarnation = self_addr, node_id, incarnation
+        self.period, self.rng = period, rng
+        self.active: dict[str, Member] = {}  # HyParView's active view: our neighbours
+        self.passive = SampleSet(passive_size)  # addresses to repair the active view from
+        self.dead = Tombstones(4 * passive_size, forget_after)
+        self.news = Broadcasts(self_addr)  # alive / suspect / dead updates to piggyback
+        self.probes = ProbeCycle(period, rng)  # also Lifeguard's awareness, which scales timing
+        self.out: list[Send] = []  # sends caused by state changes (disconnects, suspicions)
+        self.events: list[dict[str, Any]] = []
+        self.version = 0  # changes whenever the active view or a member's state changes
+        self.last_tick: float | None = None
+
+    def event(self, name: str, now: float, address: str, node_id: str, **extra: Any) -> None:
+        self.events.append({"event": name, "t": now, "peer": address, "node": node_id, **extra})
+
+    def flush(self) -> list[Send]:
+        out, self.out = self.out, []
+        return out
+
+    def group_size(self) -> int:
+        """What this node can see of the network: its views and itself."""
+        return len(self.active) + len(self.passive) + 1
+
+    def random_active(self, k: int) -> list[str]:
+        return self.rng.sample(list(self.active), min(k, len(self.active)))
