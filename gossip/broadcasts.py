@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-Update = tuple[str, str, str, int]  # (state, address, node id, incarnation)
+Update = tuple[str, str, str, int, str]  # (state, address, node id, incarnation, accuser)
 
 
 @dataclass
@@ -52,7 +52,7 @@ class Broadcasts:
         out = []
         for q in chosen:
             q.sent += 1
-            out.append(list(q.update))
+            out.append(list(q.update if q.update[4] else q.update[:4]))  # accusers: suspicions
             if q.sent >= limit:
                 del self._queue[q.update[1]]
         return out

@@ -123,9 +123,9 @@ class Views:
         member = local.active.get(address)
         if member is not None:
             if member.node_id != node_id:  # the address now runs another node
-                member.node_id, member.suspect_since = node_id, None
+                member.node_id, member.suspicion = node_id, None
             if incarnation > member.incarnation:
-                member.incarnation, member.suspect_since = incarnation, None
+                member.incarnation, member.suspicion = incarnation, None
             return
         returned = address in local.dead
         local.dead.exhume(address)
@@ -136,7 +136,7 @@ class Views:
             local.out.append((DISCONNECT, evicted, {"instead": [address, node_id]}))
         local.active[address] = Member(address, node_id, incarnation)
         self._joined = self._joined or address in self.seeds
-        local.news.queue((ALIVE, address, node_id, incarnation))
+        local.news.queue((ALIVE, address, node_id, incarnation, ""))
         local.version += 1
         local.event("peer_returned" if returned else "peer_joined", now, address, node_id)
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from gossip.broadcasts import Broadcasts
 from gossip.probe import ProbeCycle
+from gossip.suspicion import Suspicion
 from gossip.views import SampleSet, Tombstones
 
 
@@ -32,7 +33,11 @@ class Member:
     address: str
     node_id: str
     incarnation: int = 0
-    suspect_since: float | None = None
+    suspicion: Suspicion | None = None
+
+    @property
+    def suspect_since(self) -> float | None:
+        return self.suspicion.since if self.suspicion is not None else None
 
 
 class Local:

@@ -151,19 +151,26 @@ def _envelope_address(value: Any, optional: bool) -> str:
     return normal
 
 
+def _address(value: Any, path: str) -> str:
+    """A normalised peer address, as nodes send them."""
+    if not isinstance(value, str):
+        raise FieldError(path)
+    try:
+        if parse_address(value) != value:
+            raise FieldError(path)
+    except AddressError:
+        raise FieldError(path) from None
+    return value
+
+
 def _peer(item: Any, path: str) -> list[str]:
     """A `[address, node id]` pair as sent in samples and join replies."""
     if not isinstance(item, list) or len(item) != 2:
         raise FieldError(path)
     address, node_id = item
-    if not isinstance(address, str) or not is_node_id(node_id):
+    if not is_node_id(node_id):
         raise FieldError(path)
-    try:
-        if parse_address(address) != address:
-            raise FieldError(path)
-    except AddressError:
-        raise FieldError(path) from None
-    return [address, node_id]
+    return [_address(address, path), node_id]
 
 
 def _peers(value: Any, name: str) -> list[list[str]]:
@@ -173,18 +180,22 @@ def _peers(value: Any, name: str) -> list[list[str]]:
     return list({p[0]: p for p in peers}.values())
 
 
-def _update(item: Any, path: str) -> tuple[str, str, str, int]:
-    """`[state, address, node id, incarnation]`: one SWIM membership update."""
-    if not isinstance(item, list) or len(item) != 4 or item[0] not in UPDATE_STATES:
+def _update(item: Any, path: str) -> tuple[str, str, str, int, str]:
+    """`[state, address, node id, incarnation]`: one SWIM membership update; a suspicion
+    may add the address of its accuser (Lifeguard counts independent accusers)."""
+    if not isinstance(item, list) or not item or item[0] not in UPDATE_STATES:
+        raise FieldError(path)
+    if len(item) != 4 and not (len(item) == 5 and item[0] == SUSPECT):
         raise FieldError(path)
     address, node_id = _peer(item[1:3], path)
     incarnation = item[3]
     if type(incarnation) is not int or not 0 <= incarnation <= MAX_INCARNATION:
         raise FieldError(path)
-    return (item[0], address, node_id, incarnation)
+    accuser = _address(item[4], path) if len(item) == 5 else ""
+    return (item[0], address, node_id, incarnation, accuser)
 
 
-def _updates(value: Any) -> list[tuple[str, str, str, int]]:
+def _updates(value: Any) -> list[tuple[str, str, str, int, str]]:
     if not isinstance(value, list) or len(value) > MAX_UPDATES:
         raise FieldError("updates")
     return [_update(item, f"updates[{i}]") for i, item in enumerate(value)]

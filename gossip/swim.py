@@ -3,7 +3,8 @@
 One active member pinged per period, `indirect_probes` helpers asked when it
 does not answer (probe.py), then suspicion; a suspect that hears of it refutes
 with a higher incarnation; a suspect not refuted within the suspicion timeout
-(`dead_after` x log10 of the view size) is dead. News (alive / suspect / dead
+(suspicion.py: Lifeguard's timeout, from 6 x down to `dead_after` x log10
+of the view size as other members confirm the suspicion) is dead. News (alive / suspect / dead
 with incarnation) rides on pings and acks and, while a suspicion, death or
 refutation is pending, on a `gossip` message to `fanout` active members per
 period (broadcasts.py). A node that was itself stopped that long, or hears of
@@ -22,6 +23,7 @@ from gossip.hyparview import Views
 from gossip.members import Local, Member, Reply, Send
 from gossip.messages import ACK, ALIVE, DEAD, GOSSIP, NACK, PING, PING_REQ, SUSPECT
 from gossip.probe import PROBE_TIMEOUT, Probe
+from gossip.suspicion import Suspicion
 
 PIGGYBACK = 6  # updates riding on one ping or ack
 GOSSIP_UPDATES = 16  # updates in one gossip message
@@ -50,10 +52,17 @@ class Detector:
         self._stranger_news = STRANGER_NEWS
         self._heard: OrderedDict[tuple[str, int], None] = OrderedDict()  # newcomers relayed
         self._last_rejoin: float | None = None
+        self._pinged_suspects: list[str] = []  # suspects pinged this period, to confirm if silent
 
     def suspicion_timeout(self) -> float:
-        """Lifeguard/memberlist: suspicion_mult x log10(N) periods; `dead_after` at N <= 10."""
+        """The shortest (fully confirmed) suspicion: suspicion_mult x log10(N) periods, as in
+        memberlist; `dead_after` at N <= 10."""
         return self.dead_after * max(1.0, math.log10(self.local.group_size()))
+
+    def expected_confirmations(self) -> int:
+        """memberlist's k = suspicion_mult - 2, none when too few others could confirm."""
+        k = max(0, int(self.dead_after) - 2)
+        return k if self.local.group_size() - 2 >= k else 0
 
     # --- timers -------------------------------------------------------------------
 
@@ -73,14 +82,20 @@ class Detector:
         self._stranger_news = STRANGER_NEWS
         suspect = local.probes.finish()
         if suspect is not None:
-            self._suspect(suspect, now)
+            self._suspect(suspect, now, local.self_addr)
         self._expire_suspicions(now)
         probe = local.probes.start(list(local.active), now)
         if probe is not None:
             sends.append((PING, probe.target, self.probe_body(probe.nonce)))
         probed = probe.target if probe is not None else None
+        for address in self._pinged_suspects:
+            member = local.active.get(address)
+            if member is not None and member.suspicion is not None:  # it did not answer us
+                self._suspect(address, now, local.self_addr)  # our own confirmation
+        self._pinged_suspects = []
         for member in local.active.values():  # an ack from a suspect itself clears it
             if member.suspect_since is not None and member.address != probed:
+                self._pinged_suspects.append(member.address)
                 sends.append((PING, member.address, {"nonce": local.probes.next_nonce("s"),
                                                      "updates": []}))
         if local.news.urgent():  # news of joins rides on pings and acks alone
@@ -94,8 +109,8 @@ class Detector:
         self.local.probes.cancel()
         self.local.probes.adjust(+1)
         for member in self.local.active.values():
-            if member.suspect_since is not None:
-                member.suspect_since += gap
+            if member.suspicion is not None:
+                member.suspicion.since += gap
 
     # --- messages -----------------------------------------------------------------
 
@@ -120,8 +135,8 @@ class Detector:
         if probe is not None and body["nonce"] == probe.nonce:
             probe.acked = True
         member = self.local.active.get(address)
-        if member is not None and member.suspect_since is not None:
-            member.suspect_since = None  # it answered us itself: no rumour outweighs that
+        if member is not None and member.suspicion is not None:
+            member.suspicion = None  # it answered us itself: no rumour outweighs that
             self.local.version += 1
         return []
 
@@ -148,28 +163,35 @@ class Detector:
 
     # --- suspicion and death ------------------------------------------------------
 
-    def _suspect(self, address: str, now: float) -> None:
+    def _suspect(self, address: str, now: float, accuser: str) -> None:
+        """Start suspecting a neighbour, or count another accuser of a suspicion (Lifeguard)."""
         member = self.local.active.get(address)
-        if member is None or member.suspect_since is not None:
+        if member is None:
             return
-        member.suspect_since = now
+        update = (SUSPECT, address, member.node_id, member.incarnation, accuser)
+        if member.suspicion is not None:
+            if member.suspicion.confirm(accuser):
+                self.local.news.queue(update)  # pass the confirmation on: others count it too
+            return
+        member.suspicion = Suspicion(now, self.expected_confirmations(),
+                                     {accuser} if accuser else set())
         self.local.version += 1
-        update = (SUSPECT, address, member.node_id, member.incarnation)
         self.local.news.queue(update)
         self.local.out.append((GOSSIP, address, {"updates": [list(update)]}))  # so it can refute
         self.local.event("peer_suspect", now, address, member.node_id)
 
     def _expire_suspicions(self, now: float) -> None:
-        timeout = self.suspicion_timeout()
+        shortest = self.suspicion_timeout()
         for member in list(self.local.active.values()):
-            if member.suspect_since is not None and now - member.suspect_since >= timeout:
+            suspicion = member.suspicion
+            if suspicion is not None and now - suspicion.since >= suspicion.timeout(shortest):
                 self._declare_dead(member, now)
 
     def _declare_dead(self, member: Member, now: float) -> None:
         local = self.local
         del local.active[member.address]
         local.dead.bury(member.address, member.incarnation, now)
-        local.news.queue((DEAD, member.address, member.node_id, member.incarnation))
+        local.news.queue((DEAD, member.address, member.node_id, member.incarnation, ""))
         local.version += 1
         silent = now - (member.suspect_since if member.suspect_since is not None else now)
         local.event("peer_dead", now, member.address, member.node_id, suspected_for=silent)
@@ -185,7 +207,8 @@ class Detector:
     # --- news ---------------------------------------------------------------------
 
     def apply(self, updates: list[Update], now: float) -> None:
-        for state, address, node_id, incarnation in updates:
+        """News from a proven peer; a suspicion's accuser may be missing (4 fields)."""
+        for state, address, node_id, incarnation, *accuser in updates:
             if address == self.local.self_addr:
                 if state == DEAD:
                     self._rejoin(now)
@@ -193,14 +216,15 @@ class Detector:
             elif state == ALIVE:
                 self._alive(address, node_id, incarnation)
             else:
-                self._not_alive(state, address, node_id, incarnation, now)
+                self._not_alive(state, address, node_id, incarnation, now,
+                                accuser[0] if accuser else "")
 
     def _about_self(self, state: str, incarnation: int) -> None:
         """SWIM's refutation: a live node suspected (or declared dead) outbids the rumour."""
         local = self.local
         if state != ALIVE and incarnation >= local.incarnation:
             local.incarnation = incarnation + 1
-            update = (ALIVE, local.self_addr, local.node_id, local.incarnation)
+            update = (ALIVE, local.self_addr, local.node_id, local.incarnation, "")
             local.news.queue(update)
             # Whoever suspects us holds us in its active view, as we hold it in ours: tell
             # every neighbour at once rather than wait for the epidemic to find them.
@@ -213,17 +237,17 @@ class Detector:
         if member is not None:
             if incarnation > member.incarnation:
                 member.incarnation = incarnation
-                if member.suspect_since is not None:
-                    member.suspect_since = None
+                if member.suspicion is not None:
+                    member.suspicion = None
                     local.version += 1
-                local.news.queue((ALIVE, address, node_id, incarnation))
+                local.news.queue((ALIVE, address, node_id, incarnation, ""))
             return
         buried = local.dead.incarnation(address, now=local.last_tick or 0.0)
         if buried is not None and incarnation <= buried:
             return
         pending = local.news.pending(address)
         if pending is not None and pending[0] != ALIVE and incarnation > pending[3]:
-            local.news.queue((ALIVE, address, node_id, incarnation))  # carry the refutation on
+            local.news.queue((ALIVE, address, node_id, incarnation, ""))  # carry the refutation
         elif (address, incarnation) not in self._heard and self._stranger_news > 0:
             # News of a newcomer travels on (SWIM's join dissemination), so passive views
             # sample the whole network; a budget per period keeps a flood from owning them.
@@ -231,21 +255,22 @@ class Detector:
             self._heard[(address, incarnation)] = None
             if len(self._heard) > HEARD:
                 self._heard.popitem(last=False)
-            local.news.queue((ALIVE, address, node_id, incarnation))
+            local.news.queue((ALIVE, address, node_id, incarnation, ""))
         local.passive.add(address, node_id, local.rng)
 
     def _not_alive(self, state: str, address: str, node_id: str, incarnation: int,
-                   now: float) -> None:
+                   now: float, accuser: str) -> None:
         local = self.local
         member = local.active.get(address)
         if member is not None:
             if incarnation < member.incarnation:
                 return
-            if member.suspect_since is not None and state == DEAD:
+            if member.suspicion is not None and state == DEAD:
                 self._declare_dead(member, now)
-            elif member.suspect_since is None:
+            else:
                 member.incarnation = incarnation
-                self._suspect(address, now)  # our own timer decides, and the suspect may refute
+                # Our own timer decides (the suspect may refute); each accuser shortens it.
+                self._suspect(address, now, accuser if state == SUSPECT else "")
             return
         buried = local.dead.incarnation(address, now)
         pending = local.news.pending(address)
@@ -256,4 +281,4 @@ class Detector:
         if state == DEAD:
             local.passive.remove(address)
             local.dead.bury(address, incarnation, now)
-        local.news.queue((state, address, node_id, incarnation))
+        local.news.queue((state, address, node_id, incarnation, accuser))

@@ -86,10 +86,13 @@ def test_membership_and_status_messages_round_trip():
     peers = [["tcp://10.0.0.1:5555", "n1"], ["tcp://[::1]:5555", "n2"]]
     msg = decode_message(encode_message(SHUFFLE, "n1", ADDR, {"peers": peers}), MAX)
     assert msg.body == {"peers": peers}
-    updates = [["suspect", "tcp://10.0.0.1:5555", "n1", 3]]
+    updates = [["suspect", "tcp://10.0.0.1:5555", "n1", 3],
+               ["suspect", "tcp://10.0.0.2:5555", "n2", 0, "tcp://10.0.0.3:5555"]]  # accuser
     msg = decode_message(encode_message(PING, "n1", ADDR, {"nonce": "p1", "updates": updates}),
                          MAX)
-    assert msg.body == {"nonce": "p1", "updates": [("suspect", "tcp://10.0.0.1:5555", "n1", 3)]}
+    assert msg.body == {"nonce": "p1", "updates": [
+        ("suspect", "tcp://10.0.0.1:5555", "n1", 3, ""),
+        ("suspect", "tcp://10.0.0.2:5555", "n2", 0, "tcp://10.0.0.3:5555")]}
     join = {"neighbours": 0, "incarnation": 2**40, "replace": False}
     assert decode_message(encode_message(JOIN, "n1", ADDR, join), MAX).body == join
     msg = decode_message(encode_message(STATUS_REQUEST, "status-client", "", {"nonce": "ab"}), MAX)
@@ -127,6 +130,11 @@ def test_membership_and_status_messages_round_trip():
          "bad_field:body.updates[0]"),
         (pack(envelope(GOSSIP, {"updates": [["dead", "tcp://a:1", "n", 2**60]]})),
          "bad_field:body.updates[0]"),
+        (pack(envelope(GOSSIP, {"updates": [["dead", "tcp://a:1", "n", 1, "tcp://b:1"]]})),
+         "bad_field:body.updates[0]"),  # only a suspicion names an accuser
+        (pack(envelope(GOSSIP, {"updates": [["suspect", "tcp://a:1", "n", 1, "b:1"]]})),
+         "bad_field:body.updates[0]"),
+        (pack(envelope(GOSSIP, {"updates": [[]]})), "bad_field:body.updates[0]"),
         (pack(envelope(JOIN, {"neighbours": 0, "incarnation": 1, "replace": 1})),
          "bad_field:body.replace"),
         (pack(envelope(STATUS_REQUEST, {"nonce": ""})), "bad_field:body.nonce"),
