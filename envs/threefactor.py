@@ -94,7 +94,7 @@ def forward_noisy(params, sizes, obs, acts, clean, rules, seeds, t, obs_clip):
 
 
 @_jit
-def _end_of_episode(state, r, layer, base, n_layers, ret, beta):
+def end_of_episode(state, r, layer, base, n_layers, ret, beta):
     """The return signal of one layer at an episode's end; updates that layer's baselines."""
     r_bar = base + n_layers + layer
     r_dev = base + 2 * n_layers + layer
@@ -141,7 +141,7 @@ def learn_threefactor(params, sizes, acts, clean, rules, state, reward, active, 
             state[r, base + layer] += beta * ds
             m = rule[6] * ds
             if done[r]:
-                m += rule[7] * _end_of_episode(state, r, layer, base, n_layers,
+                m += rule[7] * end_of_episode(state, r, layer, base, n_layers,
                                                state[r, ret_slot], beta)
             for o in range(n_out):
                 post = acts[r, a_out + o]
