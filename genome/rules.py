@@ -101,8 +101,8 @@ learned
                                       terminal.e_hebb -1.0
     with k = 0, 1, 2, x in (pre, post, noise, weight, e_noise, e_hebb) and m in
     (always, step, return, terminal). The initial rule is node-perturbation
-    REINFORCE, plus learning what was done in an episode better than the
-    baseline and unlearning, at a terminal step, what was just done. Hand-set on
+    REINFORCE, plus learning what was done in an episode better than its
+    baseline, and unlearning, at a terminal step, what was just done. Hand-set on
     training seeds it lifts a random linear CartPole policy from 48 to about 105
     within 20 episodes, most of it after the first failure.
 """
