@@ -141,6 +141,9 @@ class PlasticNetwork:
         self._rows["episode_seeds"][:] = np.broadcast_to(
             np.asarray(episode_seeds).astype(np.uint64), (self.P,))
         self._rows["state"][:, : self._n_traces] = 0.0
+        if self._learned:
+            learned.draw_perturbations(self._rows["state"], self.spec.n_weights, self.sizes,
+                                       self._rows["rules"], self._rows["episode_seeds"])
         self._t = 0
 
     def shrink(self, keep: np.ndarray) -> None:
@@ -164,7 +167,8 @@ class PlasticNetwork:
         obs = np.ascontiguousarray(obs, dtype=float)
         if self._noisy:
             forward_noisy(self.params, self.sizes, obs, self._acts, self._clean,
-                          self._rows["rules"], self._rows["episode_seeds"], self._t, OBS_CLIP)
+                          self._rows["rules"], self._rows["episode_seeds"], self._t, OBS_CLIP,
+                          self._delta())
         else:
             forward(self.params, self.sizes, obs, self._acts, OBS_CLIP)
         self._t += 1
@@ -203,6 +207,12 @@ class PlasticNetwork:
         learn(self.params, self.sizes, self._acts, self._rows["rules"], reward, active,
               self._rows["reward_mean"], self._rows["reward_var"], REWARD_ALPHA, REWARD_CLIP,
               self.w_max, self._family)
+
+    def _delta(self) -> np.ndarray:
+        """Current rows' per-episode weight perturbations: a view, (rows, 0) for no family's."""
+        if not self._learned:
+            return np.zeros((len(self.rows), 0))
+        return self._rows["state"][:, learned.delta_slice(self.spec.n_weights)]
 
     def _flags(self, flags: np.ndarray | None) -> np.ndarray:
         """A flag per current row, all false when not given."""
