@@ -83,7 +83,8 @@ def summarise(env_id: str, run: Path, result: dict[str, Any]) -> dict[str, Any]:
     evolved = rows["evolved"]
     randoms = [r for name, r in rows.items() if name.startswith("random")]
     return {
-        "env": env_id, "parameters": len(last.get("rules", {})),
+        "env": env_id, "family": result.get("rule_family", ""),
+        "parameters": len(last.get("rules", {})),
         "lifetime": result["lifetime"], "evaluations": last["evaluations"],
         "wall_s": last["wall"], "first_episode": evolved["curve"][0],
         "last5": sum(evolved["curve"][-5:]) / 5,
@@ -94,10 +95,11 @@ def summarise(env_id: str, run: Path, result: dict[str, Any]) -> dict[str, Any]:
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    head = ("| env | rule parameters | lifetime | evaluations | wall | first episode | "
+    head = ("| env | family | rule parameters | lifetime | evaluations | wall | first episode | "
             "last 5 episodes | best of 5 random rules (last 5) | plasticity off (last 5) |\n"
-            "|---|---|---|---|---|---|---|---|---|")
-    lines = [f"| {r['env']} | {r['parameters']} | {r['lifetime']} | {r['evaluations']:,} | "
+            "|---|---|---|---|---|---|---|---|---|---|")
+    lines = [f"| {r['env']} | {r.get('family', 'threefactor')} | {r['parameters']} | "
+             f"{r['lifetime']} | {r['evaluations']:,} | "
              f"{r['wall_s'] / 60:.0f} min | {r['first_episode']:.1f} | {r['last5']:.1f} | "
              f"{r['last5_random_best']:.1f} | {r['last5_no_plasticity']:.1f} |" for r in rows]
     return "\n".join([head, *lines])
@@ -112,6 +114,8 @@ def _overrides(args: argparse.Namespace) -> list[str]:
         extra += ["--max-time", str(args.max_time)]
     if args.lifetimes is not None:
         extra += ["--episodes", str(args.lifetimes)]
+    if args.lifetime is not None:
+        extra += ["--lifetime", str(args.lifetime)]
     return extra
 
 
@@ -123,6 +127,8 @@ def main() -> int:
     parser.add_argument("--family", default="threefactor", choices=["threefactor", "learned"])
     parser.add_argument("--max-evals", type=int, help="episode budget instead of the recipe's")
     parser.add_argument("--max-time", type=float, help="wall-clock budget of each run, seconds")
+    parser.add_argument("--lifetime", type=int,
+                        help="episodes per lifetime instead of the recipe's")
     parser.add_argument("--lifetimes", type=int,
                         help="lifetimes per evaluation (--episodes of the node) instead of "
                              "the recipe's")
