@@ -116,6 +116,8 @@ def _overrides(args: argparse.Namespace) -> list[str]:
         extra += ["--episodes", str(args.lifetimes)]
     if args.lifetime is not None:
         extra += ["--lifetime", str(args.lifetime)]
+    if args.final_episodes is not None:
+        extra += ["--final-episodes", str(args.final_episodes)]
     return extra
 
 
@@ -127,6 +129,9 @@ def main() -> int:
     parser.add_argument("--family", default="threefactor", choices=["threefactor", "learned"])
     parser.add_argument("--max-evals", type=int, help="episode budget instead of the recipe's")
     parser.add_argument("--max-time", type=float, help="wall-clock budget of each run, seconds")
+    parser.add_argument("--final-episodes", type=int,
+                        help="the node's own closing held-out score (0: none; this report "
+                             "does not use it)")
     parser.add_argument("--lifetime", type=int,
                         help="episodes per lifetime instead of the recipe's")
     parser.add_argument("--lifetimes", type=int,
