@@ -91,17 +91,19 @@ def _run_episode(
         actions = network.act(obs)
         reward = np.zeros(len(rows))
         stepped = running.copy()  # the final reward of an episode still teaches
+        terminal = np.zeros(len(rows), dtype=bool)  # ended in a terminal state, not truncated
         for j in np.flatnonzero(running):
             o, r, terminated, truncated, _ = envs[rows[j]].step(actions[j])
             obs[j] = o
             reward[j] = r
             if terminated or truncated:
                 running[j] = False
+                terminal[j] = terminated
         steps += int(stepped.sum())
         totals[rows] += reward
         if max_steps is not None and t == max_steps - 1:
             running[:] = False  # the cap ends every episode still running
-        network.learn(reward, stepped, stepped & ~running)
+        network.learn(reward, stepped, stepped & ~running, terminal)
         if running.sum() * 2 <= len(rows):
             keep = np.flatnonzero(running)
             network.shrink(keep)

@@ -1,12 +1,12 @@
 """A population of plastic MLPs run in lockstep: one compiled call acts, one learns.
 
 Every layer is `tanh(W x + b)` (plus exploration noise for the `threefactor`
-family). Discrete actions take the argmax of the output layer; continuous
+and `learned` families). Discrete actions take the argmax of the output layer; continuous
 actions map its tanh output onto the action bounds. After every step the
 genome's learning rule changes `W` (biases stay as evolved), with a normalised
 reward as the third factor, and weights are clipped to `[-w_max, w_max]` so no
-rule can overflow the network. The arithmetic lives in `envs.kernels` and
-`envs.threefactor`.
+rule can overflow the network. The arithmetic lives in `envs.kernels`,
+`envs.threefactor` and `envs.learned`.
 
 A lifetime starts with `reset` (initial weights) and each of its episodes with
 `begin_episode` (the episode's seed keys the exploration noise; traces restart).
@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from envs import learned, threefactor
 from envs.kernels import FAMILY_CODES, forward, learn
 from envs.rows import RowArrays
 from envs.spaces import EnvInfo
-from envs.threefactor import forward_noisy, learn_threefactor, state_size
+from envs.threefactor import forward_noisy
 from genome.layout import W_MAX, batch_rules, random_weights
-from genome.rules import THREEFACTOR
+from genome.rules import LEARNED, THREEFACTOR
 from genome.spec import GenomeSpec
 
 REWARD_ALPHA = 0.01  # time constant of the running reward mean/variance (~100 steps)
@@ -56,15 +57,22 @@ class PlasticNetwork:
             np.ascontiguousarray(X[:, : spec.n_weights]) if spec.kind.has_weights else None
         )
         self.plastic = spec.kind.has_rules
-        self.threefactor = self.plastic and spec.rule_family == THREEFACTOR.name
-        self._family = FAMILY_CODES.get(spec.rule_family, -1)
-        n_state = state_size(spec.n_weights, spec.n_layers) if self.threefactor else 0
+        family = spec.rule_family if self.plastic else ""
+        # Families with exploration noise and a state (traces, baselines) of their own.
+        self._noisy = family in (THREEFACTOR.name, LEARNED.name)
+        self._learned = family == LEARNED.name
+        self._family = FAMILY_CODES.get(family, -1)
+        n_state = (learned.state_size(spec.n_weights, spec.n_layers) if self._learned
+                   else threefactor.state_size(spec.n_weights, spec.n_layers) if self._noisy
+                   else 0)
+        self._n_traces = (learned.trace_size(spec.n_weights) if self._learned
+                          else spec.n_weights)
         rules = batch_rules(spec, X) if self.plastic else np.zeros((self.P, 0, 0))
         self._rows = RowArrays({
             "params": np.empty((self.P, spec.n_weights)),
             "reward_mean": np.zeros(self.P),
             "reward_var": np.ones(self.P),
-            "state": np.zeros((self.P, n_state)),  # what a threefactor rule remembers
+            "state": np.zeros((self.P, n_state)),  # traces and baselines of a noisy rule
             "episode_seeds": np.zeros(self.P, dtype=np.uint64),  # key the exploration noise
             "rules": np.ascontiguousarray(rules),
         }, constant=frozenset({"episode_seeds", "rules"}))
@@ -132,7 +140,10 @@ class PlasticNetwork:
         self.restore()
         self._rows["episode_seeds"][:] = np.broadcast_to(
             np.asarray(episode_seeds).astype(np.uint64), (self.P,))
-        self._rows["state"][:, : self.spec.n_weights] = 0.0
+        self._rows["state"][:, : self._n_traces] = 0.0
+        if self._learned:
+            learned.draw_perturbations(self._rows["state"], self.spec.n_weights, self.sizes,
+                                       self._rows["rules"], self._rows["episode_seeds"])
         self._t = 0
 
     def shrink(self, keep: np.ndarray) -> None:
@@ -154,9 +165,10 @@ class PlasticNetwork:
     def act(self, obs: np.ndarray) -> np.ndarray:
         """Actions for the current rows' observations; remembers activations for `learn`."""
         obs = np.ascontiguousarray(obs, dtype=float)
-        if self.threefactor:
+        if self._noisy:
             forward_noisy(self.params, self.sizes, obs, self._acts, self._clean,
-                          self._rows["rules"], self._rows["episode_seeds"], self._t, OBS_CLIP)
+                          self._rows["rules"], self._rows["episode_seeds"], self._t, OBS_CLIP,
+                          self._delta())
         else:
             forward(self.params, self.sizes, obs, self._acts, OBS_CLIP)
         self._t += 1
@@ -165,20 +177,29 @@ class PlasticNetwork:
             return np.argmax(x, axis=1)
         return self._low + (x + 1.0) * 0.5 * self._span
 
-    def learn(self, reward: np.ndarray, active: np.ndarray, done: np.ndarray | None = None) -> None:
+    def learn(self, reward: np.ndarray, active: np.ndarray, done: np.ndarray | None = None,
+              terminal: np.ndarray | None = None) -> None:
         """Apply every layer's rule once; `active` (bool per current row) freezes ended episodes.
 
-        `done` marks the rows whose episode ended with this step: a threefactor
-        rule then also applies its end-of-episode (return) update.
+        `done` marks the rows whose episode ended with this step: a threefactor or
+        learned rule then also applies its end-of-episode (return) update.
+        `terminal`: the rows whose episode ended in a terminal state (not a
+        truncation), a signal of the learned family.
         """
         if not self.plastic:
             return
         reward = np.ascontiguousarray(reward, dtype=float)
         active = np.ascontiguousarray(active, dtype=np.bool_)
-        if self.threefactor:
-            done = (np.zeros(len(self.rows), dtype=np.bool_) if done is None
-                    else np.ascontiguousarray(done, dtype=np.bool_))
-            learn_threefactor(self.params, self.sizes, self._acts, self._clean,
+        if self._noisy:
+            done = self._flags(done)
+        if self._learned:
+            learned.learn_learned(self.params, self.sizes, self._acts, self._clean,
+                                  self._rows["rules"], self._rows["state"], reward, active, done,
+                                  self._flags(terminal), self._rows["reward_mean"],
+                                  self._rows["reward_var"], REWARD_ALPHA, REWARD_CLIP, self.w_max)
+            return
+        if self._noisy:
+            threefactor.learn_threefactor(self.params, self.sizes, self._acts, self._clean,
                               self._rows["rules"], self._rows["state"], reward, active, done,
                               self._rows["reward_mean"], self._rows["reward_var"], REWARD_ALPHA,
                               REWARD_CLIP, self.w_max)
@@ -186,3 +207,15 @@ class PlasticNetwork:
         learn(self.params, self.sizes, self._acts, self._rows["rules"], reward, active,
               self._rows["reward_mean"], self._rows["reward_var"], REWARD_ALPHA, REWARD_CLIP,
               self.w_max, self._family)
+
+    def _delta(self) -> np.ndarray:
+        """Current rows' per-episode weight perturbations: a view, (rows, 0) for no family's."""
+        if not self._learned:
+            return np.zeros((len(self.rows), 0))
+        return self._rows["state"][:, learned.delta_slice(self.spec.n_weights)]
+
+    def _flags(self, flags: np.ndarray | None) -> np.ndarray:
+        """A flag per current row, all false when not given."""
+        if flags is None:
+            return np.zeros(len(self.rows), dtype=np.bool_)
+        return np.ascontiguousarray(flags, dtype=np.bool_)

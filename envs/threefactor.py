@@ -63,12 +63,14 @@ def noise_block(seeds, t, n):
 
 
 @_jit
-def forward_noisy(params, sizes, obs, acts, clean, rules, seeds, t, obs_clip):
-    """acts = tanh(W pre + b + noise xi), clean = tanh(W pre + b), layer by layer, every row.
+def forward_noisy(params, sizes, obs, acts, clean, rules, seeds, t, obs_clip, delta):
+    """acts = tanh((W + delta) pre + b + noise xi), clean = the same without xi, every row.
 
     The noisy activity is what the next layer (and the action) sees; `clean` is
-    what the trace compares it with.
+    what the trace compares it with. `delta` (rows, len(params)) perturbs the
+    weights for an episode (the `learned` family); with no columns, nothing does.
     """
+    perturbed = delta.shape[1] > 0
     n_layers = sizes.shape[0] - 1
     for r in range(params.shape[0]):
         for i in range(sizes[0]):
@@ -86,6 +88,9 @@ def forward_noisy(params, sizes, obs, acts, clean, rules, seeds, t, obs_clip):
                 w = p + o * n_in
                 for i in range(n_in):
                     s += params[r, w + i] * acts[r, a_in + i]
+                if perturbed:
+                    for i in range(n_in):
+                        s += delta[r, w + i] * acts[r, a_in + i]
                 clean[r, a_out + o] = np.tanh(s)
                 xi = gaussian(seeds[r], t, a_out + o - sizes[0])
                 acts[r, a_out + o] = np.tanh(s + scale * xi)
@@ -94,7 +99,7 @@ def forward_noisy(params, sizes, obs, acts, clean, rules, seeds, t, obs_clip):
 
 
 @_jit
-def _end_of_episode(state, r, layer, base, n_layers, ret, beta):
+def end_of_episode(state, r, layer, base, n_layers, ret, beta):
     """The return signal of one layer at an episode's end; updates that layer's baselines."""
     r_bar = base + n_layers + layer
     r_dev = base + 2 * n_layers + layer
@@ -141,7 +146,7 @@ def learn_threefactor(params, sizes, acts, clean, rules, state, reward, active, 
             state[r, base + layer] += beta * ds
             m = rule[6] * ds
             if done[r]:
-                m += rule[7] * _end_of_episode(state, r, layer, base, n_layers,
+                m += rule[7] * end_of_episode(state, r, layer, base, n_layers,
                                                state[r, ret_slot], beta)
             for o in range(n_out):
                 post = acts[r, a_out + o]

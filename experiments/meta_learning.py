@@ -1,7 +1,8 @@
 """Pure meta-learning: a few rule parameters make random networks learn, within one lifetime.
 
-For each environment: one `island-node` evolves a `rules` genome of the
-`threefactor` family (a linear network, random initial weights every lifetime),
+For each environment: one `island-node` evolves a `rules` genome of a rule
+family (`--family`: `threefactor` or `learned`; a linear network, random initial
+weights every lifetime),
 then `island-eval --json --compare 5` scores its champion on 100 held-out
 lifetimes against 5 random rules and the same rule with plasticity off, on
 held-out seeds from 2^31 + REPORT_OFFSET up. Those seeds are used for nothing
@@ -9,9 +10,10 @@ else: the node itself chose its champion on training seeds (< 2^31) and scored
 it at the end on seeds from 2^31 up, which this report does not use.
 
     .venv/bin/python experiments/meta_learning.py --out runs/meta [--envs CartPole-v1 ...]
+        [--family learned] [--max-evals N] [--max-time SECONDS]
 
 Writes `DIR/summary.json` and `DIR/summary.md` (the table of the closing note),
-and copies each champion to `examples/genomes/<env>.threefactor.rules.msgpack`
+and copies each champion to `examples/genomes/<env>.<family>.rules.msgpack`
 when `--ship` is given. Finished runs are read, not repeated; a run stopped early
 is reported as it stands unless `--resume` is given.
 """
@@ -41,11 +43,11 @@ RECIPES: dict[str, list[str]] = {
     "LunarLander-v3": ["--hidden", "", "--lifetime", "20", "--episodes", "2", "--popsize", "16",
                        "--max-evals", "300000", "--target", "200"],
 }
-COMMON = ["--kind", "rules", "--rule-family", "threefactor", "--lifetime-fitness", "last_half",
-          "--quiet"]
+COMMON = ["--kind", "rules", "--lifetime-fitness", "last_half", "--quiet"]
 
 
-def evolve(env_id: str, run: Path, seed: int, workers: int, resume: bool) -> None:
+def evolve(env_id: str, run: Path, seed: int, workers: int, resume: bool,
+           extra: list[str]) -> None:
     """Run the island unless it already finished (it then scored its champion).
 
     A run stopped early (a signal: the wall-clock budget of the experiment ran out)
@@ -55,7 +57,7 @@ def evolve(env_id: str, run: Path, seed: int, workers: int, resume: bool) -> Non
     if any(e["event"] == "held_out" for e in events) or (events and not resume):
         return
     subprocess.run([str(BIN / "island-node"), "--env", env_id, *RECIPES[env_id], *COMMON,
-                    "--seed", str(seed), "--workers", str(workers), "--run-dir", str(run)],
+                    *extra, "--seed", str(seed), "--workers", str(workers), "--run-dir", str(run)],
                    check=True)
 
 
@@ -81,7 +83,8 @@ def summarise(env_id: str, run: Path, result: dict[str, Any]) -> dict[str, Any]:
     evolved = rows["evolved"]
     randoms = [r for name, r in rows.items() if name.startswith("random")]
     return {
-        "env": env_id, "parameters": len(last.get("rules", {})),
+        "env": env_id, "family": result.get("rule_family", ""),
+        "parameters": len(last.get("rules", {})),
         "lifetime": result["lifetime"], "evaluations": last["evaluations"],
         "wall_s": last["wall"], "first_episode": evolved["curve"][0],
         "last5": sum(evolved["curve"][-5:]) / 5,
@@ -92,13 +95,30 @@ def summarise(env_id: str, run: Path, result: dict[str, Any]) -> dict[str, Any]:
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    head = ("| env | rule parameters | lifetime | evaluations | wall | first episode | "
+    head = ("| env | family | rule parameters | lifetime | evaluations | wall | first episode | "
             "last 5 episodes | best of 5 random rules (last 5) | plasticity off (last 5) |\n"
-            "|---|---|---|---|---|---|---|---|---|")
-    lines = [f"| {r['env']} | {r['parameters']} | {r['lifetime']} | {r['evaluations']:,} | "
+            "|---|---|---|---|---|---|---|---|---|---|")
+    lines = [f"| {r['env']} | {r.get('family', 'threefactor')} | {r['parameters']} | "
+             f"{r['lifetime']} | {r['evaluations']:,} | "
              f"{r['wall_s'] / 60:.0f} min | {r['first_episode']:.1f} | {r['last5']:.1f} | "
              f"{r['last5_random_best']:.1f} | {r['last5_no_plasticity']:.1f} |" for r in rows]
     return "\n".join([head, *lines])
+
+
+def _overrides(args: argparse.Namespace) -> list[str]:
+    """Options given after the recipe's, so they win (the node takes the last of a flag)."""
+    extra = ["--rule-family", args.family]
+    if args.max_evals is not None:
+        extra += ["--max-evals", str(args.max_evals)]
+    if args.max_time is not None:
+        extra += ["--max-time", str(args.max_time)]
+    if args.lifetimes is not None:
+        extra += ["--episodes", str(args.lifetimes)]
+    if args.lifetime is not None:
+        extra += ["--lifetime", str(args.lifetime)]
+    if args.final_episodes is not None:
+        extra += ["--final-episodes", str(args.final_episodes)]
+    return extra
 
 
 def main() -> int:
@@ -106,6 +126,17 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("runs/meta"))
     parser.add_argument("--envs", nargs="+", default=list(RECIPES), choices=list(RECIPES))
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--family", default="threefactor", choices=["threefactor", "learned"])
+    parser.add_argument("--max-evals", type=int, help="episode budget instead of the recipe's")
+    parser.add_argument("--max-time", type=float, help="wall-clock budget of each run, seconds")
+    parser.add_argument("--final-episodes", type=int,
+                        help="the node's own closing held-out score (0: none; this report "
+                             "does not use it)")
+    parser.add_argument("--lifetime", type=int,
+                        help="episodes per lifetime instead of the recipe's")
+    parser.add_argument("--lifetimes", type=int,
+                        help="lifetimes per evaluation (--episodes of the node) instead of "
+                             "the recipe's")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--episodes", type=int, default=100, help="held-out lifetimes")
     parser.add_argument("--resume", action="store_true",
@@ -116,11 +147,11 @@ def main() -> int:
     rows = []
     for env_id in args.envs:
         run = args.out / env_id
-        evolve(env_id, run, args.seed, args.workers, args.resume)
+        evolve(env_id, run, args.seed, args.workers, args.resume, _overrides(args))
         rows.append(summarise(env_id, run, score(run, args.episodes, args.workers)))
         if args.ship:
             shutil.copy(run / "best.msgpack",
-                        ROOT / "examples" / "genomes" / f"{env_id}.threefactor.rules.msgpack")
+                        ROOT / "examples" / "genomes" / f"{env_id}.{args.family}.rules.msgpack")
     args.out.mkdir(parents=True, exist_ok=True)
     summary = args.out / "summary.json"
     if summary.exists():  # keep the environments another invocation measured

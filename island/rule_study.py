@@ -47,7 +47,8 @@ def baselines(
     `random rule k`: rule parameters drawn around the family's initial values
     (the spread CMA-ES starts from); `no plasticity`: learning rate and weight
     decay at their lower bounds, so the same initial weights act unchanged
-    (a threefactor rule keeps its exploration noise: it is part of the policy).
+    (a threefactor or learned rule keeps its exploration noise, and a learned rule its
+    per-episode weight perturbations: they are part of the policy).
     """
     rows = {"evolved": x}
     if not spec.kind.has_rules:

@@ -50,7 +50,7 @@ def test_batched_network_acts_like_genomes_evaluated_one_at_a_time(env_id, kind,
             np.testing.assert_allclose(net.W[layer][0], batch.W[layer][i], atol=1e-9)
 
 
-@pytest.mark.parametrize("family", ["hebbian", "threefactor"])
+@pytest.mark.parametrize("family", ["hebbian", "threefactor", "learned"])
 @pytest.mark.parametrize("seeds", [[11, 12], [[11, 12]], [[11, 12], [13, 14]]],
                          ids=["two-lifetimes-of-one", "one-lifetime-of-two", "two-of-two"])
 def test_batched_fitness_equals_one_genome_at_a_time(family, seeds):
