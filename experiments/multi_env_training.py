@@ -35,13 +35,16 @@ def training_run(out: Path, envs: list[str]) -> Path:
 
 
 def evolve(out: Path, envs: list[str], max_evals: int, seed: int, workers: int) -> Path:
-    """The champion of the training run (evolved now unless the run exists)."""
+    """The champion of the training run (evolved now unless the run exists), copied to
+    DIR/<shipped name> so that tables name it by its training set."""
     run = training_run(out, envs)
     if not started(run):
         subprocess.run([str(BIN / "island-node"), "--envs", ",".join(envs), *RECIPE,
                         "--max-evals", str(max_evals), "--seed", str(seed),
                         "--workers", str(workers), "--run-dir", str(run)], check=True)
-    return run / "best.msgpack"
+    named = out / shipped_name(envs)
+    shutil.copy(run / "best.msgpack", named)
+    return named
 
 
 def shipped_name(envs: list[str], family: str = "threefactor") -> str:
@@ -64,7 +67,7 @@ def main() -> int:
     args = parser.parse_args()
     best = evolve(args.out, args.training, args.max_evals, args.seed, args.workers)
     if args.ship:
-        target = ROOT / "examples" / "genomes" / shipped_name(args.training)
+        target = ROOT / "examples" / "genomes" / best.name
         shutil.copy(best, target)
         print(f"shipped {target}")
     return 0
