@@ -1,17 +1,18 @@
 """Founding question 2: do rules transfer from a training set of environments to others?
 
-The rule evolved on several environments (experiments/multi_env_training.py) and the
-rules evolved on one each (`examples/genomes/<env>.threefactor.rules.msgpack`, issue
-11) are scored by `island-transfer` in every training environment and in
-environments none was trained on, each cell against 5 random rules and the same rule
+The rule evolved on several environments (experiments/multi_env_training.py) is
+scored by `island-transfer` in every training environment and in environments none
+was trained on, and so are the rules evolved on one each
+(`examples/genomes/<env>.threefactor.rules.msgpack`, issue 11) in the latter; each cell against 5 random rules and the same rule
 with plasticity off, on the same 100 held-out lifetimes (seeds from 2^31 +
 REPORT_OFFSET, used for nothing else: no choice was made on them). Every genome is
 scored with lifetimes of LIFETIME episodes, its training set's own length.
 
     .venv/bin/python experiments/transfer_matrix.py --out runs/universal
 
-Writes DIR/matrix/transfer.{md,json,png,html} (the heatmap of margins over the best
-baseline) and DIR/transfer_curves.png (the multi-environment rule's within-lifetime
+Writes DIR/matrix/transfer.{md,json,png,html} (the multi-environment rule: the heatmap
+of margins over the best baseline), DIR/singles/ (the one-environment rules outside
+their environments) and DIR/transfer_curves.png (the multi-environment rule's within-lifetime
 curves beside its baselines in every environment). Cached: a re-run reads the matrix.
 """
 
@@ -27,7 +28,7 @@ from typing import Any
 from cached import BIN, ROOT
 from multi_env_training import add_training_flags, evolve
 
-OUTSIDE = ["MountainCarContinuous-v0", "Pendulum-v1", "MountainCar-v0"]
+OUTSIDE = ["MountainCarContinuous-v0", "Pendulum-v1", "LunarLanderContinuous-v3"]
 REPORT_OFFSET = 400_000
 LIFETIME = 10
 
@@ -39,19 +40,26 @@ def single_env_genomes(training: list[str]) -> list[Path]:
     return [p for p in paths if p.exists()]
 
 
-def matrix(args: argparse.Namespace) -> list[dict[str, Any]]:
-    """Every genome x every environment (cached in DIR/matrix/transfer.json)."""
-    out = args.out / "matrix"
-    if (out / "transfer.json").exists():
-        return json.loads((out / "transfer.json").read_text())
-    multi = evolve(args.out, args.training, args.max_evals, args.seed, args.workers)
-    genomes = [multi, *single_env_genomes(args.training)]
-    subprocess.run([str(BIN / "island-transfer"), *map(str, genomes),
-                    "--envs", *args.training, *args.outside, "--episodes", str(args.episodes),
-                    "--compare", "5", "--lifetime", str(LIFETIME),
-                    "--held-out-start", str(REPORT_OFFSET), "--workers", str(args.workers),
-                    "--out", str(out)], check=True)
+def transfer(args: argparse.Namespace, genomes: list[Path], envs: list[str],
+             name: str) -> list[dict[str, Any]]:
+    """`island-transfer` of genomes x envs into DIR/<name>/ (cached there)."""
+    out = args.out / name
+    if not (out / "transfer.json").exists():
+        subprocess.run([str(BIN / "island-transfer"), *map(str, genomes), "--envs", *envs,
+                        "--episodes", str(args.episodes), "--compare", "5",
+                        "--lifetime", str(LIFETIME), "--held-out-start", str(REPORT_OFFSET),
+                        "--workers", str(args.workers), "--out", str(out)], check=True)
     return json.loads((out / "transfer.json").read_text())
+
+
+def matrix(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The multi-environment rule in every environment (DIR/matrix), then the
+    one-environment rules in the environments outside the training set (DIR/singles):
+    their own environments were scored in issue 11."""
+    multi = evolve(args.out, args.training, args.max_evals, args.seed, args.workers)
+    cells = transfer(args, [multi], [*args.training, *args.outside], "matrix")
+    singles = single_env_genomes(args.training)
+    return cells + (transfer(args, singles, args.outside, "singles") if singles else [])
 
 
 def add_matrix_flags(parser: argparse.ArgumentParser) -> None:
