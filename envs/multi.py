@@ -86,6 +86,7 @@ class MultiEnvEvaluator:
         self.scales = [return_scale(s.env_id) for s in settings]
         self.evaluators = [Evaluator(s, workers) for s in settings]
         self.settings = settings[0]
+        self.last_scores: np.ndarray | None = None
 
     @property
     def env_ids(self) -> list[str]:
@@ -99,21 +100,32 @@ class MultiEnvEvaluator:
     def worker_cpu(self) -> float:
         return sum(e.worker_cpu for e in self.evaluators)
 
+    def raw_returns(
+        self, X: np.ndarray, seeds: Sequence[int] | np.ndarray,
+        abort: Callable[[], bool] | None = None,
+    ) -> list[np.ndarray]:
+        """Return of every episode in each environment's own units: per env (P, lifetimes, K)."""
+        return [e.episode_returns(X, seeds, abort) for e in self.evaluators]
+
     def episode_returns(
         self, X: np.ndarray, seeds: Sequence[int] | np.ndarray,
         abort: Callable[[], bool] | None = None,
     ) -> np.ndarray:
         """Normalised return of every episode, per environment: (envs, P, lifetimes, K)."""
-        return np.stack([scale.normalise(e.episode_returns(X, seeds, abort))
-                         for e, scale in zip(self.evaluators, self.scales, strict=True)])
+        return np.stack([scale.normalise(returns) for returns, scale in
+                         zip(self.raw_returns(X, seeds, abort), self.scales, strict=True)])
 
     def evaluate(
         self, X: np.ndarray, seeds: Sequence[int] | np.ndarray,
         abort: Callable[[], bool] | None = None,
     ) -> np.ndarray:
-        """Mean over environments and lifetimes of each lifetime's normalised score."""
+        """Mean over environments and lifetimes of each lifetime's normalised score.
+
+        `last_scores` keeps each environment's part, (envs, P), so a log can say
+        which environment a genome's fitness came from."""
         returns = self.episode_returns(X, seeds, abort)
-        return lifetime_fitness(returns, self.settings.lifetime_fitness).mean(axis=(0, 2))
+        self.last_scores = lifetime_fitness(returns, self.settings.lifetime_fitness).mean(axis=2)
+        return self.last_scores.mean(axis=0)
 
     def close(self) -> None:
         for e in self.evaluators:

@@ -29,6 +29,9 @@ class EvaluationConfig:
     """What a genome is and where it is scored."""
 
     env: str = "CartPole-v1"
+    # Several environments for one `rules` genome (envs/multi.py): a network sized for each,
+    # fitness the mean of returns normalised per environment; empty: `env` alone.
+    envs: list[str] = field(default_factory=list)
     kind: str = "weights+rules"
     rule_family: str = "hebbian"
     hidden: list[int] = field(default_factory=lambda: [16, 16])
@@ -40,6 +43,11 @@ class EvaluationConfig:
     workers: int | None = None  # evaluation processes; unset: one per core; 0: in this process
     validation_episodes: int = 10  # lifetimes per champion round (0: champion = best sample)
     validate_every: int = 5  # generations between champion rounds
+
+    @property
+    def env_ids(self) -> list[str]:
+        """The environments a genome is scored on: `envs`, or `env` alone."""
+        return list(self.envs) or [self.env]
 
 
 @dataclass
@@ -266,6 +274,10 @@ def validate(config: NodeConfig) -> None:
         (ev.rule_family in FAMILIES, "evaluation.rule_family",
          f"{ev.rule_family!r} is not one of {', '.join(FAMILIES)}"),
         (all(h > 0 for h in ev.hidden), "evaluation.hidden", "layer sizes must be positive"),
+        (len(ev.envs) < 2 or ev.kind == "rules", "evaluation.envs",
+         f"only a 'rules' genome trains on several environments (its rule is per layer, "
+         f"weights are not), not {ev.kind!r}"),
+        (len(set(ev.envs)) == len(ev.envs), "evaluation.envs", "an environment is listed twice"),
         (ev.episodes >= 1, "evaluation.episodes", "must be at least 1"),
         (ev.lifetime >= 1, "evaluation.lifetime", "must be at least 1 episode"),
         (ev.lifetime_fitness in LIFETIME_FITNESS, "evaluation.lifetime_fitness",

@@ -37,6 +37,8 @@ class Generations:
         self.migration = Migration(spec, settings.w_max, event, state.migration)
         state.champion, state.migration = self.champion, self.migration.counters
         self.lost_worker: str | None = None  # a worker died in a champion round
+        # An island on several environments plays every seed in each of them.
+        self.env_ids: list[str] = list(getattr(evaluator, "env_ids", [settings.env_id]))
 
     @property
     def validating(self) -> bool:
@@ -55,7 +57,7 @@ class Generations:
 
     def _score(self, X: np.ndarray, seeds: np.ndarray) -> np.ndarray:
         fitness = self.evaluator.evaluate(X, seeds, abort=self.abort)
-        self.state.evaluations += len(X) * seeds.size
+        self.state.evaluations += len(X) * seeds.size * len(self.env_ids)
         return fitness
 
     def step(self, wall: Callable[[], float]) -> GenerationRecord:
@@ -65,6 +67,7 @@ class Generations:
         resets = self.island.numerical_resets
         population = self.island.ask()
         fitness = self._score(population.X, self._seeds(self.config.evaluation.episodes))
+        env_scores = self._env_scores(int(np.argmax(fitness)))
         improved = self.island.tell(population.X, fitness)
         if self.island.numerical_resets != resets:
             self.event("strategy_reset", generation=self.island.generation,
@@ -84,7 +87,16 @@ class Generations:
             self.evaluator,
             self.champion.score if self.validating and self.champion.x is not None else None,
             named_rules(self.spec, self.best()[0]),  # the genome the run stands behind
-            self.gossip, self.migration.counters)
+            self.gossip, self.migration.counters, env_scores)
+
+    def _env_scores(self, row: int) -> dict[str, float] | None:
+        """The normalised score in each environment of one genome just scored (several
+        environments only: one environment's score is the fitness itself)."""
+        scores = getattr(self.evaluator, "last_scores", None)
+        if scores is None or len(self.env_ids) < 2:
+            return None
+        return {env_id: round(float(s[row]), 4)
+                for env_id, s in zip(self.env_ids, scores, strict=True)}
 
     def _champion_elite(self) -> Elite | None:
         """The validated champion, offered to peers for its rule (None before the first round)."""

@@ -20,11 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from envs import EvalSettings, EvaluationAborted, WorkerDied, env_info
+from envs import EvalSettings, EvaluationAborted, WorkerDied
 from genome.layout import initial_vector, search_bounds
 from genome.spec import GenomeSpec
 from island.cmaes_island import Island
 from island.config import NodeConfig
+from island.environments import TrainingEnvs
 from island.generation import Generations
 from island.outcome import Outcome
 from island.progress import format_generation
@@ -40,10 +41,8 @@ __all__ = ["Node", "NodeStartError", "resolve_identity", "spec_for"]
 
 
 def spec_for(config: NodeConfig) -> GenomeSpec:
-    """The genome spec of a node: network sized for its environment."""
-    ev = config.evaluation
-    info = env_info(ev.env)
-    return GenomeSpec(ev.kind, (info.obs_dim, *ev.hidden, info.act_dim), ev.rule_family)
+    """The genome spec of a node: network sized for its (first) environment."""
+    return TrainingEnvs.from_config(config.evaluation).primary.spec
 
 
 def resolve_identity(config: NodeConfig, networked: bool) -> None:
@@ -69,11 +68,12 @@ class Node:
         resolve_identity(config, networked)
         self.config, self.node_id = config, config.run.node_id
         ev = config.evaluation
-        self.spec = spec_for(config)
-        self.settings = EvalSettings(ev.env, self.spec, ev.max_steps or None,
-                                     ev.lifetime_fitness, ev.w_max)
-        self.stop = StopCriteria.from_config(config.stop, ev.env,
-                                             env_info(ev.env).reward_threshold)
+        self.envs = TrainingEnvs.from_config(ev)  # a bad environment stops us here, in one line
+        self.spec, self.settings = self.envs.primary.spec, self.envs.primary
+        self.stop = StopCriteria.from_config(config.stop, self.envs.label,
+                                             self.envs.reward_threshold())
+        if evaluator is None:
+            evaluator = lambda _settings: self.envs.evaluator(ev.workers)  # noqa: E731
         # Signals end the run cleanly (workers forward theirs to this process).
         self.shutdown = shutdown or Shutdown().install()
         self.status: NodeStatus | None = None  # follows the run directory once it is opened
@@ -91,8 +91,10 @@ class Node:
             release(self._started)
             self.shutdown.restore()
             raise
-        self.status = NodeStatus.follow(self.run_dir, self.node_id, ev.env, self.spec, self.stop)
-        self.outcome = Outcome(self.run_dir, self.spec, self.settings, ev, self.node_id)
+        self.status = NodeStatus.follow(self.run_dir, self.node_id, self.envs.label, self.spec,
+                                        self.stop)
+        self.outcome = Outcome(self.run_dir, self.spec, self.settings, ev, self.node_id,
+                               self.envs.ids)
         self.run_dir.write_config(config.to_dict())
         self._started_events()
 
@@ -174,7 +176,7 @@ class Node:
                 self._say(f"run in {self.run_dir.path} already finished ({finished}); "
                           "pass another --run-dir or --fresh to start a new one", err=True)
             else:
-                self._say(f"evolving on {self.settings.env_id} until {self.stop.describe()}; "
+                self._say(f"evolving on {self.envs.label} until {self.stop.describe()}; "
                           f"run directory {self.run_dir.path}")
                 finished = self._loop()
             self._finish(finished)
@@ -238,9 +240,17 @@ class Node:
         self._event("held_out", **summary)
         self._say(f"best genome on {n} held-out lifetimes: "
                   f"{summary['held_out_mean']:.2f} +- {summary['held_out_std']:.2f}")
+        for env_id, score in summary.get("envs", {}).items():
+            self._say(f"  {env_id}: {score['mean']:.2f} +- {score['std']:.2f} "
+                      f"(normalised {score['normalised_mean']:.3f})")
         if summary["episodes_per_lifetime"] > 1:
-            curve = " ".join(f"{v:.0f}" for v in summary["curve"])
-            self._say(f"within-lifetime learning curve (mean return by episode): {curve}")
+            # Several environments: each one's curve in its own returns.
+            curves = ({env_id: score["curve"] for env_id, score in summary["envs"].items()}
+                      if "envs" in summary else {"": summary["curve"]})
+            for env_id, curve in curves.items():
+                where = f" in {env_id}" if env_id else ""
+                self._say(f"within-lifetime learning curve{where} (mean return by episode): "
+                          + " ".join(f"{v:.0f}" for v in curve))
 
     def _say(self, text: str, err: bool = False) -> None:
         if err or not self.config.run.quiet:

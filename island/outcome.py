@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from envs import EvalSettings, held_out_seeds, lifetime_fitness
+from envs.multi import MultiEnvEvaluator
 from genome.codec import encode_genome
 from genome.spec import GenomeSpec
 from island.config import EvaluationConfig
@@ -20,9 +21,11 @@ class Outcome:
     """Writes the best genome with what it takes to score it again (island-eval reads it)."""
 
     def __init__(self, run_dir: RunDirectory, spec: GenomeSpec, settings: EvalSettings,
-                 evaluation: EvaluationConfig, node_id: str):
+                 evaluation: EvaluationConfig, node_id: str, env_ids: list[str] | None = None):
         self.run_dir, self.spec, self.settings = run_dir, spec, settings
         self.evaluation, self.node_id = evaluation, node_id
+        # Recorded in the genome file, so tools can tell which environments are held out.
+        self.env_ids = env_ids or [settings.env_id]
         self._written: tuple[int, float] | None = None  # what best.msgpack holds
 
     @property
@@ -37,7 +40,8 @@ class Outcome:
         self._written = (generation, fitness)
         ev = self.evaluation
         meta = {
-            "env": self.settings.env_id, "fitness": fitness, "chosen_by": chosen_by,
+            "env": self.settings.env_id, "envs": self.env_ids, "fitness": fitness,
+            "chosen_by": chosen_by,
             "generation": generation, "evaluations": evaluations, "node": self.node_id,
             "max_steps": ev.max_steps, "lifetime": ev.lifetime,
             "lifetime_fitness": self.settings.lifetime_fitness, "w_max": self.settings.w_max,
@@ -51,10 +55,28 @@ class Outcome:
         `abort` ends it early (EvaluationAborted), as it does a generation."""
         K = self.evaluation.lifetime
         seeds = held_out_seeds(lifetimes, K)
-        curves = evaluator.episode_returns(np.asarray(x, dtype=float)[None, :], seeds, abort)[0]
-        returns = lifetime_fitness(curves, self.settings.lifetime_fitness)
-        summary = {"held_out_mean": float(np.mean(returns)),
-                   "held_out_std": float(np.std(returns)), "lifetimes": lifetimes,
-                   "episodes_per_lifetime": K, "lifetime_fitness": self.settings.lifetime_fitness,
-                   "curve": [round(float(v), 3) for v in curves.mean(axis=0)]}
+        X = np.asarray(x, dtype=float)[None, :]
+        how = self.settings.lifetime_fitness
+        summary: dict[str, Any] = {"lifetimes": lifetimes, "episodes_per_lifetime": K,
+                                   "lifetime_fitness": how}
+        if not isinstance(evaluator, MultiEnvEvaluator):
+            curves = evaluator.episode_returns(X, seeds, abort)[0]
+            returns = lifetime_fitness(curves, how)
+        else:
+            # Every environment on the same held-out seeds; the headline is the mean of the
+            # normalised scores, as training's fitness, and each environment is named.
+            raw = [r[0] for r in evaluator.raw_returns(X, seeds, abort)]
+            normalised = [scale.normalise(r) for r, scale in zip(raw, evaluator.scales,
+                                                                 strict=True)]
+            summary["envs"] = {
+                env_id: {"mean": float(lifetime_fitness(r, how).mean()),
+                         "std": float(lifetime_fitness(r, how).std()),
+                         "normalised_mean": float(lifetime_fitness(n, how).mean()),
+                         "curve": [round(float(v), 3) for v in r.mean(axis=0)]}
+                for env_id, r, n in zip(evaluator.env_ids, raw, normalised, strict=True)}
+            curves = np.mean(normalised, axis=0)
+            returns = np.mean([lifetime_fitness(n, how) for n in normalised], axis=0)
+        summary.update({"held_out_mean": float(np.mean(returns)),
+                        "held_out_std": float(np.std(returns)),
+                        "curve": [round(float(v), 3) for v in curves.mean(axis=0)]})
         return summary

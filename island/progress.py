@@ -18,6 +18,8 @@ def format_generation(record: GenerationRecord) -> str:
     ]
     if record.champion is not None:
         parts.append(f"champion {record.champion:>9.2f}")
+    if record.env_scores:  # several environments: where the best's fitness came from
+        parts.append(" ".join(f"{env_id} {v:.2f}" for env_id, v in record.env_scores.items()))
     parts += [f"sigma {record.sigma:.3g}", f"pop {record.popsize}"]
     if record.peers_alive is not None:
         parts.append(f"peers {record.peers_alive} in {record.migrants_in} "

@@ -35,11 +35,14 @@ class GenerationRecord:
     migrants_out: int | None = None
     injected: int | None = None
     rules: dict[str, float] = field(default_factory=dict)  # rule of the genome the run backs
+    # Several environments: the generation's best genome's normalised score in each.
+    env_scores: dict[str, float] | None = None
 
     @classmethod
     def measure(cls, island: Any, fitness: np.ndarray, popsize: int, evaluations: int,
                 wall: float, evaluator: Any, champion: float | None, rules: dict[str, float],
-                gossip: Any = None, migration: Any = None) -> GenerationRecord:
+                gossip: Any = None, migration: Any = None,
+                env_scores: dict[str, float] | None = None) -> GenerationRecord:
         """The record of the generation `island` (an Island) was just told `fitness` of."""
         record = cls(
             generation=island.generation, evaluations=evaluations, best=island.best_fitness,
@@ -47,7 +50,7 @@ class GenerationRecord:
             popsize=popsize, restarts=island.restarts, wall=wall, steps=evaluator.steps,
             cpu={"process": round(time.process_time(), 3),
                  "workers": round(evaluator.worker_cpu, 3)},
-            champion=champion, rules=rules)
+            champion=champion, rules=rules, env_scores=env_scores)
         if gossip is not None:
             record.peers_alive = len(gossip.peers())
             record.migrants_in, record.migrants_out = migration.received, migration.sent

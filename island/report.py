@@ -22,6 +22,12 @@ from island.report_figures import (
     plot_rules,
 )
 from island.report_page import Figure, format_table, render_html, strategy, summary_paragraph
+from island.report_strategies import (
+    ablation,
+    migrated_rules,
+    migration_table_html,
+    plot_strategies,
+)
 from island.runlog import read_jsonl
 
 MARKERS = ("log.jsonl", "events.jsonl", "config.toml")
@@ -202,8 +208,12 @@ def _figures(runs: list[IslandRun], flow: dict[tuple[str, str], dict[str, int]],
     return figures
 
 
-def write_report(paths: list[str | Path], out: str | Path, videos: bool = True) -> dict[str, Any]:
-    """Read every run directory under `paths`; write PNGs, GIFs, report.html and summary.json."""
+def write_report(paths: list[str | Path], out: str | Path, videos: bool = True,
+                 strategy_lifetimes: int = 20) -> dict[str, Any]:
+    """Read every run directory under `paths`; write PNGs, GIFs, report.html and summary.json.
+
+    `strategy_lifetimes` held-out lifetimes re-score each island's best with and
+    without plasticity for the learning-strategy panel (0 leaves it out)."""
     runs = [load_run(p) for p in find_run_dirs(paths)]
     ids = [run.node_id for run in runs]
     for run in runs:
@@ -219,6 +229,18 @@ def write_report(paths: list[str | Path], out: str | Path, videos: bool = True) 
             clip = champion_video(run, out / "videos")
             if clip is not None:
                 clips[run.name] = clip
+    ablations = [a for a in (ablation(run, strategy_lifetimes) for run in runs)
+                 if a is not None] if strategy_lifetimes else []
+    if ablations:
+        figures.append(Figure(
+            "Learning strategies: each island's champion with and without plasticity",
+            out / "strategies.png",
+            f"Left: mean return by episode within a lifetime on {strategy_lifetimes} held-out "
+            "lifetimes, the champion (solid) against the same genome with its learning rate "
+            "and decay at their floors (dashed), on the same seeds and initial weights: the gap "
+            "is what the rule learns. Right: its rule's parameters (symmetric log scale)."))
+        plot_strategies(ablations, figures[-1].path)
+    migrated = migrated_rules(runs)
     rows = [summary_row(run) for run in runs]
     strategies = {run.name: strategy(str(run.setting("evaluation", "kind")), _last_rules(run))
                   for run in runs}
@@ -231,9 +253,12 @@ def write_report(paths: list[str | Path], out: str | Path, videos: bool = True) 
         "migration": [{"origin": o, "receiver": r, **counts}
                       for (o, r), counts in sorted(flow.items())],
         "figures": [f.path.name for f in figures],
+        "learning_strategies": [a.to_dict() for a in ablations],
+        "migrated_rules": migrated,
         "videos": {name: str(gif.relative_to(out)) for name, (gif, _) in clips.items()},
     }
-    page = render_html(rows, paragraph, figures, clips)
+    page = render_html(rows, paragraph, figures, clips,
+                       migration_table_html(migrated) if migrated else "")
     (out / "report.html").write_text(page, encoding="utf-8")
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return summary

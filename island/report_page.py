@@ -105,8 +105,8 @@ def _png_width(path: Path) -> int:
 
 
 def render_html(rows: list[dict[str, Any]], summary: str, figures: list[Figure],
-                videos: dict[str, tuple[Path, str]]) -> str:
-    """The whole page: summary, table, champion GIFs, captioned figures."""
+                videos: dict[str, tuple[Path, str]], extra: str = "") -> str:
+    """The whole page: summary, table, champion GIFs, captioned figures, then `extra`."""
     head = "".join(f"<th>{html.escape(label)}</th>" for _, label in COLUMNS)
     body = "".join(
         "<tr>" + "".join(f"<td>{html.escape(cell(row[key]))}</td>" for key, _ in COLUMNS)
@@ -135,7 +135,7 @@ def render_html(rows: list[dict[str, Any]], summary: str, figures: list[Figure],
         ".clips figure{margin:0;max-width:260px}</style></head>"
         "<body><h1>island-network report</h1>"
         f"<p class=\"summary\">{summary}</p>"
-        f"<table><tr>{head}</tr>{body}</table>{clips}{pictures}</body></html>\n"
+        f"<table><tr>{head}</tr>{body}</table>{clips}{pictures}{extra}</body></html>\n"
     )
 
 

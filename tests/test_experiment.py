@@ -89,7 +89,7 @@ def test_three_islands_run_exchange_migrants_and_are_reported(tmp_path):
     # It opens with who won on held-out seeds, then shows every champion acting.
     assert page.index(summary["summary"]) < page.index("<table>")
     assert re.search(r"</b> (won|tied) with a held-out mean of ", summary["summary"])
-    assert page.count("data:image/gif;base64,") == 3 and page.count("<figcaption") == 3 + 4
+    assert page.count("data:image/gif;base64,") == 3 and page.count("<figcaption") == 3 + 5
     assert set(summary["videos"]) == {"a", "b", "c"}
     rows = {row["island"]: row for row in summary["islands"]}
     assert set(rows) == {"a", "b", "c"}

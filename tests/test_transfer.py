@@ -34,6 +34,7 @@ def test_two_genomes_by_two_environments_with_baselines_and_a_heatmap(tmp_path):
         best = max(r["mean"] for r in c["rows"][1:])
         assert np.isclose(c["margin"], c["rows"][0]["mean"] - best)
     assert (out / "transfer.png").stat().st_size > 5000
+    assert (out / "curves.png").stat().st_size > 5000  # every cell's within-lifetime curves
     assert "data:image/png;base64," in (out / "transfer.html").read_text()
     assert "| cart.msgpack | MountainCarContinuous-v0 | yes |" in result.stdout
 

@@ -18,12 +18,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", help="report directory (default: RUN_DIR/report)")
     parser.add_argument("--no-videos", action="store_true",
                         help="skip the champion GIFs (they replay each island's best genome)")
+    parser.add_argument("--strategy-lifetimes", type=int, default=20, metavar="N",
+                        help="held-out lifetimes re-scoring each island's best with and "
+                             "without plasticity for the learning-strategy panel (0: skip it)")
     args = parser.parse_args(argv)
+    if args.strategy_lifetimes < 0:
+        print("island-report: --strategy-lifetimes: must be 0 or more", file=sys.stderr)
+        return 2
     from island.report import ReportError, format_table, write_report
 
     out = Path(args.out) if args.out else Path(args.run_dirs[0]) / "report"
     try:
-        summary = write_report(args.run_dirs, out, videos=not args.no_videos)
+        summary = write_report(args.run_dirs, out, videos=not args.no_videos,
+                               strategy_lifetimes=args.strategy_lifetimes)
     except ReportError as exc:
         print(f"island-report: {exc}", file=sys.stderr)
         return 2

@@ -3,7 +3,8 @@
 Every genome is scored in every environment on the same held-out lifetimes as
 K random rules and its own rule with plasticity off; the matrix of margins over
 the best baseline is written as `transfer.json`, `transfer.md`, `transfer.png`
-and a self-contained `transfer.html`.
+(heatmap), `curves.png` (each cell's within-lifetime curves) and a self-contained
+`transfer.html`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from pathlib import Path
 from envs import UnknownEnvironmentError
 from genome.codec import GenomeDecodeError
 from island.rule_study import TransferError
-from island.transfer import TransferCell, margins, score_cell
+from island.transfer import TransferCell, score_cell
+from island.transfer_figures import heatmap, learning_curves
 
 
 def table(cells: list[TransferCell]) -> str:
@@ -33,35 +35,9 @@ def table(cells: list[TransferCell]) -> str:
     return "\n".join(lines)
 
 
-def heatmap(cells: list[TransferCell], path: Path) -> None:
-    """Margins over the best baseline, genomes x environments; training cells outlined."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    genomes, envs, matrix = margins(cells)
-    limit = float(np.nanmax(np.abs(matrix))) if np.isfinite(matrix).any() else 1.0
-    fig, ax = plt.subplots(figsize=(1.8 + 1.6 * len(envs), 1.2 + 0.6 * len(genomes)))
-    image = ax.imshow(matrix, cmap="RdBu", vmin=-limit, vmax=limit, aspect="auto")
-    for c in cells:
-        i, j = genomes.index(c.genome), envs.index(c.env)
-        ax.text(j, i, f"{c.margin:+.0f}{'*' if c.beats_baselines else ''}", ha="center",
-                va="center", fontsize=10)
-        if not c.held_out_env:
-            ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, lw=2))
-    ax.set_xticks(range(len(envs)), envs, rotation=20, ha="right")
-    ax.set_yticks(range(len(genomes)), genomes)
-    ax.set_title("margin over the best baseline (* > 2 SE; outlined: trained on)", fontsize=10)
-    fig.colorbar(image, ax=ax, shrink=0.8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def page(cells: list[TransferCell], png: Path) -> str:
+def page(cells: list[TransferCell], png: Path, curves_png: Path) -> str:
     image = base64.b64encode(png.read_bytes()).decode()
+    curves = base64.b64encode(curves_png.read_bytes()).decode()
     rows = "".join(
         "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in [
             c.genome, c.env, "yes" if c.held_out_env else "no",
@@ -74,6 +50,9 @@ def page(cells: list[TransferCell], png: Path) -> str:
             "<h1>Rule transfer</h1><p>Each cell: the genome's held-out mean minus the best of "
             "its baselines (random rules, plasticity off) on the same seeds.</p>"
             f"<img alt='transfer matrix' src='data:image/png;base64,{image}'>"
+            "<h2>Within-lifetime learning</h2><p>Mean held-out return by episode: the genome "
+            "(thick), the best of its random rules (dashed) and plasticity off (dotted).</p>"
+            f"<img alt='learning curves' src='data:image/png;base64,{curves}'>"
             "<table><tr><th>genome<th>env<th>held-out env<th>evolved<th>best baseline"
             f"<th>margin<th>beats (2 SE)</tr>{rows}</table>")
 
@@ -113,7 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "transfer.json").write_text(json.dumps([c.to_dict() for c in cells], indent=2))
     (args.out / "transfer.md").write_text(table(cells) + "\n")
     heatmap(cells, args.out / "transfer.png")
-    (args.out / "transfer.html").write_text(page(cells, args.out / "transfer.png"))
+    learning_curves(cells, args.out / "curves.png")
+    (args.out / "transfer.html").write_text(page(cells, args.out / "transfer.png",
+                                                 args.out / "curves.png"))
     print(table(cells))
     print(f"island-transfer: wrote {args.out / 'transfer.html'} and transfer.json")
     return 0

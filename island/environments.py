@@ -1,0 +1,69 @@
+"""The environments a node trains on: one, or several for one `rules` genome (`evaluation.envs`).
+
+Everything the node needs to know about them is decided here, before anything
+runs: a network spec and evaluation settings per environment (an unknown id, or
+spaces the network cannot drive, stop the node with one line naming it), the
+label its log and status show, the level that counts as solved, and the
+evaluator that scores a population on all of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from envs import EvalSettings, Evaluator, UnknownEnvironmentError, env_info
+from envs.multi import MultiEnvEvaluator
+from genome.spec import GenomeSpec
+from island.config import EvaluationConfig
+
+
+@dataclass(frozen=True)
+class TrainingEnvs:
+    """One spec and one `EvalSettings` per environment, in the order configured."""
+
+    settings: tuple[EvalSettings, ...]
+
+    @classmethod
+    def from_config(cls, ev: EvaluationConfig) -> TrainingEnvs:
+        """Size a network for each environment; a bad one raises naming it (and the key)."""
+        settings = []
+        for env_id in ev.env_ids:
+            try:
+                info = env_info(env_id)
+            except UnknownEnvironmentError as exc:
+                if ev.envs:
+                    raise UnknownEnvironmentError(f"evaluation.envs: {exc}") from None
+                raise
+            spec = GenomeSpec(ev.kind, (info.obs_dim, *ev.hidden, info.act_dim), ev.rule_family)
+            settings.append(EvalSettings(env_id, spec, ev.max_steps or None,
+                                         ev.lifetime_fitness, ev.w_max))
+        return cls(tuple(settings))
+
+    @property
+    def ids(self) -> list[str]:
+        return [s.env_id for s in self.settings]
+
+    @property
+    def several(self) -> bool:
+        return len(self.settings) > 1
+
+    @property
+    def label(self) -> str:
+        """How logs, status and messages name the training set: `CartPole-v1+Acrobot-v1`."""
+        return "+".join(self.ids)
+
+    @property
+    def primary(self) -> EvalSettings:
+        """The first environment: its network is the genome's spec (what migrants carry)."""
+        return self.settings[0]
+
+    def reward_threshold(self) -> float | None:
+        """The score that counts as solved: the environment's own, or 1 (every one solved)
+        when fitness is the mean of normalised returns (envs/multi.py)."""
+        return 1.0 if self.several else env_info(self.primary.env_id).reward_threshold
+
+    def evaluator(self, workers: int | None) -> Evaluator | MultiEnvEvaluator:
+        """An evaluator over every environment (the node's default factory)."""
+        if self.several:
+            return MultiEnvEvaluator(list(self.settings), workers)
+        return Evaluator(self.primary, workers)
