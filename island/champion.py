@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+CONFIDENCE_Z = 2.0  # standard errors between a confirmed mean and what the run claims
+
 
 @dataclass
 class Champion:
@@ -29,6 +31,7 @@ class Champion:
     rounds: int = 0
     challenger: np.ndarray | None = field(default=None, repr=False)
     challenger_fitness: float = -np.inf
+    confirmations: list[float] = field(default_factory=list)  # its scores on fresh lifetimes
 
     def observe(self, x: np.ndarray, fitness: float) -> None:
         """Remember the best training sample of the current window."""
@@ -51,6 +54,8 @@ class Champion:
         """Crown the best-scoring candidate; True when the champion changed."""
         winner = int(np.argmax(scores))
         changed = labels[winner] != "champion"
+        if changed:
+            self.confirmations = []  # those were another genome's
         self.x = X[winner].copy()
         self.score = float(scores[winner])
         self.origin = labels[winner] if changed else self.origin
@@ -64,7 +69,8 @@ class Champion:
         return {"x": None if self.x is None else self.x.tolist(), "score": self.score,
                 "generation": self.generation, "origin": self.origin, "rounds": self.rounds,
                 "challenger": None if self.challenger is None else self.challenger.tolist(),
-                "challenger_fitness": self.challenger_fitness}
+                "challenger_fitness": self.challenger_fitness,
+                "confirmations": list(self.confirmations)}
 
     @classmethod
     def from_map(cls, data: dict[str, Any]) -> Champion:
@@ -72,7 +78,21 @@ class Champion:
             return None if v is None else np.asarray(v, dtype=float)
         return cls(vector(data["x"]), float(data["score"]), int(data["generation"]),
                    str(data["origin"]), int(data["rounds"]), vector(data["challenger"]),
-                   float(data["challenger_fitness"]))
+                   float(data["challenger_fitness"]),
+                   # checkpoints written before confirmation rounds have none
+                   [float(v) for v in data.get("confirmations", [])])
+
+    def confirm(self, lifetime_scores: np.ndarray) -> None:
+        """Add the champion's scores on fresh lifetimes (pooled with its earlier ones)."""
+        self.confirmations += [float(v) for v in np.ravel(lifetime_scores)]
+
+    @property
+    def confirmed(self) -> float:
+        """Mean of its confirmation scores less CONFIDENCE_Z standard errors (-inf: none)."""
+        scores = np.asarray(self.confirmations)
+        if scores.size < 2:
+            return -np.inf
+        return float(scores.mean() - CONFIDENCE_Z * scores.std(ddof=1) / np.sqrt(scores.size))
 
 
 @dataclass

@@ -31,7 +31,7 @@ class EvaluationConfig:
     env: str = "CartPole-v1"
     kind: str = "weights+rules"
     rule_family: str = "hebbian"
-    hidden: list[int] = field(default_factory=lambda: [16, 16])
+    hidden: list[int] | None = None  # hidden widths; unset: from the env (island/sizing.py)
     episodes: int = 3  # lifetimes per fitness evaluation (fresh seeds every generation)
     lifetime: int = 1  # episodes per lifetime; the weights carry what the rule learned across them
     lifetime_fitness: str = "last_half"  # mean | last_half | weighted: a lifetime's score
@@ -40,6 +40,7 @@ class EvaluationConfig:
     workers: int | None = None  # evaluation processes; unset: one per core; 0: in this process
     validation_episodes: int = 10  # lifetimes per champion round (0: champion = best sample)
     validate_every: int = 5  # generations between champion rounds
+    confirm_episodes: int = 30  # fresh lifetimes confirming a champion at the target (0: off)
 
 
 @dataclass
@@ -265,7 +266,8 @@ def validate(config: NodeConfig) -> None:
          f"{ev.kind!r} is not one of {', '.join(k.value for k in GenomeKind)}"),
         (ev.rule_family in FAMILIES, "evaluation.rule_family",
          f"{ev.rule_family!r} is not one of {', '.join(FAMILIES)}"),
-        (all(h > 0 for h in ev.hidden), "evaluation.hidden", "layer sizes must be positive"),
+        (all(h > 0 for h in ev.hidden or []), "evaluation.hidden",
+         "layer sizes must be positive"),
         (ev.episodes >= 1, "evaluation.episodes", "must be at least 1"),
         (ev.lifetime >= 1, "evaluation.lifetime", "must be at least 1 episode"),
         (ev.lifetime_fitness in LIFETIME_FITNESS, "evaluation.lifetime_fitness",
@@ -276,6 +278,8 @@ def validate(config: NodeConfig) -> None:
          "must be 0 (in this process) or positive"),
         (ev.validation_episodes >= 0, "evaluation.validation_episodes", "must be 0 (off) or more"),
         (ev.validate_every >= 1, "evaluation.validate_every", "must be at least 1"),
+        (ev.confirm_episodes == 0 or ev.confirm_episodes >= 2, "evaluation.confirm_episodes",
+         "must be 0 (off) or at least 2 (a spread needs two lifetimes)"),
         (evo.popsize == 0 or evo.popsize >= 4, "evolution.popsize", "must be 0 or at least 4"),
         (evo.sigma > 0, "evolution.sigma", "must be positive"),
         (evo.stagnation >= 1, "evolution.stagnation", "must be at least 1"),

@@ -31,6 +31,7 @@ from island.progress import format_generation
 from island.record import GenerationRecord
 from island.runlog import RunDirectory
 from island.shutdown import Shutdown
+from island.sizing import resolve_sizes
 from island.startup import EvaluatorLike, NodeStartError, release, start
 from island.state import NodeState
 from island.status import NodeStatus
@@ -40,9 +41,10 @@ __all__ = ["Node", "NodeStartError", "resolve_identity", "spec_for"]
 
 
 def spec_for(config: NodeConfig) -> GenomeSpec:
-    """The genome spec of a node: network sized for its environment."""
+    """The genome spec of a node: network sized for its environment (unset sizes filled in)."""
     ev = config.evaluation
     info = env_info(ev.env)
+    resolve_sizes(config, info)
     return GenomeSpec(ev.kind, (info.obs_dim, *ev.hidden, info.act_dim), ev.rule_family)
 
 
@@ -109,7 +111,8 @@ class Node:
             state = NodeState(self.spec.fingerprint, island, np.random.default_rng(evo.seed))
         self.state = state
         self.generations = Generations(self.config, self.spec, self.settings, state,
-                                       self.evaluator, self.gossip, self._event, self._stopping)
+                                       self.evaluator, self.gossip, self._event, self._stopping,
+                                       self.stop.target)
         self.island, self.champion = state.island, self.generations.champion
         self.migration = self.generations.migration
         self._clock, self._wall_before = time.monotonic(), state.wall
@@ -162,7 +165,8 @@ class Node:
     # -- the run --------------------------------------------------------------------------------
 
     def _finished(self) -> str | None:
-        return self.stop.reason(self.best()[1], self.evaluations, self.island.generation,
+        return self.stop.reason(self.generations.stop_score(), self.evaluations,
+                                self.island.generation,
                                 self.wall)
 
     def run(self) -> int:
