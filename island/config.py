@@ -32,7 +32,7 @@ class EvaluationConfig:
     kind: str = "weights+rules"
     rule_family: str = "hebbian"
     hidden: list[int] | None = None  # hidden widths; unset: from the env (island/sizing.py)
-    episodes: int = 3  # lifetimes per fitness evaluation (fresh seeds every generation)
+    episodes: int | None = None  # lifetimes per evaluation (fresh seeds); unset: island/sizing.py
     lifetime: int = 1  # episodes per lifetime; the weights carry what the rule learned across them
     lifetime_fitness: str = "last_half"  # mean | last_half | weighted: a lifetime's score
     max_steps: int = 0  # cap on steps per episode; 0 keeps the environment's own limit
@@ -47,8 +47,8 @@ class EvaluationConfig:
 class EvolutionConfig:
     """CMA-ES settings of the island."""
 
-    popsize: int = 0  # 0: CMA-ES default 4 + 3 ln(dim)
-    sigma: float = 0.5
+    popsize: int = 0  # 0: sized from the environment (island/sizing.py)
+    sigma: float | None = None  # initial step size; unset: island/sizing.py
     seed: int = -1  # -1: derived from the node id, so every island differs
     sep_above: int = 2000  # diagonal (sep-)CMA-ES above this genome dimension
     restarts: bool = True  # IPOP: restart with a doubled population on stagnation
@@ -268,7 +268,7 @@ def validate(config: NodeConfig) -> None:
          f"{ev.rule_family!r} is not one of {', '.join(FAMILIES)}"),
         (all(h > 0 for h in ev.hidden or []), "evaluation.hidden",
          "layer sizes must be positive"),
-        (ev.episodes >= 1, "evaluation.episodes", "must be at least 1"),
+        (ev.episodes is None or ev.episodes >= 1, "evaluation.episodes", "must be at least 1"),
         (ev.lifetime >= 1, "evaluation.lifetime", "must be at least 1 episode"),
         (ev.lifetime_fitness in LIFETIME_FITNESS, "evaluation.lifetime_fitness",
          f"{ev.lifetime_fitness!r} is not one of {', '.join(LIFETIME_FITNESS)}"),
@@ -281,7 +281,7 @@ def validate(config: NodeConfig) -> None:
         (ev.confirm_episodes == 0 or ev.confirm_episodes >= 2, "evaluation.confirm_episodes",
          "must be 0 (off) or at least 2 (a spread needs two lifetimes)"),
         (evo.popsize == 0 or evo.popsize >= 4, "evolution.popsize", "must be 0 or at least 4"),
-        (evo.sigma > 0, "evolution.sigma", "must be positive"),
+        (evo.sigma is None or evo.sigma > 0, "evolution.sigma", "must be positive"),
         (evo.stagnation >= 1, "evolution.stagnation", "must be at least 1"),
         (mig.interval >= 1, "migration.interval", "must be at least 1"),
         (mig.migrants >= 0, "migration.migrants", "must be 0 or positive"),

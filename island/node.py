@@ -31,7 +31,7 @@ from island.progress import format_generation
 from island.record import GenerationRecord
 from island.runlog import RunDirectory
 from island.shutdown import Shutdown
-from island.sizing import resolve_sizes
+from island.sizing import resolve_search, resolve_sizes
 from island.startup import EvaluatorLike, NodeStartError, release, start
 from island.state import NodeState
 from island.status import NodeStatus
@@ -45,7 +45,9 @@ def spec_for(config: NodeConfig) -> GenomeSpec:
     ev = config.evaluation
     info = env_info(ev.env)
     resolve_sizes(config, info)
-    return GenomeSpec(ev.kind, (info.obs_dim, *ev.hidden, info.act_dim), ev.rule_family)
+    spec = GenomeSpec(ev.kind, (info.obs_dim, *ev.hidden, info.act_dim), ev.rule_family)
+    resolve_search(config, info, spec.dim)
+    return spec
 
 
 def resolve_identity(config: NodeConfig, networked: bool) -> None:
