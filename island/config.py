@@ -40,7 +40,7 @@ class EvaluationConfig:
     workers: int | None = None  # evaluation processes; unset: one per core; 0: in this process
     validation_episodes: int = 10  # lifetimes per champion round (0: champion = best sample)
     validate_every: int = 5  # generations between champion rounds
-    confirm_episodes: int = 30  # fresh lifetimes confirming a champion at the target (0: off)
+    confirm_episodes: int = 50  # fresh lifetimes confirming a champion at the target (0: off)
 
 
 @dataclass

@@ -54,12 +54,12 @@ def test_a_node_built_in_process_runs_generations_with_a_fake_evaluator(tmp_path
         assert [r.generation for r in records] == [1, 2, 3]
         # 8 genomes x 2 episodes a generation, plus a champion round at generation 2:
         # the CMA-ES mean and the best sample, 2 validation episodes each; its winner
-        # scored CartPole's 475 (the target a budget keeps), so 30 fresh lifetimes
+        # scored CartPole's 475 (the target a budget keeps), so 50 fresh lifetimes
         # confirmed it.
-        assert records[-1].evaluations == 3 * 8 * 2 + 2 * 2 + 30
+        assert records[-1].evaluations == 3 * 8 * 2 + 2 * 2 + 50
         (confirmed,) = [e for e in read_jsonl(node.run_dir.path / "events.jsonl")
                         if e["event"] == "champion_confirmed"]
-        assert confirmed["lifetimes"] == 30 and confirmed["target"] == 475
+        assert confirmed["lifetimes"] == 50 and confirmed["target"] == 475
         assert records[1].champion is not None and records[0].champion is None
 
         # A migrant of the same spec is injected, and what it measured here is logged by
