@@ -52,7 +52,7 @@ class EvolutionConfig:
     seed: int = -1  # -1: derived from the node id, so every island differs
     sep_above: int = 2000  # diagonal (sep-)CMA-ES above this genome dimension
     restarts: bool = True  # IPOP: restart with a doubled population on stagnation
-    stagnation: int = 60  # generations without a better generation median before a restart
+    stagnation: int = 60  # generations without a better smoothed median before a restart
     max_popsize: int = 512
 
 
