@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-CONFIDENCE_Z = 2.0  # standard errors between a confirmed mean and what the run claims
+CONFIDENCE_Z = 3.0  # standard errors between a confirmed mean and what the run claims
 
 
 @dataclass
