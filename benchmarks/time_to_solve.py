@@ -56,8 +56,10 @@ def parse_seeds(text: str) -> list[int]:
 
 
 def node_command(env: str, seed: int, run: Path, max_evals: int, flags: list[str]) -> list[str]:
+    # --default-max-evals, not --max-evals: a budget given as a stop criterion would drop
+    # the environment's target (island/stopping.py), and the run must stop when solved.
     return [str(BIN / "island-node"), "--env", env, "--seed", str(seed),
-            "--max-evals", str(max_evals), "--final-episodes", "100", "--run-dir", str(run),
+            "--default-max-evals", str(max_evals), "--final-episodes", "100", "--run-dir", str(run),
             "--fresh", "--quiet", *flags]
 
 

@@ -4,8 +4,6 @@ With no criterion given, a run must still end (issue 12: `island-node` alone ran
 long after CartPole was solved): it stops when the score the run stands behind (the
 champion's validation mean) reaches the environment's own `reward_threshold`, the
 score its gymnasium spec calls solved, with an evaluation cap in case it never does.
-A budget alone (`--max-evals 30000`) keeps that target: a budget says when to give
-up, not that a solved run should go on.
 """
 
 from __future__ import annotations
@@ -29,11 +27,11 @@ class StopCriteria:
     def from_config(cls, stop: StopConfig, env_id: str,
                     reward_threshold: float | None) -> StopCriteria:
         """The configured limits, or the environment's threshold and the evaluation cap."""
-        budget = stop.max_evals or stop.max_time or stop.max_generations
-        max_evals = stop.max_evals or (0 if budget else stop.default_max_evals)
-        if stop.target is not None:
-            return cls(stop.target, max_evals, stop.max_time, stop.max_generations)
-        return cls(reward_threshold, max_evals, stop.max_time, stop.max_generations,
+        given = (stop.target is not None or stop.max_evals or stop.max_time
+                 or stop.max_generations)
+        if given:
+            return cls(stop.target, stop.max_evals, stop.max_time, stop.max_generations)
+        return cls(reward_threshold, stop.default_max_evals,
                    target_source=f"{env_id}'s reward_threshold")
 
     def reason(self, score: float, evaluations: int, generation: int,
