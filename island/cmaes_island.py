@@ -4,11 +4,13 @@ Migrants enter only through `inject`, before `ask`, with `force=True` so they
 keep their exact location; they come back out of `ask` and are scored by this
 island like any other sample. pycma's IPOP/BIPOP restarts live only in `fmin`,
 so an ask/tell island restarts itself: on a pycma stop condition or after
-`stagnation` generations without a new best generation median (episode returns
-are noisy: one lucky sample must not count as progress, nor block it), it
-starts a fresh strategy around
-the best genome with the initial sigma and a doubled population (IPOP, Auger &
-Hansen 2005).
+`stagnation` generations without a new best *smoothed* generation median (the
+mean of the last `SMOOTHING` medians: with one episode per evaluation a single
+generation's median is itself a noisy draw, and its best-ever value, a lucky
+one, made LunarLander islands restart while they were still improving), it
+starts a fresh strategy around the distribution mean with the initial sigma
+and a doubled population (IPOP, Auger & Hansen 2005). The mean, not the best
+sample: the best of thousands of noisy scores is the luckiest, not the best.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import cma
 import numpy as np
 
 STATE_VERSION = 1
+SMOOTHING = 10  # generation medians averaged into the progress a restart waits for
 
 
 @dataclass
@@ -91,6 +94,7 @@ class Island:
         self.last_elites: list[Elite] = []
         self._since_improvement = 0
         self._best_median = -np.inf
+        self._recent_medians: list[float] = []
         self._since_restart = 0
         self._pending: list[int] = []  # ids of genomes injected since the last ask
         self._next_id = 0
@@ -187,7 +191,8 @@ class Island:
             self.best_fitness = float(fitness[order[0]])
             self.best_x = X[order[0]].copy()
             self.best_generation = self.generation
-        median = float(np.median(fitness))
+        self._recent_medians = [*self._recent_medians, float(np.median(fitness))][-SMOOTHING:]
+        median = float(np.mean(self._recent_medians))
         if median > self._best_median:
             self._best_median = median
             self._since_improvement = 0
@@ -220,14 +225,16 @@ class Island:
         self._since_improvement = 0
         self._since_restart = 0
         self._best_median = -np.inf
+        self._recent_medians = []
 
     def _restart(self) -> None:
         self.restarts += 1
         popsize = min(self.popsize * 2, max(self.max_popsize, self.base_popsize))
-        self.es = self._new_strategy(self.best_x, popsize)
+        self.es = self._new_strategy(self.mean, popsize)
         self._since_improvement = 0
         self._since_restart = 0
         self._best_median = -np.inf
+        self._recent_medians = []
 
     def state(self) -> dict[str, Any]:
         """Everything this island remembers, as plain data (see `island_state`)."""
@@ -261,6 +268,7 @@ def island_state(island: Island) -> dict[str, Any]:
         "best_generation": island.best_generation,
         "elites": [[e.x.tolist(), e.fitness, e.generation] for e in island.last_elites],
         "since_improvement": island._since_improvement, "best_median": island._best_median,
+        "recent_medians": list(island._recent_medians),
         "since_restart": island._since_restart,
         "cma": island._untold or island.es.pickle_dumps(),  # an abandoned ask is undone
     }
@@ -290,6 +298,7 @@ def island_from_state(state: dict[str, Any]) -> Island:
                           for x, f, g in state["elites"]]
     island._since_improvement = state["since_improvement"]
     island._best_median = float(state["best_median"])
+    island._recent_medians = [float(m) for m in state.get("recent_medians", [])]  # older: none
     island._since_restart = state["since_restart"]
     island._pending, island._next_id, island._untold = [], 0, None
     island.es = pickle.loads(state["cma"])  # our own checkpoint file, checksummed

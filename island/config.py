@@ -34,8 +34,8 @@ class EvaluationConfig:
     envs: list[str] = field(default_factory=list)
     kind: str = "weights+rules"
     rule_family: str = "hebbian"
-    hidden: list[int] = field(default_factory=lambda: [16, 16])
-    episodes: int = 3  # lifetimes per fitness evaluation (fresh seeds every generation)
+    hidden: list[int] | None = None  # hidden widths; unset: from the env (island/sizing.py)
+    episodes: int | None = None  # lifetimes per evaluation (fresh seeds); unset: island/sizing.py
     lifetime: int = 1  # episodes per lifetime; the weights carry what the rule learned across them
     lifetime_fitness: str = "last_half"  # mean | last_half | weighted: a lifetime's score
     max_steps: int = 0  # cap on steps per episode; 0 keeps the environment's own limit
@@ -43,6 +43,7 @@ class EvaluationConfig:
     workers: int | None = None  # evaluation processes; unset: one per core; 0: in this process
     validation_episodes: int = 10  # lifetimes per champion round (0: champion = best sample)
     validate_every: int = 5  # generations between champion rounds
+    confirm_episodes: int = 50  # fresh lifetimes confirming a champion at the target (0: off)
 
     @property
     def env_ids(self) -> list[str]:
@@ -54,12 +55,12 @@ class EvaluationConfig:
 class EvolutionConfig:
     """CMA-ES settings of the island."""
 
-    popsize: int = 0  # 0: CMA-ES default 4 + 3 ln(dim)
-    sigma: float = 0.5
+    popsize: int = 0  # 0: sized from the environment (island/sizing.py)
+    sigma: float | None = None  # initial step size; unset: island/sizing.py
     seed: int = -1  # -1: derived from the node id, so every island differs
     sep_above: int = 2000  # diagonal (sep-)CMA-ES above this genome dimension
     restarts: bool = True  # IPOP: restart with a doubled population on stagnation
-    stagnation: int = 60  # generations without a better generation median before a restart
+    stagnation: int = 60  # generations without a better smoothed median before a restart
     max_popsize: int = 512
 
 
@@ -273,12 +274,13 @@ def validate(config: NodeConfig) -> None:
          f"{ev.kind!r} is not one of {', '.join(k.value for k in GenomeKind)}"),
         (ev.rule_family in FAMILIES, "evaluation.rule_family",
          f"{ev.rule_family!r} is not one of {', '.join(FAMILIES)}"),
-        (all(h > 0 for h in ev.hidden), "evaluation.hidden", "layer sizes must be positive"),
+        (all(h > 0 for h in ev.hidden or []), "evaluation.hidden",
+         "layer sizes must be positive"),
         (len(ev.envs) < 2 or ev.kind == "rules", "evaluation.envs",
          f"only a 'rules' genome trains on several environments (its rule is per layer, "
          f"weights are not), not {ev.kind!r}"),
         (len(set(ev.envs)) == len(ev.envs), "evaluation.envs", "an environment is listed twice"),
-        (ev.episodes >= 1, "evaluation.episodes", "must be at least 1"),
+        (ev.episodes is None or ev.episodes >= 1, "evaluation.episodes", "must be at least 1"),
         (ev.lifetime >= 1, "evaluation.lifetime", "must be at least 1 episode"),
         (ev.lifetime_fitness in LIFETIME_FITNESS, "evaluation.lifetime_fitness",
          f"{ev.lifetime_fitness!r} is not one of {', '.join(LIFETIME_FITNESS)}"),
@@ -288,8 +290,10 @@ def validate(config: NodeConfig) -> None:
          "must be 0 (in this process) or positive"),
         (ev.validation_episodes >= 0, "evaluation.validation_episodes", "must be 0 (off) or more"),
         (ev.validate_every >= 1, "evaluation.validate_every", "must be at least 1"),
+        (ev.confirm_episodes == 0 or ev.confirm_episodes >= 2, "evaluation.confirm_episodes",
+         "must be 0 (off) or at least 2 (a spread needs two lifetimes)"),
         (evo.popsize == 0 or evo.popsize >= 4, "evolution.popsize", "must be 0 or at least 4"),
-        (evo.sigma > 0, "evolution.sigma", "must be positive"),
+        (evo.sigma is None or evo.sigma > 0, "evolution.sigma", "must be positive"),
         (evo.stagnation >= 1, "evolution.stagnation", "must be at least 1"),
         (mig.interval >= 1, "migration.interval", "must be at least 1"),
         (mig.migrants >= 0, "migration.migrants", "must be 0 or positive"),

@@ -11,10 +11,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from envs import EvalSettings, Evaluator, UnknownEnvironmentError, env_info
+from envs import EnvInfo, EvalSettings, Evaluator, UnknownEnvironmentError, env_info
 from envs.multi import MultiEnvEvaluator
 from genome.spec import GenomeSpec
 from island.config import EvaluationConfig
+
+
+def _info(env_id: str, ev: EvaluationConfig) -> EnvInfo:
+    try:
+        return env_info(env_id)
+    except UnknownEnvironmentError as exc:
+        if ev.envs:
+            raise UnknownEnvironmentError(f"evaluation.envs: {exc}") from None
+        raise
+
+
+def primary_info(ev: EvaluationConfig) -> EnvInfo:
+    """The first environment's sizes, which unset settings follow (island/sizing.py)."""
+    return _info(ev.env_ids[0], ev)
 
 
 @dataclass(frozen=True)
@@ -28,12 +42,7 @@ class TrainingEnvs:
         """Size a network for each environment; a bad one raises naming it (and the key)."""
         settings = []
         for env_id in ev.env_ids:
-            try:
-                info = env_info(env_id)
-            except UnknownEnvironmentError as exc:
-                if ev.envs:
-                    raise UnknownEnvironmentError(f"evaluation.envs: {exc}") from None
-                raise
+            info = _info(env_id, ev)
             spec = GenomeSpec(ev.kind, (info.obs_dim, *ev.hidden, info.act_dim), ev.rule_family)
             settings.append(EvalSettings(env_id, spec, ev.max_steps or None,
                                          ev.lifetime_fitness, ev.w_max))

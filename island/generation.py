@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from envs import HELD_OUT_SEED_BASE, EvalSettings, EvaluationAborted, WorkerDied
+from envs.episodes import lifetime_fitness
 from genome.layout import named_rules
 from genome.spec import GenomeSpec
 from island.champion import Champion, champion_round
@@ -29,8 +30,10 @@ class Generations:
 
     def __init__(self, config: NodeConfig, spec: GenomeSpec, settings: EvalSettings,
                  state: NodeState, evaluator: Any, gossip: Any,
-                 event: Callable[..., None], abort: Callable[[], bool]):
+                 event: Callable[..., None], abort: Callable[[], bool],
+                 target: float | None = None):
         self.config, self.spec, self.settings, self.state = config, spec, settings, state
+        self.target = target  # the stop target a champion is confirmed against
         self.evaluator, self.gossip, self.event, self.abort = evaluator, gossip, event, abort
         self.island, self.rng = state.island, state.seeds
         self.champion: Champion = state.champion or Champion()
@@ -43,6 +46,16 @@ class Generations:
     @property
     def validating(self) -> bool:
         return self.config.evaluation.validation_episodes > 0
+
+    @property
+    def confirming(self) -> bool:
+        """A champion at the target is confirmed on fresh lifetimes before the run stops."""
+        return (self.validating and self.target is not None
+                and self.config.evaluation.confirm_episodes > 0)
+
+    def stop_score(self) -> float:
+        """The score the stop target is tested on: the confirmed bound when confirming."""
+        return self.champion.confirmed if self.confirming else self.best()[1]
 
     def best(self) -> tuple[np.ndarray, float, int]:
         """The genome this run stands behind: the champion, or the best sample without one."""
@@ -116,8 +129,29 @@ class Generations:
         except WorkerDied as exc:  # likewise; the node stops after logging the generation
             self.lost_worker = str(exc)
             return
+        if (self.confirming and self.champion.score >= self.target
+                and self.champion.confirmed < self.target):
+            self._confirm()
         if result.changed:
             self.event("champion", generation=self.island.generation,
                        origin=self.champion.origin, score=self.champion.score,
                        **{f"score_{k}": float(v)
                           for k, v in zip(result.labels, result.scores, strict=True)})
+
+    def _confirm(self) -> None:
+        """Score the champion on fresh lifetimes (island/champion.py says why)."""
+        seeds = self._seeds(self.config.evaluation.confirm_episodes)
+        try:
+            returns = self.evaluator.episode_returns(self.champion.x[None], seeds,
+                                                     abort=self.abort)
+        except EvaluationAborted:
+            return
+        except WorkerDied as exc:
+            self.lost_worker = str(exc)
+            return
+        self.state.evaluations += seeds.size
+        self.champion.confirm(lifetime_fitness(returns[0], self.settings.lifetime_fitness))
+        scores = self.champion.confirmations
+        self.event("champion_confirmed", generation=self.island.generation,
+                   round_score=self.champion.score, mean=float(np.mean(scores)),
+                   bound=self.champion.confirmed, lifetimes=len(scores), target=self.target)

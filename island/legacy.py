@@ -39,14 +39,18 @@ def convert_format1(payload: bytes, source: str) -> Any:
         island.__dict__.setdefault("bounds", None)
         island.__dict__.setdefault("numerical_resets", 0)
         island.__dict__.setdefault("last_failure", "")
+        island.__dict__.setdefault("_recent_medians", [])
         island._pending, island._next_id, island._untold = [], 0, None
         if getattr(island.es, "_flgtelldone", True) is False:  # saved between ask and tell
             island._reset_after(RuntimeError("format-1 checkpoint saved mid-generation"))
+        champion = state.get("champion")
+        if champion is not None:
+            champion.__dict__.setdefault("confirmations", [])
         seeds = np.random.default_rng()
         seeds.bit_generator.state = state["rng"]
         return NodeState(fingerprint=state["fingerprint"], island=island, seeds=seeds,
                          evaluations=int(state["evaluations"]), wall=float(state["wall"]),
-                         migration=state["counters"], champion=state.get("champion"))
+                         migration=state["counters"], champion=champion)
     except Exception as exc:
         raise CheckpointError(f"{source}: format-1 checkpoint cannot be converted: "
                               f"{type(exc).__name__}: {exc}") from None

@@ -25,24 +25,36 @@ from genome.layout import initial_vector, search_bounds
 from genome.spec import GenomeSpec
 from island.cmaes_island import Island
 from island.config import NodeConfig
-from island.environments import TrainingEnvs
+from island.environments import TrainingEnvs, primary_info
 from island.generation import Generations
 from island.outcome import Outcome
 from island.progress import format_generation
 from island.record import GenerationRecord
 from island.runlog import RunDirectory
 from island.shutdown import Shutdown
+from island.sizing import resolve_search, resolve_sizes
 from island.startup import EvaluatorLike, NodeStartError, release, start
 from island.state import NodeState
 from island.status import NodeStatus
 from island.stopping import StopCriteria
 
-__all__ = ["Node", "NodeStartError", "resolve_identity", "spec_for"]
+__all__ = ["Node", "NodeStartError", "resolve_identity", "spec_for", "training_envs"]
 
 
 def spec_for(config: NodeConfig) -> GenomeSpec:
     """The genome spec of a node: network sized for its (first) environment."""
-    return TrainingEnvs.from_config(config.evaluation).primary.spec
+    return training_envs(config).primary.spec
+
+
+def training_envs(config: NodeConfig) -> TrainingEnvs:
+    """The node's environments, with the sizes the config leaves unset filled in from the
+    first of them (island/sizing.py); a bad environment raises naming it."""
+    ev = config.evaluation
+    info = primary_info(ev)
+    resolve_sizes(config, info)
+    envs = TrainingEnvs.from_config(ev)
+    resolve_search(config, info, envs.primary.spec.dim)
+    return envs
 
 
 def resolve_identity(config: NodeConfig, networked: bool) -> None:
@@ -68,7 +80,7 @@ class Node:
         resolve_identity(config, networked)
         self.config, self.node_id = config, config.run.node_id
         ev = config.evaluation
-        self.envs = TrainingEnvs.from_config(ev)  # a bad environment stops us here, in one line
+        self.envs = training_envs(config)  # a bad environment stops us here, in one line
         self.spec, self.settings = self.envs.primary.spec, self.envs.primary
         self.stop = StopCriteria.from_config(config.stop, self.envs.label,
                                              self.envs.reward_threshold())
@@ -111,7 +123,8 @@ class Node:
             state = NodeState(self.spec.fingerprint, island, np.random.default_rng(evo.seed))
         self.state = state
         self.generations = Generations(self.config, self.spec, self.settings, state,
-                                       self.evaluator, self.gossip, self._event, self._stopping)
+                                       self.evaluator, self.gossip, self._event, self._stopping,
+                                       self.stop.target)
         self.island, self.champion = state.island, self.generations.champion
         self.migration = self.generations.migration
         self._clock, self._wall_before = time.monotonic(), state.wall
@@ -164,7 +177,8 @@ class Node:
     # -- the run --------------------------------------------------------------------------------
 
     def _finished(self) -> str | None:
-        return self.stop.reason(self.best()[1], self.evaluations, self.island.generation,
+        return self.stop.reason(self.generations.stop_score(), self.evaluations,
+                                self.island.generation,
                                 self.wall)
 
     def run(self) -> int:

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from island.champion import Champion
+from island.champion import CONFIDENCE_Z, Champion
 
 
 def test_first_round_compares_the_mean_with_the_best_recent_sample():
@@ -34,3 +34,20 @@ def test_a_champion_that_wins_again_keeps_its_origin():
     assert not champion.decide(labels, X, np.array([100.0, 160.0]), generation=10)
     assert champion.origin == "sample" and champion.score == 160.0
     np.testing.assert_array_equal(champion.x, np.full(2, 9.0))
+
+
+def test_a_champion_is_confirmed_by_its_pooled_fresh_scores_less_some_standard_errors():
+    champion = Champion(x=np.zeros(2), score=230.0)
+    assert champion.confirmed == -np.inf  # nothing measured yet: no claim
+    champion.confirm(np.array([250.0, 150.0]))
+    champion.confirm(np.array([250.0, 150.0]))  # pooled: four lifetimes
+    spread = np.std([250, 150, 250, 150], ddof=1)
+    assert champion.confirmed == 200.0 - CONFIDENCE_Z * spread / 2
+    labels, X = champion.candidates(np.ones(2))
+    champion.decide(labels, X, np.array([240.0, 100.0]), generation=10)  # the mean won
+    assert champion.confirmations == [] and champion.confirmed == -np.inf
+
+
+def test_confirmations_survive_a_checkpoint():
+    champion = Champion(x=np.zeros(2), score=230.0, confirmations=[210.0, 230.0])
+    assert Champion.from_map(champion.to_map()).confirmed == champion.confirmed

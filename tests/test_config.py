@@ -65,3 +65,27 @@ def test_every_example_config_is_valid():
             assert len(load_experiment(path)) >= 2
         else:
             config_from_mapping(values, str(path))
+
+
+def test_unset_network_sizes_follow_the_environment_and_are_recorded():
+    from envs import env_info
+    from island.node import spec_for
+
+    expected = {"CartPole-v1": [16, 16], "LunarLander-v3": [16], "BipedalWalker-v3": [32]}
+    for env, hidden in expected.items():
+        config = config_from_mapping({"evaluation": {"env": env}})
+        assert config.evaluation.hidden is None
+        spec = spec_for(config)
+        info = env_info(env)
+        assert spec.layer_sizes == (info.obs_dim, *hidden, info.act_dim)
+        assert config.to_dict()["evaluation"]["hidden"] == hidden  # config.toml says what ran
+    lunar = config_from_mapping({"evaluation": {"env": "LunarLander-v3"}})
+    spec_for(lunar)
+    assert (lunar.evaluation.episodes, lunar.evolution.popsize, lunar.evolution.sigma) == (
+        1, 32, 0.2)  # the recipe measured on LunarLander
+    cart = config_from_mapping({"evaluation": {"env": "CartPole-v1"}, "evolution": {"sigma": 0.3}})
+    spec_for(cart)
+    assert (cart.evaluation.episodes, cart.evolution.popsize, cart.evolution.sigma) == (3, 0, 0.3)
+    given = config_from_mapping({"evaluation": {"env": "LunarLander-v3", "hidden": []}})
+    assert spec_for(given).layer_sizes == (8, 4)  # an explicit linear policy stays linear
+

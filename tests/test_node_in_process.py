@@ -84,6 +84,9 @@ def test_with_no_stop_criterion_a_node_stops_at_the_environments_reward_threshol
     (stopped,) = [e for e in events if e["event"] == "stopped"]
     assert stopped["reason"] == "CartPole-v1's reward_threshold 475 reached"
     assert stopped["generation"] == 2  # the first champion round crowned a 475+ genome
+    # ... and 50 fresh lifetimes confirmed it before the run stopped on it
+    (confirmed,) = [e for e in events if e["event"] == "champion_confirmed"]
+    assert confirmed["lifetimes"] == 50 and confirmed["target"] == 475
     assert [e["lifetimes"] for e in events if e["event"] == "held_out"] == [4]
 
 
