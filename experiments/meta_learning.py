@@ -28,11 +28,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cached import BIN, ROOT, island_eval
+
 from island.runlog import read_jsonl
 
-BIN = Path(sys.executable).parent
 REPORT_OFFSET = 100_000
-ROOT = Path(__file__).resolve().parent.parent
 
 # The recipe of each environment: what `island-node` was given (plus --seed, --run-dir).
 RECIPES: dict[str, list[str]] = {
@@ -62,19 +62,10 @@ def evolve(env_id: str, run: Path, seed: int, workers: int, resume: bool,
 
 
 def score(run: Path, episodes: int, workers: int) -> dict[str, Any]:
-    """The champion against 5 random rules and no plasticity, on the report's own seeds.
-
-    Kept in `RUN/report.json`: a re-run of the script reads it instead of scoring again.
-    """
-    cached = run / "report.json"
-    if cached.exists():
-        return json.loads(cached.read_text())
-    out = subprocess.run([str(BIN / "island-eval"), str(run / "best.msgpack"), "--json",
-                          "--compare", "5", "--episodes", str(episodes), "--workers", str(workers),
-                          "--held-out-start", str(REPORT_OFFSET)],
-                         check=True, capture_output=True, text=True)
-    cached.write_text(out.stdout)
-    return json.loads(out.stdout)
+    """The champion against 5 random rules and no plasticity, on the report's own seeds
+    (kept in `RUN/report.json`: a re-run of the script reads it instead of scoring again)."""
+    return island_eval(run / "best.msgpack", run / "report.json", episodes, REPORT_OFFSET,
+                       workers)
 
 
 def summarise(env_id: str, run: Path, result: dict[str, Any]) -> dict[str, Any]:

@@ -117,7 +117,7 @@ learned
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -189,6 +189,11 @@ class RuleFamily:
 
 _ETA = RuleParam("eta", LOG10, 1e-2, -6.0, 0.0, "learning rate, log10 scale, at most 1")
 _DECAY = RuleParam("decay", LOG10, 1e-4, -8.0, -1.0, "weight decay towards zero, log10 scale")
+# The reward-learning families (threefactor, learned) start as learners (eta 0.3) and
+# explore with the same neuron noise.
+_LEARNER_ETA = replace(_ETA, initial=0.3)
+_NOISE = RuleParam("noise", LOG10, 0.01, -4.0, 0.5,
+                   "scale of the exploration noise on each pre-activation, log10 scale")
 _MOD = RuleParam("modulation", LINEAR, 0.0, -10.0, 10.0, "gain of the reward signal r_t")
 
 
@@ -233,10 +238,9 @@ OJA = RuleFamily(
 THREEFACTOR = RuleFamily(
     name="threefactor",
     params=(
-        RuleParam("eta", LOG10, 0.3, -6.0, 0.0, "learning rate, log10 scale, at most 1"),
+        _LEARNER_ETA,
         _DECAY,
-        RuleParam("noise", LOG10, 0.01, -4.0, 0.5,
-                  "scale of the exploration noise on each pre-activation, log10 scale"),
+        _NOISE,
         RuleParam("trace", COMPLEMENT_LOG10, 0.9, -4.0, 0.0,
                   "decay per step of the eligibility trace, searched as log10(1 - trace)"),
         RuleParam("trace_hebbian", LINEAR, 1.0, -10.0, 10.0,
@@ -277,10 +281,9 @@ def _learned_params() -> tuple[RuleParam, ...]:
     """The scalars, then U (hidden x features), c, V (modulators x hidden), S, o."""
     initial = {"return.delta": 1.0}
     scalars = (
-        RuleParam("eta", LOG10, 0.3, -6.0, 0.0, "learning rate, log10 scale, at most 1"),
+        _LEARNER_ETA,
         _DECAY,
-        RuleParam("noise", LOG10, 0.01, -4.0, 0.5,
-                  "scale of the exploration noise on each pre-activation, log10 scale"),
+        _NOISE,
         RuleParam("trace", COMPLEMENT_LOG10, 0.99, -4.0, 0.0,
                   "decay per step of the noise trace e_noise, searched as log10(1 - trace)"),
         RuleParam("fast_trace", COMPLEMENT_LOG10, 0.9, -4.0, 0.0,
