@@ -96,16 +96,14 @@ class Views:
         if not body["accepted"] and address in local.active:
             self.drop(address, now, "refused")  # a link only we still believed in
         room = address in local.active or len(local.active) < self.active_size
-        sends: list[Send] = []
         if body["accepted"] and (room or address in self.seeds):
             # A seed's link is kept even by a full view (one of ours is asked to join the
             # seed instead): it ties nodes that filled up among themselves to the network.
             self.admit(address, node_id, body["incarnation"], now)
         elif body["accepted"]:  # filled up meanwhile: undo its half of the link
-            sends.append((DISCONNECT, address, {"instead": []}))
-        if not sends:
-            self.learn(body["peers"])
-        return sends
+            return [(DISCONNECT, address, {"instead": []})]
+        self.learn(body["peers"])
+        return []
 
     def shuffle(self) -> Send | None:
         """A passive-view exchange with a random neighbour (HyParView's SHUFFLE)."""

@@ -34,7 +34,9 @@ from gossip.messages import (
     SHUFFLE,
     SHUFFLE_REPLY,
 )
+from gossip.probe import ProbeCycle
 from gossip.swim import Detector
+from gossip.views import SampleSet
 
 SHUFFLE_EVERY = 5  # periods between two passive-view exchanges
 STALL = 2.0  # periods between two ticks that mean this node itself was stopped
@@ -156,11 +158,11 @@ class Membership:
         return self.local.active
 
     @property
-    def passive(self) -> Any:
+    def passive(self) -> SampleSet:
         return self.local.passive
 
     @property
-    def probes(self) -> Any:
+    def probes(self) -> ProbeCycle:
         return self.local.probes
 
     def live(self) -> list[str]:
