@@ -36,6 +36,7 @@ from gossip.messages import (
 )
 from gossip.probe import ProbeCycle
 from gossip.swim import Detector
+from gossip.verdicts import Verdicts
 from gossip.views import SampleSet
 
 SHUFFLE_EVERY = 5  # periods between two passive-view exchanges
@@ -56,7 +57,8 @@ class Membership:
         self.local = Local(self_addr, node_id, incarnation, passive_size, forget_after, period,
                            rng or random.Random())
         self.views = Views(self.local, active_size)
-        self.detector = Detector(self.local, self.views, fanout, indirect_probes, dead_after)
+        self.verdicts = Verdicts(self.local, self.views, dead_after)
+        self.detector = Detector(self.local, self.verdicts, fanout, indirect_probes)
         self._next_period: float | None = None
         self._periods = 0
 
@@ -114,7 +116,7 @@ class Membership:
             self.views.learn(body["peers"])
             sends = [(SHUFFLE_REPLY, reply_to, reply)]
         elif kind == GOSSIP:
-            self.detector.apply(body["updates"], now)
+            self.verdicts.apply(body["updates"], now)
         return sends + self.local.flush()
 
     def on_reply(
@@ -189,7 +191,7 @@ class Membership:
         return self.local.group_size()
 
     def suspicion_timeout(self) -> float:
-        return self.detector.suspicion_timeout()
+        return self.verdicts.suspicion_timeout()
 
     def drain_events(self) -> list[dict[str, Any]]:
         events, self.local.events = self.local.events, []

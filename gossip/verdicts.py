@@ -1,0 +1,168 @@
+"""SWIM's verdicts on members: suspicion, death, refutation, and the news that carries them.
+
+The detector (swim.py) accuses the neighbours its probes found silent; news
+from peers accuses, confirms, refutes or buries others. A suspicion not refuted
+within Lifeguard's timeout (suspicion.py: from 6 x down to `dead_after` x log10
+of the view size as independent accusers confirm it) becomes a death. News of
+a newcomer travels on, within a budget per period, so passive views sample the
+whole network. A node that hears of its own death, or was itself stopped that
+long, asks its neighbours to take it in again (`Views.rejoin`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+
+from gossip.broadcasts import Update
+from gossip.hyparview import Views
+from gossip.members import Local, Member
+from gossip.messages import ALIVE, DEAD, GOSSIP, SUSPECT
+from gossip.suspicion import Suspicion
+
+STRANGER_NEWS = 1  # news of addresses not in any view relayed per period
+HEARD = 4096  # newcomer news remembered, so each is relayed once
+RANK = {ALIVE: 0, SUSPECT: 1, DEAD: 2}  # at equal incarnation, suspect beats alive, dead both
+
+
+class Verdicts:
+    """Who this node holds alive, suspect or dead, and why."""
+
+    def __init__(self, local: Local, views: Views, dead_after: float) -> None:
+        self.local, self.views, self.dead_after = local, views, dead_after
+        self._stranger_news = STRANGER_NEWS
+        self._heard: OrderedDict[tuple[str, int], None] = OrderedDict()  # newcomers relayed
+        self._last_rejoin: float | None = None
+
+    def suspicion_timeout(self) -> float:
+        """The shortest (fully confirmed) suspicion: suspicion_mult x log10(N) periods, as in
+        memberlist; `dead_after` at N <= 10."""
+        return self.dead_after * max(1.0, math.log10(self.local.group_size()))
+
+    def expected_confirmations(self) -> int:
+        """memberlist's k = suspicion_mult - 2, none when too few others could confirm."""
+        k = max(0, int(self.dead_after) - 2)
+        return k if self.local.group_size() - 2 >= k else 0
+
+    def new_period(self, now: float) -> None:
+        """Refill the newcomer-news budget and bury the suspects whose time ran out."""
+        self._stranger_news = STRANGER_NEWS
+        self.expire(now)
+
+    def suspect(self, address: str, now: float, accuser: str) -> None:
+        """Start suspecting a neighbour, or count another accuser of a suspicion (Lifeguard)."""
+        member = self.local.active.get(address)
+        if member is None:
+            return
+        update = (SUSPECT, address, member.node_id, member.incarnation, accuser)
+        if member.suspicion is not None:
+            if member.suspicion.confirm(accuser):
+                self.local.news.queue(update)  # pass the confirmation on: others count it too
+            return
+        member.suspicion = Suspicion(now, self.expected_confirmations(),
+                                     {accuser} if accuser else set())
+        self.local.version += 1
+        self.local.news.queue(update)
+        self.local.out.append((GOSSIP, address, {"updates": [list(update)]}))  # so it can refute
+        self.local.event("peer_suspect", now, address, member.node_id)
+
+    def expire(self, now: float) -> None:
+        shortest = self.suspicion_timeout()
+        for member in list(self.local.active.values()):
+            suspicion = member.suspicion
+            if suspicion is not None and now - suspicion.since >= suspicion.timeout(shortest):
+                self._declare_dead(member, now)
+
+    def _declare_dead(self, member: Member, now: float) -> None:
+        local = self.local
+        del local.active[member.address]
+        local.dead.bury(member.address, member.incarnation, now)
+        local.news.queue((DEAD, member.address, member.node_id, member.incarnation, ""))
+        local.version += 1
+        silent = now - (member.suspect_since if member.suspect_since is not None else now)
+        local.event("peer_dead", now, member.address, member.node_id, suspected_for=silent)
+
+    def rejoin(self, now: float) -> None:
+        """Rejoin the neighbours, at most once per suspicion timeout: a rogue repeating
+        news of our death must not make us churn every period."""
+        if self._last_rejoin is not None and now - self._last_rejoin < self.suspicion_timeout():
+            return
+        self._last_rejoin = now
+        self.views.rejoin(now)
+
+    def apply(self, updates: list[Update], now: float) -> None:
+        """News from a proven peer; a suspicion's accuser may be missing (4 fields)."""
+        for state, address, node_id, incarnation, *accuser in updates:
+            if address == self.local.self_addr:
+                if state == DEAD:
+                    self.rejoin(now)
+                self._about_self(state, incarnation)
+            elif state == ALIVE:
+                self._alive(address, node_id, incarnation)
+            else:
+                self._not_alive(state, address, node_id, incarnation, now,
+                                accuser[0] if accuser else "")
+
+    def _about_self(self, state: str, incarnation: int) -> None:
+        """SWIM's refutation: a live node suspected (or declared dead) outbids the rumour."""
+        local = self.local
+        if state != ALIVE and incarnation >= local.incarnation:
+            local.incarnation = incarnation + 1
+            update = (ALIVE, local.self_addr, local.node_id, local.incarnation, "")
+            local.news.queue(update)
+            # Whoever suspects us holds us in its active view, as we hold it in ours: tell
+            # every neighbour at once rather than wait for the epidemic to find them.
+            local.out += [(GOSSIP, a, {"updates": [list(update)]}) for a in local.active]
+            local.probes.adjust(+1)  # Lifeguard: being suspected hints that we are the slow one
+
+    def _alive(self, address: str, node_id: str, incarnation: int) -> None:
+        local = self.local
+        member = local.active.get(address)
+        if member is not None:
+            if incarnation > member.incarnation:
+                member.incarnation = incarnation
+                if member.suspicion is not None:
+                    member.suspicion = None
+                    local.version += 1
+                local.news.queue((ALIVE, address, node_id, incarnation, ""))
+            return
+        buried = local.dead.incarnation(address, now=local.last_tick or 0.0)
+        if buried is not None and incarnation <= buried:
+            return
+        pending = local.news.pending(address)
+        if pending is not None and pending[0] != ALIVE and incarnation > pending[3]:
+            local.news.queue((ALIVE, address, node_id, incarnation, ""))  # carry the refutation
+        elif (address, incarnation) not in self._heard and self._stranger_news > 0:
+            # News of a newcomer travels on (SWIM's join dissemination), so passive views
+            # sample the whole network; a budget per period keeps a flood from owning them.
+            self._stranger_news -= 1
+            self._heard[(address, incarnation)] = None
+            if len(self._heard) > HEARD:
+                self._heard.popitem(last=False)
+            local.news.queue((ALIVE, address, node_id, incarnation, ""))
+        local.passive.add(address, node_id, local.rng)
+
+    def _not_alive(self, state: str, address: str, node_id: str, incarnation: int,
+                   now: float, accuser: str) -> None:
+        local = self.local
+        member = local.active.get(address)
+        if member is not None:
+            if incarnation < member.incarnation:
+                return
+            if member.suspicion is not None and state == DEAD:
+                self._declare_dead(member, now)
+            else:
+                member.incarnation = incarnation
+                # Our own timer decides (the suspect may refute); each accuser shortens it.
+                self.suspect(address, now, accuser if state == SUSPECT else "")
+            return
+        buried = local.dead.incarnation(address, now)
+        pending = local.news.pending(address)
+        if buried is not None and incarnation <= buried:
+            return
+        if pending is not None and (pending[3], RANK[pending[0]]) >= (incarnation, RANK[state]):
+            return
+        if state == DEAD:
+            local.passive.remove(address)
+            local.dead.bury(address, incarnation, now)
+        local.news.queue((state, address, node_id, incarnation, accuser))
