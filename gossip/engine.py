@@ -135,6 +135,7 @@ class Engine:
                 next_round = max(next_round + self.config.heartbeat_interval, now)
             self._guard("publish", self._publish, False)
             self._guard("security", self._drain_security)
+        self._guard("leave", self._dispatch, self.membership.leave())
 
     def _guard(self, where: str, fn: Callable[..., None], *args: Any) -> None:
         try:

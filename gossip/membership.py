@@ -23,6 +23,7 @@ from gossip.hyparview import Views
 from gossip.members import Local, Member, Reply, Send
 from gossip.messages import (
     ACK,
+    DEAD,
     DISCONNECT,
     FORWARD_JOIN,
     GOSSIP,
@@ -92,6 +93,14 @@ class Membership:
         self.views.repair(now, sends)
         return sends
 
+    def leave(self) -> list[Send]:
+        """Goodbye to every neighbour: news of this node's own death, which they believe at
+        once from this node alone (`Verdicts.apply`), so none spends a suspicion timeout on
+        it or sends it migrants meanwhile; it spreads on from them as any death does."""
+        local = self.local
+        goodbye = [DEAD, local.self_addr, local.node_id, local.incarnation]
+        return [(GOSSIP, address, {"updates": [goodbye]}) for address in local.active]
+
     def on_request(
         self, kind: str, address: str, node_id: str, body: dict[str, Any], now: float,
         reply_to: Reply,
@@ -116,7 +125,7 @@ class Membership:
             self.views.learn(body["peers"])
             sends = [(SHUFFLE_REPLY, reply_to, reply)]
         elif kind == GOSSIP:
-            self.verdicts.apply(body["updates"], now)
+            self.verdicts.apply(body["updates"], now, sender=address)
         return sends + self.local.flush()
 
     def on_reply(

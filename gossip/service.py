@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 START_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 5.0
+GOODBYE_LINGER_S = 0.5  # how long the goodbye (Membership.leave) may take to leave
 
 
 class Gossip:
@@ -190,7 +191,7 @@ class Gossip:
             self._ready.set()
             log.exception("gossip: thread of %s failed", self.node_id)
         finally:
-            transport.close()
+            transport.close(linger=GOODBYE_LINGER_S)
             self._final_cpu = time.thread_time()
 
 

@@ -227,13 +227,13 @@ class Transport:
         """Open the DEALER to `address` ahead of the first send (connecting takes a moment)."""
         self._dealer(address)
 
-    def disconnect(self, address: str) -> None:
+    def disconnect(self, address: str, linger_ms: int = 0) -> None:
         """Close the DEALER to a peer that has been dead a while; `send` reopens it."""
         sock = self._dealers.pop(address, None)
         if sock is not None:
             self._address_of.pop(sock, None)
             self._poller.unregister(sock)
-            sock.close(linger=0)
+            sock.close(linger=linger_ms)
 
     @property
     def connected(self) -> list[str]:
@@ -289,10 +289,11 @@ class Transport:
     def _jitter(self, seconds: float) -> int:
         return max(1, int(seconds * 1000 * self._rng.uniform(0.75, 1.25)))
 
-    def close(self) -> None:
-        """Close every socket without lingering and end the context."""
+    def close(self, linger: float = 0.0) -> None:
+        """Close every socket and end the context, giving messages still queued to peers
+        at most `linger` seconds to leave (a node's goodbye), a dead peer no longer."""
         for address in list(self._dealers):
-            self.disconnect(address)
+            self.disconnect(address, int(linger * 1000))
         if self._monitor is not None:
             with contextlib.suppress(zmq.ZMQError):
                 self.router.disable_monitor()

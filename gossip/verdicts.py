@@ -73,14 +73,15 @@ class Verdicts:
             if suspicion is not None and now - suspicion.since >= suspicion.timeout(shortest):
                 self._declare_dead(member, now)
 
-    def _declare_dead(self, member: Member, now: float) -> None:
+    def _declare_dead(self, member: Member, now: float, reason: str = "silent") -> None:
         local = self.local
         del local.active[member.address]
         local.dead.bury(member.address, member.incarnation, now)
         local.news.queue((DEAD, member.address, member.node_id, member.incarnation, ""))
         local.version += 1
         silent = now - (member.suspect_since if member.suspect_since is not None else now)
-        local.event("peer_dead", now, member.address, member.node_id, suspected_for=silent)
+        local.event("peer_dead", now, member.address, member.node_id, reason=reason,
+                    suspected_for=silent)
 
     def rejoin(self, now: float) -> None:
         """Rejoin the neighbours, at most once per suspicion timeout: a rogue repeating
@@ -90,8 +91,13 @@ class Verdicts:
         self._last_rejoin = now
         self.views.rejoin(now)
 
-    def apply(self, updates: list[Update], now: float) -> None:
-        """News from a proven peer; a suspicion's accuser may be missing (4 fields)."""
+    def apply(self, updates: list[Update], now: float, sender: str | None = None) -> None:
+        """News from the proven peer `sender`; a suspicion's accuser may be missing (4 fields).
+
+        A peer's news of its own death is its goodbye (`Membership.leave`): only the node
+        itself can send that, so it is believed at once; anyone else's news of a death
+        only starts our own suspicion.
+        """
         for state, address, node_id, incarnation, *accuser in updates:
             if address == self.local.self_addr:
                 if state == DEAD:
@@ -99,6 +105,10 @@ class Verdicts:
                 self._about_self(state, incarnation)
             elif state == ALIVE:
                 self._alive(address, node_id, incarnation)
+            elif state == DEAD and address == sender and address in self.local.active:
+                member = self.local.active[address]
+                if incarnation >= member.incarnation:
+                    self._declare_dead(member, now, reason="left")
             else:
                 self._not_alive(state, address, node_id, incarnation, now,
                                 accuser[0] if accuser else "")

@@ -94,6 +94,9 @@ class RunConfig:
     node_id: str = ""  # default: the host name, with the bound port when networked
     checkpoint_every: int = 10
     quiet: bool = False
+    # Seconds a networked node that finished keeps answering (its final status and held-out
+    # score), so a dashboard polling every few seconds sees the result before it goes.
+    linger: float = 5.0
 
 
 SECTIONS: dict[str, type] = {
@@ -302,6 +305,7 @@ def validate(config: NodeConfig) -> None:
          "stop", "limits must be 0 (off) or positive"),
         (stop.default_max_evals >= 1, "stop.default_max_evals", "must be at least 1"),
         (run.checkpoint_every >= 1, "run.checkpoint_every", "must be at least 1"),
+        (run.linger >= 0, "run.linger", "must be 0 (leave at once) or more seconds"),
     ]
     for ok, key, reason in checks:
         if not ok:

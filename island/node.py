@@ -40,6 +40,8 @@ from island.stopping import StopCriteria
 
 __all__ = ["Node", "NodeStartError", "resolve_identity", "spec_for", "training_envs"]
 
+LINGER_POLL_S = 0.1  # how often a lingering node looks for a signal
+
 
 def spec_for(config: NodeConfig) -> GenomeSpec:
     """The genome spec of a node: network sized for its (first) environment."""
@@ -194,6 +196,7 @@ class Node:
                           f"run directory {self.run_dir.path}")
                 finished = self._loop()
             self._finish(finished)
+            self._linger(finished)
         finally:
             self.close()
         return 0
@@ -232,6 +235,16 @@ class Node:
             with contextlib.suppress(EvaluationAborted, WorkerDied):
                 self._final_score()
         self._say(f"stopped ({reason}); best genome {self.outcome.path}")
+
+    def _linger(self, finished: str | None) -> None:
+        """A networked node that finished answers a while longer before its goodbye: what
+        dashboards and peers read last is its final status, with its held-out score."""
+        if self.gossip is None or not finished or self.config.run.linger <= 0:
+            return
+        deadline = time.monotonic() + self.config.run.linger
+        while not self.shutdown.requested and time.monotonic() < deadline:
+            time.sleep(LINGER_POLL_S)
+        self._flush_gossip_events()
 
     def checkpoint(self) -> None:
         """Write the checkpoint of the last completed generation, and the best genome."""

@@ -157,7 +157,7 @@ class Archipelago:
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert self.dashboard.stdout.readline().startswith("island-dashboard: ")
 
-    def start(self, name: str) -> None:
+    def start(self, name: str, *extra: str) -> None:
         """Start (or restart, resuming its run directory) node `name` on a new port."""
         events = self.root / name / "events.jsonl"
         starts = len([e for e in read_jsonl(events) if e["event"] == "node_started"])
@@ -167,7 +167,7 @@ class Archipelago:
             "--node-id", name, "--workers", "1", "--popsize", "8", "--episodes", "1",
             "--max-steps", "200", "--validation-episodes", "2", "--interval", "1", "--quiet",
             "--final-episodes", "0", "--max-time", "150", "--heartbeat-interval", "0.2",
-            "--dead-after", "1.5", *(["--kind", "weights"] if name == "c" else [])],
+            "--dead-after", "1.5", *(["--kind", "weights"] if name == "c" else []), *extra],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         wait_for(lambda: len([e for e in read_jsonl(events) if e["event"] == "node_started"])
                  > starts, f"{name} to start", timeout=60)
@@ -284,6 +284,20 @@ def test_a_killed_node_stays_listed_as_dead_and_comes_back_when_restarted(archip
                      and n["b"]["generation"] > dead_at and n, "b to come back", timeout=60)
     assert nodes["b"]["address"] == archipelago.addresses["b"] and len(nodes) == 3
     assert nodes["b"]["history"]["rows"][0][0] == 1  # its history from before the kill
+
+
+def test_a_node_that_finishes_shows_its_held_out_score_then_says_goodbye(archipelago):
+    (archipelago.root / "d.peers").write_text(f"{archipelago.addresses['a']}\n")
+    archipelago.start("d", "--max-generations", "2", "--final-episodes", "3")
+    node = wait_for(lambda: (n := _by_node(api(archipelago.url)).get("d")) and n["held_out"]
+                    is not None and n, "d's held-out score on the page", timeout=60)
+    assert node["held_out"] > 0
+    assert archipelago.procs["d"].wait(timeout=30) == 0  # it lingered, then left by itself
+    d_address = archipelago.addresses["d"]
+    goodbyes = wait_for(lambda: [e for e in read_jsonl(archipelago.root / "a" / "events.jsonl")
+                                 if e["event"] == "peer_dead" and e["peer"] == d_address],
+                        "a to hear d's goodbye")
+    assert [e["reason"] for e in goodbyes] == ["left"]  # told, not suspected
 
 
 # -- a secured network -----------------------------------------------------------------------

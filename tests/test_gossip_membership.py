@@ -157,6 +157,31 @@ def test_forged_news_of_our_death_starts_one_rejoin_round_per_suspicion_timeout(
     assert everyone_knows_everyone(net)
 
 
+def test_a_leaving_node_is_dropped_at_once_and_a_forged_goodbye_only_suspects():
+    net = line(4, dead_after=5.0)
+    net.step(40)
+    assert everyone_knows_everyone(net)
+    for m in net.nodes.values():
+        m.drain_events()
+    a, b = net.nodes[addr(1)], net.nodes[addr(2)]
+    # A rogue B forges D's goodbye: news of D's death from anyone but D starts a suspicion.
+    d = net.nodes[addr(4)]
+    before = d.incarnation
+    forged = {"updates": [["dead", addr(4), "n4", before]]}
+    net.deliver(b, [("gossip", addr(1), forged)])  # A suspects D and tells it: D refutes
+    assert addr(4) in a.live() and d.incarnation == before + 1
+    leaver = net.nodes[addr(3)]
+    net.deliver(leaver, leaver.leave())
+    net.down.add(addr(3))
+    for m in (net.nodes[a] for a in (addr(1), addr(2), addr(4))):
+        assert addr(3) not in m.live()  # at once: no suspicion timeout
+        deaths = [e for e in m.drain_events() if e["event"] == "peer_dead"]
+        assert [(e["peer"], e["reason"]) for e in deaths] == [(addr(3), "left")]
+    net.step(2 * 10)
+    assert addr(4) in a.live() and a.member(addr(4)).suspect_since is None
+    assert not events(net, "peer_dead")
+
+
 def test_rumoured_addresses_enter_the_passive_view_only():
     m = make(1, passive_size=50)
     m.on_reply("join_reply", addr(2), "n2", {"accepted": True, "peers": [], "incarnation": 0}, 0.0)

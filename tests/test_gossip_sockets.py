@@ -123,16 +123,20 @@ def test_relay_carries_an_elite_around_a_ring(start):
     assert sum(n.counters().get("migrants_relayed", 0) for n in others) >= 2
 
 
-def test_closed_node_is_marked_dead_by_the_others(start):
-    c = start("c")
-    b = start("b", seeds=[c.address])
-    a = start("a", seeds=[b.address])
+def test_closed_node_says_goodbye_and_the_others_drop_it_at_once(start):
+    # A suspicion would take 30 s or more here (the deadline is 15 s): only C's goodbye
+    # can remove it in time.
+    c = start("c", dead_after=30.0)
+    b = start("b", seeds=[c.address], dead_after=30.0)
+    a = start("a", seeds=[b.address], dead_after=30.0)
     wait_for(lambda: all_know_each_other([a, b, c]), "the network to form")
+    closed = time.monotonic()
     c.close()
-    wait_for(lambda: c.address not in a.peers() and c.address not in b.peers(), "C to be dead")
+    wait_for(lambda: c.address not in a.peers() and c.address not in b.peers(), "C to be gone")
+    assert time.monotonic() - closed < 5.0
     for node in (a, b):
         deaths = [e for e in node.events() if e["event"] == "peer_dead"]
-        assert [(e["peer"], e["node"]) for e in deaths] == [(c.address, "c")]
+        assert [(e["peer"], e["node"], e["reason"]) for e in deaths] == [(c.address, "c", "left")]
     assert a.peers() == [b.address]
 
 
