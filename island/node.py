@@ -28,7 +28,7 @@ from island.config import NodeConfig
 from island.environments import TrainingEnvs, primary_info
 from island.generation import Generations
 from island.outcome import Outcome
-from island.progress import format_generation
+from island.progress import format_generation, format_held_out
 from island.record import GenerationRecord
 from island.runlog import RunDirectory
 from island.shutdown import Shutdown
@@ -265,19 +265,8 @@ class Node:
         if self.generations.validating:
             summary["champion_validation"] = self.champion.score
         self._event("held_out", **summary)
-        self._say(f"best genome on {n} held-out lifetimes: "
-                  f"{summary['held_out_mean']:.2f} +- {summary['held_out_std']:.2f}")
-        for env_id, score in summary.get("envs", {}).items():
-            self._say(f"  {env_id}: {score['mean']:.2f} +- {score['std']:.2f} "
-                      f"(normalised {score['normalised_mean']:.3f})")
-        if summary["episodes_per_lifetime"] > 1:
-            # Several environments: each one's curve in its own returns.
-            curves = ({env_id: score["curve"] for env_id, score in summary["envs"].items()}
-                      if "envs" in summary else {"": summary["curve"]})
-            for env_id, curve in curves.items():
-                where = f" in {env_id}" if env_id else ""
-                self._say(f"within-lifetime learning curve{where} (mean return by episode): "
-                          + " ".join(f"{v:.0f}" for v in curve))
+        for line in format_held_out(summary):
+            self._say(line)
 
     def _say(self, text: str, err: bool = False) -> None:
         if err or not self.config.run.quiet:

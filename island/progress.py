@@ -28,6 +28,24 @@ def format_generation(record: GenerationRecord) -> str:
     return "  ".join(parts)
 
 
+def format_held_out(summary: dict[str, Any]) -> list[str]:
+    """The lines a node prints of its held-out score (`Outcome.held_out`'s summary)."""
+    lines = [f"best genome on {summary['lifetimes']} held-out lifetimes: "
+             f"{summary['held_out_mean']:.2f} +- {summary['held_out_std']:.2f}"]
+    for env_id, score in summary.get("envs", {}).items():
+        lines.append(f"  {env_id}: {score['mean']:.2f} +- {score['std']:.2f} "
+                     f"(normalised {score['normalised_mean']:.3f})")
+    if summary["episodes_per_lifetime"] > 1:
+        # Several environments: each one's curve in its own returns.
+        curves = ({env_id: score["curve"] for env_id, score in summary["envs"].items()}
+                  if "envs" in summary else {"": summary["curve"]})
+        for env_id, curve in curves.items():
+            where = f" in {env_id}" if env_id else ""
+            lines.append(f"within-lifetime learning curve{where} (mean return by episode): "
+                         + " ".join(f"{v:.0f}" for v in curve))
+    return lines
+
+
 TABLE_COLUMNS = ("island", "state", "gen", "evals", "evals/s", "best", "champion", "mean",
                  "migrants in/out", "wall")
 
