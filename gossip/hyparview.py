@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from gossip.joins import Joins
 from gossip.members import Local, Member, Reply, Send
-from gossip.messages import ALIVE, DISCONNECT, FORWARD_JOIN, JOIN, JOIN_REPLY, SHUFFLE
+from gossip.messages import ALIVE, DISCONNECT, FORWARD_JOIN, JOIN_REPLY, SHUFFLE
 
 SHUFFLE_ACTIVE, SHUFFLE_PASSIVE = 3, 4  # HyParView's ka and kp
 RANDOM_WALK, PASSIVE_WALK = 6, 3  # HyParView's ARWL and PRWL: forward-join walk lengths
@@ -24,18 +25,8 @@ SLACK = 2  # active-view places beyond active_size kept for peers evicted on our
 class Views:
     """Joins, forward joins, shuffles, disconnects and repair of the active view."""
 
-    def __init__(self, local: Local, active_size: int) -> None:
-        self.local, self.active_size = local, active_size
-        self.seeds: set[str] = set()
-        self._joining: dict[str, float] = {}  # address -> when the join attempt expires
-        self._joined = False  # a seed has taken this node into its active view
-
-    def add_seeds(self, addresses: list[str]) -> None:
-        """Addresses from the peers file: joined first and retried while the node is alone."""
-        for address in addresses:
-            if address != self.local.self_addr:
-                self.seeds.add(address)
-                self.local.passive.add(address, "", self.local.rng)
+    def __init__(self, local: Local, joins: Joins, active_size: int) -> None:
+        self.local, self.joins, self.active_size = local, joins, active_size
 
     # --- requests and replies -----------------------------------------------------
 
@@ -68,10 +59,9 @@ class Views:
             return []
         room = len(local.active) < self.active_size
         if room and (ttl <= 0 or len(local.active) <= 1):
-            if address in self._joining:
+            if address in self.joins.pending:
                 return []
-            self._joining[address] = (local.last_tick or 0.0) + self._join_timeout()
-            return [(JOIN, address, self._join_body())]
+            return [self.joins.ask(address, local.last_tick or 0.0)]
         if ttl == PASSIVE_WALK:
             self.learn([peer])
         onward = [a for a in local.active if a not in (sender, address)]
@@ -84,19 +74,17 @@ class Views:
         instead = body["instead"]
         if instead and instead[0] not in self.local.active and instead[0] != self.local.self_addr:
             # The newcomer that took our place: joining it keeps the graph connected.
-            self._joining[instead[0]] = now + self._join_timeout()
-            return [(JOIN, instead[0], self._join_body(replace=True))]
+            return [self.joins.ask(instead[0], now, replace=True)]
         return []
 
     def on_join_reply(self, address: str, node_id: str, body: dict[str, Any],
                       now: float) -> list[Send]:
         local = self.local
-        self._joining.pop(address, None)
-        self._joined = self._joined or address in self.seeds  # a seed answered: we are in
+        self.joins.answered(address)  # a seed answered: we are in
         if not body["accepted"] and address in local.active:
             self.drop(address, now, "refused")  # a link only we still believed in
         room = address in local.active or len(local.active) < self.active_size
-        if body["accepted"] and (room or address in self.seeds):
+        if body["accepted"] and (room or address in self.joins.seeds):
             # A seed's link is kept even by a full view (one of ours is asked to join the
             # seed instead): it ties nodes that filled up among themselves to the network.
             self.admit(address, node_id, body["incarnation"], now)
@@ -133,7 +121,7 @@ class Views:
             self.drop(evicted, now, "evicted")
             local.out.append((DISCONNECT, evicted, {"instead": [address, node_id]}))
         local.active[address] = Member(address, node_id, incarnation)
-        self._joined = self._joined or address in self.seeds
+        self.joins.note_linked(address)
         local.news.queue((ALIVE, address, node_id, incarnation, ""))
         local.version += 1
         local.event("peer_returned" if returned else "peer_joined", now, address, node_id)
@@ -146,52 +134,20 @@ class Views:
         self.local.version += 1
         self.local.event("peer_left", now, address, member.node_id, reason=why)
 
-    def expire_joins(self, now: float) -> None:
-        """Joins never answered: rumours that do not answer leave the passive view..."""
-        for address, expires in list(self._joining.items()):
-            if now >= expires:
-                del self._joining[address]
-                # ...unless this node has no neighbour left: a live peer slow to answer
-                # (a loaded machine) would then be purged, and with it the way back in.
-                if address not in self.seeds and self.local.active:
-                    self.local.passive.remove(address)
-
     def repair(self, now: float, sends: list[Send]) -> None:
         """Ask a passive peer to join when the active view is short (HyParView's NEIGHBOR)."""
-        local = self.local
-        seeds = [a for a in self.seeds if a not in self._joining]
-        if not self._joined and seeds and not any(a in self.seeds for a in self._joining):
-            # Until a seed took it in, a node has not joined the network: peers that found
-            # it first may be as new as itself (nodes started together would stay apart).
-            address = local.rng.choice(seeds)
-            self._joining[address] = now + self._join_timeout()
-            sends.append((JOIN, address, {**self._join_body(), "neighbours": 0}))
+        local, joins = self.local, self.joins
+        joins.through_seeds(now, sends)
         wanted = 1 if local.active else 3
-        if len(local.active) >= self.active_size or len(self._joining) >= wanted:
+        if len(local.active) >= self.active_size or len(joins.pending) >= wanted:
             return
         if not local.passive and not local.active:
-            for seed in self.seeds:
+            for seed in joins.seeds:
                 local.passive.add(seed, "", local.rng)
         candidates = [a for a in local.passive.sample(wanted, local.rng)
-                      if a not in self._joining]
-        for address in candidates[: wanted - len(self._joining)]:
-            self._joining[address] = now + self._join_timeout()
-            sends.append((JOIN, address, self._join_body()))
-
-    def rejoin(self, now: float) -> None:
-        """Ask every neighbour to take this node in again (swim.py decides when).
-
-        A neighbour that declared this node dead dropped it from its active view, while
-        this node, stopped meanwhile or merely slow, still holds the link: it would keep a
-        one-sided view for good (pings are answered, so nothing here is ever suspected).
-        A JOIN to a neighbour that still holds it changes nothing; one that refuses is
-        dropped (`on_join_reply`), and the view is repaired from the passive view as usual.
-        """
-        expires = now + self._join_timeout()
-        for address in self.local.active:
-            if address not in self._joining:
-                self._joining[address] = expires
-                self.local.out.append((JOIN, address, self._join_body()))
+                      if a not in joins.pending]
+        for address in candidates[: wanted - len(joins.pending)]:
+            sends.append(joins.ask(address, now))
 
     def learn(self, peers: list[list[str]]) -> None:
         """A peer sample: addresses for the passive view, never straight into the active one."""
@@ -209,10 +165,3 @@ class Views:
             pairs.insert(0, [local.self_addr, local.node_id])
         pairs = [p for p in pairs if p[1]]  # seeds not yet heard from have no id to offer
         return pairs[:size] if size is not None else pairs
-
-    def _join_body(self, replace: bool = False) -> dict[str, Any]:
-        return {"neighbours": len(self.local.active), "incarnation": self.local.incarnation,
-                "replace": replace}
-
-    def _join_timeout(self) -> float:
-        return self.local.probes.scaled(2 * self.local.period)

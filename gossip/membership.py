@@ -20,6 +20,7 @@ import random
 from typing import Any
 
 from gossip.hyparview import Views
+from gossip.joins import Joins
 from gossip.members import Local, Member, Reply, Send
 from gossip.messages import (
     ACK,
@@ -57,8 +58,9 @@ class Membership:
     ) -> None:
         self.local = Local(self_addr, node_id, incarnation, passive_size, forget_after, period,
                            rng or random.Random())
-        self.views = Views(self.local, active_size)
-        self.verdicts = Verdicts(self.local, self.views, dead_after)
+        self.joins = Joins(self.local)
+        self.views = Views(self.local, self.joins, active_size)
+        self.verdicts = Verdicts(self.local, self.joins, dead_after)
         self.detector = Detector(self.local, self.verdicts, fanout, indirect_probes)
         self._next_period: float | None = None
         self._periods = 0
@@ -67,7 +69,7 @@ class Membership:
 
     def add_seeds(self, addresses: list[str], now: float) -> None:
         """Addresses from the peers file: joined first and retried while the node is alone."""
-        self.views.add_seeds(addresses)
+        self.joins.add_seeds(addresses)
 
     def tick(self, now: float) -> list[Send]:
         """Run timers; call often. A new protocol period starts every `period` (x awareness)."""
@@ -79,7 +81,7 @@ class Membership:
                 self._next_period += gap
         local.last_tick = now
         self.detector.timers(now, sends)
-        self.views.expire_joins(now)
+        self.joins.expire(now)
         if self._next_period is not None and now < self._next_period:
             return sends
         self._periods += 1

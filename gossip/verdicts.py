@@ -6,7 +6,7 @@ within Lifeguard's timeout (suspicion.py: from 6 x down to `dead_after` x log10
 of the view size as independent accusers confirm it) becomes a death. News of
 a newcomer travels on, within a budget per period, so passive views sample the
 whole network. A node that hears of its own death, or was itself stopped that
-long, asks its neighbours to take it in again (`Views.rejoin`).
+long, asks its neighbours to take it in again (`Joins.rejoin`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import math
 from collections import OrderedDict
 
 from gossip.broadcasts import Update
-from gossip.hyparview import Views
+from gossip.joins import Joins
 from gossip.members import Local, Member
 from gossip.messages import ALIVE, DEAD, GOSSIP, SUSPECT
 from gossip.suspicion import Suspicion
@@ -28,8 +28,8 @@ RANK = {ALIVE: 0, SUSPECT: 1, DEAD: 2}  # at equal incarnation, suspect beats al
 class Verdicts:
     """Who this node holds alive, suspect or dead, and why."""
 
-    def __init__(self, local: Local, views: Views, dead_after: float) -> None:
-        self.local, self.views, self.dead_after = local, views, dead_after
+    def __init__(self, local: Local, joins: Joins, dead_after: float) -> None:
+        self.local, self.joins, self.dead_after = local, joins, dead_after
         self._stranger_news = STRANGER_NEWS
         self._heard: OrderedDict[tuple[str, int], None] = OrderedDict()  # newcomers relayed
         self._last_rejoin: float | None = None
@@ -89,7 +89,7 @@ class Verdicts:
         if self._last_rejoin is not None and now - self._last_rejoin < self.suspicion_timeout():
             return
         self._last_rejoin = now
-        self.views.rejoin(now)
+        self.joins.rejoin(now)
 
     def apply(self, updates: list[Update], now: float, sender: str | None = None) -> None:
         """News from the proven peer `sender`; a suspicion's accuser may be missing (4 fields).
