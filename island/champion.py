@@ -17,6 +17,13 @@ still missed 200 held-out on some seeds. Two standard errors let 2 of 10
 LunarLander runs stop at a held-out 195.5 and 195.8 (confirmed means 234 and 233
 on 50 lifetimes): a run tries several champions, their returns are heavy-tailed
 (crashes), and 100 held-out lifetimes have a spread of their own (about 10).
+
+A confirmation is sequential: while it is inconclusive (mean at the target, the
+bound below it) it goes on, a batch at a time, up to a limit. With one batch
+per round, champions validating at 259 and 264 never confirmed (their batch of
+50 had a bound of mean - 45 with std 110) and were unseated by luckier
+challengers before their pool grew, so two runs ran to their budget (issue 16).
+The bound keeps its 3 standard errors: a longer pool only narrows them.
 """
 
 from __future__ import annotations
@@ -95,6 +102,11 @@ class Champion:
     def confirm(self, lifetime_scores: np.ndarray) -> None:
         """Add the champion's scores on fresh lifetimes (pooled with its earlier ones)."""
         self.confirmations += [float(v) for v in np.ravel(lifetime_scores)]
+
+    def inconclusive(self, target: float) -> bool:
+        """True while its confirmations neither reach `target` nor fall short of it."""
+        return (len(self.confirmations) < 2
+                or self.confirmed < target <= float(np.mean(self.confirmations)))
 
     @property
     def confirmed(self) -> float:

@@ -51,3 +51,13 @@ def test_a_champion_is_confirmed_by_its_pooled_fresh_scores_less_some_standard_e
 def test_confirmations_survive_a_checkpoint():
     champion = Champion(x=np.zeros(2), score=230.0, confirmations=[210.0, 230.0])
     assert Champion.from_map(champion.to_map()).confirmed == champion.confirmed
+
+
+def test_a_confirmation_is_inconclusive_while_its_mean_reaches_the_target_but_not_its_bound():
+    champion = Champion(x=np.zeros(2), score=230.0)
+    assert champion.inconclusive(200.0)  # nothing measured: go on
+    champion.confirm(np.array([320.0, 120.0, 320.0, 120.0]))  # mean 220, bound far below 200
+    assert champion.inconclusive(200.0)
+    assert not champion.inconclusive(230.0)  # its mean falls short: no more episodes spent
+    champion.confirm(np.full(400, 220.0))  # a long pool narrows the bound above 200
+    assert champion.confirmed >= 200.0 and not champion.inconclusive(200.0)
