@@ -63,6 +63,7 @@ class EvolutionConfig:
     restarts: bool = True  # IPOP: restart with a doubled population on stagnation
     stagnation: int = 60  # generations without a better smoothed median before a restart
     max_popsize: int = 512
+    mirrored: bool = False  # sample in mirrored pairs, m + y and m - y (pycma's CMA_mirrors)
 
 
 @dataclass
