@@ -37,6 +37,7 @@ class Generations:
         self.evaluator, self.gossip, self.event, self.abort = evaluator, gossip, event, abort
         self.island, self.rng = state.island, state.seeds
         self.champion: Champion = state.champion or Champion()
+        self.champion.predicted_for = config.stop.final_episodes  # what the run will claim
         self.migration = Migration(spec, settings.w_max, event, state.migration)
         state.champion, state.migration = self.champion, self.migration.counters
         self.lost_worker: str | None = None  # a worker died in a champion round
