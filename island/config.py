@@ -61,7 +61,8 @@ class EvolutionConfig:
     seed: int = -1  # -1: derived from the node id, so every island differs
     sep_above: int = 2000  # diagonal (sep-)CMA-ES above this genome dimension
     restarts: bool = True  # IPOP: restart with a doubled population on stagnation
-    stagnation: int = 60  # generations without a better smoothed median before a restart
+    # generations without a better smoothed median before a restart (island/cmaes_island.py)
+    stagnation: int = 200
     max_popsize: int = 512
     mirrored: bool = False  # sample in mirrored pairs, m + y and m - y (pycma's CMA_mirrors)
 
