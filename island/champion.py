@@ -17,6 +17,19 @@ still missed 200 held-out on some seeds. Two standard errors let 2 of 10
 LunarLander runs stop at a held-out 195.5 and 195.8 (confirmed means 234 and 233
 on 50 lifetimes): a run tries several champions, their returns are heavy-tailed
 (crashes), and 100 held-out lifetimes have a spread of their own (about 10).
+
+A confirmation is sequential: while it is inconclusive (mean at the target, the
+bound below it) it goes on, a batch at a time, up to a limit. With one batch
+per round, champions validating at 259 and 264 never confirmed (their batch of
+50 had a bound of mean - 45 with std 110) and were unseated by luckier
+challengers before their pool grew, so two runs ran to their budget (issue 16).
+
+What a run claims is its held-out score, itself a mean of `predicted_for` (100)
+lifetimes with a spread of its own, so the bound is a prediction bound for that
+mean: confirmation mean - CONFIDENCE_Z * std * sqrt(1/n + 1/predicted_for). A
+bound on the true mean alone (std / sqrt(n)) let a long pool creep up to it: on
+tuning seed 112 a champion confirmed at 201.2 after 350 lifetimes (mean 214.7)
+scored 190.4 on its 100 held-out ones.
 """
 
 from __future__ import annotations
@@ -42,6 +55,7 @@ class Champion:
     challenger: np.ndarray | None = field(default=None, repr=False)
     challenger_fitness: float = -np.inf
     confirmations: list[float] = field(default_factory=list)  # its scores on fresh lifetimes
+    predicted_for: int = 100  # lifetimes of the held-out score the bound predicts (0: none)
 
     def observe(self, x: np.ndarray, fitness: float) -> None:
         """Remember the best training sample of the current window."""
@@ -96,13 +110,26 @@ class Champion:
         """Add the champion's scores on fresh lifetimes (pooled with its earlier ones)."""
         self.confirmations += [float(v) for v in np.ravel(lifetime_scores)]
 
+    def inconclusive(self, target: float) -> bool:
+        """True while more lifetimes could still confirm it: its bound is below `target`, and
+        the bound of an endless pool (the held-out sample's own spread alone) would not be."""
+        scores = np.asarray(self.confirmations)
+        if scores.size < 2:
+            return True
+        future = 1.0 / self.predicted_for if self.predicted_for else 0.0
+        ceiling = scores.mean() - CONFIDENCE_Z * scores.std(ddof=1) * np.sqrt(future)
+        return self.confirmed < target <= float(ceiling)
+
     @property
     def confirmed(self) -> float:
-        """Mean of its confirmation scores less CONFIDENCE_Z standard errors (-inf: none)."""
+        """A lower bound on its mean over `predicted_for` further lifetimes: the mean of its
+        confirmation scores less CONFIDENCE_Z prediction standard errors (-inf: none)."""
         scores = np.asarray(self.confirmations)
         if scores.size < 2:
             return -np.inf
-        return float(scores.mean() - CONFIDENCE_Z * scores.std(ddof=1) / np.sqrt(scores.size))
+        future = 1.0 / self.predicted_for if self.predicted_for else 0.0
+        error = scores.std(ddof=1) * np.sqrt(1.0 / scores.size + future)
+        return float(scores.mean() - CONFIDENCE_Z * error)
 
 
 @dataclass

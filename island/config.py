@@ -44,6 +44,7 @@ class EvaluationConfig:
     validation_episodes: int = 10  # lifetimes per champion round (0: champion = best sample)
     validate_every: int = 5  # generations between champion rounds
     confirm_episodes: int = 50  # fresh lifetimes confirming a champion at the target (0: off)
+    confirm_limit: int = 200  # most lifetimes pooled in one round while still inconclusive
 
     @property
     def env_ids(self) -> list[str]:
@@ -60,8 +61,10 @@ class EvolutionConfig:
     seed: int = -1  # -1: derived from the node id, so every island differs
     sep_above: int = 2000  # diagonal (sep-)CMA-ES above this genome dimension
     restarts: bool = True  # IPOP: restart with a doubled population on stagnation
-    stagnation: int = 60  # generations without a better smoothed median before a restart
+    # generations without a better smoothed median before a restart (island/cmaes_island.py)
+    stagnation: int = 200
     max_popsize: int = 512
+    mirrored: bool = False  # sample in mirrored pairs, m + y and m - y (pycma's CMA_mirrors)
 
 
 @dataclass
@@ -295,6 +298,8 @@ def validate(config: NodeConfig) -> None:
         (ev.validate_every >= 1, "evaluation.validate_every", "must be at least 1"),
         (ev.confirm_episodes == 0 or ev.confirm_episodes >= 2, "evaluation.confirm_episodes",
          "must be 0 (off) or at least 2 (a spread needs two lifetimes)"),
+        (ev.confirm_limit >= ev.confirm_episodes, "evaluation.confirm_limit",
+         "must be at least confirm_episodes"),
         (evo.popsize == 0 or evo.popsize >= 4, "evolution.popsize", "must be 0 or at least 4"),
         (evo.sigma is None or evo.sigma > 0, "evolution.sigma", "must be positive"),
         (evo.stagnation >= 1, "evolution.stagnation", "must be at least 1"),

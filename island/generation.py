@@ -37,6 +37,7 @@ class Generations:
         self.evaluator, self.gossip, self.event, self.abort = evaluator, gossip, event, abort
         self.island, self.rng = state.island, state.seeds
         self.champion: Champion = state.champion or Champion()
+        self.champion.predicted_for = config.stop.final_episodes  # what the run will claim
         self.migration = Migration(spec, settings.w_max, event, state.migration)
         state.champion, state.migration = self.champion, self.migration.counters
         self.lost_worker: str | None = None  # a worker died in a champion round
@@ -139,19 +140,25 @@ class Generations:
                           for k, v in zip(result.labels, result.scores, strict=True)})
 
     def _confirm(self) -> None:
-        """Score the champion on fresh lifetimes (island/champion.py says why)."""
-        seeds = self._seeds(self.config.evaluation.confirm_episodes)
-        try:
-            returns = self.evaluator.episode_returns(self.champion.x[None], seeds,
-                                                     abort=self.abort)
-        except EvaluationAborted:
-            return
-        except WorkerDied as exc:
-            self.lost_worker = str(exc)
-            return
-        self.state.evaluations += seeds.size
-        self.champion.confirm(lifetime_fitness(returns[0], self.settings.lifetime_fitness))
-        scores = self.champion.confirmations
-        self.event("champion_confirmed", generation=self.island.generation,
-                   round_score=self.champion.score, mean=float(np.mean(scores)),
-                   bound=self.champion.confirmed, lifetimes=len(scores), target=self.target)
+        """Score the champion on fresh lifetimes, a batch at a time while inconclusive
+        (island/champion.py says why)."""
+        ev = self.config.evaluation
+        while True:
+            seeds = self._seeds(ev.confirm_episodes)
+            try:
+                returns = self.evaluator.episode_returns(self.champion.x[None], seeds,
+                                                         abort=self.abort)
+            except EvaluationAborted:
+                return
+            except WorkerDied as exc:
+                self.lost_worker = str(exc)
+                return
+            self.state.evaluations += seeds.size
+            self.champion.confirm(lifetime_fitness(returns[0], self.settings.lifetime_fitness))
+            scores = self.champion.confirmations
+            self.event("champion_confirmed", generation=self.island.generation,
+                       round_score=self.champion.score, mean=float(np.mean(scores)),
+                       bound=self.champion.confirmed, lifetimes=len(scores), target=self.target)
+            room = ev.confirm_limit - len(scores)
+            if not self.champion.inconclusive(self.target) or room < ev.confirm_episodes:
+                return

@@ -121,6 +121,7 @@ class Node:
                 initial_vector(self.spec), evo.sigma, evo.popsize, evo.seed, evo.sep_above,
                 evo.restarts, evo.stagnation, evo.max_popsize,
                 self.config.migration.max_injected, search_bounds(self.spec, self.settings.w_max),
+                evo.mirrored,
             )
             state = NodeState(self.spec.fingerprint, island, np.random.default_rng(evo.seed))
         self.state = state

@@ -37,7 +37,7 @@ def test_a_champion_that_wins_again_keeps_its_origin():
 
 
 def test_a_champion_is_confirmed_by_its_pooled_fresh_scores_less_some_standard_errors():
-    champion = Champion(x=np.zeros(2), score=230.0)
+    champion = Champion(x=np.zeros(2), score=230.0, predicted_for=0)  # its true mean only
     assert champion.confirmed == -np.inf  # nothing measured yet: no claim
     champion.confirm(np.array([250.0, 150.0]))
     champion.confirm(np.array([250.0, 150.0]))  # pooled: four lifetimes
@@ -51,3 +51,25 @@ def test_a_champion_is_confirmed_by_its_pooled_fresh_scores_less_some_standard_e
 def test_confirmations_survive_a_checkpoint():
     champion = Champion(x=np.zeros(2), score=230.0, confirmations=[210.0, 230.0])
     assert Champion.from_map(champion.to_map()).confirmed == champion.confirmed
+
+
+def test_a_confirmation_is_inconclusive_while_more_lifetimes_could_still_confirm_it():
+    champion = Champion(x=np.zeros(2), score=230.0)
+    assert champion.inconclusive(200.0)  # nothing measured: go on
+    champion.confirm(np.tile([330.0, 150.0], 2))  # mean 240, std 104: bound far below 200
+    assert champion.inconclusive(200.0)  # an endless pool would reach 240 - 3 x 10.4
+    assert not champion.inconclusive(210.0)  # ... but not 210: no more episodes spent on it
+    champion.confirm(np.tile([330.0, 150.0], 200))  # a long pool: 404 lifetimes
+    assert champion.confirmed >= 200.0 and not champion.inconclusive(200.0)
+
+
+def test_the_bound_predicts_the_held_out_mean_so_a_long_pool_does_not_creep_up_to_its_mean():
+    """Tuning seed 112: 350 lifetimes, mean 214.7, std about 110; 100 held-out ones: 190.4."""
+    scores = np.tile([214.7 + 110.0, 214.7 - 110.0], 175)
+    true_mean = Champion(x=np.zeros(2), confirmations=list(scores), predicted_for=0)
+    held_out = Champion(x=np.zeros(2), confirmations=list(scores), predicted_for=100)
+    assert true_mean.confirmed > 195.0  # the old bound: nearly confirmed
+    assert held_out.confirmed < 180.0  # 3 x 110 x sqrt(1/350 + 1/100) below the mean
+    # however long the pool, the held-out sample's own spread remains
+    endless = Champion(x=np.zeros(2), confirmations=list(np.tile(scores, 100)))
+    assert endless.confirmed < 214.7 - 3 * 110.0 / 10 + 1

@@ -158,3 +158,18 @@ def test_an_island_saved_between_ask_and_tell_resumes_from_its_last_tell():
         X = copy.ask().X
         copy.tell(X, -np.sum(X**2, axis=1))
     assert copy.generation == 4
+
+
+def test_a_mirrored_island_samples_pairs_about_its_mean_and_keeps_them_after_a_restart():
+    island = Island(np.zeros(6), 0.5, popsize=8, seed=3, mirrored=True)
+    for _ in range(2):
+        X = island.ask().X
+        steps = X - island.es.mean
+        pairs = sum(np.allclose(steps[i], -steps[j]) for i in range(8) for j in range(i + 1, 8))
+        assert pairs == 4  # every sample has its mirror
+        island.tell(X, -np.sum(X**2, axis=1))
+    resumed = Island.from_state(island.state())
+    resumed._restart()  # IPOP: a doubled population, still all in pairs
+    steps = resumed.ask().X - resumed.es.mean
+    assert len(steps) == 16
+    assert all(any(np.allclose(s, -t) for t in steps) for s in steps)

@@ -90,6 +90,37 @@ def test_with_no_stop_criterion_a_node_stops_at_the_environments_reward_threshol
     assert [e["lifetimes"] for e in events if e["event"] == "held_out"] == [4]
 
 
+
+class NoisyEvaluator(FakeEvaluator):
+    """Each lifetime's return is 80 above or below the formula, alternately: std 80."""
+
+    def episode_returns(self, X, seeds, abort=None) -> np.ndarray:
+        returns = super().episode_returns(X, seeds)
+        returns[:, ::2] += 80.0
+        returns[:, 1::2] -= 80.0
+        return returns
+
+
+def test_an_inconclusive_confirmation_goes_on_a_batch_at_a_time_up_to_its_limit(tmp_path):
+    """A champion near 500 with a spread of 80 is at CartPole's 475 on average, but 3
+    standard errors of 50 lifetimes (34) leave its bound below: it is scored on more
+    lifetimes in the same round, 50 at a time, until the limit of 150. (No held-out score:
+    the bound is on the champion's own mean, see tests/test_champion.py.)"""
+    cfg = config(tmp_path, max_generations=2, final_episodes=0)
+    cfg.stop.target = 475.0
+    cfg.evaluation.confirm_limit = 150
+    node = Node(cfg, evaluator=NoisyEvaluator)
+    try:
+        node.step()
+        node.step()  # the first champion round, at the target on average
+    finally:
+        node.close()
+    events = read_jsonl(tmp_path / "run" / "events.jsonl")
+    pooled = [e["lifetimes"] for e in events if e["event"] == "champion_confirmed"]
+    assert pooled == [50, 100, 150]
+    assert node.champion.confirmed < 475.0 <= np.mean(node.champion.confirmations)
+
+
 def test_island_node_alone_stops_on_cartpole_by_itself(tmp_path):
     """No stop criterion: it runs to CartPole-v1's reward_threshold (475) and says where its
     genome is. (--seed and --workers only keep the test short on a shared machine.)"""
