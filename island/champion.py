@@ -30,6 +30,13 @@ mean: confirmation mean - CONFIDENCE_Z * std * sqrt(1/n + 1/predicted_for). A
 bound on the true mean alone (std / sqrt(n)) let a long pool creep up to it: on
 tuning seed 112 a champion confirmed at 201.2 after 350 lifetimes (mean 214.7)
 scored 190.4 on its 100 held-out ones.
+
+A pool whose lifetimes all scored alike says nothing of the spread: 50 CartPole
+lifetimes all at 500 (std 0, so a bound of 500) confirmed a champion that scored
+471.7 on its 100 held-out ones. n lifetimes without a shortfall still allow a
+shortfall rate of 3/n (the rule of three, 95%), so the spread the bound uses is
+at least that of such a rate with shortfalls as deep as the mean (`spread`); it
+fades as the pool grows, and the pool is extended while it could still confirm.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ from typing import Any
 import numpy as np
 
 CONFIDENCE_Z = 3.0  # standard errors between a confirmed mean and what the run claims
+RULE_OF_THREE = 3.0  # n lifetimes without a shortfall allow a shortfall rate of 3/n (95%)
 
 
 @dataclass
@@ -128,8 +136,15 @@ class Champion:
         if scores.size < 2:
             return -np.inf
         future = 1.0 / self.predicted_for if self.predicted_for else 0.0
-        error = scores.std(ddof=1) * np.sqrt(1.0 / scores.size + future)
+        error = spread(scores) * np.sqrt(1.0 / scores.size + future)
         return float(scores.mean() - CONFIDENCE_Z * error)
+
+
+def spread(scores: np.ndarray) -> float:
+    """The pool's standard deviation, but never below that of a shortfall rate of 3/n with
+    shortfalls as deep as the mean: what n lifetimes that all scored alike cannot rule out."""
+    rate = min(1.0, RULE_OF_THREE / scores.size)
+    return max(float(scores.std(ddof=1)), float(np.sqrt(rate * (1.0 - rate)) * abs(scores.mean())))
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """The champion is chosen on shared validation seeds, not on the luckiest training score."""
 
 import numpy as np
+import pytest
 
 from island.champion import CONFIDENCE_Z, Champion
 
@@ -39,10 +40,10 @@ def test_a_champion_that_wins_again_keeps_its_origin():
 def test_a_champion_is_confirmed_by_its_pooled_fresh_scores_less_some_standard_errors():
     champion = Champion(x=np.zeros(2), score=230.0, predicted_for=0)  # its true mean only
     assert champion.confirmed == -np.inf  # nothing measured yet: no claim
-    champion.confirm(np.array([250.0, 150.0]))
-    champion.confirm(np.array([250.0, 150.0]))  # pooled: four lifetimes
-    spread = np.std([250, 150, 250, 150], ddof=1)
-    assert champion.confirmed == 200.0 - CONFIDENCE_Z * spread / 2
+    champion.confirm(np.tile([250.0, 150.0], 25))
+    champion.confirm(np.tile([250.0, 150.0], 25))  # pooled: 100 lifetimes
+    spread = np.std(np.tile([250.0, 150.0], 50), ddof=1)
+    assert champion.confirmed == pytest.approx(200.0 - CONFIDENCE_Z * spread / 10)
     labels, X = champion.candidates(np.ones(2))
     champion.decide(labels, X, np.array([240.0, 100.0]), generation=10)  # the mean won
     assert champion.confirmations == [] and champion.confirmed == -np.inf
@@ -73,3 +74,13 @@ def test_the_bound_predicts_the_held_out_mean_so_a_long_pool_does_not_creep_up_t
     # however long the pool, the held-out sample's own spread remains
     endless = Champion(x=np.zeros(2), confirmations=list(np.tile(scores, 100)))
     assert endless.confirmed < 214.7 - 3 * 110.0 / 10 + 1
+
+
+def test_a_pool_that_all_scored_alike_does_not_confirm_until_it_is_long():
+    """Seen: 50 CartPole lifetimes all at 500 (std 0) confirmed a champion whose 100
+    held-out lifetimes scored 471.7; 3/50 of them could have fallen unseen."""
+    champion = Champion(x=np.zeros(2), score=500.0)
+    champion.confirm(np.full(50, 500.0))
+    assert champion.confirmed < 475.0 and champion.inconclusive(475.0)  # so it goes on
+    champion.confirm(np.full(150, 500.0))  # 200 lifetimes: 3/200 cannot cost 25
+    assert champion.confirmed >= 475.0 and not champion.inconclusive(475.0)
