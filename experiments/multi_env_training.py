@@ -45,7 +45,8 @@ def evolve(args: argparse.Namespace) -> Path:
         subprocess.run([str(BIN / "island-node"), "--envs", ",".join(args.training), *RECIPE,
                         "--rule-family", args.family, "--episodes", str(args.lifetimes_per_eval),
                         "--max-evals", str(args.max_evals), "--seed", str(args.seed),
-                        "--workers", str(args.workers), "--run-dir", str(run)], check=True)
+                        "--workers", str(args.workers), "--run-dir", str(run),
+                        *(["--sigma", str(args.sigma)] if args.sigma else [])], check=True)
     named = args.out / shipped_name(args.training, args.family)
     shutil.copy(run / "best.msgpack", named)
     return named
@@ -64,6 +65,8 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-evals", type=int, default=150_000,
                         help="episode evaluations of the training run (all environments)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--sigma", type=float, default=None,
+                        help="CMA-ES initial step size (default: the node's own, island/sizing.py)")
     parser.add_argument("--workers", type=int, default=2)
 
 
