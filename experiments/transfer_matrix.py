@@ -3,12 +3,14 @@
 The rule evolved on several environments (experiments/multi_env_training.py) is
 scored by `island-transfer` in every training environment and in environments none
 was trained on; the rules evolved on one each (issue 11,
-`examples/genomes/<env>.threefactor.rules.msgpack`) in the latter. Each cell is
-scored against 5 random rules and the same rule with plasticity off, on the same 100
-held-out lifetimes (seeds from 2^31 + REPORT_OFFSET, used for nothing else: no choice
-was made on them), every genome with lifetimes of LIFETIME episodes.
+`examples/genomes/<env>.<family>.rules.msgpack`, where one ships) in the latter. Each
+cell is scored against 5 random rules and the same rule with plasticity off, on the
+same 100 held-out lifetimes (seeds from 2^31 + `--held-out-start`, REPORT_OFFSET
+unless told: a block used for nothing else, so no choice was made on it), every
+genome with lifetimes of LIFETIME episodes.
 
     .venv/bin/python experiments/transfer_matrix.py --out runs/universal
+        [--family learned --training ENV ... --outside ENV ... --held-out-start N]
 
 Writes DIR/matrix/transfer.{md,json,png,html} and curves.png (the multi-environment
 rule: heatmap of margins over the best baseline, within-lifetime curves) and
@@ -33,9 +35,9 @@ REPORT_OFFSET = 400_000
 LIFETIME = 10
 
 
-def single_env_genomes(training: list[str]) -> list[Path]:
+def single_env_genomes(training: list[str], family: str) -> list[Path]:
     """The shipped one-environment rules of the training environments (where one exists)."""
-    paths = [ROOT / "examples" / "genomes" / f"{env}.threefactor.rules.msgpack"
+    paths = [ROOT / "examples" / "genomes" / f"{env}.{family}.rules.msgpack"
              for env in training]
     return [p for p in paths if p.exists()]
 
@@ -47,7 +49,7 @@ def transfer(args: argparse.Namespace, genomes: list[Path], envs: list[str],
     if not (out / "transfer.json").exists():
         subprocess.run([str(BIN / "island-transfer"), *map(str, genomes), "--envs", *envs,
                         "--episodes", str(args.episodes), "--compare", "5",
-                        "--lifetime", str(LIFETIME), "--held-out-start", str(REPORT_OFFSET),
+                        "--lifetime", str(LIFETIME), "--held-out-start", str(args.held_out_start),
                         "--workers", str(args.workers), "--out", str(out)], check=True)
     return json.loads((out / "transfer.json").read_text())
 
@@ -56,9 +58,9 @@ def matrix(args: argparse.Namespace) -> list[dict[str, Any]]:
     """The multi-environment rule in every environment (DIR/matrix), then the
     one-environment rules in the environments outside the training set (DIR/singles):
     their own environments were scored in issue 11."""
-    multi = evolve(args.out, args.training, args.max_evals, args.seed, args.workers)
+    multi = evolve(args)
     cells = transfer(args, [multi], [*args.training, *args.outside], "matrix")
-    singles = single_env_genomes(args.training)
+    singles = single_env_genomes(args.training, args.family)
     return cells + (transfer(args, singles, args.outside, "singles") if singles else [])
 
 
@@ -67,6 +69,8 @@ def add_matrix_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--outside", nargs="+", default=OUTSIDE, metavar="ENV",
                         help="environments no genome was trained on")
     parser.add_argument("--episodes", type=int, default=100, help="held-out lifetimes per cell")
+    parser.add_argument("--held-out-start", type=int, default=REPORT_OFFSET, metavar="N",
+                        help="held-out seeds from 2^31 + N (a block no choice was made on)")
 
 
 def main() -> int:

@@ -53,7 +53,7 @@ def figure(cells: list[dict[str, Any]], path: Path) -> None:
             spread = 2 * float(np.hypot(rows["evolved"]["stderr"], best["stderr"]))
             ax.bar(i, c["margin"], yerr=spread, color=f"C{i}", capsize=4)
         ax.axhline(0, color="black", linewidth=0.8)
-        ax.set_xticks(range(len(genomes)), [g.split(".threefactor")[0].replace("+", "+\n")
+        ax.set_xticks(range(len(genomes)), [g.split(".")[0].replace("+", "+\n")
                                             for g in genomes], fontsize=8)
         ax.set_title(env, fontsize=10)
         ax.grid(alpha=0.3, axis="y")
