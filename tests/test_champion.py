@@ -82,5 +82,7 @@ def test_a_pool_that_all_scored_alike_does_not_confirm_until_it_is_long():
     champion = Champion(x=np.zeros(2), score=500.0)
     champion.confirm(np.full(50, 500.0))
     assert champion.confirmed < 475.0 and champion.inconclusive(475.0)  # so it goes on
-    champion.confirm(np.full(150, 500.0))  # 200 lifetimes: 3/200 cannot cost 25
+    champion.confirm(np.full(50, 500.0))
+    assert champion.confirmed < 475.0 and champion.inconclusive(475.0)  # 100: not yet
+    champion.confirm(np.full(50, 500.0))  # 150 lifetimes: 3/150 cannot cost 25
     assert champion.confirmed >= 475.0 and not champion.inconclusive(475.0)

@@ -83,10 +83,15 @@ def test_with_no_stop_criterion_a_node_stops_at_the_environments_reward_threshol
     events = read_jsonl(tmp_path / "run" / "events.jsonl")
     (stopped,) = [e for e in events if e["event"] == "stopped"]
     assert stopped["reason"] == "CartPole-v1's reward_threshold 475 reached"
-    assert stopped["generation"] == 2  # the first champion round crowned a 475+ genome
-    # ... and 50 fresh lifetimes confirmed it before the run stopped on it
-    (confirmed,) = [e for e in events if e["event"] == "champion_confirmed"]
-    assert confirmed["lifetimes"] == 50 and confirmed["target"] == 475
+    # The first champion round (generation 2) crowned a genome of 487 that stays champion;
+    # fresh lifetimes confirmed it before the run stopped on it: 250 of them, up to the
+    # limit (200) in its first round and one batch more in the next, since a pool whose
+    # scores are all alike says nothing of the spread (island/champion.py)
+    assert stopped["generation"] == 4
+    confirmed = [e for e in events if e["event"] == "champion_confirmed"]
+    assert [e["lifetimes"] for e in confirmed] == [50, 100, 150, 200, 250]
+    assert [e["generation"] for e in confirmed] == [2, 2, 2, 2, 4]
+    assert confirmed[-1]["bound"] >= 475 > confirmed[-2]["bound"]
     assert [e["lifetimes"] for e in events if e["event"] == "held_out"] == [4]
 
 
