@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
@@ -26,6 +27,30 @@ def run_cli(name: str, *args: str, timeout: float = 240, **kwargs) -> subprocess
     """Run a console script to completion, capturing its output."""
     return subprocess.run([script(name), *args], capture_output=True, text=True,
                           timeout=timeout, **kwargs)
+
+
+def stop_process(proc: subprocess.Popen) -> None:
+    """Leave no process behind: SIGTERM (a cluster stops its nodes), then SIGKILL."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def run_cluster(experiment: Path, out: Path, timeout: float = 150) -> str:
+    """`island-cluster EXPERIMENT --out OUT` to its end; its output, once it exited 0."""
+    cluster = subprocess.Popen([script("island-cluster"), str(experiment), "--out", str(out),
+                                "--refresh", "1"], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    try:
+        output, _ = cluster.communicate(timeout=timeout)
+    finally:
+        stop_process(cluster)
+    assert cluster.returncode == 0, output
+    return output
 
 
 def wait_for(condition, what: str, timeout: float = 60.0, interval: float = 0.1):

@@ -13,7 +13,7 @@ import pytest
 from island.config import ConfigError
 from island.experiment import plan_experiment
 from island.runlog import read_jsonl
-from tests.conftest import run_cli, script
+from tests.conftest import run_cli, run_cluster, script, stop_process
 
 THREE_CARTPOLES = """
 [evaluation]
@@ -50,29 +50,11 @@ sigma = 0.8
 """
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    """Leave no process behind: SIGTERM (the cluster stops its nodes), then SIGKILL."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 def test_three_islands_run_exchange_migrants_and_are_reported(tmp_path):
     experiment = tmp_path / "three.toml"
     experiment.write_text(THREE_CARTPOLES)
     out = tmp_path / "runs"
-    cluster = subprocess.Popen([script("island-cluster"), str(experiment), "--out", str(out),
-                                "--refresh", "1"], stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
-    try:
-        output, _ = cluster.communicate(timeout=150)
-    finally:
-        _stop(cluster)
-    assert cluster.returncode == 0, output
+    output = run_cluster(experiment, out)
     assert "a: best" in output
     for name in ("a", "b", "c"):
         assert read_jsonl(out / name / "log.jsonl"), f"{name} logged no generation"
@@ -170,7 +152,7 @@ def test_sigterm_stops_every_island_cleanly(tmp_path):
         cluster.send_signal(signal.SIGTERM)
         output, _ = cluster.communicate(timeout=60)
     finally:
-        _stop(cluster)
+        stop_process(cluster)
     assert cluster.returncode == 0, output
     for name in ("a", "b", "c"):
         stops = [e for e in read_jsonl(out / name / "events.jsonl") if e["event"] == "stopped"]

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import subprocess
 
 from island.runlog import read_jsonl
-from tests.conftest import run_cli, script
-from tests.test_experiment import _stop
+from tests.conftest import run_cli, run_cluster
 
 # Two threefactor islands of different networks (the rule is grafted between them) and a
 # Hebbian one (nothing it sends fits the others); lifetimes of 3 episodes draw curves.
@@ -57,14 +55,7 @@ def test_the_report_of_a_heterogeneous_run_draws_each_islands_learning_strategy(
     experiment = tmp_path / "heterogeneous.toml"
     experiment.write_text(HETEROGENEOUS)
     out = tmp_path / "runs"
-    cluster = subprocess.Popen([script("island-cluster"), str(experiment), "--out", str(out),
-                                "--refresh", "1"], stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
-    try:
-        output, _ = cluster.communicate(timeout=150)
-    finally:
-        _stop(cluster)
-    assert cluster.returncode == 0, output
+    run_cluster(experiment, out)
     names = ("threefactor-linear", "threefactor-hidden", "hebbian")
     for name in names:
         assert any(e["event"] == "held_out" for e in read_jsonl(out / name / "events.jsonl"))
