@@ -245,7 +245,6 @@ class Node:
         deadline = time.monotonic() + self.config.run.linger
         while not self.shutdown.requested and time.monotonic() < deadline:
             time.sleep(LINGER_POLL_S)
-        self._flush_gossip_events()
 
     def checkpoint(self) -> None:
         """Write the checkpoint of the last completed generation, and the best genome."""
