@@ -23,7 +23,6 @@ import logging
 import random
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,15 +30,12 @@ from typing import Any
 from gossip.budget import EventLimiter, TokenBuckets
 from gossip.config import GossipConfig
 from gossip.counters import Counters
-from gossip.identity import Bindings, Challenges, Identity, key_owners
+from gossip.identity import key_owners
 from gossip.mailbox import FairInbox, Mailbox
 from gossip.membership import Membership, Reply
 from gossip.messages import (
-    ACK,
     ECHO,
-    JOIN,
     MIGRANTS,
-    PING,
     PROVE,
     REPLIES,
     STATUS_REPLY,
@@ -47,11 +43,12 @@ from gossip.messages import (
     Message,
     MessageError,
     decode_message,
-    encode_message,
 )
 from gossip.migrant import Migrant
 from gossip.outbound import Outbound
+from gossip.proofs import UNPROVEN, Proofs
 from gossip.spreading import Spreader
+from gossip.status import status_payload
 from gossip.transport import Transport
 
 log = logging.getLogger(__name__)
@@ -61,8 +58,6 @@ RECEIVE_BUDGET = 256  # messages handled before the loop looks at the clock agai
 MAX_EVENTS = 10_000
 MAX_ERROR_TEXT = 200
 LOGGED_ERRORS = 20  # tracebacks written to the log before going quiet
-WAITING_JOINS = 64  # joins from unproven connections held while their address is challenged
-UNPROVEN = frozenset({PING, JOIN, PROVE, ECHO})  # what an unproven connection may send
 
 
 @dataclass
@@ -110,12 +105,11 @@ class Engine:
         self.out = Outbound(config, node_id, transport, self.counters, clock, live)
         self.spreader = Spreader(config, self.out, shared.inbox, shared.outbox, self.counters,
                                  live, self._event, self.rng)
-        self.bindings = Bindings()
-        self.challenges = Challenges(config.max_dials)
+        self.proofs = Proofs(config, self.out, lambda: transport.connected, self.counters,
+                             self._reject, self._proven, clock)
         self.budgets = TokenBuckets(config.sender_rate, 2 * config.sender_rate)
         self.event_limit = EventLimiter(config.event_rate)
         self.owners = key_owners(transport.curve.allow_dir) if transport.curve else None
-        self._waiting: OrderedDict[str, tuple[bytes, Message]] = OrderedDict()
         self._published_version = -1
         self._errors_logged = 0
         transport.node_of = self._node_of
@@ -161,7 +155,7 @@ class Engine:
     def _handle(self, route: bytes, frames: list[bytes], peer_ip: str | None, key: str | None,
                 via: str | None) -> None:
         self.counters.add("messages_received")
-        identity = self.bindings.get(route) if via is None else None
+        identity = self.proofs.identity(route) if via is None else None
         # The budget comes first: a flood past it costs a lookup, not a decode.
         owner = via if via is not None else (identity.node_id if identity else route)
         if not self.budgets.allow(owner, self.clock()):
@@ -193,7 +187,10 @@ class Engine:
         self.counters.add("messages_accepted")
         self.counters.add(f"received.{msg.type}")
         if identity is None:
-            self._unproven(route, msg, peer_ip)
+            if msg.type in UNPROVEN:
+                self.proofs.unproven(route, msg, peer_ip)
+            else:
+                self._reject("unproven_sender", msg.sender, peer_ip)
         elif (identity.node_id, identity.address) != (msg.sender, msg.addr):
             self._reject("spoofed_id", msg.sender, peer_ip)
         else:
@@ -208,47 +205,6 @@ class Engine:
             now = self.clock()
             self._dispatch(self.membership.on_request(
                 msg.type, msg.addr, msg.sender, msg.body, now, Reply(route)))
-
-    def _unproven(self, route: bytes, msg: Message, peer_ip: str | None) -> None:
-        """A connection not yet bound to anyone: it may ping, ask to join, prove or echo."""
-        if msg.type not in UNPROVEN:
-            self._reject("unproven_sender", msg.sender, peer_ip)
-        elif msg.type == PING:  # answered on its own connection: tells the asker nothing new
-            self.out.reply(route, ACK, {"nonce": msg.body["nonce"], "updates": []})
-        elif msg.type == ECHO:
-            if not self.challenges.answer(msg.body["nonce"], msg.addr, msg.sender):
-                self._reject("bad_echo", msg.sender, peer_ip)
-                return
-            self.bindings.bind(route, Identity(msg.sender, msg.addr))
-            self.out.proof_dials.succeeded(msg.addr)
-            self.counters.add("identities_proven")
-            waiting = self._waiting.pop(msg.addr, None)
-            if waiting is not None and waiting[0] == route:
-                self._proven(route, waiting[1])
-        elif msg.type == PROVE:
-            if msg.addr not in self.transport.connected:
-                self._reject("unsolicited_prove", msg.sender, peer_ip)  # we never called it
-                return
-            self.out.send(msg.addr, ECHO, {"nonce": msg.body["nonce"]})
-            self._challenge(msg.addr, msg.sender)  # and prove its connection to us in turn
-        else:  # JOIN: believed once the claimed address echoes our nonce
-            self._waiting.pop(msg.addr, None)
-            self._waiting[msg.addr] = (route, msg)
-            while len(self._waiting) > WAITING_JOINS:
-                self._waiting.popitem(last=False)
-            self._challenge(msg.addr, msg.sender)
-
-    def _challenge(self, address: str, node_id: str) -> None:
-        if self.challenges.pending(address):
-            return
-        if address not in self.transport.connected and not self.out.may_dial(address, proof=True):
-            return
-        ttl = max(2 * self.config.heartbeat_interval, 1.0)
-        nonce = self.challenges.issue(address, node_id, self.clock(), ttl)
-        if nonce is None:
-            self.counters.add("challenges_refused")
-            return
-        self.out.send(address, PROVE, {"nonce": nonce})
 
     def _handle_reply(self, via: str, msg: Message) -> None:
         """A reply on our own connection to `via`: whoever listens there sent it."""
@@ -268,36 +224,18 @@ class Engine:
 
     def _answer_status(self, route: bytes, msg: Message) -> None:
         self.counters.add("status_requests")
-        status: dict[str, Any] = {}
-        if self.status is not None:
-            try:
-                status = dict(self.status())
-            except Exception as exc:
-                self.counters.add("status_callback_errors")
-                status = {"error": f"status callback failed: {type(exc).__name__}"}
-        body = {"nonce": msg.body["nonce"], "node": self.node_id, "address": self.address,
-                "peers": self.membership.live(), "counters": self.counters.snapshot(),
-                "status": status}
-        try:
-            payload = encode_message(STATUS_REPLY, self.node_id, self.address, body)
-        except (TypeError, ValueError, OverflowError):
+        payload, problem = status_payload(
+            self.node_id, self.address, msg.body["nonce"], self.membership.live(),
+            self.counters.snapshot(), self.status, self.config.max_message_bytes)
+        if problem is not None:
             self.counters.add("status_callback_errors")
-            body["status"] = {"error": "status callback returned data msgpack cannot encode"}
-            payload = encode_message(STATUS_REPLY, self.node_id, self.address, body)
-        if len(payload) > self.config.max_message_bytes:
-            body["status"] = {"error": "status reply larger than max_message_bytes"}
-            body["counters"] = {}
-            payload = encode_message(STATUS_REPLY, self.node_id, self.address, body)
         self.out.reply_payload(route, STATUS_REPLY, payload)
 
     # --- outgoing -------------------------------------------------------------------
 
     def _tick(self, now: float) -> None:
         self._dispatch(self.membership.tick(now))
-        for address in self.challenges.expire(now):
-            self.out.proof_dials.failed(address, now)
-            self._waiting.pop(address, None)
-            self.counters.add("challenges_expired")
+        self.proofs.expire(now)
 
     def _dispatch(self, sends: list[tuple[str, Any, dict[str, Any]]]) -> None:
         for kind, to, body in sends:
@@ -309,7 +247,7 @@ class Engine:
 
     def _round(self, now: float) -> None:
         self.spreader.round()
-        self.out.sync(now, keep=self.challenges.pending)
+        self.out.sync(now, keep=self.proofs.challenges.pending)
         self._publish(force=True)
         for name, n in self.event_limit.summary().items():
             self.counters.add(f"events_suppressed.{name}", n)
@@ -320,7 +258,7 @@ class Engine:
 
     def _node_of(self, address: str) -> str | None:
         """Node id whose key the DEALER to `address` must expect (CURVE server key)."""
-        return self.membership.node_of(address) or self.challenges.node_of(address)
+        return self.membership.node_of(address) or self.proofs.challenges.node_of(address)
 
     def _drain_security(self) -> None:
         """Count and log handshakes the CURVE server refused and peers we hold no key for."""
@@ -350,7 +288,7 @@ class Engine:
         self.counters.set("awareness", self.membership.probes.awareness)
         self.counters.set("events_dropped", self.shared.events.dropped)
         self.counters.set("connections_open", len(self.transport.connected))
-        self.counters.set("identities_bound", len(self.bindings))
+        self.counters.set("identities_bound", len(self.proofs.bindings))
         self.counters.set("names_unresolved", self.transport.unresolved)
         self.counters.set("name_lookups_timed_out", self.transport.resolver.timeouts)
         self.shared.set_live(self.membership.live())

@@ -1,9 +1,11 @@
-"""`query_status`: ask a running node for its counters, live peers and island status.
+"""A node's status over gossip: `status_payload` answers, `query_status` asks.
 
-Used by `island-node status ADDRESS`. The query makes its own context and
-socket and closes both before returning, so it is safe from any thread. A node
-that runs CurveZMQ answers only a client whose public key is in its allow list:
-pass that client's key pair and the node's public key as `curve`.
+The answer carries the node's counters, live peers and island status (the
+callback the node gave gossip); `island-node status ADDRESS` and the dashboard ask.
+The query makes its own context and socket and closes both before returning, so it
+is safe from any thread. A node that runs CurveZMQ answers only a client whose public
+key is in its allow list: pass that client's key pair and the node's public key as
+`curve`.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +32,39 @@ from gossip.messages import (
 )
 
 CLIENT_ID = "status-client"
+
+
+def status_payload(
+    node_id: str, address: str, nonce: str, peers: list[str], counters: Mapping[str, int],
+    status: Callable[[], dict[str, Any]] | None, max_message_bytes: int,
+) -> tuple[bytes, str | None]:
+    """The encoded STATUS_REPLY, and what went wrong with the island's status if anything.
+
+    A status callback that raises, returns what msgpack cannot encode, or makes the
+    reply too large is answered with an `error` in place of the status: the peers and
+    counters still reach the asker.
+    """
+    problem = None
+    island: dict[str, Any] = {}
+    if status is not None:
+        try:
+            island = dict(status())
+        except Exception as exc:
+            problem = f"status callback failed: {type(exc).__name__}"
+            island = {"error": problem}
+    body = {"nonce": nonce, "node": node_id, "address": address, "peers": peers,
+            "counters": dict(counters), "status": island}
+    try:
+        payload = encode_message(STATUS_REPLY, node_id, address, body)
+    except (TypeError, ValueError, OverflowError):
+        problem = "status callback returned data msgpack cannot encode"
+        body["status"] = {"error": problem}
+        payload = encode_message(STATUS_REPLY, node_id, address, body)
+    if len(payload) > max_message_bytes:
+        problem = "status reply larger than max_message_bytes"
+        body["status"], body["counters"] = {"error": problem}, {}
+        payload = encode_message(STATUS_REPLY, node_id, address, body)
+    return payload, problem
 
 
 @dataclass(frozen=True)
