@@ -1,11 +1,12 @@
 """What the gossip thread does: receive, check who sent it, run membership, move migrants.
 
 The engine owns the Transport (all sockets) and runs in one thread; it meets
-the island thread only in `Shared` (bounded mailboxes, counters, a snapshot of
-the live peers). It decides whom to believe and hands on: membership to
-`Membership`, migrants to `Spreader` (spreading.py), every send to `Outbound`
-(outbound.py). No input can stop it: each message, each round and each flush
-is guarded, and a surprise is counted as `internal_error` before the loop goes on.
+the island thread only in `Shared` (bulletin.py: bounded mailboxes, counters, a
+snapshot of the live peers). It decides whom to believe and hands on: membership
+to `Membership`, migrants to `Spreader` (spreading.py), every send to `Outbound`
+(outbound.py), unproven connections to `Proofs` (proofs.py), events to `Bulletin`.
+No input can stop it: each message, each round and each flush is guarded, and a
+surprise is counted as `internal_error` before the loop goes on.
 
 Trust, in the order a request meets it (DESIGN.md, Gossip):
 1. the sender's budget (messages per second per connection or proven node);
@@ -19,19 +20,16 @@ Replies on this node's own DEALERs are trusted to come from the dialled address.
 
 from __future__ import annotations
 
-import logging
 import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from gossip.budget import EventLimiter, TokenBuckets
+from gossip.budget import TokenBuckets
+from gossip.bulletin import Bulletin, Shared
 from gossip.config import GossipConfig
-from gossip.counters import Counters
 from gossip.identity import key_owners
-from gossip.mailbox import FairInbox, Mailbox
 from gossip.membership import Membership, Reply
 from gossip.messages import (
     ECHO,
@@ -44,40 +42,14 @@ from gossip.messages import (
     MessageError,
     decode_message,
 )
-from gossip.migrant import Migrant
 from gossip.outbound import Outbound
 from gossip.proofs import UNPROVEN, Proofs
 from gossip.spreading import Spreader
 from gossip.status import status_payload
 from gossip.transport import Transport
 
-log = logging.getLogger(__name__)
-
 WAKE_S = 0.02  # longest wait before emitted migrants are picked up
 RECEIVE_BUDGET = 256  # messages handled before the loop looks at the clock again
-MAX_EVENTS = 10_000
-MAX_ERROR_TEXT = 200
-LOGGED_ERRORS = 20  # tracebacks written to the log before going quiet
-
-
-@dataclass
-class Shared:
-    """Everything both threads touch; each part does its own locking."""
-
-    inbox: FairInbox[Migrant]
-    outbox: Mailbox[dict[str, Any]]
-    events: Mailbox[dict[str, Any]] = field(default_factory=lambda: Mailbox(MAX_EVENTS))
-    counters: Counters = field(default_factory=Counters)
-    _live: list[str] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def set_live(self, peers: list[str]) -> None:
-        with self._lock:
-            self._live = list(peers)
-
-    def live(self) -> list[str]:
-        with self._lock:
-            return list(self._live)
 
 
 class Engine:
@@ -93,6 +65,7 @@ class Engine:
         self.shared, self.counters, self.status = shared, shared.counters, status
         self.rng = rng or random.Random()
         self.clock = clock
+        self.bulletin = Bulletin(shared, config.event_rate, clock)
         period = config.heartbeat_interval
         self.membership = Membership(
             self.address, node_id, fanout=config.fanout, active_size=config.active_size,
@@ -104,14 +77,12 @@ class Engine:
         live = self.membership.live
         self.out = Outbound(config, node_id, transport, self.counters, clock, live)
         self.spreader = Spreader(config, self.out, shared.inbox, shared.outbox, self.counters,
-                                 live, self._event, self.rng)
+                                 live, self.bulletin.event, self.rng)
         self.proofs = Proofs(config, self.out, lambda: transport.connected, self.counters,
                              self._reject, self._proven, clock)
         self.budgets = TokenBuckets(config.sender_rate, 2 * config.sender_rate)
-        self.event_limit = EventLimiter(config.event_rate)
         self.owners = key_owners(transport.curve.allow_dir) if transport.curve else None
         self._published_version = -1
-        self._errors_logged = 0
         transport.node_of = self._node_of
 
     # --- the loop -------------------------------------------------------------------
@@ -135,11 +106,7 @@ class Engine:
         try:
             fn(*args)
         except Exception as exc:  # the thread must outlive any bug or input
-            self.counters.add("internal_error")
-            self._event("internal_error", where=where, error=f"{type(exc).__name__}: {exc}")
-            if self._errors_logged < LOGGED_ERRORS:
-                self._errors_logged += 1
-                log.exception("gossip: internal error in %s", where)
+            self.bulletin.internal_error(where, exc)
 
     # --- incoming -------------------------------------------------------------------
 
@@ -220,7 +187,7 @@ class Engine:
 
     def _reject(self, reason: str, sender: str | None, peer_ip: str | None) -> None:
         self.counters.reject(reason)
-        self._event("message_rejected", reason=reason, sender=sender, peer_ip=peer_ip)
+        self.bulletin.event("message_rejected", reason=reason, sender=sender, peer_ip=peer_ip)
 
     def _answer_status(self, route: bytes, msg: Message) -> None:
         self.counters.add("status_requests")
@@ -249,10 +216,7 @@ class Engine:
         self.spreader.round()
         self.out.sync(now, keep=self.proofs.challenges.pending)
         self._publish(force=True)
-        for name, n in self.event_limit.summary().items():
-            self.counters.add(f"events_suppressed.{name}", n)
-            self.shared.events.put({"time": time.time(), "event": "events_suppressed",
-                                    "suppressed": name, "count": n})
+        self.bulletin.summarise_suppressed()
 
     # --- CURVE ----------------------------------------------------------------------
 
@@ -265,17 +229,18 @@ class Engine:
         for record in self.transport.take_security_events():
             self.counters.add("curve_rejected")
             self.counters.add(f"curve_rejected.{record['reason']}")
-            self._event("curve_rejected", **record)
+            self.bulletin.event("curve_rejected", **record)
         for address in self.transport.take_keyless():
             self.counters.add("peers_without_key")
-            self._event("peer_without_key", peer=address, node=self.membership.node_of(address))
+            node = self.membership.node_of(address)
+            self.bulletin.event("peer_without_key", peer=address, node=node)
 
     # --- bookkeeping ----------------------------------------------------------------
 
     def _drain_membership_events(self) -> None:
         for record in self.membership.drain_events():
             record.pop("t", None)
-            self._event(record.pop("event"), **record)
+            self.bulletin.event(record.pop("event"), **record)
 
     def _publish(self, force: bool) -> None:
         """Refresh the live-peer snapshot and peer counters when membership changed."""
@@ -292,11 +257,3 @@ class Engine:
         self.counters.set("names_unresolved", self.transport.unresolved)
         self.counters.set("name_lookups_timed_out", self.transport.resolver.timeouts)
         self.shared.set_live(self.membership.live())
-
-    def _event(self, name: str, **fields: Any) -> None:
-        if not self.event_limit.allow(name, self.clock()):
-            return
-        if "error" in fields:
-            fields["error"] = str(fields["error"])[:MAX_ERROR_TEXT]
-        self.shared.events.put({"time": time.time(), "event": name, **fields})
-

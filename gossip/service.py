@@ -16,9 +16,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from gossip.address import AddressError, parse_address
+from gossip.bulletin import Shared
 from gossip.config import GossipConfig
 from gossip.curve import CurveKeys, load_curve_keys
-from gossip.engine import Engine, Shared
+from gossip.engine import Engine
 from gossip.mailbox import FairInbox, Mailbox
 from gossip.migrant import Migrant, is_node_id, migrant_to_map
 from gossip.peers_file import PeerEntry, read_peers_file
