@@ -21,9 +21,7 @@ from typing import Any
 import numpy as np
 
 from envs import EvalSettings, EvaluationAborted, WorkerDied
-from genome.layout import initial_vector, search_bounds
 from genome.spec import GenomeSpec
-from island.cmaes_island import Island
 from island.config import NodeConfig
 from island.environments import TrainingEnvs, primary_info
 from island.generation import Generations
@@ -33,14 +31,12 @@ from island.record import GenerationRecord
 from island.runlog import RunDirectory
 from island.shutdown import Shutdown
 from island.sizing import resolve_search, resolve_sizes
-from island.startup import EvaluatorLike, NodeStartError, release, start
+from island.startup import EvaluatorLike, NodeStartError, release, start, start_events
 from island.state import NodeState
 from island.status import NodeStatus
 from island.stopping import StopCriteria
 
 __all__ = ["Node", "NodeStartError", "resolve_identity", "spec_for", "training_envs"]
-
-LINGER_POLL_S = 0.1  # how often a lingering node looks for a signal
 
 
 def spec_for(config: NodeConfig) -> GenomeSpec:
@@ -110,42 +106,20 @@ class Node:
         self.outcome = Outcome(self.run_dir, self.spec, self.settings, ev, self.node_id,
                                self.envs.ids)
         self.run_dir.write_config(config.to_dict())
-        self._started_events()
+        for kind, fields in start_events(self._started, self.node_id, self.run_dir.dropped):
+            self._event(kind, **fields)
 
     def _adopt(self, state: NodeState | None) -> None:
         """Take over a resumed state, or make the first one."""
         self._saved_generation = -1 if state is None else state.generation  # on disk
-        if state is None:
-            evo = self.config.evolution
-            island = Island(
-                initial_vector(self.spec), evo.sigma, evo.popsize, evo.seed, evo.sep_above,
-                evo.restarts, evo.stagnation, evo.max_popsize,
-                self.config.migration.max_injected, search_bounds(self.spec, self.settings.w_max),
-                evo.mirrored,
-            )
-            state = NodeState(self.spec.fingerprint, island, np.random.default_rng(evo.seed))
-        self.state = state
+        self.state = state = state or NodeState.first(self.config, self.spec,
+                                                      self.settings.w_max)
         self.generations = Generations(self.config, self.spec, self.settings, state,
                                        self.evaluator, self.gossip, self._event, self._stopping,
                                        self.stop.target)
         self.island, self.champion = state.island, self.generations.champion
         self.migration = self.generations.migration
         self._clock, self._wall_before = time.monotonic(), state.wall
-
-    def _started_events(self) -> None:
-        started = self._started
-        for problem in started.problems:
-            self._event("checkpoint_rejected", reason=problem)
-        if started.aside is not None:
-            self._event("fresh_start", previous=str(started.aside))
-        if started.state is None and self.run_dir.dropped:
-            self._event("log_truncated", lines=self.run_dir.dropped,
-                        reason="no checkpoint: the run starts again from generation 1")
-        if started.state is not None:
-            self._event("resumed", generation=self.state.generation,
-                        evaluations=self.state.evaluations, log_lines_dropped=self.run_dir.dropped)
-        if self.gossip is not None:
-            self._event("node_started", node=self.node_id, address=self.gossip.address)
 
     def _event(self, kind: str, **fields: Any) -> None:
         self.run_dir.event(kind, **fields)
@@ -240,11 +214,8 @@ class Node:
     def _linger(self, finished: str | None) -> None:
         """A networked node that finished answers a while longer before its goodbye: what
         dashboards and peers read last is its final status, with its held-out score."""
-        if self.gossip is None or not finished or self.config.run.linger <= 0:
-            return
-        deadline = time.monotonic() + self.config.run.linger
-        while not self.shutdown.requested and time.monotonic() < deadline:
-            time.sleep(LINGER_POLL_S)
+        if self.gossip is not None and finished:
+            self.shutdown.wait(self.config.run.linger)
 
     def checkpoint(self) -> None:
         """Write the checkpoint of the last completed generation, and the best genome."""

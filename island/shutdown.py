@@ -9,9 +9,11 @@ node (envs/pool.py), so a group signal arrives several times: the first names it
 from __future__ import annotations
 
 import signal
+import time
 from typing import Any
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+WAIT_POLL_S = 0.1  # how often `wait` looks for a signal
 
 
 class Shutdown:
@@ -36,6 +38,13 @@ class Shutdown:
     @property
     def requested(self) -> bool:
         return self.reason is not None
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to `seconds`, less if a stop is requested; whether one was."""
+        deadline = time.monotonic() + seconds
+        while not self.requested and (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(WAIT_POLL_S, left))
+        return self.requested
 
     def restore(self) -> None:
         for sig, handler in self._previous.items():

@@ -55,6 +55,28 @@ class Started:
     aside: Path | None = None  # where --fresh moved the previous run's files
 
 
+def start_events(started: Started, node_id: str, log_lines_dropped: int,
+                 ) -> list[tuple[str, dict[str, Any]]]:
+    """The events a start writes first: checkpoints skipped, the old run moved aside, a log
+    cut back to the checkpoint (or dropped with none), and the address gossip bound."""
+    events: list[tuple[str, dict[str, Any]]] = [
+        ("checkpoint_rejected", {"reason": problem}) for problem in started.problems]
+    if started.aside is not None:
+        events.append(("fresh_start", {"previous": str(started.aside)}))
+    state = started.state
+    if state is None and log_lines_dropped:
+        events.append(("log_truncated", {
+            "lines": log_lines_dropped,
+            "reason": "no checkpoint: the run starts again from generation 1"}))
+    if state is not None:
+        events.append(("resumed", {"generation": state.generation,
+                                   "evaluations": state.evaluations,
+                                   "log_lines_dropped": log_lines_dropped}))
+    if started.gossip is not None:
+        events.append(("node_started", {"node": node_id, "address": started.gossip.address}))
+    return events
+
+
 def start(config: NodeConfig, spec: GenomeSpec, settings: EvalSettings, networked: bool,
           fresh: bool, evaluator: Callable[[EvalSettings], EvaluatorLike] | None,
           status: Callable[[], dict[str, Any]]) -> Started:

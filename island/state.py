@@ -25,9 +25,12 @@ from typing import Any
 
 import numpy as np
 
+from genome.layout import initial_vector, search_bounds
+from genome.spec import GenomeSpec
 from island.champion import Champion
 from island.checkpoint import CheckpointError, checkpoint_files, read_checkpoint, save_checkpoint
 from island.cmaes_island import Island
+from island.config import NodeConfig
 from island.migration import MigrationCounters
 
 CHECKPOINT_VERSION = 2
@@ -44,6 +47,17 @@ class NodeState:
     wall: float = 0.0
     migration: MigrationCounters | None = None
     champion: Champion | None = None
+
+    @classmethod
+    def first(cls, config: NodeConfig, spec: GenomeSpec, w_max: float) -> NodeState:
+        """A new run's state: CMA-ES at the genome's initial vector, seeded by the config."""
+        evo = config.evolution
+        island = Island(
+            initial_vector(spec), evo.sigma, evo.popsize, evo.seed, evo.sep_above,
+            evo.restarts, evo.stagnation, evo.max_popsize, config.migration.max_injected,
+            search_bounds(spec, w_max), evo.mirrored,
+        )
+        return cls(spec.fingerprint, island, np.random.default_rng(evo.seed))
 
     @property
     def generation(self) -> int:

@@ -7,12 +7,14 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
 
 from island.checkpoint import CURRENT, PREVIOUS, read_checkpoint
 from island.runlog import read_jsonl
+from island.shutdown import Shutdown
 from tests.conftest import children, generations, group, run_cli, script, wait_for
 
 FAST = ["--workers", "1", "--popsize", "8", "--episodes", "1", "--quiet", "--final-episodes",
@@ -156,3 +158,14 @@ def test_a_read_only_run_directory_is_one_line(tmp_path):
         assert list(readonly.iterdir()) == []
     finally:
         readonly.chmod(0o755)
+
+
+def test_a_signal_cuts_a_lingering_wait_short_and_no_signal_lets_it_run_out():
+    shutdown = Shutdown().install()
+    try:
+        assert shutdown.wait(0.05) is False
+        threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGTERM)).start()
+        assert shutdown.wait(60.0) is True  # returned on the signal, not after a minute
+        assert shutdown.reason == "signal SIGTERM"
+    finally:
+        shutdown.restore()
