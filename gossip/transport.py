@@ -10,10 +10,9 @@ created, used and closed by the gossip thread alone. Every send is
 non-blocking (a full or unconnected queue drops, the caller counts it), every
 poll has a timeout, and LINGER 0 lets close never wait for a dead peer.
 
-With CurveZMQ configured the ROUTER is a CURVE server whose ZAP handler (a
-`zmq.auth` ThreadAuthenticator on this context) admits only the public keys in
-the allow directory; a socket monitor reports the handshakes it refused, since
-the authenticator only logs them. Each DEALER is a CURVE client and opens only
+With CurveZMQ configured the ROUTER is a CURVE server (curve_server.py) that
+admits only the public keys in the allow directory and reports the handshakes it
+refused. Each DEALER is a CURVE client and opens only
 to a peer whose public key this node already knows.
 """
 
@@ -27,24 +26,17 @@ from collections.abc import Callable
 from typing import Any
 
 import zmq
-from zmq.auth.thread import ThreadAuthenticator
-from zmq.utils.monitor import parse_monitor_message
 
 from gossip.address import is_ipv6, join_address, parse_address, split_address
 from gossip.config import GossipConfig
 from gossip.curve import CurveKeys
+from gossip.curve_server import CurveServer
 from gossip.resolver import Resolver
 
 log = logging.getLogger(__name__)
 
 DEALER_RCVHWM = 16  # a DEALER only ever receives nothing or a stray reply
 MAX_HEARTBEAT_TTL_MS = 6_553_500  # libzmq sends the TTL in deciseconds in 16 bits
-MAX_SECURITY_EVENTS = 1024  # refused handshakes kept between two take_security_events()
-HANDSHAKE_FAILURES = {
-    zmq.EVENT_HANDSHAKE_FAILED_AUTH: "auth",  # ZAP said no: the key is not allowed
-    zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL: "protocol",  # e.g. a plain-text client
-    zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL: "handshake",
-}
 
 
 class Transport:
@@ -69,31 +61,18 @@ class Transport:
         self._ready: list[zmq.Socket] = []
         self._keyless: set[str] = set()
         self._reported_keyless: set[str] = set()
-        self._security_events: list[dict[str, Any]] = []
-        self._auth: ThreadAuthenticator | None = None
-        self._monitor: zmq.Socket | None = None
+        self._server: CurveServer | None = None
         self.router = self.context.socket(zmq.ROUTER)
         self._poller = zmq.Poller()
         try:
             if curve is not None:
-                self._secure_router(curve)
+                self._server = CurveServer(self.context, self.router, curve)
+                self._poller.register(self._server.monitor, zmq.POLLIN)
             self.address = self._bind()
         except Exception:
             self.close()
             raise
         self._poller.register(self.router, zmq.POLLIN)
-
-    def _secure_router(self, curve: CurveKeys) -> None:
-        """Make the ROUTER a CURVE server behind a ZAP handler that reads the allow directory."""
-        # The handler must be up before the bind: libzmq admits everyone when none answers.
-        self._auth = ThreadAuthenticator(self.context, log=log)
-        self._auth.start()
-        self._auth.configure_curve(domain="*", location=curve.allow_dir)
-        self.router.setsockopt(zmq.CURVE_SERVER, 1)
-        self.router.setsockopt(zmq.CURVE_PUBLICKEY, curve.public)
-        self.router.setsockopt(zmq.CURVE_SECRETKEY, curve.secret)
-        self._monitor = self.router.get_monitor_socket(sum(HANDSHAKE_FAILURES))
-        self._poller.register(self._monitor, zmq.POLLIN)
 
     def _bind(self) -> str:
         """Bind the ROUTER and return the address peers should use (with the real port)."""
@@ -130,31 +109,14 @@ class Transport:
     def poll(self, timeout: float) -> bool:
         """Wait up to `timeout` seconds for an incoming message or reply."""
         ready = dict(self._poller.poll(max(0, int(timeout * 1000))))
-        if self._monitor is not None and self._monitor in ready:
-            self._read_monitor()
+        if self._server is not None and self._server.monitor in ready:
+            self._server.read_monitor()
         self._ready = [sock for sock in ready if sock in self._address_of]
         return self.router in ready or bool(self._ready)
 
-    def _read_monitor(self) -> None:
-        assert self._monitor is not None
-        for _ in range(MAX_SECURITY_EVENTS):
-            try:
-                event = parse_monitor_message(self._monitor.recv_multipart(zmq.NOBLOCK))
-            except zmq.Again:
-                return
-            reason = HANDSHAKE_FAILURES.get(event["event"])
-            if reason is not None and len(self._security_events) < MAX_SECURITY_EVENTS:
-                endpoint = event["endpoint"]
-                self._security_events.append({
-                    "reason": reason,
-                    "endpoint": endpoint.decode(errors="replace") if endpoint else "",
-                    "errno": event["value"],
-                })
-
     def take_security_events(self) -> list[dict[str, Any]]:
         """Handshakes the CURVE server refused since the last call (reason, endpoint, errno)."""
-        events, self._security_events = self._security_events, []
-        return events
+        return [] if self._server is None else self._server.take_events()
 
     def take_keyless(self) -> list[str]:
         """Addresses a send or connect skipped for want of the peer's public key, each once."""
@@ -294,11 +256,9 @@ class Transport:
         at most `linger` seconds to leave (a node's goodbye), a dead peer no longer."""
         for address in list(self._dealers):
             self.disconnect(address, int(linger * 1000))
-        if self._monitor is not None:
-            with contextlib.suppress(zmq.ZMQError):
-                self.router.disable_monitor()
-            self._monitor.close(linger=0)
+        if self._server is not None:
+            self._server.close_monitor()
         self.router.close(linger=0)
-        if self._auth is not None:
-            self._auth.stop()
+        if self._server is not None:
+            self._server.stop()
         self.context.term()
