@@ -39,6 +39,51 @@ DEALER_RCVHWM = 16  # a DEALER only ever receives nothing or a stray reply
 MAX_HEARTBEAT_TTL_MS = 6_553_500  # libzmq sends the TTL in deciseconds in 16 bits
 
 
+def common_options(sock: zmq.Socket, cfg: GossipConfig, ipv6: bool) -> None:
+    """Options every socket of a node has: no linger, a size limit, ZMTP heartbeats."""
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.setsockopt(zmq.MAXMSGSIZE, cfg.max_message_bytes)
+    # ZMTP heartbeats notice a silent TCP peer (half-open connection) without our help.
+    sock.setsockopt(zmq.HEARTBEAT_IVL, max(1, int(cfg.heartbeat_interval * 1000)))
+    sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, max(1, int(cfg.dead_after * 1000)))
+    sock.setsockopt(zmq.HEARTBEAT_TTL, min(MAX_HEARTBEAT_TTL_MS, int(cfg.dead_after * 1000)))
+    if ipv6:
+        sock.setsockopt(zmq.IPV6, 1)
+
+
+def open_dealer(context: zmq.Context, cfg: GossipConfig, endpoint: str, rng: random.Random,
+                curve: CurveKeys | None, server_key: bytes | None) -> zmq.Socket:
+    """A DEALER connecting to `endpoint` (an IP address), as a CURVE client when keyed."""
+    def jitter(seconds: float) -> int:
+        return max(1, int(seconds * 1000 * rng.uniform(0.75, 1.25)))
+
+    sock = context.socket(zmq.DEALER)
+    try:
+        common_options(sock, cfg, is_ipv6(endpoint))
+        if curve is not None:
+            sock.setsockopt(zmq.CURVE_SERVERKEY, server_key)
+            sock.setsockopt(zmq.CURVE_PUBLICKEY, curve.public)
+            sock.setsockopt(zmq.CURVE_SECRETKEY, curve.secret)
+        sock.setsockopt(zmq.SNDHWM, cfg.send_hwm)
+        sock.setsockopt(zmq.RCVHWM, DEALER_RCVHWM)
+        # Queue while connecting (at most SNDHWM): the first message on a new dial is a
+        # join or a prove, and must not be lost to the TCP handshake. Dials outside the
+        # active view are closed a few periods after use, so a dead peer holds little.
+        sock.setsockopt(zmq.IMMEDIATE, 0)
+        # Jitter so hundreds of nodes that lost the same peer do not retry in lockstep.
+        sock.setsockopt(zmq.RECONNECT_IVL, jitter(cfg.reconnect_ivl))
+        sock.setsockopt(zmq.RECONNECT_IVL_MAX, jitter(cfg.reconnect_ivl_max))
+        # A secret routing id the ROUTER keeps across reconnects: the proof of this
+        # connection's identity (identity.py) survives a dropped TCP connection.
+        # (libzmq reserves ids that start with a zero byte).
+        sock.setsockopt(zmq.ROUTING_ID, b"\x01" + secrets.token_bytes(15))
+        sock.connect(endpoint)
+    except Exception:
+        sock.close(linger=0)
+        raise
+    return sock
+
+
 class Transport:
     """ROUTER bound at `config.bind`, DEALERs opened on demand per peer address."""
 
@@ -78,7 +123,7 @@ class Transport:
         """Bind the ROUTER and return the address peers should use (with the real port)."""
         host, port = split_address(self.config.bind, allow_port_zero=True, allow_wildcard=True)
         endpoint = join_address(host, port)  # port 0: libzmq picks a free port
-        self._common_options(self.router, is_ipv6(endpoint))
+        common_options(self.router, self.config, is_ipv6(endpoint))
         self.router.setsockopt(zmq.RCVHWM, self.config.recv_hwm)
         self.router.setsockopt(zmq.SNDHWM, self.config.send_hwm)
         self.router.setsockopt(zmq.ROUTER_MANDATORY, 0)  # an unroutable reply is dropped
@@ -94,17 +139,6 @@ class Transport:
         elif host == "::":
             host = "::1"
         return join_address(host, bound_port)
-
-    def _common_options(self, sock: zmq.Socket, ipv6: bool) -> None:
-        cfg = self.config
-        sock.setsockopt(zmq.LINGER, 0)
-        sock.setsockopt(zmq.MAXMSGSIZE, cfg.max_message_bytes)
-        # ZMTP heartbeats notice a silent TCP peer (half-open connection) without our help.
-        sock.setsockopt(zmq.HEARTBEAT_IVL, max(1, int(cfg.heartbeat_interval * 1000)))
-        sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, max(1, int(cfg.dead_after * 1000)))
-        sock.setsockopt(zmq.HEARTBEAT_TTL, min(MAX_HEARTBEAT_TTL_MS, int(cfg.dead_after * 1000)))
-        if ipv6:
-            sock.setsockopt(zmq.IPV6, 1)
 
     def poll(self, timeout: float) -> bool:
         """Wait up to `timeout` seconds for an incoming message or reply."""
@@ -217,39 +251,12 @@ class Transport:
         if ip is None:
             self.unresolved += 1
             return None
-        cfg = self.config
-        endpoint = join_address(ip, port)
-        sock = self.context.socket(zmq.DEALER)
-        try:
-            self._common_options(sock, is_ipv6(endpoint))
-            if self.curve is not None:
-                sock.setsockopt(zmq.CURVE_SERVERKEY, server_key)
-                sock.setsockopt(zmq.CURVE_PUBLICKEY, self.curve.public)
-                sock.setsockopt(zmq.CURVE_SECRETKEY, self.curve.secret)
-            sock.setsockopt(zmq.SNDHWM, cfg.send_hwm)
-            sock.setsockopt(zmq.RCVHWM, DEALER_RCVHWM)
-            # Queue while connecting (at most SNDHWM): the first message on a new dial is a
-            # join or a prove, and must not be lost to the TCP handshake. Dials outside the
-            # active view are closed a few periods after use, so a dead peer holds little.
-            sock.setsockopt(zmq.IMMEDIATE, 0)
-            # Jitter so hundreds of nodes that lost the same peer do not retry in lockstep.
-            sock.setsockopt(zmq.RECONNECT_IVL, self._jitter(cfg.reconnect_ivl))
-            sock.setsockopt(zmq.RECONNECT_IVL_MAX, self._jitter(cfg.reconnect_ivl_max))
-            # A secret routing id the ROUTER keeps across reconnects: the proof of this
-            # connection's identity (identity.py) survives a dropped TCP connection.
-            # (libzmq reserves ids that start with a zero byte).
-            sock.setsockopt(zmq.ROUTING_ID, b"\x01" + secrets.token_bytes(15))
-            sock.connect(endpoint)
-        except Exception:
-            sock.close(linger=0)
-            raise
+        sock = open_dealer(self.context, self.config, join_address(ip, port), self._rng,
+                           self.curve, server_key)
         self._dealers[address] = sock
         self._address_of[sock] = address
         self._poller.register(sock, zmq.POLLIN)
         return sock
-
-    def _jitter(self, seconds: float) -> int:
-        return max(1, int(seconds * 1000 * self._rng.uniform(0.75, 1.25)))
 
     def close(self, linger: float = 0.0) -> None:
         """Close every socket and end the context, giving messages still queued to peers
