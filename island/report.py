@@ -144,22 +144,19 @@ def champion_video(run: IslandRun, out: Path) -> tuple[Path, str] | None:
 
     None when the run saved no genome or its environment cannot be rendered here.
     """
-    from envs import EvalSettings, UnknownEnvironmentError
+    from envs import UnknownEnvironmentError
     from envs.recording import record_lifetimes
-    from genome.codec import GenomeDecodeError, decode_genome
+    from genome.codec import GenomeDecodeError
+    from island.genome_file import GenomeFile
 
     try:
-        spec, x, meta = decode_genome((run.path / "best.msgpack").read_bytes())
-        # Files of older runs name `carry_weights`: one lifetime of all their episodes.
-        lifetime = int(meta.get("lifetime") or (
-            meta.get("episodes", 1) if meta.get("carry_weights") else 1))
-        settings = EvalSettings(str(meta["env"]), spec, int(meta.get("max_steps") or 0) or None,
-                                str(meta.get("lifetime_fitness", "mean")),
-                                float(meta.get("w_max", 5.0)))
+        saved = GenomeFile.read(run.path / "best.msgpack")
+        _, x, settings = saved.scored_in()
+        lifetime = saved.lifetime
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in run.name)
         recording = record_lifetimes(settings, x, out, 1, lifetime, stem=safe, every=3,
                                      width=240, max_frames=120, mp4=False)
-    except (OSError, KeyError, GenomeDecodeError, UnknownEnvironmentError, ValueError):
+    except (OSError, GenomeDecodeError, UnknownEnvironmentError, ValueError):
         return None
     episodes = recording.episode_returns[0]
     shown = f"{len(episodes)} episodes, returns " + ", ".join(f"{r:.0f}" for r in episodes) \

@@ -44,27 +44,26 @@ def ablation(run: IslandRun, lifetimes: int) -> Ablation | None:
 
     An island on several environments is scored in the first (its genome's own network).
     """
-    from envs import EvalSettings, Evaluator, UnknownEnvironmentError
-    from genome.codec import GenomeDecodeError, decode_genome
+    from envs import Evaluator, UnknownEnvironmentError
+    from genome.codec import GenomeDecodeError
     from genome.layout import named_rules
+    from island.genome_file import GenomeFile
     from island.rule_study import baselines, score_held_out
 
     try:
-        spec, x, meta = decode_genome((run.path / "best.msgpack").read_bytes())
+        saved = GenomeFile.read(run.path / "best.msgpack")
     except (OSError, GenomeDecodeError):
         return None
-    if not spec.kind.has_rules:
+    if not saved.spec.kind.has_rules:
         return None
-    lifetime = int(meta.get("lifetime") or 1)
+    lifetime = saved.lifetime
     try:
-        settings = EvalSettings(str(meta["env"]), spec, int(meta.get("max_steps") or 0) or None,
-                                str(meta.get("lifetime_fitness", "mean")),
-                                float(meta.get("w_max", 5.0)))
+        spec, x, settings = saved.scored_in()
         rows = baselines(spec, x, 0)  # the genome and its plasticity-off twin
         with Evaluator(settings, workers=0) as evaluator:
             evolved, frozen = (score_held_out(evaluator, name, rows[name], lifetimes, lifetime)
                                for name in ("evolved", PLASTICITY_OFF))
-    except (KeyError, ValueError, UnknownEnvironmentError):
+    except (ValueError, UnknownEnvironmentError):
         return None
     return Ablation(run.name, settings.env_id, evolved.curve, frozen.curve, evolved.mean,
                     frozen.mean, named_rules(spec, x))

@@ -16,10 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from envs import EvalSettings, Evaluator
-from genome.codec import decode_genome
-from genome.layout import W_MAX
-from island.rule_study import HeldOutScore, baselines, fit_to_env, score_held_out
+from envs import Evaluator
+from island.genome_file import GenomeFile
+from island.rule_study import HeldOutScore, baselines, score_held_out
 
 
 @dataclass(frozen=True)
@@ -57,30 +56,20 @@ class TransferCell:
                 "rows": [r.to_dict() for r in self.rows]}
 
 
-def trained_on(meta: dict[str, Any]) -> list[str]:
-    """The environments a genome file says it was evolved on."""
-    envs = meta.get("envs") or ([meta["env"]] if meta.get("env") else [])
-    return [str(e) for e in envs]
-
-
 def score_cell(
     path: Path, env_id: str, lifetimes: int, n_random: int, workers: int | None,
     lifetime: int = 0, offset: int = 0,
 ) -> TransferCell:
     """Score the genome at `path` in `env_id` against its baselines (see module docstring)."""
-    spec, x, meta = decode_genome(path.read_bytes())
-    training = trained_on(meta)
-    spec, x = fit_to_env(spec, x, env_id)
-    same_env = env_id in training
-    settings = EvalSettings(env_id, spec, (int(meta.get("max_steps") or 0) or None)
-                            if same_env else None,
-                            meta.get("lifetime_fitness", "mean"), float(meta.get("w_max", W_MAX)))
-    K = lifetime or int(meta.get("lifetime") or 1)
+    saved = GenomeFile.read(path)
+    spec, x, settings = saved.scored_in(env_id)
+    K = lifetime or saved.lifetime
     candidates = baselines(spec, x, n_random)
     with Evaluator(settings, workers) as evaluator:
         rows = [score_held_out(evaluator, name, genome, lifetimes, K, offset)
                 for name, genome in candidates.items()]
-    return TransferCell(path.name, env_id, training, not same_env, rows)
+    return TransferCell(path.name, env_id, saved.trained_on, env_id not in saved.trained_on,
+                        rows)
 
 
 def margins(cells: list[TransferCell]) -> tuple[list[str], list[str], np.ndarray]:

@@ -2,9 +2,8 @@
 
 import pytest
 
-from genome import decode_genome
+from island.genome_file import GenomeFile
 from island.runlog import read_jsonl
-from island.transfer import trained_on
 from tests.conftest import run_cli
 
 TWO = ["--envs", "CartPole-v1,Acrobot-v1", "--kind", "rules", "--rule-family", "threefactor",
@@ -30,8 +29,13 @@ def test_a_two_environment_island_logs_and_scores_both(tmp_path):
         assert score["mean"] == pytest.approx(score["curve"][1], abs=1e-3)
     normalised = [s["normalised_mean"] for s in held_out["envs"].values()]
     assert held_out["held_out_mean"] == pytest.approx(sum(normalised) / 2)
-    _, _, meta = decode_genome((run / "best.msgpack").read_bytes())
-    assert trained_on(meta) == ["CartPole-v1", "Acrobot-v1"]
+    saved = GenomeFile.read(run / "best.msgpack")
+    assert saved.trained_on == ["CartPole-v1", "Acrobot-v1"]
+    assert saved.lifetime == 2
+    # Scored where it was trained, with its cap; elsewhere re-sized, without it.
+    assert saved.scored_in("Acrobot-v1")[2].max_steps == 40
+    spec, _, settings = saved.scored_in("LunarLander-v3")
+    assert spec.layer_sizes == (8, 4) and settings.max_steps is None
     assert "Acrobot-v1" in (run / "config.toml").read_text()
 
 

@@ -12,11 +12,11 @@ import json
 import sys
 from pathlib import Path
 
-from envs import LIFETIME_FITNESS, EvalSettings, Evaluator, UnknownEnvironmentError
+from envs import LIFETIME_FITNESS, Evaluator, UnknownEnvironmentError
 from envs.recording import record_lifetimes
-from genome.codec import GenomeDecodeError, decode_genome
-from genome.layout import W_MAX
-from island.rule_study import TransferError, baselines, fit_to_env, rule_table, score_held_out
+from genome.codec import GenomeDecodeError
+from island.genome_file import GenomeFile
+from island.rule_study import TransferError, baselines, rule_table, score_held_out
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -58,11 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         _check(args)
-        spec, x, meta = decode_genome(args.genome.read_bytes())
-        env_id = args.env or meta.get("env")
-        if not env_id:
-            raise TransferError("the genome file names no environment; pass --env")
-        spec, x = fit_to_env(spec, x, env_id)
+        saved = GenomeFile.read(args.genome)
+        spec, x, settings = saved.scored_in(args.env, args.lifetime_fitness)
     except (GenomeDecodeError, UnknownEnvironmentError, TransferError) as exc:
         print(f"island-eval: {args.genome}: {exc}", file=sys.stderr)
         return 2
@@ -72,13 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"island-eval: cannot read {args.genome}: {exc}", file=sys.stderr)
         return 2
-    # Files of older runs name `carry_weights`: one lifetime of all their episodes.
-    evolved_lifetime = int(meta.get("lifetime") or (
-        meta.get("episodes", 1) if meta.get("carry_weights") else 1))
-    lifetime = args.lifetime or evolved_lifetime
-    fitness = args.lifetime_fitness or meta.get("lifetime_fitness", "mean")
-    settings = EvalSettings(env_id, spec, int(meta.get("max_steps") or 0) or None, fitness,
-                            float(meta.get("w_max", W_MAX)))
+    env_id, fitness = settings.env_id, settings.lifetime_fitness
+    lifetime = args.lifetime or saved.lifetime
     candidates = baselines(spec, x, args.compare) if args.compare else {"evolved": x}
     with Evaluator(settings, args.workers) as evaluator:
         scores = [score_held_out(evaluator, name, genome, args.episodes, lifetime,
@@ -91,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
             "rule_family": spec.rule_family, "layer_sizes": list(spec.layer_sizes),
             "lifetimes": args.episodes, "lifetime": lifetime, "lifetime_fitness": fitness,
             "held_out_seeds_from": 2**31 + args.held_out_start,
-            "trained_on": meta.get("envs") or meta.get("env"),
+            "trained_on": saved.trained_on,
             "rows": [s.to_dict() for s in scores],
             "recording": recording.to_dict() if recording else None,
         }, indent=2))
