@@ -12,6 +12,12 @@ Acrobot -500 to 0), so each is normalised before they are averaged:
 episodes on fixed seeds, measured once per process. 0 is a random policy and
 1 solved, in every environment. An environment without a threshold uses
 `R_random + max(1, |R_random|)` as its solved level (documented, arbitrary).
+
+The fitness is the mean of the normalised scores over environments (`mean`), or
+their minimum (`min`, `evaluation.envs_fitness`). Under the mean one easy task can
+carry a rule: rule C's fitness came from MountainCarContinuous-v0 alone while it
+lost CartPole-v1 and Acrobot-v1 (docs/science.md, question 2). Under the minimum
+only a rule that improves its worst environment is selected.
 """
 
 from __future__ import annotations
@@ -29,6 +35,11 @@ from genome.spec import GenomeSpec
 
 RANDOM_EPISODES = 20
 RANDOM_SEED = 12345  # below the held-out range: these episodes are never reported
+
+ACROSS_ENVS = {
+    "mean": "mean over environments of the normalised scores",
+    "min": "the worst environment's normalised score: no task can carry another",
+}
 
 
 @dataclass(frozen=True)
@@ -69,16 +80,22 @@ def return_scale(env_id: str) -> ReturnScale:
 
 
 class MultiEnvEvaluator:
-    """`evaluate(X, seeds) -> fitness` over several environments: the mean normalised score.
+    """`evaluate(X, seeds) -> fitness` over several environments: the mean (or the
+    minimum, `across="min"`) of the normalised scores.
 
     One `Evaluator` per environment, each with a network sized for it; every
     environment sees the same seeds. `episode_returns` gives the normalised
     returns of each environment, (envs, P, lifetimes, K).
     """
 
-    def __init__(self, settings: Sequence[EvalSettings], workers: int | None = None):
+    def __init__(self, settings: Sequence[EvalSettings], workers: int | None = None,
+                 across: str = "mean"):
         if not settings:
             raise ValueError("a multi-environment evaluator needs at least one environment")
+        if across not in ACROSS_ENVS:
+            raise ValueError(f"unknown fitness across environments {across!r}; "
+                             f"known: {', '.join(ACROSS_ENVS)}")
+        self.across = across
         dims = {s.spec.dim for s in settings}
         if len(dims) != 1:
             raise ValueError("every environment's genome must have the same length; only "
@@ -119,12 +136,15 @@ class MultiEnvEvaluator:
         self, X: np.ndarray, seeds: Sequence[int] | np.ndarray,
         abort: Callable[[], bool] | None = None,
     ) -> np.ndarray:
-        """Mean over environments and lifetimes of each lifetime's normalised score.
+        """Mean over lifetimes of each lifetime's normalised score, then the mean (or
+        the minimum) over environments.
 
         `last_scores` keeps each environment's part, (envs, P), so a log can say
         which environment a genome's fitness came from."""
         returns = self.episode_returns(X, seeds, abort)
         self.last_scores = lifetime_fitness(returns, self.settings.lifetime_fitness).mean(axis=2)
+        if self.across == "min":
+            return self.last_scores.min(axis=0)
         return self.last_scores.mean(axis=0)
 
     def close(self) -> None:

@@ -3,11 +3,13 @@ founding questions 2 and 4 (experiments/transfer_matrix.py, experiments/universa
 
 One `island-node` evolves a `rules` genome of one rule family (`--family`,
 `threefactor` unless told; a linear network, random initial weights every lifetime)
-whose fitness is the mean over the training environments of returns normalised to
-random policy = 0, solved = 1 (envs/multi.py). Training draws seeds below 2^31 only.
+whose fitness is the mean (or, `--envs-fitness min`, the minimum) over the training
+environments of returns normalised to random policy = 0, solved = 1 (envs/multi.py).
+Training draws seeds below 2^31 only.
 
     .venv/bin/python experiments/multi_env_training.py --out runs/universal [--ship]
         [--family learned] [--training ENV ...] [--lifetimes-per-eval N]
+        [--envs-fitness min]
 
 `--ship` copies the champion to
 `examples/genomes/<env>+<env>+....<family>.rules.msgpack`; the file records its
@@ -44,6 +46,7 @@ def evolve(args: argparse.Namespace) -> Path:
     if not started(run):
         subprocess.run([str(BIN / "island-node"), "--envs", ",".join(args.training), *RECIPE,
                         "--rule-family", args.family, "--episodes", str(args.lifetimes_per_eval),
+                        "--envs-fitness", args.envs_fitness,
                         "--max-evals", str(args.max_evals), "--seed", str(args.seed),
                         "--workers", str(args.workers), "--run-dir", str(run),
                         *(["--sigma", str(args.sigma)] if args.sigma else [])], check=True)
@@ -62,6 +65,8 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--family", default=FAMILY, help="rule family of the evolved genome")
     parser.add_argument("--lifetimes-per-eval", type=int, default=2,
                         help="lifetimes per training environment in one evaluation")
+    parser.add_argument("--envs-fitness", default="mean", choices=["mean", "min"],
+                        help="how the training environments' normalised scores combine")
     parser.add_argument("--max-evals", type=int, default=150_000,
                         help="episode evaluations of the training run (all environments)")
     parser.add_argument("--seed", type=int, default=1)

@@ -30,8 +30,9 @@ class EvaluationConfig:
 
     env: str = "CartPole-v1"
     # Several environments for one `rules` genome (envs/multi.py): a network sized for each,
-    # fitness the mean of returns normalised per environment; empty: `env` alone.
+    # fitness the mean (or min) of returns normalised per environment; empty: `env` alone.
     envs: list[str] = field(default_factory=list)
+    envs_fitness: str = "mean"  # mean | min over `envs` of the normalised scores (envs/multi.py)
     kind: str = "weights+rules"
     rule_family: str = "hebbian"
     hidden: list[int] | None = None  # hidden widths; unset: from the env (island/sizing.py)
@@ -270,6 +271,7 @@ def config_from_mapping(values: dict[str, Any], source: str = "config") -> NodeC
 def validate(config: NodeConfig) -> None:
     """Check ranges and names once, at the edge, so the inside can trust the config."""
     from envs.episodes import LIFETIME_FITNESS
+    from envs.multi import ACROSS_ENVS
     from genome.rules import FAMILIES
     from genome.spec import GenomeKind
 
@@ -286,6 +288,8 @@ def validate(config: NodeConfig) -> None:
          f"only a 'rules' genome trains on several environments (its rule is per layer, "
          f"weights are not), not {ev.kind!r}"),
         (len(set(ev.envs)) == len(ev.envs), "evaluation.envs", "an environment is listed twice"),
+        (ev.envs_fitness in ACROSS_ENVS, "evaluation.envs_fitness",
+         f"{ev.envs_fitness!r} is not one of {', '.join(ACROSS_ENVS)}"),
         (ev.episodes is None or ev.episodes >= 1, "evaluation.episodes", "must be at least 1"),
         (ev.lifetime >= 1, "evaluation.lifetime", "must be at least 1 episode"),
         (ev.lifetime_fitness in LIFETIME_FITNESS, "evaluation.lifetime_fitness",

@@ -36,6 +36,7 @@ class TrainingEnvs:
     """One spec and one `EvalSettings` per environment, in the order configured."""
 
     settings: tuple[EvalSettings, ...]
+    across: str = "mean"  # evaluation.envs_fitness: how scores combine over environments
 
     @classmethod
     def from_config(cls, ev: EvaluationConfig) -> TrainingEnvs:
@@ -46,7 +47,7 @@ class TrainingEnvs:
             spec = GenomeSpec(ev.kind, (info.obs_dim, *ev.hidden, info.act_dim), ev.rule_family)
             settings.append(EvalSettings(env_id, spec, ev.max_steps or None,
                                          ev.lifetime_fitness, ev.w_max))
-        return cls(tuple(settings))
+        return cls(tuple(settings), ev.envs_fitness)
 
     @property
     def ids(self) -> list[str]:
@@ -68,11 +69,11 @@ class TrainingEnvs:
 
     def reward_threshold(self) -> float | None:
         """The score that counts as solved: the environment's own, or 1 (every one solved)
-        when fitness is the mean of normalised returns (envs/multi.py)."""
+        when fitness is the mean or the minimum of normalised returns (envs/multi.py)."""
         return 1.0 if self.several else env_info(self.primary.env_id).reward_threshold
 
     def evaluator(self, workers: int | None) -> Evaluator | MultiEnvEvaluator:
         """An evaluator over every environment (the node's default factory)."""
         if self.several:
-            return MultiEnvEvaluator(list(self.settings), workers)
+            return MultiEnvEvaluator(list(self.settings), workers, self.across)
         return Evaluator(self.primary, workers)

@@ -58,6 +58,7 @@ def test_island_eval_json_has_every_row_with_its_curve_on_the_seeds_asked_for(tm
 @pytest.mark.parametrize("cli, args, flag", [
     ("island-node", ["--lifetime", "0"], "--lifetime"),
     ("island-node", ["--lifetime-fitness", "best"], "--lifetime-fitness"),
+    ("island-node", ["--envs-fitness", "max"], "--envs-fitness"),
     ("island-eval", ["missing.msgpack", "--held-out-start", "-1"], "--held-out-start"),
 ])
 def test_bad_lifetime_options_stop_with_one_line_naming_the_flag(tmp_path, cli, args, flag):

@@ -27,11 +27,22 @@ def test_one_rule_drives_a_network_per_environment_and_scores_are_normalised():
     with MultiEnvEvaluator(settings, workers=0) as multi:
         fitness = multi.evaluate(X, seeds)
         assert multi.env_ids == envs and multi.steps > 0
+    with MultiEnvEvaluator(settings, workers=0, across="min") as multi:
+        worst = multi.evaluate(X, seeds)
     expected = []
     for s in settings:
         with Evaluator(s, workers=0) as single:
             expected.append(return_scale(s.env_id).normalise(single.evaluate(X, seeds)))
     np.testing.assert_allclose(fitness, np.mean(expected, axis=0))
+    np.testing.assert_allclose(worst, np.min(expected, axis=0))
+    assert not np.allclose(worst, fitness)  # the two choices differ on these rules
+
+
+def test_an_unknown_choice_across_environments_is_refused():
+    settings = [EvalSettings("CartPole-v1", specs_for_envs("rules", [], "threefactor",
+                                                           ["CartPole-v1"])[0])]
+    with pytest.raises(ValueError, match="'max'.*known: mean, min"):
+        MultiEnvEvaluator(settings, workers=0, across="max")
 
 
 def test_genomes_of_different_lengths_cannot_share_an_island():
