@@ -2,22 +2,11 @@
 
 Migrants enter only through `inject`, before `ask`, with `force=True` so they
 keep their exact location; they come back out of `ask` and are scored by this
-island like any other sample. pycma's IPOP/BIPOP restarts live only in `fmin`,
-so an ask/tell island restarts itself: on a pycma stop condition or after
-`stagnation` generations without a new best *smoothed* generation median (the
-mean of the last `SMOOTHING` medians: with one episode per evaluation a single
-generation's median is itself a noisy draw, and its best-ever value, a lucky
-one, made LunarLander islands restart while they were still improving), it
-starts a fresh strategy around the distribution mean with the initial sigma
-and a doubled population (IPOP, Auger & Hansen 2005). The mean, not the best
-sample: the best of thousands of noisy scores is the luckiest, not the best.
-
-The node waits 200 generations (`evolution.stagnation`): at 60, LunarLander
-islands restarted while their champion still crossed the plateau of crashing
-policies (-130 to -5 for 6,000 evaluations on a seed that then solved), one of
-them after 3,126 evaluations, and each doubled population halved the
-generations left; tuning seed 111 ended at a held-out -76 with two restarts by
-20,000 evaluations, and 149 with one at 200 (issue 16).
+island like any other sample. When its progress stalls (island/stagnation.py)
+the island starts a fresh strategy around the distribution mean with the
+initial sigma and a doubled population (IPOP, Auger & Hansen 2005). The mean,
+not the best sample: the best of thousands of noisy scores is the luckiest, not
+the best.
 """
 
 from __future__ import annotations
@@ -29,8 +18,9 @@ from typing import Any
 import cma
 import numpy as np
 
+from island.stagnation import Stagnation
+
 STATE_VERSION = 1
-SMOOTHING = 10  # generation medians averaged into the progress a restart waits for
 
 
 @dataclass
@@ -86,7 +76,7 @@ class Island:
         self.seed = seed
         self.diagonal = self.dim > sep_above
         self.restarts_enabled = restarts
-        self.stagnation = stagnation
+        self.progress = Stagnation(stagnation)
         self.max_popsize = max_popsize
         default_popsize = 4 + int(3 * np.log(self.dim))
         self.base_popsize = popsize or default_popsize
@@ -101,10 +91,6 @@ class Island:
         self.best_fitness = -np.inf
         self.best_generation = -1
         self.last_elites: list[Elite] = []
-        self._since_improvement = 0
-        self._best_median = -np.inf
-        self._recent_medians: list[float] = []
-        self._since_restart = 0
         self._pending: list[int] = []  # ids of genomes injected since the last ask
         self._next_id = 0
         self._untold: bytes | None = None  # the strategy before an ask not yet told
@@ -204,18 +190,9 @@ class Island:
             self.best_fitness = float(fitness[order[0]])
             self.best_x = X[order[0]].copy()
             self.best_generation = self.generation
-        self._recent_medians = [*self._recent_medians, float(np.median(fitness))][-SMOOTHING:]
-        median = float(np.mean(self._recent_medians))
-        if median > self._best_median:
-            self._best_median = median
-            self._since_improvement = 0
-        else:
-            self._since_improvement += 1
-        self._since_restart += 1
-        # pycma's stop tests (tolfun, ...) fire at once on a flat start; let a strategy run first.
-        settled = self._since_restart >= self.stagnation
+        self.progress.observe(fitness)
         if self.restarts_enabled and (
-            self._since_improvement >= self.stagnation or (settled and self.es.stop())
+            self.progress.stalled or (self.progress.settled and self.es.stop())
         ):
             self._restart()
         return bool(improved)
@@ -235,19 +212,13 @@ class Island:
         self.last_failure = f"{type(exc).__name__}: {exc}".strip(": ")
         self.es = self._new_strategy(self.best_x, self.popsize)
         self._pending = []
-        self._since_improvement = 0
-        self._since_restart = 0
-        self._best_median = -np.inf
-        self._recent_medians = []
+        self.progress.reset()
 
     def _restart(self) -> None:
         self.restarts += 1
         popsize = min(self.popsize * 2, max(self.max_popsize, self.base_popsize))
         self.es = self._new_strategy(self.mean, popsize)
-        self._since_improvement = 0
-        self._since_restart = 0
-        self._best_median = -np.inf
-        self._recent_medians = []
+        self.progress.reset()
 
     def state(self) -> dict[str, Any]:
         """Everything this island remembers, as plain data (see `island_state`)."""
@@ -271,7 +242,7 @@ def island_state(island: Island) -> dict[str, Any]:
         "version": STATE_VERSION,
         "x0": island.x0.tolist(), "sigma0": island.sigma0, "seed": island.seed,
         "diagonal": island.diagonal, "restarts_enabled": island.restarts_enabled,
-        "stagnation": island.stagnation, "max_popsize": island.max_popsize,
+        "stagnation": island.progress.patience, "max_popsize": island.max_popsize,
         "base_popsize": island.base_popsize, "max_injected": island._max_injected,
         "mirrored": island.mirrored,
         "bounds": None if island.bounds is None else [list(island.bounds[0]),
@@ -281,9 +252,10 @@ def island_state(island: Island) -> dict[str, Any]:
         "best_x": island.best_x.tolist(), "best_fitness": island.best_fitness,
         "best_generation": island.best_generation,
         "elites": [[e.x.tolist(), e.fitness, e.generation] for e in island.last_elites],
-        "since_improvement": island._since_improvement, "best_median": island._best_median,
-        "recent_medians": list(island._recent_medians),
-        "since_restart": island._since_restart,
+        "since_improvement": island.progress.since_improvement,
+        "best_median": island.progress.best_median,
+        "recent_medians": list(island.progress.recent_medians),
+        "since_restart": island.progress.since_restart,
         "cma": island._untold or island.es.pickle_dumps(),  # an abandoned ask is undone
     }
 
@@ -298,7 +270,7 @@ def island_from_state(state: dict[str, Any]) -> Island:
     island.dim = len(island.x0)
     island.sigma0, island.seed = state["sigma0"], state["seed"]
     island.diagonal, island.restarts_enabled = state["diagonal"], state["restarts_enabled"]
-    island.stagnation, island.max_popsize = state["stagnation"], state["max_popsize"]
+    island.max_popsize = state["max_popsize"]
     island.base_popsize, island._max_injected = state["base_popsize"], state["max_injected"]
     island.mirrored = bool(state.get("mirrored", False))  # older states: never mirrored
     bounds = state["bounds"]
@@ -311,10 +283,10 @@ def island_from_state(state: dict[str, Any]) -> Island:
     island.best_generation = state["best_generation"]
     island.last_elites = [Elite(np.asarray(x, dtype=float), float(f), int(g))
                           for x, f, g in state["elites"]]
-    island._since_improvement = state["since_improvement"]
-    island._best_median = float(state["best_median"])
-    island._recent_medians = [float(m) for m in state.get("recent_medians", [])]  # older: none
-    island._since_restart = state["since_restart"]
+    island.progress = Stagnation(
+        state["stagnation"], state["since_improvement"], float(state["best_median"]),
+        [float(m) for m in state.get("recent_medians", [])],  # older states: none
+        state["since_restart"])
     island._pending, island._next_id, island._untold = [], 0, None
     island.es = pickle.loads(state["cma"])  # our own checkpoint file, checksummed
     return island

@@ -19,6 +19,7 @@ import numpy as np
 from island.checkpoint import CheckpointError
 from island.cmaes_island import Island
 from island.migration import MigrationCounters
+from island.stagnation import Stagnation
 
 
 class _Unpickler(pickle.Unpickler):
@@ -39,7 +40,10 @@ def convert_format1(payload: bytes, source: str) -> Any:
         island.__dict__.setdefault("bounds", None)
         island.__dict__.setdefault("numerical_resets", 0)
         island.__dict__.setdefault("last_failure", "")
-        island.__dict__.setdefault("_recent_medians", [])
+        island.progress = Stagnation(  # format 1 kept the restart counters on the island
+            island.__dict__.pop("stagnation"), island.__dict__.pop("_since_improvement"),
+            island.__dict__.pop("_best_median"), island.__dict__.pop("_recent_medians", []),
+            island.__dict__.pop("_since_restart"))
         island._pending, island._next_id, island._untold = [], 0, None
         if getattr(island.es, "_flgtelldone", True) is False:  # saved between ask and tell
             island._reset_after(RuntimeError("format-1 checkpoint saved mid-generation"))

@@ -119,7 +119,10 @@ def test_a_checkpoint_of_format_1_still_resumes_even_saved_mid_generation(tmp_pa
         X = old.ask().X
         old.tell(X, -np.sum(X**2, axis=1))
     old.ask()  # abandoned, as format 1 saved it on SIGTERM
-    old.__dict__.update(evaluations=18, _pending=0)
+    progress = old.__dict__.pop("progress")  # format 1 kept these on the island itself
+    old.__dict__.update(evaluations=18, _pending=0, stagnation=progress.patience,
+                        _since_improvement=progress.since_improvement,
+                        _best_median=progress.best_median, _since_restart=progress.since_restart)
     for name in ("_next_id", "_untold"):
         del old.__dict__[name]
     payload = pickle.dumps({"version": 1, "fingerprint": "f", "island": old,
@@ -131,6 +134,7 @@ def test_a_checkpoint_of_format_1_still_resumes_even_saved_mid_generation(tmp_pa
     state, problems = load_latest(tmp_path)
     assert not problems and state.generation == 3 and state.migration.received == 3
     assert state.island.numerical_resets == 1  # the abandoned ask could not be asked again
+    assert state.island.progress.patience == 60 and state.island.progress.since_restart == 0
     X = state.island.ask().X
     state.island.tell(X, -np.sum(X**2, axis=1))
     assert state.island.generation == 4

@@ -173,3 +173,20 @@ def test_a_mirrored_island_samples_pairs_about_its_mean_and_keeps_them_after_a_r
     steps = resumed.ask().X - resumed.es.mean
     assert len(steps) == 16
     assert all(any(np.allclose(s, -t) for t in steps) for s in steps)
+
+
+def test_one_lucky_generation_does_not_reset_the_wait_for_progress():
+    """The restart waits on the mean of the last 10 generation medians, so a single lucky
+    median (one noisy episode per sample) does not count as progress for long."""
+    from island.stagnation import Stagnation
+
+    progress = Stagnation(patience=5)
+    for _ in range(10):
+        progress.observe(np.zeros(8))
+    progress.observe(np.full(8, 3.0))  # one lucky generation lifts the smoothed median
+    assert progress.since_improvement == 0
+    for _ in range(5):
+        progress.observe(np.zeros(8))  # it still counts in the smoothing window: no new best
+    assert progress.stalled and progress.settled
+    progress.reset()
+    assert not progress.stalled and progress.recent_medians == []
