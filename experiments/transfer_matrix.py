@@ -11,6 +11,7 @@ genome with lifetimes of LIFETIME episodes.
 
     .venv/bin/python experiments/transfer_matrix.py --out runs/universal
         [--family learned --training ENV ... --outside ENV ... --held-out-start N]
+        [--envs-fitness min] [--no-singles]
 
 Writes DIR/matrix/transfer.{md,json,png,html} and curves.png (the multi-environment
 rule: heatmap of margins over the best baseline, within-lifetime curves) and
@@ -60,7 +61,7 @@ def matrix(args: argparse.Namespace) -> list[dict[str, Any]]:
     their own environments were scored in issue 11."""
     multi = evolve(args)
     cells = transfer(args, [multi], [*args.training, *args.outside], "matrix")
-    singles = single_env_genomes(args.training, args.family)
+    singles = [] if args.no_singles else single_env_genomes(args.training, args.family)
     return cells + (transfer(args, singles, args.outside, "singles") if singles else [])
 
 
@@ -71,6 +72,9 @@ def add_matrix_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--episodes", type=int, default=100, help="held-out lifetimes per cell")
     parser.add_argument("--held-out-start", type=int, default=REPORT_OFFSET, metavar="N",
                         help="held-out seeds from 2^31 + N (a block no choice was made on)")
+    parser.add_argument("--no-singles", action="store_true",
+                        help="score only the multi-environment rule (not the shipped "
+                             "one-environment rules outside their environments)")
 
 
 def main() -> int:
