@@ -66,6 +66,7 @@ class Champion:
     challenger_fitness: float = -np.inf
     confirmations: list[float] = field(default_factory=list)  # its scores on fresh lifetimes
     predicted_for: int = 100  # lifetimes of the held-out score the bound predicts (0: none)
+    reached_target: bool = False  # a round has scored at the stop target: the end game began
 
     def observe(self, x: np.ndarray, fitness: float) -> None:
         """Remember the best training sample of the current window."""
@@ -104,7 +105,8 @@ class Champion:
                 "generation": self.generation, "origin": self.origin, "rounds": self.rounds,
                 "challenger": None if self.challenger is None else self.challenger.tolist(),
                 "challenger_fitness": self.challenger_fitness,
-                "confirmations": list(self.confirmations)}
+                "confirmations": list(self.confirmations),
+                "reached_target": self.reached_target}
 
     @classmethod
     def from_map(cls, data: dict[str, Any]) -> Champion:
@@ -114,7 +116,8 @@ class Champion:
                    str(data["origin"]), int(data["rounds"]), vector(data["challenger"]),
                    float(data["challenger_fitness"]),
                    # checkpoints written before confirmation rounds have none
-                   [float(v) for v in data.get("confirmations", [])])
+                   [float(v) for v in data.get("confirmations", [])],
+                   reached_target=bool(data.get("reached_target", False)))
 
     def confirm(self, lifetime_scores: np.ndarray) -> None:
         """Add the champion's scores on fresh lifetimes (pooled with its earlier ones)."""

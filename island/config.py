@@ -37,6 +37,9 @@ class EvaluationConfig:
     rule_family: str = "hebbian"
     hidden: list[int] | None = None  # hidden widths; unset: from the env (island/sizing.py)
     episodes: int | None = None  # lifetimes per evaluation (fresh seeds); unset: island/sizing.py
+    # lifetimes per evaluation once a champion round has scored at the stop target (the end
+    # game: one noisy episode cannot rank policies that differ by less than its spread)
+    episodes_at_target: int | None = None  # unset: island/sizing.py
     lifetime: int = 1  # episodes per lifetime; the weights carry what the rule learned across them
     lifetime_fitness: str = "last_half"  # mean | last_half | weighted: a lifetime's score
     max_steps: int = 0  # cap on steps per episode; 0 keeps the environment's own limit
@@ -291,6 +294,8 @@ def validate(config: NodeConfig) -> None:
         (ev.envs_fitness in ACROSS_ENVS, "evaluation.envs_fitness",
          f"{ev.envs_fitness!r} is not one of {', '.join(ACROSS_ENVS)}"),
         (ev.episodes is None or ev.episodes >= 1, "evaluation.episodes", "must be at least 1"),
+        (ev.episodes_at_target is None or ev.episodes_at_target >= 1,
+         "evaluation.episodes_at_target", "must be at least 1"),
         (ev.lifetime >= 1, "evaluation.lifetime", "must be at least 1 episode"),
         (ev.lifetime_fitness in LIFETIME_FITNESS, "evaluation.lifetime_fitness",
          f"{ev.lifetime_fitness!r} is not one of {', '.join(LIFETIME_FITNESS)}"),

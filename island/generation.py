@@ -54,6 +54,14 @@ class Generations:
         return (self.validating and self.target is not None
                 and self.config.evaluation.confirm_episodes > 0)
 
+    @property
+    def lifetimes(self) -> int:
+        """Lifetimes per evaluation: more once a champion has scored at the target."""
+        ev = self.config.evaluation
+        if self.champion.reached_target and ev.episodes_at_target is not None:
+            return ev.episodes_at_target
+        return ev.episodes
+
     def stop_score(self) -> float:
         """The score the stop target is tested on: the confirmed bound when confirming."""
         return self.champion.confirmed if self.confirming else self.best()[1]
@@ -80,7 +88,7 @@ class Generations:
             self.migration.receive(self.gossip.drain(), self.island)
         resets = self.island.numerical_resets
         population = self.island.ask()
-        fitness = self._score(population.X, self._seeds(self.config.evaluation.episodes))
+        fitness = self._score(population.X, self._seeds(self.lifetimes))
         env_scores = self._env_scores(int(np.argmax(fitness)))
         improved = self.island.tell(population.X, fitness)
         if self.island.numerical_resets != resets:
@@ -130,8 +138,12 @@ class Generations:
         except WorkerDied as exc:  # likewise; the node stops after logging the generation
             self.lost_worker = str(exc)
             return
-        if (self.confirming and self.champion.score >= self.target
-                and self.champion.confirmed < self.target):
+        at_target = self.target is not None and self.champion.score >= self.target
+        if at_target and not self.champion.reached_target:
+            self.champion.reached_target = True
+            self.event("end_game", generation=self.island.generation,
+                       score=self.champion.score, episodes=self.lifetimes)
+        if self.confirming and at_target and self.champion.confirmed < self.target:
             self._confirm()
         if result.changed:
             self.event("champion", generation=self.island.generation,

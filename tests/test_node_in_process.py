@@ -95,6 +95,30 @@ def test_with_no_stop_criterion_a_node_stops_at_the_environments_reward_threshol
     assert [e["lifetimes"] for e in events if e["event"] == "held_out"] == [4]
 
 
+def test_once_a_champion_scores_at_the_target_each_evaluation_plays_more_lifetimes(tmp_path):
+    """The end game: from the round that first scores at the target, every genome is
+    scored on `episodes_at_target` lifetimes (here 5 instead of 2); it survives a resume."""
+    cfg = config(tmp_path, max_generations=4, final_episodes=0)
+    cfg.stop.target = 475.0
+    cfg.evaluation.episodes_at_target = 5
+    node = Node(cfg, evaluator=FakeEvaluator)
+    try:
+        before = [node.step().evaluations for _ in range(2)]  # round at generation 2: 487
+        assert before == [8 * 2, 2 * 8 * 2 + 2 * 2 + len(node.champion.confirmations)]
+        node.checkpoint()
+    finally:
+        node.close()
+    (end_game,) = [e for e in read_jsonl(tmp_path / "run" / "events.jsonl")
+                   if e["event"] == "end_game"]
+    assert end_game["generation"] == 2 and end_game["episodes"] == 5
+    resumed = Node(cfg, evaluator=FakeEvaluator)
+    try:
+        assert resumed.champion.reached_target
+        start = resumed.state.evaluations
+        assert resumed.step().evaluations - start == 8 * 5
+    finally:
+        resumed.close()
+
 
 class NoisyEvaluator(FakeEvaluator):
     """Each lifetime's return is 80 above or below the formula, alternately: std 80."""
