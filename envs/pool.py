@@ -25,12 +25,18 @@ import sys
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
+from pathlib import Path
 from typing import Any
 
 from envs.worker import STOP_SIGNALS
 
 # Not `-m envs.worker`: envs imports envs.worker first, and runpy warns of running it twice.
-WORKER = "import sys; from envs.worker import serve; serve(int(sys.argv[1]), int(sys.argv[2]))"
+# `python -c` puts the working directory first on sys.path, so a worker started elsewhere
+# could import another copy of the project (seen: a snapshot's node whose workers scored
+# with the checkout's code); it puts the directory the node's own `envs` came from first.
+WORKER = ("import sys; sys.path.insert(0, sys.argv[3]); from envs.worker import serve; "
+          "serve(int(sys.argv[1]), int(sys.argv[2]))")
+SOURCE_ROOT = str(Path(__file__).resolve().parent.parent)  # the directory holding `envs`
 POLL_S = 0.1
 LEAVE_S = 1.0  # an idle worker has this long to leave before it is killed
 
@@ -64,7 +70,7 @@ class WorkerPool:
                 with theirs:
                     fd = theirs.fileno()
                     proc = subprocess.Popen([sys.executable, "-c", WORKER, str(fd),
-                                             str(os.getpid())], pass_fds=(fd,),
+                                             str(os.getpid()), SOURCE_ROOT], pass_fds=(fd,),
                                             stdin=subprocess.DEVNULL)
                 conn = Connection(ours.detach())
                 self._procs.append(proc)

@@ -100,6 +100,19 @@ def test_worker_pool_scores_like_the_local_evaluator():
         np.testing.assert_allclose(local.evaluate(X, [5, 6]), pool.evaluate(X, [5, 6]))
 
 
+def test_workers_import_the_nodes_own_code_wherever_it_was_started(tmp_path, monkeypatch):
+    """A worker is `python -c`, which puts the working directory first on sys.path: a node
+    started next to another copy of the project must not score with that copy's code."""
+    (tmp_path / "envs").mkdir()
+    (tmp_path / "envs" / "__init__.py").write_text("raise ImportError('another envs')\n")
+    monkeypatch.chdir(tmp_path)
+    spec = GenomeSpec("weights", (4, 2))
+    settings = EvalSettings("CartPole-v1", spec, max_steps=20)
+    X = np.random.default_rng(0).standard_normal((3, spec.dim))
+    with Evaluator(settings, workers=0) as local, Evaluator(settings, workers=1) as pool:
+        np.testing.assert_array_equal(pool.evaluate(X, [1, 2]), local.evaluate(X, [1, 2]))
+
+
 def test_unknown_environment_names_the_id():
     from envs import UnknownEnvironmentError
 
