@@ -19,6 +19,7 @@ import numpy as np
 from envs.episodes import LIFETIME_FITNESS, lifetime_fitness, run_lifetimes
 from envs.network import PlasticNetwork
 from envs.pool import Aborted, WorkerPool
+from envs.random_policy import RandomPolicy, random_policy
 from envs.spaces import EnvInfo, describe, env_info, make_env
 from genome.layout import W_MAX
 from genome.spec import GenomeSpec
@@ -33,11 +34,17 @@ class EvalSettings:
     max_steps: int | None = None
     lifetime_fitness: str = "last_half"  # how a lifetime's episode returns make one score
     w_max: float = W_MAX
+    normalise_obs: bool = False  # inputs standardised by a random policy's statistics
 
     def __post_init__(self) -> None:
         if self.lifetime_fitness not in LIFETIME_FITNESS:
             raise ValueError(f"unknown lifetime fitness {self.lifetime_fitness!r}; "
                              f"known: {', '.join(LIFETIME_FITNESS)}")
+
+
+def input_scale(settings: EvalSettings) -> RandomPolicy | None:
+    """The statistics a network standardises its inputs by, when its settings ask for it."""
+    return random_policy(settings.env_id) if settings.normalise_obs else None
 
 
 def lifetime_seeds(seeds: Sequence[int] | np.ndarray, P: int) -> np.ndarray:
@@ -81,7 +88,7 @@ class LocalEvaluator:
         seeds = lifetime_seeds(seeds, P)
         L, K = seeds.shape[1:]
         network = PlasticNetwork(self.settings.spec, self.info, np.repeat(X, L, axis=0),
-                                 w_max=self.settings.w_max)
+                                 w_max=self.settings.w_max, inputs=input_scale(self.settings))
         returns, steps = run_lifetimes(self._ensure_envs(P * L), network,
                                        seeds.reshape(P * L, K), self.settings.max_steps)
         return returns.reshape(P, L, K), steps

@@ -8,9 +8,8 @@ Acrobot -500 to 0), so each is normalised before they are averaged:
     score = (R - R_random) / (R_solved - R_random)
 
 `R_solved` is the environment's own `reward_threshold` (gymnasium spec);
-`R_random` the mean return of uniformly random actions over RANDOM_EPISODES
-episodes on fixed seeds, measured once per process. 0 is a random policy and
-1 solved, in every environment. An environment without a threshold uses
+`R_random` the mean return of uniformly random actions (envs/random_policy.py).
+0 is a random policy and 1 solved, in every environment. An environment without a threshold uses
 `R_random + max(1, |R_random|)` as its solved level (documented, arbitrary).
 
 The fitness is the mean of the normalised scores over environments (`mean`), or
@@ -24,17 +23,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
 from envs.episodes import lifetime_fitness
 from envs.evaluator import EvalSettings, Evaluator
-from envs.spaces import make_env
+from envs.random_policy import random_policy
 from genome.spec import GenomeSpec
-
-RANDOM_EPISODES = 20
-RANDOM_SEED = 12345  # below the held-out range: these episodes are never reported
 
 ACROSS_ENVS = {
     "mean": "mean over environments of the normalised scores",
@@ -54,26 +49,11 @@ class ReturnScale:
         return (np.asarray(returns) - self.random) / (self.solved - self.random)
 
 
-@lru_cache(maxsize=64)
 def return_scale(env_id: str) -> ReturnScale:
-    """Measure a random policy's mean return and read the solved level (see module doc)."""
-    env = make_env(env_id)
-    try:
-        env.action_space.seed(RANDOM_SEED)
-        totals = []
-        for k in range(RANDOM_EPISODES):
-            env.reset(seed=RANDOM_SEED + k)
-            total, done = 0.0, False
-            while not done:
-                _, reward, terminated, truncated, _ = env.step(env.action_space.sample())
-                total += float(reward)
-                done = terminated or truncated
-            totals.append(total)
-        threshold = env.spec.reward_threshold if env.spec else None
-    finally:
-        env.close()
-    random = float(np.mean(totals))
-    solved = float(threshold) if threshold is not None else random + max(1.0, abs(random))
+    """A random policy's mean return and the solved level (see module doc)."""
+    policy = random_policy(env_id)
+    random, threshold = policy.mean_return, policy.reward_threshold
+    solved = threshold if threshold is not None else random + max(1.0, abs(random))
     if solved <= random:
         solved = random + max(1.0, abs(random))  # a threshold a random policy already meets
     return ReturnScale(env_id, random, solved)

@@ -22,6 +22,7 @@ import numpy as np
 
 from envs import learned, threefactor
 from envs.kernels import FAMILY_CODES, forward, learn
+from envs.random_policy import RandomPolicy
 from envs.rows import RowArrays
 from envs.spaces import EnvInfo
 from envs.threefactor import forward_noisy
@@ -41,7 +42,8 @@ class PlasticNetwork:
     (`rows`, indices into the population), which are all P rows until `shrink`.
     """
 
-    def __init__(self, spec: GenomeSpec, info: EnvInfo, X: np.ndarray, w_max: float = W_MAX):
+    def __init__(self, spec: GenomeSpec, info: EnvInfo, X: np.ndarray, w_max: float = W_MAX,
+                 inputs: RandomPolicy | None = None):
         X = np.atleast_2d(np.asarray(X, dtype=float))
         if X.shape[1] != spec.dim:
             raise ValueError(f"population has {X.shape[1]} columns, spec needs {spec.dim}")
@@ -51,6 +53,7 @@ class PlasticNetwork:
                 f"(observations {info.obs_dim}, actions {info.act_dim})"
             )
         self.spec, self.info, self.w_max = spec, info, float(w_max)
+        self.inputs = inputs  # observations are standardised by its statistics when given
         self.P = len(X)
         self.sizes = np.asarray(spec.layer_sizes, dtype=np.int64)
         self._genome_params = (
@@ -164,7 +167,8 @@ class PlasticNetwork:
 
     def act(self, obs: np.ndarray) -> np.ndarray:
         """Actions for the current rows' observations; remembers activations for `learn`."""
-        obs = np.ascontiguousarray(obs, dtype=float)
+        obs = np.ascontiguousarray(obs if self.inputs is None else self.inputs.scale(obs),
+                                   dtype=float)
         if self._noisy:
             forward_noisy(self.params, self.sizes, obs, self._acts, self._clean,
                           self._rows["rules"], self._rows["episode_seeds"], self._t, OBS_CLIP,

@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 from envs.episodes import lifetime_fitness, run_lifetimes
-from envs.evaluator import EvalSettings
+from envs.evaluator import EvalSettings, input_scale
 from envs.held_out import held_out_seeds
 from envs.network import PlasticNetwork
 from envs.spaces import UnknownEnvironmentError, describe
@@ -158,7 +158,7 @@ def record_lifetimes(
     episodes = []
     try:
         network = PlasticNetwork(settings.spec, describe(env), np.asarray(x)[None, :],
-                                 settings.w_max)
+                                 settings.w_max, input_scale(settings))
         for seeds in held_out_seeds(lifetimes, episodes_per_lifetime, offset):
             returns, _ = run_lifetimes([tapped], network, seeds, settings.max_steps)
             episodes.append(returns[0])

@@ -44,6 +44,9 @@ class EvaluationConfig:
     lifetime_fitness: str = "last_half"  # mean | last_half | weighted: a lifetime's score
     max_steps: int = 0  # cap on steps per episode; 0 keeps the environment's own limit
     w_max: float = W_MAX  # weights are clipped to [-w_max, w_max]
+    # inputs standardised by a random policy's observation statistics (envs/random_policy.py);
+    # unset: island/sizing.py
+    normalise_obs: bool | None = None
     workers: int | None = None  # evaluation processes; unset: one per core; 0: in this process
     validation_episodes: int = 10  # lifetimes per champion round (0: champion = best sample)
     validate_every: int = 5  # generations between champion rounds
@@ -220,7 +223,7 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
             kind = hints[f.name]
             default = f.default_factory() if f.default is dataclasses.MISSING else f.default
             help_text = f"default: {default!r}"
-            if kind is bool:
+            if kind in (bool, bool | None):  # unset (None) stays unset: sized later
                 group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction,
                                    default=argparse.SUPPRESS, help=help_text)
             else:

@@ -2,9 +2,9 @@
 
 `best.msgpack` (island/outcome.py writes it) holds a genome and a map of what
 its run used: the environment(s) it was evolved on, the episode cap, the
-lifetime and its fitness, the weight bound. island-eval, island-transfer and
-island-report all score saved genomes, so they read that map here, and each
-reads it the same way, files of older runs included.
+lifetime and its fitness, the weight bound, whether its inputs were scaled.
+island-eval, island-transfer and island-report all score saved genomes, so they
+read that map here, and each reads it the same way, files of older runs included.
 """
 
 from __future__ import annotations
@@ -69,5 +69,6 @@ class GenomeFile:
         max_steps = int(self.meta.get("max_steps") or 0) if env_id in self.trained_on else 0
         fitness = lifetime_fitness or str(self.meta.get("lifetime_fitness", "mean"))
         settings = EvalSettings(env_id, spec, max_steps or None, fitness,
-                                float(self.meta.get("w_max", W_MAX)))
+                                float(self.meta.get("w_max", W_MAX)),
+                                bool(self.meta.get("normalise_obs", False)))  # older: never
         return spec, x, settings

@@ -45,7 +45,7 @@ class Outcome:
             "generation": generation, "evaluations": evaluations, "node": self.node_id,
             "max_steps": ev.max_steps, "lifetime": ev.lifetime,
             "lifetime_fitness": self.settings.lifetime_fitness, "w_max": self.settings.w_max,
-            "episodes": ev.episodes,
+            "episodes": ev.episodes, "normalise_obs": self.settings.normalise_obs,
         }
         self.run_dir.write_best(encode_genome(self.spec, x, meta))
 

@@ -13,6 +13,7 @@ TWO = ["--envs", "CartPole-v1,Acrobot-v1", "--kind", "rules", "--rule-family", "
 def test_a_two_environment_island_logs_and_scores_both(tmp_path):
     run = tmp_path / "run"
     result = run_cli("island-node", *TWO, "--run-dir", str(run), "--lifetime", "2",
+                     "--normalise-obs",
                      "--episodes", "1", "--popsize", "6", "--max-generations", "2",
                      "--validate-every", "2", "--validation-episodes", "1",
                      "--final-episodes", "4")
@@ -36,6 +37,7 @@ def test_a_two_environment_island_logs_and_scores_both(tmp_path):
     assert saved.scored_in("Acrobot-v1")[2].max_steps == 40
     spec, _, settings = saved.scored_in("LunarLander-v3")
     assert spec.layer_sizes == (8, 4) and settings.max_steps is None
+    assert settings.normalise_obs  # its inputs were scaled in training, so they are here
     assert "Acrobot-v1" in (run / "config.toml").read_text()
 
 

@@ -212,3 +212,28 @@ def test_shrunk_batch_learns_like_the_full_one_and_restores_every_row():
     shrunk.restore()
     for W_full, W_shrunk in zip(full.W, shrunk.W, strict=True):
         np.testing.assert_allclose(W_shrunk, W_full, atol=1e-12)
+
+
+def test_scaled_inputs_are_the_observations_standardised_by_a_random_policy():
+    """`normalise_obs`: a network standardises what it sees by a random policy's statistics,
+    measured on fixed episodes (so every process agrees), with a floor on the spread."""
+    from envs.random_policy import MIN_STD, random_policy
+
+    policy = random_policy("LunarLander-v3")
+    random_policy.cache_clear()
+    assert random_policy("LunarLander-v3") == policy  # the same numbers in any process
+    assert min(policy.obs_std) >= MIN_STD and len(policy.obs_mean) == 8
+    assert 0.5 < policy.obs_mean[1] < 1.5  # height: a random lander falls from ~1.4
+    spec = GenomeSpec("weights+rules", (8, 16, 4))
+    info = env_info("LunarLander-v3")
+    X = _population(spec, 3, seed=4)
+    obs = np.random.default_rng(5).standard_normal((3, 8))
+    scaled, plain = PlasticNetwork(spec, info, X, inputs=policy), PlasticNetwork(spec, info, X)
+    np.testing.assert_array_equal(scaled.act(obs), plain.act(policy.scale(obs)))
+    scaled.learn(np.ones(3), np.ones(3, bool))
+    plain.learn(np.ones(3), np.ones(3, bool))  # the rule sees the scaled inputs too
+    assert all(np.array_equal(a, b) for a, b in zip(scaled.W, plain.W, strict=True))
+    with Evaluator(EvalSettings("LunarLander-v3", spec, max_steps=30, normalise_obs=True),
+                   workers=1) as pool, Evaluator(EvalSettings("LunarLander-v3", spec,
+                                                              max_steps=30), workers=0) as raw:
+        assert not np.array_equal(pool.evaluate(X, [3]), raw.evaluate(X, [3]))
