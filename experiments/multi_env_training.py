@@ -9,7 +9,7 @@ Training draws seeds below 2^31 only.
 
     .venv/bin/python experiments/multi_env_training.py --out runs/universal [--ship]
         [--family learned] [--training ENV ...] [--lifetimes-per-eval N]
-        [--envs-fitness min]
+        [--envs-fitness min] [--normalise-obs]
 
 `--ship` copies the champion to
 `examples/genomes/<env>+<env>+....<family>.rules.msgpack`; the file records its
@@ -49,7 +49,8 @@ def evolve(args: argparse.Namespace) -> Path:
                         "--envs-fitness", args.envs_fitness,
                         "--max-evals", str(args.max_evals), "--seed", str(args.seed),
                         "--workers", str(args.workers), "--run-dir", str(run),
-                        *(["--sigma", str(args.sigma)] if args.sigma else [])], check=True)
+                        *(["--sigma", str(args.sigma)] if args.sigma else []),
+                        *(["--normalise-obs"] if args.normalise_obs else [])], check=True)
     named = args.out / shipped_name(args.training, args.family)
     shutil.copy(run / "best.msgpack", named)
     return named
@@ -73,6 +74,9 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sigma", type=float, default=None,
                         help="CMA-ES initial step size (default: the node's own, island/sizing.py)")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--normalise-obs", action="store_true",
+                        help="standardise every environment's inputs by a random policy's "
+                             "statistics (evaluation.normalise_obs)")
 
 
 def main() -> int:

@@ -45,8 +45,8 @@ class EvaluationConfig:
     max_steps: int = 0  # cap on steps per episode; 0 keeps the environment's own limit
     w_max: float = W_MAX  # weights are clipped to [-w_max, w_max]
     # inputs standardised by a random policy's observation statistics (envs/random_policy.py);
-    # unset: island/sizing.py
-    normalise_obs: bool | None = None
+    # off by default: on LunarLander it was no better (benchmarks/time_to_solve.md)
+    normalise_obs: bool = False
     workers: int | None = None  # evaluation processes; unset: one per core; 0: in this process
     validation_episodes: int = 10  # lifetimes per champion round (0: champion = best sample)
     validate_every: int = 5  # generations between champion rounds
@@ -223,7 +223,7 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
             kind = hints[f.name]
             default = f.default_factory() if f.default is dataclasses.MISSING else f.default
             help_text = f"default: {default!r}"
-            if kind in (bool, bool | None):  # unset (None) stays unset: sized later
+            if kind is bool:
                 group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction,
                                    default=argparse.SUPPRESS, help=help_text)
             else:

@@ -20,10 +20,10 @@ run records what ran):
   evaluations the champions stood at 113, -57, 197, 42 against -76, -65, -81,
   -12 with 3 episodes). Sigma 0.2: at 0.5 with one episode they stood at -114,
   181, -19, -7 after 4,000-7,000.
-- Inputs (8 or more observations): standardised by a random policy's observation
-  statistics (envs/random_policy.py). LunarLander's leg contacts vary 4x less
-  than its velocities, BipedalWalker's lidar 15x less than its joint speeds,
-  and CMA-ES starts isotropic. Measured on seeds 5001-5010 (benchmarks/time_to_solve.md).
+- Inputs are not scaled unless asked (`--normalise-obs`). LunarLander's leg
+  contacts vary 4x less than its velocities, and CMA-ES starts isotropic, but
+  standardising them was no better on tuning seeds 5001-5010: faster on three,
+  slower on four, two more failures (benchmarks/time_to_solve.md).
 - The end game (8 or more observations): once a champion round has scored at
   the stop target, END_GAME_EPISODES lifetimes per evaluation. On seeds
   5001-5010 the first champion at 200 came at a median of 5,360 evaluations and
@@ -60,12 +60,9 @@ def popsize_for(info: EnvInfo, dim: int) -> int:
 
 
 def resolve_sizes(config: NodeConfig, info: EnvInfo) -> None:
-    """Fill the network's sizes and input scaling the config leaves unset (before the
-    genome spec exists)."""
+    """Fill the network's sizes the config leaves unset (before the genome spec exists)."""
     if config.evaluation.hidden is None:
         config.evaluation.hidden = hidden_for(info)
-    if config.evaluation.normalise_obs is None:
-        config.evaluation.normalise_obs = info.obs_dim >= SMALL_OBSERVATIONS
 
 
 def resolve_search(config: NodeConfig, info: EnvInfo, dim: int) -> None:
