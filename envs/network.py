@@ -6,7 +6,7 @@ actions map its tanh output onto the action bounds. After every step the
 genome's learning rule changes `W` (biases stay as evolved), with a normalised
 reward as the third factor, and weights are clipped to `[-w_max, w_max]` so no
 rule can overflow the network. The arithmetic lives in `envs.kernels`,
-`envs.threefactor` and `envs.learned`.
+`envs.threefactor` and `envs.learned`; `envs.rule_kernels` picks a family's.
 
 A lifetime starts with `reset` (initial weights) and each of its episodes with
 `begin_episode` (the episode's seed keys the exploration noise; traces restart).
@@ -20,19 +20,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs import learned, threefactor
-from envs.kernels import FAMILY_CODES, forward, learn
 from envs.random_policy import RandomPolicy
 from envs.rows import RowArrays
+from envs.rule_kernels import kernels_for
 from envs.spaces import EnvInfo
-from envs.threefactor import forward_noisy
 from genome.layout import W_MAX, batch_rules, random_weights
-from genome.rules import LEARNED, THREEFACTOR
 from genome.spec import GenomeSpec
-
-REWARD_ALPHA = 0.01  # time constant of the running reward mean/variance (~100 steps)
-REWARD_CLIP = 5.0
-OBS_CLIP = 1e6
 
 
 class PlasticNetwork:
@@ -60,22 +53,13 @@ class PlasticNetwork:
             np.ascontiguousarray(X[:, : spec.n_weights]) if spec.kind.has_weights else None
         )
         self.plastic = spec.kind.has_rules
-        family = spec.rule_family if self.plastic else ""
-        # Families with exploration noise and a state (traces, baselines) of their own.
-        self._noisy = family in (THREEFACTOR.name, LEARNED.name)
-        self._learned = family == LEARNED.name
-        self._family = FAMILY_CODES.get(family, -1)
-        n_state = (learned.state_size(spec.n_weights, spec.n_layers) if self._learned
-                   else threefactor.state_size(spec.n_weights, spec.n_layers) if self._noisy
-                   else 0)
-        self._n_traces = (learned.trace_size(spec.n_weights) if self._learned
-                          else spec.n_weights)
+        self._kernels = kernels_for(spec)
         rules = batch_rules(spec, X) if self.plastic else np.zeros((self.P, 0, 0))
         self._rows = RowArrays({
             "params": np.empty((self.P, spec.n_weights)),
             "reward_mean": np.zeros(self.P),
             "reward_var": np.ones(self.P),
-            "state": np.zeros((self.P, n_state)),  # traces and baselines of a noisy rule
+            "state": np.zeros((self.P, self._kernels.state_size)),  # traces, baselines
             "episode_seeds": np.zeros(self.P, dtype=np.uint64),  # key the exploration noise
             "rules": np.ascontiguousarray(rules),
         }, constant=frozenset({"episode_seeds", "rules"}))
@@ -143,10 +127,7 @@ class PlasticNetwork:
         self.restore()
         self._rows["episode_seeds"][:] = np.broadcast_to(
             np.asarray(episode_seeds).astype(np.uint64), (self.P,))
-        self._rows["state"][:, : self._n_traces] = 0.0
-        if self._learned:
-            learned.draw_perturbations(self._rows["state"], self.spec.n_weights, self.sizes,
-                                       self._rows["rules"], self._rows["episode_seeds"])
+        self._kernels.begin_episode(self._rows)
         self._t = 0
 
     def shrink(self, keep: np.ndarray) -> None:
@@ -169,12 +150,7 @@ class PlasticNetwork:
         """Actions for the current rows' observations; remembers activations for `learn`."""
         obs = np.ascontiguousarray(obs if self.inputs is None else self.inputs.scale(obs),
                                    dtype=float)
-        if self._noisy:
-            forward_noisy(self.params, self.sizes, obs, self._acts, self._clean,
-                          self._rows["rules"], self._rows["episode_seeds"], self._t, OBS_CLIP,
-                          self._delta())
-        else:
-            forward(self.params, self.sizes, obs, self._acts, OBS_CLIP)
+        self._kernels.forward(self._rows, obs, self._acts, self._clean, self._t)
         self._t += 1
         x = self._acts[:, self._out]
         if self.info.discrete:
@@ -190,33 +166,10 @@ class PlasticNetwork:
         `terminal`: the rows whose episode ended in a terminal state (not a
         truncation), a signal of the learned family.
         """
-        if not self.plastic:
-            return
-        reward = np.ascontiguousarray(reward, dtype=float)
-        active = np.ascontiguousarray(active, dtype=np.bool_)
-        if self._noisy:
-            done = self._flags(done)
-        if self._learned:
-            learned.learn_learned(self.params, self.sizes, self._acts, self._clean,
-                                  self._rows["rules"], self._rows["state"], reward, active, done,
-                                  self._flags(terminal), self._rows["reward_mean"],
-                                  self._rows["reward_var"], REWARD_ALPHA, REWARD_CLIP, self.w_max)
-            return
-        if self._noisy:
-            threefactor.learn_threefactor(self.params, self.sizes, self._acts, self._clean,
-                              self._rows["rules"], self._rows["state"], reward, active, done,
-                              self._rows["reward_mean"], self._rows["reward_var"], REWARD_ALPHA,
-                              REWARD_CLIP, self.w_max)
-            return
-        learn(self.params, self.sizes, self._acts, self._rows["rules"], reward, active,
-              self._rows["reward_mean"], self._rows["reward_var"], REWARD_ALPHA, REWARD_CLIP,
-              self.w_max, self._family)
-
-    def _delta(self) -> np.ndarray:
-        """Current rows' per-episode weight perturbations: a view, (rows, 0) for no family's."""
-        if not self._learned:
-            return np.zeros((len(self.rows), 0))
-        return self._rows["state"][:, learned.delta_slice(self.spec.n_weights)]
+        self._kernels.learn(self._rows, self._acts, self._clean,
+                            np.ascontiguousarray(reward, dtype=float),
+                            np.ascontiguousarray(active, dtype=np.bool_),
+                            self._flags(done), self._flags(terminal), self.w_max)
 
     def _flags(self, flags: np.ndarray | None) -> np.ndarray:
         """A flag per current row, all false when not given."""

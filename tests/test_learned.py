@@ -37,7 +37,7 @@ def _reference(spec, x, episodes, w_max=5.0):
     `episodes`: (seed, observations, rewards, terminal); each episode ends after its
     last step, in a terminal state when `terminal`.
     """
-    from envs.network import REWARD_ALPHA, REWARD_CLIP
+    from envs.rule_kernels import REWARD_ALPHA, REWARD_CLIP
 
     layers = [(W[0].clip(-w_max, w_max), b[0].copy()) for W, b in batch_weights(spec, x)]
     rules = batch_rules(spec, x)[0]

@@ -149,7 +149,7 @@ def test_no_plasticity_baseline_leaves_the_initial_weights_in_place(family):
 
 def _reference_lifetime(spec, info, x, observations, rewards, w_max=5.0):
     """The rule equations of DESIGN.md for one genome, written out plainly in numpy."""
-    from envs.network import REWARD_ALPHA, REWARD_CLIP
+    from envs.rule_kernels import REWARD_ALPHA, REWARD_CLIP
     from genome.layout import batch_rules, batch_weights
 
     layers = [(W[0].clip(-w_max, w_max), b[0].copy()) for W, b in batch_weights(spec, x)]

@@ -22,7 +22,7 @@ def _reference(spec, x, episodes, w_max=5.0):
     `episodes` is a list of (seed, observations, rewards); each episode ends after its
     last step. The noise comes from the kernel's own hash (tested on its own below).
     """
-    from envs.network import REWARD_ALPHA, REWARD_CLIP
+    from envs.rule_kernels import REWARD_ALPHA, REWARD_CLIP
     from genome.layout import batch_weights
 
     layers = [(W[0].clip(-w_max, w_max), b[0].copy()) for W, b in batch_weights(spec, x)]

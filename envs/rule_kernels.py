@@ -1,0 +1,139 @@
+"""Which compiled kernels run a network's step: one small class per kind of learning rule.
+
+`PlasticNetwork` (envs/network.py) keeps a population's rows; what differs between
+rule families is how a step acts (with exploration noise or without), what a row
+remembers during a lifetime (`state`: traces, baselines, perturbations), what restarts
+with each episode, and the update itself:
+
+- `Fixed`: a `weights` genome, no rule; a deterministic forward pass, no update;
+- `Plain`: `hebbian` and `oja`, an update from pre, post and the normalised reward;
+- `ThreeFactor`: exploration noise, eligibility traces and reward baselines;
+- `Learned`: `threefactor`'s noise and baselines, a rule network, weight perturbations.
+
+Every method takes the current rows (`RowArrays` with `params`, `rules`, `state`,
+`episode_seeds`, `reward_mean`, `reward_var`) and the step's activations, so a class
+holds only what its spec fixes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from envs import learned, threefactor
+from envs.kernels import FAMILY_CODES, forward, learn
+from envs.rows import RowArrays
+from envs.threefactor import forward_noisy
+from genome.rules import LEARNED, THREEFACTOR
+from genome.spec import GenomeSpec
+
+REWARD_ALPHA = 0.01  # time constant of the running reward mean/variance (~100 steps)
+REWARD_CLIP = 5.0
+OBS_CLIP = 1e6
+
+
+class Fixed:
+    """A network that does not learn: its forward pass, and nothing else."""
+
+    def __init__(self, spec: GenomeSpec):
+        self.spec = spec
+        self.sizes = np.asarray(spec.layer_sizes, dtype=np.int64)
+
+    @property
+    def state_size(self) -> int:
+        """Numbers a row remembers during a lifetime besides its weights."""
+        return 0
+
+    def begin_episode(self, rows: RowArrays) -> None:
+        """Restart what lives for one episode (the episode's seed is already in `rows`)."""
+
+    def forward(self, rows: RowArrays, obs: np.ndarray, acts: np.ndarray, clean: np.ndarray,
+                t: int) -> None:
+        """Every layer's activations into `acts` (`clean`: the same without noise)."""
+        forward(rows["params"], self.sizes, obs, acts, OBS_CLIP)
+
+    def learn(self, rows: RowArrays, acts: np.ndarray, clean: np.ndarray, reward: np.ndarray,
+              active: np.ndarray, done: np.ndarray, terminal: np.ndarray, w_max: float) -> None:
+        """One step of the rule on every active row."""
+
+
+class Plain(Fixed):
+    """`hebbian` and `oja`: a deterministic network and an update from pre, post and reward."""
+
+    def __init__(self, spec: GenomeSpec):
+        super().__init__(spec)
+        self.code = FAMILY_CODES[spec.rule_family]
+
+    def learn(self, rows: RowArrays, acts: np.ndarray, clean: np.ndarray, reward: np.ndarray,
+              active: np.ndarray, done: np.ndarray, terminal: np.ndarray, w_max: float) -> None:
+        learn(rows["params"], self.sizes, acts, rows["rules"], reward, active,
+              rows["reward_mean"], rows["reward_var"], REWARD_ALPHA, REWARD_CLIP, w_max,
+              self.code)
+
+
+class ThreeFactor(Fixed):
+    """`threefactor`: noise keyed by the episode's seed, traces that restart each episode."""
+
+    @property
+    def state_size(self) -> int:
+        return threefactor.state_size(self.spec.n_weights, self.spec.n_layers)
+
+    @property
+    def trace_size(self) -> int:
+        """The leading slots of `state` that restart with every episode."""
+        return self.spec.n_weights
+
+    def begin_episode(self, rows: RowArrays) -> None:
+        rows["state"][:, : self.trace_size] = 0.0
+
+    def forward(self, rows: RowArrays, obs: np.ndarray, acts: np.ndarray, clean: np.ndarray,
+                t: int) -> None:
+        forward_noisy(rows["params"], self.sizes, obs, acts, clean, rows["rules"],
+                      rows["episode_seeds"], t, OBS_CLIP, self.delta(rows))
+
+    def delta(self, rows: RowArrays) -> np.ndarray:
+        """The rows' weight perturbations for this episode: none, (rows, 0)."""
+        return np.zeros((len(rows.rows), 0))
+
+    def learn(self, rows: RowArrays, acts: np.ndarray, clean: np.ndarray, reward: np.ndarray,
+              active: np.ndarray, done: np.ndarray, terminal: np.ndarray, w_max: float) -> None:
+        threefactor.learn_threefactor(rows["params"], self.sizes, acts, clean, rows["rules"],
+                                      rows["state"], reward, active, done, rows["reward_mean"],
+                                      rows["reward_var"], REWARD_ALPHA, REWARD_CLIP, w_max)
+
+
+class Learned(ThreeFactor):
+    """`learned`: threefactor's noise, a rule network, and a perturbation drawn per episode."""
+
+    @property
+    def state_size(self) -> int:
+        return learned.state_size(self.spec.n_weights, self.spec.n_layers)
+
+    @property
+    def trace_size(self) -> int:
+        return learned.trace_size(self.spec.n_weights)
+
+    def begin_episode(self, rows: RowArrays) -> None:
+        super().begin_episode(rows)
+        learned.draw_perturbations(rows["state"], self.spec.n_weights, self.sizes, rows["rules"],
+                                   rows["episode_seeds"])
+
+    def delta(self, rows: RowArrays) -> np.ndarray:
+        return rows["state"][:, learned.delta_slice(self.spec.n_weights)]
+
+    def learn(self, rows: RowArrays, acts: np.ndarray, clean: np.ndarray, reward: np.ndarray,
+              active: np.ndarray, done: np.ndarray, terminal: np.ndarray, w_max: float) -> None:
+        learned.learn_learned(rows["params"], self.sizes, acts, clean, rows["rules"],
+                              rows["state"], reward, active, done, terminal, rows["reward_mean"],
+                              rows["reward_var"], REWARD_ALPHA, REWARD_CLIP, w_max)
+
+
+def kernels_for(spec: GenomeSpec) -> Fixed:
+    """The kernels of a genome spec's rule (none for a `weights` genome)."""
+    if not spec.kind.has_rules:
+        return Fixed(spec)
+    family = spec.rule_family
+    if family == LEARNED.name:
+        return Learned(spec)
+    if family == THREEFACTOR.name:
+        return ThreeFactor(spec)
+    return Plain(spec)
