@@ -12,11 +12,18 @@ import numpy as np
 from genome.spec import GenomeSpec, SpecError
 
 
-def initial_vector(spec: GenomeSpec) -> np.ndarray:
-    """Initial CMA-ES mean: zero weights and each family's sane initial rule."""
+def initial_vector(spec: GenomeSpec, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Initial CMA-ES mean: each family's sane initial rule, and zero weights, or with
+    `rng` a random network (weights N(0, 1/fan_in), LeCun's scale; zero biases).
+
+    At zero weights a two-layer network sits on a saddle: a sample's effect on the
+    output is a product of its two layers' deviations, and averaging the selected
+    samples cancels most of it. A random mean gives every hidden unit a feature at once.
+    """
     parts = []
     if spec.kind.has_weights:
-        parts.append(np.zeros(spec.n_weights))
+        layers = [] if rng is None else random_weights(spec, rng)
+        parts += [np.concatenate([w.ravel(), b]) for w, b in layers] or [np.zeros(spec.n_weights)]
     if spec.kind.has_rules:
         parts.append(np.tile(spec.family.initial_search(spec.kind.has_weights), spec.n_layers))
     return np.concatenate(parts)
@@ -24,6 +31,7 @@ def initial_vector(spec: GenomeSpec) -> np.ndarray:
 
 BIAS_LIMIT = 1e6  # a bias past this saturates its unit for every input the network sees
 W_MAX = 5.0  # default bound of every weight, [-W_MAX, W_MAX]: network clip and search bound
+INITS = ("zeros", "random")  # the initial mean's weights (evolution.init)
 
 
 def search_bounds(

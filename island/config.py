@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from genome.layout import W_MAX
+from genome.layout import INITS, W_MAX
 from gossip.config import GossipConfig
 
 
@@ -72,6 +72,7 @@ class EvolutionConfig:
     stagnation: int = 200
     max_popsize: int = 512
     mirrored: bool = False  # sample in mirrored pairs, m + y and m - y (pycma's CMA_mirrors)
+    init: str = "zeros"  # the initial mean's weights: zeros | random (genome/layout.py)
 
 
 @dataclass
@@ -315,6 +316,7 @@ def validate(config: NodeConfig) -> None:
         (evo.popsize == 0 or evo.popsize >= 4, "evolution.popsize", "must be 0 or at least 4"),
         (evo.sigma is None or evo.sigma > 0, "evolution.sigma", "must be positive"),
         (evo.stagnation >= 1, "evolution.stagnation", "must be at least 1"),
+        (evo.init in INITS, "evolution.init", f"{evo.init!r} is not one of {', '.join(INITS)}"),
         (mig.interval >= 1, "migration.interval", "must be at least 1"),
         (mig.migrants >= 0, "migration.migrants", "must be 0 or positive"),
         (mig.max_injected >= 0, "migration.max_injected", "must be 0 or positive"),

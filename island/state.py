@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from genome.layout import initial_vector, search_bounds
+from genome.layout import clip_to_bounds, initial_vector, search_bounds
 from genome.spec import GenomeSpec
 from island.champion import Champion
 from island.checkpoint import CheckpointError, checkpoint_files, read_checkpoint, save_checkpoint
@@ -34,6 +34,7 @@ from island.config import NodeConfig
 from island.migration import MigrationCounters
 
 CHECKPOINT_VERSION = 2
+INIT_STREAM = 0x1417  # the random initial mean's own stream of the island seed
 
 
 @dataclass
@@ -52,10 +53,13 @@ class NodeState:
     def first(cls, config: NodeConfig, spec: GenomeSpec, w_max: float) -> NodeState:
         """A new run's state: CMA-ES at the genome's initial vector, seeded by the config."""
         evo = config.evolution
+        bounds = search_bounds(spec, w_max)
+        init = np.random.default_rng([evo.seed, INIT_STREAM]) if evo.init == "random" else None
+        x0 = clip_to_bounds(spec, initial_vector(spec, init), w_max)
         island = Island(
-            initial_vector(spec), evo.sigma, evo.popsize, evo.seed, evo.sep_above,
+            x0, evo.sigma, evo.popsize, evo.seed, evo.sep_above,
             evo.restarts, evo.stagnation, evo.max_popsize, config.migration.max_injected,
-            search_bounds(spec, w_max), evo.mirrored,
+            bounds, evo.mirrored,
         )
         return cls(spec.fingerprint, island, np.random.default_rng(evo.seed))
 

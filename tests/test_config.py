@@ -32,6 +32,11 @@ def test_out_of_range_value_is_named():
         config_from_mapping({"evolution": {"sigma": -1.0}})
 
 
+def test_an_unknown_initial_mean_is_named_with_its_flag():
+    with pytest.raises(ConfigError, match=r"evolution.init \(--init\): 'gaussian' is not one of"):
+        config_from_mapping({"evolution": {"init": "gaussian"}})
+
+
 def test_config_file_errors_stop_the_node_with_the_file_and_key(tmp_path):
     config = tmp_path / "node.toml"
     config.write_text('[evaluation]\nenv = "CartPole-v1"\nepisodez = 3\n')

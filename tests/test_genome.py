@@ -6,15 +6,18 @@ import pytest
 
 from genome import (
     GenomeDecodeError,
+    GenomeKind,
     GenomeSpec,
     SpecError,
     batch_rules,
+    batch_weights,
     decode_genome,
     encode_genome,
     graft_rules,
     initial_vector,
     named_rules,
 )
+from genome.layout import rule_slice
 
 
 def test_spec_round_trips_through_dict_and_keeps_its_fingerprint():
@@ -111,3 +114,16 @@ def test_every_threefactor_parameter_is_documented_with_its_initial_value():
             continue
         (line,) = [ln for ln in table.splitlines() if re.match(rf"\s*{p.name}\s", ln)]
         assert float(line.split()[-1 if p.name != "trace_hebbian" else -2]) == p.initial
+
+
+def test_a_random_initial_mean_is_a_reproducible_network_of_lecun_scale_with_the_rule_intact():
+    spec = GenomeSpec(GenomeKind.WEIGHTS_RULES, (8, 64, 4))
+    zeros = initial_vector(spec)
+    x = initial_vector(spec, np.random.default_rng(5))
+    assert np.array_equal(x, initial_vector(spec, np.random.default_rng(5)))
+    assert not np.array_equal(x, initial_vector(spec, np.random.default_rng(6)))
+    assert np.array_equal(x[rule_slice(spec)], zeros[rule_slice(spec)])
+    (w1, b1), (w2, b2) = batch_weights(spec, x)
+    assert not b1.any() and not b2.any()
+    assert np.std(w1) == pytest.approx(1 / np.sqrt(8), rel=0.15)
+    assert np.std(w2) == pytest.approx(1 / np.sqrt(64), rel=0.15)
