@@ -7,6 +7,9 @@ node process and its workers, from the last `log.jsonl` line: the cost to solve,
 not of the final score) and the champion's mean over 100 held-out seeds (the
 `held_out` event; seeds >= 2^31, never drawn in training or validation).
 Solved means a held-out mean >= `--solved` (the environment's reward_threshold).
+Each run also reports when its champion first validated at >= 0 and at >= the solved
+level: on LunarLander a failed run is one stuck below 0 (the crash plateau), and these two
+figures say whether a change shortens the plateau or the climb after it.
 
 Seeds of issue 16 so far: 1-3, 7-9, 101-108 and 111-114 tuned; 1001-1010
 reported, then tuned one constant; 2001-2010, 3001-3010 and 4001-4010 reported;
@@ -46,6 +49,8 @@ class SeedRun:
     held_out: float
     held_out_std: float
     solved: bool
+    past_zero: int | None  # evaluations when the champion first validated at >= 0
+    past_solved: int | None  # ... and at >= the solved level
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -65,14 +70,25 @@ def node_command(env: str, seed: int, run: Path, max_evals: int, flags: list[str
             "--fresh", "--quiet", *flags]
 
 
+def first_champion_at(log: list[dict], events: list[dict], level: float) -> int | None:
+    """Evaluations spent when a champion round first chose a champion scoring >= level."""
+    spent = {line["generation"]: line["evaluations"] for line in log}
+    for event in events:
+        if event["event"] == "champion" and event["score"] >= level:
+            return spent.get(event["generation"])
+    return None
+
+
 def read_run(seed: int, run: Path, solved_at: float) -> SeedRun:
     """A finished run's figures, from its own log and events."""
-    last = read_jsonl(run / "log.jsonl")[-1]
-    held_out = [e for e in read_jsonl(run / "events.jsonl") if e["event"] == "held_out"][-1]
+    log, events = read_jsonl(run / "log.jsonl"), read_jsonl(run / "events.jsonl")
+    last = log[-1]
+    held_out = [e for e in events if e["event"] == "held_out"][-1]
     cpu = sum(last["cpu"].values())
     mean = held_out["held_out_mean"]
     return SeedRun(seed, last["evaluations"], round(cpu, 1), last["wall"], last.get("champion"),
-                   mean, held_out["held_out_std"], mean >= solved_at)
+                   mean, held_out["held_out_std"], mean >= solved_at,
+                   first_champion_at(log, events, 0.0), first_champion_at(log, events, solved_at))
 
 
 def run_all(commands: dict[int, list[str]], jobs: int, logs: Path) -> None:
@@ -108,12 +124,14 @@ def summary(runs: list[SeedRun]) -> dict[str, float | int | str]:
 
 def table(runs: list[SeedRun], totals: dict) -> str:
     lines = ["| seed | evaluations | CPU s | wall s | champion validation | "
-             "held-out mean ± std (100) | solved |", "|---|---|---|---|---|---|---|"]
+             "held-out mean ± std (100) | solved | champion >= 0 at | >= solved at |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in runs:
         champion = "-" if r.champion is None else f"{r.champion:.1f}"
+        reached = ["-" if at is None else f"{at:,}" for at in (r.past_zero, r.past_solved)]
         lines.append(f"| {r.seed} | {r.evaluations:,} | {r.cpu:.0f} | {r.wall:.0f} | {champion} "
                      f"| {r.held_out:.1f} ± {r.held_out_std:.1f} | "
-                     f"{'yes' if r.solved else 'no'} |")
+                     f"{'yes' if r.solved else 'no'} | {reached[0]} | {reached[1]} |")
     lines.append(f"\nsolved {totals['solved']} of {totals['seeds']}; evaluations median "
                  f"{totals['median_evaluations']:,.0f}, worst {totals['worst_evaluations']:,}; "
                  f"CPU s median {totals['median_cpu']:.0f}, worst {totals['worst_cpu']:.0f}; "

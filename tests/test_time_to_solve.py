@@ -1,0 +1,27 @@
+"""The time-to-solve benchmark end to end: real nodes, and figures read from their own logs."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_benchmark_reports_each_seed_with_when_its_champion_passed_zero(tmp_path):
+    out = tmp_path / "tts"
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "time_to_solve.py"),
+                    "--env", "CartPole-v1", "--seeds", "1,2", "--max-evals", "400",
+                    "--jobs", "2", "--out", str(out), "--", "--workers", "1"],
+                   check=True, timeout=300, capture_output=True, cwd=ROOT)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["seeds"] == 2 and [r["seed"] for r in summary["runs"]] == [1, 2]
+    for run in summary["runs"]:
+        assert 0 < run["evaluations"] <= 400 + 200  # the budget, and one champion round past it
+        assert run["cpu"] > 0
+        # CartPole returns are never negative: the first champion round already passes 0,
+        # and nothing can be past the solved level before it is past 0
+        assert run["past_zero"] is not None and run["past_zero"] <= run["evaluations"]
+        assert run["past_solved"] is None or run["past_solved"] >= run["past_zero"]
+        assert run["solved"] == (run["held_out"] >= 475)
+    assert "champion >= 0 at" in (out / "summary.md").read_text()
