@@ -2,20 +2,12 @@
 
 The engine owns the Transport (all sockets) and runs in one thread; it meets
 the island thread only in `Shared` (bulletin.py: bounded mailboxes, counters, a
-snapshot of the live peers). It decides whom to believe and hands on: membership
-to `Membership`, migrants to `Spreader` (spreading.py), every send to `Outbound`
+snapshot of the live peers). Whom to believe is the `Gate`'s (gate.py: budget,
+CURVE key, proven connection); the engine hands on what passed: membership to
+`Membership`, migrants to `Spreader` (spreading.py), every send to `Outbound`
 (outbound.py), unproven connections to `Proofs` (proofs.py), events to `Bulletin`.
 No input can stop it: each message, each round and each flush is guarded, and a
 surprise is counted as `internal_error` before the loop goes on.
-
-Trust, in the order a request meets it (DESIGN.md, Gossip):
-1. the sender's budget (messages per second per connection or proven node);
-2. with CURVE, the key: a sender id other than the one its key is filed under
-   is dropped as `spoofed_id`;
-3. the connection: bound to an identity by a nonce echo (identity.py); a bound
-   connection claiming another id or address is dropped as `spoofed_id`, an
-   unbound one may only ping, join (which starts a proof), prove or echo.
-Replies on this node's own DEALERs are trusted to come from the dialled address.
 """
 
 from __future__ import annotations
@@ -26,24 +18,20 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from gossip.budget import TokenBuckets
 from gossip.bulletin import Bulletin, Shared
 from gossip.config import GossipConfig
+from gossip.gate import Gate, Standing
 from gossip.identity import key_owners
 from gossip.membership import Membership, Reply
 from gossip.messages import (
     ECHO,
     MIGRANTS,
     PROVE,
-    REPLIES,
     STATUS_REPLY,
-    STATUS_REQUEST,
     Message,
-    MessageError,
-    decode_message,
 )
 from gossip.outbound import Outbound
-from gossip.proofs import UNPROVEN, Proofs
+from gossip.proofs import Proofs
 from gossip.spreading import Spreader
 from gossip.status import status_payload
 from gossip.transport import Transport
@@ -80,8 +68,8 @@ class Engine:
                                  live, self.bulletin.event, self.rng)
         self.proofs = Proofs(config, self.out, lambda: transport.connected, self.counters,
                              self._reject, self._proven, clock)
-        self.budgets = TokenBuckets(config.sender_rate, 2 * config.sender_rate)
-        self.owners = key_owners(transport.curve.allow_dir) if transport.curve else None
+        owners = key_owners(transport.curve.allow_dir) if transport.curve else None
+        self.gate = Gate(config, node_id, self.counters, self.proofs, owners, self._reject, clock)
         self._published_version = -1
         transport.node_of = self._node_of
 
@@ -121,45 +109,19 @@ class Engine:
 
     def _handle(self, route: bytes, frames: list[bytes], peer_ip: str | None, key: str | None,
                 via: str | None) -> None:
-        self.counters.add("messages_received")
-        identity = self.proofs.identity(route) if via is None else None
-        # The budget comes first: a flood past it costs a lookup, not a decode.
-        owner = via if via is not None else (identity.node_id if identity else route)
-        if not self.budgets.allow(owner, self.clock()):
-            self.counters.add("over_budget")  # counted, never logged one by one
+        admitted = self.gate.admit(route, frames, peer_ip, key, via)
+        if admitted is None:
             return
-        if len(frames) != 1:
-            self._reject("bad_frames", None, peer_ip)
-            return
-        try:
-            msg = decode_message(frames[0], self.config.max_message_bytes)
-        except MessageError as exc:
-            self._reject(exc.reason, exc.sender, peer_ip)
-            return
-        if msg.sender == self.node_id:
-            self._reject("from_self", msg.sender, peer_ip)  # e.g. our own alias in peers.txt
-            return
-        if via is not None:
-            self._handle_reply(via, msg)  # a peer we dialled is held to the budget too
-            return
-        if msg.type in REPLIES:
-            self._reject("unsolicited_reply", msg.sender, peer_ip)
-            return
-        if msg.type == STATUS_REQUEST:
+        standing, msg = admitted.standing, admitted.msg
+        if standing is Standing.REPLY:  # on our own connection: whoever listens at `via` sent it
+            self.out.heard_from(via)
+            if msg.type != STATUS_REPLY:
+                self._dispatch(self.membership.on_reply(
+                    msg.type, via, msg.sender, msg.body, self.clock()))
+        elif standing is Standing.STATUS:
             self._answer_status(route, msg)
-            return
-        if self.owners is not None and self.owners.get(key or "") != msg.sender:
-            self._reject("spoofed_id", msg.sender, peer_ip)  # an allowed key, another node's id
-            return
-        self.counters.add("messages_accepted")
-        self.counters.add(f"received.{msg.type}")
-        if identity is None:
-            if msg.type in UNPROVEN:
-                self.proofs.unproven(route, msg, peer_ip)
-            else:
-                self._reject("unproven_sender", msg.sender, peer_ip)
-        elif (identity.node_id, identity.address) != (msg.sender, msg.addr):
-            self._reject("spoofed_id", msg.sender, peer_ip)
+        elif standing is Standing.UNPROVEN:
+            self.proofs.unproven(route, msg, peer_ip)
         else:
             self._proven(route, msg, key)
 
@@ -172,18 +134,6 @@ class Engine:
             now = self.clock()
             self._dispatch(self.membership.on_request(
                 msg.type, msg.addr, msg.sender, msg.body, now, Reply(route)))
-
-    def _handle_reply(self, via: str, msg: Message) -> None:
-        """A reply on our own connection to `via`: whoever listens there sent it."""
-        if msg.type not in REPLIES:
-            self._reject("not_a_reply", msg.sender, None)
-            return
-        self.counters.add("messages_accepted")
-        self.counters.add(f"received.{msg.type}")
-        self.out.heard_from(via)
-        if msg.type != STATUS_REPLY:
-            now = self.clock()
-            self._dispatch(self.membership.on_reply(msg.type, via, msg.sender, msg.body, now))
 
     def _reject(self, reason: str, sender: str | None, peer_ip: str | None) -> None:
         self.counters.reject(reason)

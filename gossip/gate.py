@@ -1,0 +1,106 @@
+"""Whom to believe: every incoming message passes the gate before the engine acts on it.
+
+Trust, in the order a request meets it (DESIGN.md, Gossip):
+1. the sender's budget (messages per second per connection or proven node), before
+   anything is decoded, so a flood costs a lookup and a counter;
+2. with CURVE, the key: a sender id other than the one its key is filed under
+   is dropped as `spoofed_id`;
+3. the connection: bound to an identity by a nonce echo (identity.py); a bound
+   connection claiming another id or address is dropped as `spoofed_id`, an
+   unbound one may only ping, join (which starts a proof), prove or echo.
+Replies on this node's own DEALERs are trusted to come from the dialled address.
+Every drop is counted under its reason (and logged, rate-limited, by `reject`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+from gossip.budget import TokenBuckets
+from gossip.config import GossipConfig
+from gossip.counters import Counters
+from gossip.messages import REPLIES, STATUS_REQUEST, Message, MessageError, decode_message
+from gossip.proofs import UNPROVEN, Proofs, Reject
+
+
+class Standing(Enum):
+    """What a message that passed the gate may do next."""
+
+    REPLY = "reply"  # a reply on our own connection to the address we dialled
+    STATUS = "status"  # a status request: answered to anyone, changes nothing
+    UNPROVEN = "unproven"  # from a connection not yet bound: ping, join, prove or echo
+    PROVEN = "proven"  # from a connection proven to be the node it names
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """A decoded message and what it may do."""
+
+    standing: Standing
+    msg: Message
+
+
+class Gate:
+    """Budget, decoding and identity checks for one node's incoming messages."""
+
+    def __init__(self, config: GossipConfig, node_id: str, counters: Counters, proofs: Proofs,
+                 owners: dict[str, str] | None, reject: Reject,
+                 clock: Callable[[], float]) -> None:
+        self.node_id, self.counters, self.proofs = node_id, counters, proofs
+        self.owners, self._reject, self.clock = owners, reject, clock
+        self.max_bytes = config.max_message_bytes
+        self.budgets = TokenBuckets(config.sender_rate, 2 * config.sender_rate)
+
+    def admit(self, route: bytes, frames: list[bytes], peer_ip: str | None, key: str | None,
+              via: str | None) -> Admitted | None:
+        """The message and its standing, or None when it was dropped (and counted)."""
+        self.counters.add("messages_received")
+        identity = self.proofs.identity(route) if via is None else None
+        owner = via if via is not None else (identity.node_id if identity else route)
+        if not self.budgets.allow(owner, self.clock()):
+            self.counters.add("over_budget")  # counted, never logged one by one
+            return None
+        msg = self._decode(frames, peer_ip)
+        if msg is None:
+            return None
+        if via is not None:  # a peer we dialled is held to the budget too
+            return self._accept(Standing.REPLY, msg) if msg.type in REPLIES else \
+                self._drop("not_a_reply", msg, None)
+        if msg.type in REPLIES:
+            return self._drop("unsolicited_reply", msg, peer_ip)
+        if msg.type == STATUS_REQUEST:
+            return Admitted(Standing.STATUS, msg)
+        if self.owners is not None and self.owners.get(key or "") != msg.sender:
+            return self._drop("spoofed_id", msg, peer_ip)  # an allowed key, another node's id
+        if identity is None:
+            if msg.type not in UNPROVEN:
+                return self._drop("unproven_sender", msg, peer_ip)
+            return self._accept(Standing.UNPROVEN, msg)
+        if (identity.node_id, identity.address) != (msg.sender, msg.addr):
+            return self._drop("spoofed_id", msg, peer_ip)  # a bound connection, another name
+        return self._accept(Standing.PROVEN, msg)
+
+    def _decode(self, frames: list[bytes], peer_ip: str | None) -> Message | None:
+        if len(frames) != 1:
+            self._reject("bad_frames", None, peer_ip)
+            return None
+        try:
+            msg = decode_message(frames[0], self.max_bytes)
+        except MessageError as exc:
+            self._reject(exc.reason, exc.sender, peer_ip)
+            return None
+        if msg.sender == self.node_id:
+            self._reject("from_self", msg.sender, peer_ip)  # e.g. our own alias in peers.txt
+            return None
+        return msg
+
+    def _accept(self, standing: Standing, msg: Message) -> Admitted:
+        self.counters.add("messages_accepted")
+        self.counters.add(f"received.{msg.type}")
+        return Admitted(standing, msg)
+
+    def _drop(self, reason: str, msg: Message, peer_ip: str | None) -> None:
+        self._reject(reason, msg.sender, peer_ip)
+        return None
