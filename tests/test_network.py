@@ -237,3 +237,18 @@ def test_scaled_inputs_are_the_observations_standardised_by_a_random_policy():
                    workers=1) as pool, Evaluator(EvalSettings("LunarLander-v3", spec,
                                                               max_steps=30), workers=0) as raw:
         assert not np.array_equal(pool.evaluate(X, [3]), raw.evaluate(X, [3]))
+
+
+@pytest.mark.parametrize("env_id", ["InvertedPendulum-v5", "Reacher-v5"])
+def test_mujoco_environments_score_like_any_box_environment(env_id):
+    """MuJoCo's tasks (gymnasium[mujoco]) are islands' environments too: sized from their
+    spaces, scored in workers exactly as in process, the same seeds giving the same returns."""
+    info = env_info(env_id)
+    spec = GenomeSpec("rules", (info.obs_dim, 16, info.act_dim), "threefactor")
+    X = _population(spec, 3, seed=6)
+    settings = EvalSettings(env_id, spec, max_steps=60)
+    with Evaluator(settings, workers=1) as pool, Evaluator(settings, workers=0) as local:
+        scored = pool.evaluate(X, [7, 8])
+        np.testing.assert_allclose(scored, local.evaluate(X, [7, 8]))
+        assert not np.array_equal(scored, local.evaluate(X, [9, 10]))  # other seeds, other runs
+    assert scored.shape == (3,) and np.isfinite(scored).all()
