@@ -37,6 +37,18 @@ def test_two_genomes_by_two_environments_with_baselines_and_a_heatmap(tmp_path):
     assert (out / "curves.png").stat().st_size > 5000  # every cell's within-lifetime curves
     assert "data:image/png;base64," in (out / "transfer.html").read_text()
     assert "| cart.msgpack | MountainCarContinuous-v0 | yes |" in result.stdout
+    progress = [line for line in result.stderr.splitlines() if line.startswith("island-transfer: ")]
+    assert [line.split()[1] for line in progress] == ["1/4", "2/4", "3/4", "4/4"]
+
+
+def test_an_environment_that_cannot_be_scored_stops_the_matrix_before_any_cell(tmp_path):
+    cart = _genome(tmp_path / "cart.msgpack", "threefactor", "CartPole-v1", 4, 2, 0.0)
+    out = tmp_path / "m"
+    result = run_cli("island-transfer", str(cart), "--envs", "CartPole-v1", "NoSuchEnv-v9",
+                     "--episodes", "2", "--compare", "0", "--workers", "0", "--out", str(out))
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "NoSuchEnv-v9" in result.stderr
+    assert not out.exists()  # CartPole-v1, listed first, was never scored
 
 
 def test_a_genome_that_cannot_move_is_refused_in_one_line(tmp_path):

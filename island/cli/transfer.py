@@ -14,10 +14,12 @@ import base64
 import html
 import json
 import sys
+import time
 from pathlib import Path
 
 from envs import UnknownEnvironmentError
 from genome.codec import GenomeDecodeError
+from island.genome_file import GenomeFile
 from island.rule_study import TransferError
 from island.transfer import TransferCell, score_cell
 from island.transfer_figures import heatmap, learning_curves
@@ -57,6 +59,33 @@ def page(cells: list[TransferCell], png: Path, curves_png: Path) -> str:
             f"<th>margin<th>beats (2 SE)</tr>{rows}</table>")
 
 
+def check_all(genomes: list[Path], envs: list[str]) -> str | None:
+    """The first (genome, environment) pair that cannot be scored, as one line, or None."""
+    for path in genomes:
+        try:
+            saved = GenomeFile.read(path)
+        except OSError as exc:
+            return f"cannot read {path}: {exc}"
+        except GenomeDecodeError as exc:
+            return f"{path}: {exc}"
+        for env_id in envs:
+            try:
+                saved.scored_in(env_id)
+            except (UnknownEnvironmentError, TransferError) as exc:
+                return f"{path}: {exc}"
+    return None
+
+
+def write_matrix(cells: list[TransferCell], out: Path, figures: bool) -> None:
+    """transfer.json and transfer.md; with `figures`, the heatmap, curves and page too."""
+    (out / "transfer.json").write_text(json.dumps([c.to_dict() for c in cells], indent=2))
+    (out / "transfer.md").write_text(table(cells) + "\n")
+    if figures:
+        heatmap(cells, out / "transfer.png")
+        learning_curves(cells, out / "curves.png")
+        (out / "transfer.html").write_text(page(cells, out / "transfer.png", out / "curves.png"))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="island-transfer", description=__doc__.split("\n")[0])
     parser.add_argument("genomes", nargs="+", type=Path, metavar="GENOME")
@@ -75,26 +104,22 @@ def main(argv: list[str] | None = None) -> int:
         if value < least:
             print(f"island-transfer: {flag}: must be at least {least}", file=sys.stderr)
             return 2
-    cells = []
-    for path in args.genomes:
-        for env_id in args.envs:
-            try:
-                cells.append(score_cell(path, env_id, args.episodes, args.compare,
-                                        args.workers, args.lifetime,
-                                        args.held_out_start))
-            except OSError as exc:
-                print(f"island-transfer: cannot read {path}: {exc}", file=sys.stderr)
-                return 2
-            except (GenomeDecodeError, UnknownEnvironmentError, TransferError) as exc:
-                print(f"island-transfer: {path}: {exc}", file=sys.stderr)
-                return 2
+    problem = check_all(args.genomes, args.envs)  # a bad pair stops us before hours of scoring
+    if problem:
+        print(f"island-transfer: {problem}", file=sys.stderr)
+        return 2
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "transfer.json").write_text(json.dumps([c.to_dict() for c in cells], indent=2))
-    (args.out / "transfer.md").write_text(table(cells) + "\n")
-    heatmap(cells, args.out / "transfer.png")
-    learning_curves(cells, args.out / "curves.png")
-    (args.out / "transfer.html").write_text(page(cells, args.out / "transfer.png",
-                                                 args.out / "curves.png"))
+    cells: list[TransferCell] = []
+    pairs = [(path, env_id) for path in args.genomes for env_id in args.envs]
+    for n, (path, env_id) in enumerate(pairs, 1):
+        began = time.monotonic()
+        cell = score_cell(path, env_id, args.episodes, args.compare, args.workers,
+                          args.lifetime, args.held_out_start)
+        cells.append(cell)
+        print(f"island-transfer: {n}/{len(pairs)} {path.name} in {env_id}: "
+              f"{cell.evolved.mean:.1f} against {cell.best_baseline.mean:.1f} "
+              f"({time.monotonic() - began:.0f} s)", file=sys.stderr, flush=True)
+        write_matrix(cells, args.out, figures=n == len(pairs))  # a cut-off run keeps its cells
     print(table(cells))
     print(f"island-transfer: wrote {args.out / 'transfer.html'} and transfer.json")
     return 0
