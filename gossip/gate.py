@@ -66,8 +66,9 @@ class Gate:
         if msg is None:
             return None
         if via is not None:  # a peer we dialled is held to the budget too
-            return self._accept(Standing.REPLY, msg) if msg.type in REPLIES else \
-                self._drop("not_a_reply", msg, None)
+            if msg.type not in REPLIES:
+                return self._drop("not_a_reply", msg, None)
+            return self._accept(Standing.REPLY, msg)
         if msg.type in REPLIES:
             return self._drop("unsolicited_reply", msg, peer_ip)
         if msg.type == STATUS_REQUEST:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -57,18 +56,18 @@ class TransferCell:
 
 
 def score_cell(
-    path: Path, env_id: str, lifetimes: int, n_random: int, workers: int | None,
-    lifetime: int = 0, offset: int = 0,
+    saved: GenomeFile, name: str, env_id: str, lifetimes: int, n_random: int,
+    workers: int | None, lifetime: int = 0, offset: int = 0,
 ) -> TransferCell:
-    """Score the genome at `path` in `env_id` against its baselines (see module docstring)."""
-    saved = GenomeFile.read(path)
+    """Score the genome `name` (read as `saved`) in `env_id` against its baselines (see
+    module docstring)."""
     spec, x, settings = saved.scored_in(env_id)
     K = lifetime or saved.lifetime
     candidates = baselines(spec, x, n_random)
     with Evaluator(settings, workers) as evaluator:
         rows = [score_held_out(evaluator, name, genome, lifetimes, K, offset)
                 for name, genome in candidates.items()]
-    return TransferCell(path.name, env_id, saved.trained_on, env_id not in saved.trained_on,
+    return TransferCell(name, env_id, saved.trained_on, env_id not in saved.trained_on,
                         rows)
 
 

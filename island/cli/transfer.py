@@ -59,21 +59,28 @@ def page(cells: list[TransferCell], png: Path, curves_png: Path) -> str:
             f"<th>margin<th>beats (2 SE)</tr>{rows}</table>")
 
 
-def check_all(genomes: list[Path], envs: list[str]) -> str | None:
-    """The first (genome, environment) pair that cannot be scored, as one line, or None."""
+class Unscorable(Exception):
+    """A genome that cannot be read, or cannot be scored in one of the environments."""
+
+
+def read_all(genomes: list[Path], envs: list[str]) -> list[GenomeFile]:
+    """Every genome read once and checked in every environment before anything is scored
+    (a bad pair must not stop a run after hours); Unscorable names the first bad one."""
+    saved = []
     for path in genomes:
         try:
-            saved = GenomeFile.read(path)
+            genome = GenomeFile.read(path)
         except OSError as exc:
-            return f"cannot read {path}: {exc}"
+            raise Unscorable(f"cannot read {path}: {exc}") from exc
         except GenomeDecodeError as exc:
-            return f"{path}: {exc}"
+            raise Unscorable(f"{path}: {exc}") from exc
         for env_id in envs:
             try:
-                saved.scored_in(env_id)
+                genome.scored_in(env_id)
             except (UnknownEnvironmentError, TransferError) as exc:
-                return f"{path}: {exc}"
-    return None
+                raise Unscorable(f"{path}: {exc}") from exc
+        saved.append(genome)
+    return saved
 
 
 def write_matrix(cells: list[TransferCell], out: Path, figures: bool) -> None:
@@ -104,16 +111,18 @@ def main(argv: list[str] | None = None) -> int:
         if value < least:
             print(f"island-transfer: {flag}: must be at least {least}", file=sys.stderr)
             return 2
-    problem = check_all(args.genomes, args.envs)  # a bad pair stops us before hours of scoring
-    if problem:
-        print(f"island-transfer: {problem}", file=sys.stderr)
+    try:
+        saved = read_all(args.genomes, args.envs)
+    except Unscorable as exc:
+        print(f"island-transfer: {exc}", file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
     cells: list[TransferCell] = []
-    pairs = [(path, env_id) for path in args.genomes for env_id in args.envs]
-    for n, (path, env_id) in enumerate(pairs, 1):
+    pairs = [(path, genome, env_id) for path, genome in zip(args.genomes, saved, strict=True)
+             for env_id in args.envs]
+    for n, (path, genome, env_id) in enumerate(pairs, 1):
         began = time.monotonic()
-        cell = score_cell(path, env_id, args.episodes, args.compare, args.workers,
+        cell = score_cell(genome, path.name, env_id, args.episodes, args.compare, args.workers,
                           args.lifetime, args.held_out_start)
         cells.append(cell)
         print(f"island-transfer: {n}/{len(pairs)} {path.name} in {env_id}: "
