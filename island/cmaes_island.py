@@ -194,7 +194,7 @@ class Island:
         if self.restarts_enabled and (
             self.progress.stalled or (self.progress.settled and self.es.stop())
         ):
-            self._restart()
+            self.restart()
         return bool(improved)
 
     def elites(self, k: int) -> list[Elite]:
@@ -214,7 +214,9 @@ class Island:
         self._pending = []
         self.progress.reset()
 
-    def _restart(self) -> None:
+    def restart(self) -> None:
+        """IPOP: a fresh strategy around the distribution mean, initial sigma, doubled
+        population (capped at max_popsize)."""
         self.restarts += 1
         popsize = min(self.popsize * 2, max(self.max_popsize, self.base_popsize))
         self.es = self._new_strategy(self.mean, popsize)

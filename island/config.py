@@ -70,6 +70,9 @@ class EvolutionConfig:
     restarts: bool = True  # IPOP: restart with a doubled population on stagnation
     # generations without a better smoothed median before a restart (island/cmaes_island.py)
     stagnation: int = 200
+    # by this share of the evaluation cap, a run whose champion has not reached the stop
+    # target has restarted at least once (island/generation.py); 0: off
+    rescue: float = 0.0
     max_popsize: int = 512
     mirrored: bool = False  # sample in mirrored pairs, m + y and m - y (pycma's CMA_mirrors)
     init: str = "zeros"  # the initial mean's weights: zeros | random (genome/layout.py)
@@ -316,6 +319,7 @@ def validate(config: NodeConfig) -> None:
         (evo.popsize == 0 or evo.popsize >= 4, "evolution.popsize", "must be 0 or at least 4"),
         (evo.sigma is None or evo.sigma > 0, "evolution.sigma", "must be positive"),
         (evo.stagnation >= 1, "evolution.stagnation", "must be at least 1"),
+        (0 <= evo.rescue < 1, "evolution.rescue", "must be 0 (off) or a share below 1"),
         (evo.init in INITS, "evolution.init", f"{evo.init!r} is not one of {', '.join(INITS)}"),
         (mig.interval >= 1, "migration.interval", "must be at least 1"),
         (mig.migrants >= 0, "migration.migrants", "must be 0 or positive"),

@@ -116,7 +116,7 @@ class Node:
                                                       self.settings.w_max)
         self.generations = Generations(self.config, self.spec, self.settings, state,
                                        self.evaluator, self.gossip, self._event, self._stopping,
-                                       self.stop.target)
+                                       self.stop)
         self.island, self.champion = state.island, self.generations.champion
         self.migration = self.generations.migration
         self._clock, self._wall_before = time.monotonic(), state.wall
