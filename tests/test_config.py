@@ -30,6 +30,9 @@ def test_wrong_type_is_named(section, key, value, expected):
 def test_out_of_range_value_is_named():
     with pytest.raises(ConfigError, match="evolution.sigma"):
         config_from_mapping({"evolution": {"sigma": -1.0}})
+    # a rescue at the whole budget would never run: it must be a share below 1
+    with pytest.raises(ConfigError, match=r"evolution.rescue \(--rescue\): must be 0"):
+        config_from_mapping({"evolution": {"rescue": 1.0}})
 
 
 def test_an_unknown_initial_mean_is_named_with_its_flag():

@@ -120,6 +120,36 @@ def test_once_a_champion_scores_at_the_target_each_evaluation_plays_more_lifetim
         resumed.close()
 
 
+def rescued(tmp_path, target: float, rescue: float) -> tuple[list[int], list[dict]]:
+    """Popsizes of 6 generations of a run with an evaluation cap of 200, and its rescues."""
+    cfg = config(tmp_path, max_evals=200, final_episodes=0)
+    cfg.stop.target, cfg.evolution.rescue = target, rescue
+    node = Node(cfg, evaluator=FakeEvaluator)
+    try:
+        popsizes = [node.step().popsize for _ in range(6)]
+    finally:
+        node.close()
+    events = read_jsonl(tmp_path / "run" / "events.jsonl")
+    return popsizes, [e for e in events if e["event"] == "rescue"]
+
+
+def test_a_run_short_of_its_target_by_the_rescue_share_of_its_cap_restarts_once(tmp_path):
+    """Target 1000 is out of reach (the formula peaks at 500): once 25% of the 200
+    evaluations are spent (by generation 3: 3 x 16 + a round of 2 x 2), the island restarts
+    with a doubled population from the next generation on, and only once."""
+    popsizes, rescues = rescued(tmp_path, target=1000.0, rescue=0.25)
+    assert popsizes == [8, 8, 8, 16, 16, 16]
+    (rescue,) = rescues
+    assert rescue["generation"] == 3 and rescue["evaluations"] == 52 and rescue["popsize"] == 16
+
+
+def test_no_rescue_when_off_or_once_a_champion_has_reached_the_target(tmp_path):
+    """Off (0), or in the end game (the round at generation 2 scores 487 >= 475), the
+    island keeps its population."""
+    assert rescued(tmp_path / "off", target=1000.0, rescue=0.0) == ([8] * 6, [])
+    assert rescued(tmp_path / "end-game", target=475.0, rescue=0.25) == ([8] * 6, [])
+
+
 class NoisyEvaluator(FakeEvaluator):
     """Each lifetime's return is 80 above or below the formula, alternately: std 80."""
 
