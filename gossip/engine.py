@@ -5,7 +5,8 @@ the island thread only in `Shared` (bulletin.py: bounded mailboxes, counters, a
 snapshot of the live peers). Whom to believe is the `Gate`'s (gate.py: budget,
 CURVE key, proven connection); the engine hands on what passed: membership to
 `Membership`, migrants to `Spreader` (spreading.py), every send to `Outbound`
-(outbound.py), unproven connections to `Proofs` (proofs.py), events to `Bulletin`.
+(outbound.py), unproven connections to `Proofs` (proofs.py), events to `Bulletin`;
+`Reporting` (reporting.py) publishes gauges and what membership and CURVE noticed.
 No input can stop it: each message, each round and each flush is guarded, and a
 surprise is counted as `internal_error` before the loop goes on.
 """
@@ -32,6 +33,7 @@ from gossip.messages import (
 )
 from gossip.outbound import Outbound
 from gossip.proofs import Proofs
+from gossip.reporting import Reporting
 from gossip.spreading import Spreader
 from gossip.status import status_payload
 from gossip.transport import Transport
@@ -70,7 +72,8 @@ class Engine:
                              self._reject, self._proven, clock)
         owners = key_owners(transport.curve.allow_dir) if transport.curve else None
         self.gate = Gate(config, node_id, self.counters, self.proofs, owners, self._reject, clock)
-        self._published_version = -1
+        self.reporting = Reporting(shared, self.bulletin, self.membership, transport,
+                                   self.proofs)
         transport.node_of = self._node_of
 
     # --- the loop -------------------------------------------------------------------
@@ -86,8 +89,8 @@ class Engine:
             if now >= next_round:
                 self._guard("round", self._round, now)
                 next_round = max(next_round + self.config.heartbeat_interval, now)
-            self._guard("publish", self._publish, False)
-            self._guard("security", self._drain_security)
+            self._guard("publish", self.reporting.publish, False)
+            self._guard("security", self.reporting.security)
         self._guard("leave", self._dispatch, self.membership.leave())
 
     def _guard(self, where: str, fn: Callable[..., None], *args: Any) -> None:
@@ -160,12 +163,12 @@ class Engine:
                 self.out.reply(to.token, kind, body)
             else:
                 self.out.send(to, kind, body)
-        self._drain_membership_events()
+        self.reporting.membership_events()
 
     def _round(self, now: float) -> None:
         self.spreader.round()
         self.out.sync(now, keep=self.proofs.challenges.pending)
-        self._publish(force=True)
+        self.reporting.publish(force=True)
         self.bulletin.summarise_suppressed()
 
     # --- CURVE ----------------------------------------------------------------------
@@ -173,37 +176,3 @@ class Engine:
     def _node_of(self, address: str) -> str | None:
         """Node id whose key the DEALER to `address` must expect (CURVE server key)."""
         return self.membership.node_of(address) or self.proofs.challenges.node_of(address)
-
-    def _drain_security(self) -> None:
-        """Count and log handshakes the CURVE server refused and peers we hold no key for."""
-        for record in self.transport.take_security_events():
-            self.counters.add("curve_rejected")
-            self.counters.add(f"curve_rejected.{record['reason']}")
-            self.bulletin.event("curve_rejected", **record)
-        for address in self.transport.take_keyless():
-            self.counters.add("peers_without_key")
-            node = self.membership.node_of(address)
-            self.bulletin.event("peer_without_key", peer=address, node=node)
-
-    # --- bookkeeping ----------------------------------------------------------------
-
-    def _drain_membership_events(self) -> None:
-        for record in self.membership.drain_events():
-            record.pop("t", None)
-            self.bulletin.event(record.pop("event"), **record)
-
-    def _publish(self, force: bool) -> None:
-        """Refresh the live-peer snapshot and peer counters when membership changed."""
-        if not force and self.membership.version == self._published_version:
-            return
-        self._published_version = self.membership.version
-        for state, n in self.membership.counts().items():
-            self.counters.set(f"peers_{state}", n)
-        self.counters.set("incarnation", self.membership.incarnation)
-        self.counters.set("awareness", self.membership.probes.awareness)
-        self.counters.set("events_dropped", self.shared.events.dropped)
-        self.counters.set("connections_open", len(self.transport.connected))
-        self.counters.set("identities_bound", len(self.proofs.bindings))
-        self.counters.set("names_unresolved", self.transport.unresolved)
-        self.counters.set("name_lookups_timed_out", self.transport.resolver.timeouts)
-        self.shared.set_live(self.membership.live())
