@@ -7,6 +7,14 @@ the island starts a fresh strategy around the distribution mean with the
 initial sigma and a doubled population (IPOP, Auger & Hansen 2005). The mean,
 not the best sample: the best of thousands of noisy scores is the luckiest, not
 the best.
+
+It also restarts once its step size has collapsed below COLLAPSED of the initial
+one. With noisy scores a converged strategy's smoothed median still sets a new
+best now and then, so `stagnation` may never fire, and pycma's own `tolx` (1e-11)
+is far below where a noisy search stops moving: a CartPole-v1 run with the
+defaults (seed 6) converged on a policy of about 150 by generation 120 (sigma 0.5
+-> 0.09) and sat there, sigma 0.004 by generation 500, for 36,000 evaluations.
+No LunarLander run measured ever went below 0.5 of its initial sigma.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import numpy as np
 from island.stagnation import Stagnation
 
 STATE_VERSION = 1
+COLLAPSED = 0.1  # a step size below this share of the initial one has stopped searching
 
 
 @dataclass
@@ -122,6 +131,11 @@ class Island:
         return float(self.es.sigma)
 
     @property
+    def collapsed(self) -> bool:
+        """The step size has shrunk below COLLAPSED of the initial one."""
+        return self.sigma < COLLAPSED * self.sigma0
+
+    @property
     def mean(self) -> np.ndarray:
         """The distribution mean as a genome (pycma's mean is a genotype under bounds)."""
         return np.asarray(self.es.result.xfavorite, dtype=float)
@@ -192,7 +206,8 @@ class Island:
             self.best_generation = self.generation
         self.progress.observe(fitness)
         if self.restarts_enabled and (
-            self.progress.stalled or (self.progress.settled and self.es.stop())
+            self.progress.stalled or self.collapsed
+            or (self.progress.settled and self.es.stop())
         ):
             self.restart()
         return bool(improved)

@@ -46,6 +46,24 @@ def test_plateau_triggers_an_ipop_restart_with_a_doubled_population():
     assert island.restarts == 1 and island.popsize == 12
 
 
+def test_a_collapsed_step_size_restarts_the_island_before_any_stall():
+    """On a sphere CMA-ES converges; once sigma is below a tenth of its start the island
+    restarts, long before 10,000 generations of stagnation, with sigma back at its start."""
+    island = Island(np.ones(4), 0.5, popsize=6, seed=2, stagnation=10_000)
+    sigmas = []
+    while island.restarts == 0 and island.generation < 300:
+        X = island.ask().X
+        island.tell(X, -np.sum(X**2, axis=1))
+        sigmas.append(island.sigma)
+    assert island.restarts == 1 and island.popsize == 12 and sigmas[-1] == 0.5
+    assert min(sigmas[:-1]) >= 0.05  # it restarted at the first collapse
+    steady = Island(np.ones(4), 0.5, popsize=6, seed=2, restarts=False)
+    for _ in range(len(sigmas)):
+        X = steady.ask().X
+        steady.tell(X, -np.sum(X**2, axis=1))
+    assert steady.restarts == 0 and steady.sigma < 0.05  # without restarts it converges
+
+
 def test_island_state_round_trips_through_msgpack_and_resumes_identically():
     import msgpack
 
@@ -169,7 +187,7 @@ def test_a_mirrored_island_samples_pairs_about_its_mean_and_keeps_them_after_a_r
         assert pairs == 4  # every sample has its mirror
         island.tell(X, -np.sum(X**2, axis=1))
     resumed = Island.from_state(island.state())
-    resumed._restart()  # IPOP: a doubled population, still all in pairs
+    resumed.restart()  # IPOP: a doubled population, still all in pairs
     steps = resumed.ask().X - resumed.es.mean
     assert len(steps) == 16
     assert all(any(np.allclose(s, -t) for t in steps) for s in steps)
