@@ -37,6 +37,16 @@ def test_a_champion_that_wins_again_keeps_its_origin():
     np.testing.assert_array_equal(champion.x, np.full(2, 9.0))
 
 
+def test_a_tie_keeps_the_champion_and_its_confirmations():
+    champion = Champion(x=np.full(2, 9.0), score=500.0, generation=5, origin="sample",
+                        confirmations=[500.0, 480.0])
+    champion.observe(np.ones(2), 500.0)
+    labels, X = champion.candidates(np.zeros(2))
+    assert not champion.decide(labels, X, np.array([500.0, 500.0, 500.0]), generation=10)
+    np.testing.assert_array_equal(champion.x, np.full(2, 9.0))
+    assert champion.confirmations == [500.0, 480.0] and champion.generation == 10
+
+
 def test_a_champion_is_confirmed_by_its_pooled_fresh_scores_less_some_standard_errors():
     champion = Champion(x=np.zeros(2), score=230.0, predicted_for=0)  # its true mean only
     assert champion.confirmed == -np.inf  # nothing measured yet: no claim
