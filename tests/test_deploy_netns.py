@@ -188,6 +188,10 @@ def _start_node(hosts: Hosts, i: int, peers_file: Path, bind: str, advertise: st
         "--advertise", advertise, "--run-dir", str(run_dir), "--node-id", f"h{i}",
         "--env", "CartPole-v1", "--popsize", "8", "--episodes", "1", "--workers", "1",
         "--interval", "1", "--seed", str(i), "--max-time", "900", "--quiet",
+        # Short episodes and a brisk heartbeat: five nodes share the runner's cores, and
+        # what is tested is the network, not how long CartPole episodes grow.
+        "--max-steps", "50", "--heartbeat-interval", "0.5", "--dead-after", "3",
+        "--dial-backoff-max", "5",
     )
     with open(tmp_path / f"h{i}.out", "wb") as out, open(tmp_path / f"h{i}.err", "wb") as err:
         process = subprocess.Popen(argv, env=hosts.env, stdout=out, stderr=err,
