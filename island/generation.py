@@ -22,6 +22,7 @@ from island.cmaes_island import Elite
 from island.config import NodeConfig
 from island.migration import Migration
 from island.record import GenerationRecord
+from island.stagnation import rescue_due
 from island.state import NodeState
 from island.stopping import StopCriteria
 
@@ -118,20 +119,10 @@ class Generations:
             self.gossip, self.migration.counters, env_scores)
 
     def _rescue_due(self) -> bool:
-        """A run that has not reached its end game by `evolution.rescue` of its evaluation
-        cap, and has not restarted, restarts now (IPOP) rather than spend the rest of its
-        budget around a policy that hovers short of the target.
-
-        On LunarLander the defaults' failures (6004; 5004 and 5010 before the end game)
-        were not on the crash plateau: their champions passed 0 and then hovered at 30-160
-        for 15,000-25,000 evaluations without a stall long enough for `stagnation`, while a
-        population of 64 solved every one of 20 seeds (benchmarks/time_to_solve.md).
-        """
-        share, cap = self.config.evolution.rescue, self.stop.max_evals
-        return bool(share and cap and self.target is not None
-                    and self.island.restarts_enabled and self.island.restarts == 0
-                    and not self.champion.reached_target
-                    and self.state.evaluations >= share * cap)
+        """Whether `evolution.rescue` restarts the island now (island/stagnation.py)."""
+        return self.island.restarts_enabled and rescue_due(
+            self.config.evolution.rescue, self.stop, self.state.evaluations,
+            self.island.restarts, self.champion.reached_target)
 
     def _env_scores(self, row: int) -> dict[str, float] | None:
         """The normalised score in each environment of one genome just scored (several

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from island.stopping import StopCriteria
+
 SMOOTHING = 10  # generation medians averaged into the progress a restart waits for
 
 
@@ -62,3 +64,17 @@ class Stagnation:
         self.since_improvement = self.since_restart = 0
         self.best_median = -np.inf
         self.recent_medians = []
+
+
+def rescue_due(share: float, stop: StopCriteria, evaluations: int, restarts: int,
+               reached_target: bool) -> bool:
+    """`evolution.rescue`: a run that has not reached its end game by `share` of its
+    evaluation cap, and has not restarted, restarts now (IPOP) rather than spend the rest
+    of its budget around a policy that hovers short of the target.
+
+    Measured on LunarLander's late failures (6004; 5004 and 5010), whose champions passed
+    0 and then hovered at 30-160 for 15,000-25,000 evaluations: it rescued none
+    (benchmarks/time_to_solve.md), so it is off by default.
+    """
+    return bool(share and stop.max_evals and stop.target is not None and restarts == 0
+                and not reached_target and evaluations >= share * stop.max_evals)
