@@ -36,7 +36,6 @@ class Generations:
                  stop: StopCriteria | None = None):
         self.config, self.spec, self.settings, self.state = config, spec, settings, state
         self.stop = stop or StopCriteria()
-        self.target = self.stop.target  # the stop target a champion is confirmed against
         self.evaluator, self.gossip, self.event, self.abort = evaluator, gossip, event, abort
         self.island, self.rng = state.island, state.seeds
         self.champion: Champion = state.champion or Champion()
@@ -46,6 +45,11 @@ class Generations:
         self.lost_worker: str | None = None  # a worker died in a champion round
         # An island on several environments plays every seed in each of them.
         self.env_ids: list[str] = list(getattr(evaluator, "env_ids", [settings.env_id]))
+
+    @property
+    def target(self) -> float | None:
+        """The stop target a champion is confirmed against (None: no target)."""
+        return self.stop.target
 
     @property
     def validating(self) -> bool:

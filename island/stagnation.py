@@ -6,7 +6,10 @@ once the strategy has run `patience` generations, or after `patience`
 generations without a new best *smoothed* generation median: the mean of the
 last SMOOTHING medians. With one episode per evaluation a single generation's
 median is itself a noisy draw, and its best-ever value, a lucky one, made
-LunarLander islands restart while they were still improving.
+LunarLander islands restart while they were still improving. The island also
+restarts when its step size has collapsed (`Island.collapsed`), which noise can
+hide from the median, and `rescue_due` below restarts once a run that is short of
+its end game late in its budget (off by default).
 
 The node waits 200 generations (`evolution.stagnation`): at 60, LunarLander
 islands restarted while their champion still crossed the plateau of crashing
