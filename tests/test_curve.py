@@ -107,7 +107,7 @@ def test_only_allowed_keys_get_migrants_in(tmp_path):
             pytest.fail("allowed nodes did not exchange migrants, or no refusal was logged")
         stranger_counters = stranger.counters()
         # Status: an allowed key pair gets an answer; a stranger's, or none, gets nothing.
-        status = [("B", "--server-key", str(keys / "A.key")), ("C", "--server-key", key["A"])]
+        status = [("B", "--server-key", str(keys / "A.key")), ("C", f"--server-key={key['A']}")]
         answers = {who: run_cli("island-node", "status", address_a, "--timeout", "3",
                                 "--curve-secret", str(keys / f"{who}.key_secret"), *flags)
                    for who, *flags in status}

@@ -39,7 +39,8 @@ def _status(argv: list[str]) -> int:
                         help="this client's key pair; its public key must be in the node's "
                              "allow directory")
     parser.add_argument("--server-key", metavar="NODE.key",
-                        help="the node's public key: its .key file or the Z85 text")
+                        help="the node's public key: its .key file or the Z85 text (a Z85 key may "
+                             "start with '-': pass it as --server-key=KEY)")
     args = parser.parse_args(argv)
     from gossip.status import query_status, status_curve
 
