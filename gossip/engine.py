@@ -74,7 +74,7 @@ class Engine:
         self.gate = Gate(config, node_id, self.counters, self.proofs, owners, self._reject, clock)
         self.reporting = Reporting(shared, self.bulletin, self.membership, transport,
                                    self.proofs)
-        transport.node_of = self._node_of
+        transport.dealers.node_of = self._node_of
 
     # --- the loop -------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""The sockets of one node: a bound ROUTER for requests in, one DEALER per peer out.
+"""The sockets of one node: a bound ROUTER for requests in, one DEALER per peer out (dealers.py).
 
 A DEALER also receives: the replies (ack, join_reply, ...) the peer sends back
 on the connection this node dialled, which is why they can be trusted to come
@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
-import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -31,58 +30,10 @@ from gossip.address import is_ipv6, join_address, parse_address, split_address
 from gossip.config import GossipConfig
 from gossip.curve import CurveKeys
 from gossip.curve_server import CurveServer
+from gossip.dealers import Dealers, common_options
 from gossip.resolver import Resolver
 
 log = logging.getLogger(__name__)
-
-DEALER_RCVHWM = 16  # a DEALER only ever receives nothing or a stray reply
-MAX_HEARTBEAT_TTL_MS = 6_553_500  # libzmq sends the TTL in deciseconds in 16 bits
-
-
-def common_options(sock: zmq.Socket, cfg: GossipConfig, ipv6: bool) -> None:
-    """Options every socket of a node has: no linger, a size limit, ZMTP heartbeats."""
-    sock.setsockopt(zmq.LINGER, 0)
-    sock.setsockopt(zmq.MAXMSGSIZE, cfg.max_message_bytes)
-    # ZMTP heartbeats notice a silent TCP peer (half-open connection) without our help.
-    sock.setsockopt(zmq.HEARTBEAT_IVL, max(1, int(cfg.heartbeat_interval * 1000)))
-    sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, max(1, int(cfg.dead_after * 1000)))
-    sock.setsockopt(zmq.HEARTBEAT_TTL, min(MAX_HEARTBEAT_TTL_MS, int(cfg.dead_after * 1000)))
-    if ipv6:
-        sock.setsockopt(zmq.IPV6, 1)
-
-
-def open_dealer(context: zmq.Context, cfg: GossipConfig, endpoint: str, rng: random.Random,
-                curve: CurveKeys | None, server_key: bytes | None) -> zmq.Socket:
-    """A DEALER connecting to `endpoint` (an IP address), as a CURVE client when keyed."""
-    def jitter(seconds: float) -> int:
-        return max(1, int(seconds * 1000 * rng.uniform(0.75, 1.25)))
-
-    sock = context.socket(zmq.DEALER)
-    try:
-        common_options(sock, cfg, is_ipv6(endpoint))
-        if curve is not None:
-            sock.setsockopt(zmq.CURVE_SERVERKEY, server_key)
-            sock.setsockopt(zmq.CURVE_PUBLICKEY, curve.public)
-            sock.setsockopt(zmq.CURVE_SECRETKEY, curve.secret)
-        sock.setsockopt(zmq.SNDHWM, cfg.send_hwm)
-        sock.setsockopt(zmq.RCVHWM, DEALER_RCVHWM)
-        # Queue while connecting (at most SNDHWM): the first message on a new dial is a
-        # join or a prove, and must not be lost to the TCP handshake. Dials outside the
-        # active view are closed a few periods after use, so a dead peer holds little.
-        sock.setsockopt(zmq.IMMEDIATE, 0)
-        # Jitter so hundreds of nodes that lost the same peer do not retry in lockstep.
-        sock.setsockopt(zmq.RECONNECT_IVL, jitter(cfg.reconnect_ivl))
-        sock.setsockopt(zmq.RECONNECT_IVL_MAX, jitter(cfg.reconnect_ivl_max))
-        # A secret routing id the ROUTER keeps across reconnects: the proof of this
-        # connection's identity (identity.py) survives a dropped TCP connection.
-        # (libzmq reserves ids that start with a zero byte).
-        sock.setsockopt(zmq.ROUTING_ID, b"\x01" + secrets.token_bytes(15))
-        sock.connect(endpoint)
-    except Exception:
-        sock.close(linger=0)
-        raise
-    return sock
-
 
 class Transport:
     """ROUTER bound at `config.bind`, DEALERs opened on demand per peer address."""
@@ -92,23 +43,16 @@ class Transport:
         resolve: Callable[[str], str] | None = None,
     ) -> None:
         self.config = config
-        self._rng = rng
         self.curve = curve
         self.resolver = Resolver(config.resolve_timeout, resolve)
-        self.unresolved = 0  # sends skipped while a host name was not (yet) resolved
-        # Names the node id claimed at an address, to find its certificate (set by the engine).
-        self.node_of: Callable[[str], str | None] = lambda address: None
         self.context = zmq.Context()
         # The active view plus bounded dials: far below libzmq's default of 1023 sockets.
         self.context.set(zmq.MAX_SOCKETS, config.active_size + config.max_dials + 64)
-        self._dealers: dict[str, zmq.Socket] = {}
-        self._address_of: dict[zmq.Socket, str] = {}
+        self._poller = zmq.Poller()
+        self.dealers = Dealers(self.context, config, rng, curve, self.resolver, self._poller)
         self._ready: list[zmq.Socket] = []
-        self._keyless: set[str] = set()
-        self._reported_keyless: set[str] = set()
         self._server: CurveServer | None = None
         self.router = self.context.socket(zmq.ROUTER)
-        self._poller = zmq.Poller()
         try:
             if curve is not None:
                 self._server = CurveServer(self.context, self.router, curve)
@@ -145,7 +89,7 @@ class Transport:
         ready = dict(self._poller.poll(max(0, int(timeout * 1000))))
         if self._server is not None and self._server.monitor in ready:
             self._server.read_monitor()
-        self._ready = [sock for sock in ready if sock in self._address_of]
+        self._ready = [sock for sock in ready if self.dealers.address_of(sock) is not None]
         return self.router in ready or bool(self._ready)
 
     def take_security_events(self) -> list[dict[str, Any]]:
@@ -154,9 +98,12 @@ class Transport:
 
     def take_keyless(self) -> list[str]:
         """Addresses a send or connect skipped for want of the peer's public key, each once."""
-        keyless = sorted(self._keyless - self._reported_keyless)
-        self._reported_keyless.update(keyless)
-        return keyless
+        return self.dealers.take_keyless()
+
+    @property
+    def unresolved(self) -> int:
+        """Sends skipped while a host name was not (yet) resolved."""
+        return self.dealers.unresolved
 
     def receive(self) -> tuple[bytes, list[bytes], str | None, str | None, str | None] | None:
         """One message: (routing id, frames, peer IP, sender's CURVE key, via), or None.
@@ -180,7 +127,7 @@ class Transport:
     def _receive_reply(self) -> tuple[bytes, list[bytes], None, None, str] | None:
         while self._ready:
             sock = self._ready[-1]
-            address = self._address_of.get(sock)
+            address = self.dealers.address_of(sock)
             if address is None:  # closed since the poll
                 self._ready.pop()
                 continue
@@ -195,7 +142,7 @@ class Transport:
     def send(self, address: str, payload: bytes) -> bool:
         """Queue `payload` for the peer at `address`; False if its queue is full, it is
         unconnected, or (CURVE) its public key is unknown."""
-        sock = self._dealer(address)
+        sock = self.dealers.get(address)
         if sock is None:
             return False
         try:
@@ -214,54 +161,24 @@ class Transport:
 
     def resolvable(self, address: str) -> bool:
         """Whether `address` can be dialled now (its host name, if any, is resolved)."""
-        if self.resolver.lookup(split_address(address)[0]) is None:
-            self.unresolved += 1
-            return False
-        return True
+        return self.dealers.resolvable(address)
 
     def connect(self, address: str) -> None:
         """Open the DEALER to `address` ahead of the first send (connecting takes a moment)."""
-        self._dealer(address)
+        self.dealers.get(address)
 
     def disconnect(self, address: str, linger_ms: int = 0) -> None:
         """Close the DEALER to a peer that has been dead a while; `send` reopens it."""
-        sock = self._dealers.pop(address, None)
-        if sock is not None:
-            self._address_of.pop(sock, None)
-            self._poller.unregister(sock)
-            sock.close(linger=linger_ms)
+        self.dealers.close(address, linger_ms)
 
     @property
     def connected(self) -> list[str]:
-        return list(self._dealers)
-
-    def _dealer(self, address: str) -> zmq.Socket | None:
-        sock = self._dealers.get(address)
-        if sock is not None:
-            return sock
-        server_key = None
-        if self.curve is not None:
-            server_key = self.curve.server_key(address, self.node_of(address))
-            if server_key is None:
-                self._keyless.add(address)
-                return None
-            self._keyless.discard(address)
-        host, port = split_address(address)
-        ip = self.resolver.lookup(host)
-        if ip is None:
-            self.unresolved += 1
-            return None
-        sock = open_dealer(self.context, self.config, join_address(ip, port), self._rng,
-                           self.curve, server_key)
-        self._dealers[address] = sock
-        self._address_of[sock] = address
-        self._poller.register(sock, zmq.POLLIN)
-        return sock
+        return self.dealers.addresses
 
     def close(self, linger: float = 0.0) -> None:
         """Close every socket and end the context, giving messages still queued to peers
         at most `linger` seconds to leave (a node's goodbye), a dead peer no longer."""
-        for address in list(self._dealers):
+        for address in self.dealers.addresses:
             self.disconnect(address, int(linger * 1000))
         if self._server is not None:
             self._server.close_monitor()
