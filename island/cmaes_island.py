@@ -1,8 +1,8 @@
 """One CMA-ES island over genome vectors (pycma ask / inject / tell), maximising fitness.
 
-Migrants enter only through `inject`, before `ask`, with `force=True` so they
-keep their exact location; they come back out of `ask` and are scored by this
-island like any other sample. When its progress stalls (island/stagnation.py)
+Migrants enter only through `inject`, before `ask` (island/arrivals.py caps and
+places them); they come back out of `ask` and are scored by this island like any
+other sample. When its progress stalls (island/stagnation.py)
 the island starts a fresh strategy around the distribution mean with the
 initial sigma and a doubled population (IPOP, Auger & Hansen 2005). The mean,
 not the best sample: the best of thousands of noisy scores is the luckiest, not
@@ -26,6 +26,7 @@ from typing import Any
 import cma
 import numpy as np
 
+from island.arrivals import Arrivals
 from island.stagnation import Stagnation
 
 STATE_VERSION = 1
@@ -89,7 +90,7 @@ class Island:
         self.max_popsize = max_popsize
         default_popsize = 4 + int(3 * np.log(self.dim))
         self.base_popsize = popsize or default_popsize
-        self._max_injected = max_injected
+        self.arrivals = Arrivals(max_injected)
         self.bounds = bounds  # per coordinate, None for unbounded; pycma's BoundTransform
         self.mirrored = mirrored
         self.generation = 0
@@ -100,8 +101,6 @@ class Island:
         self.best_fitness = -np.inf
         self.best_generation = -1
         self.last_elites: list[Elite] = []
-        self._pending: list[int] = []  # ids of genomes injected since the last ask
-        self._next_id = 0
         self._untold: bytes | None = None  # the strategy before an ask not yet told
         self.es = self._new_strategy(self.x0, self.base_popsize)
 
@@ -142,37 +141,19 @@ class Island:
 
     @property
     def max_injected(self) -> int:
-        """Never let migrants fill the population: leave at least 3/4 independent samples."""
-        cap = self._max_injected or self.popsize // 4
-        return max(0, min(cap, self.popsize // 2))
+        """How many migrants may wait for one `ask`."""
+        return self.arrivals.cap(self.popsize)
 
     def inject(self, solutions: list[np.ndarray]) -> list[int]:
         """Queue external genomes for the next `ask`; returns the ids of those taken (capped).
 
         `ask` hands each id back with the row its genome comes out as.
         """
-        room = self.max_injected - len(self._pending)
-        taken = [np.asarray(s, dtype=float) for s in solutions[: max(0, room)]]
-        taken = [s for s in taken if s.shape == (self.dim,) and np.all(np.isfinite(s))]
-        if taken:
-            bounds = self.bounds
-            if bounds is not None:
-                # pycma injects genotypes; with bounds, the phenotype a migrant is must be
-                # mapped back (from inside the bounds), or a genome near a bound comes out
-                # of `ask` squeezed inwards.
-                low = np.array([-np.inf if b is None else b for b in bounds[0]])
-                high = np.array([np.inf if b is None else b for b in bounds[1]])
-                taken = [np.asarray(self.es.boundary_handler.inverse(np.clip(s, low, high)))
-                         for s in taken]
-            self.es.inject(taken, force=True)
-        ids = list(range(self._next_id, self._next_id + len(taken)))
-        self._next_id += len(taken)
-        self._pending += ids
-        return ids
+        return self.arrivals.queue(self.es, solutions, self.dim, self.bounds)
 
     def ask(self) -> Population:
         """The next population; injected genomes come early, in the order injected."""
-        pending, self._pending = self._pending, []
+        pending = self.arrivals.take()
         # pycma cannot ask twice without a tell (its TPA step-size samples are consumed), so
         # a generation abandoned after `ask` must be saved as the strategy before it:
         # about 10 ms for a 420-dimensional genome, against 110 ms for its ask and tell.
@@ -226,7 +207,7 @@ class Island:
         self.numerical_resets += 1
         self.last_failure = f"{type(exc).__name__}: {exc}".strip(": ")
         self.es = self._new_strategy(self.best_x, self.popsize)
-        self._pending = []
+        self.arrivals.clear()
         self.progress.reset()
 
     def restart(self) -> None:
@@ -260,7 +241,8 @@ def island_state(island: Island) -> dict[str, Any]:
         "x0": island.x0.tolist(), "sigma0": island.sigma0, "seed": island.seed,
         "diagonal": island.diagonal, "restarts_enabled": island.restarts_enabled,
         "stagnation": island.progress.patience, "max_popsize": island.max_popsize,
-        "base_popsize": island.base_popsize, "max_injected": island._max_injected,
+        "base_popsize": island.base_popsize,
+        "max_injected": island.arrivals.max_injected_option,
         "mirrored": island.mirrored,
         "bounds": None if island.bounds is None else [list(island.bounds[0]),
                                                     list(island.bounds[1])],
@@ -288,7 +270,8 @@ def island_from_state(state: dict[str, Any]) -> Island:
     island.sigma0, island.seed = state["sigma0"], state["seed"]
     island.diagonal, island.restarts_enabled = state["diagonal"], state["restarts_enabled"]
     island.max_popsize = state["max_popsize"]
-    island.base_popsize, island._max_injected = state["base_popsize"], state["max_injected"]
+    island.base_popsize = state["base_popsize"]
+    island.arrivals = Arrivals(state["max_injected"])
     island.mirrored = bool(state.get("mirrored", False))  # older states: never mirrored
     bounds = state["bounds"]
     island.bounds = None if bounds is None else (list(bounds[0]), list(bounds[1]))
@@ -304,6 +287,6 @@ def island_from_state(state: dict[str, Any]) -> Island:
         state["stagnation"], state["since_improvement"], float(state["best_median"]),
         [float(m) for m in state.get("recent_medians", [])],  # older states: none
         state["since_restart"])
-    island._pending, island._next_id, island._untold = [], 0, None
+    island._untold = None
     island.es = pickle.loads(state["cma"])  # our own checkpoint file, checksummed
     return island

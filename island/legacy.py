@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from island.arrivals import Arrivals
 from island.checkpoint import CheckpointError
 from island.cmaes_island import Island
 from island.migration import MigrationCounters
@@ -44,7 +45,9 @@ def convert_format1(payload: bytes, source: str) -> Any:
             island.__dict__.pop("stagnation"), island.__dict__.pop("_since_improvement"),
             island.__dict__.pop("_best_median"), island.__dict__.pop("_recent_medians", []),
             island.__dict__.pop("_since_restart"))
-        island._pending, island._next_id, island._untold = [], 0, None
+        island.arrivals = Arrivals(island.__dict__.pop("_max_injected", 0))
+        island.__dict__.pop("_pending", None)
+        island._untold = None
         if getattr(island.es, "_flgtelldone", True) is False:  # saved between ask and tell
             island._reset_after(RuntimeError("format-1 checkpoint saved mid-generation"))
         champion = state.get("champion")

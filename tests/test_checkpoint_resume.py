@@ -120,11 +120,12 @@ def test_a_checkpoint_of_format_1_still_resumes_even_saved_mid_generation(tmp_pa
         old.tell(X, -np.sum(X**2, axis=1))
     old.ask()  # abandoned, as format 1 saved it on SIGTERM
     progress = old.__dict__.pop("progress")  # format 1 kept these on the island itself
+    arrivals = old.__dict__.pop("arrivals")  # format 1 kept the migrants' cap on the island
     old.__dict__.update(evaluations=18, _pending=0, stagnation=progress.patience,
+                        _max_injected=arrivals.max_injected_option,
                         _since_improvement=progress.since_improvement,
                         _best_median=progress.best_median, _since_restart=progress.since_restart)
-    for name in ("_next_id", "_untold"):
-        del old.__dict__[name]
+    del old.__dict__["_untold"]
     payload = pickle.dumps({"version": 1, "fingerprint": "f", "island": old,
                             "rng": np.random.default_rng(2).bit_generator.state,
                             "evaluations": 18, "wall": 1.5, "counters": Counters()})
