@@ -36,7 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--server-key", metavar="NODE.key",
                         help="the nodes' public key where the peers file gives none: "
                              "a .key file or the Z85 text (a node learned from a peer, not "
-                             "from the file, is asked with this key)")
+                             "from the file, is asked with this key; a Z85 key may start "
+                             "with '-': pass it as --server-key=KEY)")
     return parser
 
 
