@@ -10,10 +10,14 @@ figure.
 
 Random actions are not the policy's: in BipedalWalker-v3 a policy's torques cost
 the simulator more per step than random ones, so part of that ratio's gap is
-the simulator's. The last column separates it: the share of the full
-evaluation's own time spent inside `env.reset` and `env.step` (the environments
-of the evaluation timed by a wrapper), i.e. raw `env.step` on exactly the
-policy's actions over the full evaluation.
+the simulator's. Two columns separate it. "replay" is raw `env.step` on exactly
+the policy's actions: each round of the full evaluation records every episode's
+reset seed and actions, and the next raw round replays them in a fresh
+environment (the simulators are deterministic, so these are the same
+trajectories), in the same alternation; its ratio is the evaluation's own
+overhead. The last column is the share of the full evaluation's own time spent
+inside `env.reset` and `env.step` (the evaluation's environments timed by a
+wrapper), the same figure measured from inside.
 
     .venv/bin/python benchmarks/overhead.py [--popsize 32] [--episodes 3] [--rounds 5]
 """
@@ -49,13 +53,16 @@ class RawSteps:
 
 
 class TimedEnv(gym.Wrapper):
-    """Seconds spent inside the wrapped environment's `reset` and `step`."""
+    """Seconds spent inside the wrapped environment's `reset` and `step`, and what was asked
+    of it: each episode's reset seed and actions (`episodes`), for `ReplaySteps`."""
 
     def __init__(self, env: gym.Env):
         super().__init__(env)
         self.seconds = 0.0
+        self.episodes: list[tuple[int | None, list]] = []
 
     def reset(self, **kwargs):
+        self.episodes.append((kwargs.get("seed"), []))
         start = time.perf_counter()
         try:
             return self.env.reset(**kwargs)
@@ -63,11 +70,42 @@ class TimedEnv(gym.Wrapper):
             self.seconds += time.perf_counter() - start
 
     def step(self, action):
+        self.episodes[-1][1].append(np.copy(action))
         start = time.perf_counter()
         try:
             return self.env.step(action)
         finally:
             self.seconds += time.perf_counter() - start
+
+
+class ReplaySteps:
+    """Raw `env.step` on the policy's own actions: recorded episodes replayed from their seeds.
+
+    A replay is the recorded trajectory where the simulator is deterministic across
+    environments and histories. BipedalWalker-v3's Box2D world is not quite (a few
+    episodes in a hundred drift apart after many steps): a replay that ends early
+    stops there, and `diverged` counts the episodes that did not end where recorded.
+    """
+
+    def __init__(self, env_id: str):
+        self.env = gym.make(env_id)
+        self.diverged = self.replayed = 0
+
+    def steps_per_second(self, episodes: list[tuple[int | None, list]]) -> float:
+        steps, start = 0, time.perf_counter()
+        for seed, actions in episodes:
+            self.env.reset(seed=seed)
+            done, stepped = False, 0
+            for action in actions:
+                _, _, terminated, truncated, _ = self.env.step(action)
+                stepped += 1
+                done = terminated or truncated
+                if done:
+                    break
+            steps += stepped
+            self.diverged += not done or stepped < len(actions)
+        self.replayed += len(episodes)
+        return steps / (time.perf_counter() - start)
 
 
 class FullEvaluation:
@@ -89,6 +127,13 @@ class FullEvaluation:
         self.episodes = episodes
         self.seed = 1
         self.last_share = 0.0  # of the last round: seconds in the environments / elapsed
+
+    def take_episodes(self) -> list[tuple[int | None, list]]:
+        """The episodes (reset seed, actions) every environment ran since the last call."""
+        episodes = [e for env in self.envs for e in env.episodes]
+        for env in self.envs:
+            env.episodes = []
+        return episodes
 
     def steps_per_second(self, steps: int) -> float:
         ev = self.evaluator
@@ -115,21 +160,28 @@ def main() -> None:
     print(f"population {args.popsize} x {args.episodes} episodes, hidden {hidden}, "
           f"best of {args.rounds} alternating rounds")
     print(f"{'environment':<18} {'kind':<14} {'raw steps/s':>12} {'eval steps/s':>13} "
-          f"{'ratio':>6} {'simulator share':>16}")
+          f"{'ratio':>6} {'replay steps/s':>15} {'ratio':>6} {'simulator share':>16} "
+          f"{'replays diverged':>17}")
     for env_id in args.envs.split(","):
-        raw = RawSteps(env_id)
+        raw, replay = RawSteps(env_id), ReplaySteps(env_id)
         for kind in ("weights", "rules", "weights+rules"):
             full = FullEvaluation(env_id, kind, hidden, args.popsize, args.episodes)
-            raw_best = full_best = 0.0
+            full.take_episodes()  # the warm-up's
+            raw_best = full_best = replay_best = 0.0
             for _ in range(args.rounds):
                 raw_best = max(raw_best, raw.steps_per_second(args.steps))
                 speed = full.steps_per_second(args.steps)
                 if speed > full_best:
                     full_best, share = speed, full.last_share
+                replay_best = max(replay_best, replay.steps_per_second(full.take_episodes()))
             full.evaluator.close()
             print(f"{env_id:<18} {kind:<14} {raw_best:>12,.0f} {full_best:>13,.0f} "
-                  f"{full_best / raw_best:>6.2f} {share:>16.2f}", flush=True)
+                  f"{full_best / raw_best:>6.2f} {replay_best:>15,.0f} "
+                  f"{full_best / replay_best:>6.2f} {share:>16.2f} "
+                  f"{replay.diverged:>8} of {replay.replayed:<6}", flush=True)
+            replay.diverged = replay.replayed = 0
         raw.env.close()
+        replay.env.close()
 
 
 if __name__ == "__main__":
