@@ -70,7 +70,7 @@ class TimedEnv(gym.Wrapper):
             self.seconds += time.perf_counter() - start
 
     def step(self, action):
-        self.episodes[-1][1].append(np.copy(action))
+        self.episodes[-1][1].append(action)  # a fresh array or scalar every step: no copy
         start = time.perf_counter()
         try:
             return self.env.step(action)

@@ -86,27 +86,35 @@ def _run_episode(
     """
     rows = np.arange(network.P)  # population rows still in the batch
     running = np.ones(network.P, dtype=bool)  # per batch row: its episode has not ended
+    live = list(range(network.P))  # the batch rows whose episode runs, in order
+    batch_envs = list(envs[: network.P])  # the environment of each batch row
     steps = t = 0
     while len(rows) and (max_steps is None or t < max_steps):
-        actions = network.act(obs)
+        actions = list(network.act(obs))  # one conversion per step, not one per row
         reward = np.zeros(len(rows))
         stepped = running.copy()  # the final reward of an episode still teaches
         terminal = np.zeros(len(rows), dtype=bool)  # ended in a terminal state, not truncated
-        for j in np.flatnonzero(running):
-            o, r, terminated, truncated, _ = envs[rows[j]].step(actions[j])
+        ended = False
+        for j in live:
+            o, r, terminated, truncated, _ = batch_envs[j].step(actions[j])
             obs[j] = o
             reward[j] = r
             if terminated or truncated:
-                running[j] = False
+                running[j], ended = False, True
                 terminal[j] = terminated
-        steps += int(stepped.sum())
+        steps += len(live)
         totals[rows] += reward
         if max_steps is not None and t == max_steps - 1:
             running[:] = False  # the cap ends every episode still running
+            ended = True
         network.learn(reward, stepped, stepped & ~running, terminal)
-        if running.sum() * 2 <= len(rows):
-            keep = np.flatnonzero(running)
-            network.shrink(keep)
-            rows, obs, running = rows[keep], obs[keep], running[keep]
+        if ended:
+            live = [j for j in live if running[j]]
+            if len(live) * 2 <= len(rows):
+                keep = np.flatnonzero(running)
+                network.shrink(keep)
+                rows, obs, running = rows[keep], obs[keep], running[keep]
+                batch_envs = [batch_envs[j] for j in keep]
+                live = list(range(len(rows)))
         t += 1
     return steps
