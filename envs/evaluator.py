@@ -155,8 +155,18 @@ class Evaluator:
         abort: Callable[[], bool] | None = None,
     ) -> np.ndarray:
         """Fitness of each row of X: its lifetimes' scores, averaged (see `lifetime_seeds`)."""
+        return self.lifetime_scores(X, seeds, abort).mean(axis=1)
+
+    def lifetime_scores(
+        self,
+        X: np.ndarray,
+        seeds: Sequence[int] | np.ndarray,
+        abort: Callable[[], bool] | None = None,
+    ) -> np.ndarray:
+        """The score of every lifetime of each row of X, (P, lifetimes): what `evaluate`
+        averages."""
         returns = self.episode_returns(X, seeds, abort)
-        return lifetime_fitness(returns, self.settings.lifetime_fitness).mean(axis=1)
+        return lifetime_fitness(returns, self.settings.lifetime_fitness)
 
     def episode_returns(
         self,

@@ -112,6 +112,17 @@ class MultiEnvEvaluator:
         return np.stack([scale.normalise(returns) for returns, scale in
                          zip(self.raw_returns(X, seeds, abort), self.scales, strict=True)])
 
+    def lifetime_scores(
+        self, X: np.ndarray, seeds: Sequence[int] | np.ndarray,
+        abort: Callable[[], bool] | None = None,
+    ) -> np.ndarray:
+        """The score of every lifetime of each row of X, (P, lifetimes): its normalised
+        scores in the environments, averaged, or for `min` the lowest of them (a lifetime's
+        minimum, so their mean is never above the minimum of means `evaluate` ranks by)."""
+        scores = lifetime_fitness(self.episode_returns(X, seeds, abort),
+                                  self.settings.lifetime_fitness)
+        return scores.min(axis=0) if self.across == "min" else scores.mean(axis=0)
+
     def evaluate(
         self, X: np.ndarray, seeds: Sequence[int] | np.ndarray,
         abort: Callable[[], bool] | None = None,

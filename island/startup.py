@@ -40,6 +40,9 @@ class EvaluatorLike(Protocol):
     def episode_returns(self, X: np.ndarray, seeds: np.ndarray,
                         abort: Callable[[], bool] | None = None) -> np.ndarray: ...
 
+    def lifetime_scores(self, X: np.ndarray, seeds: np.ndarray,
+                        abort: Callable[[], bool] | None = None) -> np.ndarray: ...
+
     def close(self) -> None: ...
 
 

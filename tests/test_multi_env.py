@@ -38,6 +38,29 @@ def test_one_rule_drives_a_network_per_environment_and_scores_are_normalised():
     assert not np.allclose(worst, fitness)  # the two choices differ on these rules
 
 
+def test_a_lifetime_scores_across_environments_as_training_ranks_it():
+    """What a champion's confirmation pools, one score per lifetime: the mean of its
+    normalised scores in the environments (or the lowest, for `min`), never one
+    environment's alone."""
+    envs = ["CartPole-v1", "MountainCarContinuous-v0"]
+    specs = specs_for_envs("rules", [], "threefactor", envs)
+    X = initial_vector(specs[0])[None] + 0.3
+    seeds = [[5, 6], [7, 8], [9, 10]]  # three lifetimes of two episodes
+    settings = [EvalSettings(e, s, max_steps=60, lifetime_fitness="mean")
+                for e, s in zip(envs, specs, strict=True)]
+    per_env = []
+    for s in settings:
+        with Evaluator(s, workers=0) as single:
+            per_env.append(return_scale(s.env_id).normalise(single.lifetime_scores(X, seeds)))
+    assert per_env[0].shape == (1, 3) and not np.allclose(per_env[0], per_env[1])
+    with MultiEnvEvaluator(settings, workers=0) as multi:
+        scores = multi.lifetime_scores(X, seeds)
+        np.testing.assert_allclose(scores, np.mean(per_env, axis=0))
+        np.testing.assert_allclose(multi.evaluate(X, seeds), scores.mean(axis=1))
+    with MultiEnvEvaluator(settings, workers=0, across="min") as multi:
+        np.testing.assert_allclose(multi.lifetime_scores(X, seeds), np.min(per_env, axis=0))
+
+
 def test_an_unknown_choice_across_environments_is_refused():
     settings = [EvalSettings("CartPole-v1", specs_for_envs("rules", [], "threefactor",
                                                            ["CartPole-v1"])[0])]

@@ -41,6 +41,23 @@ def test_a_two_environment_island_logs_and_scores_both(tmp_path):
     assert "Acrobot-v1" in (run / "config.toml").read_text()
 
 
+def test_a_champion_on_two_environments_is_confirmed_on_both(tmp_path):
+    """A confirmation scores each fresh lifetime in every environment, and counts them."""
+    run = tmp_path / "run"
+    result = run_cli("island-node", *TWO, "--run-dir", str(run), "--lifetime", "2",
+                     "--episodes", "1", "--popsize", "6", "--max-generations", "2",
+                     "--validate-every", "2", "--validation-episodes", "1",
+                     "--target", "-100", "--confirm-episodes", "3", "--confirm-limit", "3",
+                     "--final-episodes", "0")
+    assert result.returncode == 0, result.stderr
+    (confirmed,) = [e for e in read_jsonl(run / "events.jsonl")
+                    if e["event"] == "champion_confirmed"]
+    assert confirmed["lifetimes"] == 3
+    # 2 generations of 6 genomes x 2 episodes x 2 environments, a round of 2 candidates,
+    # and 3 confirmation lifetimes of 2 episodes, each in both environments.
+    assert read_jsonl(run / "log.jsonl")[-1]["evaluations"] == 2 * 24 + 2 * 4 + 3 * 4
+
+
 @pytest.mark.parametrize("envs, named", [
     ("CartPole-v1,NoSuchEnv-v0", "NoSuchEnv-v0"),
     ("CartPole-v1,CarRacing-v3", "CarRacing-v3"),  # image observations: no flat Box

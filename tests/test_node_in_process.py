@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs import EvaluationAborted
+from envs import EvaluationAborted, lifetime_fitness
 from genome.layout import initial_vector
 from gossip import Migrant
 from island.config import config_from_mapping
@@ -33,6 +33,9 @@ class FakeEvaluator:
 
     def evaluate(self, X, seeds, abort=None) -> np.ndarray:
         return self.score(X)
+
+    def lifetime_scores(self, X, seeds, abort=None) -> np.ndarray:
+        return lifetime_fitness(self.episode_returns(X, seeds), self.settings.lifetime_fitness)
 
     def close(self) -> None:
         self.closed = True
