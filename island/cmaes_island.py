@@ -210,12 +210,12 @@ class Island:
         self.arrivals.clear()
         self.progress.reset()
 
-    def restart(self) -> None:
-        """IPOP: a fresh strategy around the distribution mean, initial sigma, doubled
-        population (capped at max_popsize)."""
+    def restart(self, around: np.ndarray | None = None) -> None:
+        """IPOP: a fresh strategy around the distribution mean (or `around`, such as the
+        initial mean `x0`), initial sigma, doubled population (capped at max_popsize)."""
         self.restarts += 1
         popsize = min(self.popsize * 2, max(self.max_popsize, self.base_popsize))
-        self.es = self._new_strategy(self.mean, popsize)
+        self.es = self._new_strategy(self.mean if around is None else around, popsize)
         self.progress.reset()
 
     def state(self) -> dict[str, Any]:

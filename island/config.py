@@ -19,6 +19,8 @@ from typing import Any
 from genome.layout import INITS, W_MAX
 from gossip.config import GossipConfig
 
+RESCUE_FROM = ("mean", "start")  # where evolution.rescue restarts the island
+
 
 class ConfigError(ValueError):
     """A configuration that cannot run; the message names the key and the problem."""
@@ -73,6 +75,9 @@ class EvolutionConfig:
     # by this share of the evaluation cap, a run whose champion has not reached the stop
     # target has restarted at least once (island/generation.py); 0: off
     rescue: float = 0.0
+    # where the rescue restarts: "mean" (the hovering run's distribution mean) or "start"
+    # (the initial mean, with the doubled population: a new trajectory)
+    rescue_from: str = "mean"
     max_popsize: int = 512
     mirrored: bool = False  # sample in mirrored pairs, m + y and m - y (pycma's CMA_mirrors)
     init: str = "zeros"  # the initial mean's weights: zeros | random (genome/layout.py)
@@ -321,6 +326,8 @@ def validate(config: NodeConfig) -> None:
         (evo.stagnation >= 1, "evolution.stagnation", "must be at least 1"),
         (0 <= evo.rescue < 1, "evolution.rescue", "must be 0 (off) or a share below 1"),
         (evo.init in INITS, "evolution.init", f"{evo.init!r} is not one of {', '.join(INITS)}"),
+        (evo.rescue_from in RESCUE_FROM, "evolution.rescue_from",
+         f"{evo.rescue_from!r} is not one of {', '.join(RESCUE_FROM)}"),
         (mig.interval >= 1, "migration.interval", "must be at least 1"),
         (mig.migrants >= 0, "migration.migrants", "must be 0 or positive"),
         (mig.max_injected >= 0, "migration.max_injected", "must be 0 or positive"),

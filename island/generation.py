@@ -97,7 +97,8 @@ class Generations:
             self.event("strategy_reset", generation=self.island.generation,
                        reason=self.island.last_failure)
         if self._rescue_due():
-            self.island.restart()
+            start = self.config.evolution.rescue_from == "start"
+            self.island.restart(self.island.x0 if start else None)
             self.event("rescue", generation=self.island.generation,
                        evaluations=self.state.evaluations, popsize=self.island.popsize)
         self.migration.measured(population, fitness, self.island, improved)
