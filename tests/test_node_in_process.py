@@ -123,13 +123,20 @@ def test_once_a_champion_scores_at_the_target_each_evaluation_plays_more_lifetim
         resumed.close()
 
 
-def rescued(tmp_path, target: float, rescue: float) -> tuple[list[int], list[dict]]:
-    """Popsizes of 6 generations of a run with an evaluation cap of 200, and its rescues."""
+def rescued(tmp_path, target: float, rescue: float, rescue_from: str = "mean",
+            means: list | None = None) -> tuple[list[int], list[dict]]:
+    """Popsizes of 6 generations of a run with an evaluation cap of 200, and its rescues;
+    `means` collects the island's distribution mean after each generation."""
     cfg = config(tmp_path, max_evals=200, final_episodes=0)
     cfg.stop.target, cfg.evolution.rescue = target, rescue
+    cfg.evolution.rescue_from = rescue_from
     node = Node(cfg, evaluator=FakeEvaluator)
     try:
-        popsizes = [node.step().popsize for _ in range(6)]
+        popsizes = []
+        for _ in range(6):
+            popsizes.append(node.step().popsize)
+            if means is not None:
+                means.append((node.island.mean.copy(), node.island.x0.copy()))
     finally:
         node.close()
     events = read_jsonl(tmp_path / "run" / "events.jsonl")
@@ -144,6 +151,19 @@ def test_a_run_short_of_its_target_by_the_rescue_share_of_its_cap_restarts_once(
     assert popsizes == [8, 8, 8, 16, 16, 16]
     (rescue,) = rescues
     assert rescue["generation"] == 3 and rescue["evaluations"] == 52 and rescue["popsize"] == 16
+
+
+def test_a_rescue_from_the_start_restarts_around_the_initial_mean(tmp_path):
+    """`rescue_from = "start"`: the doubled population is drawn around x0, not around the
+    mean the run had moved to; "mean" keeps the run's own mean."""
+    means: list = []
+    assert rescued(tmp_path / "start", 1000.0, 0.25, "start", means)[0] == [8, 8, 8, 16, 16, 16]
+    mean, x0 = means[2]  # after the rescue at generation 3, before any tell of the new one
+    np.testing.assert_allclose(mean, x0)
+    assert not np.allclose(means[1][0], x0)  # the run had moved before it
+    means = []
+    rescued(tmp_path / "mean", 1000.0, 0.25, "mean", means)
+    assert not np.allclose(means[2][0], means[2][1])
 
 
 def test_no_rescue_when_off_or_once_a_champion_has_reached_the_target(tmp_path):
