@@ -12,12 +12,13 @@ Random actions are not the policy's: in BipedalWalker-v3 a policy's torques cost
 the simulator more per step than random ones, so part of that ratio's gap is
 the simulator's. Two columns separate it. "replay" is raw `env.step` on exactly
 the policy's actions: each round of the full evaluation records every episode's
-reset seed and actions, and the next raw round replays them in a fresh
-environment (the simulators are deterministic, so these are the same
-trajectories), in the same alternation; its ratio is the evaluation's own
-overhead. The last column is the share of the full evaluation's own time spent
-inside `env.reset` and `env.step` (the evaluation's environments timed by a
-wrapper), the same figure measured from inside.
+reset seed and actions, and the next raw round replays them, each evaluation
+environment's episodes in an environment of its own with the same history (the
+simulators are deterministic, so these are the same trajectories), in the same
+alternation; its ratio is the evaluation's own overhead. The last column is the
+share of the full evaluation's own time spent inside `env.reset` and `env.step`
+(the evaluation's environments timed by a wrapper), the same figure measured from
+inside.
 
     .venv/bin/python benchmarks/overhead.py [--popsize 32] [--episodes 3] [--rounds 5]
 """
@@ -79,33 +80,46 @@ class TimedEnv(gym.Wrapper):
 
 
 class ReplaySteps:
-    """Raw `env.step` on the policy's own actions: recorded episodes replayed from their seeds.
+    """Raw `env.step` on the policy's own actions: each evaluation environment's recorded
+    episodes replayed, in order, in an environment of its own.
 
-    A replay is the recorded trajectory where the simulator is deterministic across
-    environments and histories. BipedalWalker-v3's Box2D world is not quite (a few
-    episodes in a hundred drift apart after many steps): a replay that ends early
-    stops there, and `diverged` counts the episodes that did not end where recorded.
+    Box2D's world carries state from one episode to the next in the same environment
+    (BipedalWalker-v3's replays in a single environment drifted from their recording in
+    about a third of its episodes), so each replay environment has its evaluation
+    environment's whole history, warm-up included. A replay that ends early stops there;
+    `diverged` counts the episodes that did not end where recorded.
     """
 
-    def __init__(self, env_id: str):
-        self.env = gym.make(env_id)
+    def __init__(self, env_id: str, n: int):
+        self.envs = [gym.make(env_id) for _ in range(n)]
         self.diverged = self.replayed = 0
 
-    def steps_per_second(self, episodes: list[tuple[int | None, list]]) -> float:
-        steps, start = 0, time.perf_counter()
-        for seed, actions in episodes:
-            self.env.reset(seed=seed)
-            done, stepped = False, 0
-            for action in actions:
-                _, _, terminated, truncated, _ = self.env.step(action)
-                stepped += 1
-                done = terminated or truncated
-                if done:
-                    break
-            steps += stepped
-            self.diverged += not done or stepped < len(actions)
-        self.replayed += len(episodes)
+    def replay(self, per_env: list[list[tuple[int | None, list]]]) -> int:
+        """Step through every environment's episodes; the steps taken."""
+        steps = 0
+        for env, episodes in zip(self.envs, per_env, strict=True):
+            for seed, actions in episodes:
+                env.reset(seed=seed)
+                done, stepped = False, 0
+                for action in actions:
+                    _, _, terminated, truncated, _ = env.step(action)
+                    stepped += 1
+                    done = terminated or truncated
+                    if done:
+                        break
+                steps += stepped
+                self.diverged += not done or stepped < len(actions)
+                self.replayed += 1
+        return steps
+
+    def steps_per_second(self, per_env: list[list[tuple[int | None, list]]]) -> float:
+        start = time.perf_counter()
+        steps = self.replay(per_env)
         return steps / (time.perf_counter() - start)
+
+    def close(self) -> None:
+        for env in self.envs:
+            env.close()
 
 
 class FullEvaluation:
@@ -118,22 +132,21 @@ class FullEvaluation:
         rng = np.random.default_rng(0)
         self.X = initial_vector(spec) + 0.5 * rng.standard_normal((popsize, spec.dim))
         self.evaluator = Evaluator(EvalSettings(env_id, spec), workers=0)
-        self.evaluator.evaluate(self.X[:2], [0])  # build environments, load compiled kernels
         # Every environment the batch will use, created now and timed (in-process only).
-        local = self.evaluator._local
-        envs = local._ensure_envs(popsize * episodes)
+        envs = self.evaluator._local._ensure_envs(popsize * episodes)
         envs[:] = [TimedEnv(env) for env in envs]
         self.envs: list[TimedEnv] = list(envs)
+        self.evaluator.evaluate(self.X[:2], [0])  # load compiled kernels (recorded too)
         self.episodes = episodes
         self.seed = 1
         self.last_share = 0.0  # of the last round: seconds in the environments / elapsed
 
-    def take_episodes(self) -> list[tuple[int | None, list]]:
-        """The episodes (reset seed, actions) every environment ran since the last call."""
-        episodes = [e for env in self.envs for e in env.episodes]
+    def take_episodes(self) -> list[list[tuple[int | None, list]]]:
+        """Per environment, the episodes (reset seed, actions) it ran since the last call."""
+        per_env = [env.episodes for env in self.envs]
         for env in self.envs:
             env.episodes = []
-        return episodes
+        return per_env
 
     def steps_per_second(self, steps: int) -> float:
         ev = self.evaluator
@@ -163,10 +176,12 @@ def main() -> None:
           f"{'ratio':>6} {'replay steps/s':>15} {'ratio':>6} {'simulator share':>16} "
           f"{'replays diverged':>17}")
     for env_id in args.envs.split(","):
-        raw, replay = RawSteps(env_id), ReplaySteps(env_id)
+        raw = RawSteps(env_id)
         for kind in ("weights", "rules", "weights+rules"):
             full = FullEvaluation(env_id, kind, hidden, args.popsize, args.episodes)
-            full.take_episodes()  # the warm-up's
+            replay = ReplaySteps(env_id, len(full.envs))
+            replay.replay(full.take_episodes())  # the warm-up's, untimed: the same history
+            replay.diverged = replay.replayed = 0
             raw_best = full_best = replay_best = 0.0
             for _ in range(args.rounds):
                 raw_best = max(raw_best, raw.steps_per_second(args.steps))
@@ -175,13 +190,12 @@ def main() -> None:
                     full_best, share = speed, full.last_share
                 replay_best = max(replay_best, replay.steps_per_second(full.take_episodes()))
             full.evaluator.close()
+            replay.close()
             print(f"{env_id:<18} {kind:<14} {raw_best:>12,.0f} {full_best:>13,.0f} "
                   f"{full_best / raw_best:>6.2f} {replay_best:>15,.0f} "
                   f"{full_best / replay_best:>6.2f} {share:>16.2f} "
                   f"{replay.diverged:>8} of {replay.replayed:<6}", flush=True)
-            replay.diverged = replay.replayed = 0
         raw.env.close()
-        replay.env.close()
 
 
 if __name__ == "__main__":
