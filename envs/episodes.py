@@ -88,6 +88,7 @@ def _run_episode(
     running = np.ones(network.P, dtype=bool)  # per batch row: its episode has not ended
     live = list(range(network.P))  # the batch rows whose episode runs, in order
     batch_envs = list(envs[: network.P])  # the environment of each batch row
+    batch_totals = np.zeros(network.P)  # returns so far, added to `totals` as rows leave
     steps = t = 0
     while len(rows) and (max_steps is None or t < max_steps):
         actions = list(network.act(obs))  # one conversion per step, not one per row
@@ -103,7 +104,7 @@ def _run_episode(
                 running[j], ended = False, True
                 terminal[j] = terminated
         steps += len(live)
-        totals[rows] += reward
+        batch_totals += reward
         if max_steps is not None and t == max_steps - 1:
             running[:] = False  # the cap ends every episode still running
             ended = True
@@ -113,8 +114,12 @@ def _run_episode(
             if len(live) * 2 <= len(rows):
                 keep = np.flatnonzero(running)
                 network.shrink(keep)
+                gone = np.flatnonzero(~running)
+                totals[rows[gone]] += batch_totals[gone]  # each row's return, added once
                 rows, obs, running = rows[keep], obs[keep], running[keep]
+                batch_totals = batch_totals[keep]
                 batch_envs = [batch_envs[j] for j in keep]
                 live = list(range(len(rows)))
         t += 1
+    totals[rows] += batch_totals  # the rows the cap or the end left in the batch
     return steps

@@ -154,7 +154,7 @@ class PlasticNetwork:
         self._t += 1
         x = self._acts[:, self._out]
         if self.info.discrete:
-            return np.argmax(x, axis=1)
+            return x.argmax(axis=1)  # the method: np.argmax's wrapper costs a few us a step
         return self._low + (x + 1.0) * 0.5 * self._span
 
     def learn(self, reward: np.ndarray, active: np.ndarray, done: np.ndarray | None = None,
@@ -166,6 +166,8 @@ class PlasticNetwork:
         `terminal`: the rows whose episode ended in a terminal state (not a
         truncation), a signal of the learned family.
         """
+        if not self._kernels.learns:
+            return  # fixed weights: nothing to convert or call, every step
         self._kernels.learn(self._rows, self._acts, self._clean,
                             np.ascontiguousarray(reward, dtype=float),
                             np.ascontiguousarray(active, dtype=np.bool_),

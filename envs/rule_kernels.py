@@ -34,6 +34,8 @@ OBS_CLIP = 1e6
 class Fixed:
     """A network that does not learn: its forward pass, and nothing else."""
 
+    learns = False  # `learn` does nothing: the network need not call it
+
     def __init__(self, spec: GenomeSpec):
         self.spec = spec
         self.sizes = np.asarray(spec.layer_sizes, dtype=np.int64)
@@ -59,6 +61,8 @@ class Fixed:
 class Plain(Fixed):
     """`hebbian` and `oja`: a deterministic network and an update from pre, post and reward."""
 
+    learns = True
+
     def __init__(self, spec: GenomeSpec):
         super().__init__(spec)
         self.code = FAMILY_CODES[spec.rule_family]
@@ -72,6 +76,8 @@ class Plain(Fixed):
 
 class ThreeFactor(Fixed):
     """`threefactor`: noise keyed by the episode's seed, traces that restart each episode."""
+
+    learns = True
 
     @property
     def state_size(self) -> int:
