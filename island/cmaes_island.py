@@ -139,11 +139,6 @@ class Island:
         """The distribution mean as a genome (pycma's mean is a genotype under bounds)."""
         return np.asarray(self.es.result.xfavorite, dtype=float)
 
-    @property
-    def max_injected(self) -> int:
-        """How many migrants may wait for one `ask`."""
-        return self.arrivals.cap(self.popsize)
-
     def inject(self, solutions: list[np.ndarray]) -> list[int]:
         """Queue external genomes for the next `ask`; returns the ids of those taken (capped).
 

@@ -48,11 +48,6 @@ class Generations:
                                      self._lifetime_scores, self._seeds, event)
 
     @property
-    def target(self) -> float | None:
-        """The stop target a champion is confirmed against (None: no target)."""
-        return self.stop.target
-
-    @property
     def validating(self) -> bool:
         return self.validation.enabled
 
@@ -75,12 +70,15 @@ class Generations:
                                  size=(lifetimes, self.config.evaluation.lifetime))
 
     def _score(self, X: np.ndarray, seeds: np.ndarray) -> np.ndarray:
-        fitness = self.evaluator.evaluate(X, seeds, abort=self.abort)
-        self.state.evaluations += len(X) * seeds.size * len(self.env_ids)
-        return fitness
+        return self._counted(self.evaluator.evaluate, X, seeds)
 
     def _lifetime_scores(self, X: np.ndarray, seeds: np.ndarray) -> np.ndarray:
-        scores = self.evaluator.lifetime_scores(X, seeds, abort=self.abort)
+        return self._counted(self.evaluator.lifetime_scores, X, seeds)
+
+    def _counted(self, scorer: Callable[..., np.ndarray], X: np.ndarray,
+                 seeds: np.ndarray) -> np.ndarray:
+        """`scorer(X, seeds)`, with every episode it plays (in every environment) counted."""
+        scores = scorer(X, seeds, abort=self.abort)
         self.state.evaluations += len(X) * seeds.size * len(self.env_ids)
         return scores
 
