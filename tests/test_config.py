@@ -33,6 +33,8 @@ def test_out_of_range_value_is_named():
     # a rescue at the whole budget would never run: it must be a share below 1
     with pytest.raises(ConfigError, match=r"evolution.rescue \(--rescue\): must be 0"):
         config_from_mapping({"evolution": {"rescue": 1.0}})
+    with pytest.raises(ConfigError, match=r"evolution.mean_rate \(--mean-rate\): must be"):
+        config_from_mapping({"evolution": {"mean_rate": 0.0}})
 
 
 def test_an_unknown_initial_mean_is_named_with_its_flag():

@@ -193,6 +193,24 @@ def test_a_mirrored_island_samples_pairs_about_its_mean_and_keeps_them_after_a_r
     assert all(any(np.allclose(s, -t) for t in steps) for s in steps)
 
 
+def test_a_mean_rate_moves_the_mean_that_share_of_the_way_and_survives_a_resume():
+    """pycma's CMA_cmean: the new mean is m + rate (recombination - m), before and after
+    a checkpoint (the rate is part of the island's state, not of pycma's options alone)."""
+    means = []
+    for rate in (1.0, 0.5):  # pycma seeds numpy's global generator: one island at a time
+        island = Island(np.zeros(5), 0.5, popsize=8, seed=4, restarts=False, mean_rate=rate)
+        X = island.ask().X
+        island.tell(X, -np.sum((X - 1.0) ** 2, axis=1))
+        means.append(island.es.mean.copy())
+    half = island
+    assert np.abs(means[0]).min() > 0.01
+    assert np.allclose(means[1], 0.5 * means[0])  # same samples, half the step
+    resumed = Island.from_state(half.state())
+    assert resumed.mean_rate == 0.5
+    resumed.restart()  # a restart's new strategy keeps the rate
+    assert resumed.es.sp.cmean == 0.5
+
+
 def test_one_lucky_generation_does_not_reset_the_wait_for_progress():
     """The restart waits on the mean of the last 10 generation medians, so a single lucky
     median (one noisy episode per sample) does not count as progress for long."""
