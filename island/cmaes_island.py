@@ -63,6 +63,30 @@ NUMERICAL_FAILURES = (
 )  # what pycma raises when its covariance breaks down (seen: AssertionError, RecursionError)
 
 
+def pycma_options(popsize: int, seed: int, diagonal: bool, mirrored: bool, mean_rate: float,
+                  bounds: tuple[list[float | None], list[float | None]] | None
+                  ) -> dict[str, Any]:
+    """The options of an island's pycma strategy (and of each restart's new one)."""
+    options: dict[str, Any] = {
+        "popsize": popsize, "seed": seed, "verbose": -9,
+        "CMA_diagonal": diagonal,  # sep-CMA-ES: linear cost per sample in the dimension
+        "tolflatfitness": 10**9,  # plateaus (e.g. CartPole's capped return) are not a stop
+        "maxiter": np.inf,
+    }
+    if mirrored:
+        # Unconditional mirrored pairs (Brockhoff et al. 2010): the two of a pair share
+        # their episode seed, so their difference is free of the episode's luck.
+        options |= {"CMA_mirrors": popsize // 2, "CMA_mirrormethod": 0}
+    if mean_rate != 1.0:
+        # A mean that moves a share of the way to the selected recombination damps
+        # selection noise like a larger population, at the same cost per generation
+        # (Miyazawa & Akimoto 2017; Nomura et al. 2023's learning-rate adaptation).
+        options["CMA_cmean"] = mean_rate
+    if bounds is not None:
+        options["bounds"] = [list(bounds[0]), list(bounds[1])]
+    return options
+
+
 class Island:
     """CMA-ES with a best-ever record, elites, capped injection and IPOP restarts."""
 
@@ -107,26 +131,16 @@ class Island:
         self.es = self._new_strategy(self.x0, self.base_popsize)
 
     def _new_strategy(self, mean: np.ndarray, popsize: int) -> cma.CMAEvolutionStrategy:
-        options = {
-            "popsize": popsize,
-            "seed": int(self.seed + 1000 * self.restarts) % (2**31 - 1) or 1,
-            "verbose": -9,
-            "CMA_diagonal": self.diagonal,  # sep-CMA-ES: linear cost per sample in the dimension
-            "tolflatfitness": 10**9,  # plateaus (e.g. CartPole's capped return) are not a stop
-            "maxiter": np.inf,
-        }
-        if self.mirrored:
-            # Unconditional mirrored pairs (Brockhoff et al. 2010): the two of a pair share
-            # their episode seed, so their difference is free of the episode's luck.
-            options |= {"CMA_mirrors": popsize // 2, "CMA_mirrormethod": 0}
-        if self.mean_rate != 1.0:
-            # A mean that moves a share of the way to the selected recombination damps
-            # selection noise like a larger population, at the same cost per generation
-            # (Miyazawa & Akimoto 2017; Nomura et al. 2023's learning-rate adaptation).
-            options["CMA_cmean"] = self.mean_rate
-        if self.bounds is not None:
-            options["bounds"] = [list(self.bounds[0]), list(self.bounds[1])]
+        seed = int(self.seed + 1000 * self.restarts) % (2**31 - 1) or 1
+        options = pycma_options(popsize, seed, self.diagonal, self.mirrored, self.mean_rate,
+                                self.bounds)
         return cma.CMAEvolutionStrategy(mean, self.sigma0, options)
+
+    def set_mean_rate(self, rate: float) -> None:
+        """From the next generation on, the mean moves `rate` of the way (pycma's cmean)."""
+        if rate != self.mean_rate:
+            self.mean_rate = rate
+            self.es.sp.cmean = rate
 
     @property
     def popsize(self) -> int:

@@ -87,6 +87,10 @@ class Generations:
         if self.gossip is not None:
             self.migration.receive(self.gossip.drain(), self.island)
         resets = self.island.numerical_resets
+        # The end game's lifetimes per evaluation remove the ranking noise a mean rate
+        # below 1 damps; from then on the mean moves the whole way (island/sizing.py).
+        self.island.set_mean_rate(1.0 if self.champion.reached_target
+                                  else self.config.evolution.mean_rate or 1.0)
         population = self.island.ask()
         fitness = self._score(population.X, self._seeds(self.validation.lifetimes))
         env_scores = self._env_scores(int(np.argmax(fitness)))

@@ -42,6 +42,7 @@ from island.config import NodeConfig
 MIN_HIDDEN = 16
 END_GAME_EPISODES = 3  # lifetimes per evaluation once a champion scored at the target
 SMALL_OBSERVATIONS = 8  # below this, the earlier defaults measured best
+ONE_EPISODE_MEAN_RATE = 0.5  # CMA-ES's mean learning rate when one noisy episode ranks
 
 
 def hidden_for(info: EnvInfo) -> list[int]:
@@ -78,3 +79,5 @@ def resolve_search(config: NodeConfig, info: EnvInfo, dim: int) -> None:
         evo.sigma = 0.5 if small else 0.2
     if evo.popsize == 0:
         evo.popsize = popsize_for(info, dim)
+    if evo.mean_rate is None:
+        evo.mean_rate = 1.0 if small or ev.episodes > 1 else ONE_EPISODE_MEAN_RATE

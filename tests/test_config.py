@@ -93,11 +93,12 @@ def test_unset_network_sizes_follow_the_environment_and_are_recorded():
         assert config.to_dict()["evaluation"]["hidden"] == hidden  # config.toml says what ran
     lunar = config_from_mapping({"evaluation": {"env": "LunarLander-v3"}})
     spec_for(lunar)
-    assert (lunar.evaluation.episodes, lunar.evolution.popsize, lunar.evolution.sigma) == (
-        1, 32, 0.2)  # the recipe measured on LunarLander
+    assert (lunar.evaluation.episodes, lunar.evolution.popsize, lunar.evolution.sigma,
+            lunar.evolution.mean_rate) == (1, 32, 0.2, 0.5)  # the recipe measured on LunarLander
     cart = config_from_mapping({"evaluation": {"env": "CartPole-v1"}, "evolution": {"sigma": 0.3}})
     spec_for(cart)
-    assert (cart.evaluation.episodes, cart.evolution.popsize, cart.evolution.sigma) == (3, 0, 0.3)
+    assert (cart.evaluation.episodes, cart.evolution.popsize, cart.evolution.sigma,
+            cart.evolution.mean_rate) == (3, 0, 0.3, 1.0)
     given = config_from_mapping({"evaluation": {"env": "LunarLander-v3", "hidden": []}})
     assert spec_for(given).layer_sizes == (8, 4)  # an explicit linear policy stays linear
 

@@ -232,3 +232,23 @@ def test_a_signal_during_a_champion_round_still_logs_the_generation_it_completed
     logged = [r["generation"] for r in read_jsonl(tmp_path / "run" / "log.jsonl")]
     state, _ = load_latest(tmp_path / "run")
     assert logged == [1, 2] and state.generation == 2  # validate_every 2: the round at 2
+
+
+def test_the_mean_rate_holds_until_the_end_game_and_is_whole_from_then_on(tmp_path):
+    """`mean_rate` damps one-episode ranking noise; the round at generation 2 scores 487 >=
+    the target 475, the end game begins, and from generation 3 on the mean moves the whole
+    way. The rate in force is the island's state, so a resumed run keeps it."""
+    cfg = config(tmp_path, max_evals=400, final_episodes=0)
+    cfg.stop.target, cfg.evolution.mean_rate = 475.0, 0.5
+    node = Node(cfg, evaluator=FakeEvaluator)
+    try:
+        rates = []
+        for _ in range(4):
+            node.step()
+            rates.append((node.island.mean_rate, node.island.es.sp.cmean))
+        node.checkpoint()
+    finally:
+        node.close()
+    assert rates == [(0.5, 0.5), (0.5, 0.5), (1.0, 1.0), (1.0, 1.0)]
+    state, _problems = load_latest(tmp_path / "run")
+    assert state.island.mean_rate == 1.0 and state.island.es.sp.cmean == 1.0
