@@ -80,9 +80,9 @@ class EvolutionConfig:
     rescue_from: str = "mean"
     max_popsize: int = 512
     mirrored: bool = False  # sample in mirrored pairs, m + y and m - y (pycma's CMA_mirrors)
-    # the share of the way the mean moves to the selected recombination (pycma's CMA_cmean);
-    # unset: island/sizing.py
-    mean_rate: float | None = None
+    # the share of the way the mean moves to the selected recombination (pycma's CMA_cmean)
+    # until the end game, which moves it the whole way (island/generation.py)
+    mean_rate: float = 1.0
     init: str = "zeros"  # the initial mean's weights: zeros | random (genome/layout.py)
 
 
@@ -327,8 +327,7 @@ def validate(config: NodeConfig) -> None:
         (evo.popsize == 0 or evo.popsize >= 4, "evolution.popsize", "must be 0 or at least 4"),
         (evo.sigma is None or evo.sigma > 0, "evolution.sigma", "must be positive"),
         (evo.stagnation >= 1, "evolution.stagnation", "must be at least 1"),
-        (evo.mean_rate is None or 0 < evo.mean_rate <= 1, "evolution.mean_rate",
-         "must be a share in (0, 1]"),
+        (0 < evo.mean_rate <= 1, "evolution.mean_rate", "must be a share in (0, 1]"),
         (0 <= evo.rescue < 1, "evolution.rescue", "must be 0 (off) or a share below 1"),
         (evo.init in INITS, "evolution.init", f"{evo.init!r} is not one of {', '.join(INITS)}"),
         (evo.rescue_from in RESCUE_FROM, "evolution.rescue_from",

@@ -88,9 +88,9 @@ class Generations:
             self.migration.receive(self.gossip.drain(), self.island)
         resets = self.island.numerical_resets
         # The end game's lifetimes per evaluation remove the ranking noise a mean rate
-        # below 1 damps; from then on the mean moves the whole way (island/sizing.py).
+        # below 1 damps; from then on the mean moves the whole way.
         self.island.set_mean_rate(1.0 if self.champion.reached_target
-                                  else self.config.evolution.mean_rate or 1.0)
+                                  else self.config.evolution.mean_rate)
         population = self.island.ask()
         fitness = self._score(population.X, self._seeds(self.validation.lifetimes))
         env_scores = self._env_scores(int(np.argmax(fitness)))

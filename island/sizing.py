@@ -20,6 +20,11 @@ run records what ran):
   evaluations the champions stood at 113, -57, 197, 42 against -76, -65, -81,
   -12 with 3 episodes). Sigma 0.2: at 0.5 with one episode they stood at -114,
   181, -19, -7 after 4,000-7,000.
+- The mean moves the whole way (`mean_rate` 1). Half the way (0.5, pycma's
+  CMA_cmean), meant to damp one-episode ranking noise as a larger population
+  does, solved 4 of 4 tuning seeds where the defaults had failed or been
+  slowest (6004, 5010, 5004, 6003) but only 9 of 10 on 5001-5010, at a higher
+  median (benchmarks/time_to_solve.md): another draw, not a fix.
 - Inputs are not scaled unless asked (`--normalise-obs`). LunarLander's leg
   contacts vary 4x less than its velocities, and CMA-ES starts isotropic, but
   standardising them was no better on tuning seeds 5001-5010: faster on three,
@@ -42,7 +47,6 @@ from island.config import NodeConfig
 MIN_HIDDEN = 16
 END_GAME_EPISODES = 3  # lifetimes per evaluation once a champion scored at the target
 SMALL_OBSERVATIONS = 8  # below this, the earlier defaults measured best
-ONE_EPISODE_MEAN_RATE = 0.5  # CMA-ES's mean learning rate when one noisy episode ranks
 
 
 def hidden_for(info: EnvInfo) -> list[int]:
@@ -79,5 +83,4 @@ def resolve_search(config: NodeConfig, info: EnvInfo, dim: int) -> None:
         evo.sigma = 0.5 if small else 0.2
     if evo.popsize == 0:
         evo.popsize = popsize_for(info, dim)
-    if evo.mean_rate is None:
-        evo.mean_rate = 1.0 if small or ev.episodes > 1 else ONE_EPISODE_MEAN_RATE
+

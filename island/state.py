@@ -59,7 +59,7 @@ class NodeState:
         island = Island(
             x0, evo.sigma, evo.popsize, evo.seed, evo.sep_above,
             evo.restarts, evo.stagnation, evo.max_popsize, config.migration.max_injected,
-            bounds, evo.mirrored, 1.0 if evo.mean_rate is None else evo.mean_rate,
+            bounds, evo.mirrored, evo.mean_rate,
         )
         return cls(spec.fingerprint, island, np.random.default_rng(evo.seed))
 
