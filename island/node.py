@@ -103,15 +103,15 @@ class Node:
             raise
         self.status = NodeStatus.follow(self.run_dir, self.node_id, self.envs.label, self.spec,
                                         self.stop)
+        resumed_at = -1 if self._started.state is None else self._started.state.generation
         self.outcome = Outcome(self.run_dir, self.spec, self.settings, ev, self.node_id,
-                               self.envs.ids)
+                               self.envs.ids, self.generations, saved_generation=resumed_at)
         self.run_dir.write_config(config.to_dict())
         for kind, fields in start_events(self._started, self.node_id, self.run_dir.dropped):
             self._event(kind, **fields)
 
     def _adopt(self, state: NodeState | None) -> None:
         """Take over a resumed state, or make the first one."""
-        self._saved_generation = -1 if state is None else state.generation  # on disk
         self.state = state = state or NodeState.first(self.config, self.spec,
                                                       self.settings.w_max)
         self.generations = Generations(self.config, self.spec, self.settings, state,
@@ -200,9 +200,9 @@ class Node:
 
     def _finish(self, finished: str | None) -> None:
         reason = finished or self.shutdown.reason
-        if self.island.generation != self._saved_generation:
+        if self.outcome.unsaved:
             self.checkpoint()
-        self._write_best()
+        self.outcome.write_run_best()
         self._event("stopped", reason=reason, generation=self.island.generation,
                     evaluations=self.evaluations)
         if finished and self.config.stop.final_episodes and not self._stopping():
@@ -219,23 +219,12 @@ class Node:
 
     def checkpoint(self) -> None:
         """Write the checkpoint of the last completed generation, and the best genome."""
-        self.state.wall = self.wall
-        self._saved_generation = self.island.generation
-        self.state.save(self.run_dir.path)
-        self._write_best()
-
-    def _write_best(self) -> None:
-        self.outcome.write_best(*self.best(), self.evaluations,
-                                "validation" if self.generations.validating else "training")
+        self.outcome.checkpoint(self.wall)
 
     def _final_score(self) -> None:
         """Score the best genome on held-out seeds, so the run's result is an honest one."""
-        n = self.config.stop.final_episodes
-        summary = self.outcome.held_out(self.evaluator, self.best()[0], n, self._stopping)
-        summary["training_best"] = self.island.best_fitness
-        if self.generations.validating:
-            summary["champion_validation"] = self.champion.score
-        self._event("held_out", **summary)
+        summary = self.outcome.final_score(self.evaluator, self.config.stop.final_episodes,
+                                           self._stopping)
         for line in format_held_out(summary):
             self._say(line)
 

@@ -1,11 +1,11 @@
-"""What a run leaves behind: `best.msgpack` whenever the genome it stands behind changes,
-and, when it finishes, that genome's score on held-out lifetimes."""
+"""What a run leaves behind: its checkpoints, `best.msgpack` whenever the genome it stands
+behind changes, and, when it finishes, that genome's score on held-out lifetimes."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,21 +16,57 @@ from genome.spec import GenomeSpec
 from island.config import EvaluationConfig
 from island.runlog import RunDirectory
 
+if TYPE_CHECKING:
+    from island.generation import Generations
+
 
 class Outcome:
     """Writes the best genome with what it takes to score it again (island-eval reads it)."""
 
     def __init__(self, run_dir: RunDirectory, spec: GenomeSpec, settings: EvalSettings,
-                 evaluation: EvaluationConfig, node_id: str, env_ids: list[str] | None = None):
+                 evaluation: EvaluationConfig, node_id: str, env_ids: list[str],
+                 generations: Generations, saved_generation: int = -1):
         self.run_dir, self.spec, self.settings = run_dir, spec, settings
         self.evaluation, self.node_id = evaluation, node_id
+        self.generations = generations  # the run whose state and best genome are written
+        self.saved_generation = saved_generation  # what the newest checkpoint holds (-1: none)
         # Recorded in the genome file, so tools can tell which environments are held out.
-        self.env_ids = env_ids or [settings.env_id]
+        self.env_ids = env_ids
         self._written: tuple[int, float] | None = None  # what best.msgpack holds
 
     @property
     def path(self) -> Path:
         return self.run_dir.path / "best.msgpack"
+
+    @property
+    def unsaved(self) -> bool:
+        """Generations have completed since the newest checkpoint."""
+        return self.generations.state.generation != self.saved_generation
+
+    def checkpoint(self, wall: float) -> None:
+        """Write the checkpoint of the last completed generation, and the best genome."""
+        state = self.generations.state
+        state.wall = wall
+        self.saved_generation = state.generation
+        state.save(self.run_dir.path)
+        self.write_run_best()
+
+    def write_run_best(self) -> None:
+        """`best.msgpack` for the genome the run stands behind now."""
+        gens = self.generations
+        self.write_best(*gens.best(), gens.state.evaluations,
+                        "validation" if gens.validating else "training")
+
+    def final_score(self, evaluator: Any, lifetimes: int,
+                    abort: Callable[[], bool] | None = None) -> dict[str, Any]:
+        """The run's result: its best genome on held-out lifetimes, logged as `held_out`."""
+        gens = self.generations
+        summary = self.held_out(evaluator, gens.best()[0], lifetimes, abort)
+        summary["training_best"] = gens.island.best_fitness
+        if gens.validating:
+            summary["champion_validation"] = gens.champion.score
+        self.run_dir.event("held_out", **summary)
+        return summary
 
     def write_best(self, x: np.ndarray, fitness: float, generation: int, evaluations: int,
                    chosen_by: str) -> None:
