@@ -78,6 +78,9 @@ class EvolutionConfig:
     # where the rescue restarts: "mean" (the hovering run's distribution mean) or "start"
     # (the initial mean, with the doubled population: a new trajectory)
     rescue_from: str = "mean"
+    # the rescue spares a run whose champion is at least this share of the way from a random
+    # policy's return to the stop target (1: only a run at the target, its end game)
+    rescue_level: float = 1.0
     max_popsize: int = 512
     mirrored: bool = False  # sample in mirrored pairs, m + y and m - y (pycma's CMA_mirrors)
     # the share of the way the mean moves to the selected recombination (pycma's CMA_cmean)
@@ -329,6 +332,7 @@ def validate(config: NodeConfig) -> None:
         (evo.stagnation >= 1, "evolution.stagnation", "must be at least 1"),
         (0 < evo.mean_rate <= 1, "evolution.mean_rate", "must be a share in (0, 1]"),
         (0 <= evo.rescue < 1, "evolution.rescue", "must be 0 (off) or a share below 1"),
+        (0 <= evo.rescue_level <= 1, "evolution.rescue_level", "must be a share in [0, 1]"),
         (evo.init in INITS, "evolution.init", f"{evo.init!r} is not one of {', '.join(INITS)}"),
         (evo.rescue_from in RESCUE_FROM, "evolution.rescue_from",
          f"{evo.rescue_from!r} is not one of {', '.join(RESCUE_FROM)}"),

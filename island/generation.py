@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from envs import HELD_OUT_SEED_BASE, EvalSettings
+from envs.random_policy import random_policy
 from genome.layout import named_rules
 from genome.spec import GenomeSpec
 from island.champion import Champion
@@ -122,9 +123,21 @@ class Generations:
 
     def _rescue_due(self) -> bool:
         """Whether `evolution.rescue` restarts the island now (island/stagnation.py)."""
-        return self.island.restarts_enabled and rescue_due(
-            self.config.evolution.rescue, self.stop, self.state.evaluations,
-            self.island.restarts, self.champion.reached_target)
+        evo = self.config.evolution
+        due = self.island.restarts_enabled and rescue_due(
+            evo.rescue, self.stop, self.state.evaluations, self.island.restarts,
+            self.champion.reached_target)
+        if not due or evo.rescue_level >= 1:
+            return due
+        champion = self.champion.score if self.validation.has_champion else -np.inf
+        return champion < self._rescue_bar(evo.rescue_level)
+
+    def _rescue_bar(self, level: float) -> float:
+        """`level` of the way from a random policy's return to the stop target (on several
+        environments, normalised scores: random is 0)."""
+        target = float(self.stop.target)  # a rescue is due only with a target
+        base = 0.0 if len(self.env_ids) > 1 else random_policy(self.settings.env_id).mean_return
+        return base + level * (target - base)
 
     def _env_scores(self, row: int) -> dict[str, float] | None:
         """The normalised score in each environment of one genome just scored (several

@@ -35,6 +35,8 @@ def test_out_of_range_value_is_named():
         config_from_mapping({"evolution": {"rescue": 1.0}})
     with pytest.raises(ConfigError, match=r"evolution.mean_rate \(--mean-rate\): must be"):
         config_from_mapping({"evolution": {"mean_rate": 0.0}})
+    with pytest.raises(ConfigError, match=r"evolution.rescue_level \(--rescue-level\): must"):
+        config_from_mapping({"evolution": {"rescue_level": 1.5}})
 
 
 def test_an_unknown_initial_mean_is_named_with_its_flag():

@@ -124,12 +124,12 @@ def test_once_a_champion_scores_at_the_target_each_evaluation_plays_more_lifetim
 
 
 def rescued(tmp_path, target: float, rescue: float, rescue_from: str = "mean",
-            means: list | None = None) -> tuple[list[int], list[dict]]:
+            means: list | None = None, level: float = 1.0) -> tuple[list[int], list[dict]]:
     """Popsizes of 6 generations of a run with an evaluation cap of 200, and its rescues;
     `means` collects the island's distribution mean after each generation."""
     cfg = config(tmp_path, max_evals=200, final_episodes=0)
     cfg.stop.target, cfg.evolution.rescue = target, rescue
-    cfg.evolution.rescue_from = rescue_from
+    cfg.evolution.rescue_from, cfg.evolution.rescue_level = rescue_from, level
     node = Node(cfg, evaluator=FakeEvaluator)
     try:
         popsizes = []
@@ -252,3 +252,16 @@ def test_the_mean_rate_holds_until_the_end_game_and_is_whole_from_then_on(tmp_pa
     assert rates == [(0.5, 0.5), (0.5, 0.5), (1.0, 1.0), (1.0, 1.0)]
     state, _problems = load_latest(tmp_path / "run")
     assert state.island.mean_rate == 1.0 and state.island.es.sp.cmean == 1.0
+
+
+def test_a_rescue_level_spares_a_run_whose_champion_is_that_far_from_random_to_target(tmp_path):
+    """`rescue_level` L: the rescue fires only on a champion below random + L (target -
+    random), random being CartPole-v1's random-action mean return (about 22, measured).
+    The formula's champions score 487-499 and the target 1000 is out of reach: the bar at
+    L = 0.5 (about 511) is above them, so the run is rescued; at L = 0.4 (about 413) it
+    is below them, so the run keeps going as a run near its target would."""
+    from envs.random_policy import random_policy
+    random = random_policy("CartPole-v1").mean_return
+    assert 10 < random < 40
+    assert rescued(tmp_path / "far", 1000.0, 0.25, level=0.5)[0] == [8, 8, 8, 16, 16, 16]
+    assert rescued(tmp_path / "near", 1000.0, 0.25, level=0.4) == ([8] * 6, [])
