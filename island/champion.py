@@ -67,6 +67,7 @@ class Champion:
     confirmations: list[float] = field(default_factory=list)  # its scores on fresh lifetimes
     predicted_for: int = 100  # lifetimes of the held-out score the bound predicts (0: none)
     reached_target: bool = False  # a round has scored at the stop target: the end game began
+    best_round: float = -np.inf  # the highest score a round's winner has had in this run
 
     def observe(self, x: np.ndarray, fitness: float) -> None:
         """Remember the best training sample of the current window."""
@@ -98,6 +99,7 @@ class Champion:
             self.confirmations = []  # those were another genome's
         self.x = X[winner].copy()
         self.score = float(scores[winner])
+        self.best_round = max(self.best_round, self.score)
         self.origin = labels[winner] if changed else self.origin
         self.generation = generation
         self.rounds += 1
@@ -111,7 +113,7 @@ class Champion:
                 "challenger": None if self.challenger is None else self.challenger.tolist(),
                 "challenger_fitness": self.challenger_fitness,
                 "confirmations": list(self.confirmations),
-                "reached_target": self.reached_target}
+                "reached_target": self.reached_target, "best_round": self.best_round}
 
     @classmethod
     def from_map(cls, data: dict[str, Any]) -> Champion:
@@ -122,7 +124,8 @@ class Champion:
                    float(data["challenger_fitness"]),
                    # checkpoints written before confirmation rounds have none
                    [float(v) for v in data.get("confirmations", [])],
-                   reached_target=bool(data.get("reached_target", False)))
+                   reached_target=bool(data.get("reached_target", False)),
+                   best_round=float(data.get("best_round", data["score"])))
 
     def confirm(self, lifetime_scores: np.ndarray) -> None:
         """Add the champion's scores on fresh lifetimes (pooled with its earlier ones)."""

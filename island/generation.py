@@ -129,8 +129,9 @@ class Generations:
             self.champion.reached_target)
         if not due or evo.rescue_level is None or evo.rescue_level >= 1:
             return due
-        champion = self.champion.score if self.validation.has_champion else -np.inf
-        return champion < self._rescue_bar(evo.rescue_level)
+        # The best round so far, not the last: a champion's 10-lifetime score is noisy (a
+        # LunarLander run whose rounds had reached 113 scored -13 in one and was rescued).
+        return self.champion.best_round < self._rescue_bar(evo.rescue_level)
 
     def _rescue_bar(self, level: float) -> float:
         """`level` of the way from a random policy's return to the stop target (on several

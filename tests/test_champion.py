@@ -96,3 +96,18 @@ def test_a_pool_that_all_scored_alike_does_not_confirm_until_it_is_long():
     assert champion.confirmed < 475.0 and champion.inconclusive(475.0)  # 100: not yet
     champion.confirm(np.full(50, 500.0))  # 150 lifetimes: 3/150 cannot cost 25
     assert champion.confirmed >= 475.0 and not champion.inconclusive(475.0)
+
+
+def test_the_best_round_is_remembered_when_a_later_round_scores_lower_and_survives_a_resume():
+    """The plateau rescue asks whether a run has ever left the plateau: a champion's
+    10-lifetime score is noisy, so a later unlucky round must not erase an earlier 113."""
+    champion = Champion()
+    labels, X = champion.candidates(np.zeros(2))
+    champion.decide(labels, X, np.array([113.0]), generation=5)
+    labels, X = champion.candidates(np.ones(2))
+    champion.decide(labels, X, np.array([-20.0, -13.0]), generation=10)  # kept, rescored
+    assert champion.score == -13.0 and champion.best_round == 113.0
+    assert Champion.from_map(champion.to_map()).best_round == 113.0
+    older = champion.to_map()
+    del older["best_round"]  # a checkpoint from before the field: its last round stands in
+    assert Champion.from_map(older).best_round == -13.0
