@@ -73,14 +73,15 @@ class EvolutionConfig:
     # generations without a better smoothed median before a restart (island/cmaes_island.py)
     stagnation: int = 200
     # by this share of the evaluation cap, a run whose champion has not reached the stop
-    # target (or `rescue_level` of the way to it) restarts once (island/generation.py); 0: off
-    rescue: float = 0.0
+    # target (or `rescue_level` of the way to it) restarts once (island/generation.py);
+    # 0: off; unset: island/sizing.py
+    rescue: float | None = None
     # where the rescue restarts: "mean" (the run's distribution mean) or "start" (the
-    # initial mean, with the doubled population: a new trajectory)
-    rescue_from: str = "mean"
-    # the rescue spares a run whose champion has been at least this share of the way from a
-    # random policy's return to the stop target (1: only a run at the target, its end game)
-    rescue_level: float = 1.0
+    # initial mean, with the doubled population: a new trajectory); unset: island/sizing.py
+    rescue_from: str | None = None
+    # the rescue spares a run whose champion is at least this share of the way from a random
+    # policy's return to the stop target (1: only a run at the target); unset: sizing
+    rescue_level: float | None = None
     max_popsize: int = 512
     mirrored: bool = False  # sample in mirrored pairs, m + y and m - y (pycma's CMA_mirrors)
     # the share of the way the mean moves to the selected recombination (pycma's CMA_cmean)
@@ -331,10 +332,12 @@ def validate(config: NodeConfig) -> None:
         (evo.sigma is None or evo.sigma > 0, "evolution.sigma", "must be positive"),
         (evo.stagnation >= 1, "evolution.stagnation", "must be at least 1"),
         (0 < evo.mean_rate <= 1, "evolution.mean_rate", "must be a share in (0, 1]"),
-        (0 <= evo.rescue < 1, "evolution.rescue", "must be 0 (off) or a share below 1"),
-        (0 <= evo.rescue_level <= 1, "evolution.rescue_level", "must be a share in [0, 1]"),
+        (evo.rescue is None or 0 <= evo.rescue < 1, "evolution.rescue",
+         "must be 0 (off) or a share below 1"),
+        (evo.rescue_level is None or 0 <= evo.rescue_level <= 1, "evolution.rescue_level",
+         "must be a share in [0, 1]"),
         (evo.init in INITS, "evolution.init", f"{evo.init!r} is not one of {', '.join(INITS)}"),
-        (evo.rescue_from in RESCUE_FROM, "evolution.rescue_from",
+        (evo.rescue_from is None or evo.rescue_from in RESCUE_FROM, "evolution.rescue_from",
          f"{evo.rescue_from!r} is not one of {', '.join(RESCUE_FROM)}"),
         (mig.interval >= 1, "migration.interval", "must be at least 1"),
         (mig.migrants >= 0, "migration.migrants", "must be 0 or positive"),

@@ -78,9 +78,9 @@ def rescue_due(share: float, stop: StopCriteria, evaluations: int, restarts: int
     Measured on LunarLander's late failures (6004; 5004 and 5010), whose champions passed
     0 and then hovered at 30-160 for 15,000-25,000 evaluations: around the run's mean it
     rescued none, and from the start (`rescue_from`) one of four hard seeds while losing
-    two the defaults had solved (benchmarks/time_to_solve.md). `rescue_level` (island/
-    generation.py) spares runs that have left the crash plateau; on two fresh blocks
-    that saved one run and lost one, so every rescue is off by default.
+    two the defaults had solved (benchmarks/time_to_solve.md). So the node's default
+    (island/sizing.py) spares runs that have left the crash plateau (`rescue_level`,
+    island/generation.py) and restarts only those still on it.
     """
     return bool(share and stop.max_evals and stop.target is not None and restarts == 0
                 and not reached_target and evaluations >= share * stop.max_evals)

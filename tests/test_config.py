@@ -97,11 +97,13 @@ def test_unset_network_sizes_follow_the_environment_and_are_recorded():
     spec_for(lunar)
     assert (lunar.evaluation.episodes, lunar.evolution.popsize, lunar.evolution.sigma,
             lunar.evolution.mean_rate) == (1, 32, 0.2, 1.0)  # the recipe measured on LunarLander
-    assert lunar.evolution.rescue == 0.0  # the plateau rescue was another draw
+    evo = lunar.evolution  # the plateau rescue
+    assert (evo.rescue, evo.rescue_from, evo.rescue_level) == (0.3, "start", 0.5)
     cart = config_from_mapping({"evaluation": {"env": "CartPole-v1"}, "evolution": {"sigma": 0.3}})
     spec_for(cart)
     assert (cart.evaluation.episodes, cart.evolution.popsize, cart.evolution.sigma,
             cart.evolution.mean_rate) == (3, 0, 0.3, 1.0)
+    assert (cart.evolution.rescue, cart.evolution.rescue_from) == (0.0, "mean")
     given = config_from_mapping({"evaluation": {"env": "LunarLander-v3", "hidden": []}})
     assert spec_for(given).layer_sizes == (8, 4)  # an explicit linear policy stays linear
 
