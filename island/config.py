@@ -79,8 +79,8 @@ class EvolutionConfig:
     # where the rescue restarts: "mean" (the run's distribution mean) or "start" (the
     # initial mean, with the doubled population: a new trajectory); unset: island/sizing.py
     rescue_from: str | None = None
-    # the rescue spares a run whose champion is at least this share of the way from a random
-    # policy's return to the stop target (1: only a run at the target); unset: sizing
+    # the rescue spares a run one of whose champion rounds has scored at least this share of
+    # the way from a random policy's return to the stop target (1: the target); unset: sizing
     rescue_level: float | None = None
     max_popsize: int = 512
     mirrored: bool = False  # sample in mirrored pairs, m + y and m - y (pycma's CMA_mirrors)

@@ -125,9 +125,9 @@ class Generations:
         """Whether `evolution.rescue` restarts the island now (island/stagnation.py)."""
         evo = self.config.evolution
         due = self.island.restarts_enabled and rescue_due(
-            evo.rescue or 0.0, self.stop, self.state.evaluations, self.island.restarts,
-            self.champion.reached_target)
-        if not due or evo.rescue_level is None or evo.rescue_level >= 1:
+            evo.rescue, self.stop, self.state.evaluations, self.island.restarts,
+            self.champion.reached_target)  # island/sizing.py has filled every unset option
+        if not due or evo.rescue_level >= 1:
             return due
         # The best round so far, not the last: a champion's 10-lifetime score is noisy (a
         # LunarLander run whose rounds had reached 113 scored -13 in one and was rescued).
