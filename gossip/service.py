@@ -1,35 +1,25 @@
 """`Gossip`, the gossip service the island holds: emit, drain, peers, counters, events, close.
 
-One background thread owns every ZeroMQ socket; the island thread only touches
-bounded, locked mailboxes, so `emit` and `drain` never block and never share a
-socket across threads. Create the evaluator's worker pool before starting a
+One background thread owns every ZeroMQ socket (thread.py); the island thread only
+touches bounded, locked mailboxes, so `emit` and `drain` never block and never share
+a socket across threads. Create the evaluator's worker pool before starting a
 Gossip (fork safety: a forked child must not inherit a ZeroMQ context).
 """
 
 from __future__ import annotations
 
-import logging
-import random
 import threading
-import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from gossip.address import AddressError, parse_address
+from gossip.address import parse_address
 from gossip.bulletin import Shared
 from gossip.config import GossipConfig
-from gossip.curve import CurveKeys, load_curve_keys
-from gossip.engine import Engine
+from gossip.curve import load_curve_keys
 from gossip.mailbox import FairInbox, Mailbox
 from gossip.migrant import Migrant, is_node_id, migrant_to_map
 from gossip.peers_file import PeerEntry, read_peers_file
-from gossip.transport import Transport
-
-log = logging.getLogger(__name__)
-
-START_TIMEOUT_S = 10.0
-STOP_TIMEOUT_S = 5.0
-GOODBYE_LINGER_S = 0.5  # how long the goodbye (Membership.leave) may take to leave
+from gossip.thread import SocketThread
 
 
 class Gossip:
@@ -58,14 +48,9 @@ class Gossip:
         self._resolve = resolve  # host name -> IP (socket.getaddrinfo when None)
         inbox: FairInbox[Migrant] = FairInbox(config.inbox_size, config.migrants_per_sender)
         self._shared = Shared(inbox=inbox, outbox=Mailbox(config.outbox_size))
-        self._stop = threading.Event()
-        self._ready = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._error: BaseException | None = None
-        self._address: str | None = None
+        self._thread: SocketThread | None = None
         self._closed = False
         self._lock = threading.Lock()
-        self._final_cpu: float | None = None
 
     # --- lifecycle ------------------------------------------------------------------
 
@@ -81,29 +66,21 @@ class Gossip:
             curve = None
             if self.config.curve_secret is not None and self.config.curve_allow is not None:
                 curve = load_curve_keys(self.config.curve_secret, self.config.curve_allow, entries)
-            self._thread = threading.Thread(
-                target=self._run, args=(seeds, curve), name=f"gossip-{self.node_id}", daemon=True
-            )
-            self._thread.start()
-        if not self._ready.wait(START_TIMEOUT_S):
+            self._thread = SocketThread(self.config, self.node_id, self._shared, self._status,
+                                        self._resolve)
+        try:
+            self._thread.start(seeds, curve)
+        except BaseException:
             self.close()
-            raise TimeoutError(f"gossip thread did not start within {START_TIMEOUT_S} s")
-        if self._error is not None:
-            self.close()
-            raise self._error
+            raise
 
     def close(self) -> None:
         """Stop the thread and close every socket (LINGER 0); safe to call more than once."""
         with self._lock:
             self._closed = True
             thread = self._thread
-        self._stop.set()
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(STOP_TIMEOUT_S)
-            if thread.is_alive():
-                log.warning(
-                    "gossip: thread of %s did not stop within %s s", self.node_id, STOP_TIMEOUT_S
-                )
+        if thread is not None:
+            thread.stop()
 
     def __enter__(self) -> Gossip:
         self.start()
@@ -140,9 +117,10 @@ class Gossip:
     @property
     def address(self) -> str:
         """The address peers use for this node (with the real port when bound to port 0)."""
-        if self._address is None:
+        address = self._thread.address if self._thread is not None else None
+        if address is None:
             raise RuntimeError("the address is known once start() has bound the socket")
-        return self._address
+        return address
 
     def counters(self) -> dict[str, int]:
         """Counts of messages, migrants, drops by reason and peers by state."""
@@ -150,53 +128,16 @@ class Gossip:
 
     def cpu_seconds(self) -> float:
         """CPU time the gossip thread has used, read from its own clock (for cost figures)."""
-        if self._final_cpu is not None:
-            return self._final_cpu
-        thread = self._thread
-        if thread is None or thread.ident is None:
-            return 0.0
-        try:
-            return time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
-        except (OSError, AttributeError):  # the thread just ended, or no POSIX thread clocks
-            return self._final_cpu or 0.0
+        return self._thread.cpu_seconds() if self._thread is not None else 0.0
 
     def events(self) -> list[dict[str, Any]]:
         """Event records since the last call (peer changes, migrants sent and received, rejects)."""
         return self._shared.events.take()
 
-    # --- the thread -----------------------------------------------------------------
+    # --- the peers file -------------------------------------------------------------
 
     def _read_peer_entries(self) -> list[PeerEntry]:
         if not self.config.peers:
             return []
         own = [self.config.bind] + ([self.config.advertise] if self.config.advertise else [])
         return read_peers_file(self.config.peers, own=own)
-
-    def _run(self, seeds: list[str], curve: CurveKeys | None) -> None:
-        rng = random.Random(self.config.gossip_seed)
-        try:
-            transport = Transport(self.config, rng, curve, self._resolve)
-        except Exception as exc:
-            self._error = _bind_error(self.config.bind, exc)
-            self._ready.set()
-            return
-        try:
-            engine = Engine(
-                self.config, self.node_id, transport, seeds, self._shared, self._status, rng
-            )
-            self._address = transport.address
-            self._ready.set()
-            engine.run(self._stop)
-        except Exception as exc:  # only setup can get here: the loop guards itself
-            self._error = exc
-            self._ready.set()
-            log.exception("gossip: thread of %s failed", self.node_id)
-        finally:
-            transport.close(linger=GOODBYE_LINGER_S)
-            self._final_cpu = time.thread_time()
-
-
-def _bind_error(bind: str, exc: Exception) -> Exception:
-    if isinstance(exc, AddressError):
-        return ValueError(f"bind: {exc}")
-    return OSError(f"gossip: cannot bind {bind}: {exc}")
