@@ -291,3 +291,19 @@ def test_nodes_meet_over_ipv6(start):
     assert a.address.startswith("tcp://[::1]:") and b.address.startswith("tcp://[::1]:")
     wait_for(lambda: all_know_each_other([a, b]), "A and B to meet over IPv6")
     assert query_status(a.address, timeout=5.0)["peers"] == [b.address]
+
+
+def test_the_gossip_threads_cpu_clock_is_read_while_it_runs_and_kept_after_it_stops():
+    node = Gossip(fast_config(), "clock")
+    assert node.cpu_seconds() == 0.0  # no thread yet
+    node.start()
+    deadline = time.monotonic() + 5.0
+    while node.cpu_seconds() <= 0.0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    running = node.cpu_seconds()
+    assert running > 0.0
+    node.close()
+    final = node.cpu_seconds()
+    assert final >= running
+    time.sleep(0.1)
+    assert node.cpu_seconds() == final  # the thread's last reading, not a dead thread's clock
