@@ -10,7 +10,7 @@ else: the node itself chose its champion on training seeds (< 2^31) and scored
 it at the end on seeds from 2^31 up, which this report does not use.
 
     .venv/bin/python experiments/meta_learning.py --out runs/meta [--envs CartPole-v1 ...]
-        [--family learned] [--max-evals N] [--max-time SECONDS]
+        [--family learned] [--max-evals N] [--max-time SECONDS] [--normalise-obs]
 
 Writes `DIR/summary.json` and `DIR/summary.md` (the table of the closing note),
 and copies each champion to `examples/genomes/<env>.<family>.rules.msgpack`
@@ -109,6 +109,8 @@ def _overrides(args: argparse.Namespace) -> list[str]:
         extra += ["--lifetime", str(args.lifetime)]
     if args.final_episodes is not None:
         extra += ["--final-episodes", str(args.final_episodes)]
+    if args.normalise_obs:
+        extra += ["--normalise-obs"]
     return extra
 
 
@@ -128,6 +130,9 @@ def main() -> int:
     parser.add_argument("--lifetimes", type=int,
                         help="lifetimes per evaluation (--episodes of the node) instead of "
                              "the recipe's")
+    parser.add_argument("--normalise-obs", action="store_true",
+                        help="standardise the network's inputs by a random policy's "
+                             "statistics (evaluation.normalise_obs; the genome file records it)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--episodes", type=int, default=100, help="held-out lifetimes")
     parser.add_argument("--resume", action="store_true",
