@@ -4,15 +4,14 @@ The parts each do one job: `startup` (lock, checkpoint, workers, bind, in that o
 before the first write), `Generations` (one generation as DESIGN.md's data flow:
 `Migration`, ask/score/tell, `Champion` rounds, the `GenerationRecord`),
 `StopCriteria`, the checkpoint document (`NodeState`), and `Outcome` (best.msgpack
-and the held-out score). The node ties them to the run directory, signals and time.
+and the held-out score). The node ties them to the run directory, signals and time;
+`RunLoop` (island/run_loop.py) drives it from its first generation to its end.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import socket
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,14 +19,14 @@ from typing import Any
 
 import numpy as np
 
-from envs import EvalSettings, EvaluationAborted, WorkerDied
+from envs import EvalSettings
 from genome.spec import GenomeSpec
 from island.config import NodeConfig
 from island.environments import TrainingEnvs, primary_info
 from island.generation import Generations
 from island.outcome import Outcome
-from island.progress import format_generation, format_held_out
 from island.record import GenerationRecord
+from island.run_loop import RunLoop
 from island.runlog import RunDirectory
 from island.shutdown import Shutdown
 from island.sizing import resolve_search, resolve_sizes
@@ -108,20 +107,21 @@ class Node:
                                self.envs.ids, self.generations, saved_generation=resumed_at)
         self.run_dir.write_config(config.to_dict())
         for kind, fields in start_events(self._started, self.node_id, self.run_dir.dropped):
-            self._event(kind, **fields)
+            self.event(kind, **fields)
 
     def _adopt(self, state: NodeState | None) -> None:
         """Take over a resumed state, or make the first one."""
         self.state = state = state or NodeState.first(self.config, self.spec,
                                                       self.settings.w_max)
         self.generations = Generations(self.config, self.spec, self.settings, state,
-                                       self.evaluator, self.gossip, self._event, self._stopping,
+                                       self.evaluator, self.gossip, self.event, self._stopping,
                                        self.stop)
         self.island, self.champion = state.island, self.generations.champion
         self.migration = self.generations.migration
-        self._clock, self._wall_before = time.monotonic(), state.wall
+        self.restart_clock()
 
-    def _event(self, kind: str, **fields: Any) -> None:
+    def event(self, kind: str, **fields: Any) -> None:
+        """One line of the run's event log."""
         self.run_dir.event(kind, **fields)
 
     def status_snapshot(self) -> dict[str, Any]:
@@ -151,95 +151,34 @@ class Node:
         """One generation (island/generation.py); the status follows its log line."""
         return self.generations.step(lambda: self.wall)
 
-    # -- the run --------------------------------------------------------------------------------
-
-    def _finished(self) -> str | None:
-        return self.stop.reason(self.generations.stop_score(), self.evaluations,
-                                self.island.generation,
-                                self.wall)
+    # -- the run (island/run_loop.py drives it) -------------------------------------------------
 
     def run(self) -> int:
         """Evolve until a stop criterion or a signal; always leave a checkpoint behind."""
+        return RunLoop(self).run()
+
+    def restart_clock(self) -> None:
+        """Wall time counts from now on top of what the checkpoint had counted."""
         self._clock, self._wall_before = time.monotonic(), self.state.wall
-        try:
-            finished = self._finished()
-            if finished:
-                self._say(f"run in {self.run_dir.path} already finished ({finished}); "
-                          "pass another --run-dir or --fresh to start a new one", err=True)
-            else:
-                self._say(f"evolving on {self.envs.label} until {self.stop.describe()}; "
-                          f"run directory {self.run_dir.path}")
-                finished = self._loop()
-            self._finish(finished)
-            self._linger(finished)
-        finally:
-            self.close()
-        return 0
 
-    def _loop(self) -> str | None:
-        """Generations until a stop criterion (its reason) or a signal or lost worker (None)."""
-        finished = None
-        while finished is None and not self.shutdown.requested:
-            try:
-                record = self.step()
-            except EvaluationAborted:
-                break
-            except WorkerDied as exc:
-                self.shutdown.request(str(exc))
-                break
-            self.run_dir.log(record.to_dict())
-            self._flush_gossip_events()
-            if not self.config.run.quiet:
-                print(format_generation(record), flush=True)
-            if self.island.generation % self.config.run.checkpoint_every == 0:
-                self.checkpoint()
-            if self.generations.lost_worker:
-                self.shutdown.request(self.generations.lost_worker)
-            finished = self._finished()
-        return finished
-
-    def _finish(self, finished: str | None) -> None:
-        reason = finished or self.shutdown.reason
-        if self.outcome.unsaved:
-            self.checkpoint()
-        self.outcome.write_run_best()
-        self._event("stopped", reason=reason, generation=self.island.generation,
-                    evaluations=self.evaluations)
-        if finished and self.config.stop.final_episodes and not self._stopping():
-            # A signal during the final score ends it; the checkpoint is already safe.
-            with contextlib.suppress(EvaluationAborted, WorkerDied):
-                self._final_score()
-        self._say(f"stopped ({reason}); best genome {self.outcome.path}")
-
-    def _linger(self, finished: str | None) -> None:
-        """A networked node that finished answers a while longer before its goodbye: what
-        dashboards and peers read last is its final status, with its held-out score."""
-        if self.gossip is not None and finished:
-            self.shutdown.wait(self.config.run.linger)
+    def finished(self) -> str | None:
+        """The stop criterion that is met, if one is."""
+        return self.stop.reason(self.generations.stop_score(), self.evaluations,
+                                self.island.generation, self.wall)
 
     def checkpoint(self) -> None:
         """Write the checkpoint of the last completed generation, and the best genome."""
         self.outcome.checkpoint(self.wall)
 
-    def _final_score(self) -> None:
-        """Score the best genome on held-out seeds, so the run's result is an honest one."""
-        summary = self.outcome.final_score(self.evaluator, self.config.stop.final_episodes,
-                                           self._stopping)
-        for line in format_held_out(summary):
-            self._say(line)
-
-    def _say(self, text: str, err: bool = False) -> None:
-        if err or not self.config.run.quiet:
-            print(f"island-node: {text}", file=sys.stderr if err else sys.stdout, flush=True)
-
-    def _flush_gossip_events(self) -> None:
+    def flush_gossip_events(self) -> None:
+        """Write what the gossip thread has seen since the last call to the event log."""
         if self.gossip is not None:
             for event in self.gossip.events():
-                self._event(event.pop("event"), **event)
+                self.event(event.pop("event"), **event)
 
     def close(self) -> None:
         if self.gossip is not None:
-            self._flush_gossip_events()
+            self.flush_gossip_events()
         try:
             release(self._started)
             self.evaluator = self.gossip = None
