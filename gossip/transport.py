@@ -35,6 +35,7 @@ from gossip.resolver import Resolver
 
 log = logging.getLogger(__name__)
 
+
 class Transport:
     """ROUTER bound at `config.bind`, DEALERs opened on demand per peer address."""
 
@@ -57,32 +58,11 @@ class Transport:
             if curve is not None:
                 self._server = CurveServer(self.context, self.router, curve)
                 self._poller.register(self._server.monitor, zmq.POLLIN)
-            self.address = self._bind()
+            self.address = bind_router(self.router, config)
         except Exception:
             self.close()
             raise
         self._poller.register(self.router, zmq.POLLIN)
-
-    def _bind(self) -> str:
-        """Bind the ROUTER and return the address peers should use (with the real port)."""
-        host, port = split_address(self.config.bind, allow_port_zero=True, allow_wildcard=True)
-        endpoint = join_address(host, port)  # port 0: libzmq picks a free port
-        common_options(self.router, self.config, is_ipv6(endpoint))
-        self.router.setsockopt(zmq.RCVHWM, self.config.recv_hwm)
-        self.router.setsockopt(zmq.SNDHWM, self.config.send_hwm)
-        self.router.setsockopt(zmq.ROUTER_MANDATORY, 0)  # an unroutable reply is dropped
-        self.router.bind(endpoint)
-        bound = self.router.get(zmq.LAST_ENDPOINT).decode()
-        _, bound_port = split_address(bound, allow_port_zero=False, allow_wildcard=True)
-        if self.config.advertise is not None:
-            return parse_address(self.config.advertise)
-        if host in ("*", "0.0.0.0"):
-            # Reachable from this machine only; multi-machine runs must set --advertise.
-            log.warning("gossip: advertising 127.0.0.1 for %s; set advertise", self.config.bind)
-            host = "127.0.0.1"
-        elif host == "::":
-            host = "::1"
-        return join_address(host, bound_port)
 
     def poll(self, timeout: float) -> bool:
         """Wait up to `timeout` seconds for an incoming message or reply."""
@@ -186,3 +166,25 @@ class Transport:
         if self._server is not None:
             self._server.stop()
         self.context.term()
+
+
+def bind_router(router: zmq.Socket, config: GossipConfig) -> str:
+    """Bind the ROUTER and return the address peers should use (with the real port)."""
+    host, port = split_address(config.bind, allow_port_zero=True, allow_wildcard=True)
+    endpoint = join_address(host, port)  # port 0: libzmq picks a free port
+    common_options(router, config, is_ipv6(endpoint))
+    router.setsockopt(zmq.RCVHWM, config.recv_hwm)
+    router.setsockopt(zmq.SNDHWM, config.send_hwm)
+    router.setsockopt(zmq.ROUTER_MANDATORY, 0)  # an unroutable reply is dropped
+    router.bind(endpoint)
+    bound = router.get(zmq.LAST_ENDPOINT).decode()
+    _, bound_port = split_address(bound, allow_port_zero=False, allow_wildcard=True)
+    if config.advertise is not None:
+        return parse_address(config.advertise)
+    if host in ("*", "0.0.0.0"):
+        # Reachable from this machine only; multi-machine runs must set --advertise.
+        log.warning("gossip: advertising 127.0.0.1 for %s; set advertise", config.bind)
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    return join_address(host, bound_port)
