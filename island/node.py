@@ -114,7 +114,7 @@ class Node:
         self.state = state = state or NodeState.first(self.config, self.spec,
                                                       self.settings.w_max)
         self.generations = Generations(self.config, self.spec, self.settings, state,
-                                       self.evaluator, self.gossip, self.event, self._stopping,
+                                       self.evaluator, self.gossip, self.event, self.stopping,
                                        self.stop)
         self.island, self.champion = state.island, self.generations.champion
         self.migration = self.generations.migration
@@ -141,7 +141,8 @@ class Node:
     def wall(self) -> float:
         return self._wall_before + (time.monotonic() - self._clock)
 
-    def _stopping(self) -> bool:
+    def stopping(self) -> bool:
+        """A signal or a lost worker asked the run to end."""
         return self.shutdown.requested
 
     def best(self) -> tuple[np.ndarray, float, int]:

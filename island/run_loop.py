@@ -76,7 +76,7 @@ class RunLoop:
         node.outcome.write_run_best()
         node.event("stopped", reason=reason, generation=node.island.generation,
                    evaluations=node.evaluations)
-        if finished and node.config.stop.final_episodes and not node.shutdown.requested:
+        if finished and node.config.stop.final_episodes and not node.stopping():
             # A signal during the final score ends it; the checkpoint is already safe.
             with contextlib.suppress(EvaluationAborted, WorkerDied):
                 self._final_score()
@@ -86,7 +86,7 @@ class RunLoop:
         """Score the best genome on held-out seeds, so the run's result is an honest one."""
         node = self.node
         summary = node.outcome.final_score(node.evaluator, node.config.stop.final_episodes,
-                                           lambda: node.shutdown.requested)
+                                           node.stopping)
         for line in format_held_out(summary):
             self.say(line)
 
