@@ -11,6 +11,7 @@ it at the end on seeds from 2^31 up, which this report does not use.
 
     .venv/bin/python experiments/meta_learning.py --out runs/meta [--envs CartPole-v1 ...]
         [--family learned] [--max-evals N] [--max-time SECONDS] [--normalise-obs]
+        [--lifetime K] [--lifetimes L] [--popsize P]
 
 Writes `DIR/summary.json` and `DIR/summary.md` (the table of the closing note),
 and copies each champion to `examples/genomes/<env>.<family>.rules.msgpack`
@@ -96,19 +97,18 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join([head, *lines])
 
 
+# Options of this script passed on to the node under the node's own flag names.
+PASSED_ON = {"max_evals": "--max-evals", "max_time": "--max-time", "lifetimes": "--episodes",
+             "lifetime": "--lifetime", "final_episodes": "--final-episodes",
+             "popsize": "--popsize"}
+
+
 def _overrides(args: argparse.Namespace) -> list[str]:
     """Options given after the recipe's, so they win (the node takes the last of a flag)."""
     extra = ["--rule-family", args.family]
-    if args.max_evals is not None:
-        extra += ["--max-evals", str(args.max_evals)]
-    if args.max_time is not None:
-        extra += ["--max-time", str(args.max_time)]
-    if args.lifetimes is not None:
-        extra += ["--episodes", str(args.lifetimes)]
-    if args.lifetime is not None:
-        extra += ["--lifetime", str(args.lifetime)]
-    if args.final_episodes is not None:
-        extra += ["--final-episodes", str(args.final_episodes)]
+    for name, flag in PASSED_ON.items():
+        if getattr(args, name) is not None:
+            extra += [flag, str(getattr(args, name))]
     if args.normalise_obs:
         extra += ["--normalise-obs"]
     return extra
@@ -130,6 +130,8 @@ def main() -> int:
     parser.add_argument("--lifetimes", type=int,
                         help="lifetimes per evaluation (--episodes of the node) instead of "
                              "the recipe's")
+    parser.add_argument("--popsize", type=int,
+                        help="CMA-ES population size instead of the recipe's")
     parser.add_argument("--normalise-obs", action="store_true",
                         help="standardise the network's inputs by a random policy's "
                              "statistics (evaluation.normalise_obs; the genome file records it)")
