@@ -54,7 +54,8 @@ class PlasticNetwork:
         )
         self.plastic = spec.kind.has_rules
         self._kernels = kernels_for(spec)
-        rules = batch_rules(spec, X) if self.plastic else np.zeros((self.P, 0, 0))
+        rules = (spec.family.kernel_rules(batch_rules(spec, X)) if self.plastic
+                 else np.zeros((self.P, 0, 0)))
         self._rows = RowArrays({
             "params": np.empty((self.P, spec.n_weights)),
             "reward_mean": np.zeros(self.P),

@@ -8,7 +8,8 @@ with each episode, and the update itself:
 - `Fixed`: a `weights` genome, no rule; a deterministic forward pass, no update;
 - `Plain`: `hebbian` and `oja`, an update from pre, post and the normalised reward;
 - `ThreeFactor`: exploration noise, eligibility traces and reward baselines;
-- `Learned`: `threefactor`'s noise and baselines, a rule network, weight perturbations.
+- `Learned`: `threefactor`'s noise and baselines, a rule network, weight perturbations
+  (and `perturbation`, whose rules the network lays out as `learned`'s).
 
 Every method takes the current rows (`RowArrays` with `params`, `rules`, `state`,
 `episode_seeds`, `reward_mean`, `reward_var`) and the step's activations, so a class
@@ -137,7 +138,7 @@ def kernels_for(spec: GenomeSpec) -> Fixed:
     """The kernels of a genome spec's rule (none for a `weights` genome)."""
     if not spec.kind.has_rules:
         return Fixed(spec)
-    family = spec.rule_family
+    family = spec.family.kernel_family.name
     if family == LEARNED.name:
         return Learned(spec)
     if family == THREEFACTOR.name:

@@ -119,7 +119,8 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("runs/meta"))
     parser.add_argument("--envs", nargs="+", default=list(RECIPES), choices=list(RECIPES))
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--family", default="threefactor", choices=["threefactor", "learned"])
+    parser.add_argument("--family", default="threefactor",
+                        choices=["threefactor", "learned", "perturbation"])
     parser.add_argument("--max-evals", type=int, help="episode budget instead of the recipe's")
     parser.add_argument("--max-time", type=float, help="wall-clock budget of each run, seconds")
     parser.add_argument("--final-episodes", type=int,

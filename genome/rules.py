@@ -113,6 +113,20 @@ learned
     REINFORCE with a failure term (return.e_noise 1, return.e_hebb 0.3,
     terminal.e_hebb -1, no jitter) reached about 105, and evolving that start
     for 88,000 episodes about 130.
+perturbation
+    `learned` with its rule network fixed at the hand-set weight perturbation
+    (return.delta 1, every other weight 0): only six scalars evolve, so what
+    evolution can find is how a known learner is tuned, not a new learner::
+
+        delta = jitter_l anneal_l^k zeta,   W' = W (1 - decay_l)   every step
+        dW_end = eta_l (R - R_bar_l) / R_dev_l delta   at the end of episode k
+
+    with the neuron noise and baselines of `learned`. Parameters per layer: eta,
+    decay, noise, baseline, jitter, anneal, as in `learned` (same transforms,
+    bounds and initial values); trace and fast_trace stay at 0.99 and 0.9. A
+    rich rule (76 parameters) fits the environments it was evolved on; six
+    numbers can fit only how far to step and how fast to settle, which is what
+    a rule trained on some environments might carry to others.
 """
 
 from __future__ import annotations
@@ -152,6 +166,7 @@ class RuleFamily:
     params: tuple[RuleParam, ...]
     doc: str
     initial_with_weights: dict[str, float] = field(default_factory=dict)
+    base: RuleFamily | None = None  # whose kernels run it: its other parameters stay initial
 
     @property
     def n_params(self) -> int:
@@ -174,6 +189,20 @@ class RuleFamily:
         if with_weights:
             start.update(self.initial_with_weights)
         return np.array([p.to_search(start[p.name]) for p in self.params])
+
+    @property
+    def kernel_family(self) -> RuleFamily:
+        """The family whose compiled kernels run this one (itself, or its base)."""
+        return self.base or self
+
+    def kernel_rules(self, natural: np.ndarray) -> np.ndarray:
+        """Natural values (..., n_params) laid out as the kernel family's parameters:
+        those this family does not evolve take the base family's initial values."""
+        if self.base is None:
+            return natural
+        columns = [natural[..., self.index(p.name)] if p.name in self.names
+                   else np.full(natural.shape[:-1], p.initial) for p in self.base.params]
+        return np.stack(columns, axis=-1)
 
     def to_natural(self, z: np.ndarray) -> np.ndarray:
         """Map search-space parameters (..., n_params) to the values the rule uses."""
@@ -318,7 +347,27 @@ LEARNED = RuleFamily(
     ),
 )
 
-FAMILIES: dict[str, RuleFamily] = {f.name: f for f in (HEBBIAN, OJA, THREEFACTOR, LEARNED)}
+
+
+def restricted(base: RuleFamily, name: str, evolved: tuple[str, ...], doc: str) -> RuleFamily:
+    """`base` with only the parameters `evolved` searched; the rest stay at their initial values."""
+    return RuleFamily(
+        name=name, params=tuple(p for p in base.params if p.name in evolved), doc=doc,
+        initial_with_weights={k: v for k, v in base.initial_with_weights.items()
+                              if k in evolved},
+        base=base)
+
+
+PERTURBATION = restricted(
+    LEARNED, "perturbation", ("eta", "decay", "noise", "baseline", "jitter", "anneal"),
+    doc=("Weight perturbation with evolved scalars (Jabri & Flower 1992; PGPE, Sehnke et al. "
+         "2010): the learned family's hand-set rule network, delta = jitter anneal^k zeta, "
+         "dW = eta (R - R_bar) / R_dev delta at each episode's end - decay W"),
+)
+
+FAMILIES: dict[str, RuleFamily] = {
+    f.name: f for f in (HEBBIAN, OJA, THREEFACTOR, LEARNED, PERTURBATION)
+}
 
 
 def get_family(name: str) -> RuleFamily:
