@@ -25,13 +25,35 @@ HEARD = 4096  # newcomer news remembered, so each is relayed once
 RANK = {ALIVE: 0, SUSPECT: 1, DEAD: 2}  # at equal incarnation, suspect beats alive, dead both
 
 
+class NewcomerNews:
+    """Which news of newcomers travels on: each (address, incarnation) once, and at most
+    STRANGER_NEWS a period, so passive views sample the whole network (SWIM's join
+    dissemination) while a flood of invented newcomers cannot own them."""
+
+    def __init__(self) -> None:
+        self._budget = STRANGER_NEWS
+        self._heard: OrderedDict[tuple[str, int], None] = OrderedDict()
+
+    def new_period(self) -> None:
+        self._budget = STRANGER_NEWS
+
+    def relay(self, address: str, incarnation: int) -> bool:
+        """True (and counted) when this news should be passed on."""
+        if (address, incarnation) in self._heard or self._budget <= 0:
+            return False
+        self._budget -= 1
+        self._heard[(address, incarnation)] = None
+        if len(self._heard) > HEARD:
+            self._heard.popitem(last=False)
+        return True
+
+
 class Verdicts:
     """Who this node holds alive, suspect or dead, and why."""
 
     def __init__(self, local: Local, joins: Joins, dead_after: float) -> None:
         self.local, self.joins, self.dead_after = local, joins, dead_after
-        self._stranger_news = STRANGER_NEWS
-        self._heard: OrderedDict[tuple[str, int], None] = OrderedDict()  # newcomers relayed
+        self.newcomers = NewcomerNews()
         self._last_rejoin: float | None = None
 
     def suspicion_timeout(self) -> float:
@@ -46,7 +68,7 @@ class Verdicts:
 
     def new_period(self, now: float) -> None:
         """Refill the newcomer-news budget and bury the suspects whose time ran out."""
-        self._stranger_news = STRANGER_NEWS
+        self.newcomers.new_period()
         self.expire(now)
 
     def suspect(self, address: str, now: float, accuser: str) -> None:
@@ -142,13 +164,7 @@ class Verdicts:
         pending = local.news.pending(address)
         if pending is not None and pending[0] != ALIVE and incarnation > pending[3]:
             local.news.queue((ALIVE, address, node_id, incarnation, ""))  # carry the refutation
-        elif (address, incarnation) not in self._heard and self._stranger_news > 0:
-            # News of a newcomer travels on (SWIM's join dissemination), so passive views
-            # sample the whole network; a budget per period keeps a flood from owning them.
-            self._stranger_news -= 1
-            self._heard[(address, incarnation)] = None
-            if len(self._heard) > HEARD:
-                self._heard.popitem(last=False)
+        elif self.newcomers.relay(address, incarnation):
             local.news.queue((ALIVE, address, node_id, incarnation, ""))
         local.passive.add(address, node_id, local.rng)
 
