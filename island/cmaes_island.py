@@ -43,6 +43,29 @@ class Elite:
 
 
 @dataclass
+class BestEver:
+    """The best genome an island has told, and its last generation ranked best first.
+
+    Migrants and the champion's candidates come from here, not from the distribution mean.
+    """
+
+    x: np.ndarray
+    fitness: float = -np.inf
+    generation: int = -1
+    elites: list[Elite] = field(default_factory=list)
+
+    def observe(self, X: np.ndarray, fitness: np.ndarray, generation: int) -> bool:
+        """Rank a told generation; True when its best beats every earlier one."""
+        order = np.argsort(-fitness)
+        self.elites = [Elite(X[i].copy(), float(fitness[i]), generation) for i in order]
+        if not fitness[order[0]] > self.fitness:
+            return False
+        self.x, self.fitness = X[order[0]].copy(), float(fitness[order[0]])
+        self.generation = generation
+        return True
+
+
+@dataclass
 class Population:
     """What `ask` hands out: the rows to score, and which rows are injected genomes.
 
@@ -123,10 +146,7 @@ class Island:
         self.restarts = 0
         self.numerical_resets = 0  # strategies rebuilt after pycma's numerics broke down
         self.last_failure = ""
-        self.best_x: np.ndarray = self.x0.copy()
-        self.best_fitness = -np.inf
-        self.best_generation = -1
-        self.last_elites: list[Elite] = []
+        self.best = BestEver(self.x0.copy())
         self._untold: bytes | None = None  # the strategy before an ask not yet told
         self.es = self._new_strategy(self.x0, self.base_popsize)
 
@@ -193,25 +213,18 @@ class Island:
         except NUMERICAL_FAILURES as exc:
             self._reset_after(exc)
         self.generation += 1
-        order = np.argsort(-fitness)
-        self.last_elites = [Elite(X[i].copy(), float(fitness[i]), self.generation)
-                            for i in order]
-        improved = fitness[order[0]] > self.best_fitness
-        if improved:
-            self.best_fitness = float(fitness[order[0]])
-            self.best_x = X[order[0]].copy()
-            self.best_generation = self.generation
+        improved = self.best.observe(X, fitness, self.generation)
         self.progress.observe(fitness)
         if self.restarts_enabled and (
             self.progress.stalled or self.collapsed
             or (self.progress.settled and self.es.stop())
         ):
             self.restart()
-        return bool(improved)
+        return improved
 
     def elites(self, k: int) -> list[Elite]:
         """The `k` best of the last generation, best first."""
-        return self.last_elites[:k]
+        return self.best.elites[:k]
 
     def _reset_after(self, exc: BaseException) -> None:
         """A strategy whose covariance broke down starts afresh around the best genome.
@@ -222,7 +235,7 @@ class Island:
         """
         self.numerical_resets += 1
         self.last_failure = f"{type(exc).__name__}: {exc}".strip(": ")
-        self.es = self._new_strategy(self.best_x, self.popsize)
+        self.es = self._new_strategy(self.best.x, self.popsize)
         self.arrivals.clear()
         self.progress.reset()
 
@@ -244,7 +257,6 @@ class Island:
         return island_from_state(state)
 
 
-
 def island_state(island: Island) -> dict[str, Any]:
     """Everything an island remembers, as plain data (island/state.py frames it).
 
@@ -264,9 +276,9 @@ def island_state(island: Island) -> dict[str, Any]:
                                                     list(island.bounds[1])],
         "generation": island.generation, "restarts": island.restarts,
         "numerical_resets": island.numerical_resets, "last_failure": island.last_failure,
-        "best_x": island.best_x.tolist(), "best_fitness": island.best_fitness,
-        "best_generation": island.best_generation,
-        "elites": [[e.x.tolist(), e.fitness, e.generation] for e in island.last_elites],
+        "best_x": island.best.x.tolist(), "best_fitness": island.best.fitness,
+        "best_generation": island.best.generation,
+        "elites": [[e.x.tolist(), e.fitness, e.generation] for e in island.best.elites],
         "since_improvement": island.progress.since_improvement,
         "best_median": island.progress.best_median,
         "recent_medians": list(island.progress.recent_medians),
@@ -295,11 +307,10 @@ def island_from_state(state: dict[str, Any]) -> Island:
     island.generation, island.restarts = state["generation"], state["restarts"]
     island.numerical_resets = state["numerical_resets"]
     island.last_failure = state["last_failure"]
-    island.best_x = np.asarray(state["best_x"], dtype=float)
-    island.best_fitness = float(state["best_fitness"])
-    island.best_generation = state["best_generation"]
-    island.last_elites = [Elite(np.asarray(x, dtype=float), float(f), int(g))
-                          for x, f, g in state["elites"]]
+    island.best = BestEver(
+        np.asarray(state["best_x"], dtype=float), float(state["best_fitness"]),
+        state["best_generation"], [Elite(np.asarray(x, dtype=float), float(f), int(g))
+                                   for x, f, g in state["elites"]])
     island.progress = Stagnation(
         state["stagnation"], state["since_improvement"], float(state["best_median"]),
         [float(m) for m in state.get("recent_medians", [])],  # older states: none

@@ -100,7 +100,7 @@ class Migration:
         for migrant in migrants:
             c.received += 1
             c.by_origin[migrant.origin] = c.by_origin.get(migrant.origin, 0) + 1
-            admission = admit(self.spec, island.best_x, migrant.spec, migrant.x, self.w_max,
+            admission = admit(self.spec, island.best.x, migrant.spec, migrant.x, self.w_max,
                               migrant.role)
             record = dict(origin=migrant.origin, sender=migrant.sender, role=migrant.role,
                           generation=island.generation, sent_generation=migrant.generation,
@@ -128,7 +128,7 @@ class Migration:
             if injection not in self._injected:
                 continue
             migrant, outcome = self._injected[injection]
-            best = bool(improved and np.array_equal(island.best_x, population.X[row]))
+            best = bool(improved and np.array_equal(island.best.x, population.X[row]))
             self.counters.became_best += best
             self.event("migrant_evaluated", origin=migrant.origin, outcome=outcome,
                        claimed=migrant.claimed_fitness, measured=float(fitness[row]),

@@ -62,7 +62,7 @@ class Outcome:
         """The run's result: its best genome on held-out lifetimes, logged as `held_out`."""
         gens = self.generations
         summary = self.held_out(evaluator, gens.best()[0], lifetimes, abort)
-        summary["training_best"] = gens.island.best_fitness
+        summary["training_best"] = gens.island.best.fitness
         if gens.validating:
             summary["champion_validation"] = gens.champion.score
         self.run_dir.event("held_out", **summary)

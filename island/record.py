@@ -45,7 +45,7 @@ class GenerationRecord:
                 env_scores: dict[str, float] | None = None) -> GenerationRecord:
         """The record of the generation `island` (an Island) was just told `fitness` of."""
         record = cls(
-            generation=island.generation, evaluations=evaluations, best=island.best_fitness,
+            generation=island.generation, evaluations=evaluations, best=island.best.fitness,
             gen_best=float(np.max(fitness)), mean=float(np.mean(fitness)), sigma=island.sigma,
             popsize=popsize, restarts=island.restarts, wall=wall, steps=evaluator.steps,
             cpu={"process": round(time.process_time(), 3),

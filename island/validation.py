@@ -70,7 +70,7 @@ class Validation:
         """The genome a run stands behind: the champion, or the island's best sample."""
         if self.has_champion:
             return self.champion.x, self.champion.score, self.champion.generation
-        return island.best_x, island.best_fitness, island.best_generation
+        return island.best.x, island.best.fitness, island.best.generation
 
     def stop_score(self, island: Island) -> float:
         """The score the stop target is tested on: the confirmed bound when confirming."""

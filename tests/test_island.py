@@ -34,7 +34,7 @@ def test_island_maximises_and_keeps_the_best_ever():
     for _ in range(60):
         X = island.ask().X
         island.tell(X, -np.sum(X**2, axis=1))
-    assert island.best_fitness > -0.01
+    assert island.best.fitness > -0.01
     assert island.elites(3)[0].fitness >= island.elites(3)[1].fitness
 
 
@@ -72,7 +72,7 @@ def test_island_state_round_trips_through_msgpack_and_resumes_identically():
     island.tell(X, -np.sum(X**2, axis=1))
     state = msgpack.unpackb(msgpack.packb(island.state()))
     copy = Island.from_state(state)
-    assert (copy.generation, copy.best_fitness) == (island.generation, island.best_fitness)
+    assert (copy.generation, copy.best.fitness) == (island.generation, island.best.fitness)
     rng = np.random.get_state()
     a = copy.ask().X
     np.random.set_state(rng)  # pycma samples from numpy's global generator
@@ -111,7 +111,7 @@ def test_rule_bounds_keep_samples_inside_and_the_step_size_sane():
             island.tell(X, fitness(X))
             if island is bounded:
                 assert np.all(X >= low - 1e-9) and np.all(X <= high + 1e-9)
-    assert bounded.best_fitness == pytest.approx(3.0, abs=0.05)  # eta = 1 in all 3 layers
+    assert bounded.best.fitness == pytest.approx(3.0, abs=0.05)  # eta = 1 in all 3 layers
     # Without bounds the step size grows on the plateau past eta's bound (1.99 against
     # 0.33 with this seed; pycma is seeded, so the run is the same every time).
     assert unbounded.sigma > 3 * bounded.sigma
