@@ -24,7 +24,7 @@ from envs.random_policy import RandomPolicy
 from envs.rows import RowArrays
 from envs.rule_kernels import kernels_for
 from envs.spaces import EnvInfo
-from genome.layout import W_MAX, batch_rules, random_weights
+from genome.layout import W_MAX, batch_rules, random_weights, weight_views
 from genome.spec import GenomeSpec
 
 
@@ -92,13 +92,7 @@ class PlasticNetwork:
         return [b for _, b in self._layers()]
 
     def _layers(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        layers, offset, n = [], 0, len(self.rows)
-        for out, inp in self.spec.layer_shapes:
-            W = self.params[:, offset : offset + out * inp].reshape(n, out, inp)
-            offset += out * inp
-            layers.append((W, self.params[:, offset : offset + out]))
-            offset += out
-        return layers
+        return weight_views(self.spec, self.params)
 
     def reset(self, weight_seeds: np.ndarray) -> None:
         """Start a lifetime of every row: weights from the genome, or random for `rules` genomes.

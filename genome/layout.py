@@ -79,14 +79,22 @@ def batch_weights(spec: GenomeSpec, X: np.ndarray) -> list[tuple[np.ndarray, np.
     """Per layer (W (P, out, in), b (P, out)) views into a population matrix (P, dim)."""
     if not spec.kind.has_weights:
         raise SpecError(f"a {spec.kind.value!r} genome carries no weights")
-    X = np.atleast_2d(X)
+    return weight_views(spec, X)
+
+
+def weight_views(spec: GenomeSpec, params: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per layer (W (P, out, in), b (P, out)) views into rows that start with the weights.
+
+    A genome's rows (`batch_weights`) or a network's own weights, which a `rules`
+    genome does not carry but its network has.
+    """
+    params = np.atleast_2d(params)
     layers, offset = [], 0
     for out, inp in spec.layer_shapes:
-        W = X[:, offset : offset + out * inp].reshape(len(X), out, inp)
+        W = params[:, offset : offset + out * inp].reshape(len(params), out, inp)
         offset += out * inp
-        b = X[:, offset : offset + out]
+        layers.append((W, params[:, offset : offset + out]))
         offset += out
-        layers.append((W, b))
     return layers
 
 
