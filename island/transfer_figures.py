@@ -18,25 +18,33 @@ def _pyplot():
     return plt
 
 
+def _short(genome: str) -> str:
+    """A genome's file name without the suffix every rule genome shares."""
+    return genome.removesuffix(".msgpack").removesuffix(".rules")
+
+
 def heatmap(cells: list[TransferCell], path: Path) -> None:
     """Margins over the best baseline, genomes x environments; training cells outlined."""
     plt = _pyplot()
     genomes, envs, matrix = margins(cells)
     limit = float(np.nanmax(np.abs(matrix))) if np.isfinite(matrix).any() else 1.0
-    fig, ax = plt.subplots(figsize=(1.8 + 1.6 * len(envs), 1.2 + 0.6 * len(genomes)))
+    labels = [_short(g) for g in genomes]
+    label_width = 0.07 * max(len(label) for label in labels)  # inches, at fontsize 10
+    fig, ax = plt.subplots(figsize=(1.8 + label_width + 1.6 * len(envs), 1.8 + 0.6 * len(genomes)),
+                           layout="constrained")
     image = ax.imshow(matrix, cmap="RdBu", vmin=-limit, vmax=limit, aspect="auto")
     for c in cells:
         i, j = genomes.index(c.genome), envs.index(c.env)
         ax.text(j, i, f"{c.margin:+.0f}{'*' if c.beats_baselines else ''}", ha="center",
-                va="center", fontsize=10)
+                va="center", fontsize=10,
+                color="white" if abs(c.margin) > 0.6 * limit else "black")  # readable on dark
         if not c.held_out_env:
             ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, lw=2))
     ax.set_xticks(range(len(envs)), envs, rotation=20, ha="right")
-    ax.set_yticks(range(len(genomes)), genomes)
+    ax.set_yticks(range(len(genomes)), labels)
     ax.set_title("margin over the best baseline (* > 2 SE; outlined: trained on)", fontsize=10)
     fig.colorbar(image, ax=ax, shrink=0.8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")  # long genome names stay whole
     plt.close(fig)
 
 
