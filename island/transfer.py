@@ -47,6 +47,12 @@ class TransferCell:
         spread = math.hypot(self.evolved.stderr, self.best_baseline.stderr)
         return self.margin > 2 * spread
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TransferCell:
+        """A cell as `to_dict` wrote it (its derived fields are recomputed)."""
+        return cls(data["genome"], data["env"], list(data["trained_on"]),
+                   bool(data["held_out_env"]), [HeldOutScore(**r) for r in data["rows"]])
+
     def to_dict(self) -> dict[str, Any]:
         return {"genome": self.genome, "env": self.env, "trained_on": self.trained_on,
                 "held_out_env": self.held_out_env, "margin": self.margin,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,16 @@ def _pyplot():
 def _short(genome: str) -> str:
     """A genome's file name without the suffix every rule genome shares."""
     return genome.removesuffix(".msgpack").removesuffix(".rules")
+
+
+def _wrapped(name: str, width: int = 30) -> str:
+    """A long genome name over several lines, broken after each '+' (an environment)."""
+    lines = [""]
+    for part in re.split(r"(?<=\+)", name):
+        if lines[-1] and len(lines[-1]) + len(part) > width:
+            lines.append("")
+        lines[-1] += part
+    return "\n".join(lines)
 
 
 def heatmap(cells: list[TransferCell], path: Path) -> None:
@@ -54,7 +65,8 @@ def learning_curves(cells: list[TransferCell], path: Path) -> None:
     plt = _pyplot()
     genomes, envs, _ = margins(cells)
     fig, axes = plt.subplots(len(genomes), len(envs), squeeze=False,
-                             figsize=(3.2 * len(envs) + 0.5, 2.6 * len(genomes) + 0.6))
+                             figsize=(3.2 * len(envs) + 0.5, 2.8 * len(genomes) + 0.6),
+                             layout="constrained")
     for ax in axes.flat:
         ax.axis("off")
     for c in cells:
@@ -69,13 +81,12 @@ def learning_curves(cells: list[TransferCell], path: Path) -> None:
         for row, style, width, label in shown:
             ax.plot(range(1, len(row.curve) + 1), row.curve, style, linewidth=width,
                     markersize=3, label=label)
-        ax.set_title(f"{c.genome[:28]}\nin {c.env}{'' if c.held_out_env else ' (trained)'}",
-                     fontsize=8)
+        ax.set_title(f"{_wrapped(_short(c.genome))}\nin {c.env}"
+                     f"{'' if c.held_out_env else ' (trained)'}", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=7, frameon=False)
     fig.supxlabel("episode within the lifetime", fontsize=9)
     fig.supylabel("mean held-out return", fontsize=9)
-    fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -40,6 +40,21 @@ def test_two_genomes_by_two_environments_with_baselines_and_a_heatmap(tmp_path):
     progress = [line for line in result.stderr.splitlines() if line.startswith("island-transfer: ")]
     assert [line.split()[1] for line in progress] == ["1/4", "2/4", "3/4", "4/4"]
 
+    before = (out / "transfer.md").read_text()
+    for name in ("transfer.md", "transfer.png", "curves.png", "transfer.html"):
+        (out / name).unlink()
+    redrawn = run_cli("island-transfer", "--redraw", str(out))
+    assert redrawn.returncode == 0, redrawn.stderr
+    assert (out / "transfer.md").read_text() == before  # margins and verdicts recomputed alike
+    assert (out / "curves.png").stat().st_size > 5000
+    assert "data:image/png;base64," in (out / "transfer.html").read_text()
+
+
+def test_redraw_of_a_directory_without_a_matrix_is_one_line_naming_the_flag(tmp_path):
+    result = run_cli("island-transfer", "--redraw", str(tmp_path))
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "--redraw" in result.stderr and "transfer.json" in result.stderr
+
 
 def test_an_environment_that_cannot_be_scored_stops_the_matrix_before_any_cell(tmp_path):
     cart = _genome(tmp_path / "cart.msgpack", "threefactor", "CartPole-v1", 4, 2, 0.0)

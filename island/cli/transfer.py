@@ -5,6 +5,9 @@ K random rules and its own rule with plasticity off; the matrix of margins over
 the best baseline is written as `transfer.json`, `transfer.md`, `transfer.png`
 (heatmap), `curves.png` (each cell's within-lifetime curves) and a self-contained
 `transfer.html`.
+
+`island-transfer --redraw DIR` draws a matrix's tables, figures and page again from its
+`transfer.json`, without scoring anything (after the drawing code changed).
 """
 
 from __future__ import annotations
@@ -93,11 +96,27 @@ def write_matrix(cells: list[TransferCell], out: Path, figures: bool) -> None:
         (out / "transfer.html").write_text(page(cells, out / "transfer.png", out / "curves.png"))
 
 
+def redraw(out: Path) -> int:
+    """Rewrite everything but transfer.json from it (see module docstring)."""
+    try:
+        cells = [TransferCell.from_dict(c)
+                 for c in json.loads((out / "transfer.json").read_text())]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        print(f"island-transfer: --redraw: cannot read {out / 'transfer.json'}: {exc}",
+              file=sys.stderr)
+        return 2
+    write_matrix(cells, out, figures=True)
+    print(f"island-transfer: redrew {out / 'transfer.html'} from transfer.json")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="island-transfer", description=__doc__.split("\n")[0])
-    parser.add_argument("genomes", nargs="+", type=Path, metavar="GENOME")
-    parser.add_argument("--envs", nargs="+", required=True, metavar="ID")
-    parser.add_argument("--out", type=Path, required=True, help="directory for the matrix")
+    parser.add_argument("genomes", nargs="*", type=Path, metavar="GENOME")
+    parser.add_argument("--envs", nargs="+", metavar="ID")
+    parser.add_argument("--out", type=Path, help="directory for the matrix")
+    parser.add_argument("--redraw", type=Path, metavar="DIR",
+                        help="draw DIR's matrix again from its transfer.json; nothing else")
     parser.add_argument("--episodes", type=int, default=100, help="held-out lifetimes per cell")
     parser.add_argument("--compare", type=int, default=5, metavar="K", help="random rules")
     parser.add_argument("--lifetime", type=int, default=0,
@@ -106,6 +125,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None,
                         help="worker processes (default: one per core; 0: in this process)")
     args = parser.parse_args(argv)
+    if args.redraw is not None:
+        if args.genomes or args.envs or args.out:
+            parser.error("--redraw takes no genomes, --envs or --out")
+        return redraw(args.redraw)
+    if not args.genomes or not args.envs or args.out is None:
+        parser.error("GENOME..., --envs and --out are required (or --redraw DIR)")
     for flag, value, least in (("--episodes", args.episodes, 2), ("--compare", args.compare, 0),
                                ("--held-out-start", args.held_out_start, 0)):
         if value < least:
