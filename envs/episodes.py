@@ -30,12 +30,15 @@ def run_lifetimes(
     network: PlasticNetwork,
     seeds: Sequence[int] | np.ndarray,
     max_steps: int | None = None,
+    reward_floor: float | None = None,
 ) -> tuple[np.ndarray, int]:
     """Return of every episode of every row's lifetime, (P, K), and the env steps taken.
 
     `seeds` is (K,) shared by every row (training: a fair comparison), or (P, K)
     with each row's own episode seeds. A row's initial weights come from the
-    seed of its first episode.
+    seed of its first episode. With `reward_floor`, a step's reward below it adds
+    the floor to the return instead (training fitness only: the network's rule
+    always learns from the true reward).
     """
     P = network.P
     seeds = np.asarray(seeds, dtype=np.int64)
@@ -50,7 +53,8 @@ def run_lifetimes(
         network.begin_episode(seeds[:, episode])
         for i in range(P):
             obs[i] = envs[i].reset(seed=int(seeds[i, episode]))[0]
-        steps += _run_episode(envs, network, obs, returns[:, episode], max_steps)
+        steps += _run_episode(envs, network, obs, returns[:, episode], max_steps,
+                              reward_floor)
     network.restore()
     return returns, steps
 
@@ -77,7 +81,7 @@ LIFETIME_FITNESS = {
 
 def _run_episode(
     envs: Sequence[gym.Env], network: PlasticNetwork, obs: np.ndarray,
-    totals: np.ndarray, max_steps: int | None,
+    totals: np.ndarray, max_steps: int | None, reward_floor: float | None = None,
 ) -> int:
     """One episode of every row, from the observations `obs`; adds returns to `totals`.
 
@@ -104,7 +108,7 @@ def _run_episode(
                 running[j], ended = False, True
                 terminal[j] = terminated
         steps += len(live)
-        batch_totals += reward
+        batch_totals += reward if reward_floor is None else np.maximum(reward, reward_floor)
         if max_steps is not None and t == max_steps - 1:
             running[:] = False  # the cap ends every episode still running
             ended = True

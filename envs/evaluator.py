@@ -35,6 +35,9 @@ class EvalSettings:
     lifetime_fitness: str = "last_half"  # how a lifetime's episode returns make one score
     w_max: float = W_MAX
     normalise_obs: bool = False  # inputs standardised by a random policy's statistics
+    # training fitness counts a step's reward below this as this (BipedalWalker's -100 for a
+    # fall); champion rounds, confirmations and held-out scores use the true rewards
+    train_reward_floor: float | None = None
 
     def __post_init__(self) -> None:
         if self.lifetime_fitness not in LIFETIME_FITNESS:
@@ -77,20 +80,24 @@ class LocalEvaluator:
             self._envs.append(gym.make(self.settings.env_id))
         return self._envs
 
-    def episode_returns(self, X: np.ndarray, seeds: np.ndarray) -> tuple[np.ndarray, int]:
+    def episode_returns(
+        self, X: np.ndarray, seeds: np.ndarray, shaped: bool = False,
+    ) -> tuple[np.ndarray, int]:
         """Return of every episode, (P, lifetimes, K), and the env steps taken.
 
         `seeds` as `lifetime_seeds` reads them. All P x lifetimes lifetimes run as
         one lockstep batch: fuller batches, and no genome waits for its own
-        lifetimes one after another.
+        lifetimes one after another. `shaped`: training returns (the settings'
+        `train_reward_floor` applies).
         """
         P = len(X)
         seeds = lifetime_seeds(seeds, P)
         L, K = seeds.shape[1:]
         network = PlasticNetwork(self.settings.spec, self.info, np.repeat(X, L, axis=0),
                                  w_max=self.settings.w_max, inputs=input_scale(self.settings))
+        floor = self.settings.train_reward_floor if shaped else None
         returns, steps = run_lifetimes(self._ensure_envs(P * L), network,
-                                       seeds.reshape(P * L, K), self.settings.max_steps)
+                                       seeds.reshape(P * L, K), self.settings.max_steps, floor)
         return returns.reshape(P, L, K), steps
 
     def close(self) -> None:
@@ -108,7 +115,7 @@ def _start_worker(settings: EvalSettings) -> LocalEvaluator:
 
 
 def _evaluate_chunk(
-    worker: LocalEvaluator, job: tuple[np.ndarray, np.ndarray]
+    worker: LocalEvaluator, job: tuple[np.ndarray, np.ndarray, bool]
 ) -> tuple[np.ndarray, int, float]:
     """Episode returns of a chunk of genomes, env steps, and the CPU seconds this worker spent."""
     start = time.process_time()
@@ -153,9 +160,12 @@ class Evaluator:
         X: np.ndarray,
         seeds: Sequence[int] | np.ndarray,
         abort: Callable[[], bool] | None = None,
+        shaped: bool = False,
     ) -> np.ndarray:
-        """Fitness of each row of X: its lifetimes' scores, averaged (see `lifetime_seeds`)."""
-        return self.lifetime_scores(X, seeds, abort).mean(axis=1)
+        """Fitness of each row of X: its lifetimes' scores, averaged (see `lifetime_seeds`);
+        `shaped`: training fitness (`EvalSettings.train_reward_floor` applies)."""
+        returns = self.episode_returns(X, seeds, abort, shaped)
+        return lifetime_fitness(returns, self.settings.lifetime_fitness).mean(axis=1)
 
     def lifetime_scores(
         self,
@@ -173,6 +183,7 @@ class Evaluator:
         X: np.ndarray,
         seeds: Sequence[int] | np.ndarray,
         abort: Callable[[], bool] | None = None,
+        shaped: bool = False,
     ) -> np.ndarray:
         """Return of every episode of every lifetime of each row of X, (P, lifetimes, K).
 
@@ -182,14 +193,14 @@ class Evaluator:
         X = np.atleast_2d(np.asarray(X, dtype=float))
         seeds = lifetime_seeds(seeds, len(X))
         if self._local is not None:
-            returns, steps = self._local.episode_returns(X, seeds)
+            returns, steps = self._local.episode_returns(X, seeds, shaped)
         else:
             # Each genome goes out once and its returns come back. Several chunks per
             # worker: one that finishes early takes the next chunk instead of idling
             # while the other runs its longest episode.
             n = min(self.workers * JOBS_PER_WORKER, len(X))
             rows = np.array_split(np.arange(len(X)), n)
-            jobs = [(X[r], seeds[r]) for r in rows if len(r)]
+            jobs = [(X[r], seeds[r], shaped) for r in rows if len(r)]
             try:
                 results = self._pool.map(jobs, abort)
             except Aborted:

@@ -99,18 +99,19 @@ class MultiEnvEvaluator:
 
     def raw_returns(
         self, X: np.ndarray, seeds: Sequence[int] | np.ndarray,
-        abort: Callable[[], bool] | None = None,
+        abort: Callable[[], bool] | None = None, shaped: bool = False,
     ) -> list[np.ndarray]:
         """Return of every episode in each environment's own units: per env (P, lifetimes, K)."""
-        return [e.episode_returns(X, seeds, abort) for e in self.evaluators]
+        return [e.episode_returns(X, seeds, abort, shaped) for e in self.evaluators]
 
     def episode_returns(
         self, X: np.ndarray, seeds: Sequence[int] | np.ndarray,
-        abort: Callable[[], bool] | None = None,
+        abort: Callable[[], bool] | None = None, shaped: bool = False,
     ) -> np.ndarray:
         """Normalised return of every episode, per environment: (envs, P, lifetimes, K)."""
         return np.stack([scale.normalise(returns) for returns, scale in
-                         zip(self.raw_returns(X, seeds, abort), self.scales, strict=True)])
+                         zip(self.raw_returns(X, seeds, abort, shaped), self.scales,
+                             strict=True)])
 
     def lifetime_scores(
         self, X: np.ndarray, seeds: Sequence[int] | np.ndarray,
@@ -125,14 +126,14 @@ class MultiEnvEvaluator:
 
     def evaluate(
         self, X: np.ndarray, seeds: Sequence[int] | np.ndarray,
-        abort: Callable[[], bool] | None = None,
+        abort: Callable[[], bool] | None = None, shaped: bool = False,
     ) -> np.ndarray:
         """Mean over lifetimes of each lifetime's normalised score, then the mean (or
-        the minimum) over environments.
+        the minimum) over environments (`shaped`: training fitness, as `Evaluator`'s).
 
         `last_scores` keeps each environment's part, (envs, P), so a log can say
         which environment a genome's fitness came from."""
-        returns = self.episode_returns(X, seeds, abort)
+        returns = self.episode_returns(X, seeds, abort, shaped)
         self.last_scores = lifetime_fitness(returns, self.settings.lifetime_fitness).mean(axis=2)
         if self.across == "min":
             return self.last_scores.min(axis=0)

@@ -49,6 +49,10 @@ class EvaluationConfig:
     # inputs standardised by a random policy's observation statistics (envs/random_policy.py);
     # off by default: on LunarLander it was no better (benchmarks/time_to_solve.md)
     normalise_obs: bool = False
+    # training fitness counts a step's reward below this as this; champion rounds,
+    # confirmations and held-out scores use the true rewards (unset: none). BipedalWalker's
+    # -100 for a fall otherwise makes standing still the search's first optimum
+    train_reward_floor: float | None = None
     workers: int | None = None  # evaluation processes; unset: one per core; 0: in this process
     validation_episodes: int = 10  # lifetimes per champion round (0: champion = best sample)
     validate_every: int = 5  # generations between champion rounds

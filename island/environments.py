@@ -46,7 +46,8 @@ class TrainingEnvs:
             info = _info(env_id, ev)
             spec = GenomeSpec(ev.kind, (info.obs_dim, *ev.hidden, info.act_dim), ev.rule_family)
             settings.append(EvalSettings(env_id, spec, ev.max_steps or None,
-                                         ev.lifetime_fitness, ev.w_max, ev.normalise_obs))
+                                         ev.lifetime_fitness, ev.w_max, ev.normalise_obs,
+                                         ev.train_reward_floor))
         return cls(tuple(settings), ev.envs_fitness)
 
     @property

@@ -10,6 +10,7 @@ Everything here is in memory; the node around it owns files, signals and the clo
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -93,7 +94,8 @@ class Generations:
         self.island.set_mean_rate(1.0 if self.champion.reached_target
                                   else self.config.evolution.mean_rate)
         population = self.island.ask()
-        fitness = self._score(population.X, self._seeds(self.validation.lifetimes))
+        fitness = self._counted(partial(self.evaluator.evaluate, shaped=True), population.X,
+                                self._seeds(self.validation.lifetimes))
         env_scores = self._env_scores(int(np.argmax(fitness)))
         improved = self.island.tell(population.X, fitness)
         if self.island.numerical_resets != resets:

@@ -31,7 +31,7 @@ class FakeEvaluator:
         seeds = np.asarray(seeds)
         return np.broadcast_to(self.score(X)[:, None, None], (len(X), *seeds.shape)).copy()
 
-    def evaluate(self, X, seeds, abort=None) -> np.ndarray:
+    def evaluate(self, X, seeds, abort=None, shaped=False) -> np.ndarray:
         return self.score(X)
 
     def lifetime_scores(self, X, seeds, abort=None) -> np.ndarray:
@@ -221,7 +221,7 @@ def test_a_signal_during_a_champion_round_still_logs_the_generation_it_completed
     the checkpoint written on the way out holds it."""
 
     class StoppedInRound(FakeEvaluator):
-        def evaluate(self, X, seeds, abort=None):
+        def evaluate(self, X, seeds, abort=None, shaped=False):
             if len(X) <= 3:  # the round's candidates: champion, mean, best sample
                 node.shutdown.request("signal SIGTERM")
                 raise EvaluationAborted("evaluation abandoned on request")

@@ -1,0 +1,56 @@
+"""A floor under training rewards: it shapes what CMA-ES ranks, never what is reported."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from envs import EvalSettings, Evaluator
+from genome import GenomeSpec
+from island.runlog import read_jsonl
+from tests.conftest import run_cli
+
+
+def test_a_reward_floor_shapes_training_fitness_and_no_other_score():
+    """`train_reward_floor` counts a step's reward below it as the floor, in training
+    fitness only; a plain gymnasium loop of the same policy is the reference."""
+    settings = EvalSettings("LunarLander-v3", GenomeSpec("weights", (8, 4)),
+                            train_reward_floor=-1.0)
+    X = np.zeros((2, settings.spec.dim))  # row 0: logits 0, so always action 0 (no engine)
+    X[1] = np.random.default_rng(3).normal(0.0, 0.5, settings.spec.dim)
+    seeds = [11, 12]
+    with Evaluator(settings, workers=0) as local, Evaluator(settings, workers=1) as pool:
+        true, shaped = local.evaluate(X, seeds), local.evaluate(X, seeds, shaped=True)
+        np.testing.assert_array_equal(pool.evaluate(X, seeds, shaped=True), shaped)
+        np.testing.assert_array_equal(pool.evaluate(X, seeds), true)
+    env = gym.make("LunarLander-v3")
+    plain, floored = [], []
+    for seed in seeds:  # the zero network, by hand: it never fires an engine and crashes
+        env.reset(seed=seed)
+        rewards, done = [], False
+        while not done:
+            _, r, terminated, truncated, _ = env.step(0)
+            rewards.append(r)
+            done = terminated or truncated
+        plain.append(sum(rewards))
+        floored.append(sum(max(r, -1.0) for r in rewards))
+    assert rewards[-1] == -100.0  # the crash, which the floor counts as -1
+    assert true[0] == pytest.approx(np.mean(plain))
+    assert shaped[0] == pytest.approx(np.mean(floored))
+    assert shaped[1] >= true[1]
+
+
+def test_a_node_ranks_on_floored_rewards_and_picks_its_champion_on_true_ones(tmp_path):
+    run = tmp_path / "run"
+    result = run_cli("island-node", "--env", "LunarLander-v3", "--kind", "weights",
+                     "--hidden", "4", "--popsize", "8", "--max-generations", "4",
+                     "--validate-every", "2", "--validation-episodes", "3",
+                     "--confirm-episodes", "0", "--final-episodes", "4",
+                     "--train-reward-floor", "0", "--seed", "1", "--workers", "1", "--quiet",
+                     "--run-dir", str(run))
+    assert result.returncode == 0, result.stderr
+    assert "train_reward_floor = 0.0" in (run / "config.toml").read_text()
+    log = read_jsonl(run / "log.jsonl")
+    assert all(r["gen_best"] >= 0 and r["mean"] >= 0 for r in log)  # no reward below 0 counts
+    champions = [e for e in read_jsonl(run / "events.jsonl") if e["event"] == "champion"]
+    assert champions and all(e["score"] < 0 for e in champions)  # true returns: it crashes
+    assert all(r["champion"] < 0 for r in log if "champion" in r)
