@@ -53,6 +53,9 @@ class EvaluationConfig:
     # confirmations and held-out scores use the true rewards (unset: none). BipedalWalker's
     # -100 for a fall otherwise makes standing still the search's first optimum
     train_reward_floor: float | None = None
+    # the floor lifts for good once a champion round has scored this much (unset: never):
+    # a walker that falls late still ranks near one that finishes while falls count -1
+    train_reward_floor_until: float | None = None
     workers: int | None = None  # evaluation processes; unset: one per core; 0: in this process
     validation_episodes: int = 10  # lifetimes per champion round (0: champion = best sample)
     validate_every: int = 5  # generations between champion rounds
@@ -324,6 +327,8 @@ def validate(config: NodeConfig) -> None:
          f"{ev.lifetime_fitness!r} is not one of {', '.join(LIFETIME_FITNESS)}"),
         (ev.max_steps >= 0, "evaluation.max_steps", "must be 0 (no cap) or positive"),
         (ev.w_max > 0, "evaluation.w_max", "must be positive"),
+        (ev.train_reward_floor_until is None or ev.train_reward_floor is not None,
+         "evaluation.train_reward_floor_until", "needs train_reward_floor (a floor to lift)"),
         (ev.workers is None or ev.workers >= 0, "evaluation.workers",
          "must be 0 (in this process) or positive"),
         (ev.validation_episodes >= 0, "evaluation.validation_episodes", "must be 0 (off) or more"),

@@ -94,7 +94,8 @@ class Generations:
         self.island.set_mean_rate(1.0 if self.champion.reached_target
                                   else self.config.evolution.mean_rate)
         population = self.island.ask()
-        fitness = self._counted(partial(self.evaluator.evaluate, shaped=True), population.X,
+        floored = self._floored()
+        fitness = self._counted(partial(self.evaluator.evaluate, shaped=floored), population.X,
                                 self._seeds(self.validation.lifetimes))
         env_scores = self._env_scores(int(np.argmax(fitness)))
         improved = self.island.tell(population.X, fitness)
@@ -112,6 +113,9 @@ class Generations:
         self.champion.observe(population.X[top], float(fitness[top]))
         if self.validation.due(generation):
             self.validation.round(self.island.mean, generation)
+            if floored and not self._floored():
+                self.event("floor_lifted", generation=generation,
+                           score=self.champion.best_round)
         if self.gossip is not None and generation % self.config.migration.interval == 0:
             self.gossip.emit(self.migration.outgoing(
                 self.island, self.config.migration.migrants, self.config.run.node_id,
@@ -122,6 +126,12 @@ class Generations:
             self.champion.score if self.validation.has_champion else None,
             named_rules(self.spec, self.best()[0]),  # the genome the run stands behind
             self.gossip, self.migration.counters, env_scores)
+
+    def _floored(self) -> bool:
+        """Whether training fitness still counts rewards below `train_reward_floor` as the
+        floor: until a round has scored `train_reward_floor_until`, if that is set."""
+        until = self.config.evaluation.train_reward_floor_until
+        return until is None or self.champion.best_round < until
 
     def _rescue_due(self) -> bool:
         """Whether `evolution.rescue` restarts the island now (island/stagnation.py)."""

@@ -54,3 +54,28 @@ def test_a_node_ranks_on_floored_rewards_and_picks_its_champion_on_true_ones(tmp
     champions = [e for e in read_jsonl(run / "events.jsonl") if e["event"] == "champion"]
     assert champions and all(e["score"] < 0 for e in champions)  # true returns: it crashes
     assert all(r["champion"] < 0 for r in log if "champion" in r)
+
+
+def test_the_floor_lifts_for_good_once_a_round_has_scored_its_bar(tmp_path):
+    """With `--train-reward-floor-until`, rounds after the bar rank on true rewards."""
+    run = tmp_path / "run"
+    result = run_cli("island-node", "--env", "LunarLander-v3", "--kind", "weights",
+                     "--hidden", "4", "--popsize", "8", "--max-generations", "6",
+                     "--validate-every", "2", "--validation-episodes", "3",
+                     "--confirm-episodes", "0", "--final-episodes", "4",
+                     "--train-reward-floor", "0", "--train-reward-floor-until", "-1000",
+                     "--seed", "1", "--workers", "1", "--quiet", "--run-dir", str(run))
+    assert result.returncode == 0, result.stderr
+    lifted = [e for e in read_jsonl(run / "events.jsonl") if e["event"] == "floor_lifted"]
+    assert [e["generation"] for e in lifted] == [2]  # the first round clears -1000, once
+    log = read_jsonl(run / "log.jsonl")
+    assert all(r["mean"] >= 0 for r in log if r["generation"] <= 2)  # floored
+    assert all(r["mean"] < 0 for r in log if r["generation"] > 2)  # true: the nets crash
+
+
+def test_a_floor_to_lift_must_exist():
+    from island.config import ConfigError, config_from_mapping
+
+    with pytest.raises(ConfigError, match=r"^evaluation.train_reward_floor_until "
+                       r"\(--train-reward-floor-until\): needs train_reward_floor"):
+        config_from_mapping({"evaluation": {"train_reward_floor_until": 200.0}})
