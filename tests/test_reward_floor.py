@@ -39,15 +39,20 @@ def test_a_reward_floor_shapes_training_fitness_and_no_other_score():
     assert shaped[1] >= true[1]
 
 
-def test_a_node_ranks_on_floored_rewards_and_picks_its_champion_on_true_ones(tmp_path):
-    run = tmp_path / "run"
+def run_lander(run, generations: int, *flags: str) -> None:
+    """A small LunarLander node whose training rewards are floored at 0."""
     result = run_cli("island-node", "--env", "LunarLander-v3", "--kind", "weights",
-                     "--hidden", "4", "--popsize", "8", "--max-generations", "4",
+                     "--hidden", "4", "--popsize", "8", "--max-generations", str(generations),
                      "--validate-every", "2", "--validation-episodes", "3",
                      "--confirm-episodes", "0", "--final-episodes", "4",
-                     "--train-reward-floor", "0", "--seed", "1", "--workers", "1", "--quiet",
-                     "--run-dir", str(run))
+                     "--train-reward-floor", "0", *flags, "--seed", "1", "--workers", "1",
+                     "--quiet", "--run-dir", str(run))
     assert result.returncode == 0, result.stderr
+
+
+def test_a_node_ranks_on_floored_rewards_and_picks_its_champion_on_true_ones(tmp_path):
+    run = tmp_path / "run"
+    run_lander(run, 4)
     assert "train_reward_floor = 0.0" in (run / "config.toml").read_text()
     log = read_jsonl(run / "log.jsonl")
     assert all(r["gen_best"] >= 0 and r["mean"] >= 0 for r in log)  # no reward below 0 counts
@@ -59,13 +64,7 @@ def test_a_node_ranks_on_floored_rewards_and_picks_its_champion_on_true_ones(tmp
 def test_the_floor_lifts_for_good_once_a_round_has_scored_its_bar(tmp_path):
     """With `--train-reward-floor-until`, rounds after the bar rank on true rewards."""
     run = tmp_path / "run"
-    result = run_cli("island-node", "--env", "LunarLander-v3", "--kind", "weights",
-                     "--hidden", "4", "--popsize", "8", "--max-generations", "6",
-                     "--validate-every", "2", "--validation-episodes", "3",
-                     "--confirm-episodes", "0", "--final-episodes", "4",
-                     "--train-reward-floor", "0", "--train-reward-floor-until", "-1000",
-                     "--seed", "1", "--workers", "1", "--quiet", "--run-dir", str(run))
-    assert result.returncode == 0, result.stderr
+    run_lander(run, 6, "--train-reward-floor-until", "-1000")
     lifted = [e for e in read_jsonl(run / "events.jsonl") if e["event"] == "floor_lifted"]
     assert [e["generation"] for e in lifted] == [2]  # the first round clears -1000, once
     log = read_jsonl(run / "log.jsonl")
