@@ -53,8 +53,8 @@ class EvaluationConfig:
     # confirmations and held-out scores use the true rewards (unset: none). BipedalWalker's
     # -100 for a fall otherwise makes standing still the search's first optimum
     train_reward_floor: float | None = None
-    # the floor lifts for good once a champion round has scored this much (unset: never):
-    # a walker that falls late still ranks near one that finishes while falls count -1
+    # the floor lifts for good once a champion round has scored this much (unset: never), so
+    # late falls count in full near the target; no gain on BipedalWalker (time_to_solve.md)
     train_reward_floor_until: float | None = None
     workers: int | None = None  # evaluation processes; unset: one per core; 0: in this process
     validation_episodes: int = 10  # lifetimes per champion round (0: champion = best sample)
