@@ -39,15 +39,15 @@ def features(obs: np.ndarray, hidden: tuple[np.ndarray, np.ndarray] | None) -> n
     return np.append(x, 1.0)
 
 
-def lifetime(seed: int, eta_actor: float, eta_critic: float, lam: float,
+def lifetime(env: gym.Env, seed: int, eta_actor: float, eta_critic: float, lam: float,
              n_hidden: int) -> list[float]:
     """Returns of one lifetime of the actor-critic rule from random weights."""
-    env = gym.make("CartPole-v1")
     rng = np.random.default_rng(seed)
+    n_obs = env.observation_space.shape[0]
     hidden = None
     if n_hidden:
-        hidden = (rng.standard_normal((n_hidden, 4)), rng.standard_normal(n_hidden))
-    width = (n_hidden or 4)
+        hidden = (rng.standard_normal((n_hidden, n_obs)), rng.standard_normal(n_hidden))
+    width = n_hidden or n_obs
     ((W, b),) = random_weights(GenomeSpec("rules", (width, 2)), rng)
     actor = np.hstack([W, b[:, None]])  # softmax policy over the two pushes
     critic = np.zeros(width + 1)
@@ -86,8 +86,9 @@ def main() -> None:
     print("| eta actor | eta critic | lambda | hidden | first episode | last 5 "
           "| curve (every 2nd) |")
     print("|---|---|---|---|---|---|---|")
+    env = gym.make("CartPole-v1")
     for eta_actor, eta_critic, lam, n_hidden in grid:
-        curves = np.array([lifetime(5000 + i, eta_actor, eta_critic, lam, n_hidden)
+        curves = np.array([lifetime(env, 5000 + i, eta_actor, eta_critic, lam, n_hidden)
                            for i in range(args.lifetimes)])
         mean = curves.mean(axis=0)
         print(f"| {eta_actor} | {eta_critic} | {lam} | {n_hidden} | {mean[0]:.1f} | "

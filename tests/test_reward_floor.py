@@ -6,6 +6,7 @@ import pytest
 
 from envs import EvalSettings, Evaluator
 from genome import GenomeSpec
+from island.config import ConfigError, config_from_mapping
 from island.runlog import read_jsonl
 from tests.conftest import run_cli
 
@@ -73,8 +74,6 @@ def test_the_floor_lifts_for_good_once_a_round_has_scored_its_bar(tmp_path):
 
 
 def test_a_floor_to_lift_must_exist():
-    from island.config import ConfigError, config_from_mapping
-
     with pytest.raises(ConfigError, match=r"^evaluation.train_reward_floor_until "
                        r"\(--train-reward-floor-until\): needs train_reward_floor"):
         config_from_mapping({"evaluation": {"train_reward_floor_until": 200.0}})
