@@ -113,6 +113,11 @@ learned
     REINFORCE with a failure term (return.e_noise 1, return.e_hebb 0.3,
     terminal.e_hebb -1, no jitter) reached about 105, and evolving that start
     for 88,000 episodes about 130.
+threefactor-abcd
+    `threefactor` with A, B, C, D searched in units of 1 (at most +-10, hebbian's
+    scale) instead of 0.01; every other parameter, the equation and the kernels
+    are threefactor's. For `weights+rules` genomes, whose rate starts at 0.01:
+    at threefactor's unit their unsupervised terms stayed too small to matter.
 perturbation
     `learned` with its rule network fixed at the hand-set weight perturbation
     (return.delta 1, every other weight 0): only six scalars evolve, so what
@@ -365,8 +370,23 @@ PERTURBATION = restricted(
          "dW = eta (R - R_bar) / R_dev delta at each episode's end - decay W"),
 )
 
+UNSUPERVISED = ("hebbian", "pre", "post", "bias")
+
+# threefactor keeps A-D in units of 0.01 so a pure rule's first steps (eta 0.3) do not
+# saturate random weights; with evolved weights (eta 0.01) that unit left them unused
+# (experiments/results/weights-rules-families.md), so this variant searches them at hebbian's.
+THREEFACTOR_ABCD = RuleFamily(
+    name="threefactor-abcd",
+    params=tuple(replace(p, unit=1.0) if p.name in UNSUPERVISED else p
+                 for p in THREEFACTOR.params),
+    initial_with_weights=dict(THREEFACTOR.initial_with_weights),
+    doc=("threefactor with its unsupervised terms A-D searched at hebbian's scale (unit 1, "
+         "at most +-10) instead of 0.01: the same equation and kernels"),
+    base=THREEFACTOR,
+)
+
 FAMILIES: dict[str, RuleFamily] = {
-    f.name: f for f in (HEBBIAN, OJA, THREEFACTOR, LEARNED, PERTURBATION)
+    f.name: f for f in (HEBBIAN, OJA, THREEFACTOR, THREEFACTOR_ABCD, LEARNED, PERTURBATION)
 }
 
 
