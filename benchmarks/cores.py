@@ -6,19 +6,28 @@ does not tilt the ratio. The population is scored as a node scores it. As a
 reference for what the machine itself allows, the same is measured for raw
 `env.step` with random actions: the same work split over 1 and over all processes.
 
+`--genome FILE` scores that saved genome (its settings, `popsize` copies) instead of
+random ones, so episodes last as long as a trained policy's. `--popsize 1 --episodes 50`
+is the shape of a champion's confirmation, `--popsize 3 --episodes 10` of a champion
+round; `--compare-split` adds a third pool, all cores with each genome's lifetimes kept
+in one job (envs/evaluator.py, `split_work`), to measure what sharing them out buys.
+
     .venv/bin/python benchmarks/cores.py [--env LunarLander-v3] [--popsize 32] [--rounds 5]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing as mp
 import time
+from pathlib import Path
 
 import numpy as np
 
 from envs import EvalSettings, Evaluator, default_workers, env_info
 from genome import GenomeSpec, initial_vector
+from island.genome_file import GenomeFile
 
 
 def episodes_per_second(evaluator: Evaluator, X: np.ndarray, first_seed: int, gens: int,
@@ -64,17 +73,29 @@ def main() -> None:
     parser.add_argument("--generations", type=int, default=3, help="per round")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--raw-steps", type=int, default=20000, help="per raw task")
+    parser.add_argument("--genome", type=Path, default=None,
+                        help="score copies of this saved genome (its own settings)")
+    parser.add_argument("--compare-split", action="store_true",
+                        help="also all cores with lifetimes not shared out")
     args = parser.parse_args()
-    info = env_info(args.env)
-    hidden = tuple(int(h) for h in args.hidden.split(",") if h)
-    spec = GenomeSpec(args.kind, (info.obs_dim, *hidden, info.act_dim))
-    X = initial_vector(spec) + 0.5 * np.random.default_rng(0).standard_normal(
-        (args.popsize, spec.dim))
-    settings = EvalSettings(args.env, spec)
+    if args.genome is not None:
+        _, x, settings = GenomeFile.read(args.genome).scored_in()
+        X, args.env, args.kind = np.tile(x, (args.popsize, 1)), settings.env_id, args.genome.name
+    else:
+        info = env_info(args.env)
+        hidden = tuple(int(h) for h in args.hidden.split(",") if h)
+        spec = GenomeSpec(args.kind, (info.obs_dim, *hidden, info.act_dim))
+        X = initial_vector(spec) + 0.5 * np.random.default_rng(0).standard_normal(
+            (args.popsize, spec.dim))
+        settings = EvalSettings(args.env, spec)
     cores = default_workers()
-    best = {1: 0.0, cores: 0.0}
-    with Evaluator(settings, workers=1) as one, Evaluator(settings, workers=cores) as every:
-        pools = {1: one, cores: every}
+    labels = {1: "1", cores: str(cores)}
+    if args.compare_split:
+        labels[-cores] = f"{cores} (lifetimes in one job)"
+    best = dict.fromkeys(labels, 0.0)
+    with contextlib.ExitStack() as stack:
+        pools = {n: stack.enter_context(Evaluator(settings, workers=abs(n),
+                                                  split_lifetimes=n > 0)) for n in labels}
         for pool in pools.values():
             pool.evaluate(X, np.arange(args.episodes))  # start workers, build environments
         seed = args.episodes
@@ -94,9 +115,13 @@ def main() -> None:
           f"best of {args.rounds} alternating rounds")
     print(f"{'processes':>9} {'evaluation episodes/s':>22} {'raw env steps/s':>16}")
     for workers in best:
-        print(f"{workers:>9} {best[workers]:>22.1f} {raw[workers]:>16,.0f}")
+        raw_rate = f"{raw[abs(workers)]:>16,.0f}" if workers > 0 else ""
+        print(f"{labels[workers]:>9} {best[workers]:>22.1f} {raw_rate}")
     speedup, raw_speedup = best[cores] / best[1], raw[cores] / raw[1]
     print(f"evaluation speed-up {speedup:.2f} on {cores} cores = {speedup / cores:.2f} x cores")
+    if args.compare_split:
+        kept = best[-cores] / best[1]
+        print(f"  with each genome's lifetimes in one job: {kept:.2f} = {kept / cores:.2f} x cores")
     print(f"raw env.step speed-up {raw_speedup:.2f} = {raw_speedup / cores:.2f} x cores "
           "(what this machine allows)")
 

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from envs import EvalSettings, Evaluator, PlasticNetwork, env_info, run_lifetimes
+from envs.evaluator import split_work
 from genome import GenomeSpec, initial_vector
 
 
@@ -98,6 +99,35 @@ def test_worker_pool_scores_like_the_local_evaluator():
     settings = EvalSettings("CartPole-v1", spec)
     with Evaluator(settings, workers=0) as local, Evaluator(settings, workers=2) as pool:
         np.testing.assert_allclose(local.evaluate(X, [5, 6]), pool.evaluate(X, [5, 6]))
+
+
+@pytest.mark.parametrize("P, L, jobs", [(32, 1, 8), (3, 10, 8), (1, 50, 8), (1, 3, 8), (5, 1, 8),
+                                         (9, 4, 8), (0, 5, 8)])
+def test_work_is_split_so_every_lifetime_is_scored_once(P, L, jobs):
+    for by_lifetime in (True, False):
+        parts = split_work(P, L, jobs, by_lifetime)
+        covered = np.zeros((P, L), dtype=int)
+        for rows, lifetimes in parts:
+            assert len(rows) and len(lifetimes)
+            covered[np.ix_(rows, lifetimes)] += 1
+        assert (covered == 1).all()
+    assert len(split_work(P, L, jobs)) >= min(jobs, P * L)  # a lone genome keeps all busy
+    assert len(split_work(P, L, jobs, by_lifetime=False)) == min(jobs, P)
+
+
+def test_one_genome_split_over_workers_scores_like_the_local_evaluator():
+    """A confirmation's shape (one genome, many lifetimes) is split by lifetime; lifetimes
+    of several episodes keep their episodes together, so carried weights stay carried."""
+    spec = GenomeSpec("rules", (4, 2), "threefactor")
+    X = _population(spec, 1, seed=4)
+    settings = EvalSettings("CartPole-v1", spec)
+    seeds = np.arange(300, 300 + 12 * 3).reshape(12, 3)  # 12 lifetimes of 3 episodes
+    with Evaluator(settings, workers=0) as local, Evaluator(settings, workers=2) as pool:
+        np.testing.assert_array_equal(pool.episode_returns(X, seeds),
+                                      local.episode_returns(X, seeds))
+        three = _population(spec, 3, seed=5)
+        np.testing.assert_array_equal(pool.lifetime_scores(three, seeds[:5]),
+                                      local.lifetime_scores(three, seeds[:5]))
 
 
 def test_workers_import_the_nodes_own_code_wherever_it_was_started(tmp_path, monkeypatch):
