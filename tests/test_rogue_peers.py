@@ -268,6 +268,7 @@ def test_a_migrant_flood_from_one_peer_does_not_crowd_out_the_others():
         wires = [migrant_to_map(elite("flooder", g)) for g in range(64)]
         got: list[Migrant] = []
         events: list[dict] = []
+        start = time.monotonic()
         for generation in range(10):
             for k in range(40):  # 2,560 valid migrants per generation from one sender
                 rogue.send(MIGRANTS, {"migrants": [{**w, "generation": generation * 10**4 + k}
@@ -276,6 +277,7 @@ def test_a_migrant_flood_from_one_peer_does_not_crowd_out_the_others():
             rogue.pump(0.3)
             got += victim.drain()
             events += victim.events()
+        elapsed = time.monotonic() - start  # the events above were drained within it
 
         def honest_arrived() -> bool:  # on a loaded machine the last ones may be in flight
             got.extend(victim.drain())
@@ -289,7 +291,9 @@ def test_a_migrant_flood_from_one_peer_does_not_crowd_out_the_others():
         assert by_sender["honest"] >= 9, by_sender
         assert by_sender["flooder"] <= 11 * cfg.migrants_per_sender
         received = [e for e in events if e["event"] == "migrant_received"]
-        assert len(received) <= 50 * 2 + 50 * 4 + 20  # event_rate 50/s over ~3 s, burst 2 s
+        # event_rate 50/s over the loop (about 3 s; longer on a loaded machine) and a burst of
+        # 2 s: a fixed 3 s failed when the loop took longer on a machine shared with a run
+        assert len(received) <= 50 * 2 + 50 * max(4.0, elapsed + 1.0) + 20, elapsed
         assert any(e["event"] == "events_suppressed" for e in events)
     finally:
         if rogue:
