@@ -1,40 +1,44 @@
 """How busy a node kept its workers: worker CPU seconds over workers x wall, from its own logs.
 
-Reads a run directory's `log.jsonl` (or `log.jsonl.gz`) and `events.jsonl` and splits the
-generations three ways: plain ones, those ending in a champion round, and those whose
-round also confirmed a champion. What plain generations leave idle is the cost of the
-generation barrier (every worker waits for the slowest job), so it bounds what
-steady-state (asynchronous) evaluation could win; rounds and confirmations score a few
-genomes on many lifetimes, which is where a split by genome alone left cores idle.
+Reads a run directory's `log.jsonl`, `events.jsonl` (or their `.gz` copies) and
+`config.toml` (workers, rounds' interval) and splits the generations three ways: plain
+ones, those ending in a champion round, and those whose round also confirmed a champion.
+What plain generations leave idle is the cost of the generation barrier (every worker
+waits for the slowest job), so it bounds what steady-state (asynchronous) evaluation could
+win; rounds and confirmations score a few genomes on many lifetimes, which is where a
+split by genome alone left cores idle.
 
-    .venv/bin/python benchmarks/worker_use.py RUN_DIR [RUN_DIR ...] [--workers 2]
+    .venv/bin/python benchmarks/worker_use.py RUN_DIR [RUN_DIR ...]
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import statistics
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+
+from island.config import NodeConfig, load_toml
+from island.runlog import read_jsonl
 
 
-def read_lines(path: Path) -> list[dict[str, Any]]:
-    """JSON lines of a file, gzipped or not (a missing file has none)."""
-    for candidate in (path, path.with_name(path.name + ".gz")):
-        if candidate.exists():
-            opener = gzip.open if candidate.suffix == ".gz" else open
-            with opener(candidate, "rt") as f:
-                return [json.loads(line) for line in f if line.strip()]
-    return []
+def run_file(run: Path, name: str) -> Path:
+    """`name` in the run directory, or its gzipped copy (logs kept with results)."""
+    plain = run / name
+    return plain if plain.exists() else plain.with_name(name + ".gz")
 
 
-def worker_use(run: Path, workers: int, validate_every: int = 5) -> dict[str, tuple[float, float]]:
-    """Per kind of generation: (median worker use, wall seconds spent in them)."""
-    log = read_lines(run / "log.jsonl")
-    confirmed = {e["generation"] for e in read_lines(run / "events.jsonl")
+def worker_use(run: Path, workers: int | None = None) -> dict[str, tuple[float, float]]:
+    """Per kind of generation: (median worker use, wall seconds spent in them). Workers and
+    the champion rounds' interval come from the run's own config.toml; `workers` only
+    stands in where that leaves them unset."""
+    evaluation = load_toml(run / "config.toml").get("evaluation", {})
+    workers = evaluation.get("workers") or workers
+    if not workers:
+        raise SystemExit(f"{run}: config.toml names no worker count; pass --workers")
+    validate_every = evaluation.get("validate_every", NodeConfig().evaluation.validate_every)
+    log = read_jsonl(run_file(run, "log.jsonl"))
+    confirmed = {e["generation"] for e in read_jsonl(run_file(run, "events.jsonl"))
                  if e.get("event") == "champion_confirmed"}
     kinds: dict[str, list[tuple[float, float]]] = {"plain": [], "round": [], "confirmation": []}
     for before, line in pairwise(log):
@@ -56,11 +60,11 @@ def worker_use(run: Path, workers: int, validate_every: int = 5) -> dict[str, tu
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("runs", nargs="+", type=Path)
-    parser.add_argument("--workers", type=int, default=2, help="worker processes of the runs")
-    parser.add_argument("--validate-every", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=None,
+                        help="worker processes, for runs whose config.toml leaves them unset")
     args = parser.parse_args()
     for run in args.runs:
-        use = worker_use(run, args.workers, args.validate_every)
+        use = worker_use(run, args.workers)
         parts = ", ".join(f"{kind} {u:.3f} ({wall:,.0f} s)" for kind, (u, wall) in use.items())
         print(f"{run}: worker use {parts}")
 

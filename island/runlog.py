@@ -10,6 +10,7 @@ node holds the directory's lock (island/lock.py) and has bound its socket.
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import os
@@ -81,10 +82,12 @@ class RunDirectory:
 
 
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
-    """Read a JSON-lines file, skipping a torn last line left by a killed process."""
+    """Read a JSON-lines file, skipping a torn last line left by a killed process
+    (a `.gz` file is read through gzip: logs kept with results are compressed)."""
     records = []
+    opener = gzip.open if Path(path).suffix == ".gz" else open
     try:
-        with open(path, encoding="utf-8") as fh:
+        with opener(path, "rt", encoding="utf-8") as fh:
             for line in fh:
                 try:
                     records.append(json.loads(line))
