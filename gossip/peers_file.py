@@ -22,7 +22,8 @@ MAX_FILE_BYTES = 1024 * 1024
 
 
 class PeersFileError(ValueError):
-    """A peers file that cannot be used; the message reads `file:line: reason`."""
+    """A peers file that cannot be used; the message reads `file:line: reason`, one line
+    for each bad line of the file (a user fixes them all in one go, not one per start)."""
 
 
 @dataclass(frozen=True)
@@ -54,25 +55,26 @@ def parse_peers(
     own_set = {_normalise_own(a) for a in own}
     lines = content.splitlines() if isinstance(content, bytes) else content.encode().splitlines()
     entries: dict[str, PeerEntry] = {}
+    problems: list[str] = []
     for number, raw_line in enumerate(lines, start=1):
         try:
-            text = raw_line.decode("utf-8")
+            entry = _parse_line(raw_line.decode("utf-8"), number)
         except UnicodeDecodeError:
-            raise PeersFileError(f"{source}:{number}: not UTF-8 text") from None
-        try:
-            entry = _parse_line(text, number)
+            problems.append(f"{source}:{number}: not UTF-8 text")
+            continue
         except ValueError as exc:
-            raise PeersFileError(f"{source}:{number}: {exc}") from None
+            problems.append(f"{source}:{number}: {exc}")
+            continue
         if entry is None or entry.address in own_set:
             continue
         first = entries.get(entry.address)
         if first is None:
             entries[entry.address] = entry
         elif entry.public_key is not None and entry.public_key != first.public_key:
-            raise PeersFileError(
-                f"{source}:{number}: {entry.address} has a different public key "
-                f"than on line {first.line}"
-            )
+            problems.append(f"{source}:{number}: {entry.address} has a different public key "
+                            f"than on line {first.line}")
+    if problems:
+        raise PeersFileError("\n".join(problems))
     return list(entries.values())
 
 

@@ -126,3 +126,14 @@ def test_bind_addresses_accept_wildcards_and_free_ports_but_peers_do_not():
     assert parse_address("[::]:5555", allow_wildcard=True) == "tcp://[::]:5555"
     with pytest.raises(AddressError):
         parse_address("tcp://127.0.0.1:*")
+
+
+def test_every_bad_line_is_reported_at_once():
+    text = f"node-1:99999\nnode-2:5555\nnode-3\n# fine\nnode-4:5555 {KEY} extra\n"
+    with pytest.raises(PeersFileError) as err:
+        parse_peers(text, source="peers.txt")
+    assert str(err.value).splitlines() == [
+        "peers.txt:1: port 99999 out of range 1..65535",
+        "peers.txt:3: missing port (expected host:port)",
+        "peers.txt:5: unexpected text 'extra' (expected: address [public-key])",
+    ]

@@ -1,0 +1,131 @@
+"""How long a newcomer's first `make run` takes: the embedded default, one seed after another.
+
+Runs `island-node` with no option but the seed, the worker count and a run directory
+(extra node flags go after `--`), one run at a time, and reads for each: the wall time
+from launch to exit (start-up, evolution, the 100-lifetime held-out score), the node's
+own CPU seconds until it stopped (its `cpu` log: the node process and its workers), the
+CPU seconds of the whole process tree (final score included), evaluations, and the
+held-out mean (seeds >= 2^31, never drawn in training). A run still going after
+`--timeout` seconds is stopped with SIGTERM and counted as a miss.
+
+    .venv/bin/python benchmarks/first_run.py [--seeds 1-20] [--workers 2] \\
+        [--out runs/first-run] [--timeout 300] [-- --popsize 16 ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from time_to_solve import parse_seeds  # noqa: E402
+
+from island.runlog import read_jsonl  # noqa: E402
+
+BIN = Path(sys.executable).parent
+GOAL_WALL = 60.0  # seconds a first run may take (issue 43)
+GOAL_HELD_OUT = 475.0  # CartPole-v1's reward_threshold
+
+
+@dataclass
+class FirstRun:
+    """What one seed's first run cost and reached."""
+
+    seed: int
+    wall: float  # seconds from launch to exit
+    node_cpu: float  # the node's own CPU seconds until it stopped (its log)
+    tree_cpu: float  # CPU seconds of the process and its workers, final score included
+    evaluations: int
+    generations: int
+    held_out: float | None  # None: the run did not end by itself
+    stopped: str
+
+
+def run_seed(seed: int, workers: int, out: Path, timeout: float, flags: list[str]) -> FirstRun:
+    run = out / f"seed-{seed}"
+    command = [str(BIN / "island-node"), "--seed", str(seed), "--workers", str(workers),
+               "--run-dir", str(run), "--fresh", "--quiet", *flags]
+    print(" ".join(command), flush=True)
+    before = os.times()
+    start = time.monotonic()
+    with open(out / f"seed-{seed}.out", "w") as sink:
+        proc = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait()
+    wall = time.monotonic() - start
+    after = os.times()
+    tree_cpu = (after.children_user - before.children_user
+                + after.children_system - before.children_system)
+    log, events = read_jsonl(run / "log.jsonl"), read_jsonl(run / "events.jsonl")
+    last = log[-1] if log else {"cpu": {}, "evaluations": 0, "generation": 0}
+    held = [e for e in events if e["event"] == "held_out"]
+    stops = [e for e in events if e["event"] == "stopped"]
+    return FirstRun(seed, round(wall, 2), round(sum(last["cpu"].values()), 2),
+                    round(tree_cpu, 2), last["evaluations"], last["generation"],
+                    held[-1]["held_out_mean"] if held else None,
+                    stops[-1]["reason"] if stops else "none")
+
+
+def table(runs: list[FirstRun]) -> str:
+    lines = ["| seed | wall s | node CPU s | tree CPU s | evaluations | generations "
+             "| held-out mean (100) | stopped |", "|---|---|---|---|---|---|---|---|"]
+    for r in runs:
+        held = "-" if r.held_out is None else f"{r.held_out:.1f}"
+        lines.append(f"| {r.seed} | {r.wall:.1f} | {r.node_cpu:.1f} | {r.tree_cpu:.1f} | "
+                     f"{r.evaluations:,} | {r.generations} | {held} | {r.stopped} |")
+    return "\n".join(lines)
+
+
+def summary(runs: list[FirstRun]) -> dict[str, float | int]:
+    walls = [r.wall for r in runs]
+    met = [r for r in runs if r.wall <= GOAL_WALL and (r.held_out or 0) >= GOAL_HELD_OUT]
+    return {"seeds": len(runs), "met_goal": len(met),
+            "median_wall": statistics.median(walls), "max_wall": max(walls),
+            "median_node_cpu": statistics.median(r.node_cpu for r in runs),
+            "max_node_cpu": max(r.node_cpu for r in runs),
+            "median_tree_cpu": statistics.median(r.tree_cpu for r in runs),
+            "min_held_out": min((r.held_out if r.held_out is not None else float("nan"))
+                                for r in runs)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seeds", default="1-20")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--timeout", type=float, default=300.0,
+                        help="seconds after which a run is stopped and counted as a miss")
+    parser.add_argument("--out", type=Path, default=Path("runs/first-run"))
+    parser.add_argument("flags", nargs="*", default=[],
+                        help="island-node options after --; none: the embedded default")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    runs = []
+    for seed in parse_seeds(args.seeds):
+        runs.append(run_seed(seed, args.workers, args.out, args.timeout, args.flags))
+        print(table(runs[-1:]).splitlines()[-1], flush=True)
+    totals = summary(runs)
+    text = (table(runs) + f"\n\n{totals['met_goal']} of {totals['seeds']} seeds within "
+            f"{GOAL_WALL:.0f} s with held-out >= {GOAL_HELD_OUT:.0f}; wall median "
+            f"{totals['median_wall']:.1f} s, max {totals['max_wall']:.1f} s; node CPU median "
+            f"{totals['median_node_cpu']:.1f} s, max {totals['max_node_cpu']:.1f} s; "
+            f"lowest held-out {totals['min_held_out']:.1f}")
+    print("\n" + text)
+    (args.out / "summary.md").write_text(f"`{' '.join(sys.argv)}`\n\n{text}\n")
+    (args.out / "summary.json").write_text(json.dumps(
+        {"command": sys.argv, "flags": args.flags, **totals,
+         "runs": [asdict(r) for r in runs]}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
