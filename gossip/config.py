@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 from gossip.address import AddressError, parse_address
 from gossip.topology import TOPOLOGIES
@@ -22,40 +22,55 @@ MAX_MIGRANTS_PER_MESSAGE = 64
 MAX_PEER_TABLE = 4096  # bound of any list in a message
 
 
+def _option(default: object, help: str) -> object:
+    """A field with its one-line description, which `island-node --help` shows."""
+    return field(default=default, metadata={"help": help})
+
+
 @dataclass
 class GossipConfig:
     """How one node joins the network and moves migrants; defaults suit a LAN of tens of nodes."""
 
-    bind: str = "tcp://0.0.0.0:5555"  # port 0 or * binds a free port
-    advertise: str | None = None  # address peers should use; None: derived from bind
-    peers: str | None = None  # path of the peers file
-    fanout: int = 3  # peers each migration (and each round of membership gossip) goes to
-    topology: str = "random"  # random | ring | full, over the active view
-    relay_rounds: int = 0  # rounds a received migrant is pushed on; 0 keeps the island model
-    heartbeat_interval: float = 1.0  # SWIM protocol period: one member probed per period
-    dead_after: float = 5.0  # suspicion timeout at <= 10 known peers (x log10 of the view size)
-    indirect_probes: int = 3  # members asked to probe a member that did not answer
-    active_size: int = 8  # HyParView active view: the peers this node holds connections to
-    passive_size: int = 64  # HyParView passive view: addresses kept to repair the active view
-    forget_after: float = 600.0  # seconds a dead member's tombstone keeps old news out
-    dial_rate: float = 4.0  # new outgoing connections per second (handshakes, probes, joins)
-    max_dials: int = 16  # connections open beyond the active view at any time
-    dial_backoff_max: float = 60.0  # cap of the per-address back-off after a failed dial
-    sender_rate: float = 100.0  # messages per second one sender may send (burst: 2 s worth)
-    migrants_per_sender: int = 4  # migrants per sender that each drain() hands the island
-    event_rate: float = 20.0  # events of one kind logged per second; the rest are counted
-    resolve_timeout: float = 2.0  # seconds a host-name lookup may take (off the gossip thread)
-    max_message_bytes: int = 4 * MIB  # larger messages are refused by the socket
-    max_migrants: int = 16  # migrants per message
-    inbox_size: int = 256  # received migrants waiting for drain() per sender; oldest drop first
-    outbox_size: int = 256  # emitted migrants waiting for the gossip thread
-    send_hwm: int = 64  # messages queued per outgoing socket before sends drop
-    recv_hwm: int = 1024  # messages queued on the incoming socket
-    reconnect_ivl: float = 0.1  # seconds before the first reconnect attempt (jittered)
-    reconnect_ivl_max: float = 5.0  # cap of the reconnect back-off (jittered)
-    gossip_seed: int | None = None  # seed of peer choice; None: from the OS
-    curve_secret: str | None = None  # this node's secret certificate (CurveZMQ); needs curve_allow
-    curve_allow: str | None = None  # directory of the public certificates allowed to connect
+    bind: str = _option("tcp://0.0.0.0:5555", "address this node listens on; port 0 or * binds a "
+                        "free port")
+    advertise: str | None = _option(None, "address peers should use; None: derived from bind")
+    peers: str | None = _option(None, "path of the peers file")
+    fanout: int = _option(3, "peers each migration (and each round of membership gossip) goes to")
+    topology: str = _option("random", "random | ring | full, over the active view")
+    relay_rounds: int = _option(0, "rounds a received migrant is pushed on; 0 keeps the island "
+                                "model")
+    heartbeat_interval: float = _option(1.0, "SWIM protocol period: one member probed per period")
+    dead_after: float = _option(5.0, "suspicion timeout at <= 10 known peers (x log10 of the view "
+                                "size)")
+    indirect_probes: int = _option(3, "members asked to probe a member that did not answer")
+    active_size: int = _option(8, "HyParView active view: the peers this node holds connections to")
+    passive_size: int = _option(64, "HyParView passive view: addresses kept to repair the active "
+                                "view")
+    forget_after: float = _option(600.0, "seconds a dead member's tombstone keeps old news out")
+    dial_rate: float = _option(4.0, "new outgoing connections per second (handshakes, probes, "
+                               "joins)")
+    max_dials: int = _option(16, "connections open beyond the active view at any time")
+    dial_backoff_max: float = _option(60.0, "cap of the per-address back-off after a failed dial")
+    sender_rate: float = _option(100.0, "messages per second one sender may send (burst: 2 s "
+                                 "worth)")
+    migrants_per_sender: int = _option(4, "migrants per sender that each drain() hands the island")
+    event_rate: float = _option(20.0, "events of one kind logged per second; the rest are counted")
+    resolve_timeout: float = _option(2.0, "seconds a host-name lookup may take (off the gossip "
+                                     "thread)")
+    max_message_bytes: int = _option(4 * MIB, "larger messages are refused by the socket")
+    max_migrants: int = _option(16, "migrants per message")
+    inbox_size: int = _option(256, "received migrants waiting for drain() per sender; oldest drop "
+                              "first")
+    outbox_size: int = _option(256, "emitted migrants waiting for the gossip thread")
+    send_hwm: int = _option(64, "messages queued per outgoing socket before sends drop")
+    recv_hwm: int = _option(1024, "messages queued on the incoming socket")
+    reconnect_ivl: float = _option(0.1, "seconds before the first reconnect attempt (jittered)")
+    reconnect_ivl_max: float = _option(5.0, "cap of the reconnect back-off (jittered)")
+    gossip_seed: int | None = _option(None, "seed of peer choice; None: from the OS")
+    curve_secret: str | None = _option(None, "this node's secret certificate (CurveZMQ); needs "
+                                       "curve_allow")
+    curve_allow: str | None = _option(None, "directory of the public certificates allowed to "
+                                      "connect")
 
     def validate(self) -> None:
         """Check every field, raising ValueError that names the bad field and why."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import tomllib
 import types
 import typing
@@ -20,47 +21,66 @@ from genome.layout import INITS, W_MAX
 from gossip.config import GossipConfig
 
 RESCUE_FROM = ("mean", "start")  # where evolution.rescue restarts the island
+NO_TARGET = math.inf  # `--target none`: a score never reached, so only a cap ends the run
 
 
 class ConfigError(ValueError):
     """A configuration that cannot run; the message names the key and the problem."""
 
 
+def option(default: Any, help: str, words: dict[str, Any] | None = None) -> Any:
+    """A config field with its one-line description: `--help` and the TOML docs read it here.
+    `words` are names a value may be given by (`--target none`); a list default is copied."""
+    metadata = {"help": help, "words": words or {}}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
 @dataclass
 class EvaluationConfig:
     """What a genome is and where it is scored."""
 
-    env: str = "CartPole-v1"
-    # Several environments for one `rules` genome (envs/multi.py): a network sized for each,
-    # fitness the mean (or min) of returns normalised per environment; empty: `env` alone.
-    envs: list[str] = field(default_factory=list)
-    envs_fitness: str = "mean"  # mean | min over `envs` of the normalised scores (envs/multi.py)
-    kind: str = "weights+rules"
-    rule_family: str = "hebbian"
-    hidden: list[int] | None = None  # hidden widths; unset: from the env (island/sizing.py)
-    episodes: int | None = None  # lifetimes per evaluation (fresh seeds); unset: island/sizing.py
-    # lifetimes per evaluation once a champion round has scored at the stop target (the end
-    # game: one noisy episode cannot rank policies that differ by less than its spread)
-    episodes_at_target: int | None = None  # unset: island/sizing.py
-    lifetime: int = 1  # episodes per lifetime; the weights carry what the rule learned across them
-    lifetime_fitness: str = "last_half"  # mean | last_half | weighted: a lifetime's score
-    max_steps: int = 0  # cap on steps per episode; 0 keeps the environment's own limit
-    w_max: float = W_MAX  # weights are clipped to [-w_max, w_max]
-    # inputs standardised by a random policy's observation statistics (envs/random_policy.py);
+    env: str = option("CartPole-v1", "gymnasium environment id the genome is scored in")
+    envs: list[str] = option([], "several environments for one `rules` genome, fitness "
+                             "across them (envs/multi.py); empty: `env` alone")
+    envs_fitness: str = option("mean", "mean | min over `envs` of the normalised scores")
+    kind: str = option("weights+rules", "genome kind: weights | rules | weights+rules")
+    rule_family: str = option("hebbian", "learning rule: hebbian | oja | threefactor | "
+                              "threefactor-abcd | learned | perturbation | ...")
+    hidden: list[int] | None = option(None, "hidden layer widths, e.g. 16,16; unset: sized "
+                                      "from the environment (island/sizing.py)")
+    episodes: int | None = option(None, "lifetimes per evaluation (fresh seeds); unset: sized "
+                                  "from the environment")
+    # one noisy episode cannot rank policies that differ by less than its spread
+    episodes_at_target: int | None = option(None, "lifetimes per evaluation once a champion "
+                                            "round has scored at the target (the end game); "
+                                            "unset: sized from the environment")
+    lifetime: int = option(1, "episodes per lifetime; the weights carry what the rule "
+                           "learned across them")
+    lifetime_fitness: str = option("last_half", "a lifetime's score: mean | last_half | "
+                                   "weighted (later episodes count more)")
+    max_steps: int = option(0, "cap on steps per episode; 0 keeps the environment's own limit")
+    w_max: float = option(W_MAX, "weights are clipped to [-w_max, w_max]")
     # off by default: on LunarLander it was no better (benchmarks/time_to_solve.md)
-    normalise_obs: bool = False
-    # training fitness counts a step's reward below this as this; champion rounds,
-    # confirmations and held-out scores use the true rewards (unset: none). BipedalWalker's
-    # -100 for a fall otherwise makes standing still the search's first optimum
-    train_reward_floor: float | None = None
-    # the floor lifts for good once a champion round has scored this much (unset: never), so
-    # late falls count in full near the target; no gain on BipedalWalker (time_to_solve.md)
-    train_reward_floor_until: float | None = None
-    workers: int | None = None  # evaluation processes; unset: one per core; 0: in this process
-    validation_episodes: int = 10  # lifetimes per champion round (0: champion = best sample)
-    validate_every: int = 5  # generations between champion rounds
-    confirm_episodes: int = 50  # fresh lifetimes confirming a champion at the target (0: off)
-    confirm_limit: int = 200  # most lifetimes pooled in one round while still inconclusive
+    normalise_obs: bool = option(False, "standardise inputs by a random policy's observation "
+                                 "statistics (envs/random_policy.py)")
+    # BipedalWalker's -100 for a fall otherwise makes standing still the first optimum
+    train_reward_floor: float | None = option(None, "training fitness counts a step's reward "
+                                              "below this as this (rounds, confirmations and "
+                                              "held-out scores keep the true rewards)")
+    # no gain on BipedalWalker (benchmarks/time_to_solve.md)
+    train_reward_floor_until: float | None = option(None, "lift the training reward floor for "
+                                                    "good once a champion round scored this")
+    workers: int | None = option(None, "evaluation processes; unset: one per core; 0: in this "
+                                 "process")
+    validation_episodes: int = option(10, "lifetimes per champion round (0: the champion is "
+                                      "the best training sample)")
+    validate_every: int = option(5, "generations between champion rounds")
+    confirm_episodes: int = option(50, "fresh lifetimes per batch confirming a champion at the "
+                                   "target before the run stops (0: no confirmation)")
+    confirm_limit: int = option(200, "most lifetimes pooled in one round while a "
+                                "confirmation is inconclusive")
 
     @property
     def env_ids(self) -> list[str]:
@@ -72,64 +92,65 @@ class EvaluationConfig:
 class EvolutionConfig:
     """CMA-ES settings of the island."""
 
-    popsize: int = 0  # 0: sized from the environment (island/sizing.py)
-    sigma: float | None = None  # initial step size; unset: island/sizing.py
-    seed: int = -1  # -1: derived from the node id, so every island differs
-    sep_above: int = 2000  # diagonal (sep-)CMA-ES above this genome dimension
-    restarts: bool = True  # IPOP: restart with a doubled population on stagnation
-    # generations without a better smoothed median before a restart (island/cmaes_island.py)
-    stagnation: int = 200
-    # by this share of the evaluation cap, a run whose champion has not reached the stop
-    # target (or `rescue_level` of the way to it) restarts once (island/generation.py);
-    # 0: off; unset: island/sizing.py
-    rescue: float | None = None
-    # where the rescue restarts: "mean" (the run's distribution mean) or "start" (the
-    # initial mean, with the doubled population: a new trajectory); unset: island/sizing.py
-    rescue_from: str | None = None
-    # the rescue spares a run one of whose champion rounds has scored at least this share of
-    # the way from a random policy's return to the stop target (1: the target); unset: sizing
-    rescue_level: float | None = None
-    max_popsize: int = 512
-    mirrored: bool = False  # sample in mirrored pairs, m + y and m - y (pycma's CMA_mirrors)
-    # the share of the way the mean moves to the selected recombination (pycma's CMA_cmean)
-    # until the end game, which moves it the whole way (island/generation.py)
-    mean_rate: float = 1.0
-    init: str = "zeros"  # the initial mean's weights: zeros | random (genome/layout.py)
+    popsize: int = option(0, "CMA-ES population; 0: sized from the environment")
+    sigma: float | None = option(None, "initial step size; unset: sized from the environment")
+    seed: int = option(-1, "the island's random seed; -1: derived from the node id")
+    sep_above: int = option(2000, "diagonal (sep-)CMA-ES above this genome dimension")
+    restarts: bool = option(True, "IPOP: restart with a doubled population on stagnation")
+    stagnation: int = option(200, "generations without a better smoothed median before a "
+                             "restart")
+    # island/generation.py; the sizing module says where it was measured
+    rescue: float | None = option(None, "by this share of the evaluation cap, a run short of "
+                                  "`rescue_level` restarts once; 0: off; unset: sized")
+    rescue_from: str | None = option(None, "where the rescue restarts: mean (the run's mean) "
+                                     "| start (the initial mean); unset: sized")
+    rescue_level: float | None = option(None, "the rescue spares a run whose best round scored "
+                                        "this share of the way from random to the target; "
+                                        "unset: sized")
+    max_popsize: int = option(512, "largest population IPOP restarts may reach")
+    mirrored: bool = option(False, "sample in mirrored pairs m + y and m - y (pycma's "
+                            "CMA_mirrors)")
+    mean_rate: float = option(1.0, "share of the way the mean moves to the recombination until "
+                              "the end game (pycma's CMA_cmean)")
+    init: str = option("zeros", "the initial mean's weights: zeros | random")
 
 
 @dataclass
 class MigrationConfig:
     """What leaves and what may enter the island."""
 
-    interval: int = 5  # send elites every `interval` generations
-    migrants: int = 2  # elites per emission
-    max_injected: int = 0  # cap of migrants injected per generation; 0: popsize // 4
+    interval: int = option(5, "generations between emissions of elites")
+    migrants: int = option(2, "elites per emission")
+    max_injected: int = option(0, "most migrants injected per generation; 0: popsize // 4")
 
 
 @dataclass
 class StopConfig:
-    """When the node stops by itself; 0 disables a criterion. With none set, the node
-    stops at its environment's reward_threshold, or after default_max_evals."""
+    """When the node stops by itself. The target and the caps are separate: a run stops at
+    whichever comes first (island/stopping.py)."""
 
-    target: float | None = None  # stop when the champion's score reaches it
-    max_evals: int = 0  # episode evaluations
-    max_time: float = 0.0  # seconds of wall time
-    max_generations: int = 0
-    final_episodes: int = 100  # held-out lifetimes scoring the best genome at the end (0: off)
-    default_max_evals: int = 100_000  # the cap when no criterion is set (see island/stopping.py)
+    target: float | None = option(None, "stop once the champion is confirmed at this score; "
+                                  "unset: the environment's reward_threshold; none: no target",
+                                  words={"none": NO_TARGET})
+    max_evals: int = option(0, "cap on episode evaluations; 0: default_max_evals, unless "
+                            "another cap is given")
+    max_time: float = option(0.0, "cap on seconds of wall time; 0: none")
+    max_generations: int = option(0, "cap on generations; 0: none")
+    final_episodes: int = option(100, "held-out lifetimes scoring the best genome at the end "
+                                 "(0: off)")
+    default_max_evals: int = option(100_000, "the evaluation cap when no cap is given")
 
 
 @dataclass
 class RunConfig:
     """Where the node keeps its records."""
 
-    run_dir: str = ""  # default: runs/<node_id>
-    node_id: str = ""  # default: the host name, with the bound port when networked
-    checkpoint_every: int = 10
-    quiet: bool = False
-    # Seconds a networked node that finished keeps answering (its final status and held-out
-    # score), so a dashboard polling every few seconds sees the result before it goes.
-    linger: float = 5.0
+    run_dir: str = option("", "run directory; unset: runs/<node id>/<env>-<kind>-<family>")
+    node_id: str = option("", "node id; unset: the host name, with the port when networked")
+    checkpoint_every: int = option(10, "generations between checkpoints")
+    quiet: bool = option(False, "print only the start, the stop and errors")
+    # so a dashboard polling every few seconds sees the result before it goes
+    linger: float = option(5.0, "seconds a networked node that finished keeps answering")
 
 
 SECTIONS: dict[str, type] = {
@@ -170,6 +191,13 @@ def _field_owner() -> dict[str, tuple[str, Any]]:
                 raise RuntimeError(f"option {f.name!r} is defined in two sections")
             owners[f.name] = (section, hints[f.name])
     return owners
+
+
+def _word(section: str, name: str, value: Any) -> Any:
+    """The value a word stands for in this option (`none` for `target`), else `value`."""
+    words = next(f.metadata.get("words", {}) for f in dataclasses.fields(SECTIONS[section])
+                 if f.name == name)
+    return words.get(value.lower(), value) if isinstance(value, str) else value
 
 
 def _coerce(value: Any, annotation: Any, where: str) -> Any:
@@ -221,7 +249,8 @@ def _apply(config: NodeConfig, values: dict[str, Any], source: str) -> None:
                 raise ConfigError(
                     f"{source}: unknown key {key!r} in [{section}]; known: {', '.join(names)}"
                 )
-            setattr(target, key, _coerce(value, hints[key], f"{source}: [{section}] {key}"))
+            setattr(target, key, _coerce(_word(section, key, value), hints[key],
+                                         f"{source}: [{section}] {key}"))
 
 
 def load_toml(path: str | Path) -> dict[str, Any]:
@@ -236,17 +265,19 @@ def load_toml(path: str | Path) -> dict[str, Any]:
 
 
 def add_config_flags(parser: argparse.ArgumentParser) -> None:
-    """One flag per option; unset flags leave the TOML or default value alone."""
-    parser.add_argument("--config", metavar="FILE.toml", help="configuration file")
+    """One flag per option, described by its field; unset flags leave the TOML or default
+    value alone."""
+    parser.add_argument("--config", metavar="FILE.toml",
+                        help="a TOML file of options, sections as the groups below; flags win")
     for section, cls in SECTIONS.items():
         group = parser.add_argument_group(f"[{section}]", (cls.__doc__ or "").strip())
         hints = typing.get_type_hints(cls)
         for f in dataclasses.fields(cls):
             flag = "--" + f.name.replace("_", "-")
-            kind = hints[f.name]
             default = f.default_factory() if f.default is dataclasses.MISSING else f.default
-            help_text = f"default: {default!r}"
-            if kind is bool:
+            shown = "unset" if default is None else repr(default)
+            help_text = f"{f.metadata.get('help', '')} (default: {shown})".lstrip()
+            if hints[f.name] is bool:
                 group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction,
                                    default=argparse.SUPPRESS, help=help_text)
             else:
@@ -281,7 +312,8 @@ def build_config(args: argparse.Namespace) -> NodeConfig:
             continue
         section, annotation = owners[name]
         flag = "--" + name.replace("_", "-")
-        if not isinstance(value, bool):
+        value = _word(section, name, value)
+        if isinstance(value, str):
             value = _parse_flag(value, annotation, flag)
         # Flags and TOML values pass the same one type check.
         setattr(getattr(config, section), name, _coerce(value, annotation, flag))

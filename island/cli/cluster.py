@@ -7,14 +7,14 @@ all (SIGTERM, then SIGKILL after --grace seconds).
 
 from __future__ import annotations
 
-import argparse
 import sys
 
+from island.cli.parser import Parser
 from island.config import ConfigError
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="island-cluster", description=__doc__.split("\n")[0])
+def _parser() -> Parser:
+    parser = Parser(prog="island-cluster", description=__doc__.split("\n")[0])
     parser.add_argument("experiment", help="experiment TOML: shared sections and [[island]]s")
     parser.add_argument("--out", required=True, help="directory of the islands' run directories")
     parser.add_argument("--refresh", type=float, default=2.0,
@@ -22,7 +22,11 @@ def main(argv: list[str] | None = None) -> int:
                         "one table is redrawn in place, elsewhere a line is printed")
     parser.add_argument("--grace", type=float, default=30.0,
                         help="seconds an island has to stop after SIGTERM (default 30)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     from island.experiment import Cluster, load_experiment
     from island.progress import LiveProgress
 

@@ -12,12 +12,14 @@ import signal
 import sys
 from typing import TYPE_CHECKING, Any
 
+from island.cli.parser import Parser
+
 if TYPE_CHECKING:
     from gossip.status import StatusCurve
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="island-dashboard", description=__doc__.split("\n")[0])
+def _parser() -> Parser:
+    parser = Parser(prog="island-dashboard", description=__doc__.split("\n")[0])
     parser.add_argument("address", nargs="?", help="one node's address, tcp://HOST:PORT "
                         "(instead of, or besides, --peers)")
     parser.add_argument("--peers", metavar="FILE", help="a peers file: where the crawl starts")

@@ -15,12 +15,13 @@ from pathlib import Path
 from envs import LIFETIME_FITNESS, Evaluator, UnknownEnvironmentError
 from envs.recording import record_lifetimes
 from genome.codec import GenomeDecodeError
+from island.cli.parser import Parser
 from island.genome_file import GenomeFile
 from island.rule_study import TransferError, baselines, rule_table, score_held_out
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="island-eval", description=__doc__.split("\n")[0])
+def _parser() -> Parser:
+    parser = Parser(prog="island-eval", description=__doc__.split("\n")[0])
     parser.add_argument("genome", type=Path, help="a genome file, e.g. RUN_DIR/best.msgpack")
     parser.add_argument("--env", help="environment id (default: the one it was evolved on)")
     parser.add_argument("--episodes", type=int, default=100,

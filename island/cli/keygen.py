@@ -7,21 +7,26 @@ its key into their peers files) and DIR/NAME.key_secret (this node's
 
 from __future__ import annotations
 
-import argparse
 import os
 import socket
 import sys
 
 import zmq.auth
 
+from island.cli.parser import Parser
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="island-keygen", description=__doc__.split("\n")[0])
+
+def _parser() -> Parser:
+    parser = Parser(prog="island-keygen", description=__doc__.split("\n")[0])
     parser.add_argument("dir", help="directory for the certificates (created if missing)")
     parser.add_argument("--name", default=socket.gethostname(),
                         help="certificate name, best the node id (default: the host name)")
     parser.add_argument("--force", action="store_true", help="overwrite an existing pair")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     if not args.name or os.sep in args.name or args.name.startswith("."):
         print(f"island-keygen: bad name {args.name!r}", file=sys.stderr)
         return 2

@@ -7,18 +7,18 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
+from island.cli.parser import Parser
 from island.shutdown import Shutdown
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> Parser:
     from island.config import add_config_flags
 
-    parser = argparse.ArgumentParser(
-        prog="island-node",
+    parser = Parser(
+        prog="island-node", usage="island-node [OPTION ...]  |  island-node status ADDRESS",
         description="Evolve Hebbian learning rules with CMA-ES on one island; gossip elites "
         "with peers. Every option can also be set in a TOML file (--config).",
         epilog="Also: `island-node status ADDRESS` prints a running node's counters.",
@@ -31,17 +31,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _status(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="island-node status")
+def _status_parser() -> Parser:
+    parser = Parser(prog="island-node status",
+                    description="print a running node's counters, peers and status as JSON")
     parser.add_argument("address", help="the node's advertised address, tcp://HOST:PORT")
-    parser.add_argument("--timeout", type=float, default=3.0)
+    parser.add_argument("--timeout", type=float, default=3.0,
+                        help="seconds the node has to answer (default 3)")
     parser.add_argument("--curve-secret", metavar="FILE.key_secret",
                         help="this client's key pair; its public key must be in the node's "
                              "allow directory")
     parser.add_argument("--server-key", metavar="NODE.key",
                         help="the node's public key: its .key file or the Z85 text (a Z85 key may "
                              "start with '-': pass it as --server-key=KEY)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _status(argv: list[str]) -> int:
+    args = _status_parser().parse_args(argv)
     from gossip.status import query_status, status_curve
 
     try:

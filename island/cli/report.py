@@ -6,13 +6,14 @@ island-cluster). The report goes to --out (default: the first RUN_DIR's `report/
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
+from island.cli.parser import Parser
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="island-report", description=__doc__.split("\n")[0])
+
+def _parser() -> Parser:
+    parser = Parser(prog="island-report", description=__doc__.split("\n")[0])
     parser.add_argument("run_dirs", nargs="+", metavar="RUN_DIR",
                         help="node run directories, or folders of them")
     parser.add_argument("--out", help="report directory (default: RUN_DIR/report)")
@@ -21,7 +22,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--strategy-lifetimes", type=int, default=20, metavar="N",
                         help="held-out lifetimes re-scoring each island's best with and "
                              "without plasticity for the learning-strategy panel (0: skip it)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     if args.strategy_lifetimes < 0:
         print("island-report: --strategy-lifetimes: must be 0 or more", file=sys.stderr)
         return 2

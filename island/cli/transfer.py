@@ -12,7 +12,6 @@ the best baseline is written as `transfer.json`, `transfer.md`, `transfer.png`
 
 from __future__ import annotations
 
-import argparse
 import base64
 import html
 import json
@@ -22,6 +21,7 @@ from pathlib import Path
 
 from envs import UnknownEnvironmentError
 from genome.codec import GenomeDecodeError
+from island.cli.parser import Parser
 from island.genome_file import GenomeFile
 from island.rule_study import TransferError
 from island.transfer import TransferCell, score_cell
@@ -110,20 +110,29 @@ def redraw(out: Path) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="island-transfer", description=__doc__.split("\n")[0])
-    parser.add_argument("genomes", nargs="*", type=Path, metavar="GENOME")
-    parser.add_argument("--envs", nargs="+", metavar="ID")
+def _parser() -> Parser:
+    parser = Parser(prog="island-transfer", description=__doc__.split("\n")[0])
+    parser.add_argument("genomes", nargs="*", type=Path, metavar="GENOME",
+                        help="genome files, e.g. RUN_DIR/best.msgpack")
+    parser.add_argument("--envs", nargs="+", metavar="ID",
+                        help="environments every genome is scored in")
     parser.add_argument("--out", type=Path, help="directory for the matrix")
     parser.add_argument("--redraw", type=Path, metavar="DIR",
                         help="draw DIR's matrix again from its transfer.json; nothing else")
     parser.add_argument("--episodes", type=int, default=100, help="held-out lifetimes per cell")
-    parser.add_argument("--compare", type=int, default=5, metavar="K", help="random rules")
+    parser.add_argument("--compare", type=int, default=5, metavar="K",
+                        help="random rules each genome is compared with (default 5)")
     parser.add_argument("--lifetime", type=int, default=0,
                         help="episodes per lifetime (default: each genome's own)")
-    parser.add_argument("--held-out-start", type=int, default=0, metavar="N")
+    parser.add_argument("--held-out-start", type=int, default=0, metavar="N",
+                        help="use held-out seeds from 2^31 + N up (default 0): a fresh sample")
     parser.add_argument("--workers", type=int, default=None,
                         help="worker processes (default: one per core; 0: in this process)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
     if args.redraw is not None:
         if args.genomes or args.envs or args.out:
