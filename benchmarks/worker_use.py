@@ -20,6 +20,7 @@ from pathlib import Path
 
 from island.config import NodeConfig, load_toml
 from island.runlog import read_jsonl
+from island.validation import CONFIRMATION_EVENTS
 
 
 def run_file(run: Path, name: str) -> Path:
@@ -39,7 +40,7 @@ def worker_use(run: Path, workers: int | None = None) -> dict[str, tuple[float, 
     validate_every = evaluation.get("validate_every", NodeConfig().evaluation.validate_every)
     log = read_jsonl(run_file(run, "log.jsonl"))
     confirmed = {e["generation"] for e in read_jsonl(run_file(run, "events.jsonl"))
-                 if e.get("event") == "champion_confirmed"}
+                 if e.get("event") in CONFIRMATION_EVENTS}
     kinds: dict[str, list[tuple[float, float]]] = {"plain": [], "round": [], "confirmation": []}
     for before, line in pairwise(log):
         wall = line["wall"] - before["wall"]

@@ -1,16 +1,19 @@
-"""When a node stops by itself.
+"""When a node stops by itself: at a target score, or at a cap, whichever comes first.
 
-With no criterion given, a run must still end (issue 12: `island-node` alone ran on
-long after CartPole was solved): it stops when the score the run stands behind (the
-champion's validation mean) reaches the environment's own `reward_threshold`, the
-score its gymnasium spec calls solved, with an evaluation cap in case it never does.
+A run must end (issue 12: `island-node` alone ran on long after CartPole was solved):
+it stops when the score the run stands behind (the champion's confirmed bound) reaches
+the target, the environment's own `reward_threshold` (the score its gymnasium spec calls
+solved) unless `--target` says otherwise. Caps (`--max-evals`, `--max-time`,
+`--max-generations`) only bound a run: they never remove the target (issue 43: a
+`--max-time 1200` given as a safety cap once made a solved CartPole run go on to 1200 s).
+With no cap given, `default_max_evals` is the cap; `--target none` runs to the cap.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from island.config import StopConfig
+from island.config import NO_TARGET, StopConfig
 
 
 @dataclass(frozen=True)
@@ -26,13 +29,28 @@ class StopCriteria:
     @classmethod
     def from_config(cls, stop: StopConfig, env_id: str,
                     reward_threshold: float | None) -> StopCriteria:
-        """The configured limits, or the environment's threshold and the evaluation cap."""
-        given = (stop.target is not None or stop.max_evals or stop.max_time
-                 or stop.max_generations)
-        if given:
-            return cls(stop.target, stop.max_evals, stop.max_time, stop.max_generations)
-        return cls(reward_threshold, stop.default_max_evals,
-                   target_source=f"{env_id}'s reward_threshold")
+        """The target (given, or the environment's threshold) and the caps (given, or the
+        default evaluation cap)."""
+        if stop.target is None:
+            target, source = reward_threshold, f"{env_id}'s reward_threshold"
+        else:
+            target, source = stop.target, "--target"
+        if target == NO_TARGET:
+            target = None
+        capped = stop.max_evals or stop.max_time or stop.max_generations
+        max_evals = stop.max_evals or (0 if capped else stop.default_max_evals)
+        return cls(target, max_evals, stop.max_time, stop.max_generations, source)
+
+    def progress(self, evaluations: int, generation: int, wall: float) -> float:
+        """How far the run is towards its nearest cap, 0 to 1."""
+        shares = [0.0]
+        if self.max_evals:
+            shares.append(evaluations / self.max_evals)
+        if self.max_generations:
+            shares.append(generation / self.max_generations)
+        if self.max_time:
+            shares.append(wall / self.max_time)
+        return min(1.0, max(shares))
 
     def reason(self, score: float, evaluations: int, generation: int,
                wall: float) -> str | None:
@@ -49,13 +67,15 @@ class StopCriteria:
 
     def describe(self) -> str:
         """One line for the start of a run: what will end it."""
-        parts = []
-        if self.target is not None:
-            parts.append(f"score {self.target:g} ({self.target_source})")
+        caps = []
         if self.max_evals:
-            parts.append(f"{self.max_evals:,} evaluations")
+            caps.append(f"{self.max_evals:,} evaluations")
         if self.max_generations:
-            parts.append(f"{self.max_generations:,} generations")
+            caps.append(f"{self.max_generations:,} generations")
         if self.max_time:
-            parts.append(f"{self.max_time:g} s")
-        return " or ".join(parts) if parts else "a signal (no limit set)"
+            caps.append(f"{self.max_time:g} s")
+        cap = " or ".join(caps)
+        if self.target is None:
+            return f"no target, a cap of {cap}" if cap else "no target and no cap: a signal"
+        goal = f"a champion confirmed at {self.target:g} ({self.target_source})"
+        return f"{goal}, or a cap of {cap}" if cap else goal

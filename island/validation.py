@@ -26,6 +26,12 @@ from island.config import NodeConfig
 from island.stopping import StopCriteria
 
 Scorer = Callable[[np.ndarray, np.ndarray], np.ndarray]
+# One event per confirmation batch, named by its outcome: passed (the run stops), not yet
+# (another batch follows in this round), or failed for this round (at its limit, or out of
+# reach); the pool stays with the champion while it stays champion.
+CONFIRMED, INCONCLUSIVE, FAILED = "champion_confirmed", "confirmation_inconclusive", \
+    "confirmation_failed"
+CONFIRMATION_EVENTS = (CONFIRMED, INCONCLUSIVE, FAILED)
 
 
 class Validation:
@@ -124,9 +130,12 @@ class Validation:
                 return
             self.champion.confirm(scores[0])
             pool = self.champion.confirmations
-            self.event("champion_confirmed", generation=generation,
-                       round_score=self.champion.score, mean=float(np.mean(pool)),
-                       bound=self.champion.confirmed, lifetimes=len(pool), target=self.target)
             room = ev.confirm_limit - len(pool)
-            if not self.champion.inconclusive(self.target) or room < ev.confirm_episodes:
+            going_on = self.champion.inconclusive(self.target) and room >= ev.confirm_episodes
+            passed = self.champion.confirmed >= self.target
+            self.event(CONFIRMED if passed else INCONCLUSIVE if going_on else FAILED,
+                       generation=generation, round_score=self.champion.score,
+                       mean=float(np.mean(pool)), bound=self.champion.confirmed,
+                       lifetimes=len(pool), target=self.target)
+            if not going_on:
                 return

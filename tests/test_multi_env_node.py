@@ -4,6 +4,7 @@ import pytest
 
 from island.genome_file import GenomeFile
 from island.runlog import read_jsonl
+from island.validation import CONFIRMATION_EVENTS
 from tests.conftest import run_cli
 
 TWO = ["--envs", "CartPole-v1,Acrobot-v1", "--kind", "rules", "--rule-family", "threefactor",
@@ -51,7 +52,7 @@ def test_a_champion_on_two_environments_is_confirmed_on_both(tmp_path):
                      "--final-episodes", "0")
     assert result.returncode == 0, result.stderr
     (confirmed,) = [e for e in read_jsonl(run / "events.jsonl")
-                    if e["event"] == "champion_confirmed"]
+                    if e["event"] in CONFIRMATION_EVENTS]
     assert confirmed["lifetimes"] == 3
     # 2 generations of 6 genomes x 2 episodes x 2 environments, a round of 2 candidates,
     # and 3 confirmation lifetimes of 2 episodes, each in both environments.

@@ -13,6 +13,7 @@ from island.config import config_from_mapping
 from island.node import Node
 from island.runlog import read_jsonl
 from island.state import load_latest
+from island.validation import CONFIRMATION_EVENTS
 from tests.conftest import run_cli
 
 
@@ -51,7 +52,8 @@ def config(tmp_path, **stop):
 
 
 def test_a_node_built_in_process_runs_generations_with_a_fake_evaluator(tmp_path):
-    node = Node(config(tmp_path, max_generations=10), evaluator=FakeEvaluator)
+    # no target: the formula's champions (487) would be confirmed and end the run
+    node = Node(config(tmp_path, max_generations=10, target="none"), evaluator=FakeEvaluator)
     try:
         records = [node.step() for _ in range(3)]
         assert [r.generation for r in records] == [1, 2, 3]
@@ -91,8 +93,11 @@ def test_with_no_stop_criterion_a_node_stops_at_the_environments_reward_threshol
     # limit (200) in its first round and one batch more in the next, since a pool whose
     # scores are all alike says nothing of the spread (island/champion.py)
     assert stopped["generation"] == 4
-    confirmed = [e for e in events if e["event"] == "champion_confirmed"]
+    confirmed = [e for e in events if e["event"] in CONFIRMATION_EVENTS]
     assert [e["lifetimes"] for e in confirmed] == [50, 100, 150, 200, 250]
+    # each named by its outcome: going on, failed at the round's limit, passed
+    assert [e["event"] for e in confirmed] == [
+        "confirmation_inconclusive"] * 3 + ["confirmation_failed", "champion_confirmed"]
     assert [e["generation"] for e in confirmed] == [2, 2, 2, 2, 4]
     assert confirmed[-1]["bound"] >= 475 > confirmed[-2]["bound"]
     assert [e["lifetimes"] for e in events if e["event"] == "held_out"] == [4]
@@ -198,8 +203,9 @@ def test_an_inconclusive_confirmation_goes_on_a_batch_at_a_time_up_to_its_limit(
     finally:
         node.close()
     events = read_jsonl(tmp_path / "run" / "events.jsonl")
-    pooled = [e["lifetimes"] for e in events if e["event"] == "champion_confirmed"]
-    assert pooled == [50, 100, 150]
+    pooled = [(e["event"], e["lifetimes"]) for e in events if e["event"] in CONFIRMATION_EVENTS]
+    assert pooled == [("confirmation_inconclusive", 50), ("confirmation_inconclusive", 100),
+                      ("confirmation_failed", 150)]
     assert node.champion.confirmed < 475.0 <= np.mean(node.champion.confirmations)
 
 
@@ -227,7 +233,7 @@ def test_a_signal_during_a_champion_round_still_logs_the_generation_it_completed
                 raise EvaluationAborted("evaluation abandoned on request")
             return self.score(X)
 
-    node = Node(config(tmp_path, max_generations=10), evaluator=StoppedInRound)
+    node = Node(config(tmp_path, max_generations=10, target="none"), evaluator=StoppedInRound)
     assert node.run() == 0
     logged = [r["generation"] for r in read_jsonl(tmp_path / "run" / "log.jsonl")]
     state, _ = load_latest(tmp_path / "run")

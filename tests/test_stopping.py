@@ -1,0 +1,50 @@
+"""A cap bounds a run and never removes its target; `--target none` runs to the cap."""
+
+from __future__ import annotations
+
+import argparse
+
+from island.config import StopConfig, add_config_flags, build_config
+from island.stopping import StopCriteria
+
+
+def stop_of(*flags: str) -> StopCriteria:
+    parser = argparse.ArgumentParser()
+    add_config_flags(parser)
+    config = build_config(parser.parse_args(list(flags)))
+    return StopCriteria.from_config(config.stop, "CartPole-v1", 475.0)
+
+
+def test_no_option_stops_at_the_threshold_or_the_default_cap():
+    stop = stop_of()
+    assert (stop.target, stop.max_evals) == (475.0, StopConfig().default_max_evals)
+    assert stop.describe() == ("a champion confirmed at 475 (CartPole-v1's reward_threshold), "
+                               "or a cap of 100,000 evaluations")
+
+
+def test_a_safety_cap_keeps_the_stop_at_the_threshold():
+    for flags, caps in ((["--max-time", "1200"], (0, 1200.0, 0)),
+                        (["--max-evals", "5000"], (5000, 0.0, 0)),
+                        (["--max-generations", "40"], (0, 0.0, 40))):
+        stop = stop_of(*flags)
+        assert stop.target == 475.0, flags
+        assert (stop.max_evals, stop.max_time, stop.max_generations) == caps
+        assert stop.reason(480.0, 10, 1, 1.0) == "CartPole-v1's reward_threshold 475 reached"
+    assert stop_of("--max-time", "1200").reason(100.0, 10, 1, 1200.0) == "max_time 1200s reached"
+
+
+def test_target_none_runs_to_the_cap():
+    stop = stop_of("--target", "none", "--max-evals", "300")
+    assert stop.target is None
+    assert stop.reason(1e9, 299, 1, 1.0) is None
+    assert stop.reason(1e9, 300, 1, 1.0) == "max_evals 300 reached"
+    assert stop.describe() == "no target, a cap of 300 evaluations"
+    # with no cap given, the default cap still ends it
+    assert stop_of("--target", "none").max_evals == StopConfig().default_max_evals
+
+
+def test_a_given_target_names_its_flag_and_progress_follows_the_nearest_cap():
+    stop = stop_of("--target", "200", "--max-evals", "1000", "--max-time", "100")
+    assert stop.reason(201.0, 1, 1, 1.0) == "--target 200 reached"
+    assert stop.progress(evaluations=250, generation=3, wall=50.0) == 0.5
+    assert stop.progress(evaluations=2000, generation=3, wall=5.0) == 1.0
