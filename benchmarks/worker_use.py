@@ -19,8 +19,8 @@ from itertools import pairwise
 from pathlib import Path
 
 from island.config import NodeConfig, load_toml
+from island.record import CONFIRMATION_EVENTS
 from island.runlog import read_jsonl
-from island.validation import CONFIRMATION_EVENTS
 
 
 def run_file(run: Path, name: str) -> Path:

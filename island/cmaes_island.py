@@ -144,6 +144,7 @@ class Island:
         self.mean_rate = mean_rate
         self.generation = 0
         self.restarts = 0
+        self.last_restart = ""  # why the last restart happened (not kept in checkpoints)
         self.numerical_resets = 0  # strategies rebuilt after pycma's numerics broke down
         self.last_failure = ""
         self.best = BestEver(self.x0.copy())
@@ -215,12 +216,20 @@ class Island:
         self.generation += 1
         improved = self.best.observe(X, fitness, self.generation)
         self.progress.observe(fitness)
-        if self.restarts_enabled and (
-            self.progress.stalled or self.collapsed
-            or (self.progress.settled and self.es.stop())
-        ):
+        reason = self._restart_reason() if self.restarts_enabled else None
+        if reason:
             self.restart()
+            self.last_restart = reason
         return improved
+
+    def _restart_reason(self) -> str | None:
+        """Why the strategy should restart now (None: it should not), for the node's log."""
+        if self.progress.stalled:
+            return f"no better generation median in {self.progress.patience} generations"
+        if self.collapsed:
+            return "its step size collapsed"
+        stop = self.es.stop() if self.progress.settled else {}
+        return f"pycma's {', '.join(stop)}" if stop else None
 
     def elites(self, k: int) -> list[Elite]:
         """The `k` best of the last generation, best first."""
@@ -306,7 +315,7 @@ def island_from_state(state: dict[str, Any]) -> Island:
     island.bounds = None if bounds is None else (list(bounds[0]), list(bounds[1]))
     island.generation, island.restarts = state["generation"], state["restarts"]
     island.numerical_resets = state["numerical_resets"]
-    island.last_failure = state["last_failure"]
+    island.last_failure, island.last_restart = state["last_failure"], ""
     island.best = BestEver(
         np.asarray(state["best_x"], dtype=float), float(state["best_fitness"]),
         state["best_generation"], [Elite(np.asarray(x, dtype=float), float(f), int(g))

@@ -98,7 +98,12 @@ class Generations:
         fitness = self._counted(partial(self.evaluator.evaluate, shaped=floored), population.X,
                                 self._seeds(self.validation.lifetimes))
         env_scores = self._env_scores(int(np.argmax(fitness)))
+        restarts = self.island.restarts
         improved = self.island.tell(population.X, fitness)
+        if self.island.restarts != restarts:
+            self.event("restart", generation=self.island.generation,
+                       evaluations=self.state.evaluations, popsize=self.island.popsize,
+                       reason=self.island.last_restart)
         if self.island.numerical_resets != resets:
             self.event("strategy_reset", generation=self.island.generation,
                        reason=self.island.last_failure)

@@ -1,14 +1,52 @@
-"""Progress on a terminal: one line per generation of a node, and island-cluster's table."""
+"""Progress on a terminal: what a node prints as it runs, and island-cluster's table.
+
+A node's output explains itself (issue 43): the first line says the seed and what will
+end the run, a legend says once what each column is, each generation's line says how
+much of the cap is spent and how long the rest would take at this pace, and a line
+says each champion round, confirmation (passed or not, with its mean, bound and
+target), restart, end game and resume as it happens.
+"""
 
 from __future__ import annotations
 
 from typing import IO, Any
 
-from island.record import GenerationRecord
+from island.record import CONFIRMED, FAILED, INCONCLUSIVE, GenerationRecord
 
 
-def format_generation(record: GenerationRecord) -> str:
-    """`gen 12  evals 1,536  best 187.3  gen-best 150.2  mean 55.1  champion 120.4  sigma ...`."""
+def legend(validation_episodes: int, validate_every: int) -> list[str]:
+    """What the columns of a generation's line mean, printed once at the start."""
+    return [
+        "columns: best      the highest training score sampled so far: the luckiest of "
+        "many noisy samples, not what the run claims",
+        "         gen-best  this generation's best training score; mean: its mean",
+        f"         champion  the genome the run stands behind, re-scored with the CMA-ES mean "
+        f"and the best recent sample on {validation_episodes} fresh lifetimes every "
+        f"{validate_every} generations; the run stops once it is confirmed at the target",
+        "         cap       share of the run's cap spent, and the time to the cap at this pace "
+        "(the run stops earlier at its target)",
+    ]
+
+
+def duration(seconds: float) -> str:
+    """`45s`, `12m`, `3h05m`: a time left, rounded as a reader wants it."""
+    if seconds < 90:
+        return f"{seconds:.0f}s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f}m"
+    return f"{seconds // 3600:.0f}h{seconds % 3600 / 60:02.0f}m"
+
+
+def format_cap(share: float, wall: float) -> str:
+    """`cap 3%, 9m left`: the share of the cap spent and the time to it at this pace."""
+    if share <= 0:
+        return "cap   0%"
+    return f"cap {share:>4.0%}, {duration(wall * (1 - share) / share)} left"
+
+
+def format_generation(record: GenerationRecord, cap: float | None = None) -> str:
+    """`gen 12  evals 1,536  best 187.3  gen-best 150.2  mean 55.1  champion 120.4  sigma ...`,
+    and the share `cap` of the run's cap spent when given."""
     parts = [
         f"gen {record.generation:>5}",
         f"evals {record.evaluations:>9,}",
@@ -24,8 +62,47 @@ def format_generation(record: GenerationRecord) -> str:
     if record.peers_alive is not None:
         parts.append(f"peers {record.peers_alive} in {record.migrants_in} "
                      f"out {record.migrants_out}")
+    if cap is not None:
+        parts.append(format_cap(cap, record.wall))
     parts.append(f"{record.wall:.1f}s")
     return "  ".join(parts)
+
+
+def _score(value: Any) -> str:
+    return f"{value:.1f}" if isinstance(value, int | float) else "-inf"
+
+
+def format_event(kind: str, event: dict[str, Any]) -> str | None:
+    """The line a node prints for one of its events, or None for the events it does not
+    print (migrants and peers; the stop and the held-out score have lines of their own)."""
+    gen = f"  gen {event.get('generation')}: "
+    if kind == "champion_round":
+        scores = ", ".join(f"{label} {_score(score)}" for label, score in event["scores"].items())
+        news = f"new champion from the {event['origin']}" if event["changed"] else "kept"
+        return (f"{gen}champion round on {event['lifetimes']} fresh lifetimes: {scores}; "
+                f"{news}, {_score(event['score'])}")
+    if kind in (CONFIRMED, INCONCLUSIVE, FAILED):
+        verdict, relation, after = {
+            CONFIRMED: ("passed", ">=", ""),
+            INCONCLUSIVE: ("not yet conclusive", "<", "; more lifetimes"),
+            FAILED: ("failed", "<", "; the search goes on")}[kind]
+        return (f"{gen}confirmation {verdict}: mean {_score(event['mean'])} on "
+                f"{event['lifetimes']} fresh lifetimes, bound {_score(event['bound'])} "
+                f"{relation} target {event['target']:g}{after}")
+    if kind == "end_game":
+        return (f"{gen}end game: a champion round scored {_score(event['score'])}, at the "
+                f"target; each genome now plays {event['episodes']} lifetimes per evaluation")
+    if kind == "restart":
+        return (f"{gen}CMA-ES restarts ({event['reason']}) with a population of "
+                f"{event['popsize']}")
+    if kind == "rescue":
+        return (f"{gen}rescue: no champion round near the target by {event['evaluations']:,} "
+                f"evaluations; CMA-ES restarts with a population of {event['popsize']}")
+    if kind == "strategy_reset":
+        return f"{gen}CMA-ES starts afresh around the best genome after {event['reason']}"
+    if kind == "floor_lifted":
+        return f"{gen}training reward floor lifted: a champion round scored {event['score']:.1f}"
+    return None
 
 
 def format_held_out(summary: dict[str, Any]) -> list[str]:

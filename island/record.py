@@ -13,6 +13,13 @@ from typing import Any
 
 import numpy as np
 
+# One event per confirmation batch of a champion, named by its outcome: passed (the run
+# stops), not yet (another batch follows in the same round), or failed for this round (at
+# its limit, or out of reach); the pool stays with the champion while it stays champion.
+CONFIRMED, INCONCLUSIVE, FAILED = ("champion_confirmed", "confirmation_inconclusive",
+                                   "confirmation_failed")
+CONFIRMATION_EVENTS = (CONFIRMED, INCONCLUSIVE, FAILED)
+
 
 @dataclass
 class GenerationRecord:

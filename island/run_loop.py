@@ -13,7 +13,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from envs import EvaluationAborted, WorkerDied
-from island.progress import format_generation, format_held_out
+from island.progress import format_event, format_generation, format_held_out, legend
 
 if TYPE_CHECKING:
     from island.node import Node
@@ -36,14 +36,33 @@ class RunLoop:
                 self.say(f"run in {node.run_dir.path} already finished ({finished}); "
                          "pass another --run-dir or --fresh to start a new one", err=True)
             else:
-                self.say(f"evolving on {node.envs.label} until {node.stop.describe()}; "
-                         f"run directory {node.run_dir.path}")
+                self._introduce()
                 finished = self._loop()
             self._finish(finished)
             self._linger(finished)
         finally:
             node.close()
         return 0
+
+    def _introduce(self) -> None:
+        """The first lines: what runs, its seed, what ends it, where it writes; a resume;
+        the legend of the columns; from here on, a line for each event that says one."""
+        node, ev = self.node, self.node.config.evaluation
+        self.say(f"{node.envs.label}, {node.spec.kind.value} ({node.spec.rule_family}), seed "
+                 f"{node.config.evolution.seed}; stops at {node.stop.describe()}; run "
+                 f"directory {node.run_dir.path}")
+        if node.state.generation:
+            self.say(f"resumed from generation {node.state.generation} "
+                     f"({node.state.evaluations:,} evaluations, {node.state.wall:.0f} s)")
+        if not self.quiet:
+            print("\n".join(legend(ev.validation_episodes, ev.validate_every)), flush=True)
+            node.run_dir.observe(self._event)
+
+    @staticmethod
+    def _event(kind: str, record: dict) -> None:
+        line = format_event(kind, record)
+        if line is not None:
+            print(line, flush=True)
 
     def _loop(self) -> str | None:
         """Generations until a stop criterion (its reason) or a signal or lost worker (None)."""
@@ -60,7 +79,8 @@ class RunLoop:
             node.run_dir.log(record.to_dict())
             node.flush_gossip_events()
             if not self.quiet:
-                print(format_generation(record), flush=True)
+                cap = node.stop.progress(node.evaluations, record.generation, record.wall)
+                print(format_generation(record, cap), flush=True)
             if node.island.generation % node.config.run.checkpoint_every == 0:
                 node.checkpoint()
             if node.generations.lost_worker:

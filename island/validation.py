@@ -23,15 +23,10 @@ from envs import EvaluationAborted, WorkerDied
 from island.champion import Champion, champion_round
 from island.cmaes_island import Elite, Island
 from island.config import NodeConfig
+from island.record import CONFIRMED, FAILED, INCONCLUSIVE
 from island.stopping import StopCriteria
 
 Scorer = Callable[[np.ndarray, np.ndarray], np.ndarray]
-# One event per confirmation batch, named by its outcome: passed (the run stops), not yet
-# (another batch follows in this round), or failed for this round (at its limit, or out of
-# reach); the pool stays with the champion while it stays champion.
-CONFIRMED, INCONCLUSIVE, FAILED = "champion_confirmed", "confirmation_inconclusive", \
-    "confirmation_failed"
-CONFIRMATION_EVENTS = (CONFIRMED, INCONCLUSIVE, FAILED)
 
 
 class Validation:
@@ -101,6 +96,10 @@ class Validation:
         except WorkerDied as exc:  # the node stops after logging the generation
             self.lost_worker = str(exc)
             return
+        self.event("champion_round", generation=generation, changed=result.changed,
+                   origin=self.champion.origin, score=self.champion.score,
+                   lifetimes=self.evaluation.validation_episodes,
+                   scores=dict(zip(result.labels, map(float, result.scores), strict=True)))
         target = self.target
         at_target = target is not None and self.champion.score >= target
         if at_target and not self.champion.reached_target:

@@ -3,8 +3,8 @@
 import pytest
 
 from island.genome_file import GenomeFile
+from island.record import CONFIRMATION_EVENTS
 from island.runlog import read_jsonl
-from island.validation import CONFIRMATION_EVENTS
 from tests.conftest import run_cli
 
 TWO = ["--envs", "CartPole-v1,Acrobot-v1", "--kind", "rules", "--rule-family", "threefactor",

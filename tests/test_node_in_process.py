@@ -11,9 +11,9 @@ from genome.layout import initial_vector
 from gossip import Migrant
 from island.config import config_from_mapping
 from island.node import Node
+from island.record import CONFIRMATION_EVENTS
 from island.runlog import read_jsonl
 from island.state import load_latest
-from island.validation import CONFIRMATION_EVENTS
 from tests.conftest import run_cli
 
 
