@@ -5,10 +5,17 @@ so network, population, step size and episodes per evaluation follow the
 environment's sizes (`island-node --help` shows them unset; `config.toml` of a
 run records what ran):
 
-- fewer than 8 observations (CartPole-v1, Acrobot-v1): the earlier defaults, two
-  hidden layers of 16, 3 episodes per evaluation, sigma 0.5, CMA-ES's own
-  population (4 + 3 ln(dim)). On CartPole one layer of 16 was much slower (seed
-  3: a training best of 226 after 7,000 evaluations, against 309 after 1,300).
+- fewer than 8 observations (CartPole-v1, Acrobot-v1): a linear policy (no hidden
+  layer) for a genome that carries weights, 3 episodes per evaluation, sigma 0.5,
+  CMA-ES's own population (4 + 3 ln(dim)). A newcomer's first run must end within a
+  minute (issue 43): with two hidden layers of 16 (the earlier default) CartPole-v1
+  seed 14 was still short of a confirmed 475 after 240 s and 44,000 evaluations on 2
+  cores, its champions failing confirmation at true means of 450-465; the linear
+  policy (17 numbers with the rule instead of 418) solved it in 980 evaluations
+  (benchmarks/first-run-2026-12-06/). A `rules` genome keeps the two layers of 16:
+  its weights start random, and a rule has no hidden units to shape without them.
+  On CartPole one layer of 16 was much slower (seed 3: a training best of 226 after
+  7,000 evaluations, against 309 after 1,300 with two).
 - 8 or more (LunarLander-v3, BipedalWalker-v3): the recipe measured on
   LunarLander (issue 16, tuning seeds 101-104). One tanh layer whose width is the
   power of two at or above observations + actions, at least 16 (8-16-4;
@@ -60,10 +67,10 @@ PLATEAU_RESCUE = 0.3  # share of the evaluation cap by which a run must be off t
 PLATEAU_LEVEL = 0.5  # ... that is, halfway from a random policy's return to the target
 
 
-def hidden_for(info: EnvInfo) -> list[int]:
-    """Hidden layer widths for an environment (see the module docstring)."""
+def hidden_for(info: EnvInfo, kind: str = "weights+rules") -> list[int]:
+    """Hidden layer widths for an environment and genome kind (see the module docstring)."""
     if info.obs_dim < SMALL_OBSERVATIONS:
-        return [MIN_HIDDEN, MIN_HIDDEN]
+        return [MIN_HIDDEN, MIN_HIDDEN] if kind == "rules" else []
     width = MIN_HIDDEN
     while width < info.obs_dim + info.act_dim:
         width *= 2
@@ -78,7 +85,7 @@ def popsize_for(info: EnvInfo, dim: int) -> int:
 def resolve_sizes(config: NodeConfig, info: EnvInfo) -> None:
     """Fill the network's sizes the config leaves unset (before the genome spec exists)."""
     if config.evaluation.hidden is None:
-        config.evaluation.hidden = hidden_for(info)
+        config.evaluation.hidden = hidden_for(info, config.evaluation.kind)
 
 
 def resolve_search(config: NodeConfig, info: EnvInfo, dim: int) -> None:
