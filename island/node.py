@@ -14,7 +14,6 @@ import hashlib
 import socket
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,6 +25,7 @@ from island.environments import TrainingEnvs, primary_info
 from island.generation import Generations
 from island.outcome import Outcome
 from island.record import GenerationRecord
+from island.rerun import default_run_dir
 from island.run_loop import RunLoop
 from island.runlog import RunDirectory
 from island.shutdown import Shutdown
@@ -55,14 +55,13 @@ def training_envs(config: NodeConfig) -> TrainingEnvs:
 
 
 def resolve_identity(config: NodeConfig, networked: bool) -> None:
-    """Fill in node id, run dir and seed where the config leaves them to us."""
+    """Fill in node id and seed where the config leaves them to us (the run directory
+    follows once the sizes are known: island/rerun.py)."""
     run = config.run
     if not run.node_id:
         host = socket.gethostname().split(".")[0]
         port = config.gossip.bind.rsplit(":", 1)[-1] if networked else ""
         run.node_id = f"{host}-{port}" if port and port != "0" else host
-    if not run.run_dir:
-        run.run_dir = str(Path("runs") / run.node_id)
     if config.evolution.seed < 0:
         digest = hashlib.sha256(run.node_id.encode()).digest()
         config.evolution.seed = int.from_bytes(digest[:4], "little") % (2**31 - 1)
@@ -78,6 +77,8 @@ class Node:
         self.config, self.node_id = config, config.run.node_id
         ev = config.evaluation
         self.envs = training_envs(config)  # a bad environment stops us here, in one line
+        if not config.run.run_dir:
+            config.run.run_dir = str(default_run_dir(config))
         self.spec, self.settings = self.envs.primary.spec, self.envs.primary
         self.stop = StopCriteria.from_config(config.stop, self.envs.label,
                                              self.envs.reward_threshold())
@@ -105,7 +106,8 @@ class Node:
         resumed_at = -1 if self._started.state is None else self._started.state.generation
         self.outcome = Outcome(self.run_dir, self.spec, self.settings, ev, self.node_id,
                                self.envs.ids, self.generations, saved_generation=resumed_at)
-        self.run_dir.write_config(config.to_dict())
+        if self._started.state is None:  # a resumed run keeps the settings it ran with
+            self.run_dir.write_config(config.to_dict())
         for kind, fields in start_events(self._started, self.node_id, self.run_dir.dropped):
             self.event(kind, **fields)
 

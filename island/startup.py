@@ -20,6 +20,7 @@ from envs import EvalSettings, Evaluator
 from genome.spec import GenomeSpec
 from island.config import NodeConfig
 from island.lock import RunDirectoryError, RunLock
+from island.rerun import changed_settings
 from island.runlog import move_aside
 from island.state import NodeState, load_latest
 
@@ -92,7 +93,7 @@ def start(config: NodeConfig, spec: GenomeSpec, settings: EvalSettings, networke
         raise NodeStartError(str(exc)) from None
     started = Started(lock)
     try:
-        started.state, started.problems = _restore(path, spec, fresh)
+        started.state, started.problems = _restore(path, spec, fresh, config)
         # Workers first, ZeroMQ second (DESIGN.md, "Node runtime"; spawn makes either safe).
         started.evaluator = (evaluator or (lambda s: Evaluator(s, config.evaluation.workers)))(
             settings)
@@ -106,8 +107,10 @@ def start(config: NodeConfig, spec: GenomeSpec, settings: EvalSettings, networke
     return started
 
 
-def _restore(path: Path, spec: GenomeSpec, fresh: bool) -> tuple[NodeState | None, list[str]]:
-    """The checkpoint to resume; a directory whose checkpoints are all unusable stops us."""
+def _restore(path: Path, spec: GenomeSpec, fresh: bool,
+             config: NodeConfig) -> tuple[NodeState | None, list[str]]:
+    """The checkpoint to resume, of a run with these settings; a directory whose
+    checkpoints are all unusable stops us."""
     if fresh:
         return None, []
     state, problems = load_latest(path)
@@ -116,10 +119,22 @@ def _restore(path: Path, spec: GenomeSpec, fresh: bool) -> tuple[NodeState | Non
                              "to start a new run there (the old files are moved aside)")
     for problem in problems:
         print(f"island-node: skipping bad checkpoint: {problem}", file=sys.stderr)
+    if state is not None:
+        _same_run(path, config)
     if state is not None and state.fingerprint != spec.fingerprint:
         raise NodeStartError(f"run directory {path} holds a checkpoint of a different genome "
                              "spec; use another --run-dir")
     return state, problems
+
+
+def _same_run(path: Path, config: NodeConfig) -> None:
+    """A rerun resumes its own run only: other settings would extend a run that was not
+    theirs (island/rerun.py)."""
+    changed = changed_settings(path, config)
+    if changed:
+        raise NodeStartError(f"run directory {path} holds a run with other settings "
+                             f"({', '.join(changed)}); pass --fresh to start over there (its "
+                             "files are moved aside) or another --run-dir")
 
 
 def _bind(config: NodeConfig, status: Callable[[], dict[str, Any]]) -> Any:

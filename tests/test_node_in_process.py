@@ -217,7 +217,7 @@ def test_island_node_alone_stops_on_cartpole_by_itself(tmp_path):
     assert result.returncode == 0, result.stderr
     last = result.stdout.strip().splitlines()[-1]
     assert "CartPole-v1's reward_threshold 475 reached" in last
-    (best,) = tmp_path.glob("runs/*/best.msgpack")
+    (best,) = tmp_path.glob("runs/*/*/best.msgpack")  # runs/<host>/<what runs>/
     assert str(best.relative_to(tmp_path)) in last
     assert "held-out lifetimes" in result.stdout
 
