@@ -112,9 +112,16 @@ class RunLoop:
 
     def _linger(self, finished: str | None) -> None:
         """A networked node that finished answers a while longer before its goodbye: what
-        dashboards and peers read last is its final status, with its held-out score."""
-        if self.node.gossip is not None and finished:
-            self.node.shutdown.wait(self.node.config.run.linger)
+        dashboards and peers read last is its final status, with its held-out score. One
+        stopped by a signal does too, so a dashboard shows it `stopped` and why, not dead;
+        another signal (a second Ctrl-C, a signal to the whole group) cuts that short."""
+        node = self.node
+        if node.gossip is None:
+            return
+        if finished:
+            node.shutdown.wait(node.config.run.linger)
+        elif node.shutdown.signals:
+            node.shutdown.wait_for_another(node.config.run.linger)
 
     def say(self, text: str, err: bool = False) -> None:
         if err or not self.quiet:

@@ -21,6 +21,7 @@ class Shutdown:
 
     def __init__(self) -> None:
         self.reason: str | None = None
+        self.signals = 0  # how many have come
         self._previous: dict[int, Any] = {}
 
     def install(self) -> Shutdown:
@@ -30,6 +31,7 @@ class Shutdown:
 
     def _on_signal(self, signum: int, _frame: Any) -> None:
         self.reason = self.reason or f"signal {signal.Signals(signum).name}"
+        self.signals += 1
 
     def request(self, reason: str) -> None:
         """Stop for another cause (a worker lost), unless a signal came first."""
@@ -45,6 +47,13 @@ class Shutdown:
         while not self.requested and (left := deadline - time.monotonic()) > 0:
             time.sleep(min(WAIT_POLL_S, left))
         return self.requested
+
+    def wait_for_another(self, seconds: float) -> None:
+        """Sleep up to `seconds`, less if another signal comes (a second Ctrl-C, or a
+        group signal forwarded by the workers)."""
+        seen, deadline = self.signals, time.monotonic() + seconds
+        while self.signals == seen and (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(WAIT_POLL_S, left))
 
     def restore(self) -> None:
         for sig, handler in self._previous.items():

@@ -173,6 +173,10 @@ class Archipelago:
                  > starts, f"{name} to start", timeout=60)
         self.addresses[name] = node_address(self.root / name, self.procs[name])
 
+    def seen_silent(self, name: str = "c") -> bool:
+        """The dashboard has polled since `name` stopped answering."""
+        return any(n["node"] == name and (n["seen_ago"] or 0) > 1 for n in api(self.url)["nodes"])
+
     def kill(self, name: str) -> None:
         proc = self.procs[name]
         if proc.poll() is None:
@@ -212,7 +216,7 @@ def test_the_dashboard_finds_every_node_from_one_address(archipelago):
     nodes = wait_for(found, "the dashboard to list a, b and c with fitness", timeout=90)
     assert nodes["a"]["address"] == archipelago.addresses["a"]
     assert nodes["a"]["kind"] == "weights+rules" and nodes["c"]["kind"] == "weights"
-    assert len(nodes["a"]["rules"]) == 21 and nodes["c"]["rules"] == {}
+    assert len(nodes["a"]["rules"]) == 7 and nodes["c"]["rules"] == {}  # linear: one layer
     assert nodes["a"]["history"]["columns"][:2] == ["generation", "evaluations"]
     wait_for(lambda: any(_by_node(api(archipelago.url))["c"]["flow"].values()),
              "c to count migrants by origin", timeout=60)
@@ -259,11 +263,27 @@ def test_the_page_shows_every_node_draws_charts_and_a_killed_node_turns_dead(arc
         if SCREENSHOT:
             browser.save_screenshot(SCREENSHOT)
 
+        # Every column explains itself on hover.
+        titles = "return [...document.querySelectorAll('#nodes th')].map(th => th.title)"
+        assert all(len(title) > 10 for title in browser.execute_script(titles))
+
         archipelago.kill("b")
         wait_for(lambda: dict((n, s) for n, s, _ in browser.execute_script(rows)).get("b")
                  == "dead", "the page to show b dead", timeout=30)
         table = {n: s for n, s, _ in browser.execute_script(rows)}
         assert table["a"] == table["c"] == "alive"
+
+        # A node stopped by SIGTERM is `stopped`, and the page says why; not dead.
+        archipelago.procs["c"].send_signal(signal.SIGTERM)
+        cell = """return [...document.querySelectorAll('#nodes tbody tr')]
+                    .filter(r => r.dataset.node === 'c').map(r => r.children[1].textContent)"""
+        wait_for(lambda: browser.execute_script(cell) == ["stopped: signal SIGTERM"],
+                 "the page to show c stopped by SIGTERM", timeout=30)
+        assert archipelago.procs["c"].wait(timeout=30) == 0
+        wait_for(lambda: archipelago.seen_silent(), "c to fall silent", timeout=20)
+        assert browser.execute_script(cell) == ["stopped: signal SIGTERM"]  # never dead
+        if SCREENSHOT:
+            browser.save_screenshot(SCREENSHOT.replace(".png", "-stopped.png"))
         errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
         assert errors == [], errors  # the page's script ran without an error
     finally:
@@ -284,6 +304,20 @@ def test_a_killed_node_stays_listed_as_dead_and_comes_back_when_restarted(archip
                      and n["b"]["generation"] > dead_at and n, "b to come back", timeout=60)
     assert nodes["b"]["address"] == archipelago.addresses["b"] and len(nodes) == 3
     assert nodes["b"]["history"]["rows"][0][0] == 1  # its history from before the kill
+
+
+def test_a_node_stopped_by_sigterm_is_listed_stopped_with_its_reason(archipelago):
+    (archipelago.root / "e.peers").write_text(f"{archipelago.addresses['a']}\n")
+    archipelago.start("e")
+    wait_for(lambda: (_by_node(api(archipelago.url)).get("e") or {}).get("state") == "alive",
+             "e alive on the dashboard", timeout=60)
+    archipelago.procs["e"].send_signal(signal.SIGTERM)
+    node = wait_for(lambda: (n := _by_node(api(archipelago.url))["e"])["state"] == "stopped"
+                    and n, "e stopped on the dashboard", timeout=30)
+    assert node["stop_reason"] == "signal SIGTERM"
+    assert archipelago.procs["e"].wait(timeout=30) == 0  # it answered a while, then left
+    wait_for(lambda: archipelago.seen_silent("e"), "e to fall silent", timeout=20)
+    assert _by_node(api(archipelago.url))["e"]["state"] == "stopped"  # silent, not dead
 
 
 def test_a_node_that_finishes_shows_its_held_out_score_then_says_goodbye(archipelago):

@@ -3,8 +3,8 @@ and add the live peers each reply lists. No coordinator: any node is a way in.
 
 A node that stops answering is `suspect`, then `dead` after `dead_after` seconds
 without an answer; one whose last status said it had stopped (a stop criterion or a
-signal) or was finishing (its budget nearly spent) is `stopped`. Nodes are never
-forgotten, so a death stays visible.
+signal: a stopped node answers a few seconds more to say so) or was finishing (its
+budget nearly spent) is `stopped`. Nodes are never forgotten, so a death stays visible.
 """
 
 from __future__ import annotations
@@ -92,10 +92,13 @@ class Crawler:
                 continue  # not an address: nothing to ask
 
     def _state(self, tracked: Tracked, now: float) -> str:
+        status = (tracked.reply or {}).get("status") or {}
+        said = status.get("state") if isinstance(status, dict) else None
+        if said == "stopped":
+            return STOPPED
         if tracked.answered:
             return ALIVE
-        status = (tracked.reply or {}).get("status") or {}
-        if isinstance(status, dict) and status.get("state") in ("stopped", "finishing"):
+        if said == "finishing":
             return STOPPED
         return SUSPECT if now - (tracked.last_ok or 0.0) < self.dead_after else DEAD
 

@@ -42,7 +42,8 @@ function drawTable(view) {
     const row = el("tr", { "data-node": n.node, "data-state": n.state });
     if (n.state === "dead" || n.state === "stopped") row.className = "gone";
     const state = n.state === "alive" ? "alive" :
-      `${n.state} (${fmt(n.seen_ago, 0)} s)${n.stop_reason && n.state === "stopped" ? ": " + n.stop_reason : ""}`;
+      n.state === "stopped" ? `stopped${n.stop_reason ? ": " + n.stop_reason : ""}` :
+      `${n.state} (${fmt(n.seen_ago, 0)} s)`;
     const family = n.kind === "weights" ? "– (no rule)" : n.rule_family;
     const cells = [n.node, state, n.address, n.env, n.kind, family, fmt(n.generation),
       fmt(n.evaluations), fmt(n.evals_per_s, 0), fmt(n.best, 2), fmt(n.champion, 2),
