@@ -31,6 +31,7 @@ from island.report_strategies import (
 from island.runlog import read_jsonl
 
 MARKERS = ("log.jsonl", "events.jsonl", "config.toml")
+GIF_FRAMES = 200  # a champion GIF's frame budget: whole episodes, fewer frames when long
 __all__ = ["ReportError", "find_run_dirs", "format_table", "write_report"]
 
 
@@ -136,11 +137,27 @@ def summary_row(run: IslandRun) -> dict[str, Any]:
     }
 
 
+def held_out_rescore(run: IslandRun, lifetimes: int) -> float | None:
+    """The run's best genome's mean on `lifetimes` held-out lifetimes (None: none saved)."""
+    from envs import Evaluator, UnknownEnvironmentError
+    from genome.codec import GenomeDecodeError
+    from island.genome_file import GenomeFile
+    from island.rule_study import score_held_out
+
+    try:
+        saved = GenomeFile.read(run.path / "best.msgpack")
+        _, x, settings = saved.scored_in()
+        with Evaluator(settings, workers=0) as evaluator:
+            return score_held_out(evaluator, run.name, x, lifetimes, saved.lifetime).mean
+    except (OSError, GenomeDecodeError, UnknownEnvironmentError, ValueError):
+        return None
+
+
 # -- champion videos -------------------------------------------------------------------------
 
 
 def champion_video(run: IslandRun, out: Path) -> tuple[Path, str] | None:
-    """A short GIF of the island's best genome in its first held-out lifetime, and its note.
+    """A GIF of the island's best genome in its whole first held-out lifetime, and its note.
 
     None when the run saved no genome or its environment cannot be rendered here.
     """
@@ -155,14 +172,15 @@ def champion_video(run: IslandRun, out: Path) -> tuple[Path, str] | None:
         lifetime = saved.lifetime
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in run.name)
         recording = record_lifetimes(settings, x, out, 1, lifetime, stem=safe, every=3,
-                                     width=240, max_frames=120, mp4=False)
+                                     width=240, max_frames=GIF_FRAMES, mp4=False)
     except (OSError, GenomeDecodeError, UnknownEnvironmentError, ValueError):
         return None
     episodes = recording.episode_returns[0]
     shown = f"{len(episodes)} episodes, returns " + ", ".join(f"{r:.0f}" for r in episodes) \
         if len(episodes) > 1 else f"return {episodes[0]:.1f}"
-    return recording.gif, (f"{shown} (GIF of the first {recording.frames} frames, "
-                           "every 3rd step)")
+    stride = 3 * recording.stride
+    return recording.gif, (f"{shown} (the whole lifetime in {recording.frames} frames, "
+                           f"every {stride}th step)")
 
 
 # -- report ----------------------------------------------------------------------------------
@@ -239,6 +257,11 @@ def write_report(paths: list[str | Path], out: str | Path, videos: bool = True,
         plot_strategies(ablations, figures[-1].path)
     migrated = migrated_rules(runs)
     rows = [summary_row(run) for run in runs]
+    rescored = {a.island: a.mean for a in ablations}
+    for run, row in zip(runs, rows, strict=True):
+        if row["held_out_mean"] is None and strategy_lifetimes:
+            row["held_out_rescored"] = rescored.get(run.name) or held_out_rescore(
+                run, strategy_lifetimes)
     strategies = {run.name: strategy(str(run.setting("evaluation", "kind")), _last_rules(run))
                   for run in runs}
     for row in rows:

@@ -18,7 +18,10 @@ COLUMNS = [("island", "island"), ("env", "env"), ("kind", "kind"), ("rule_family
            ("migrants_received", "migrants received"),
            ("migrants_injected", "migrants injected"),
            ("migrants_became_best", "migrants that became best")]
-RANKED_BY = (("held_out_mean", "held-out mean"), ("champion", "champion validation score"),
+# The headline ranks by held-out score whenever there is one: the run's own (100 lifetimes
+# at its end) or, for a run without it, the report's re-score on `held_out_rescored`'s
+# lifetimes (the strategies panel's); a validation score only when no island has either.
+RANKED_BY = (("held_out", "held-out mean"), ("champion", "champion validation score"),
              ("best_training", "best training fitness"))
 NOT_COEFFICIENTS = {"eta", "decay", "modulation"}
 
@@ -69,6 +72,8 @@ def summary_paragraph(rows: list[dict[str, Any]], strategies: dict[str, str]) ->
     """Who won, by how much, on what measure, and what each island found."""
     if not rows:
         return "No island logged a generation."
+    rows = [{**r, "held_out": r.get("held_out_mean") if r.get("held_out_mean") is not None
+             else r.get("held_out_rescored")} for r in rows]
     key, measure = next(((k, m) for k, m in RANKED_BY
                          if any(r.get(k) is not None for r in rows)), RANKED_BY[-1])
     ranked = sorted((r for r in rows if r.get(key) is not None), key=lambda r: -r[key])
@@ -88,7 +93,10 @@ def summary_paragraph(rows: list[dict[str, Any]], strategies: dict[str, str]) ->
             text += (f", {top - rest[0][key]:.1f} ahead of {html.escape(rest[0]['island'])} "
                      f"({rest[0][key]:.1f})")
         text += "."
-        if key != "held_out_mean":
+        if key == "held_out" and any(r.get("held_out_mean") is None for r in ranked):
+            text += (" (A run without a held-out score of its own is scored by this report on "
+                     "the strategies panel's held-out lifetimes.)")
+        if key != "held_out":
             text += " No island has a held-out score yet (a run still going or stopped early)."
     found = "; ".join(f"{html.escape(r['island'])} ({html.escape(str(r.get('kind')))}): "
                       f"{html.escape(strategies.get(r['island'], '?'))}" for r in rows)

@@ -58,12 +58,43 @@ def test_island_eval_records_the_held_out_lifetimes_it_scores(champion, tmp_path
         assert str(out / "held_out.mp4") in result.stdout
 
 
-def test_a_short_small_gif_for_the_report(champion, tmp_path):
+def test_a_small_gif_for_the_report_shows_the_whole_episode(champion, tmp_path):
+    """A frame budget keeps fewer frames of the episode, never stops it early: the GIF
+    lasts as long as the episode (CartPole: 50 steps a second), within one kept frame."""
     spec, x, meta = decode_genome(champion.read_bytes())
     settings = EvalSettings("CartPole-v1", spec, None, "mean", float(meta["w_max"]))
     recording = record_lifetimes(settings, x, tmp_path, lifetimes=1, stem="small", every=3,
                                  width=240, max_frames=5, mp4=False)
-    assert recording.frames == 5 and recording.mp4 is None
+    (steps,) = recording.episode_returns[0]  # CartPole pays 1 a step
+    assert recording.frames <= 5 and recording.mp4 is None and recording.stride > 1
     stored, duration, size = _gif_frames(recording.gif)
-    assert size == recording.size == (240, 160) and duration == 5 * 60
+    assert size == recording.size == (240, 160)
+    frame_ms = 60 * recording.stride
+    assert steps * 20 - frame_ms <= duration <= steps * 20 + 2 * frame_ms
     assert not (tmp_path / "small.mp4").exists()
+
+
+def test_every_frame_says_its_episode_and_return_so_far(champion, tmp_path):
+    """The caption is drawn on the frames: the first frame of the video differs from the
+    environment's own picture in its top left corner only."""
+    import gymnasium as gym
+    import numpy as np
+
+    from envs.held_out import held_out_seeds
+    from envs.recording import caption
+
+    spec, x, meta = decode_genome(champion.read_bytes())
+    settings = EvalSettings("CartPole-v1", spec, None, "mean", float(meta["w_max"]))
+    recording = record_lifetimes(settings, x, tmp_path, lifetimes=1, stem="c", every=1,
+                                 mp4=False)
+    env = gym.make("CartPole-v1", render_mode="rgb_array")
+    env.reset(seed=int(held_out_seeds(1)[0, 0]))
+    plain = env.render()
+    env.close()
+    with Image.open(recording.gif) as gif:
+        first = np.asarray(gif.convert("RGB"))
+    drawn = np.abs(first.astype(int) - plain.astype(int)).sum(axis=2) > 60
+    rows, cols = np.nonzero(drawn)
+    assert drawn.sum() > 100 and rows.max() < 60 and cols.max() < 300  # the caption box
+    expected = caption(plain, "episode 1   return 0.0")
+    assert np.abs(expected.astype(int) - first.astype(int)).mean() < 3  # that very text

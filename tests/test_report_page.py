@@ -62,3 +62,13 @@ def test_islands_that_learn_within_a_lifetime_get_their_learning_curve_drawn(tmp
     page = (tmp_path / "report" / "report.html").read_text()
     assert "Within-lifetime learning of each island" in page and "a rising line" in page
     assert summary["videos"] == {}  # no best.msgpack: no clip, and no error
+
+
+def test_a_run_without_its_own_held_out_score_is_ranked_by_the_reports_rescore():
+    """The headline follows held-out lifetimes, as the strategies panel does, not a
+    validation score that can rank the islands the other way."""
+    rows = [{**_row("lucky", None, 480.0), "held_out_rescored": 310.0},
+            {**_row("steady", None, 420.0), "held_out_rescored": 450.0}]
+    text = summary_paragraph(rows, {})
+    assert "<b>steady</b> won with a held-out mean of 450.0, 140.0 ahead of lucky" in text
+    assert "scored by this report" in text and "No island has a held-out score" not in text
