@@ -50,6 +50,7 @@ def start_node(root: Path, name: str, seeds: list[str]) -> subprocess.Popen:
         [str(BIN / "island-node"), "--bind", "tcp://127.0.0.1:0", "--run-dir", str(root / name),
          "--node-id", name, "--peers", str(peers), "--workers", "1", "--popsize", "8",
          "--episodes", "1", "--quiet", "--final-episodes", "0", "--max-time", "900",
+         "--target", "none",
          "--interval", "1", "--env", "CartPole-v1"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 

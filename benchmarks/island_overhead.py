@@ -35,7 +35,7 @@ def node_generations_per_second(env_id: str, hidden: tuple[int, ...], gens: int)
         config = config_from_mapping({
             "evaluation": {"env": env_id, "kind": "weights+rules", "hidden": list(hidden),
                            "episodes": 1, "max_steps": 1, "validation_episodes": 0},
-            "stop": {"max_generations": gens + 1, "final_episodes": 0},
+            "stop": {"max_generations": gens + 1, "target": "none", "final_episodes": 0},
             "run": {"run_dir": run_dir, "quiet": True},
         })
         Node(config).run()

@@ -52,7 +52,7 @@ def common(args: argparse.Namespace) -> dict[str, Any]:
         "evaluation": {"env": args.env, "kind": "weights+rules", "hidden": args.hidden,
                        "episodes": args.episodes},
         "evolution": {"sigma": args.sigma},
-        "stop": {"final_episodes": 100},
+        "stop": {"final_episodes": 100, "target": "none"},  # the same evaluations for both
         "run": {"quiet": True},
     }
 

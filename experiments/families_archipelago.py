@@ -47,7 +47,7 @@ def experiment(args: argparse.Namespace, families: list[str], seed: int) -> dict
                        "validation_episodes": 5, "validate_every": 5},
         "evolution": {"popsize": args.popsize},
         "migration": {"interval": 5, "migrants": 2},
-        "stop": {"max_evals": args.evals, "final_episodes": 0},
+        "stop": {"max_evals": args.evals, "target": "none", "final_episodes": 0},
         "gossip": {"fanout": 2, "topology": "full"},
         "island": [{"name": f"{family}-{i}", "evaluation": {"rule_family": family},
                     "evolution": {"seed": seed * 100 + i}}

@@ -32,6 +32,7 @@ FAMILY = "threefactor"
 # What the node is given (besides --envs, --rule-family, --episodes, --seed, --workers,
 # --run-dir).
 RECIPE = ["--kind", "rules", "--hidden", "", "--lifetime", "10", "--popsize", "16",
+          "--target", "none",  # the whole budget, as measured
           "--lifetime-fitness", "last_half", "--quiet"]
 
 

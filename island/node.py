@@ -25,7 +25,7 @@ from island.environments import TrainingEnvs, primary_info
 from island.generation import Generations
 from island.outcome import Outcome
 from island.record import GenerationRecord
-from island.rerun import default_run_dir
+from island.rerun import changed_settings, default_run_dir
 from island.run_loop import RunLoop
 from island.runlog import RunDirectory
 from island.shutdown import Shutdown
@@ -106,10 +106,17 @@ class Node:
         resumed_at = -1 if self._started.state is None else self._started.state.generation
         self.outcome = Outcome(self.run_dir, self.spec, self.settings, ev, self.node_id,
                                self.envs.ids, self.generations, saved_generation=resumed_at)
-        if self._started.state is None:  # a resumed run keeps the settings it ran with
+        # A resumed run keeps the settings it ran with, but for new stop settings of an
+        # unfinished run (island/rerun.py), which it records.
+        changed = {} if self._started.state is None else changed_settings(self.run_dir.path,
+                                                                          config)
+        self.changed = list(changed.values())
+        if self._started.state is None or changed:
             self.run_dir.write_config(config.to_dict())
         for kind, fields in start_events(self._started, self.node_id, self.run_dir.dropped):
             self.event(kind, **fields)
+        if changed:
+            self.event("settings_changed", changes=list(changed.values()))
 
     def _adopt(self, state: NodeState | None) -> None:
         """Take over a resumed state, or make the first one."""

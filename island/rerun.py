@@ -4,9 +4,11 @@ A run that stopped on `--max-evals` was once extended without a word by a rerun 
 other flags, which also overwrote its `config.toml`; and the README's second command
 (`--env LunarLander-v3`) met the first one's CartPole checkpoint in the same directory
 (issue 43). So the default run directory is named after what runs in it, a run's
-settings (`config.toml`, written once) are compared with a rerun's before anything is
-written, and a rerun with other settings goes to a directory of its own, or, in one the
-user named, is refused in one line.
+settings (`config.toml`) are compared with a rerun's before anything is written, and a
+rerun with other settings goes to a directory of its own, or, in one the user named, is
+refused in one line. One change is a resume, not another run: new stop settings for a
+run that had not finished (killed, or stopped by a signal), which then says so in its
+events and its `config.toml`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from island.config import ConfigError, NodeConfig, load_toml
-from island.runlog import CONFIG
+from island.runlog import CONFIG, EVENTS, read_jsonl
 
 # What decides a run's course; where it writes, how it talks to peers and how many
 # processes score it (`workers`) may change between a run and its resume.
@@ -36,19 +38,36 @@ def settings(config: dict[str, Any]) -> dict[str, Any]:
             for key, value in config.get(section, {}).items() if key not in FREE_KEYS}
 
 
-def changed_settings(run_dir: Path, config: NodeConfig) -> list[str]:
-    """`popsize 22 -> 16` for each setting the run in `run_dir` ran with that `config`
-    changes (none: a new directory, or the same run)."""
+def changed_settings(run_dir: Path, config: NodeConfig) -> dict[str, str]:
+    """`{"evolution.popsize": "popsize 22 -> 16"}` for each setting the run in `run_dir` ran
+    with that `config` changes (none: a new directory, or the same run)."""
     path = run_dir / CONFIG
     if not path.exists():
-        return []
+        return {}
     try:
         before = settings(load_toml(path))
     except ConfigError as exc:
-        return [str(exc)]
+        return {"config": str(exc)}
     now = settings(config.to_dict())
-    return [f"{key.split('.')[1]} {before.get(key, 'unset')} -> {now.get(key, 'unset')}"
-            for key in sorted(before.keys() | now.keys()) if before.get(key) != now.get(key)]
+    return {key: f"{key.split('.')[1]} {before.get(key, 'unset')} -> {now.get(key, 'unset')}"
+            for key in sorted(before.keys() | now.keys()) if before.get(key) != now.get(key)}
+
+
+def finished(run_dir: Path, generation: int | None = None) -> bool:
+    """Whether the run in `run_dir` ended by its own stop rule (at `generation`, the
+    checkpoint a rerun would resume; None: its latest), not by a kill or a signal."""
+    stops = [e for e in read_jsonl(run_dir / EVENTS) if e.get("event") == "stopped"]
+    return bool(stops and stops[-1].get("finished")
+                and generation in (None, stops[-1].get("generation")))
+
+
+def refused(run_dir: Path, config: NodeConfig, generation: int | None = None) -> list[str]:
+    """The changes that would make a rerun with `config` another run than the one in
+    `run_dir`: any, once it has finished; before, any but the stop settings."""
+    changed = changed_settings(run_dir, config)
+    if finished(run_dir, generation):
+        return list(changed.values())
+    return [text for key, text in changed.items() if not key.startswith("stop.")]
 
 
 def default_run_dir(config: NodeConfig) -> Path:
@@ -56,7 +75,7 @@ def default_run_dir(config: NodeConfig) -> Path:
     holds this same run: a rerun with other settings starts a directory of its own."""
     base = Path("runs") / config.run.node_id / run_name(config)
     candidate, n = base, 1
-    while changed_settings(candidate, config):
+    while refused(candidate, config):
         n += 1
         candidate = base.with_name(f"{base.name}-{n}")
     return candidate

@@ -53,7 +53,9 @@ class RunLoop:
                  f"directory {node.run_dir.path}")
         if node.state.generation:
             self.say(f"resumed from generation {node.state.generation} "
-                     f"({node.state.evaluations:,} evaluations, {node.state.wall:.0f} s)")
+                     f"({node.state.evaluations:,} evaluations, {node.state.wall:.0f} s)"
+                     + (f" with new stop settings: {', '.join(node.changed)}"
+                        if node.changed else ""))
         if not self.quiet:
             print("\n".join(legend(ev.validation_episodes, ev.validate_every)), flush=True)
             node.run_dir.observe(self._event)
@@ -94,8 +96,8 @@ class RunLoop:
         if node.outcome.unsaved:
             node.checkpoint()
         node.outcome.write_run_best()
-        node.event("stopped", reason=reason, generation=node.island.generation,
-                   evaluations=node.evaluations)
+        node.event("stopped", reason=reason, finished=finished is not None,
+                   generation=node.island.generation, evaluations=node.evaluations)
         if finished and node.config.stop.final_episodes and not node.stopping():
             # A signal during the final score ends it; the checkpoint is already safe.
             with contextlib.suppress(EvaluationAborted, WorkerDied):

@@ -20,7 +20,7 @@ from envs import EvalSettings, Evaluator
 from genome.spec import GenomeSpec
 from island.config import NodeConfig
 from island.lock import RunDirectoryError, RunLock
-from island.rerun import changed_settings
+from island.rerun import refused
 from island.runlog import move_aside
 from island.state import NodeState, load_latest
 
@@ -120,17 +120,17 @@ def _restore(path: Path, spec: GenomeSpec, fresh: bool,
     for problem in problems:
         print(f"island-node: skipping bad checkpoint: {problem}", file=sys.stderr)
     if state is not None:
-        _same_run(path, config)
+        _same_run(path, config, state.generation)
     if state is not None and state.fingerprint != spec.fingerprint:
         raise NodeStartError(f"run directory {path} holds a checkpoint of a different genome "
                              "spec; use another --run-dir")
     return state, problems
 
 
-def _same_run(path: Path, config: NodeConfig) -> None:
+def _same_run(path: Path, config: NodeConfig, generation: int) -> None:
     """A rerun resumes its own run only: other settings would extend a run that was not
     theirs (island/rerun.py)."""
-    changed = changed_settings(path, config)
+    changed = refused(path, config, generation)
     if changed:
         raise NodeStartError(f"run directory {path} holds a run with other settings "
                              f"({', '.join(changed)}); pass --fresh to start over there (its "

@@ -21,7 +21,7 @@ def start_node(run_dir: Path, *extra: str) -> subprocess.Popen:
     return subprocess.Popen(
         [script("island-node"), "--run-dir", str(run_dir), "--workers", "1", "--popsize", "8",
          "--episodes", "1", "--checkpoint-every", str(CHECKPOINT_EVERY), "--quiet",
-         "--final-episodes", "0", "--max-time", "120", *extra],
+         "--final-episodes", "0", "--max-time", "120", "--target", "none", *extra],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
 
@@ -54,8 +54,12 @@ def test_killed_node_leaves_no_worker_and_resumes_logging_each_generation_once(t
     assert resumed[-1]["evaluations"] == saved_evaluations + 8 + champion_round
     # Generations logged after the checkpoint were cut and run again: each appears once.
     assert [r["generation"] for r in log] == list(range(1, done + 4))
-    events = [e["event"] for e in read_jsonl(run / "events.jsonl")]
-    assert "resumed" in events
+    events = read_jsonl(run / "events.jsonl")
+    assert "resumed" in [e["event"] for e in events]
+    # A run that had not finished takes a new cap, and says so where it keeps its settings.
+    (changed,) = [e for e in events if e["event"] == "settings_changed"]
+    assert changed["changes"] == [f"max_generations 0 -> {done + 3}"]
+    assert f"max_generations = {done + 3}" in (run / "config.toml").read_text()
 
 
 def test_sigterm_exits_zero_with_a_fresh_checkpoint(tmp_path, procs):

@@ -33,7 +33,8 @@ def _node(run, name, keys, allow, *extra):
     return subprocess.Popen(
         [script("island-node"), "--bind", "tcp://127.0.0.1:0", "--run-dir", str(run),
          "--node-id", name, "--workers", "1", "--popsize", "8", "--episodes", "1",
-         "--quiet", "--final-episodes", "0", "--max-time", "150", "--interval", "2",
+         "--quiet", "--final-episodes", "0", "--max-time", "150", "--target", "none",
+         "--interval", "2",
          "--heartbeat-interval", "0.2", "--dead-after", "1.5",
          "--curve-secret", str(keys / f"{name}.key_secret"), "--curve-allow", str(allow), *extra],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,

@@ -187,7 +187,7 @@ def _start_node(hosts: Hosts, i: int, peers_file: Path, bind: str, advertise: st
         i, str(ISLAND_NODE), "--peers", str(peers_file), "--bind", bind,
         "--advertise", advertise, "--run-dir", str(run_dir), "--node-id", f"h{i}",
         "--env", "CartPole-v1", "--popsize", "8", "--episodes", "1", "--workers", "1",
-        "--interval", "1", "--seed", str(i), "--max-time", "900", "--quiet",
+        "--interval", "1", "--seed", str(i), "--max-time", "900", "--target", "none", "--quiet",
         # Short episodes and a brisk heartbeat: five nodes share the runner's cores, and
         # what is tested is the network, not how long CartPole episodes grow.
         "--max-steps", "50", "--heartbeat-interval", "0.5", "--dead-after", "3",

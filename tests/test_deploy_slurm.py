@@ -180,7 +180,7 @@ def test_job_runs_three_nodes_that_exchange_migrants_and_stop_on_sigterm(tmp_pat
     env = _job_env(tmp_path, ["127.0.0.1"], "3", ISLAND_NODE=str(ISLAND_NODE),
                    ISLAND_PORT=str(port), ISLAND_BIND_HOST="127.0.0.1",
                    ISLAND_ARGS="--env CartPole-v1 --popsize 8 --episodes 1 --interval 1 "
-                               "--max-time 600 --quiet")
+                               "--max-time 600 --target none --quiet")
     job = subprocess.Popen(["bash", str(SBATCH)], env=env, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, start_new_session=True)
     run_dir = tmp_path / "shared" / "island-4242"

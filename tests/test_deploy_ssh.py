@@ -129,7 +129,7 @@ def test_ssh_scripts_start_report_collect_and_stop_nodes(ssh_hosts, tmp_path: Pa
     env = dict(ssh_env, RUN_NAME="t", ISLAND_REMOTE_ROOT=str(remote_root),
                ISLAND_NODE=str(ISLAND_NODE), STOP_TIMEOUT="120",
                ISLAND_ARGS="--env CartPole-v1 --popsize 8 --episodes 1 --workers 1 "
-                           "--interval 1 --max-time 600 --quiet")
+                           "--interval 1 --max-time 600 --target none --quiet")
     names = [f"{ip}-5555" for ip in ips]
     node_dirs = [remote_root / "t" / name for name in names]
     try:

@@ -27,7 +27,7 @@ class NodeProcess:
             script("island-node"), "--bind", "tcp://127.0.0.1:0", "--peers", str(peers_file),
             "--run-dir", str(self.run_dir), "--node-id", name, "--workers", "1",
             "--popsize", "8", "--episodes", "1", "--interval", "1", "--quiet",
-            "--final-episodes", "0", "--max-time", "120", *FAST_GOSSIP,
+            "--final-episodes", "0", "--max-time", "120", "--target", "none", *FAST_GOSSIP,
             "--max-steps", "50",  # the nodes share the cores: keep generations short
             *extra,
         ]

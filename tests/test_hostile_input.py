@@ -39,7 +39,7 @@ def _start_node(run):
     return subprocess.Popen(
         [script("island-node"), "--bind", "tcp://127.0.0.1:0", "--run-dir", str(run),
          "--node-id", "victim", "--workers", "1", "--popsize", "8", "--episodes", "1",
-         "--quiet", "--final-episodes", "0", "--max-time", "150",
+         "--quiet", "--final-episodes", "0", "--max-time", "150", "--target", "none",
          "--max-message-bytes", str(MAX_BYTES),
          "--sender-rate", "1e9"],  # validation is under test here, not the sender budget
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,

@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 
 from island.checkpoint import CURRENT, PREVIOUS, read_checkpoint
+from island.record import CONFIRMATION_EVENTS
 from island.runlog import read_jsonl
 from island.shutdown import Shutdown
 from tests.conftest import children, generations, group, run_cli, script, wait_for
 
 FAST = ["--workers", "1", "--popsize", "8", "--episodes", "1", "--quiet", "--final-episodes",
-        "0", "--checkpoint-every", "50", "--max-time", "120"]
+        "0", "--checkpoint-every", "50", "--max-time", "120", "--target", "none"]
 
 
 def start_node(run_dir: Path, *extra: str, **popen) -> subprocess.Popen:
@@ -71,7 +72,8 @@ def test_a_second_node_on_a_locked_run_directory_is_refused_and_changes_nothing(
     assert {name: (run / name).read_bytes() for name in before} == before
     events = read_jsonl(run / "events.jsonl")
     assert events[: len(events_before)] == events_before
-    assert {e["event"] for e in events[len(events_before):]} <= {"champion"}  # the first's own
+    own = {"champion", "champion_round", "end_game", "restart", *CONFIRMATION_EVENTS}
+    assert {e["event"] for e in events[len(events_before):]} <= own  # the first's own
     assert first.poll() is None  # the first node runs on
     first.send_signal(signal.SIGTERM)
     assert first.wait(timeout=30) == 0

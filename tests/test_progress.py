@@ -122,9 +122,8 @@ def test_a_resumed_run_says_from_which_generation(tmp_path):
         node.send_signal(signal.SIGTERM)
         assert node.wait(timeout=60) == 0
     stopped_at = read_jsonl(run / "log.jsonl")[-1]["generation"]
-    other = [*flags, "--max-generations", "3"]  # the last flag wins: a different cap
-    done = run_cli("island-node", *other, timeout=120)
-    assert done.returncode == 2, done.stdout  # other settings: refused, never extended
+    done = run_cli("island-node", *flags, "--popsize", "16", timeout=120)
+    assert done.returncode == 2, done.stdout  # another search: refused, never resumed
     again = subprocess.Popen([script("island-node"), *flags], stdout=subprocess.PIPE,
                              stderr=subprocess.DEVNULL, text=True)
     try:

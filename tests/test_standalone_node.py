@@ -11,6 +11,7 @@ def test_standalone_island_improves_cartpole_fitness(tmp_path):
     result = run_cli(
         "island-node", "--run-dir", str(run), "--max-generations", "15", "--popsize", "16",
         "--episodes", "2", "--workers", "2", "--seed", "3", "--final-episodes", "20",
+        "--hidden", "16,16", "--target", "none",  # three layers, and all 15 generations
     )
     assert result.returncode == 0, result.stderr
     log = read_jsonl(run / "log.jsonl")
