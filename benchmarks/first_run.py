@@ -9,7 +9,11 @@ held-out mean (seeds >= 2^31, never drawn in training). A run still going after
 `--timeout` seconds is stopped with SIGTERM and counted as a miss.
 
     .venv/bin/python benchmarks/first_run.py [--seeds 1-20] [--workers 2] \\
-        [--out runs/first-run] [--timeout 300] [-- --popsize 16 ...]
+        [--out runs/first-run] [--summary benchmarks/first-run-DATE] [--timeout 300] \\
+        [-- --popsize 16 ...]
+
+The run directories (raw logs) go to --out; the tables (summary.md, summary.json) to
+--summary, by default the same folder.
 """
 
 from __future__ import annotations
@@ -105,7 +109,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=300.0,
                         help="seconds after which a run is stopped and counted as a miss")
-    parser.add_argument("--out", type=Path, default=Path("runs/first-run"))
+    parser.add_argument("--out", type=Path, default=Path("runs/first-run"),
+                        help="where the run directories go (raw logs: keep them out of git)")
+    parser.add_argument("--summary", type=Path, default=None,
+                        help="where summary.md and summary.json go (default: --out)")
+    parser.add_argument("--note", default="",
+                        help="a sentence for the summary: the machine, what else ran on it")
     parser.add_argument("flags", nargs="*", default=[],
                         help="island-node options after --; none: the embedded default")
     args = parser.parse_args()
@@ -121,10 +130,13 @@ def main() -> None:
             f"{totals['median_node_cpu']:.1f} s, max {totals['max_node_cpu']:.1f} s; "
             f"lowest held-out {totals['min_held_out']:.1f}")
     print("\n" + text)
-    (args.out / "summary.md").write_text(f"`{' '.join(sys.argv)}`\n\n{text}\n")
-    (args.out / "summary.json").write_text(json.dumps(
-        {"command": sys.argv, "flags": args.flags, **totals,
-         "runs": [asdict(r) for r in runs]}, indent=1))
+    summary_dir = args.summary or args.out
+    summary_dir.mkdir(parents=True, exist_ok=True)
+    note = f"{args.note}\n\n" if args.note else ""
+    (summary_dir / "summary.md").write_text(f"`{' '.join(sys.argv)}`\n\n{note}{text}\n")
+    (summary_dir / "summary.json").write_text(json.dumps(
+        {"command": sys.argv, "flags": args.flags, "note": args.note, **totals,
+         "runs": [asdict(r) for r in runs]}, indent=1) + "\n")
 
 
 if __name__ == "__main__":
