@@ -74,6 +74,10 @@ class EvaluationConfig:
                                                     "good once a champion round scored this")
     workers: int | None = option(None, "evaluation processes; unset: one per core; 0: in this "
                                  "process")
+    # envs/simulators.py; the run records which
+    simulator: str | None = option(None, "what steps training episodes: envpool (C++, "
+                                   "batched) | gymnasium; unset: envpool when it provides "
+                                   "every environment, else gymnasium")
     validation_episodes: int = option(10, "lifetimes per champion round (0: the champion is "
                                       "the best training sample)")
     validate_every: int = option(5, "generations between champion rounds")
@@ -138,6 +142,9 @@ class StopConfig:
     max_generations: int = option(0, "cap on generations; 0: none")
     final_episodes: int = option(100, "held-out lifetimes scoring the best genome at the end "
                                  "(0: off)")
+    # gymnasium is the judge of every reported figure, whatever trained
+    final_simulator: str = option("gymnasium", "the simulator of that held-out score: "
+                                  "gymnasium | envpool (faster)")
     default_max_evals: int = option(100_000, "the evaluation cap when no cap is given")
 
 
@@ -333,6 +340,7 @@ def validate(config: NodeConfig) -> None:
     """Check ranges and names once, at the edge, so the inside can trust the config."""
     from envs.episodes import LIFETIME_FITNESS
     from envs.multi import ACROSS_ENVS
+    from envs.simulators import SIMULATORS
     from genome.rules import FAMILIES
     from genome.spec import GenomeKind
 
@@ -361,6 +369,10 @@ def validate(config: NodeConfig) -> None:
         (ev.w_max > 0, "evaluation.w_max", "must be positive"),
         (ev.train_reward_floor_until is None or ev.train_reward_floor is not None,
          "evaluation.train_reward_floor_until", "needs train_reward_floor (a floor to lift)"),
+        (ev.simulator is None or ev.simulator in SIMULATORS, "evaluation.simulator",
+         f"{ev.simulator!r} is not one of {', '.join(SIMULATORS)}"),
+        (stop.final_simulator in SIMULATORS, "stop.final_simulator",
+         f"{stop.final_simulator!r} is not one of {', '.join(SIMULATORS)}"),
         (ev.workers is None or ev.workers >= 0, "evaluation.workers",
          "must be 0 (in this process) or positive"),
         (ev.validation_episodes >= 0, "evaluation.validation_episodes", "must be 0 (off) or more"),

@@ -48,9 +48,9 @@ class RunLoop:
         """The first lines: what runs, its seed, what ends it, where it writes; a resume;
         the legend of the columns; from here on, a line for each event that says one."""
         node, ev = self.node, self.node.config.evaluation
-        self.say(f"{node.envs.label}, {node.spec.kind.value} ({node.spec.rule_family}), seed "
-                 f"{node.config.evolution.seed}; stops at {node.stop.describe()}; run "
-                 f"directory {node.run_dir.path}")
+        self.say(f"{node.envs.label} in {node.envs.simulator}, {node.spec.kind.value} "
+                 f"({node.spec.rule_family}), seed {node.config.evolution.seed}; stops at "
+                 f"{node.stop.describe()}; run directory {node.run_dir.path}")
         if node.state.generation:
             self.say(f"resumed from generation {node.state.generation} "
                      f"({node.state.evaluations:,} evaluations, {node.state.wall:.0f} s)"
@@ -107,8 +107,13 @@ class RunLoop:
     def _final_score(self) -> None:
         """Score the best genome on held-out seeds, so the run's result is an honest one."""
         node = self.node
-        summary = node.outcome.final_score(node.evaluator, node.config.stop.final_episodes,
-                                           node.stopping)
+        judge, own = node.judge()
+        try:
+            summary = node.outcome.final_score(judge, node.config.stop.final_episodes,
+                                               node.stopping, node.config.stop.final_simulator)
+        finally:
+            if own:
+                judge.close()
         for line in format_held_out(summary):
             self.say(line)
 
