@@ -76,6 +76,6 @@ class StopCriteria:
             caps.append(f"{self.max_time:g} s")
         cap = " or ".join(caps)
         if self.target is None:
-            return f"no target, a cap of {cap}" if cap else "no target and no cap: a signal"
+            return f"a cap of {cap} (no target)" if cap else "a signal (no target, no cap)"
         goal = f"a champion confirmed at {self.target:g} ({self.target_source})"
         return f"{goal}, or a cap of {cap}" if cap else goal

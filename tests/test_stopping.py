@@ -38,7 +38,7 @@ def test_target_none_runs_to_the_cap():
     assert stop.target is None
     assert stop.reason(1e9, 299, 1, 1.0) is None
     assert stop.reason(1e9, 300, 1, 1.0) == "max_evals 300 reached"
-    assert stop.describe() == "no target, a cap of 300 evaluations"
+    assert stop.describe() == "a cap of 300 evaluations (no target)"
     # with no cap given, the default cap still ends it
     assert stop_of("--target", "none").max_evals == StopConfig().default_max_evals
 
