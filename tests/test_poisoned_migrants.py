@@ -20,7 +20,8 @@ def test_poisoned_migrants_are_rescored_and_capped(tmp_path):
         [script("island-node"), "--bind", "tcp://127.0.0.1:0", "--run-dir", str(run),
          "--node-id", "victim", "--workers", "1", "--popsize", "8", "--episodes", "1",
          "--quiet", "--final-episodes", "0", "--max-time", "120", "--target", "none",
-         "--heartbeat-interval", "0.2", "--dead-after", "1.5"],
+         "--heartbeat-interval", "0.2", "--dead-after", "1.5",
+         "--hidden", "16,16"],  # the liar's spec: its migrants are injected whole
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
     liar = None

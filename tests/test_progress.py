@@ -90,9 +90,10 @@ def test_a_node_says_its_seed_its_stop_rule_its_columns_and_each_round(tmp_path)
                    "--final-episodes", "0", "--run-dir", str(tmp_path / "run"), timeout=120)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0].startswith("island-node: CartPole-v1, weights+rules (hebbian), seed 3; "
-                               "stops at a champion confirmed at 475 (CartPole-v1's "
-                               "reward_threshold), or a cap of 5 generations; run directory ")
+    assert lines[0].startswith("island-node: CartPole-v1 in ")  # envpool, where installed
+    assert (", weights+rules (hebbian), seed 3; stops at a champion confirmed at 475 "
+            "(CartPole-v1's reward_threshold), or a cap of 5 generations; run directory "
+            ) in lines[0]
     assert lines[1].startswith("columns: best ")
     assert any(line.startswith("         champion  the genome the run stands behind")
                for line in lines)
