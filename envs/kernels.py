@@ -107,6 +107,8 @@ def learn(params, sizes, acts, rules, reward, active, mean, var, alpha, clip, w_
     """
     r_norm = normalised_reward(reward, active, mean, var, alpha, clip)
     n_layers = sizes.shape[0] - 1
+    u = np.empty(sizes.max())  # per input: a pre + c, then b pre + d (the same for every out)
+    v = np.empty(sizes.max())
     for r in range(params.shape[0]):
         if not active[r]:
             continue  # an ended episode teaches nothing more
@@ -124,14 +126,17 @@ def learn(params, sizes, acts, rules, reward, active, mean, var, alpha, clip, w_
             else:
                 step = rule[0] * rule[2] * (1.0 + rule[3] * r_norm[r])
                 a, b, c, d, oja = 1.0, 0.0, 0.0, 0.0, 1.0
+            for i in range(n_in):
+                pre = acts[r, a_in + i]
+                u[i] = a * pre + c
+                v[i] = step * (b * pre + d)
             for o in range(n_out):
                 post = acts[r, a_out + o]
                 s_post = step * post
                 keep = (1.0 - decay) - oja * s_post * post
                 w = p + o * n_in
                 for i in range(n_in):
-                    pre = acts[r, a_in + i]
-                    x = params[r, w + i] * keep + (s_post * (a * pre + c) + step * (b * pre + d))
+                    x = params[r, w + i] * keep + (s_post * u[i] + v[i])
                     params[r, w + i] = min(max(x, -w_max), w_max)
             p += n_out * n_in + n_out
             a_in = a_out
