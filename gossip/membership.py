@@ -71,6 +71,13 @@ class Membership(MembershipReadings):
         """Addresses from the peers file: joined first and retried while the node is alone."""
         self.joins.add_seeds(addresses)
 
+    def rename(self, old: str, new: str) -> None:
+        """A seed or rumour dialled as `old` turned out to advertise `new` (same endpoint)."""
+        self.joins.rename(old, new)
+        node_id = self.local.passive.node_of.get(old, "")
+        if self.local.passive.remove(old) and new not in self.local.active:
+            self.local.passive.add(new, node_id, self.local.rng)
+
     def tick(self, now: float) -> list[Send]:
         """Run timers; call often. A new protocol period starts every `period` (x awareness)."""
         local, sends = self.local, []

@@ -36,7 +36,7 @@ class Gossip:
         node_id: str,
         status: Callable[[], dict[str, Any]] | None = None,
         seeds: Iterable[str] = (),
-        resolve: Callable[[str], str] | None = None,
+        resolve: Callable[[str], tuple[str, ...]] | None = None,
     ) -> None:
         config.validate()
         if not is_node_id(node_id):
@@ -45,7 +45,7 @@ class Gossip:
         self.node_id = node_id
         self._status = status
         self._extra_seeds = [parse_address(s) for s in seeds]
-        self._resolve = resolve  # host name -> IP (socket.getaddrinfo when None)
+        self._resolve = resolve  # host name -> its IPs, preferred first (getaddrinfo when None)
         inbox: FairInbox[Migrant] = FairInbox(config.inbox_size, config.migrants_per_sender)
         self._shared = Shared(inbox=inbox, outbox=Mailbox(config.outbox_size))
         self._thread: SocketThread | None = None

@@ -41,7 +41,7 @@ class Transport:
 
     def __init__(
         self, config: GossipConfig, rng: random.Random, curve: CurveKeys | None = None,
-        resolve: Callable[[str], str] | None = None,
+        resolve: Callable[[str], tuple[str, ...]] | None = None,
     ) -> None:
         self.config = config
         self.curve = curve
@@ -142,6 +142,18 @@ class Transport:
     def resolvable(self, address: str) -> bool:
         """Whether `address` can be dialled now (its host name, if any, is resolved)."""
         return self.dealers.resolvable(address)
+
+    def reaching(self, address: str) -> str | None:
+        """The address of an open DEALER to the same host and port as `address`, if any."""
+        return self.dealers.reaching(address)
+
+    def same_endpoint(self, address: str, known: str) -> bool:
+        """Whether `address` is another spelling of the open DEALER `known`'s endpoint."""
+        return self.dealers.same_endpoint(address, known)
+
+    def rename(self, old: str, new: str) -> bool:
+        """Key the DEALER to `old` by `new` (the address its peer advertises)."""
+        return self.dealers.rename(old, new)
 
     def connect(self, address: str) -> None:
         """Open the DEALER to `address` ahead of the first send (connecting takes a moment)."""

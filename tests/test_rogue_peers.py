@@ -229,7 +229,7 @@ def test_with_curve_an_allowed_key_cannot_speak_for_another_node(tmp_path):
 def test_a_resolver_that_never_answers_does_not_stall_the_node():
     hang = threading.Event()
 
-    def silent_dns(host: str) -> str:
+    def silent_dns(host: str) -> tuple[str, ...]:
         hang.wait(40)  # a name server that never answers
         raise socket.gaierror("timed out")
 
