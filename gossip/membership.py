@@ -118,7 +118,7 @@ class Membership(MembershipReadings):
         if address == self.local.self_addr:
             return []
         if kind == PING:
-            return self.detector.on_ping(body, now, reply_to)
+            return self.detector.on_ping(body, now, reply_to, address)
         if kind == PING_REQ:
             return self.detector.on_ping_req(body, now, reply_to)
         if kind == JOIN:

@@ -1,0 +1,100 @@
+"""A proven member lying about others: forged deaths, forged incarnations, zombies (issue 41).
+
+The rogue joins its victim as an honest node would (it proves its own
+address), then gossips valid-looking membership news about a third node. Only
+the subject of a claim may raise its incarnation or say it is alive; one peer's
+word never evicts anybody, and a crashed node is dropped whatever a rogue says.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from gossip import Gossip
+from gossip.messages import GOSSIP
+from tests.rogue import Rogue
+from tests.test_rogue_peers import config, deaths, pair, start, wait_for
+
+ROOT = Path(__file__).resolve().parent.parent
+HUGE = 2**53  # the issue's forged incarnation: beyond what a node ever reaches itself
+CLAIMS_PER_S = 2.0
+
+
+def forged_death(address: str, node_id: str, incarnation: int, accuser: str) -> list[list]:
+    return [["suspect", address, node_id, incarnation, accuser],
+            ["dead", address, node_id, incarnation]]
+
+
+def test_a_live_peer_stays_live_under_a_proven_rogues_death_claims():
+    nodes: list[Gossip] = []
+    rogue = None
+    try:
+        victim, honest = pair(nodes)
+        rogue = Rogue(victim.address, node_id="mallory")
+        assert rogue.join()
+        samples, live = 0, 0
+        deadline = time.monotonic() + 10.0
+        while time.monotonic() < deadline:
+            known = honest.counters()["incarnation"]  # what a member learns from the news
+            for incarnation in (HUGE, known, known + 1):
+                rogue.send(GOSSIP, {"updates": forged_death(honest.address, "honest",
+                                                            incarnation, rogue.address)})
+            rogue.pump(1.0 / CLAIMS_PER_S)
+            samples += 1
+            live += honest.address in victim.peers()
+        assert live / samples >= 0.95, (live, samples)
+        assert honest.counters()["incarnation"] < HUGE  # nobody but honest raises its own
+        assert honest.address not in deaths(victim, [])
+    finally:
+        if rogue:
+            rogue.close()
+        for node in nodes:
+            node.close()
+
+
+def test_a_crashed_peer_is_dropped_whatever_a_rogue_says():
+    nodes: list[Gossip] = []
+    rogue = None
+    member = None
+    try:
+        victim = start(nodes, "victim")
+        member = subprocess.Popen(
+            [sys.executable, "-m", "gossip", "--node-id", "doomed", "--bind",
+             "tcp://127.0.0.1:0", "--heartbeat-interval", "0.1", "--dead-after", "1.0",
+             "--max-time", "60"],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        doomed = json.loads(member.stdout.readline())["address"]
+        helper = start(nodes, "helper", seeds=[victim.address])
+        victim_of = Gossip(config(), "joiner", seeds=[doomed, victim.address])
+        nodes.append(victim_of)
+        victim_of.start()
+        wait_for(lambda: doomed in victim.peers() or doomed in helper.peers()
+                 or doomed in victim_of.peers(), "the doomed member to be somebody's neighbour")
+        holder = next(n for n in (victim, helper, victim_of) if doomed in n.peers())
+        rogue = Rogue(holder.address, node_id="mallory")
+        assert rogue.join()
+        incarnation = int(time.time())
+        member.send_signal(signal.SIGKILL)
+        member.wait(timeout=10)
+        killed = time.monotonic()
+        dead_after = config().dead_after
+        while doomed in holder.peers() and time.monotonic() - killed < 10 * dead_after:
+            incarnation += 1  # a zombie: "alive", each time a little newer
+            rogue.send(GOSSIP, {"updates": [["alive", doomed, "doomed", incarnation]]})
+            rogue.pump(1.0 / CLAIMS_PER_S)
+        took = time.monotonic() - killed
+        assert doomed not in holder.peers()
+        assert took <= 3 * dead_after, took
+    finally:
+        if rogue:
+            rogue.close()
+        if member is not None and member.poll() is None:
+            member.kill()
+            member.wait(timeout=10)
+        for node in nodes:
+            node.close()
