@@ -36,6 +36,9 @@ class Reporting:
         counters.set("awareness", membership.probes.awareness)
         counters.set("events_dropped", self.shared.events.dropped)
         counters.set("connections_open", len(transport.connected))
+        if transport.cap is not None:
+            counters.set("connections_in", len(transport.cap))
+            counters.set("connections_refused", transport.cap.refused)
         counters.set("identities_bound", len(self.proofs.bindings))
         counters.set("names_unresolved", transport.unresolved)
         counters.set("name_lookups_timed_out", transport.resolver.timeouts)

@@ -15,6 +15,7 @@ from typing import Any
 from gossip.address import parse_address
 from gossip.bulletin import Shared
 from gossip.config import GossipConfig
+from gossip.connections import raise_file_limit
 from gossip.curve import load_curve_keys
 from gossip.mailbox import FairInbox, Mailbox
 from gossip.migrant import Migrant, is_node_id, migrant_to_map
@@ -66,6 +67,7 @@ class Gossip:
             curve = None
             if self.config.curve_secret is not None and self.config.curve_allow is not None:
                 curve = load_curve_keys(self.config.curve_secret, self.config.curve_allow, entries)
+            raise_file_limit()  # the connection cap (connections.py) is a share of it
             self._thread = SocketThread(self.config, self.node_id, self._shared, self._status,
                                         self._resolve)
         try:

@@ -28,8 +28,9 @@ import zmq
 
 from gossip.address import is_ipv6, join_address, parse_address, split_address
 from gossip.config import GossipConfig
+from gossip.connections import ConnectionCap, total_cap
 from gossip.curve import CurveKeys
-from gossip.curve_server import CurveServer
+from gossip.curve_server import HANDSHAKE_FAILURES, CurveServer
 from gossip.dealers import Dealers, common_options
 from gossip.resolver import Resolver
 
@@ -54,10 +55,16 @@ class Transport:
         self._ready: list[zmq.Socket] = []
         self._server: CurveServer | None = None
         self.router = self.context.socket(zmq.ROUTER)
+        self.cap: ConnectionCap | None = None
         try:
             if curve is not None:
                 self._server = CurveServer(self.context, self.router, curve)
-                self._poller.register(self._server.monitor, zmq.POLLIN)
+            self.cap = ConnectionCap(
+                self.router, config.max_connections_per_source,
+                total_cap(config.max_connections),
+                sum(HANDSHAKE_FAILURES) if self._server else 0,
+                self._server.note if self._server else None)
+            self._poller.register(self.cap.monitor, zmq.POLLIN)
             self.address = bind_router(self.router, config)
         except Exception:
             self.close()
@@ -67,8 +74,8 @@ class Transport:
     def poll(self, timeout: float) -> bool:
         """Wait up to `timeout` seconds for an incoming message or reply."""
         ready = dict(self._poller.poll(max(0, int(timeout * 1000))))
-        if self._server is not None and self._server.monitor in ready:
-            self._server.read_monitor()
+        if self.cap is not None and self.cap.monitor in ready:
+            self.cap.read()
         self._ready = [sock for sock in ready if self.dealers.address_of(sock) is not None]
         return self.router in ready or bool(self._ready)
 
@@ -172,8 +179,8 @@ class Transport:
         at most `linger` seconds to leave (a node's goodbye), a dead peer no longer."""
         for address in self.dealers.addresses:
             self.disconnect(address, int(linger * 1000))
-        if self._server is not None:
-            self._server.close_monitor()
+        if self.cap is not None:
+            self.cap.close(self.router)
         self.router.close(linger=0)
         if self._server is not None:
             self._server.stop()
@@ -188,6 +195,9 @@ def bind_router(router: zmq.Socket, config: GossipConfig) -> str:
     router.setsockopt(zmq.RCVHWM, config.recv_hwm)
     router.setsockopt(zmq.SNDHWM, config.send_hwm)
     router.setsockopt(zmq.ROUTER_MANDATORY, 0)  # an unroutable reply is dropped
+    # A connection silent before its handshake (a stalled stranger) holds a descriptor:
+    # libzmq closes it after this long instead of its default 30 s.
+    router.setsockopt(zmq.HANDSHAKE_IVL, max(1000, int(config.dead_after * 1000)))
     router.bind(endpoint)
     bound = router.get(zmq.LAST_ENDPOINT).decode()
     _, bound_port = split_address(bound, allow_port_zero=False, allow_wildcard=True)
