@@ -302,3 +302,33 @@ def test_a_migrant_flood_from_one_peer_does_not_crowd_out_the_others():
             rogue.close()
         for node in nodes:
             node.close()
+
+
+def test_status_flood_from_many_connections_of_one_host_is_answered_within_one_budget():
+    from gossip.gate import STATUS_RATE
+    from gossip.messages import STATUS_REQUEST, encode_message
+
+    nodes: list[Gossip] = []
+    context = zmq.Context()
+    socks = []
+    try:
+        victim = start(nodes, "victim")
+        for _ in range(50):
+            sock = context.socket(zmq.DEALER)
+            sock.setsockopt(zmq.LINGER, 0)
+            sock.connect(victim.address)
+            socks.append(sock)
+        started = time.monotonic()
+        for i in range(2000):
+            socks[i % 50].send(encode_message(STATUS_REQUEST, "client", "", {"nonce": f"n{i}"}))
+        wait_for(lambda: victim.counters().get("status_over_budget", 0)
+                 + victim.counters().get("status_requests", 0) >= 2000, "the flood to arrive")
+        took = time.monotonic() - started
+        answered = victim.counters()["status_requests"]
+        assert answered <= 2 * STATUS_RATE + STATUS_RATE * took + 1, (answered, took)
+    finally:
+        for sock in socks:
+            sock.close(linger=0)
+        context.term()
+        for node in nodes:
+            node.close()
