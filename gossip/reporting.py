@@ -42,7 +42,8 @@ class Reporting:
         counters.set("identities_bound", len(self.proofs.bindings))
         counters.set("names_unresolved", transport.unresolved)
         counters.set("name_lookups_timed_out", transport.resolver.timeouts)
-        self.shared.set_live(membership.live())
+        counters.set("passive_refused", membership.passive.refused)
+        self.shared.set_live(membership.live(), list(membership.passive))
 
     def membership_events(self) -> None:
         """Write what membership noticed (joins, suspicions, deaths) as events."""

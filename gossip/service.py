@@ -116,6 +116,10 @@ class Gossip:
         """Addresses of the live peers in the active view (the ones migrants go to)."""
         return self._shared.live()
 
+    def passive_peers(self) -> list[str]:
+        """The passive view as of the last protocol period: addresses to repair from."""
+        return self._shared.passive()
+
     @property
     def address(self) -> str:
         """The address peers use for this node (with the real port when bound to port 0)."""

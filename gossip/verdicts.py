@@ -137,7 +137,7 @@ class Verdicts:
                 self._about_neighbour(state, self.local.active[address], incarnation, now,
                                       sender)
             elif state == ALIVE:
-                self._alive(address, node_id, incarnation)
+                self._alive(address, node_id, incarnation, sender or "")
             else:
                 self._not_alive(state, address, node_id, incarnation, now)
 
@@ -172,8 +172,10 @@ class Verdicts:
             local.out += [(GOSSIP, a, {"updates": [list(update)]}) for a in local.active]
             local.probes.adjust(+1)  # Lifeguard: being suspected hints that we are the slow one
 
-    def _alive(self, address: str, node_id: str, incarnation: int) -> None:
-        """News of a node outside the active view: a rumour for the passive view."""
+    def _alive(self, address: str, node_id: str, incarnation: int, sender: str) -> None:
+        """News of a node outside the active view: a rumour for the passive view (the
+        sender's share of it). It travels on only if that node answered us itself, so an
+        invented address goes no further than the node it was told to."""
         local = self.local
         buried = local.dead.incarnation(address, now=local.last_tick or 0.0)
         if buried is not None and incarnation <= buried:
@@ -181,9 +183,9 @@ class Verdicts:
         pending = local.news.pending(address)
         if pending is not None and pending[0] != ALIVE and incarnation > pending[3]:
             local.news.queue((ALIVE, address, node_id, incarnation, ""))  # carry the refutation
-        elif self.newcomers.relay(address, incarnation):
+        elif address in local.answered and self.newcomers.relay(address, incarnation):
             local.news.queue((ALIVE, address, node_id, incarnation, ""))
-        local.passive.add(address, node_id, local.rng)
+        local.passive.add(address, node_id, local.rng, sender)
 
     def _not_alive(self, state: str, address: str, node_id: str, incarnation: int,
                    now: float) -> None:

@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 
 from gossip import Gossip
-from gossip.messages import GOSSIP
+from gossip.messages import GOSSIP, SHUFFLE
 from tests.rogue import Rogue
-from tests.test_rogue_peers import config, deaths, pair, start, wait_for
+from tests.test_rogue_peers import config, deaths, fakes, pair, start, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 HUGE = 2**53  # the forged incarnation: beyond what a node ever reaches itself
@@ -96,5 +96,37 @@ def test_a_crashed_peer_is_dropped_whatever_a_rogue_says():
         if member is not None and member.poll() is None:
             member.kill()
             member.wait(timeout=10)
+        for node in nodes:
+            node.close()
+
+
+def test_a_peer_exchange_flood_neither_owns_a_passive_view_nor_spreads():
+    nodes: list[Gossip] = []
+    rogue = None
+    try:
+        victim, honest = pair(nodes)
+        third = start(nodes, "third", seeds=[victim.address])
+        wait_for(lambda: third.address in victim.peers(), "a third honest member")
+        rogue = Rogue(victim.address, node_id="mallory")
+        assert rogue.join()
+        fake_set: set[str] = set()
+        worst = 0.0
+        for second in range(6):  # 64 fresh fakes per shuffle, 10 shuffles and news a second
+            for k in range(10):
+                batch = fakes(64, salt=second * 10 + k)
+                fake_set.update(batch)
+                rogue.send(SHUFFLE, {"peers": [[a, "fake"] for a in batch]})
+                rogue.send(GOSSIP, {"updates": [["alive", a, "fake", 1] for a in batch[:32]]})
+                rogue.pump(0.1)
+            passive = victim.passive_peers()
+            worst = max(worst, len(fake_set & set(passive)) / max(1, config().passive_size))
+        rogue.pump(2.0)  # several shuffles between the honest members
+        assert worst <= 0.10, worst
+        for node in (honest, third):
+            assert not fake_set & set(node.passive_peers()), node.passive_peers()
+            assert not fake_set & set(node.peers())
+    finally:
+        if rogue:
+            rogue.close()
         for node in nodes:
             node.close()
