@@ -16,9 +16,10 @@ import time
 from pathlib import Path
 
 from gossip import Gossip
-from gossip.messages import GOSSIP, SHUFFLE
+from gossip.messages import GOSSIP, MIGRANTS, SHUFFLE
+from gossip.migrant import migrant_to_map
 from tests.rogue import Rogue
-from tests.test_rogue_peers import config, deaths, fakes, pair, start, wait_for
+from tests.test_rogue_peers import config, deaths, elite, fakes, pair, start, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 HUGE = 2**53  # the issue's forged incarnation: beyond what a node ever reaches itself
@@ -130,3 +131,39 @@ def test_a_peer_exchange_flood_neither_owns_a_passive_view_nor_spreads():
             rogue.close()
         for node in nodes:
             node.close()
+
+
+def injected_from_honest(flood: bool, generations: int = 8) -> float:
+    """Honest migrants among the first CAP of each drain: the island injects in the order
+    drain() hands them, up to a quarter of its population (island/arrivals.py)."""
+    cap = 2  # popsize 8
+    nodes: list[Gossip] = []
+    rogue = None
+    try:
+        victim, honest = pair(nodes)
+        rogue = Rogue(victim.address, node_id="flooder")
+        assert rogue.join()
+        wires = [migrant_to_map(elite("flooder", g)) for g in range(16)]
+        honest_injected = 0
+        for generation in range(generations):
+            if flood:
+                for k in range(20):
+                    rogue.send(MIGRANTS, {"migrants": [
+                        {**w, "generation": generation * 10**4 + k} for w in wires]})
+            honest.emit([elite("honest", 2 * generation), elite("honest", 2 * generation + 1)])
+            rogue.pump(0.3)
+            drained = victim.drain()
+            honest_injected += sum(m.sender == "honest" for m in drained[:cap])
+        return honest_injected / generations
+    finally:
+        if rogue:
+            rogue.close()
+        for node in nodes:
+            node.close()
+
+
+def test_a_flooding_identity_takes_only_what_honest_peers_leave():
+    without = injected_from_honest(flood=False)
+    under_flood = injected_from_honest(flood=True)
+    assert without > 0
+    assert under_flood >= 0.8 * without, (under_flood, without)
