@@ -31,7 +31,10 @@ def forged_death(address: str, node_id: str, incarnation: int, accuser: str) -> 
             ["dead", address, node_id, incarnation]]
 
 
-def test_a_live_peer_stays_live_under_a_proven_rogues_death_claims():
+def live_under_forged_deaths(seconds: float = 10.0) -> dict[str, float]:
+    """Samples (2/s) of the victim holding honest live while a proven rogue claims honest is
+    suspect and dead at 2^53, at its incarnation and one above; also read by
+    benchmarks/gossip_attacks.py."""
     nodes: list[Gossip] = []
     rogue = None
     try:
@@ -39,7 +42,7 @@ def test_a_live_peer_stays_live_under_a_proven_rogues_death_claims():
         rogue = Rogue(victim.address, node_id="mallory")
         assert rogue.join()
         samples, live = 0, 0
-        deadline = time.monotonic() + 10.0
+        deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             known = honest.counters()["incarnation"]  # what a member learns from the news
             for incarnation in (HUGE, known, known + 1):
@@ -48,9 +51,9 @@ def test_a_live_peer_stays_live_under_a_proven_rogues_death_claims():
             rogue.pump(1.0 / CLAIMS_PER_S)
             samples += 1
             live += honest.address in victim.peers()
-        assert live / samples >= 0.95, (live, samples)
-        assert honest.counters()["incarnation"] < HUGE  # nobody but honest raises its own
-        assert honest.address not in deaths(victim, [])
+        return {"live": live, "samples": samples,
+                "incarnation_forged": honest.counters()["incarnation"] >= HUGE,
+                "deaths": deaths(victim, []).count(honest.address)}
     finally:
         if rogue:
             rogue.close()
@@ -58,7 +61,16 @@ def test_a_live_peer_stays_live_under_a_proven_rogues_death_claims():
             node.close()
 
 
-def test_a_crashed_peer_is_dropped_whatever_a_rogue_says():
+def test_a_live_peer_stays_live_under_a_proven_rogues_death_claims():
+    seen = live_under_forged_deaths()
+    assert seen["live"] / seen["samples"] >= 0.95, seen
+    assert not seen["incarnation_forged"]  # nobody but honest raises its own
+    assert seen["deaths"] == 0
+
+
+def crashed_peer_dropped_after() -> float:
+    """Seconds from SIGKILL of a member until its neighbour drops it, while a proven rogue
+    says twice a second that it is alive, each time at a newer incarnation."""
     nodes: list[Gossip] = []
     rogue = None
     member = None
@@ -88,9 +100,7 @@ def test_a_crashed_peer_is_dropped_whatever_a_rogue_says():
             incarnation += 1  # a zombie: "alive", each time a little newer
             rogue.send(GOSSIP, {"updates": [["alive", doomed, "doomed", incarnation]]})
             rogue.pump(1.0 / CLAIMS_PER_S)
-        took = time.monotonic() - killed
-        assert doomed not in holder.peers()
-        assert took <= 3 * dead_after, took
+        return time.monotonic() - killed if doomed not in holder.peers() else float("inf")
     finally:
         if rogue:
             rogue.close()
@@ -101,7 +111,15 @@ def test_a_crashed_peer_is_dropped_whatever_a_rogue_says():
             node.close()
 
 
-def test_a_peer_exchange_flood_neither_owns_a_passive_view_nor_spreads():
+def test_a_crashed_peer_is_dropped_whatever_a_rogue_says():
+    took = crashed_peer_dropped_after()
+    assert took <= 3 * config().dead_after, took
+
+
+def passive_view_flood() -> dict[str, float]:
+    """A proven rogue's peer-exchange flood (64 fresh fakes per shuffle, 10 a second, and
+    alive news of them): the worst share of fakes in the victim's passive view, and the
+    fakes in two honest peers' views afterwards."""
     nodes: list[Gossip] = []
     rogue = None
     try:
@@ -122,15 +140,20 @@ def test_a_peer_exchange_flood_neither_owns_a_passive_view_nor_spreads():
             passive = victim.passive_peers()
             worst = max(worst, len(fake_set & set(passive)) / max(1, config().passive_size))
         rogue.pump(2.0)  # several shuffles between the honest members
-        assert worst <= 0.10, worst
-        for node in (honest, third):
-            assert not fake_set & set(node.passive_peers()), node.passive_peers()
-            assert not fake_set & set(node.peers())
+        spread = sum(len(fake_set & (set(n.passive_peers()) | set(n.peers())))
+                     for n in (honest, third))
+        return {"worst_fake_share": worst, "spread_to_honest": spread}
     finally:
         if rogue:
             rogue.close()
         for node in nodes:
             node.close()
+
+
+def test_a_peer_exchange_flood_neither_owns_a_passive_view_nor_spreads():
+    seen = passive_view_flood()
+    assert seen["worst_fake_share"] <= 0.10, seen
+    assert seen["spread_to_honest"] == 0, seen
 
 
 def injected_from_honest(flood: bool, generations: int = 8) -> float:

@@ -50,10 +50,9 @@ def config(bind: str, advertise: str | None) -> GossipConfig:
     return GossipConfig(bind=bind, advertise=advertise, heartbeat_interval=0.2, dead_after=1.0)
 
 
-@pytest.mark.parametrize(("bind", "advertise", "named"), CASES)
-def test_peers_named_any_way_connect_within_five_seconds(bind, advertise, named):
-    if "::" in bind and not ipv6_loopback():
-        pytest.skip("no IPv6 loopback here")
+def connect_seconds(bind: str, advertise: str | None, named: str,
+                    limit: float = CONNECT_WITHIN_S) -> float:
+    """Seconds until both nodes hold each other live (inf if not within `limit`)."""
     port, other = free_port(), free_port()
     fmt = {"p": port}
     named_node = Gossip(config(bind.format(**fmt), advertise and advertise.format(**fmt)), "named")
@@ -63,14 +62,18 @@ def test_peers_named_any_way_connect_within_five_seconds(bind, advertise, named)
         named_node.start()
         started = time.monotonic()
         dialler.start()
-        deadline = started + CONNECT_WITHIN_S
-        while time.monotonic() < deadline:
+        while time.monotonic() < started + limit:
             if named_node.peers() == [dialler.address] and dialler.peers() == [named_node.address]:
-                break
-            time.sleep(0.05)
-        took = time.monotonic() - started
-        assert named_node.peers() == [dialler.address], (took, named_node.counters())
-        assert dialler.peers() == [named_node.address], (took, dialler.counters())
+                return time.monotonic() - started
+            time.sleep(0.02)
+        return float("inf")
     finally:
         dialler.close()
         named_node.close()
+
+
+@pytest.mark.parametrize(("bind", "advertise", "named"), CASES)
+def test_peers_named_any_way_connect_within_five_seconds(bind, advertise, named):
+    if "::" in bind and not ipv6_loopback():
+        pytest.skip("no IPv6 loopback here")
+    assert connect_seconds(bind, advertise, named) <= CONNECT_WITHIN_S
