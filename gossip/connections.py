@@ -47,11 +47,14 @@ def total_cap(configured: int) -> int:
     return max(64, int(FILE_SHARE * resource.getrlimit(resource.RLIMIT_NOFILE)[0]))
 
 
-def _peer_ip(fd: int) -> str | None:
-    """The remote IP of an accepted TCP connection, by its descriptor (None if gone)."""
+def _peer_ip(fd: int, port: int | None) -> str | None:
+    """The remote IP of a connection accepted on `port`, by its descriptor; None if the
+    descriptor is gone or was reused meanwhile for something else (a dial of ours)."""
     sock = None
     try:
         sock = socket.socket(fileno=fd)  # wraps libzmq's descriptor; detached, never closed
+        if port is not None and sock.getsockname()[1] != port:
+            return None
         return sock.getpeername()[0]
     except OSError:
         return None
@@ -82,6 +85,7 @@ class ConnectionCap:
         # A socket has one monitor: events others want (CURVE refusals) come through here.
         self.monitor = router.get_monitor_socket(EVENTS | other_events)
         self._on_other = on_other
+        self.port: int | None = None  # the bound port, set once the ROUTER is bound
         self._source: dict[int, str] = {}  # descriptor -> source IP
         self._by_source: Counter[str] = Counter()
         self.refused = 0
@@ -106,7 +110,7 @@ class ConnectionCap:
 
     def _accepted(self, fd: int) -> None:
         self._gone(fd)  # a reused descriptor: its earlier connection is over
-        source = _peer_ip(fd)
+        source = _peer_ip(fd, self.port)
         if source is None:
             return
         if self._by_source[source] >= self.per_source or len(self._source) >= self.total:

@@ -66,6 +66,8 @@ class Transport:
                 self._server.note if self._server else None)
             self._poller.register(self.cap.monitor, zmq.POLLIN)
             self.address = bind_router(self.router, config)
+            self.cap.port = split_address(
+                self.router.get(zmq.LAST_ENDPOINT).decode(), allow_wildcard=True)[1]
         except Exception:
             self.close()
             raise
