@@ -132,7 +132,7 @@ class Verdicts:
             if address == self.local.self_addr:
                 if state == DEAD and incarnation == self.local.incarnation:
                     self.rejoin(now)
-                self._about_self(state, incarnation)
+                self._about_self(state, incarnation, sender)
             elif address in self.local.active:
                 self._about_neighbour(state, self.local.active[address], incarnation, now,
                                       sender)
@@ -158,19 +158,24 @@ class Verdicts:
             return  # another's word for its liveness, or a claim about an incarnation it lacks
         self.suspect(member.address, now, sender)
 
-    def _about_self(self, state: str, incarnation: int) -> None:
+    def _about_self(self, state: str, incarnation: int, sender: str | None) -> None:
         """SWIM's refutation: a live node suspected (or declared dead) outbids the rumour.
-        Only a claim about the incarnation this node holds is refuted: a higher one was
-        never ours (forged), a lower one is old news that our newer "alive" outruns."""
+        A claim about the incarnation this node holds raises it by one; a lower one is old
+        news, answered with the current "alive" to whoever sent it (it may hold us in a
+        one-sided view, and only our own word clears its suspicion); a higher one was
+        never ours: forged, ignored."""
         local = self.local
-        if state != ALIVE and incarnation == local.incarnation:
+        if state == ALIVE or incarnation > local.incarnation:
+            return
+        if incarnation == local.incarnation:
             local.incarnation = incarnation + 1
-            update = (ALIVE, local.self_addr, local.node_id, local.incarnation, "")
-            local.news.queue(update)
-            # Whoever suspects us holds us in its active view, as we hold it in ours: tell
-            # every neighbour at once rather than wait for the epidemic to find them.
-            local.out += [(GOSSIP, a, {"updates": [list(update)]}) for a in local.active]
             local.probes.adjust(+1)  # Lifeguard: being suspected hints that we are the slow one
+        update = (ALIVE, local.self_addr, local.node_id, local.incarnation, "")
+        local.news.queue(update)
+        # Whoever suspects us holds us in its active view, as we mostly hold it in ours: tell
+        # every neighbour, and the sender, at once rather than wait for the epidemic.
+        told = set(local.active) | ({sender} if sender else set())
+        local.out += [(GOSSIP, a, {"updates": [list(update)]}) for a in told]
 
     def _alive(self, address: str, node_id: str, incarnation: int, sender: str) -> None:
         """News of a node outside the active view: a rumour for the passive view (the

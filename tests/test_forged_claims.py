@@ -169,11 +169,17 @@ def injected_from_honest(flood: bool, generations: int = 8) -> float:
         wires = [migrant_to_map(elite("flooder", g)) for g in range(16)]
         honest_injected = 0
         for generation in range(generations):
+            # The honest pair first, so that what is measured is the order drain() hands
+            # migrants out in, not which message a loaded machine delivered first.
+            sent = honest.counters().get("migrants_sent", 0)
+            honest.emit([elite("honest", 2 * generation), elite("honest", 2 * generation + 1)])
+            wait_for(lambda: honest.counters().get("migrants_sent", 0) >= sent + 2,
+                     "the honest peer to send")
+            rogue.pump(0.1)
             if flood:
                 for k in range(20):
                     rogue.send(MIGRANTS, {"migrants": [
                         {**w, "generation": generation * 10**4 + k} for w in wires]})
-            honest.emit([elite("honest", 2 * generation), elite("honest", 2 * generation + 1)])
             rogue.pump(0.3)
             drained = victim.drain()
             honest_injected += sum(m.sender == "honest" for m in drained[:cap])
