@@ -274,6 +274,10 @@ def analyse(cluster: Cluster, started: float, ended: float, final: dict[int, dic
             "members_never_stopped": len(steady),
             "median": statistics.median(per_period) if per_period else None,
             "max": max(per_period) if per_period else None},
+        "members_final_counters": {
+            key: sum(c.get(key, 0) for c in final.values())
+            for key in ("connections_refused", "rejected.unproven_sender", "over_budget",
+                        "passive_refused", "sends_dropped")},
         "rss_mib_per_member": {
             "median": statistics.median(members_rss) / 1024 if members_rss else None,
             "max": max(members_rss) / 1024 if members_rss else None},

@@ -197,6 +197,11 @@ def bind_router(router: zmq.Socket, config: GossipConfig) -> str:
     router.setsockopt(zmq.RCVHWM, config.recv_hwm)
     router.setsockopt(zmq.SNDHWM, config.send_hwm)
     router.setsockopt(zmq.ROUTER_MANDATORY, 0)  # an unroutable reply is dropped
+    # A peer's DEALER that reconnects (its old TCP connection not yet seen dead here, e.g.
+    # after a stall) keeps its secret routing id and so the identity it proved; without
+    # handover libzmq gives the new connection a fresh id, and its migrants were dropped as
+    # `unproven_sender` (issue 41's soak).
+    router.setsockopt(zmq.ROUTER_HANDOVER, 1)
     # A connection silent before its handshake (a stalled stranger) holds a descriptor:
     # libzmq closes it after this long instead of its default 30 s.
     router.setsockopt(zmq.HANDSHAKE_IVL, max(1000, int(config.dead_after * 1000)))

@@ -173,7 +173,7 @@ def injected_from_honest(flood: bool, generations: int = 8) -> float:
             # migrants out in, not which message a loaded machine delivered first.
             sent = honest.counters().get("migrants_sent", 0)
             honest.emit([elite("honest", 2 * generation), elite("honest", 2 * generation + 1)])
-            wait_for(lambda: honest.counters().get("migrants_sent", 0) >= sent + 2,
+            wait_for(lambda sent=sent: honest.counters().get("migrants_sent", 0) >= sent + 2,
                      "the honest peer to send")
             rogue.pump(0.1)
             if flood:
