@@ -86,6 +86,12 @@ class Gate:
             return self._drop("spoofed_id", msg, peer_ip)  # an allowed key, another node's id
         if identity is None:
             if msg.type not in UNPROVEN:
+                # A neighbour whose connection we cannot place (this node restarted, and its
+                # bindings with it) is asked to prove it, as a join would be: the next
+                # message it sends on that connection counts (issue 41's soak lost migrants
+                # to a restarted member until the sender's view changed). Challenges are
+                # bounded per address and in all, as for joins.
+                self.proofs.challenge(msg.addr, msg.sender)
                 return self._drop("unproven_sender", msg, peer_ip)
             return self._accept(Standing.UNPROVEN, msg)
         if (identity.node_id, identity.address) != (msg.sender, msg.addr):
