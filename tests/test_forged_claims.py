@@ -19,6 +19,7 @@ from gossip import Gossip
 from gossip.messages import GOSSIP, MIGRANTS, SHUFFLE
 from gossip.migrant import migrant_to_map
 from tests.rogue import Rogue
+from tests.test_host_names import free_port
 from tests.test_rogue_peers import config, deaths, elite, fakes, pair, start, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -196,3 +197,51 @@ def test_a_flooding_identity_takes_only_what_honest_peers_leave():
     under_flood = injected_from_honest(flood=True)
     assert without > 0
     assert under_flood >= 0.8 * without, (under_flood, without)
+
+
+def test_a_restarted_member_takes_its_neighbours_migrants_again_at_once(tmp_path):
+    """SIGKILL and restart at the same address, faster than the neighbour declares it dead:
+    the neighbour's connection is unknown to the new process, which asks it to prove itself
+    instead of dropping its migrants until the neighbour's view changes (the soak's loss)."""
+    port = free_port()
+    events = tmp_path / "events.jsonl"
+
+    def member() -> subprocess.Popen:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gossip", "--node-id", "restarted", "--bind",
+             f"tcp://127.0.0.1:{port}", "--heartbeat-interval", "0.5", "--dead-after", "5",
+             "--max-time", "60", "--events", str(events)],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        proc.stdout.readline()  # bound
+        return proc
+
+    def received_since(t: float) -> int:
+        lines = events.read_text().splitlines() if events.exists() else []
+        return sum(json.loads(line).get("event") == "migrant_received"
+                   and json.loads(line)["time"] >= t for line in lines if line.strip())
+
+    nodes: list[Gossip] = []
+    proc = member()
+    try:
+        sender = start(nodes, "sender", seeds=[f"tcp://127.0.0.1:{port}"],
+                       heartbeat_interval=0.5, dead_after=5.0)
+        wait_for(lambda: sender.peers() == [f"tcp://127.0.0.1:{port}"], "the pair to meet")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        proc = member()
+        restarted = time.time()
+        generation = 0
+
+        def arrived() -> bool:
+            nonlocal generation
+            generation += 1
+            sender.emit([elite("sender", generation)])
+            return received_since(restarted) > 0
+
+        wait_for(arrived, "migrants at the restarted member", timeout=8.0)
+        assert f"tcp://127.0.0.1:{port}" in sender.peers()  # never declared dead meanwhile
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+        for node in nodes:
+            node.close()
