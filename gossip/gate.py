@@ -8,7 +8,8 @@ Trust, in the order a request meets it (DESIGN.md, Gossip):
    is dropped as `spoofed_id`;
 3. the connection: bound to an identity by a nonce echo (identity.py); a bound
    connection claiming another id or address is dropped as `spoofed_id`, an
-   unbound one may only ping, join (which starts a proof), prove or echo.
+   unbound one may only ping, join (which starts a proof), prove or echo; anything
+   else it sends is dropped and starts a proof of the address it claims.
 Replies on this node's own DEALERs are trusted to come from the dialled address.
 Every drop is counted under its reason (and logged, rate-limited, by `reject`).
 """
