@@ -44,7 +44,9 @@ class FakeEvaluator:
 
 def config(tmp_path, **stop):
     return config_from_mapping({
-        "evaluation": {"validation_episodes": 2, "validate_every": 2, "episodes": 2},
+        # two layers of 16: the formula's scores below are those of a 418-number genome
+        "evaluation": {"validation_episodes": 2, "validate_every": 2, "episodes": 2,
+                       "hidden": [16, 16]},
         "evolution": {"popsize": 8, "seed": 5},
         "stop": {"final_episodes": 4, **stop},
         "run": {"run_dir": str(tmp_path / "run"), "quiet": True, "checkpoint_every": 2},
