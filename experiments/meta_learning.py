@@ -11,7 +11,7 @@ it at the end on seeds from 2^31 up, which this report does not use.
 
     .venv/bin/python experiments/meta_learning.py --out runs/meta [--envs CartPole-v1 ...]
         [--family learned] [--max-evals N] [--max-time SECONDS] [--normalise-obs]
-        [--lifetime K] [--lifetimes L] [--popsize P] [--hidden WIDTHS]
+        [--lifetime K] [--lifetimes L] [--popsize P] [--sigma S] [--hidden WIDTHS]
 
 Writes `DIR/summary.json` and `DIR/summary.md` (the table of the closing note),
 and copies each champion to `examples/genomes/<env>.<family>.rules.msgpack`
@@ -100,7 +100,7 @@ def table(rows: list[dict[str, Any]]) -> str:
 # Options of this script passed on to the node under the node's own flag names.
 PASSED_ON = {"max_evals": "--max-evals", "max_time": "--max-time", "lifetimes": "--episodes",
              "lifetime": "--lifetime", "final_episodes": "--final-episodes",
-             "popsize": "--popsize", "hidden": "--hidden"}
+             "popsize": "--popsize", "hidden": "--hidden", "sigma": "--sigma"}
 
 
 def _overrides(args: argparse.Namespace) -> list[str]:
@@ -120,7 +120,7 @@ def main() -> int:
     parser.add_argument("--envs", nargs="+", default=list(RECIPES), choices=list(RECIPES))
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--family", default="threefactor",
-                        choices=["threefactor", "learned", "perturbation"])
+                        choices=["threefactor", "learned", "perturbation", "recurrent"])
     parser.add_argument("--max-evals", type=int, help="episode budget instead of the recipe's")
     parser.add_argument("--max-time", type=float, help="wall-clock budget of each run, seconds")
     parser.add_argument("--final-episodes", type=int,
@@ -133,6 +133,8 @@ def main() -> int:
                              "the recipe's")
     parser.add_argument("--popsize", type=int,
                         help="CMA-ES population size instead of the recipe's")
+    parser.add_argument("--sigma", type=float,
+                        help="CMA-ES initial step size instead of the node's default")
     parser.add_argument("--hidden",
                         help="hidden layer widths instead of the recipe's linear network "
                              "(the node's --hidden: \"8\" or \"16,8\"; every layer gets its "

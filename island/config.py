@@ -301,8 +301,8 @@ def validate(config: NodeConfig) -> None:
     """Check ranges and names once, at the edge, so the inside can trust the config."""
     from envs.episodes import LIFETIME_FITNESS
     from envs.multi import ACROSS_ENVS
-    from genome.rules import FAMILIES
-    from genome.spec import GenomeKind
+    from genome.rules import FAMILIES, MAX_RULE_PARAMS
+    from genome.spec import MAX_LAYERS, MAX_WIDTH, GenomeKind
 
     ev, evo, mig, stop, run = (config.evaluation, config.evolution, config.migration,
                                config.stop, config.run)
@@ -311,8 +311,15 @@ def validate(config: NodeConfig) -> None:
          f"{ev.kind!r} is not one of {', '.join(k.value for k in GenomeKind)}"),
         (ev.rule_family in FAMILIES, "evaluation.rule_family",
          f"{ev.rule_family!r} is not one of {', '.join(FAMILIES)}"),
-        (all(h > 0 for h in ev.hidden or []), "evaluation.hidden",
-         "layer sizes must be positive"),
+        (all(0 < h <= MAX_WIDTH for h in ev.hidden or []), "evaluation.hidden",
+         f"layer sizes must be in 1..{MAX_WIDTH}, got {ev.hidden}"),
+        (len(ev.hidden or []) < MAX_LAYERS, "evaluation.hidden",
+         f"at most {MAX_LAYERS - 1} hidden layers, got {len(ev.hidden or [])}"),
+        (ev.kind == "weights" or ev.rule_family not in FAMILIES
+         or (len(ev.hidden or []) + 1) * FAMILIES[ev.rule_family].n_params <= MAX_RULE_PARAMS,
+         "evaluation.hidden",
+         f"a {ev.rule_family} rule on {len(ev.hidden or []) + 1} layers would have more than "
+         f"{MAX_RULE_PARAMS} parameters: use fewer hidden layers"),
         (len(ev.envs) < 2 or ev.kind == "rules", "evaluation.envs",
          f"only a 'rules' genome trains on several environments (its rule is per layer, "
          f"weights are not), not {ev.kind!r}"),
