@@ -22,46 +22,60 @@ import numpy as np
 from envs.kernels import normalised_reward
 from envs.learned import DELTA_STEP
 from envs.threefactor import end_of_episode, gaussian
-from genome.rules import RECURRENT, RECURRENT_FEATURES, RECURRENT_SCALARS, RECURRENT_STATE
+from genome.rules import (
+    RECURRENT,
+    RECURRENT_FAMILIES,
+    RECURRENT_FEATURES,
+    RECURRENT_SCALARS,
+    recurrent_state,
+)
 
-N_S, N_F = RECURRENT_STATE, len(RECURRENT_FEATURES)
+N_F = len(RECURRENT_FEATURES)
 ETA, DECAY, NOISE, BASELINE, JITTER, ANNEAL = range(len(RECURRENT_SCALARS))
-assert RECURRENT.names[:6] == ("eta", "decay", "noise", "baseline", "jitter", "anneal")
-# Offsets of the cell's weights in a layer's parameters (see genome.rules).
-AZ = RECURRENT.index("z.h0.pre")
-BZ = AZ + N_S * N_F
-CZ = BZ + N_S * N_S
-AC = CZ + N_S
-BC = AC + N_S * N_F
-CC = BC + N_S * N_S
-V = CC + N_S
-U = V + N_S
-Q = U + N_S
-O = Q + N_F
-assert (RECURRENT.names[BZ], RECURRENT.names[AC], RECURRENT.names[V], RECURRENT.names[Q],
-        RECURRENT.names[U], RECURRENT.names[O]) == ("z.h0.h0", "c.h0.pre", "v.h0", "q.pre",
-                                                    "u.h0", "o")
-assert O + 1 == RECURRENT.n_params
+AZ = len(RECURRENT_SCALARS)  # the cell's weights follow the scalars (see genome.rules)
+assert RECURRENT.names[:AZ] == ("eta", "decay", "noise", "baseline", "jitter", "anneal")
+
 
 _jit = numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
 
 
-def state_size(n_params: int, n_layers: int) -> int:
+@_jit
+def offsets(n_s):
+    """Where Bz, bz, Ac, Bc, bc, v, u, q, o start in a layer's parameters, for state n_s
+    (Az starts at AZ)."""
+    bz = AZ + n_s * N_F
+    cz = bz + n_s * n_s
+    ac = cz + n_s
+    bc = ac + n_s * N_F
+    cc = bc + n_s * n_s
+    v = cc + n_s
+    return bz, cz, ac, bc, cc, v, v + n_s, v + 2 * n_s, v + 2 * n_s + N_F
+
+
+for _family in RECURRENT_FAMILIES.values():  # fail at import if the layout drifts
+    _n_s = recurrent_state(_family)
+    _at = dict(zip(("z.h0.h0", "z.h0.bias", "c.h0.pre", "c.h0.h0", "c.h0.bias", "v.h0", "u.h0",
+                    "q.pre", "o"), offsets(_n_s), strict=True))
+    assert all(_family.names[k] == name for name, k in _at.items())
+    assert _at["o"] + 1 == _family.n_params
+
+
+def state_size(n_params: int, n_layers: int, n_s: int) -> int:
     """Length of a row's rule state: cell states, perturbations, baselines, return, count."""
-    return (N_S + 1) * n_params + 3 * n_layers + 2
+    return (n_s + 1) * n_params + 3 * n_layers + 2
 
 
-def delta_slice(n_params: int) -> slice:
+def delta_slice(n_params: int, n_s: int) -> slice:
     """Where a row's state keeps its synapses' perturbations."""
-    return slice(N_S * n_params, (N_S + 1) * n_params)
+    return slice(n_s * n_params, (n_s + 1) * n_params)
 
 
 @_jit
-def draw_perturbations(state, n_params, sizes, rules, seeds):
+def draw_perturbations(state, n_params, sizes, rules, seeds, n_s):
     """delta = jitter_l anneal_l^k xi(episode seed, synapse) for every weight; biases 0."""
     n_layers = sizes.shape[0] - 1
-    episodes = (N_S + 1) * n_params + 3 * n_layers + 1
-    delta = state[:, N_S * n_params : (N_S + 1) * n_params]
+    episodes = (n_s + 1) * n_params + 3 * n_layers + 1
+    delta = state[:, n_s * n_params : (n_s + 1) * n_params]
     for r in range(delta.shape[0]):
         p = 0
         for layer in range(n_layers):
@@ -75,42 +89,43 @@ def draw_perturbations(state, n_params, sizes, rules, seeds):
 
 
 @_jit
-def cell_step(rule, x, h, g, end):
+def cell_step(rule, x, h, g, end, n_s):
     """One synapse: h <- (1 - z) h + z c in place; returns v . h + q . x + o (+ u . h at
     an episode's `end`)."""
-    for k in range(N_S):
-        az = rule[CZ + k]
-        ac = rule[CC + k]
+    bz, cz, ac, bc, cc, v, u, q, o = offsets(n_s)
+    for k in range(n_s):
+        a_z = rule[cz + k]
+        a_c = rule[cc + k]
         for f in range(N_F):
-            az += rule[AZ + k * N_F + f] * x[f]
-            ac += rule[AC + k * N_F + f] * x[f]
-        for j in range(N_S):
-            az += rule[BZ + k * N_S + j] * h[j]
-            ac += rule[BC + k * N_S + j] * h[j]
-        z = 1.0 / (1.0 + np.exp(-az))
-        g[k] = (1.0 - z) * h[k] + z * np.tanh(ac)
-    out = rule[O]
-    for k in range(N_S):
+            a_z += rule[AZ + k * N_F + f] * x[f]
+            a_c += rule[ac + k * N_F + f] * x[f]
+        for j in range(n_s):
+            a_z += rule[bz + k * n_s + j] * h[j]
+            a_c += rule[bc + k * n_s + j] * h[j]
+        z = 1.0 / (1.0 + np.exp(-a_z))
+        g[k] = (1.0 - z) * h[k] + z * np.tanh(a_c)
+    out = rule[o]
+    for k in range(n_s):
         h[k] = g[k]
-        out += rule[V + k] * h[k]
+        out += rule[v + k] * h[k]
         if end:
-            out += rule[U + k] * h[k]
+            out += rule[u + k] * h[k]
     for f in range(N_F):
-        out += rule[Q + f] * x[f]
+        out += rule[q + f] * x[f]
     return out
 
 
 @_jit
 def learn_recurrent(params, sizes, acts, clean, rules, state, reward, active, done, terminal,
-                    mean, var, alpha, clip, w_max):
+                    mean, var, alpha, clip, w_max, n_s):
     """One step of every synapse's cell for every running row; W' = W (1 - decay) + eta out."""
     s_norm = normalised_reward(reward, active, mean, var, alpha, clip)
     n_layers = sizes.shape[0] - 1
     n_params = params.shape[1]
-    base = (N_S + 1) * n_params
+    base = (n_s + 1) * n_params
     ret_slot = base + 3 * n_layers
     x = np.empty(N_F)
-    g = np.empty(N_S)
+    g = np.empty(n_s)
     for r in range(params.shape[0]):
         if not active[r]:
             continue
@@ -137,11 +152,11 @@ def learn_recurrent(params, sizes, acts, clean, rules, state, reward, active, do
                 w = p + o * n_in
                 for i in range(n_in):
                     pre = acts[r, a_in + i]
-                    delta = state[r, N_S * n_params + w + i]
+                    delta = state[r, n_s * n_params + w + i]
                     x[0], x[1], x[2] = pre, post, noise * pre
                     x[3], x[4], x[5] = params[r, w + i] / w_max, delta, ret * delta
-                    h = state[r, (w + i) * N_S : (w + i + 1) * N_S]
-                    dw = eta * cell_step(rule, x, h, g, done[r])
+                    h = state[r, (w + i) * n_s : (w + i + 1) * n_s]
+                    dw = eta * cell_step(rule, x, h, g, done[r], n_s)
                     params[r, w + i] = min(max(params[r, w + i] * keep + dw, -w_max), w_max)
             p += n_out * n_in + n_out
             a_in = a_out

@@ -25,7 +25,7 @@ from envs import learned, recurrent, threefactor
 from envs.kernels import FAMILY_CODES, forward, learn
 from envs.rows import RowArrays
 from envs.threefactor import forward_noisy
-from genome.rules import LEARNED, RECURRENT, THREEFACTOR
+from genome.rules import LEARNED, RECURRENT_FAMILIES, THREEFACTOR, recurrent_state
 from genome.spec import GenomeSpec
 
 REWARD_ALPHA = 0.01  # time constant of the running reward mean/variance (~100 steps)
@@ -138,9 +138,13 @@ class Learned(ThreeFactor):
 class Recurrent(ThreeFactor):
     """`recurrent`: a state per synapse that lives for the lifetime, a perturbation per episode."""
 
+    def __init__(self, spec: GenomeSpec):
+        super().__init__(spec)
+        self.n_s = recurrent_state(spec.family)
+
     @property
     def state_size(self) -> int:
-        return recurrent.state_size(self.spec.n_weights, self.spec.n_layers)
+        return recurrent.state_size(self.spec.n_weights, self.spec.n_layers, self.n_s)
 
     @property
     def trace_size(self) -> int:
@@ -148,17 +152,17 @@ class Recurrent(ThreeFactor):
 
     def begin_episode(self, rows: RowArrays) -> None:
         recurrent.draw_perturbations(rows["state"], self.spec.n_weights, self.sizes,
-                                     rows["rules"], rows["episode_seeds"])
+                                     rows["rules"], rows["episode_seeds"], self.n_s)
 
     def delta(self, rows: RowArrays) -> np.ndarray:
-        return rows["state"][:, recurrent.delta_slice(self.spec.n_weights)]
+        return rows["state"][:, recurrent.delta_slice(self.spec.n_weights, self.n_s)]
 
     def learn(self, rows: RowArrays, acts: np.ndarray, clean: np.ndarray, reward: np.ndarray,
               active: np.ndarray, done: np.ndarray, terminal: np.ndarray, w_max: float) -> None:
         recurrent.learn_recurrent(rows["params"], self.sizes, acts, clean, rows["rules"],
                                   rows["state"], reward, active, done, terminal,
                                   rows["reward_mean"], rows["reward_var"], REWARD_ALPHA,
-                                  REWARD_CLIP, w_max)
+                                  REWARD_CLIP, w_max, self.n_s)
 
 
 def kernels_for(spec: GenomeSpec) -> Fixed:
@@ -168,7 +172,7 @@ def kernels_for(spec: GenomeSpec) -> Fixed:
     family = spec.family.kernel_family.name
     if family == LEARNED.name:
         return Learned(spec)
-    if family == RECURRENT.name:
+    if family in {f.name for f in RECURRENT_FAMILIES.values()}:
         return Recurrent(spec)
     if family == THREEFACTOR.name:
         return ThreeFactor(spec)

@@ -37,6 +37,7 @@ class EvaluationConfig:
     envs_fitness: str = "mean"  # mean | min over `envs` of the normalised scores (envs/multi.py)
     kind: str = "weights+rules"
     rule_family: str = "hebbian"
+    rule_state: int = 4  # numbers of recurrent state per synapse (2-8), for rule_family recurrent
     hidden: list[int] | None = None  # hidden widths; unset: from the env (island/sizing.py)
     episodes: int | None = None  # lifetimes per evaluation (fresh seeds); unset: island/sizing.py
     # lifetimes per evaluation once a champion round has scored at the stop target (the end
@@ -66,6 +67,14 @@ class EvaluationConfig:
     def env_ids(self) -> list[str]:
         """The environments a genome is scored on: `envs`, or `env` alone."""
         return list(self.envs) or [self.env]
+
+    @property
+    def spec_family(self) -> str:
+        """The genome's rule family: `rule_family`, sized by `rule_state` if it is recurrent."""
+        from genome.rules import recurrent_name
+
+        return recurrent_name(self.rule_state) if self.rule_family == "recurrent" \
+            else self.rule_family
 
 
 @dataclass
@@ -301,7 +310,7 @@ def validate(config: NodeConfig) -> None:
     """Check ranges and names once, at the edge, so the inside can trust the config."""
     from envs.episodes import LIFETIME_FITNESS
     from envs.multi import ACROSS_ENVS
-    from genome.rules import FAMILIES, MAX_RULE_PARAMS
+    from genome.rules import FAMILIES, MAX_RULE_PARAMS, RECURRENT_STATES
     from genome.spec import MAX_LAYERS, MAX_WIDTH, GenomeKind
 
     ev, evo, mig, stop, run = (config.evaluation, config.evolution, config.migration,
@@ -315,11 +324,14 @@ def validate(config: NodeConfig) -> None:
          f"layer sizes must be in 1..{MAX_WIDTH}, got {ev.hidden}"),
         (len(ev.hidden or []) < MAX_LAYERS, "evaluation.hidden",
          f"at most {MAX_LAYERS - 1} hidden layers, got {len(ev.hidden or [])}"),
-        (ev.kind == "weights" or ev.rule_family not in FAMILIES
-         or (len(ev.hidden or []) + 1) * FAMILIES[ev.rule_family].n_params <= MAX_RULE_PARAMS,
+        (ev.rule_state in RECURRENT_STATES, "evaluation.rule_state",
+         f"must be in {RECURRENT_STATES.start}..{RECURRENT_STATES.stop - 1}, "
+         f"got {ev.rule_state}"),
+        (ev.kind == "weights" or ev.spec_family not in FAMILIES
+         or (len(ev.hidden or []) + 1) * FAMILIES[ev.spec_family].n_params <= MAX_RULE_PARAMS,
          "evaluation.hidden",
-         f"a {ev.rule_family} rule on {len(ev.hidden or []) + 1} layers would have more than "
-         f"{MAX_RULE_PARAMS} parameters: use fewer hidden layers"),
+         f"a {ev.spec_family} rule on {len(ev.hidden or []) + 1} layers would have more than "
+         f"{MAX_RULE_PARAMS} parameters: use fewer hidden layers or a smaller rule_state"),
         (len(ev.envs) < 2 or ev.kind == "rules", "evaluation.envs",
          f"only a 'rules' genome trains on several environments (its rule is per layer, "
          f"weights are not), not {ev.kind!r}"),

@@ -11,8 +11,10 @@ from genome.layout import batch_rules, batch_weights, rule_slice
 from genome.rules import (
     MAX_RULE_PARAMS,
     RECURRENT,
+    RECURRENT_FAMILIES,
     RECURRENT_FEATURES,
     RECURRENT_STATE,
+    recurrent_state,
 )
 from genome.spec import SpecError
 from island.migration import GRAFTED, admit
@@ -24,10 +26,10 @@ def _rule(**values) -> np.ndarray:
     return np.array([p.to_search(values.get(p.name, p.initial)) for p in RECURRENT.params])
 
 
-def _cell(rule: np.ndarray) -> tuple[np.ndarray, ...]:
+def _cell(family, rule: np.ndarray) -> tuple[np.ndarray, ...]:
     """Az, Bz, bz, Ac, Bc, bc, v, u, q, o of one layer's rule (natural units), by name."""
-    named = dict(zip(RECURRENT.names, rule, strict=True))
-    units = [f"h{k}" for k in range(RECURRENT_STATE)]
+    named = dict(zip(family.names, rule, strict=True))
+    units = [f"h{k}" for k in range(recurrent_state(family))]
     parts = []
     for gate in ("z", "c"):
         parts.append(np.array([[named[f"{gate}.{h}.{x}"] for x in RECURRENT_FEATURES]
@@ -53,7 +55,7 @@ def _reference(spec, x, episodes, w_max=5.0):
     layers = [(W[0].clip(-w_max, w_max), b[0].copy()) for W, b in batch_weights(spec, x)]
     rules = batch_rules(spec, x)[0]
     L = spec.n_layers
-    states = [np.zeros((*W.shape, RECURRENT_STATE)) for W, _ in layers]
+    states = [np.zeros((*W.shape, recurrent_state(spec.family))) for W, _ in layers]
     mean, var = 0.0, 1.0
     s_bar, r_bar, r_dev = np.zeros(L), np.zeros(L), np.zeros(L)
     ended = 0
@@ -81,7 +83,7 @@ def _reference(spec, x, episodes, w_max=5.0):
             done = t == len(rewards) - 1
             for layer, (W, _) in enumerate(layers):
                 eta, decay, _, beta = rules[layer][:4]
-                Az, Bz, bz, Ac, Bc, bc, v, u, q, o = _cell(rules[layer])
+                Az, Bz, bz, Ac, Bc, bc, v, u, q, o = _cell(spec.family, rules[layer])
                 ds = s - s_bar[layer]
                 s_bar[layer] += beta * ds
                 R = 0.0
@@ -107,14 +109,16 @@ def _reference(spec, x, episodes, w_max=5.0):
     return [W for W, _ in layers], states
 
 
-def test_compiled_recurrent_rule_follows_its_equations():
+@pytest.mark.parametrize("state", [RECURRENT_STATE, 2, 8])
+def test_compiled_recurrent_rule_follows_its_equations(state):
     info = env_info("LunarLander-v3")
-    spec = GenomeSpec("weights+rules", (8, 6, 5, 4), "recurrent")
+    family = RECURRENT_FAMILIES[state]
+    spec = GenomeSpec("weights+rules", (8, 6, 4) if state == 8 else (8, 6, 5, 4), family.name)
     x = initial_vector(spec) + 0.5 * np.random.default_rng(4).standard_normal(spec.dim)
-    rules = x[rule_slice(spec)].reshape(3, -1)
-    rules[:, RECURRENT.index("eta")] = -1.0  # eta 0.1: large enough to matter
+    rules = x[rule_slice(spec)].reshape(spec.n_layers, -1)
+    rules[:, family.index("eta")] = -1.0  # eta 0.1: large enough to matter
     for name in ("noise", "jitter", "anneal"):
-        rules[:, RECURRENT.index(name)] = -0.5
+        rules[:, family.index(name)] = -0.5
     rng = np.random.default_rng(8)
     episodes = [(seed, rng.standard_normal((n, 8)), 3 * rng.standard_normal(n), terminal)
                 for seed, n, terminal in [(17, 12, False), (99, 7, True), (5, 9, True)]]
@@ -131,11 +135,11 @@ def test_compiled_recurrent_rule_follows_its_equations():
     assert np.abs(states[0]).max() > 0.05  # and its cells did remember something
     for W, W_ref in zip(net.W, expected, strict=True):
         np.testing.assert_allclose(W[0], W_ref, atol=1e-9)
-    kept = net._rows["state"][0, : RECURRENT_STATE * spec.n_weights]
+    kept = net._rows["state"][0, : state * spec.n_weights]
     offset = 0
     for (out, inp), h in zip(spec.layer_shapes, states, strict=True):
-        cells = kept[RECURRENT_STATE * offset : RECURRENT_STATE * (offset + out * inp)]
-        np.testing.assert_allclose(cells.reshape(out, inp, RECURRENT_STATE), h, atol=1e-9)
+        cells = kept[state * offset : state * (offset + out * inp)]
+        np.testing.assert_allclose(cells.reshape(out, inp, state), h, atol=1e-9)
         offset += out * inp + out
 
 
@@ -209,3 +213,32 @@ def test_recurrent_rule_parameters_do_not_grow_with_width_and_stay_within_the_li
         assert spec.n_rule_params == spec.n_layers * RECURRENT.n_params <= MAX_RULE_PARAMS
     with pytest.raises(SpecError, match="1000"):
         GenomeSpec("rules", (4, *(8,) * 6, 2), "recurrent")
+    assert [f.n_params for f in RECURRENT_FAMILIES.values()] == [
+        17 + 24 * s + 2 * s * s for s in RECURRENT_FAMILIES]
+
+
+@pytest.mark.parametrize("flags, flag", [
+    (["--rule-state", "9"], "--rule-state"),
+    (["--rule-state", "1"], "--rule-state"),
+    (["--hidden", "5000"], "--hidden"),
+    (["--hidden", "16,16,16,16,16,16"], "--hidden"),  # 7 layers of 145: over 1,000
+])
+def test_a_state_size_or_hidden_width_out_of_range_stops_the_node_in_one_line(tmp_path, flags,
+                                                                              flag):
+    from tests.conftest import run_cli
+
+    result = run_cli("island-node", "--env", "CartPole-v1", "--kind", "rules", "--rule-family",
+                     "recurrent", *flags, "--run-dir", str(tmp_path / "run"))
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and flag in result.stderr
+
+
+def test_rule_state_picks_the_recurrent_family_of_that_size():
+    from island.config import config_from_mapping
+    from island.environments import TrainingEnvs
+
+    config = config_from_mapping({"evaluation": {"kind": "rules", "rule_family": "recurrent",
+                                                 "rule_state": 6, "hidden": [8]}})
+    (settings,) = TrainingEnvs.from_config(config.evaluation).settings
+    assert settings.spec.rule_family == "recurrent6"
+    assert settings.spec.n_rule_params == 2 * RECURRENT_FAMILIES[6].n_params
