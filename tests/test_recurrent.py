@@ -242,3 +242,38 @@ def test_rule_state_picks_the_recurrent_family_of_that_size():
     (settings,) = TrainingEnvs.from_config(config.evaluation).settings
     assert settings.spec.rule_family == "recurrent6"
     assert settings.spec.n_rule_params == 2 * RECURRENT_FAMILIES[6].n_params
+
+
+def _lifetime_from_twin_units(rule: np.ndarray) -> list[np.ndarray]:
+    """Hidden units 0 and 1 of a (4, 16, 2) network start identical; six CartPole episodes."""
+    import gymnasium as gym
+
+    info = env_info("CartPole-v1")
+    spec = GenomeSpec("rules", (4, 16, 2), "recurrent")
+    net = PlasticNetwork(spec, info, np.tile(rule, 2))
+    net.reset(np.array([1]))
+    (W0, _), (W1, _) = net._layers()
+    W0[0, 1] = W0[0, 0]  # the same input weights ...
+    W1[0, :, 1] = W1[0, :, 0]  # ... and the same weights onto the actions
+    env = gym.make("CartPole-v1")
+    for seed in range(10, 16):
+        net.begin_episode(np.array([seed]))
+        obs, _ = env.reset(seed=seed)
+        done = False
+        while not done:
+            obs, reward, terminated, truncated, _ = env.step(int(net.act(obs[None, :])[0]))
+            done = terminated or truncated
+            ended = np.array([done])
+            net.learn(np.array([reward]), np.ones(1, bool), ended, ended & terminated)
+    (W0, _), (W1, _) = net._layers()
+    return [np.abs(W0[0, 0] - W0[0, 1]).max(), np.abs(W1[0, :, 0] - W1[0, :, 1]).max()]
+
+
+def test_hidden_units_that_start_alike_learn_apart():
+    # A cell shared by a layer's synapses must not keep hidden units alike: their
+    # perturbations and noise are keyed by their own indices, so two units that start with
+    # the same weights try different changes and keep different ones. Without perturbations
+    # and noise nothing tells them apart.
+    assert min(_lifetime_from_twin_units(_rule())) > 0.05
+    silent = _rule(jitter=1e-4, noise=1e-4)
+    assert max(_lifetime_from_twin_units(silent)) < 1e-3
