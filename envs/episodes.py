@@ -15,6 +15,9 @@ import gymnasium as gym
 import numpy as np
 
 from envs.network import PlasticNetwork
+from envs.simulators import EnvpoolBatch, GymnasiumBatch
+
+Batch = GymnasiumBatch | EnvpoolBatch
 
 HELD_OUT_SEED_BASE = 2**31  # training seeds are drawn below this, held-out ones from it up
 
@@ -26,7 +29,7 @@ def weight_seeds(episode_seeds: np.ndarray) -> np.ndarray:
 
 
 def run_lifetimes(
-    envs: Sequence[gym.Env],
+    sim: Batch | Sequence[gym.Env],
     network: PlasticNetwork,
     seeds: Sequence[int] | np.ndarray,
     max_steps: int | None = None,
@@ -34,27 +37,26 @@ def run_lifetimes(
 ) -> tuple[np.ndarray, int]:
     """Return of every episode of every row's lifetime, (P, K), and the env steps taken.
 
-    `seeds` is (K,) shared by every row (training: a fair comparison), or (P, K)
-    with each row's own episode seeds. A row's initial weights come from the
-    seed of its first episode. With `reward_floor`, a step's reward below it adds
-    the floor to the return instead (training fitness only: the network's rule
+    `sim` steps the batch (envs/simulators.py; a list of gymnasium environments is
+    stepped as gymnasium's). `seeds` is (K,) shared by every row (training: a fair
+    comparison), or (P, K) with each row's own episode seeds. A row's initial weights
+    come from the seed of its first episode. With `reward_floor`, a step's reward below
+    it adds the floor to the return instead (training fitness only: the network's rule
     always learns from the true reward).
     """
+    if not hasattr(sim, "step"):
+        envs = list(sim)
+        sim = GymnasiumBatch(envs[0].spec.id if envs and envs[0].spec else "", envs)
     P = network.P
     seeds = np.asarray(seeds, dtype=np.int64)
     seeds = np.broadcast_to(seeds, (P, seeds.shape[-1]))
-    if len(envs) < P:
-        raise ValueError(f"need {P} environments, got {len(envs)}")
     returns = np.zeros((P, seeds.shape[1]))
     steps = 0
-    obs = np.empty((P, network.info.obs_dim))
     network.reset(weight_seeds(seeds[:, 0]))
     for episode in range(seeds.shape[1]):
         network.begin_episode(seeds[:, episode])
-        for i in range(P):
-            obs[i] = envs[i].reset(seed=int(seeds[i, episode]))[0]
-        steps += _run_episode(envs, network, obs, returns[:, episode], max_steps,
-                              reward_floor)
+        obs = sim.reset(seeds[:, episode])
+        steps += _run_episode(sim, network, obs, returns[:, episode], max_steps, reward_floor)
     network.restore()
     return returns, steps
 
@@ -80,50 +82,52 @@ LIFETIME_FITNESS = {
 
 
 def _run_episode(
-    envs: Sequence[gym.Env], network: PlasticNetwork, obs: np.ndarray,
+    sim: Batch, network: PlasticNetwork, obs: np.ndarray,
     totals: np.ndarray, max_steps: int | None, reward_floor: float | None = None,
 ) -> int:
     """One episode of every row, from the observations `obs`; adds returns to `totals`.
 
-    When half of the batch has ended, the network shrinks to the rows still
-    running, so the array work per step follows the episodes that are left.
+    Only the rows whose episode runs are stepped, so no environment runs past its
+    episode's end (envpool would reset it and start another). When half of the batch
+    has ended, the network shrinks to the rows still running, so the array work per
+    step follows the episodes that are left.
     """
     rows = np.arange(network.P)  # population rows still in the batch
     running = np.ones(network.P, dtype=bool)  # per batch row: its episode has not ended
-    live = list(range(network.P))  # the batch rows whose episode runs, in order
-    batch_envs = list(envs[: network.P])  # the environment of each batch row
+    live = np.arange(network.P)  # the batch rows whose episode runs, in order
+    slots = np.arange(network.P)  # the simulator's environment of each batch row
     batch_totals = np.zeros(network.P)  # returns so far, added to `totals` as rows leave
     steps = t = 0
     while len(rows) and (max_steps is None or t < max_steps):
-        actions = list(network.act(obs))  # one conversion per step, not one per row
+        actions = network.act(obs)
         reward = np.zeros(len(rows))
         stepped = running.copy()  # the final reward of an episode still teaches
         terminal = np.zeros(len(rows), dtype=bool)  # ended in a terminal state, not truncated
-        ended = False
-        for j in live:
-            o, r, terminated, truncated, _ = batch_envs[j].step(actions[j])
-            obs[j] = o
-            reward[j] = r
-            if terminated or truncated:
-                running[j], ended = False, True
-                terminal[j] = terminated
+        everyone = len(live) == len(rows)
+        o, r, terminated, truncated = sim.step(actions if everyone else actions[live],
+                                               slots if everyone else slots[live])
+        obs[live] = o
+        reward[live] = r
+        ended = terminated | truncated
+        any_ended = bool(ended.any())
+        if any_ended:
+            running[live[ended]] = False
+            terminal[live] = terminated
         steps += len(live)
         batch_totals += reward if reward_floor is None else np.maximum(reward, reward_floor)
         if max_steps is not None and t == max_steps - 1:
             running[:] = False  # the cap ends every episode still running
-            ended = True
+            any_ended = True
         network.learn(reward, stepped, stepped & ~running, terminal)
-        if ended:
-            live = [j for j in live if running[j]]
+        if any_ended:
+            live = np.flatnonzero(running)
             if len(live) * 2 <= len(rows):
-                keep = np.flatnonzero(running)
-                network.shrink(keep)
+                network.shrink(live)
                 gone = np.flatnonzero(~running)
                 totals[rows[gone]] += batch_totals[gone]  # each row's return, added once
-                rows, obs, running = rows[keep], obs[keep], running[keep]
-                batch_totals = batch_totals[keep]
-                batch_envs = [batch_envs[j] for j in keep]
-                live = list(range(len(rows)))
+                rows, obs, running = rows[live], obs[live], running[live]
+                batch_totals, slots = batch_totals[live], slots[live]
+                live = np.arange(len(rows))
         t += 1
     totals[rows] += batch_totals  # the rows the cap or the end left in the batch
     return steps

@@ -8,19 +8,20 @@ the genome chunk goes in and its fitness comes back.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import gymnasium as gym
 import numpy as np
 
 from envs.episodes import LIFETIME_FITNESS, lifetime_fitness, run_lifetimes
 from envs.network import PlasticNetwork
 from envs.pool import Aborted, WorkerPool
 from envs.random_policy import RandomPolicy, random_policy
-from envs.spaces import EnvInfo, describe, env_info, make_env
+from envs.simulators import SIMULATORS, choose_simulator, make_batch
+from envs.spaces import EnvInfo, env_info
 from genome.layout import W_MAX
 from genome.spec import GenomeSpec
 
@@ -38,11 +39,26 @@ class EvalSettings:
     # training fitness counts a step's reward below this as this (BipedalWalker's -100 for a
     # fall); champion rounds, confirmations and held-out scores use the true rewards
     train_reward_floor: float | None = None
+    # what steps the episodes (envs/simulators.py): "envpool" | "gymnasium"; unset: envpool
+    # where it provides the environment, gymnasium elsewhere
+    simulator: str | None = None
 
     def __post_init__(self) -> None:
         if self.lifetime_fitness not in LIFETIME_FITNESS:
             raise ValueError(f"unknown lifetime fitness {self.lifetime_fitness!r}; "
                              f"known: {', '.join(LIFETIME_FITNESS)}")
+        if self.simulator is not None and self.simulator not in SIMULATORS:
+            raise ValueError(f"unknown simulator {self.simulator!r}; "
+                             f"known: {', '.join(SIMULATORS)}")
+
+    @property
+    def simulated_in(self) -> str:
+        """The simulator these settings run in (`simulator`, or the default for the id)."""
+        return choose_simulator([self.env_id], self.simulator)
+
+    def judged_in(self, simulator: str = "gymnasium") -> EvalSettings:
+        """The same settings in another simulator (held-out scores: gymnasium, the judge)."""
+        return dataclasses.replace(self, simulator=simulator)
 
 
 def input_scale(settings: EvalSettings) -> RandomPolicy | None:
@@ -85,18 +101,13 @@ def split_work(P: int, L: int, jobs: int,
 
 
 class LocalEvaluator:
-    """Evaluates in this process, reusing its environments across calls."""
+    """Evaluates in this process, reusing its simulator (its environments, or its
+    envpool pool) across calls."""
 
     def __init__(self, settings: EvalSettings):
         self.settings = settings
-        first = make_env(settings.env_id)
-        self.info: EnvInfo = describe(first)
-        self._envs: list[gym.Env] = [first]
-
-    def _ensure_envs(self, n: int) -> list[gym.Env]:
-        while len(self._envs) < n:
-            self._envs.append(gym.make(self.settings.env_id))
-        return self._envs
+        self.info: EnvInfo = env_info(settings.env_id)
+        self.sim = make_batch(settings.env_id, settings.simulated_in)
 
     def episode_returns(
         self, X: np.ndarray, seeds: np.ndarray, shaped: bool = False,
@@ -114,14 +125,12 @@ class LocalEvaluator:
         network = PlasticNetwork(self.settings.spec, self.info, np.repeat(X, L, axis=0),
                                  w_max=self.settings.w_max, inputs=input_scale(self.settings))
         floor = self.settings.train_reward_floor if shaped else None
-        returns, steps = run_lifetimes(self._ensure_envs(P * L), network,
+        returns, steps = run_lifetimes(self.sim, network,
                                        seeds.reshape(P * L, K), self.settings.max_steps, floor)
         return returns.reshape(P, L, K), steps
 
     def close(self) -> None:
-        for env in self._envs:
-            env.close()
-        self._envs.clear()
+        self.sim.close()
 
 
 class EvaluationAborted(RuntimeError):

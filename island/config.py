@@ -58,6 +58,9 @@ class EvaluationConfig:
     # late falls count in full near the target; no gain on BipedalWalker (time_to_solve.md)
     train_reward_floor_until: float | None = None
     workers: int | None = None  # evaluation processes; unset: one per core; 0: in this process
+    # what steps training episodes: envpool (C++, batched) | gymnasium; unset: envpool when it
+    # provides every environment, else gymnasium (envs/simulators.py); the run records which
+    simulator: str | None = None
     validation_episodes: int = 10  # lifetimes per champion round (0: champion = best sample)
     validate_every: int = 5  # generations between champion rounds
     confirm_episodes: int = 50  # fresh lifetimes confirming a champion at the target (0: off)
@@ -125,6 +128,9 @@ class StopConfig:
     max_time: float = 0.0  # seconds of wall time
     max_generations: int = 0
     final_episodes: int = 100  # held-out lifetimes scoring the best genome at the end (0: off)
+    # the simulator of that held-out score: gymnasium, the judge of every reported figure
+    # (whatever trained), or envpool for speed
+    final_simulator: str = "gymnasium"
     default_max_evals: int = 100_000  # the cap when no criterion is set (see island/stopping.py)
 
 
@@ -310,6 +316,7 @@ def validate(config: NodeConfig) -> None:
     """Check ranges and names once, at the edge, so the inside can trust the config."""
     from envs.episodes import LIFETIME_FITNESS
     from envs.multi import ACROSS_ENVS
+    from envs.simulators import SIMULATORS
     from genome.rules import FAMILIES, MAX_RULE_PARAMS, RECURRENT_STATES
     from genome.spec import MAX_LAYERS, MAX_WIDTH, GenomeKind
 
@@ -348,6 +355,10 @@ def validate(config: NodeConfig) -> None:
         (ev.w_max > 0, "evaluation.w_max", "must be positive"),
         (ev.train_reward_floor_until is None or ev.train_reward_floor is not None,
          "evaluation.train_reward_floor_until", "needs train_reward_floor (a floor to lift)"),
+        (ev.simulator is None or ev.simulator in SIMULATORS, "evaluation.simulator",
+         f"{ev.simulator!r} is not one of {', '.join(SIMULATORS)}"),
+        (stop.final_simulator in SIMULATORS, "stop.final_simulator",
+         f"{stop.final_simulator!r} is not one of {', '.join(SIMULATORS)}"),
         (ev.workers is None or ev.workers >= 0, "evaluation.workers",
          "must be 0 (in this process) or positive"),
         (ev.validation_episodes >= 0, "evaluation.validation_episodes", "must be 0 (off) or more"),

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from envs import EnvInfo, EvalSettings, Evaluator, UnknownEnvironmentError, env_info
 from envs.multi import MultiEnvEvaluator
+from envs.simulators import choose_simulator
 from genome.spec import GenomeSpec
 from island.config import EvaluationConfig
 
@@ -24,6 +25,13 @@ def _info(env_id: str, ev: EvaluationConfig) -> EnvInfo:
         if ev.envs:
             raise UnknownEnvironmentError(f"evaluation.envs: {exc}") from None
         raise
+
+
+def resolve_simulator(ev: EvaluationConfig) -> str:
+    """Fill in `evaluation.simulator` (envpool where it provides every environment), so
+    config.toml records which; an explicit envpool for an id it lacks raises, naming it."""
+    ev.simulator = choose_simulator(ev.env_ids, ev.simulator)
+    return ev.simulator
 
 
 def primary_info(ev: EvaluationConfig) -> EnvInfo:
@@ -47,7 +55,7 @@ class TrainingEnvs:
             spec = GenomeSpec(ev.kind, (info.obs_dim, *ev.hidden, info.act_dim), ev.spec_family)
             settings.append(EvalSettings(env_id, spec, ev.max_steps or None,
                                          ev.lifetime_fitness, ev.w_max, ev.normalise_obs,
-                                         ev.train_reward_floor))
+                                         ev.train_reward_floor, ev.simulator))
         return cls(tuple(settings), ev.envs_fitness)
 
     @property
@@ -73,8 +81,16 @@ class TrainingEnvs:
         when fitness is the mean or the minimum of normalised returns (envs/multi.py)."""
         return 1.0 if self.several else env_info(self.primary.env_id).reward_threshold
 
-    def evaluator(self, workers: int | None) -> Evaluator | MultiEnvEvaluator:
-        """An evaluator over every environment (the node's default factory)."""
+    @property
+    def simulator(self) -> str:
+        """What steps the training episodes (every environment's the same)."""
+        return self.primary.simulated_in
+
+    def evaluator(self, workers: int | None,
+                  simulator: str | None = None) -> Evaluator | MultiEnvEvaluator:
+        """An evaluator over every environment (the node's default factory); `simulator`
+        replaces the training one (the final held-out score is judged in gymnasium)."""
+        settings = [s if simulator is None else s.judged_in(simulator) for s in self.settings]
         if self.several:
-            return MultiEnvEvaluator(list(self.settings), workers, self.across)
-        return Evaluator(self.primary, workers)
+            return MultiEnvEvaluator(settings, workers, self.across)
+        return Evaluator(settings[0], workers)

@@ -54,9 +54,15 @@ class GenomeFile:
         legacy = self.meta.get("episodes", 1) if self.meta.get("carry_weights") else 1
         return int(self.meta.get("lifetime") or legacy)
 
+    @property
+    def trained_in(self) -> str:
+        """The simulator that stepped its training episodes (files of older runs: gymnasium)."""
+        return str(self.meta.get("simulator") or "gymnasium")
+
     def scored_in(self, env_id: str | None = None, lifetime_fitness: str | None = None,
-                  ) -> tuple[GenomeSpec, np.ndarray, EvalSettings]:
-        """Spec, genome and settings to score it in `env_id` (default: its own).
+                  simulator: str = "gymnasium") -> tuple[GenomeSpec, np.ndarray, EvalSettings]:
+        """Spec, genome and settings to score it in `env_id` (default: its own), stepped by
+        `simulator` (default gymnasium, the judge, whatever it was trained in).
 
         A `rules` genome is re-sized for another environment (rule transfer); the
         episode cap it was evolved with applies only where it was evolved. Raises
@@ -70,5 +76,6 @@ class GenomeFile:
         fitness = lifetime_fitness or str(self.meta.get("lifetime_fitness", "mean"))
         settings = EvalSettings(env_id, spec, max_steps or None, fitness,
                                 float(self.meta.get("w_max", W_MAX)),
-                                bool(self.meta.get("normalise_obs", False)))  # older: never
+                                bool(self.meta.get("normalise_obs", False)),  # older: never
+                                simulator=simulator)
         return spec, x, settings

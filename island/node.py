@@ -22,7 +22,7 @@ import numpy as np
 from envs import EvalSettings
 from genome.spec import GenomeSpec
 from island.config import NodeConfig
-from island.environments import TrainingEnvs, primary_info
+from island.environments import TrainingEnvs, primary_info, resolve_simulator
 from island.generation import Generations
 from island.outcome import Outcome
 from island.record import GenerationRecord
@@ -47,6 +47,7 @@ def training_envs(config: NodeConfig) -> TrainingEnvs:
     """The node's environments, with the sizes the config leaves unset filled in from the
     first of them (island/sizing.py); a bad environment raises naming it."""
     ev = config.evaluation
+    resolve_simulator(ev)  # before the ids are looked up: envpool names its own close ids
     info = primary_info(ev)
     resolve_sizes(config, info)
     envs = TrainingEnvs.from_config(ev)
@@ -81,6 +82,7 @@ class Node:
         self.spec, self.settings = self.envs.primary.spec, self.envs.primary
         self.stop = StopCriteria.from_config(config.stop, self.envs.label,
                                              self.envs.reward_threshold())
+        self._own_evaluators = evaluator is None
         if evaluator is None:
             evaluator = lambda _settings: self.envs.evaluator(ev.workers)  # noqa: E731
         # Signals end the run cleanly (workers forward theirs to this process).
@@ -157,6 +159,16 @@ class Node:
     def run(self) -> int:
         """Evolve until a stop criterion or a signal; always leave a checkpoint behind."""
         return RunLoop(self).run()
+
+    def judge(self) -> tuple[EvaluatorLike, bool]:
+        """The evaluator of the final held-out score, in `stop.final_simulator` (gymnasium:
+        a reported figure never depends on the simulator that trained), and whether it is a
+        new one to close after; the training evaluator when it already simulates there (or
+        when a test passed its own)."""
+        final = self.config.stop.final_simulator
+        if final == self.envs.simulator or not self._own_evaluators:
+            return self.evaluator, False
+        return self.envs.evaluator(self.config.evaluation.workers, final), True
 
     def restart_clock(self) -> None:
         """Wall time counts from now on top of what the checkpoint had counted."""

@@ -58,10 +58,13 @@ class Outcome:
                         "validation" if gens.validating else "training")
 
     def final_score(self, evaluator: Any, lifetimes: int,
-                    abort: Callable[[], bool] | None = None) -> dict[str, Any]:
-        """The run's result: its best genome on held-out lifetimes, logged as `held_out`."""
+                    abort: Callable[[], bool] | None = None,
+                    simulator: str | None = None) -> dict[str, Any]:
+        """The run's result: its best genome on held-out lifetimes, logged as `held_out`
+        with the `simulator` that scored it."""
         gens = self.generations
         summary = self.held_out(evaluator, gens.best()[0], lifetimes, abort)
+        summary["simulator"] = simulator or self.settings.simulated_in
         summary["training_best"] = gens.island.best.fitness
         if gens.validating:
             summary["champion_validation"] = gens.champion.score
@@ -82,6 +85,7 @@ class Outcome:
             "max_steps": ev.max_steps, "lifetime": ev.lifetime,
             "lifetime_fitness": self.settings.lifetime_fitness, "w_max": self.settings.w_max,
             "episodes": ev.episodes, "normalise_obs": self.settings.normalise_obs,
+            "simulator": self.settings.simulated_in,  # what trained it; any simulator scores it
         }
         self.run_dir.write_best(encode_genome(self.spec, x, meta))
 

@@ -36,7 +36,8 @@ class RunLoop:
                 self.say(f"run in {node.run_dir.path} already finished ({finished}); "
                          "pass another --run-dir or --fresh to start a new one", err=True)
             else:
-                self.say(f"evolving on {node.envs.label} until {node.stop.describe()}; "
+                self.say(f"evolving on {node.envs.label} in {node.envs.simulator} until "
+                         f"{node.stop.describe()}; "
                          f"run directory {node.run_dir.path}")
                 finished = self._loop()
             self._finish(finished)
@@ -85,8 +86,13 @@ class RunLoop:
     def _final_score(self) -> None:
         """Score the best genome on held-out seeds, so the run's result is an honest one."""
         node = self.node
-        summary = node.outcome.final_score(node.evaluator, node.config.stop.final_episodes,
-                                           node.stopping)
+        judge, own = node.judge()
+        try:
+            summary = node.outcome.final_score(judge, node.config.stop.final_episodes,
+                                               node.stopping, node.config.stop.final_simulator)
+        finally:
+            if own:
+                judge.close()
         for line in format_held_out(summary):
             self.say(line)
 

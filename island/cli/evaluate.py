@@ -14,6 +14,7 @@ from pathlib import Path
 
 from envs import LIFETIME_FITNESS, Evaluator, UnknownEnvironmentError
 from envs.recording import record_lifetimes
+from envs.simulators import SIMULATORS, choose_simulator
 from genome.codec import GenomeDecodeError
 from island.genome_file import GenomeFile
 from island.rule_study import (
@@ -37,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="how a lifetime is scored (default: the one it was evolved with)")
     parser.add_argument("--held-out-start", type=int, default=0, metavar="N",
                         help="use held-out seeds from 2^31 + N up (default 0): a fresh sample")
+    parser.add_argument("--simulator", default="gymnasium",
+                        help="what steps the episodes: gymnasium (default, the judge, whatever "
+                        "the genome was trained in) or envpool (faster)")
     parser.add_argument("--workers", type=int, default=None,
                         help="worker processes (default: one per core; 0: in this process)")
     parser.add_argument("--rules", action="store_true",
@@ -55,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _check(args: argparse.Namespace) -> None:
+    if args.simulator not in SIMULATORS:
+        raise ValueError(f"--simulator: {args.simulator!r} is not one of {', '.join(SIMULATORS)}")
     for flag, value, least in (("--episodes", args.episodes, 1), ("--lifetime", args.lifetime, 0),
                                ("--held-out-start", args.held_out_start, 0),
                                ("--compare", args.compare, 0), ("--workers", args.workers or 0, 0)):
@@ -67,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _check(args)
         saved = GenomeFile.read(args.genome)
-        spec, x, settings = saved.scored_in(args.env, args.lifetime_fitness)
+        spec, x, settings = saved.scored_in(args.env, args.lifetime_fitness, args.simulator)
+        simulator = choose_simulator([settings.env_id], args.simulator)
     except (GenomeDecodeError, UnknownEnvironmentError, TransferError) as exc:
         print(f"island-eval: {args.genome}: {exc}", file=sys.stderr)
         return 2
@@ -95,14 +102,16 @@ def main(argv: list[str] | None = None) -> int:
             "rule_family": spec.rule_family, "layer_sizes": list(spec.layer_sizes),
             "lifetimes": args.episodes, "lifetime": lifetime, "lifetime_fitness": fitness,
             "held_out_seeds_from": 2**31 + args.held_out_start,
-            "trained_on": saved.trained_on,
+            "trained_on": saved.trained_on, "trained_in": saved.trained_in,
+            "simulator": simulator,
             "rows": [s.to_dict() for s in scores],
             "verdict": judged.to_dict() if judged else None,
             "recording": recording.to_dict() if recording else None,
         }, indent=2))
         return 0
     print(f"{args.genome}  env {env_id}  kind {spec.kind.value}  family {spec.rule_family}  "
-          f"lifetime {lifetime} ({fitness})")
+          f"lifetime {lifetime} ({fitness})  simulator {simulator} (trained in "
+          f"{saved.trained_in})")
     if args.rules and spec.kind.has_rules:
         print(rule_table(spec, x))
     for s in scores:

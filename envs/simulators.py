@@ -1,0 +1,202 @@
+"""The two simulators that step a batch of episodes, one environment per row.
+
+- `gymnasium`: gymnasium's own classes, stepped one environment at a time through
+  Python; the reference every reported score is judged in.
+- `envpool`: the same environments in C++ (envpool), stepped in one call per batch:
+  about 16x (CartPole), 88x (Acrobot) and 9x (LunarLander) the steps per second.
+
+Both start an episode of every row from that row's seed, so the rows of a batch that
+share a seed meet the same episode (common random numbers). gymnasium reseeds an
+environment with `reset(seed=...)`; envpool fixes each environment's seed when the
+pool is made, so `EnvpoolBatch.reset` makes a new pool for every set of episode seeds.
+The two draw initial states with different generators: the same seed starts different
+episodes in each, from the same distribution (tests/test_simulators.py checks that
+returns agree within their standard error).
+
+envpool's automatic reset (the step after an episode's end starts the next one) never
+leaks: the episode loop steps only rows whose episode runs, and a pool lives for one
+episode.
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+import warnings
+from collections.abc import Sequence
+from functools import lru_cache
+
+import gymnasium as gym
+import numpy as np
+
+from envs.spaces import UnknownEnvironmentError, make_env
+
+SIMULATORS = {
+    "envpool": "envpool's C++ environments, a batch stepped in one call (fast)",
+    "gymnasium": "gymnasium's own classes, one environment at a time (the judge)",
+}
+
+
+# Ids whose envpool dynamics differ from gymnasium's: the default leaves them in gymnasium.
+DIFFERS = {
+    "Pendulum-v1": "envpool moves the angle by the speed before clipping the speed at 8 rad/s, "
+                   "gymnasium after: returns about 1% apart (6-10 standard errors, 2000 episodes)",
+}
+
+
+@lru_cache(maxsize=1)
+def envpool_ids() -> frozenset[str]:
+    """The environment ids envpool provides; none where envpool is not installed."""
+    try:
+        import envpool
+    except ImportError:
+        return frozenset()
+    return frozenset(envpool.list_all_envs())
+
+
+def envpool_installed() -> bool:
+    return bool(envpool_ids())
+
+
+def close_envpool_ids(env_id: str, n: int = 5) -> list[str]:
+    """The envpool ids nearest to `env_id` (a version suffix off, a similar name)."""
+    return difflib.get_close_matches(env_id, sorted(envpool_ids()), n=n, cutoff=0.6)
+
+
+def choose_simulator(env_ids: Sequence[str], requested: str | None) -> str:
+    """The simulator a run uses: `requested`, or envpool when it provides every id (and
+    simulates each as gymnasium does: not the ids in DIFFERS).
+
+    An explicit `envpool` for an id it lacks raises (naming the close ids it has);
+    where envpool is not installed at all the run falls back to gymnasium with a note.
+    """
+    if requested is not None and requested not in SIMULATORS:
+        raise ValueError(f"unknown simulator {requested!r}; known: {', '.join(SIMULATORS)}")
+    if requested == "gymnasium":
+        return "gymnasium"
+    if not envpool_installed():
+        if requested == "envpool":
+            _note_no_envpool()
+        return "gymnasium"
+    missing = [e for e in env_ids if e not in envpool_ids()]
+    if requested is None:
+        return "gymnasium" if missing or any(e in DIFFERS for e in env_ids) else "envpool"
+    if missing:
+        close = close_envpool_ids(missing[0])
+        raise UnknownEnvironmentError(
+            f"envpool has no environment {missing[0]!r}; close envpool ids: "
+            f"{', '.join(close) if close else 'none'} (or --simulator gymnasium)")
+    return "envpool"
+
+
+@lru_cache(maxsize=1)
+def _note_no_envpool() -> None:
+    """Say once per process that envpool, asked for, is not there."""
+    print("note: envpool is not installed on this platform; simulating in gymnasium",
+          file=sys.stderr)
+
+
+def _to_int32(seeds: np.ndarray) -> list[int]:
+    """Episode seeds in envpool's int32 range, one to one: [0, 2^31) as they are (training),
+    [2^31, 2^32) as negatives (held out), so a held-out seed never starts a training episode."""
+    seeds = np.asarray(seeds, dtype=np.int64)
+    if seeds.min(initial=0) < 0 or seeds.max(initial=0) >= 2**32:
+        raise ValueError("envpool takes episode seeds in [0, 2^32)")
+    return [int(s) for s in np.where(seeds >= 2**31, seeds - 2**32, seeds)]
+
+
+class GymnasiumBatch:
+    """A batch of gymnasium environments, grown to the largest batch asked for."""
+
+    name = "gymnasium"
+
+    def __init__(self, env_id: str, envs: Sequence[gym.Env] | None = None):
+        self.env_id = env_id
+        self.envs: list[gym.Env] = list(envs) if envs is not None else [make_env(env_id)]
+
+    def reset(self, seeds: np.ndarray) -> np.ndarray:
+        """First observations of one episode per seed, (len(seeds), obs_dim)."""
+        while len(self.envs) < len(seeds):
+            self.envs.append(gym.make(self.env_id))
+        return np.array([self.envs[i].reset(seed=int(s))[0] for i, s in enumerate(seeds)],
+                        dtype=float)
+
+    def step(self, actions: np.ndarray, slots: np.ndarray,
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Step the environments `slots` (ascending) with `actions`: their observations,
+        rewards, and whether each episode terminated or was truncated."""
+        n = len(slots)
+        obs = [None] * n
+        reward = np.empty(n)
+        terminated = np.empty(n, dtype=bool)
+        truncated = np.empty(n, dtype=bool)
+        envs = self.envs
+        for k, (slot, action) in enumerate(zip(slots.tolist(), actions, strict=True)):
+            obs[k], reward[k], terminated[k], truncated[k], _ = envs[slot].step(action)
+        return np.array(obs, dtype=float), reward, terminated, truncated
+
+    def close(self) -> None:
+        for env in self.envs:
+            env.close()
+        self.envs.clear()
+
+
+class EnvpoolBatch:
+    """An envpool pool of one environment per row, made anew for every set of seeds.
+
+    One stepping thread (`num_threads=1`): each evaluation worker owns its pool, and the
+    workers already use every core.
+    """
+
+    name = "envpool"
+
+    def __init__(self, env_id: str):
+        if env_id not in envpool_ids():
+            close = close_envpool_ids(env_id)
+            raise UnknownEnvironmentError(
+                f"envpool has no environment {env_id!r}; close envpool ids: "
+                f"{', '.join(close) if close else 'none'}")
+        self.env_id = env_id
+        self.pool = None
+
+    def reset(self, seeds: np.ndarray) -> np.ndarray:
+        import envpool
+
+        self.close()
+        with warnings.catch_warnings():  # its float64 bounds on float32 spaces, every time
+            warnings.filterwarnings("ignore", message=".*precision lowered", category=UserWarning)
+            self.pool = envpool.make(self.env_id, env_type="gymnasium", num_envs=len(seeds),
+                                     seed=_to_int32(seeds), num_threads=1)
+            obs, info = self.pool.reset()
+        return self._in_order(np.asarray(info["env_id"]), np.asarray(obs, dtype=float))[0]
+
+    def step(self, actions: np.ndarray, slots: np.ndarray,
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        obs, reward, terminated, truncated, info = self.pool.step(
+            np.ascontiguousarray(actions), slots.astype(np.int32))
+        order = np.asarray(info["env_id"])
+        if not np.array_equal(order, slots):  # results come back in the order stepped
+            obs, reward, terminated, truncated = self._in_order(order, obs, reward, terminated,
+                                                                truncated)
+        return (np.asarray(obs, dtype=float), np.asarray(reward, dtype=float),
+                np.asarray(terminated, dtype=bool), np.asarray(truncated, dtype=bool))
+
+    @staticmethod
+    def _in_order(env_ids: np.ndarray, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+        """The arrays sorted by environment id (the order the caller asked in)."""
+        order = np.argsort(env_ids, kind="stable")
+        return tuple(np.asarray(a)[order] for a in arrays)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+            self.pool = None
+
+
+def make_batch(env_id: str, simulator: str) -> GymnasiumBatch | EnvpoolBatch:
+    """The batch stepper of `simulator` for `env_id`."""
+    if simulator == "envpool":
+        return EnvpoolBatch(env_id)
+    if simulator == "gymnasium":
+        return GymnasiumBatch(env_id)
+    raise ValueError(f"unknown simulator {simulator!r}; known: {', '.join(SIMULATORS)}")

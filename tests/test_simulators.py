@@ -1,0 +1,208 @@
+"""envpool steps the episodes, gymnasium judges them: the two simulators agree, and envpool's
+batches keep the evaluation's guarantees (common random numbers, lifetimes, no leaks)."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from envs import EvalSettings, Evaluator, PlasticNetwork, env_info, run_lifetimes
+from envs.episodes import _run_episode, weight_seeds
+from envs.simulators import DIFFERS, EnvpoolBatch, GymnasiumBatch, choose_simulator
+from genome import GenomeSpec, encode_genome, initial_vector
+from island.genome_file import GenomeFile
+from tests.conftest import run_cli
+
+GENOMES = Path(__file__).resolve().parent.parent / "examples" / "genomes"
+EPISODES = 200
+
+
+def _random_genome(env_id: str, kind: str = "weights+rules", hidden: int = 8,
+                   seed: int = 1) -> tuple[GenomeSpec, np.ndarray]:
+    info = env_info(env_id)
+    spec = GenomeSpec(kind, (info.obs_dim, hidden, info.act_dim), "hebbian")
+    return spec, initial_vector(spec) + 0.5 * np.random.default_rng(seed).standard_normal(
+        spec.dim)
+
+
+def _returns(settings: EvalSettings, x: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    with Evaluator(settings, workers=0) as ev:
+        return ev.episode_returns(x[None, :], seeds)[0, :, 0]
+
+
+# One genome per family of environments: shipped evolved rules where one fits (their returns
+# spread over the range the task pays), a random plastic genome otherwise.
+EQUIVALENCE = [
+    ("classic control", "CartPole-v1", "CartPole-v1.threefactor.rules.msgpack", None),
+    ("classic control", "Acrobot-v1", "Acrobot-v1.learned.rules.msgpack", None),
+    ("classic control", "MountainCarContinuous-v0", None, None),
+    ("Box2D", "LunarLander-v3", "LunarLander-v3.threefactor.rules.msgpack", None),
+    ("Box2D", "BipedalWalker-v3", None, 200),
+    ("MuJoCo", "Reacher-v5", "Pendulum-v1+MountainCarContinuous-v0+Reacher-v5.learned.rules"
+     ".msgpack", None),
+    ("MuJoCo", "HalfCheetah-v5", None, 200),
+]
+
+
+@pytest.mark.parametrize("family, env_id, genome, max_steps", EQUIVALENCE,
+                         ids=[e[1] for e in EQUIVALENCE])
+def test_a_fixed_genome_scores_the_same_in_both_simulators_within_three_standard_errors(
+        family, env_id, genome, max_steps):
+    if genome:
+        spec, x, settings = GenomeFile.read(GENOMES / genome).scored_in(env_id, "mean")
+        settings = EvalSettings(env_id, spec, max_steps, "mean", settings.w_max,
+                                settings.normalise_obs)
+    else:
+        spec, x = _random_genome(env_id)
+        settings = EvalSettings(env_id, spec, max_steps, "mean")
+    seeds = np.arange(7_000, 7_000 + EPISODES)
+    gym_returns = _returns(settings.judged_in("gymnasium"), x, seeds)
+    pool_returns = _returns(settings.judged_in("envpool"), x, seeds)
+    se = np.hypot(gym_returns.std(ddof=1), pool_returns.std(ddof=1)) / np.sqrt(EPISODES)
+    assert se > 0, f"{env_id}: the genome's returns do not vary; the comparison says nothing"
+    gap = abs(gym_returns.mean() - pool_returns.mean())
+    assert gap < 3 * se, (f"{family} {env_id}: gymnasium {gym_returns.mean():.2f}, envpool "
+                          f"{pool_returns.mean():.2f}, {gap / se:.1f} standard errors apart")
+
+
+def test_the_default_simulator_is_envpool_where_it_agrees_with_gymnasium():
+    assert choose_simulator(["CartPole-v1"], None) == "envpool"
+    assert choose_simulator(["LunarLander-v3", "Hopper-v5"], None) == "envpool"
+    assert choose_simulator(["Pendulum-v1"], None) == "gymnasium"  # see DIFFERS
+    assert choose_simulator(["CartPole-v1", "Pendulum-v1"], None) == "gymnasium"
+    assert choose_simulator(["Pendulum-v1"], "envpool") == "envpool"  # asked for: it runs
+    assert "Pendulum-v1" in DIFFERS
+
+
+def test_genomes_of_one_generation_see_identical_first_observations():
+    batch = EnvpoolBatch("LunarLander-v3")
+    try:
+        first = batch.reset(np.array([11, 11, 11, 12]))
+        again = batch.reset(np.array([12, 11]))
+    finally:
+        batch.close()
+    np.testing.assert_array_equal(first[0], first[1])
+    np.testing.assert_array_equal(first[0], first[2])
+    assert not np.array_equal(first[0], first[3])
+    np.testing.assert_array_equal(again, first[[3, 0]])  # a seed starts the same episode again
+
+
+def test_a_genome_scores_the_same_alone_and_beside_others_of_its_generation():
+    spec, X = _random_genome("LunarLander-v3", hidden=16)
+    X = X + 0.3 * np.random.default_rng(3).standard_normal((5, spec.dim))
+    settings = EvalSettings("LunarLander-v3", spec, 300, "mean", simulator="envpool")
+    with Evaluator(settings, workers=0) as ev:
+        together = ev.episode_returns(X, [[21, 22], [23, 24]])
+        alone = np.stack([ev.episode_returns(x[None], [[21, 22], [23, 24]])[0] for x in X])
+    np.testing.assert_array_equal(together, alone)
+
+
+def test_weights_carry_across_envpool_episodes_within_a_lifetime():
+    spec, x = _random_genome("CartPole-v1", kind="rules", hidden=8, seed=5)
+    info = env_info("CartPole-v1")
+    batch = EnvpoolBatch("CartPole-v1")
+    try:
+        returns, _ = run_lifetimes(batch, PlasticNetwork(spec, info, x[None]), [31, 32])
+        # The same lifetime by hand: episode 31, then episode 32 from the weights it ended with.
+        by_hand = PlasticNetwork(spec, info, x[None])
+        first, _ = run_lifetimes(batch, by_hand, [31])
+        learned = by_hand.params.copy()
+        by_hand.begin_episode(np.array([32]))
+        second = np.zeros(1)
+        _run_episode(batch, by_hand, batch.reset(np.array([32])), second, None)
+    finally:
+        batch.close()
+    initial = PlasticNetwork(spec, info, x[None])
+    initial.reset(weight_seeds(np.array([31])))
+    assert not np.allclose(learned, initial.params)  # episode 31 changed the weights
+    assert returns[0, 0] == first[0, 0]
+    assert returns[0, 1] == second[0]
+
+
+def test_no_episode_leaks_into_the_next_across_envpool_automatic_resets():
+    # A `weights` genome on CartPole: its return is its episode's length, so any step taken
+    # after an episode's end (an automatic reset's new episode) would show in returns or steps.
+    spec, x = _random_genome("CartPole-v1", kind="weights", seed=9)
+    X = np.stack([x, x * 0.7, x * 1.3, -x])
+    seeds = [[41, 42, 43]]
+    settings = EvalSettings("CartPole-v1", spec, None, "mean", simulator="envpool")
+    with Evaluator(settings, workers=0) as ev:
+        lifetimes = ev.episode_returns(X, seeds)[:, 0]  # (4 genomes, 3 episodes)
+        steps = ev.steps
+        single = np.stack([[ev.episode_returns(X[i:i + 1], [[s]])[0, 0, 0] for s in seeds[0]]
+                           for i in range(len(X))])
+    assert len(set(lifetimes.ravel().tolist())) > 1  # episodes of different lengths
+    np.testing.assert_array_equal(lifetimes, single)  # episode k as if it were the only one
+    assert steps == lifetimes.sum()  # every step counted belongs to an episode's return
+
+
+def test_each_worker_steps_its_own_envpool_pool():
+    spec, X = _random_genome("CartPole-v1")
+    X = X + 0.2 * np.random.default_rng(4).standard_normal((6, spec.dim))
+    settings = EvalSettings("CartPole-v1", spec, None, "mean", simulator="envpool")
+    with Evaluator(settings, workers=0) as local:
+        expected = local.evaluate(X, [51, 52])
+    with Evaluator(settings, workers=2) as pool:
+        got = pool.evaluate(X, [51, 52])
+        loaded = [Path(f"/proc/{pid}/maps").read_text() for pid in pool.worker_pids]
+        threads = [len(list(Path(f"/proc/{pid}/task").iterdir())) for pid in pool.worker_pids]
+    np.testing.assert_array_equal(got, expected)
+    assert len(loaded) == 2 and all("classic_control_envpool" in maps for maps in loaded)
+    assert all(n < 8 for n in threads)  # one stepping thread each, not one per core
+
+
+def test_gymnasium_batch_and_a_list_of_environments_run_the_same_lifetimes():
+    import gymnasium as gym
+
+    spec, x = _random_genome("CartPole-v1", kind="rules")
+    info = env_info("CartPole-v1")
+    listed = run_lifetimes([gym.make("CartPole-v1")], PlasticNetwork(spec, info, x[None]),
+                           [61, 62])
+    batched = run_lifetimes(GymnasiumBatch("CartPole-v1"), PlasticNetwork(spec, info, x[None]),
+                            [61, 62])
+    np.testing.assert_array_equal(listed[0], batched[0])
+
+
+def test_envpool_without_the_id_exits_2_naming_close_ids_and_writes_nothing(tmp_path):
+    run = tmp_path / "run"
+    result = run_cli("island-node", "--simulator", "envpool", "--env", "LunarLander-v4",
+                     "--run-dir", str(run), "--quiet")
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "LunarLander-v4" in line and "LunarLander-v3" in line
+    assert not run.exists()
+
+
+@pytest.mark.parametrize("cli", ["island-node", "island-eval"])
+def test_an_unknown_simulator_is_one_line_naming_the_flag(cli, tmp_path):
+    genome = tmp_path / "g.msgpack"
+    spec, x = _random_genome("CartPole-v1")
+    genome.write_bytes(encode_genome(spec, x, {"env": "CartPole-v1"}))
+    args = [str(genome)] if cli == "island-eval" else ["--run-dir", str(tmp_path / "run")]
+    result = run_cli(cli, *args, "--simulator", "warp")
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "--simulator" in line and "warp" in line
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_genome_trained_in_one_simulator_scores_in_the_other(tmp_path):
+    run = tmp_path / "run"
+    trained = run_cli("island-node", "--env", "CartPole-v1", "--simulator", "envpool",
+                      "--max-generations", "2", "--popsize", "8", "--workers", "0",
+                      "--final-episodes", "5", "--run-dir", str(run))
+    assert trained.returncode == 0, trained.stderr
+    assert "in envpool" in trained.stdout.splitlines()[0]
+    assert 'simulator = "envpool"' in (run / "config.toml").read_text()
+    saved = GenomeFile.read(run / "best.msgpack")
+    assert saved.trained_in == "envpool"
+    scores = {}
+    for simulator in ("gymnasium", "envpool"):
+        scored = run_cli("island-eval", str(run / "best.msgpack"), "--episodes", "5",
+                         "--workers", "0", "--simulator", simulator)
+        assert scored.returncode == 0 and not scored.stderr.strip(), scored.stderr
+        assert f"simulator {simulator} (trained in envpool)" in scored.stdout
+        scores[simulator] = scored.stdout
+    default = run_cli("island-eval", str(run / "best.msgpack"), "--episodes", "5",
+                      "--workers", "0")
+    assert default.stdout == scores["gymnasium"]  # judged in gymnasium unless asked
