@@ -1,8 +1,8 @@
 """Pure meta-learning: a few rule parameters make random networks learn, within one lifetime.
 
 For each environment: one `island-node` evolves a `rules` genome of a rule
-family (`--family`: `threefactor` or `learned`; a linear network, random initial
-weights every lifetime),
+family (`--family`: `threefactor`, `learned`, `perturbation` or `recurrent`; a
+linear network unless `--hidden`, random initial weights every lifetime),
 then `island-eval --json --compare 5` scores its champion on 100 held-out
 lifetimes against 5 random rules, the same rule with learning off (decay, noise
 and perturbations kept) and with plasticity off, and each constant action, on
