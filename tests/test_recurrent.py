@@ -134,12 +134,13 @@ def test_compiled_recurrent_rule_follows_its_equations(state):
     assert not np.allclose(expected[0], PlasticNetwork(spec, info, x).W[0][0])  # it did learn
     assert np.abs(states[0]).max() > 0.05  # and its cells did remember something
     for W, W_ref in zip(net.W, expected, strict=True):
-        np.testing.assert_allclose(W[0], W_ref, atol=1e-9)
+        # the forward pass's tanh is float32-precise (envs/kernels.py)
+        np.testing.assert_allclose(W[0], W_ref, rtol=1e-5, atol=1e-7)
     kept = net._rows["state"][0, : state * spec.n_weights]
     offset = 0
     for (out, inp), h in zip(spec.layer_shapes, states, strict=True):
         cells = kept[state * offset : state * (offset + out * inp)]
-        np.testing.assert_allclose(cells.reshape(out, inp, state), h, atol=1e-9)
+        np.testing.assert_allclose(cells.reshape(out, inp, state), h, rtol=1e-5, atol=1e-7)
         offset += out * inp + out
 
 
