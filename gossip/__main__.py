@@ -6,6 +6,10 @@ its address once bound, answers status queries, and exits 0 on SIGTERM or
 SIGINT, or after `--max-time` seconds.
 
     python -m gossip --node-id seed --bind tcp://127.0.0.1:0 --peers peers.txt
+
+With `--events FILE` it appends what it saw (joins, deaths, migrants received) to
+FILE as JSON lines once a second, and drops the migrants it receives (it evolves
+nothing), as the soak benchmark (benchmarks/gossip_soak.py) reads them.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ import json
 import signal
 import sys
 import threading
+import time
 from dataclasses import fields
+from typing import TextIO
 
 from gossip.config import GossipConfig
 from gossip.service import Gossip
@@ -25,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gossip", description=__doc__.split("\n")[0])
     parser.add_argument("--node-id", required=True)
     parser.add_argument("--max-time", type=float, default=0.0, help="seconds; 0: until a signal")
+    parser.add_argument("--events", help="append events to this JSON-lines file each second")
     for f in fields(GossipConfig):
         kind = {"int": int, "float": float}.get(str(f.type).split(" ")[0], str)
         parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=kind)
@@ -41,9 +48,28 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     print(json.dumps({"node": args.node_id, "address": gossip.address}), flush=True)
-    stop.wait(args.max_time or None)
+    if args.events is None:
+        stop.wait(args.max_time or None)
+    else:
+        end = time.monotonic() + args.max_time if args.max_time else float("inf")
+        with open(args.events, "a", encoding="utf-8") as out:
+            while not stop.wait(min(1.0, max(0.0, end - time.monotonic()))):
+                _record(gossip, out)
+                if time.monotonic() >= end:
+                    break
+            gossip.close()
+            _record(gossip, out)
+        return 0
     gossip.close()
     return 0
+
+
+def _record(gossip: Gossip, out: TextIO) -> None:
+    """The events since the last call, one JSON line each; received migrants are dropped."""
+    gossip.drain()
+    for event in gossip.events():
+        out.write(json.dumps(event) + "\n")
+    out.flush()
 
 
 if __name__ == "__main__":

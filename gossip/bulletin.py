@@ -38,11 +38,18 @@ class Shared:
     events: Mailbox[dict[str, Any]] = field(default_factory=lambda: Mailbox(MAX_EVENTS))
     counters: Counters = field(default_factory=Counters)
     _live: list[str] = field(default_factory=list)
+    _passive: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def set_live(self, peers: list[str]) -> None:
+    def set_live(self, peers: list[str], passive: list[str] | None = None) -> None:
         with self._lock:
             self._live = list(peers)
+            if passive is not None:
+                self._passive = list(passive)
+
+    def passive(self) -> list[str]:
+        with self._lock:
+            return list(self._passive)
 
     def live(self) -> list[str]:
         with self._lock:

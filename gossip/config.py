@@ -46,6 +46,8 @@ class GossipConfig:
     event_rate: float = 20.0  # events of one kind logged per second; the rest are counted
     resolve_timeout: float = 2.0  # seconds a host-name lookup may take (off the gossip thread)
     max_message_bytes: int = 4 * MIB  # larger messages are refused by the socket
+    max_connections: int = 0  # incoming connections held at once; 0: half the file limit
+    max_connections_per_source: int = 128  # incoming connections held from one IP address
     max_migrants: int = 16  # migrants per message
     inbox_size: int = 256  # received migrants waiting for drain() per sender; oldest drop first
     outbox_size: int = 256  # emitted migrants waiting for the gossip thread
@@ -81,6 +83,8 @@ class GossipConfig:
         _between("max_dials", self.max_dials, 1, 1024)
         _between("migrants_per_sender", self.migrants_per_sender, 1, MAX_MIGRANTS_PER_MESSAGE)
         _between("max_migrants", self.max_migrants, 1, MAX_MIGRANTS_PER_MESSAGE)
+        _at_least("max_connections", self.max_connections, 0)
+        _at_least("max_connections_per_source", self.max_connections_per_source, 1)
         _between("max_message_bytes", self.max_message_bytes, 64 * 1024, 1024 * MIB)
         for name in ("inbox_size", "outbox_size", "send_hwm", "recv_hwm"):
             _at_least(name, getattr(self, name), 1)

@@ -9,13 +9,11 @@ ZAP handler answers.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from typing import Any
 
 import zmq
 from zmq.auth.thread import ThreadAuthenticator
-from zmq.utils.monitor import parse_monitor_message
 
 from gossip.curve import CurveKeys
 
@@ -30,7 +28,8 @@ HANDSHAKE_FAILURES = {
 
 
 class CurveServer:
-    """Secures a ROUTER before its bind; `monitor` is the socket to poll for refusals."""
+    """Secures a ROUTER before its bind; `note` keeps the refusals the ROUTER's one monitor
+    (connections.py) reports, `HANDSHAKE_FAILURES` names the events it wants."""
 
     def __init__(self, context: zmq.Context, router: zmq.Socket, curve: CurveKeys) -> None:
         self.router = router
@@ -42,37 +41,25 @@ class CurveServer:
             router.setsockopt(zmq.CURVE_SERVER, 1)
             router.setsockopt(zmq.CURVE_PUBLICKEY, curve.public)
             router.setsockopt(zmq.CURVE_SECRETKEY, curve.secret)
-            self.monitor: zmq.Socket = router.get_monitor_socket(sum(HANDSHAKE_FAILURES))
         except BaseException:
             self._auth.stop()
             raise
 
-    def read_monitor(self) -> None:
-        """Keep the refused handshakes the monitor has reported (at most MAX_SECURITY_EVENTS)."""
-        for _ in range(MAX_SECURITY_EVENTS):
-            try:
-                event = parse_monitor_message(self.monitor.recv_multipart(zmq.NOBLOCK))
-            except zmq.Again:
-                return
-            reason = HANDSHAKE_FAILURES.get(event["event"])
-            if reason is not None and len(self._events) < MAX_SECURITY_EVENTS:
-                endpoint = event["endpoint"]
-                self._events.append({
-                    "reason": reason,
-                    "endpoint": endpoint.decode(errors="replace") if endpoint else "",
-                    "errno": event["value"],
-                })
+    def note(self, event: dict[str, Any]) -> None:
+        """Keep a refused handshake the monitor reported (at most MAX_SECURITY_EVENTS)."""
+        reason = HANDSHAKE_FAILURES.get(event["event"])
+        if reason is not None and len(self._events) < MAX_SECURITY_EVENTS:
+            endpoint = event["endpoint"]
+            self._events.append({
+                "reason": reason,
+                "endpoint": endpoint.decode(errors="replace") if endpoint else "",
+                "errno": event["value"],
+            })
 
     def take_events(self) -> list[dict[str, Any]]:
         """Handshakes refused since the last call (reason, endpoint, errno)."""
         events, self._events = self._events, []
         return events
-
-    def close_monitor(self) -> None:
-        """Stop the monitor: before the ROUTER closes."""
-        with contextlib.suppress(zmq.ZMQError):
-            self.router.disable_monitor()
-        self.monitor.close(linger=0)
 
     def stop(self) -> None:
         """Stop the ZAP handler: after the ROUTER closed, before the context ends."""

@@ -5,6 +5,10 @@ ever given IP addresses) and, with CurveZMQ, once this node knows the peer's
 public key; otherwise the send is skipped and counted (`unresolved`) or the
 address is reported once as keyless. Every DEALER is registered with the
 transport's poller, since replies come back on it.
+
+A peer may be named one way here (`localhost:5555` in a peers file) and
+advertise another (`tcp://127.0.0.1:5555`); `reaching` finds the open DEALER
+whose resolved endpoint is the same host and port, however either is written.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import zmq
 from gossip.address import is_ipv6, join_address, split_address
 from gossip.config import GossipConfig
 from gossip.curve import CurveKeys
-from gossip.resolver import Resolver
+from gossip.resolver import Resolver, host_key
 
 DEALER_RCVHWM = 16  # a DEALER only ever receives nothing or a stray reply
 MAX_HEARTBEAT_TTL_MS = 6_553_500  # libzmq sends the TTL in deciseconds in 16 bits
@@ -82,6 +86,7 @@ class Dealers:
         self.node_of: Callable[[str], str | None] = lambda address: None
         self._sockets: dict[str, zmq.Socket] = {}
         self._address_of: dict[zmq.Socket, str] = {}
+        self._endpoint: dict[str, tuple[str, int]] = {}  # address -> (host key, port) dialled
         self._keyless: set[str] = set()
         self._reported_keyless: set[str] = set()
 
@@ -121,16 +126,48 @@ class Dealers:
                            self.curve, server_key)
         self._sockets[address] = sock
         self._address_of[sock] = address
+        self._endpoint[address] = (host_key(ip), port)
         self._poller.register(sock, zmq.POLLIN)
         return sock
 
     def close(self, address: str, linger_ms: int = 0) -> None:
         """Close the DEALER to `address`, if open; `get` reopens it."""
         sock = self._sockets.pop(address, None)
+        self._endpoint.pop(address, None)
         if sock is not None:
             self._address_of.pop(sock, None)
             self._poller.unregister(sock)
             sock.close(linger=linger_ms)
+
+    def reaching(self, address: str) -> str | None:
+        """The open DEALER's address that reaches the same host and port as `address`
+        (itself if open); None when none does or `address`'s name is not resolved yet."""
+        if address in self._sockets:
+            return address
+        return next((known for known in self._endpoint if self.same_endpoint(address, known)),
+                    None)
+
+    def same_endpoint(self, address: str, known: str) -> bool:
+        """Whether `address` resolves to the host and port the open DEALER `known` dialled."""
+        dialled = self._endpoint.get(known)
+        if dialled is None:
+            return False
+        host, port = split_address(address)
+        if port != dialled[1]:
+            return False
+        ips = self.resolver.addresses(host)
+        return bool(ips) and any(host_key(ip) == dialled[0] for ip in ips)
+
+    def rename(self, old: str, new: str) -> bool:
+        """Key the open DEALER to `old` by `new`, the address its peer advertises: the
+        connection it proved on stays the one we use. False when `new` has its own."""
+        if new in self._sockets or old not in self._sockets:
+            return False
+        sock = self._sockets.pop(old)
+        self._sockets[new] = sock
+        self._address_of[sock] = new
+        self._endpoint[new] = self._endpoint.pop(old)
+        return True
 
     def take_keyless(self) -> list[str]:
         """Addresses skipped for want of the peer's public key, each reported once."""

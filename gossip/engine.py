@@ -68,8 +68,8 @@ class Engine:
         self.out = Outbound(config, node_id, transport, self.counters, clock, live)
         self.spreader = Spreader(config, self.out, shared.inbox, shared.outbox, self.counters,
                                  live, self.bulletin.event, self.rng)
-        self.proofs = Proofs(config, self.out, lambda: transport.connected, self.counters,
-                             self._reject, self._proven, clock)
+        self.proofs = Proofs(config, self.out, transport.reaching, self.counters, self._reject,
+                             self._proven, clock)
         owners = key_owners(transport.curve.allow_dir) if transport.curve else None
         self.gate = Gate(config, node_id, self.counters, self.proofs, owners, self._reject, clock)
         self.reporting = Reporting(shared, self.bulletin, self.membership, transport,
@@ -118,6 +118,8 @@ class Engine:
         standing, msg = admitted.standing, admitted.msg
         if standing is Standing.REPLY:  # on our own connection: whoever listens at `via` sent it
             self.out.heard_from(via)
+            if msg.addr != via and self.transport.same_endpoint(msg.addr, via):
+                via = self._call_by_advertised(via, msg.addr)
             if msg.type != STATUS_REPLY:
                 self._dispatch(self.membership.on_reply(
                     msg.type, via, msg.sender, msg.body, self.clock()))
@@ -130,13 +132,22 @@ class Engine:
 
     def _proven(self, route: bytes, msg: Message, key: str | None = None) -> None:
         if msg.type == PROVE:
-            self.out.send(msg.addr, ECHO, {"nonce": msg.body["nonce"]})
+            self.out.send(self.transport.reaching(msg.addr) or msg.addr, ECHO,
+                          {"nonce": msg.body["nonce"]})
         elif msg.type == MIGRANTS:
             self.spreader.receive(msg, key)
         elif msg.type != ECHO:
             now = self.clock()
             self._dispatch(self.membership.on_request(
                 msg.type, msg.addr, msg.sender, msg.body, now, Reply(route)))
+
+    def _call_by_advertised(self, named: str, advertised: str) -> str:
+        """We dialled `named` (a peers-file spelling); the node there advertises another
+        spelling of the same endpoint. Membership knows nodes by what they advertise, as
+        every other node does, so the dial and our plans for it take that name."""
+        self.out.rename(named, advertised)
+        self.membership.rename(named, advertised)
+        return advertised
 
     def _reject(self, reason: str, sender: str | None, peer_ip: str | None) -> None:
         self.counters.reject(reason)

@@ -2,12 +2,14 @@
 
 Trust, in the order a request meets it (DESIGN.md, Gossip):
 1. the sender's budget (messages per second per connection or proven node), before
-   anything is decoded, so a flood costs a lookup and a counter;
+   anything is decoded, so a flood costs a lookup and a counter; status requests have
+   a second budget per source address, whatever the number of connections;
 2. with CURVE, the key: a sender id other than the one its key is filed under
    is dropped as `spoofed_id`;
 3. the connection: bound to an identity by a nonce echo (identity.py); a bound
    connection claiming another id or address is dropped as `spoofed_id`, an
-   unbound one may only ping, join (which starts a proof), prove or echo.
+   unbound one may only ping, join (which starts a proof), prove or echo; anything
+   else it sends is dropped and starts a proof of the address it claims.
 Replies on this node's own DEALERs are trusted to come from the dialled address.
 Every drop is counted under its reason (and logged, rate-limited, by `reject`).
 """
@@ -23,6 +25,8 @@ from gossip.config import GossipConfig
 from gossip.counters import Counters
 from gossip.messages import REPLIES, STATUS_REQUEST, Message, MessageError, decode_message
 from gossip.proofs import UNPROVEN, Proofs, Reject
+
+STATUS_RATE = 20.0  # status answers per second to one source address (burst: 2 s worth)
 
 
 class Standing(Enum):
@@ -52,6 +56,7 @@ class Gate:
         self.owners, self._reject, self.clock = owners, reject, clock
         self.max_bytes = config.max_message_bytes
         self.budgets = TokenBuckets(config.sender_rate, 2 * config.sender_rate)
+        self.status_budgets = TokenBuckets(STATUS_RATE, 2 * STATUS_RATE)
 
     def admit(self, route: bytes, frames: list[bytes], peer_ip: str | None, key: str | None,
               via: str | None) -> Admitted | None:
@@ -72,11 +77,22 @@ class Gate:
         if msg.type in REPLIES:
             return self._drop("unsolicited_reply", msg, peer_ip)
         if msg.type == STATUS_REQUEST:
+            # Budgeted per source address too: 50 connections from one host must not buy
+            # 50 budgets of answers (issue 41 measured a flood answered 20,000 of 20,000).
+            if not self.status_budgets.allow(peer_ip or route, self.clock()):
+                self.counters.add("status_over_budget")
+                return None
             return Admitted(Standing.STATUS, msg)
         if self.owners is not None and self.owners.get(key or "") != msg.sender:
             return self._drop("spoofed_id", msg, peer_ip)  # an allowed key, another node's id
         if identity is None:
             if msg.type not in UNPROVEN:
+                # A neighbour whose connection we cannot place (this node restarted, and its
+                # bindings with it) is asked to prove it, as a join would be: the next
+                # message it sends on that connection counts (issue 41's soak lost migrants
+                # to a restarted member until the sender's view changed). Challenges are
+                # bounded per address and in all, as for joins.
+                self.proofs.challenge(msg.addr, msg.sender)
                 return self._drop("unproven_sender", msg, peer_ip)
             return self._accept(Standing.UNPROVEN, msg)
         if (identity.node_id, identity.address) != (msg.sender, msg.addr):

@@ -63,7 +63,7 @@ class Views:
                 return []
             return [self.joins.ask(address, local.last_tick or 0.0)]
         if ttl == PASSIVE_WALK:
-            self.learn([peer])
+            self.learn([peer], sender)
         onward = [a for a in local.active if a not in (sender, address)]
         if not onward or ttl <= 0:  # a full node ends the walk rather than evict for it
             return []
@@ -90,7 +90,7 @@ class Views:
             self.admit(address, node_id, body["incarnation"], now)
         elif body["accepted"]:  # filled up meanwhile: undo its half of the link
             return [(DISCONNECT, address, {"instead": []})]
-        self.learn(body["peers"])
+        self.learn(body["peers"], address)
         return []
 
     def shuffle(self) -> Send | None:
@@ -149,18 +149,22 @@ class Views:
         for address in candidates[: wanted - len(joins.pending)]:
             sends.append(joins.ask(address, now))
 
-    def learn(self, peers: list[list[str]]) -> None:
-        """A peer sample: addresses for the passive view, never straight into the active one."""
+    def learn(self, peers: list[list[str]], introducer: str) -> None:
+        """A peer sample from `introducer`: addresses for the passive view (its share of it at
+        most), never straight into the active one."""
         local = self.local
         for address, node_id in peers:
             if address == local.self_addr or address in local.active or address in local.dead:
                 continue
-            local.passive.add(address, node_id, local.rng)
+            local.passive.add(address, node_id, local.rng, introducer)
 
     def sample(self, with_self: bool, size: int | None = None) -> list[list[str]]:
         local = self.local
         pairs = [[a, local.active[a].node_id] for a in local.random_active(SHUFFLE_ACTIVE)]
-        pairs += local.passive.pairs(local.passive.sample(SHUFFLE_PASSIVE, local.rng))
+        # Only passive addresses that answered us travel on: a rumour stays with whoever heard it.
+        answered = [a for a in local.passive if a in local.answered]
+        pairs += local.passive.pairs(local.rng.sample(answered,
+                                                      min(SHUFFLE_PASSIVE, len(answered))))
         if with_self:
             pairs.insert(0, [local.self_addr, local.node_id])
         pairs = [p for p in pairs if p[1]]  # seeds not yet heard from have no id to offer

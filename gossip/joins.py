@@ -40,6 +40,14 @@ class Joins:
                                 "incarnation": self.local.incarnation, "replace": replace,
                                 **body})
 
+    def rename(self, old: str, new: str) -> None:
+        """The node at `old` advertises `new`: the seed and any join awaited take that name."""
+        if old in self.seeds:
+            self.seeds.discard(old)
+            self.seeds.add(new)
+        if old in self.pending:
+            self.pending[new] = self.pending.pop(old)
+
     def answered(self, address: str) -> None:
         self.pending.pop(address, None)
         self.note_linked(address)

@@ -7,6 +7,7 @@ Time is whatever clock the caller passes as `now`; nothing here owns a socket.
 from __future__ import annotations
 
 import random
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,8 @@ from gossip.broadcasts import Broadcasts
 from gossip.probe import ProbeCycle
 from gossip.suspicion import Suspicion
 from gossip.views import SampleSet, Tombstones
+
+PASSIVE_SHARE = 10  # one introducer's addresses fill at most 1/PASSIVE_SHARE of the passive view
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,12 @@ class Local:
         self.self_addr, self.node_id, self.incarnation = self_addr, node_id, incarnation
         self.period, self.rng = period, rng
         self.active: dict[str, Member] = {}  # HyParView's active view: our neighbours
-        self.passive = SampleSet(passive_size)  # addresses to repair the active view from
+        # Addresses to repair the active view from; one introducer fills a tenth at most.
+        self.passive = SampleSet(passive_size, max(1, passive_size // PASSIVE_SHARE))
+        # Addresses that answered us themselves (a reply on our dial, a proven request):
+        # the only passive entries this node passes on, so an invention never spreads.
+        self.answered: OrderedDict[str, None] = OrderedDict()
+        self._answered_size = 4 * passive_size
         self.dead = Tombstones(4 * passive_size, forget_after)
         self.news = Broadcasts(self_addr)  # alive / suspect / dead updates to piggyback
         self.probes = ProbeCycle(period, rng)  # also Lifeguard's awareness, which scales timing
@@ -59,6 +67,13 @@ class Local:
 
     def event(self, name: str, now: float, address: str, node_id: str, **extra: Any) -> None:
         self.events.append({"event": name, "t": now, "peer": address, "node": node_id, **extra})
+
+    def heard_from(self, address: str) -> None:
+        """`address` answered us itself."""
+        self.answered.pop(address, None)
+        self.answered[address] = None
+        while len(self.answered) > self._answered_size:
+            self.answered.popitem(last=False)
 
     def flush(self) -> list[Send]:
         out, self.out = self.out, []

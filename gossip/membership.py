@@ -71,6 +71,13 @@ class Membership(MembershipReadings):
         """Addresses from the peers file: joined first and retried while the node is alone."""
         self.joins.add_seeds(addresses)
 
+    def rename(self, old: str, new: str) -> None:
+        """A seed or rumour dialled as `old` turned out to advertise `new` (same endpoint)."""
+        self.joins.rename(old, new)
+        node_id = self.local.passive.node_of.get(old, "")
+        if self.local.passive.remove(old) and new not in self.local.active:
+            self.local.passive.add(new, node_id, self.local.rng)
+
     def tick(self, now: float) -> list[Send]:
         """Run timers; call often. A new protocol period starts every `period` (x awareness)."""
         local, sends = self.local, []
@@ -110,8 +117,9 @@ class Membership(MembershipReadings):
         """A request from a proven sender at `address`; returns the replies and sends it causes."""
         if address == self.local.self_addr:
             return []
+        self.local.heard_from(address)  # proven: it may be passed on in peer samples
         if kind == PING:
-            return self.detector.on_ping(body, now, reply_to)
+            return self.detector.on_ping(body, now, reply_to, address)
         if kind == PING_REQ:
             return self.detector.on_ping_req(body, now, reply_to)
         if kind == JOIN:
@@ -124,7 +132,7 @@ class Membership(MembershipReadings):
             sends = self.views.on_disconnect(address, body, now)
         elif kind == SHUFFLE:
             reply = {"peers": self.views.sample(False, len(body["peers"]))}
-            self.views.learn(body["peers"])
+            self.views.learn(body["peers"], address)
             sends = [(SHUFFLE_REPLY, reply_to, reply)]
         elif kind == GOSSIP:
             self.verdicts.apply(body["updates"], now, sender=address)
@@ -134,6 +142,7 @@ class Membership(MembershipReadings):
         self, kind: str, address: str, node_id: str, body: dict[str, Any], now: float
     ) -> list[Send]:
         """A reply that came back on this node's own connection to `address` (so it is proven)."""
+        self.local.heard_from(address)
         sends: list[Send] = []
         if kind == ACK:
             sends = self.detector.on_ack(address, body, now)
@@ -144,5 +153,5 @@ class Membership(MembershipReadings):
         elif kind == JOIN_REPLY:
             sends = self.views.on_join_reply(address, node_id, body, now)
         elif kind == SHUFFLE_REPLY:
-            self.views.learn(body["peers"])
+            self.views.learn(body["peers"], address)
         return sends + self.local.flush()

@@ -84,6 +84,15 @@ class Outbound:
         self._heard.add(address)
         self.dials.succeeded(address)
 
+    def rename(self, old: str, new: str) -> None:
+        """Our dial to `old` reached the node that advertises `new`: call it that from now on."""
+        if self.transport.rename(old, new):
+            if old in self._used:
+                self._used[new] = self._used.pop(old)
+            if old in self._heard:
+                self._heard.discard(old)
+                self._heard.add(new)
+
     def sync(self, now: float, keep: Callable[[str], bool]) -> None:
         """Keep DEALERs to the active view; close other dials a few periods after their use,
         unless `keep` says they are still needed (a proof in flight)."""

@@ -36,10 +36,14 @@ class Reporting:
         counters.set("awareness", membership.probes.awareness)
         counters.set("events_dropped", self.shared.events.dropped)
         counters.set("connections_open", len(transport.connected))
+        if transport.cap is not None:
+            counters.set("connections_in", len(transport.cap))
+            counters.set("connections_refused", transport.cap.refused)
         counters.set("identities_bound", len(self.proofs.bindings))
         counters.set("names_unresolved", transport.unresolved)
         counters.set("name_lookups_timed_out", transport.resolver.timeouts)
-        self.shared.set_live(membership.live())
+        counters.set("passive_refused", membership.passive.refused)
+        self.shared.set_live(membership.live(), list(membership.passive))
 
     def membership_events(self) -> None:
         """Write what membership noticed (joins, suspicions, deaths) as events."""

@@ -22,10 +22,21 @@ NEGATIVE_TTL = 30.0  # seconds a failed name stays failed
 POSITIVE_TTL = 300.0
 
 
-def _lookup(host: str) -> str:
-    """The first address of `host` (IPv4 or IPv6), by the system resolver."""
+def _lookup(host: str) -> tuple[str, ...]:
+    """Every address of `host` by the system resolver, IPv4 first.
+
+    IPv4 first because a node's default bind (`0.0.0.0`) listens on IPv4 only,
+    while many systems list `::1` first for `localhost`.
+    """
     infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    return infos[0][4][0]
+    found = dict.fromkeys(info[4][0] for info in infos)
+    return tuple(sorted(found, key=lambda ip: ":" in ip))
+
+
+def host_key(ip: str) -> str:
+    """What two IPs share when they reach the same host: every loopback address is this host."""
+    parsed = ipaddress.ip_address(ip)
+    return "loopback" if parsed.is_loopback else parsed.compressed
 
 
 def is_ip(host: str) -> bool:
@@ -39,41 +50,51 @@ def is_ip(host: str) -> bool:
 class _Lookup:
     """One name being resolved on its own daemon thread."""
 
-    def __init__(self, host: str, resolve: Callable[[str], str], started: float) -> None:
+    def __init__(self, host: str, resolve: Callable[[str], tuple[str, ...]],
+                 started: float) -> None:
         self.started = started
         self.done = threading.Event()
-        self.result: str | None = None
+        self.result: tuple[str, ...] | None = None
         self._thread = threading.Thread(target=self._run, args=(host, resolve), daemon=True,
                                         name="gossip-resolve")
         self._thread.start()
 
-    def _run(self, host: str, resolve: Callable[[str], str]) -> None:
+    def _run(self, host: str, resolve: Callable[[str], tuple[str, ...]]) -> None:
         try:
-            self.result = resolve(host)
+            self.result = tuple(resolve(host)) or None
         except Exception:  # gaierror, UnicodeError, ...: the name does not resolve
             self.result = None
         self.done.set()
 
 
 class Resolver:
-    """`lookup(host)` answers from a cache at once, or starts a lookup and answers None."""
+    """`lookup(host)` answers from a cache at once, or starts a lookup and answers None.
 
-    def __init__(self, timeout: float, resolve: Callable[[str], str] | None = None,
+    `resolve` returns every address of a name, preferred first.
+    """
+
+    def __init__(self, timeout: float,
+                 resolve: Callable[[str], tuple[str, ...]] | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.timeout = timeout
         self._resolve = resolve or _lookup
         self._clock = clock
         self._pending: dict[str, _Lookup] = {}
         self._stuck: list[_Lookup] = []  # timed out but still running: they count as in flight
-        self._cache: dict[str, tuple[str | None, float]] = {}
+        self._cache: dict[str, tuple[tuple[str, ...] | None, float]] = {}
         self.failures = 0
         self.timeouts = 0
         self.refused = 0
 
     def lookup(self, host: str) -> str | None:
-        """The IP of `host` if known now; None while unknown (a lookup runs meanwhile)."""
+        """The IP to dial for `host` if known now; None while unknown (a lookup runs meanwhile)."""
+        ips = self.addresses(host)
+        return ips[0] if ips else None
+
+    def addresses(self, host: str) -> tuple[str, ...] | None:
+        """Every IP of `host` if known now, preferred first; None while unknown."""
         if is_ip(host):
-            return host
+            return (host,)
         now = self._clock()
         self._collect(now)
         cached = self._cache.get(host)

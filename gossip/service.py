@@ -15,6 +15,7 @@ from typing import Any
 from gossip.address import parse_address
 from gossip.bulletin import Shared
 from gossip.config import GossipConfig
+from gossip.connections import raise_file_limit
 from gossip.curve import load_curve_keys
 from gossip.mailbox import FairInbox, Mailbox
 from gossip.migrant import Migrant, is_node_id, migrant_to_map
@@ -36,7 +37,7 @@ class Gossip:
         node_id: str,
         status: Callable[[], dict[str, Any]] | None = None,
         seeds: Iterable[str] = (),
-        resolve: Callable[[str], str] | None = None,
+        resolve: Callable[[str], tuple[str, ...]] | None = None,
     ) -> None:
         config.validate()
         if not is_node_id(node_id):
@@ -45,7 +46,7 @@ class Gossip:
         self.node_id = node_id
         self._status = status
         self._extra_seeds = [parse_address(s) for s in seeds]
-        self._resolve = resolve  # host name -> IP (socket.getaddrinfo when None)
+        self._resolve = resolve  # host name -> its IPs, preferred first (getaddrinfo when None)
         inbox: FairInbox[Migrant] = FairInbox(config.inbox_size, config.migrants_per_sender)
         self._shared = Shared(inbox=inbox, outbox=Mailbox(config.outbox_size))
         self._thread: SocketThread | None = None
@@ -66,6 +67,7 @@ class Gossip:
             curve = None
             if self.config.curve_secret is not None and self.config.curve_allow is not None:
                 curve = load_curve_keys(self.config.curve_secret, self.config.curve_allow, entries)
+            raise_file_limit()  # the connection cap (connections.py) is a share of it
             self._thread = SocketThread(self.config, self.node_id, self._shared, self._status,
                                         self._resolve)
         try:
@@ -113,6 +115,10 @@ class Gossip:
     def peers(self) -> list[str]:
         """Addresses of the live peers in the active view (the ones migrants go to)."""
         return self._shared.live()
+
+    def passive_peers(self) -> list[str]:
+        """The passive view as of the last protocol period: addresses to repair from."""
+        return self._shared.passive()
 
     @property
     def address(self) -> str:

@@ -91,8 +91,9 @@ class Detector:
 
     # --- messages -----------------------------------------------------------------
 
-    def on_ping(self, body: dict[str, Any], now: float, reply_to: Reply) -> list[Send]:
-        self.verdicts.apply(body["updates"], now)
+    def on_ping(self, body: dict[str, Any], now: float, reply_to: Reply,
+                sender: str | None = None) -> list[Send]:
+        self.verdicts.apply(body["updates"], now, sender)
         return [(ACK, reply_to, self.probe_body(body["nonce"]))]
 
     def on_ping_req(self, body: dict[str, Any], now: float, reply_to: Reply) -> list[Send]:
@@ -104,7 +105,7 @@ class Detector:
         return [(PING, target, {"nonce": nonce, "updates": []})]
 
     def on_ack(self, address: str, body: dict[str, Any], now: float) -> list[Send]:
-        self.verdicts.apply(body["updates"], now)
+        self.verdicts.apply(body["updates"], now, address)
         relayed = self._relayed.pop(body["nonce"], None)
         if relayed is not None:
             return [(ACK, relayed.reply_to, {"nonce": relayed.nonce, "updates": []})]

@@ -34,7 +34,7 @@ class SocketThread:
 
     def __init__(self, config: GossipConfig, node_id: str, shared: Shared,
                  status: Callable[[], dict[str, Any]] | None,
-                 resolve: Callable[[str], str] | None) -> None:
+                 resolve: Callable[[str], tuple[str, ...]] | None) -> None:
         self.config, self.node_id, self.shared = config, node_id, shared
         self._status, self._resolve = status, resolve
         self._stop = threading.Event()

@@ -28,8 +28,9 @@ import zmq
 
 from gossip.address import is_ipv6, join_address, parse_address, split_address
 from gossip.config import GossipConfig
+from gossip.connections import ConnectionCap, total_cap
 from gossip.curve import CurveKeys
-from gossip.curve_server import CurveServer
+from gossip.curve_server import HANDSHAKE_FAILURES, CurveServer
 from gossip.dealers import Dealers, common_options
 from gossip.resolver import Resolver
 
@@ -41,7 +42,7 @@ class Transport:
 
     def __init__(
         self, config: GossipConfig, rng: random.Random, curve: CurveKeys | None = None,
-        resolve: Callable[[str], str] | None = None,
+        resolve: Callable[[str], tuple[str, ...]] | None = None,
     ) -> None:
         self.config = config
         self.curve = curve
@@ -54,11 +55,19 @@ class Transport:
         self._ready: list[zmq.Socket] = []
         self._server: CurveServer | None = None
         self.router = self.context.socket(zmq.ROUTER)
+        self.cap: ConnectionCap | None = None
         try:
             if curve is not None:
                 self._server = CurveServer(self.context, self.router, curve)
-                self._poller.register(self._server.monitor, zmq.POLLIN)
+            self.cap = ConnectionCap(
+                self.router, config.max_connections_per_source,
+                total_cap(config.max_connections),
+                sum(HANDSHAKE_FAILURES) if self._server else 0,
+                self._server.note if self._server else None)
+            self._poller.register(self.cap.monitor, zmq.POLLIN)
             self.address = bind_router(self.router, config)
+            self.cap.port = split_address(
+                self.router.get(zmq.LAST_ENDPOINT).decode(), allow_wildcard=True)[1]
         except Exception:
             self.close()
             raise
@@ -67,8 +76,8 @@ class Transport:
     def poll(self, timeout: float) -> bool:
         """Wait up to `timeout` seconds for an incoming message or reply."""
         ready = dict(self._poller.poll(max(0, int(timeout * 1000))))
-        if self._server is not None and self._server.monitor in ready:
-            self._server.read_monitor()
+        if self.cap is not None and self.cap.monitor in ready:
+            self.cap.read()
         self._ready = [sock for sock in ready if self.dealers.address_of(sock) is not None]
         return self.router in ready or bool(self._ready)
 
@@ -143,6 +152,18 @@ class Transport:
         """Whether `address` can be dialled now (its host name, if any, is resolved)."""
         return self.dealers.resolvable(address)
 
+    def reaching(self, address: str) -> str | None:
+        """The address of an open DEALER to the same host and port as `address`, if any."""
+        return self.dealers.reaching(address)
+
+    def same_endpoint(self, address: str, known: str) -> bool:
+        """Whether `address` is another spelling of the open DEALER `known`'s endpoint."""
+        return self.dealers.same_endpoint(address, known)
+
+    def rename(self, old: str, new: str) -> bool:
+        """Key the DEALER to `old` by `new` (the address its peer advertises)."""
+        return self.dealers.rename(old, new)
+
     def connect(self, address: str) -> None:
         """Open the DEALER to `address` ahead of the first send (connecting takes a moment)."""
         self.dealers.get(address)
@@ -160,8 +181,8 @@ class Transport:
         at most `linger` seconds to leave (a node's goodbye), a dead peer no longer."""
         for address in self.dealers.addresses:
             self.disconnect(address, int(linger * 1000))
-        if self._server is not None:
-            self._server.close_monitor()
+        if self.cap is not None:
+            self.cap.close(self.router)
         self.router.close(linger=0)
         if self._server is not None:
             self._server.stop()
@@ -176,6 +197,14 @@ def bind_router(router: zmq.Socket, config: GossipConfig) -> str:
     router.setsockopt(zmq.RCVHWM, config.recv_hwm)
     router.setsockopt(zmq.SNDHWM, config.send_hwm)
     router.setsockopt(zmq.ROUTER_MANDATORY, 0)  # an unroutable reply is dropped
+    # A peer's DEALER that reconnects (its old TCP connection not yet seen dead here, e.g.
+    # after a stall) keeps its secret routing id and so the identity it proved; without
+    # handover libzmq gives the new connection a fresh id, and its migrants were dropped as
+    # `unproven_sender` (issue 41's soak).
+    router.setsockopt(zmq.ROUTER_HANDOVER, 1)
+    # A connection silent before its handshake (a stalled stranger) holds a descriptor:
+    # libzmq closes it after this long instead of its default 30 s.
+    router.setsockopt(zmq.HANDSHAKE_IVL, max(1000, int(config.dead_after * 1000)))
     router.bind(endpoint)
     bound = router.get(zmq.LAST_ENDPOINT).decode()
     _, bound_port = split_address(bound, allow_port_zero=False, allow_wildcard=True)

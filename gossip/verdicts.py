@@ -114,74 +114,90 @@ class Verdicts:
         self.joins.rejoin(now)
 
     def apply(self, updates: list[Update], now: float, sender: str | None = None) -> None:
-        """News from the proven peer `sender`; a suspicion's accuser may be missing (4 fields).
+        """News from the proven peer at address `sender` (memberlist's rules, made strict
+        because without CURVE anyone who can listen on an address can prove it):
 
-        A peer's news of its own death is its goodbye (`Membership.leave`): only the node
-        itself can send that, so it is believed at once; anyone else's news of a death
-        only starts our own suspicion.
+        - only a node raises its own incarnation: "alive" about a neighbour counts only
+          from that neighbour itself (its refutation; an ack to our own probe clears a
+          suspicion too, swim.py);
+        - suspicion and death claims about a neighbour count only at the incarnation we
+          hold for it, and only as one accuser's word, the sender's: our own suspicion
+          timer decides (shorter as independent accusers confirm), and the subject's
+          refutation cancels it;
+        - a node's news of its own death is its goodbye (`Membership.leave`), believed
+          at once.
+        A claim about this node at an incarnation it never had is forged, and ignored.
         """
-        for state, address, node_id, incarnation, *accuser in updates:
+        for state, address, node_id, incarnation, *_ in updates:
             if address == self.local.self_addr:
-                if state == DEAD:
+                if state == DEAD and incarnation == self.local.incarnation:
                     self.rejoin(now)
-                self._about_self(state, incarnation)
+                self._about_self(state, incarnation, sender)
+            elif address in self.local.active:
+                self._about_neighbour(state, self.local.active[address], incarnation, now,
+                                      sender)
             elif state == ALIVE:
-                self._alive(address, node_id, incarnation)
-            elif state == DEAD and address == sender and address in self.local.active:
-                member = self.local.active[address]
-                if incarnation >= member.incarnation:
-                    self._declare_dead(member, now, reason="left")
+                self._alive(address, node_id, incarnation, sender or "")
             else:
-                self._not_alive(state, address, node_id, incarnation, now,
-                                accuser[0] if accuser else "")
+                self._not_alive(state, address, node_id, incarnation, now)
 
-    def _about_self(self, state: str, incarnation: int) -> None:
-        """SWIM's refutation: a live node suspected (or declared dead) outbids the rumour."""
+    def _about_neighbour(self, state: str, member: Member, incarnation: int, now: float,
+                         sender: str | None) -> None:
         local = self.local
-        if state != ALIVE and incarnation >= local.incarnation:
-            local.incarnation = incarnation + 1
-            update = (ALIVE, local.self_addr, local.node_id, local.incarnation, "")
-            local.news.queue(update)
-            # Whoever suspects us holds us in its active view, as we hold it in ours: tell
-            # every neighbour at once rather than wait for the epidemic to find them.
-            local.out += [(GOSSIP, a, {"updates": [list(update)]}) for a in local.active]
-            local.probes.adjust(+1)  # Lifeguard: being suspected hints that we are the slow one
-
-    def _alive(self, address: str, node_id: str, incarnation: int) -> None:
-        local = self.local
-        member = local.active.get(address)
-        if member is not None:
-            if incarnation > member.incarnation:
+        if sender == member.address:  # the subject itself
+            if state == DEAD and incarnation >= member.incarnation:
+                self._declare_dead(member, now, reason="left")
+            elif state == ALIVE and incarnation > member.incarnation:
                 member.incarnation = incarnation
                 if member.suspicion is not None:
                     member.suspicion = None
                     local.version += 1
-                local.news.queue((ALIVE, address, node_id, incarnation, ""))
+                local.news.queue((ALIVE, member.address, member.node_id, incarnation, ""))
             return
+        if state == ALIVE or incarnation != member.incarnation or not sender:
+            return  # another's word for its liveness, or a claim about an incarnation it lacks
+        self.suspect(member.address, now, sender)
+
+    def _about_self(self, state: str, incarnation: int, sender: str | None) -> None:
+        """SWIM's refutation: a live node suspected (or declared dead) outbids the rumour.
+        A claim about the incarnation this node holds raises it by one; a lower one is old
+        news, answered with the current "alive" to whoever sent it (it may hold us in a
+        one-sided view, and only our own word clears its suspicion); a higher one was
+        never ours: forged, ignored."""
+        local = self.local
+        if state == ALIVE or incarnation > local.incarnation:
+            return
+        if incarnation == local.incarnation:
+            local.incarnation = incarnation + 1
+            local.probes.adjust(+1)  # Lifeguard: being suspected hints that we are the slow one
+        update = (ALIVE, local.self_addr, local.node_id, local.incarnation, "")
+        local.news.queue(update)
+        # Whoever suspects us holds us in its active view, as we mostly hold it in ours: tell
+        # every neighbour, and the sender, at once rather than wait for the epidemic.
+        told = set(local.active) | ({sender} if sender else set())
+        local.out += [(GOSSIP, a, {"updates": [list(update)]}) for a in told]
+
+    def _alive(self, address: str, node_id: str, incarnation: int, sender: str) -> None:
+        """News of a node outside the active view: a rumour for the passive view (the
+        sender's share of it). It travels on only if that node answered us itself, so an
+        invented address goes no further than the node it was told to."""
+        local = self.local
         buried = local.dead.incarnation(address, now=local.last_tick or 0.0)
         if buried is not None and incarnation <= buried:
             return
         pending = local.news.pending(address)
         if pending is not None and pending[0] != ALIVE and incarnation > pending[3]:
             local.news.queue((ALIVE, address, node_id, incarnation, ""))  # carry the refutation
-        elif self.newcomers.relay(address, incarnation):
+        elif address in local.answered and self.newcomers.relay(address, incarnation):
             local.news.queue((ALIVE, address, node_id, incarnation, ""))
-        local.passive.add(address, node_id, local.rng)
+        local.passive.add(address, node_id, local.rng, sender)
 
     def _not_alive(self, state: str, address: str, node_id: str, incarnation: int,
-                   now: float, accuser: str) -> None:
+                   now: float) -> None:
+        """A claim about a node outside the active view: passed on (the neighbours that hold
+        it judge it by their own rules) and its address leaves our passive view. It buries
+        nothing: a tombstone from hearsay would let one liar keep a node out of our views."""
         local = self.local
-        member = local.active.get(address)
-        if member is not None:
-            if incarnation < member.incarnation:
-                return
-            if member.suspicion is not None and state == DEAD:
-                self._declare_dead(member, now)
-            else:
-                member.incarnation = incarnation
-                # Our own timer decides (the suspect may refute); each accuser shortens it.
-                self.suspect(address, now, accuser if state == SUSPECT else "")
-            return
         buried = local.dead.incarnation(address, now)
         pending = local.news.pending(address)
         if buried is not None and incarnation <= buried:
@@ -190,5 +206,4 @@ class Verdicts:
             return
         if state == DEAD:
             local.passive.remove(address)
-            local.dead.bury(address, incarnation, now)
-        local.news.queue((state, address, node_id, incarnation, accuser))
+        local.news.queue((state, address, node_id, incarnation, ""))

@@ -9,18 +9,24 @@ whatever the view size (the old peer table scanned itself per address).
 from __future__ import annotations
 
 import random
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Iterator
 
 
 class SampleSet:
-    """At most `size` addresses, each with the node id it was reported with."""
+    """At most `size` addresses, each with the node id it was reported with, and at most
+    `per_introducer` from any one peer that told us of them (issue 41: one peer's flood
+    of invented addresses owned 64 of 64 places); "" is this node's own knowledge."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, per_introducer: int | None = None) -> None:
         self.size = size
+        self.per_introducer = per_introducer or size
         self._items: list[str] = []
         self._index: dict[str, int] = {}
         self.node_of: dict[str, str] = {}
+        self._introducer: dict[str, str] = {}
+        self._introduced: Counter[str] = Counter()
+        self.refused = 0  # addresses refused because their introducer had its share
 
     def __contains__(self, address: object) -> bool:
         return address in self._index
@@ -31,10 +37,14 @@ class SampleSet:
     def __iter__(self) -> Iterator[str]:
         return iter(list(self._items))
 
-    def add(self, address: str, node_id: str, rng: random.Random) -> str | None:
+    def add(self, address: str, node_id: str, rng: random.Random,
+            introducer: str = "") -> str | None:
         """Add (or refresh the id of) `address`; returns the random address evicted to make room."""
         if address in self._index:
             self.node_of[address] = node_id
+            return None
+        if introducer and self._introduced[introducer] >= self.per_introducer:
+            self.refused += 1
             return None
         evicted = None
         if len(self._items) >= self.size:
@@ -44,6 +54,9 @@ class SampleSet:
         self._index[address] = len(self._items)
         self._items.append(address)
         self.node_of[address] = node_id
+        self._introducer[address] = introducer
+        if introducer:
+            self._introduced[introducer] += 1
         return evicted
 
     def remove(self, address: str) -> bool:
@@ -55,6 +68,11 @@ class SampleSet:
             self._items[i] = last
             self._index[last] = i
         self.node_of.pop(address, None)
+        introducer = self._introducer.pop(address, "")
+        if introducer:
+            self._introduced[introducer] -= 1
+            if self._introduced[introducer] <= 0:
+                del self._introduced[introducer]
         return True
 
     def random(self, rng: random.Random) -> str | None:

@@ -1,14 +1,18 @@
 """Atomic, checksummed checkpoint files, with one previous generation kept as a fallback.
 
 A checkpoint file is `MAGIC + sha256(payload) + payload`, the payload a msgpack map
-(island/state.py documents it). It is written to a temporary file, fsynced, and
-renamed over the old one after the old one is kept as `.prev`, so a crash at any
-point leaves at least one complete, verifiable checkpoint. The payload holds no
+(island/state.py documents it). The new one is written to a temporary file and
+fsynced first; only then is the old one kept as `.prev` and the new one renamed
+into place, so a crash or a full disk at any point leaves at least one complete,
+verifiable checkpoint (a failed write removes its temporary file and touches
+nothing else). The payload holds no
 pickle except pycma's own strategy object, and only our own files are read.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import os
 from pathlib import Path
@@ -23,6 +27,13 @@ PREVIOUS = "checkpoint.prev.msgpack"
 LEGACY = ("checkpoint.pkl", "checkpoint.prev.pkl")  # whole-object pickles (format 1)
 
 
+# Errors of the storage under the run directory: the run cannot go on writing, so it stops
+# (one line, exit 2) with its last good checkpoint and best genome as they were.
+STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.EROFS})
+# Out of file descriptors (a flood of connections, issue 41): passes; the write is retried.
+DESCRIPTOR_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE})
+
+
 class CheckpointError(ValueError):
     """A checkpoint file that is missing, truncated, corrupt or of another version."""
 
@@ -35,14 +46,24 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def write_synced(path: Path, data: bytes) -> Path:
+    """`data` in a fsynced temporary file beside `path` (removed again if writing fails)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    return tmp
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write `data` so that `path` holds either the old or the new bytes, never a mix."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    os.replace(write_synced(path, data), path)
     _fsync_dir(path.parent)
 
 
@@ -51,9 +72,11 @@ def save_checkpoint(run_dir: Path, document: dict[str, Any]) -> Path:
     payload = msgpack.packb(document, use_bin_type=True)
     data = MAGIC + hashlib.sha256(payload).digest() + payload
     current = run_dir / CURRENT
+    tmp = write_synced(current, data)  # new and synced before the old one moves
     if current.exists():
         os.replace(current, run_dir / PREVIOUS)
-    write_atomic(current, data)
+    os.replace(tmp, current)
+    _fsync_dir(run_dir)
     return current
 
 

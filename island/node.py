@@ -190,8 +190,14 @@ class Node:
                 self.event(event.pop("event"), **event)
 
     def close(self) -> None:
-        if self.gossip is not None:
-            self.flush_gossip_events()
+        try:
+            if self.gossip is not None:
+                self.flush_gossip_events()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        """Stop workers and gossip and close the logs, even when the disk refuses a write."""
         try:
             release(self._started)
             self.evaluator = self.gossip = None

@@ -13,6 +13,7 @@ from envs import EvalSettings, held_out_seeds, lifetime_fitness
 from envs.multi import MultiEnvEvaluator
 from genome.codec import encode_genome
 from genome.spec import GenomeSpec
+from island.checkpoint import DESCRIPTOR_ERRNOS
 from island.config import EvaluationConfig
 from island.runlog import RunDirectory
 
@@ -47,9 +48,17 @@ class Outcome:
         """Write the checkpoint of the last completed generation, and the best genome."""
         state = self.generations.state
         state.wall = wall
+        try:
+            state.save(self.run_dir.path)
+            self.write_run_best()
+        except OSError as exc:
+            if exc.errno not in DESCRIPTOR_ERRNOS:
+                raise
+            # Out of descriptors for a moment: the old files stand; the next one retries.
+            self.run_dir.event("checkpoint_deferred", generation=state.generation,
+                               reason=exc.strerror)
+            return
         self.saved_generation = state.generation
-        state.save(self.run_dir.path)
-        self.write_run_best()
 
     def write_run_best(self) -> None:
         """`best.msgpack` for the genome the run stands behind now."""

@@ -3,7 +3,10 @@
 `Node` (island/node.py) holds the parts of a started island; this drives them: one
 generation after another until a stop criterion or a signal, then the checkpoint, the
 run's best genome, the held-out score and, for a networked node, a last while answering
-its peers before the goodbye. Whatever happens, the node is closed at the end.
+its peers before the goodbye. Whatever happens, the node is closed at the end. A write
+the storage refuses (disk full, I/O error, quota, read-only) ends the run with one line
+and exit 2: checkpoints are written in full before the old one moves (checkpoint.py),
+so the last good checkpoint and best genome stay as they were.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from envs import EvaluationAborted, WorkerDied
+from island.checkpoint import STORAGE_ERRNOS
 from island.progress import format_generation, format_held_out
 
 if TYPE_CHECKING:
@@ -27,7 +31,19 @@ class RunLoop:
         self.quiet = node.config.run.quiet
 
     def run(self) -> int:
-        """Evolve until a stop criterion or a signal; always leave a checkpoint behind."""
+        """Evolve until a stop criterion or a signal; always leave a checkpoint behind.
+        0 when the run ended as asked, 2 when its storage refused a write."""
+        try:
+            return self._run()
+        except OSError as exc:
+            if exc.errno not in STORAGE_ERRNOS:
+                raise
+            where = exc.filename or self.node.run_dir.path
+            self.say(f"stopped: cannot write {where}: {exc.strerror}; the last good "
+                     "checkpoint and best genome are kept", err=True)
+            return 2
+
+    def _run(self) -> int:
         node = self.node
         node.restart_clock()
         try:

@@ -77,8 +77,10 @@ class RunDirectory:
         write_atomic(self.path / BEST, data)
 
     def close(self) -> None:
-        self._log.close()
-        self._events.close()
+        try:
+            self._log.close()  # flushes: may meet a full disk, the other closes all the same
+        finally:
+            self._events.close()
 
 
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:

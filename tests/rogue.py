@@ -8,6 +8,7 @@ Used by tests/test_rogue_peers.py and benchmarks/gossip_flood.py.
 from __future__ import annotations
 
 import contextlib
+import socket
 import time
 from typing import Any
 
@@ -92,4 +93,73 @@ class Rogue:
     def close(self) -> None:
         self.router.close(linger=0)
         self.dealer.close(linger=0)
+        self.context.term()
+
+
+class Exhaustion:
+    """A stranger holding connections open: stalled TCP (no greeting), idle ZeroMQ DEALERs
+    (handshake done, nothing sent) and oversized frames; `keep` reopens what the victim cut,
+    as a persistent attacker would. No key, no membership."""
+
+    def __init__(self, target: str, stalled: int, idle: int, source: str = "127.0.0.2") -> None:
+        host, _, port = target.removeprefix("tcp://").rpartition(":")
+        self.endpoint = (host.strip("[]"), int(port))
+        self.source = source  # another loopback address: the node's own status client is not it
+        self.dial = f"tcp://{source}:0;{host}:{port}"
+        self.target, self.want_stalled = target, stalled
+        self.stalled: list[socket.socket] = []
+        self.context = zmq.Context()
+        self.context.set(zmq.MAX_SOCKETS, idle + 64)
+        self.idle: list[zmq.Socket] = []
+        for _ in range(idle):
+            sock = self.context.socket(zmq.DEALER)
+            sock.setsockopt(zmq.LINGER, 0)
+            sock.connect(self.dial)
+            self.idle.append(sock)
+        self.refused = 0
+
+    def keep(self) -> None:
+        """Reopen stalled connections the victim closed, up to the number wanted."""
+        alive = []
+        for sock in self.stalled:
+            try:
+                gone = sock.recv(1, socket.MSG_DONTWAIT | socket.MSG_PEEK) == b""
+            except BlockingIOError:
+                gone = False
+            except OSError:
+                gone = True
+            if gone:
+                sock.close()
+            else:
+                alive.append(sock)
+        self.stalled = alive
+        while len(self.stalled) < self.want_stalled:
+            sock = socket.socket(socket.AF_INET)
+            sock.setblocking(False)
+            try:
+                sock.bind((self.source, 0))
+                sock.connect(self.endpoint)
+            except BlockingIOError:
+                pass
+            except OSError:
+                self.refused += 1
+                sock.close()
+                return
+            self.stalled.append(sock)
+
+    def oversized(self, megabytes: int) -> None:
+        """One frame of `megabytes` MB on a fresh connection (the victim's MAXMSGSIZE cuts it)."""
+        sock = self.context.socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.SNDHWM, 1)
+        sock.connect(self.dial)
+        with contextlib.suppress(zmq.Again):
+            sock.send(b"\x92" + b"\0" * (megabytes * 1024 * 1024), zmq.NOBLOCK)
+        self.idle.append(sock)
+
+    def close(self) -> None:
+        for sock in self.stalled:
+            sock.close()
+        for zsock in self.idle:
+            zsock.close(linger=0)
         self.context.term()

@@ -318,3 +318,69 @@ def test_nodes_find_each_other_by_host_name(hosts: Hosts, tmp_path: Path):
         _stop_all_with_sigterm(started)
     finally:
         _kill_all(started)
+
+
+@pytest.fixture
+def three_hosts() -> Iterator[Hosts]:
+    """Three namespace hosts that know each other by name only through their own /etc/hosts."""
+    prefix = f"i41{secrets.token_hex(2)}"
+    env = dict(os.environ, NETNS_PREFIX=prefix)
+    made = None
+    for _ in range(20):
+        subnet = f"10.78.{20 + secrets.randbelow(230)}"
+        env["NETNS_SUBNET"] = subnet
+        made = subprocess.run([str(NETNS), "up", "3"], env=env, capture_output=True, text=True,
+                              timeout=120)
+        if made.returncode == 0 or "already routed" not in made.stderr:
+            break
+    assert made is not None and made.returncode == 0, made.stderr if made else "no attempt"
+    try:
+        yield Hosts(env=env, subnet=subnet)
+    finally:
+        subprocess.run([str(NETNS), "down"], env=env, capture_output=True, timeout=120)
+
+
+def test_members_named_one_way_and_advertised_another_find_each_other(three_hosts: Hosts,
+                                                                     tmp_path: Path):
+    """h1 advertises its IP but the peers file names it; h2 advertises its name but the peers
+    file gives its IP; h3 advertises its full name and the peers file uses its short alias.
+    The names resolve only inside the namespaces (/etc/netns/NAME/hosts)."""
+    hosts, prefix = three_hosts, three_hosts.env["NETNS_PREFIX"]
+    peers_file = tmp_path / "peers.txt"
+    peers_file.write_text(f"{prefix}-h1:{PORT}\n{hosts.ip(2)}:{PORT}\nh3:{PORT}\n")
+    advertised = {1: f"tcp://{hosts.ip(1)}:{PORT}", 2: f"tcp://{prefix}-h2:{PORT}",
+                  3: f"tcp://{prefix}-h3:{PORT}"}
+    members = []
+    try:
+        for i in (1, 2, 3):
+            argv = hosts.exec_argv(i, sys.executable, "-m", "gossip", "--node-id", f"h{i}",
+                                   "--bind", f"tcp://0.0.0.0:{PORT}", "--advertise",
+                                   advertised[i], "--peers", str(peers_file),
+                                   "--heartbeat-interval", "0.5", "--dead-after", "2",
+                                   "--max-time", "120")
+            members.append(subprocess.Popen(argv, env=hosts.env, cwd=ROOT,
+                                            stdout=subprocess.DEVNULL,
+                                            stderr=subprocess.DEVNULL,
+                                            start_new_session=True))
+        ask = ("import json,sys; from gossip import query_status; "
+               "print(json.dumps(query_status(sys.argv[1], timeout=2)['peers']))")
+        views: dict[int, list[str]] = {}
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            for i in (1, 2, 3):
+                asked = subprocess.run(hosts.exec_argv(i, sys.executable, "-c", ask,
+                                                       advertised[i]),
+                                       env=hosts.env, cwd=ROOT, capture_output=True,
+                                       text=True, timeout=30)
+                views[i] = json.loads(asked.stdout) if asked.returncode == 0 else []
+            if all(sorted(views[i]) == sorted(a for j, a in advertised.items() if j != i)
+                   for i in (1, 2, 3)):
+                break
+            time.sleep(0.5)
+        for i in (1, 2, 3):
+            assert sorted(views[i]) == sorted(a for j, a in advertised.items() if j != i), views
+    finally:
+        for member in members:
+            if member.poll() is None:
+                _signal_group(member, signal.SIGKILL)
+            member.wait(timeout=30)

@@ -230,10 +230,22 @@ def test_suspicion_of_self_is_refuted_and_dead_news_of_others_only_suspects_neig
     m.on_reply("join_reply", addr(2), "n2", {"accepted": True, "peers": [], "incarnation": 5}, 0.0)
     m.on_request("gossip", addr(3), "n3", {"updates": [["dead", addr(1), "n1", 7]]}, 1.0,
                  Reply(addr(3)))
-    assert m.incarnation == 8
+    assert m.incarnation == 0  # an incarnation this node never had: forged, ignored
+    m.on_request("gossip", addr(3), "n3", {"updates": [["dead", addr(1), "n1", 0]]}, 1.0,
+                 Reply(addr(3)))
+    assert m.incarnation == 1  # refuted: only the subject raises its own incarnation
+    m.on_request("gossip", addr(3), "n3", {"updates": [["dead", addr(2), "n2", 6]]}, 1.0,
+                 Reply(addr(3)))
+    assert m.member(addr(2)).suspect_since is None  # not the incarnation n2 holds
     m.on_request("gossip", addr(3), "n3", {"updates": [["dead", addr(2), "n2", 5]]}, 1.0,
                  Reply(addr(3)))
     assert addr(2) in m.live() and m.member(addr(2)).suspect_since == 1.0  # our timer decides
+    m.on_request("gossip", addr(3), "n3", {"updates": [["alive", addr(2), "n2", 9]]}, 1.5,
+                 Reply(addr(3)))
+    assert m.member(addr(2)).suspect_since == 1.0  # only n2 itself may say it lives
+    m.on_request("gossip", addr(2), "n2", {"updates": [["alive", addr(2), "n2", 6]]}, 1.5,
+                 Reply(addr(2)))
+    assert m.member(addr(2)).suspect_since is None and m.member(addr(2)).incarnation == 6
 
 
 # --- topologies ---------------------------------------------------------------------------

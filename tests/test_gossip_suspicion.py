@@ -23,16 +23,16 @@ def test_timeout_shrinks_from_max_to_min_with_each_new_accuser_and_no_further():
     assert Suspicion(since=0.0, expected=0).timeout(5.0) == 5.0  # too few to confirm: SWIM
 
 
-def died_after(accusers: list[str]) -> float:
+def died_after(accusers: list[str], sender: str | None = None) -> float:
     """Seconds from the first accusation of a silent neighbour until this node declares it dead."""
     m = make(1, dead_after=5.0)
     for i in range(2, 10):  # eight neighbours; all answer but n2, which went silent
         m.on_request("join", addr(i), f"n{i}", {"neighbours": 1, "incarnation": 0,
                                                  "replace": False}, 0.0, Reply(addr(i)))
     now = 0.0
-    for accuser in accusers:  # suspicions of n2 gossiped by its other neighbours
+    for accuser in accusers:  # suspicions of n2 gossiped by its other neighbours themselves
         news = {"updates": [["suspect", addr(2), "n2", 0, accuser]]}
-        m.on_request("gossip", addr(3), "n3", news, now, Reply(addr(3)))
+        m.on_request("gossip", sender or accuser, "n", news, now, Reply(sender or accuser))
     while now < 120.0:
         now += 0.25
         for kind, to, body in m.tick(now):
@@ -51,3 +51,9 @@ def test_a_silent_neighbour_accused_by_three_dies_at_the_short_timeout_by_one_mu
     three = died_after([addr(3), addr(4), addr(5), addr(6)])
     assert three <= 5.0 + 0.5  # dead_after x max(1, log10 9): fully confirmed at once
     assert one >= 2 * three  # its own failed probe may confirm, but one more is not enough
+
+
+def test_accusers_named_by_one_sender_count_as_that_sender_alone():
+    """One proven peer may name any accusers it likes (issue 41): its word is one accusation."""
+    forged = died_after([addr(3), addr(4), addr(5), addr(6)], sender=addr(3))
+    assert forged >= 2 * died_after([addr(3), addr(4), addr(5), addr(6)])
