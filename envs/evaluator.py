@@ -79,7 +79,7 @@ def lifetime_seeds(seeds: Sequence[int] | np.ndarray, P: int) -> np.ndarray:
     raise ValueError(f"seeds of shape {seeds.shape} do not fit {P} genomes")
 
 
-JOBS_PER_WORKER = 4
+JOBS_PER_WORKER = 4  # gymnasium; envpool: 1, a worker's whole share through one pool
 
 
 def split_work(P: int, L: int, jobs: int,
@@ -179,6 +179,7 @@ class Evaluator:
         self.worker_cpu = 0.0  # CPU seconds spent in worker processes, for cost figures
         self._local: LocalEvaluator | None = None
         self._pool = None
+        self._simulator = settings.simulated_in
         if self.workers == 0:
             self._local = LocalEvaluator(settings)
             self.info = self._local.info
@@ -226,9 +227,11 @@ class Evaluator:
         if self._local is not None:
             returns, steps = self._local.episode_returns(X, seeds, shaped)
         else:
-            # Several jobs per worker: one that finishes early takes the next instead of
-            # idling while the other runs its longest episode (split_work says how).
-            parts = split_work(len(X), seeds.shape[1], self.workers * JOBS_PER_WORKER,
+            # gymnasium: several jobs per worker, so one that finishes early takes the next
+            # instead of idling while the other runs its longest episode (split_work says
+            # how). envpool: one, since a step's fixed cost (~30 us a call) is paid per batch.
+            per_worker = 1 if self._simulator == "envpool" else JOBS_PER_WORKER
+            parts = split_work(len(X), seeds.shape[1], self.workers * per_worker,
                                self.split_lifetimes)
             jobs = [(X[rows], seeds[np.ix_(rows, lifetimes)], shaped) for rows, lifetimes in parts]
             try:

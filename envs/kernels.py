@@ -23,6 +23,33 @@ assert OJA.names == ("eta", "decay", "hebbian", "modulation")
 
 _jit = numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
 
+TANH_CLAMP = 7.90531110763549805  # past it the rational form below is 1 in float32
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"}, inline="always")
+def tanh(x):
+    """tanh to float32 precision (error below 3e-7), 5 ns against libm's 20-35 ns.
+
+    A network step is mostly tanh calls once the environment is cheap; observations and
+    envpool's arithmetic are float32, so float64's last digits of tanh bought nothing.
+    The rational approximation x P(x^2) / Q(x^2) of Eigen's `generic_fast_tanh_float`
+    (coefficients from there).
+    """
+    x = min(max(x, -TANH_CLAMP), TANH_CLAMP)
+    x2 = x * x
+    p = -2.76076847742355e-16
+    p = p * x2 + 2.00018790482477e-13
+    p = p * x2 - 8.60467152213735e-11
+    p = p * x2 + 5.12229709037114e-08
+    p = p * x2 + 1.48572235717979e-05
+    p = p * x2 + 6.37261928875436e-04
+    p = p * x2 + 4.89352455891786e-03
+    q = 1.19825839466702e-06
+    q = q * x2 + 1.18534705686654e-04
+    q = q * x2 + 2.26843463243900e-03
+    q = q * x2 + 4.89352518554385e-03
+    return x * p / q
+
 
 @_jit
 def forward(params, sizes, obs, acts, obs_clip):
@@ -44,7 +71,9 @@ def forward(params, sizes, obs, acts, obs_clip):
                 w = p + o * n_in
                 for i in range(n_in):
                     s += params[r, w + i] * acts[r, a_in + i]
-                acts[r, a_out + o] = np.tanh(s + params[r, b + o])
+                acts[r, a_out + o] = s + params[r, b + o]
+            for o in range(a_out, a_out + n_out):  # apart from the sums, so it vectorises
+                acts[r, o] = tanh(acts[r, o])
             p = b + n_out
             a_in = a_out
 
@@ -78,6 +107,8 @@ def learn(params, sizes, acts, rules, reward, active, mean, var, alpha, clip, w_
     """
     r_norm = normalised_reward(reward, active, mean, var, alpha, clip)
     n_layers = sizes.shape[0] - 1
+    u = np.empty(sizes.max())  # per input: a pre + c, then b pre + d (the same for every out)
+    v = np.empty(sizes.max())
     for r in range(params.shape[0]):
         if not active[r]:
             continue  # an ended episode teaches nothing more
@@ -95,14 +126,17 @@ def learn(params, sizes, acts, rules, reward, active, mean, var, alpha, clip, w_
             else:
                 step = rule[0] * rule[2] * (1.0 + rule[3] * r_norm[r])
                 a, b, c, d, oja = 1.0, 0.0, 0.0, 0.0, 1.0
+            for i in range(n_in):
+                pre = acts[r, a_in + i]
+                u[i] = a * pre + c
+                v[i] = step * (b * pre + d)
             for o in range(n_out):
                 post = acts[r, a_out + o]
                 s_post = step * post
                 keep = (1.0 - decay) - oja * s_post * post
                 w = p + o * n_in
                 for i in range(n_in):
-                    pre = acts[r, a_in + i]
-                    x = params[r, w + i] * keep + (s_post * (a * pre + c) + step * (b * pre + d))
+                    x = params[r, w + i] * keep + (s_post * u[i] + v[i])
                     params[r, w + i] = min(max(x, -w_max), w_max)
             p += n_out * n_in + n_out
             a_in = a_out

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from envs.kernels import normalised_reward
+from envs.kernels import normalised_reward, tanh
 from envs.threefactor import end_of_episode, gaussian
 from genome.rules import LEARNED, LEARNED_FEATURES, LEARNED_HIDDEN, LEARNED_MODULATORS
 
@@ -83,7 +83,7 @@ def rule_network(rule, x, m, h):
         a = rule[C0 + k]
         for f in range(N_X):
             a += rule[U0 + k * N_X + f] * x[f]
-        h[k] = np.tanh(a)
+        h[k] = tanh(a)
     total = 0.0
     for j in range(N_M):
         if m[j] == 0.0:

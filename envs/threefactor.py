@@ -18,7 +18,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from envs.kernels import normalised_reward
+from envs.kernels import normalised_reward, tanh
 from genome.rules import THREEFACTOR
 
 assert THREEFACTOR.names == ("eta", "decay", "noise", "trace", "trace_hebbian", "baseline",
@@ -91,9 +91,9 @@ def forward_noisy(params, sizes, obs, acts, clean, rules, seeds, t, obs_clip, de
                 if perturbed:
                     for i in range(n_in):
                         s += delta[r, w + i] * acts[r, a_in + i]
-                clean[r, a_out + o] = np.tanh(s)
+                clean[r, a_out + o] = tanh(s)
                 xi = gaussian(seeds[r], t, a_out + o - sizes[0])
-                acts[r, a_out + o] = np.tanh(s + scale * xi)
+                acts[r, a_out + o] = tanh(s + scale * xi)
             p = b + n_out
             a_in = a_out
 

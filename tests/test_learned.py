@@ -117,7 +117,8 @@ def test_compiled_learned_rule_follows_its_equations():
     expected = _reference(spec, x, episodes)
     assert not np.allclose(expected[0], PlasticNetwork(spec, info, x).W[0][0])  # it did learn
     for W, W_ref in zip(net.W, expected, strict=True):
-        np.testing.assert_allclose(W[0], W_ref, atol=1e-9)
+        # tanh is float32-precise (envs/kernels.py)
+        np.testing.assert_allclose(W[0], W_ref, rtol=1e-5, atol=1e-7)
 
 
 def test_initial_learned_rule_learns_cartpole_within_twenty_episodes_and_frozen_does_not():

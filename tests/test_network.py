@@ -217,8 +217,8 @@ def test_compiled_network_follows_the_rule_equation_of_the_design(family):
         net.learn(np.array([reward]), np.ones(1, bool))
     expected = _reference_lifetime(spec, info, x, observations, rewards)
     assert not np.allclose(expected[0], net_before.W[0][0])  # the rule did act
-    for W, W_ref in zip(net.W, expected, strict=True):
-        np.testing.assert_allclose(W[0], W_ref, atol=1e-9)
+    for W, W_ref in zip(net.W, expected, strict=True):  # tanh is float32-precise (kernels.py)
+        np.testing.assert_allclose(W[0], W_ref, rtol=1e-5, atol=1e-7)
 
 
 def test_shrunk_batch_learns_like_the_full_one_and_restores_every_row():

@@ -90,7 +90,8 @@ def test_compiled_threefactor_follows_its_equations():
     expected = _reference(spec, x, episodes)
     assert not np.allclose(expected[0], PlasticNetwork(spec, info, x).W[0][0])  # it did learn
     for W, W_ref in zip(net.W, expected, strict=True):
-        np.testing.assert_allclose(W[0], W_ref, atol=1e-9)
+        # tanh is float32-precise (envs/kernels.py)
+        np.testing.assert_allclose(W[0], W_ref, rtol=1e-5, atol=1e-7)
 
 
 def test_exploration_noise_is_standard_normal_and_keyed_by_seed_and_step():
@@ -110,10 +111,11 @@ def _hand_set_reinforce(eta: float) -> np.ndarray:
 
 def test_hand_set_rule_learns_cartpole_within_one_lifetime_and_frozen_one_does_not():
     # 8 random linear policies, each one lifetime of 200 episodes (fixed seeds): learning
-    # is the last 20 episodes against the first 20.
+    # is the last 20 episodes against the first 20. Seeds name gymnasium's episodes (in
+    # envpool these 8 lifetimes gain less; over 40 both gain 23 +- 7-8).
     spec = GenomeSpec("rules", (4, 2), "threefactor")
     seeds = np.arange(1000, 1000 + 8 * 200).reshape(8, 200)
-    with Evaluator(EvalSettings("CartPole-v1", spec), workers=0) as ev:
+    with Evaluator(EvalSettings("CartPole-v1", spec, simulator="gymnasium"), workers=0) as ev:
         returns = ev.episode_returns(np.stack([_hand_set_reinforce(0.1),
                                                _hand_set_reinforce(1e-6)]), seeds)
     learning, frozen = returns[0], returns[1]
