@@ -9,7 +9,8 @@ with each episode, and the update itself:
 - `Plain`: `hebbian` and `oja`, an update from pre, post and the normalised reward;
 - `ThreeFactor`: exploration noise, eligibility traces and reward baselines;
 - `Learned`: `threefactor`'s noise and baselines, a rule network, weight perturbations
-  (and `perturbation`, whose rules the network lays out as `learned`'s).
+  (and `perturbation`, whose rules the network lays out as `learned`'s);
+- `Recurrent`: `learned`'s noise and perturbations, a gated recurrent cell per synapse.
 
 Every method takes the current rows (`RowArrays` with `params`, `rules`, `state`,
 `episode_seeds`, `reward_mean`, `reward_var`) and the step's activations, so a class
@@ -20,11 +21,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs import learned, threefactor
+from envs import learned, recurrent, threefactor
 from envs.kernels import FAMILY_CODES, forward, learn
 from envs.rows import RowArrays
 from envs.threefactor import forward_noisy
-from genome.rules import LEARNED, THREEFACTOR
+from genome.rules import LEARNED, RECURRENT_FAMILIES, THREEFACTOR, recurrent_state
 from genome.spec import GenomeSpec
 
 REWARD_ALPHA = 0.01  # time constant of the running reward mean/variance (~100 steps)
@@ -134,6 +135,36 @@ class Learned(ThreeFactor):
                               rows["reward_var"], REWARD_ALPHA, REWARD_CLIP, w_max)
 
 
+class Recurrent(ThreeFactor):
+    """`recurrent`: a state per synapse that lives for the lifetime, a perturbation per episode."""
+
+    def __init__(self, spec: GenomeSpec):
+        super().__init__(spec)
+        self.n_s = recurrent_state(spec.family)
+
+    @property
+    def state_size(self) -> int:
+        return recurrent.state_size(self.spec.n_weights, self.spec.n_layers, self.n_s)
+
+    @property
+    def trace_size(self) -> int:
+        return 0  # the cells' states carry over from episode to episode
+
+    def begin_episode(self, rows: RowArrays) -> None:
+        recurrent.draw_perturbations(rows["state"], self.spec.n_weights, self.sizes,
+                                     rows["rules"], rows["episode_seeds"], self.n_s)
+
+    def delta(self, rows: RowArrays) -> np.ndarray:
+        return rows["state"][:, recurrent.delta_slice(self.spec.n_weights, self.n_s)]
+
+    def learn(self, rows: RowArrays, acts: np.ndarray, clean: np.ndarray, reward: np.ndarray,
+              active: np.ndarray, done: np.ndarray, terminal: np.ndarray, w_max: float) -> None:
+        recurrent.learn_recurrent(rows["params"], self.sizes, acts, clean, rows["rules"],
+                                  rows["state"], reward, active, done, terminal,
+                                  rows["reward_mean"], rows["reward_var"], REWARD_ALPHA,
+                                  REWARD_CLIP, w_max, self.n_s)
+
+
 def kernels_for(spec: GenomeSpec) -> Fixed:
     """The kernels of a genome spec's rule (none for a `weights` genome)."""
     if not spec.kind.has_rules:
@@ -141,6 +172,8 @@ def kernels_for(spec: GenomeSpec) -> Fixed:
     family = spec.family.kernel_family.name
     if family == LEARNED.name:
         return Learned(spec)
+    if family in {f.name for f in RECURRENT_FAMILIES.values()}:
+        return Recurrent(spec)
     if family == THREEFACTOR.name:
         return ThreeFactor(spec)
     return Plain(spec)

@@ -75,8 +75,7 @@ def choose_simulator(env_ids: Sequence[str], requested: str | None) -> str:
     if requested == "gymnasium":
         return "gymnasium"
     if not envpool_installed():
-        if requested == "envpool":
-            _note_no_envpool()
+        _note_no_envpool()  # asked for, or the default: either way it says so, once
         return "gymnasium"
     missing = [e for e in env_ids if e not in envpool_ids()]
     if requested is None:

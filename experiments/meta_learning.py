@@ -1,17 +1,18 @@
 """Pure meta-learning: a few rule parameters make random networks learn, within one lifetime.
 
 For each environment: one `island-node` evolves a `rules` genome of a rule
-family (`--family`: `threefactor` or `learned`; a linear network, random initial
-weights every lifetime),
+family (`--family`: `threefactor`, `learned`, `perturbation` or `recurrent`; a
+linear network unless `--hidden`, random initial weights every lifetime),
 then `island-eval --json --compare 5` scores its champion on 100 held-out
-lifetimes against 5 random rules and the same rule with plasticity off, on
-held-out seeds from 2^31 + REPORT_OFFSET up. Those seeds are used for nothing
-else: the node itself chose its champion on training seeds (< 2^31) and scored
+lifetimes against 5 random rules, the same rule with learning off (decay, noise
+and perturbations kept) and with plasticity off, and each constant action, on
+held-out seeds from 2^31 + REPORT_OFFSET up (or `--held-out-start N`). Those seeds
+are used for nothing else: the node itself chose its champion on training seeds (< 2^31) and scored
 it at the end on seeds from 2^31 up, which this report does not use.
 
     .venv/bin/python experiments/meta_learning.py --out runs/meta [--envs CartPole-v1 ...]
         [--family learned] [--max-evals N] [--max-time SECONDS] [--normalise-obs]
-        [--lifetime K] [--lifetimes L] [--popsize P] [--hidden WIDTHS]
+        [--lifetime K] [--lifetimes L] [--popsize P] [--sigma S] [--hidden WIDTHS]
 
 Writes `DIR/summary.json` and `DIR/summary.md` (the table of the closing note),
 and copies each champion to `examples/genomes/<env>.<family>.rules.msgpack`
@@ -62,11 +63,12 @@ def evolve(env_id: str, run: Path, seed: int, workers: int, resume: bool,
                    check=True)
 
 
-def score(run: Path, episodes: int, workers: int) -> dict[str, Any]:
-    """The champion against 5 random rules and no plasticity, on the report's own seeds
-    (kept in `RUN/report.json`: a re-run of the script reads it instead of scoring again)."""
-    return island_eval(run / "best.msgpack", run / "report.json", episodes, REPORT_OFFSET,
-                       workers)
+def score(run: Path, episodes: int, workers: int, offset: int = REPORT_OFFSET) -> dict[str, Any]:
+    """The champion against its baselines (`island-eval --compare 5`), on the report's own
+    seeds (kept in `RUN/report.json`, or `report-OFFSET.json` for another block: a re-run
+    of the script reads it instead of scoring again)."""
+    cache = run / ("report.json" if offset == REPORT_OFFSET else f"report-{offset}.json")
+    return island_eval(run / "best.msgpack", cache, episodes, offset, workers)
 
 
 def summarise(env_id: str, run: Path, result: dict[str, Any]) -> dict[str, Any]:
@@ -74,6 +76,8 @@ def summarise(env_id: str, run: Path, result: dict[str, Any]) -> dict[str, Any]:
     last = read_jsonl(run / "log.jsonl")[-1]
     evolved = rows["evolved"]
     randoms = [r for name, r in rows.items() if name.startswith("random")]
+    constants = [r for name, r in rows.items() if name.startswith("constant")]
+    verdict = result.get("verdict") or {}
     return {
         "env": env_id, "family": result.get("rule_family", ""),
         "parameters": len(last.get("rules", {})),
@@ -82,25 +86,47 @@ def summarise(env_id: str, run: Path, result: dict[str, Any]) -> dict[str, Any]:
         "last5": sum(evolved["curve"][-5:]) / 5,
         "last5_random_best": max(sum(r["curve"][-5:]) / 5 for r in randoms),
         "last5_no_plasticity": sum(rows["no plasticity"]["curve"][-5:]) / 5,
+        "last5_learning_off": (sum(rows["learning off"]["curve"][-5:]) / 5
+                               if "learning off" in rows else None),
+        "last5_constant_best": (max(sum(r["curve"][-5:]) / 5 for r in constants)
+                                if constants else None),
+        "beats_all": verdict.get("beats_all"), "comparisons": verdict.get("comparisons"),
+        "closest": verdict.get("closest"), "closest_z": verdict.get("closest_z"),
+        "held_out_seeds_from": result.get("held_out_seeds_from"),
         "score": evolved["mean"], "stderr": evolved["stderr"], "curve": evolved["curve"],
     }
 
 
+def _figure(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     head = ("| env | family | rule parameters | lifetime | evaluations | wall | first episode | "
-            "last 5 episodes | best of 5 random rules (last 5) | plasticity off (last 5) |\n"
-            "|---|---|---|---|---|---|---|---|---|---|")
+            "last 5 episodes | best of 5 random rules (last 5) | learning off (last 5) | "
+            "plasticity off (last 5) | best constant action (last 5) | "
+            "beats all (2 SE; comparisons) |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     lines = [f"| {r['env']} | {r.get('family', 'threefactor')} | {r['parameters']} | "
              f"{r['lifetime']} | {r['evaluations']:,} | "
              f"{r['wall_s'] / 60:.0f} min | {r['first_episode']:.1f} | {r['last5']:.1f} | "
-             f"{r['last5_random_best']:.1f} | {r['last5_no_plasticity']:.1f} |" for r in rows]
+             f"{r['last5_random_best']:.1f} | {_figure(r.get('last5_learning_off'))} | "
+             f"{r['last5_no_plasticity']:.1f} | {_figure(r.get('last5_constant_best'))} | "
+             f"{_verdict(r)} |" for r in rows]
     return "\n".join([head, *lines])
+
+
+def _verdict(row: dict[str, Any]) -> str:
+    if row.get("beats_all") is None:
+        return "-"
+    return (f"{'yes' if row['beats_all'] else 'no'} ({row['comparisons']}; closest "
+            f"{row['closest']}, {row['closest_z']:+.1f} SE)")
 
 
 # Options of this script passed on to the node under the node's own flag names.
 PASSED_ON = {"max_evals": "--max-evals", "max_time": "--max-time", "lifetimes": "--episodes",
              "lifetime": "--lifetime", "final_episodes": "--final-episodes",
-             "popsize": "--popsize", "hidden": "--hidden"}
+             "popsize": "--popsize", "hidden": "--hidden", "sigma": "--sigma"}
 
 
 def _overrides(args: argparse.Namespace) -> list[str]:
@@ -120,7 +146,7 @@ def main() -> int:
     parser.add_argument("--envs", nargs="+", default=list(RECIPES), choices=list(RECIPES))
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--family", default="threefactor",
-                        choices=["threefactor", "learned", "perturbation"])
+                        choices=["threefactor", "learned", "perturbation", "recurrent"])
     parser.add_argument("--max-evals", type=int, help="episode budget instead of the recipe's")
     parser.add_argument("--max-time", type=float, help="wall-clock budget of each run, seconds")
     parser.add_argument("--final-episodes", type=int,
@@ -133,6 +159,8 @@ def main() -> int:
                              "the recipe's")
     parser.add_argument("--popsize", type=int,
                         help="CMA-ES population size instead of the recipe's")
+    parser.add_argument("--sigma", type=float,
+                        help="CMA-ES initial step size instead of the node's default")
     parser.add_argument("--hidden",
                         help="hidden layer widths instead of the recipe's linear network "
                              "(the node's --hidden: \"8\" or \"16,8\"; every layer gets its "
@@ -142,6 +170,9 @@ def main() -> int:
                              "statistics (evaluation.normalise_obs; the genome file records it)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--episodes", type=int, default=100, help="held-out lifetimes")
+    parser.add_argument("--held-out-start", type=int, default=REPORT_OFFSET, metavar="N",
+                        help="report on held-out seeds from 2^31 + N (default the report's "
+                             "own block, 100,000; a new rule: a block never used before)")
     parser.add_argument("--resume", action="store_true",
                         help="continue runs that were stopped before their budget was spent")
     parser.add_argument("--ship", action="store_true",
@@ -151,7 +182,8 @@ def main() -> int:
     for env_id in args.envs:
         run = args.out / env_id
         evolve(env_id, run, args.seed, args.workers, args.resume, _overrides(args))
-        rows.append(summarise(env_id, run, score(run, args.episodes, args.workers)))
+        rows.append(summarise(env_id, run, score(run, args.episodes, args.workers,
+                                                 args.held_out_start)))
         if args.ship:
             shutil.copy(run / "best.msgpack",
                         ROOT / "examples" / "genomes" / f"{env_id}.{args.family}.rules.msgpack")

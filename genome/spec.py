@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from genome.rules import FAMILIES, RuleFamily
+from genome.rules import FAMILIES, MAX_RULE_PARAMS, RuleFamily
 
 MAX_LAYERS = 8
 MAX_WIDTH = 4096
@@ -64,6 +64,10 @@ class GenomeSpec:
         if self.rule_family not in FAMILIES:
             known = ", ".join(sorted(FAMILIES))
             raise SpecError(f"unknown rule family {self.rule_family!r}; known families: {known}")
+        if self.kind.has_rules and self.n_rule_params > MAX_RULE_PARAMS:
+            raise SpecError(
+                f"a {self.rule_family} rule on {self.n_layers} layers has {self.n_rule_params} "
+                f"parameters, more than {MAX_RULE_PARAMS}: use fewer hidden layers")
         if self.dim > MAX_DIM:
             raise SpecError(f"genome of {self.dim} parameters exceeds the limit of {MAX_DIM}")
         canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))

@@ -21,10 +21,10 @@ from typing import Any
 import msgpack
 
 MAGIC = b"ISLANDCK2\n"
-LEGACY_MAGIC = b"ISLANDCK1\n"  # format 1: a pickle of the whole node state (island/legacy.py)
 CURRENT = "checkpoint.msgpack"
 PREVIOUS = "checkpoint.prev.msgpack"
-LEGACY = ("checkpoint.pkl", "checkpoint.prev.pkl")  # whole-object pickles (format 1)
+# Format 1 (before 2026-11) pickled the whole node; its files are named only to be refused.
+OLDER = ("checkpoint.pkl", "checkpoint.prev.pkl")
 
 
 # Errors of the storage under the run directory: the run cannot go on writing, so it stops
@@ -87,14 +87,10 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise CheckpointError(f"{path}: cannot read: {exc.strerror or exc}") from None
     header = len(MAGIC) + 32
-    if data.startswith(LEGACY_MAGIC) and len(data) >= header:
-        digest, payload = data[len(MAGIC) : header], data[header:]
-        if hashlib.sha256(payload).digest() != digest:
-            raise CheckpointError(f"{path}: checksum mismatch (truncated or corrupt)")
-        return {"format1": payload}
     if data.startswith(b"ISLANDCK") and not data.startswith(MAGIC):
-        raise CheckpointError(f"{path}: written in another checkpoint format "
-                              f"({data[:10].decode(errors='replace').strip()})")
+        raise CheckpointError(f"{path}: written by an older version of island-network "
+                              f"(format {data[:10].decode(errors='replace').strip()}, this "
+                              f"version reads {MAGIC.decode().strip()}); start anew with --fresh")
     if len(data) < header or not data.startswith(MAGIC):
         raise CheckpointError(f"{path}: not a checkpoint (bad header or truncated)")
     digest, payload = data[len(MAGIC) : header], data[header:]
@@ -110,5 +106,5 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
 
 
 def checkpoint_files(run_dir: Path) -> list[Path]:
-    """Every checkpoint file in `run_dir`, newest format first (legacy ones included)."""
-    return [run_dir / n for n in (CURRENT, PREVIOUS, *LEGACY) if (run_dir / n).exists()]
+    """Every checkpoint file in `run_dir`, newest first (older formats' only to be refused)."""
+    return [run_dir / n for n in (CURRENT, PREVIOUS, *OLDER) if (run_dir / n).exists()]

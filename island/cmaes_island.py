@@ -309,8 +309,8 @@ def island_from_state(state: dict[str, Any]) -> Island:
     island.max_popsize = state["max_popsize"]
     island.base_popsize = state["base_popsize"]
     island.arrivals = Arrivals(state["max_injected"])
-    island.mirrored = bool(state.get("mirrored", False))  # older states: never mirrored
-    island.mean_rate = float(state.get("mean_rate", 1.0))  # older states: pycma's default
+    island.mirrored = bool(state["mirrored"])
+    island.mean_rate = float(state["mean_rate"])
     bounds = state["bounds"]
     island.bounds = None if bounds is None else (list(bounds[0]), list(bounds[1]))
     island.generation, island.restarts = state["generation"], state["restarts"]
@@ -322,7 +322,7 @@ def island_from_state(state: dict[str, Any]) -> Island:
                                    for x, f, g in state["elites"]])
     island.progress = Stagnation(
         state["stagnation"], state["since_improvement"], float(state["best_median"]),
-        [float(m) for m in state.get("recent_medians", [])],  # older states: none
+        [float(m) for m in state["recent_medians"]],
         state["since_restart"])
     island._untold = None
     island.es = pickle.loads(state["cma"])  # our own checkpoint file, checksummed

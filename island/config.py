@@ -48,6 +48,8 @@ class EvaluationConfig:
     kind: str = option("weights+rules", "genome kind: weights | rules | weights+rules")
     rule_family: str = option("hebbian", "learning rule: hebbian | oja | threefactor | "
                               "threefactor-abcd | learned | perturbation | ...")
+    rule_state: int = option(4, "numbers of recurrent state per synapse (2-8), for "
+                             "rule_family recurrent")
     hidden: list[int] | None = option(None, "hidden layer widths, e.g. 16,16; unset: sized "
                                       "from the environment (island/sizing.py)")
     episodes: int | None = option(None, "lifetimes per evaluation (fresh seeds); unset: sized "
@@ -90,6 +92,14 @@ class EvaluationConfig:
     def env_ids(self) -> list[str]:
         """The environments a genome is scored on: `envs`, or `env` alone."""
         return list(self.envs) or [self.env]
+
+    @property
+    def spec_family(self) -> str:
+        """The genome's rule family: `rule_family`, sized by `rule_state` if it is recurrent."""
+        from genome.rules import recurrent_name
+
+        return recurrent_name(self.rule_state) if self.rule_family == "recurrent" \
+            else self.rule_family
 
 
 @dataclass
@@ -341,8 +351,8 @@ def validate(config: NodeConfig) -> None:
     from envs.episodes import LIFETIME_FITNESS
     from envs.multi import ACROSS_ENVS
     from envs.simulators import SIMULATORS
-    from genome.rules import FAMILIES
-    from genome.spec import GenomeKind
+    from genome.rules import FAMILIES, MAX_RULE_PARAMS, RECURRENT_STATES
+    from genome.spec import MAX_LAYERS, MAX_WIDTH, GenomeKind
 
     ev, evo, mig, stop, run = (config.evaluation, config.evolution, config.migration,
                                config.stop, config.run)
@@ -351,8 +361,18 @@ def validate(config: NodeConfig) -> None:
          f"{ev.kind!r} is not one of {', '.join(k.value for k in GenomeKind)}"),
         (ev.rule_family in FAMILIES, "evaluation.rule_family",
          f"{ev.rule_family!r} is not one of {', '.join(FAMILIES)}"),
-        (all(h > 0 for h in ev.hidden or []), "evaluation.hidden",
-         "layer sizes must be positive"),
+        (all(0 < h <= MAX_WIDTH for h in ev.hidden or []), "evaluation.hidden",
+         f"layer sizes must be in 1..{MAX_WIDTH}, got {ev.hidden}"),
+        (len(ev.hidden or []) < MAX_LAYERS, "evaluation.hidden",
+         f"at most {MAX_LAYERS - 1} hidden layers, got {len(ev.hidden or [])}"),
+        (ev.rule_state in RECURRENT_STATES, "evaluation.rule_state",
+         f"must be in {RECURRENT_STATES.start}..{RECURRENT_STATES.stop - 1}, "
+         f"got {ev.rule_state}"),
+        (ev.kind == "weights" or ev.spec_family not in FAMILIES
+         or (len(ev.hidden or []) + 1) * FAMILIES[ev.spec_family].n_params <= MAX_RULE_PARAMS,
+         "evaluation.hidden",
+         f"a {ev.spec_family} rule on {len(ev.hidden or []) + 1} layers would have more than "
+         f"{MAX_RULE_PARAMS} parameters: use fewer hidden layers or a smaller rule_state"),
         (len(ev.envs) < 2 or ev.kind == "rules", "evaluation.envs",
          f"only a 'rules' genome trains on several environments (its rule is per layer, "
          f"weights are not), not {ev.kind!r}"),

@@ -52,7 +52,7 @@ class TrainingEnvs:
         settings = []
         for env_id in ev.env_ids:
             info = _info(env_id, ev)
-            spec = GenomeSpec(ev.kind, (info.obs_dim, *ev.hidden, info.act_dim), ev.rule_family)
+            spec = GenomeSpec(ev.kind, (info.obs_dim, *ev.hidden, info.act_dim), ev.spec_family)
             settings.append(EvalSettings(env_id, spec, ev.max_steps or None,
                                          ev.lifetime_fitness, ev.w_max, ev.normalise_obs,
                                          ev.train_reward_floor, ev.simulator))

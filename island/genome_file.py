@@ -49,10 +49,8 @@ class GenomeFile:
 
     @property
     def lifetime(self) -> int:
-        """Episodes per lifetime it was evolved with. Files of older runs name
-        `carry_weights` instead: one lifetime of all their episodes."""
-        legacy = self.meta.get("episodes", 1) if self.meta.get("carry_weights") else 1
-        return int(self.meta.get("lifetime") or legacy)
+        """Episodes per lifetime it was evolved with."""
+        return int(self.meta.get("lifetime") or 1)
 
     @property
     def trained_in(self) -> str:

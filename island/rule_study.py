@@ -6,12 +6,12 @@ command-line module so other tools can reuse it.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from envs import Evaluator, env_info, held_out_curves, lifetime_fitness
+from envs import EvalSettings, Evaluator, env_info, held_out_curves, lifetime_fitness
 from genome.layout import batch_rules, graft_rules, initial_vector, rule_slice
 from genome.spec import GenomeKind, GenomeSpec
 
@@ -39,16 +39,23 @@ def fit_to_env(spec: GenomeSpec, x: np.ndarray, env_id: str) -> tuple[GenomeSpec
     return target, graft_rules(target, initial_vector(target), spec, x)
 
 
+LEARNING_OFF = "learning off"  # eta at its floor; decay, noise, perturbations kept
+PLASTICITY_OFF = "no plasticity"  # eta and decay at their floors; noise, perturbations kept
+
+
 def baselines(
     spec: GenomeSpec, x: np.ndarray, n_random: int, seed: int = 0
 ) -> dict[str, np.ndarray]:
-    """The genome and what it is compared with on the same seeds.
+    """The genome and the rules it is compared with on the same seeds.
 
     `random rule k`: rule parameters drawn around the family's initial values
-    (the spread CMA-ES starts from); `no plasticity`: learning rate and weight
-    decay at their lower bounds, so the same initial weights act unchanged
-    (a threefactor or learned rule keeps its exploration noise, and a learned rule its
-    per-episode weight perturbations: they are part of the policy).
+    (the spread CMA-ES starts from); `learning off`: the learning rate at its
+    floor and every other part kept (weight decay, and for threefactor, learned,
+    perturbation and recurrent their exploration noise and per-episode
+    perturbations, annealing as they do): what the rule does without learning, such
+    as shrinking the policy towards silence; `no plasticity`: learning rate and
+    weight decay at their floors, so the initial weights act unchanged (noise and
+    perturbations, part of the policy, kept).
     """
     rows = {"evolved": x}
     if not spec.kind.has_rules:
@@ -60,13 +67,87 @@ def baselines(
         other = x.copy()
         other[rules] = initial_rule + 0.5 * rng.standard_normal(spec.n_rule_params)
         rows[f"random rule {k + 1}"] = other
-    frozen = x.copy()
-    per_layer = frozen[rules].reshape(spec.n_layers, spec.family.n_params)  # a view
-    for name in ("eta", "decay"):
-        k = spec.family.index(name)
-        per_layer[:, k] = spec.family.params[k].low
-    rows["no plasticity"] = frozen
+    for label, floored in ((LEARNING_OFF, ("eta",)), (PLASTICITY_OFF, ("eta", "decay"))):
+        row = x.copy()
+        per_layer = row[rules].reshape(spec.n_layers, spec.family.n_params)  # a view
+        for name in floored:
+            k = spec.family.index(name)
+            per_layer[:, k] = spec.family.params[k].low
+        rows[label] = row
     return rows
+
+
+def constant_actions(settings: EvalSettings) -> list[tuple[str, EvalSettings, np.ndarray]]:
+    """Policies that ignore what they see: each discrete action, or zeros for continuous ones.
+
+    Each is a `weights` genome of a linear network with zero weights: its biases
+    pick the action (discrete: a one-hot bias wins the argmax; continuous: tanh(0)
+    maps to the middle of the bounds, zero for the symmetric bounds of every
+    environment here). Scored on the same seeds, a rule that does not beat all of
+    them has not learned to act.
+    """
+    info = env_info(settings.env_id)
+    spec = GenomeSpec(GenomeKind.WEIGHTS, (info.obs_dim, info.act_dim))
+    constant = replace(settings, spec=spec, normalise_obs=False)
+    if not info.discrete:
+        return [("constant zeros", constant, np.zeros(spec.dim))]
+    out = []
+    for action in range(info.act_dim):
+        x = np.zeros(spec.dim)
+        x[info.obs_dim * info.act_dim + action] = 1.0
+        out.append((f"constant action {action}", constant, x))
+    return out
+
+
+def score_against_baselines(
+    settings: EvalSettings, x: np.ndarray, n_random: int, lifetimes: int, lifetime: int,
+    offset: int, workers: int | None, name: str = "evolved",
+) -> list[HeldOutScore]:
+    """The genome (first row) and every baseline of point 4 on the same held-out lifetimes:
+    K random rules, learning off, plasticity off, and each constant action."""
+    candidates = baselines(settings.spec, x, n_random)
+    rows = []
+    with Evaluator(settings, workers) as evaluator:
+        for label, genome in candidates.items():
+            rows.append(score_held_out(evaluator, name if label == "evolved" else label,
+                                       genome, lifetimes, lifetime, offset))
+    for label, constant, genome in constant_actions(settings):
+        with Evaluator(constant, 0) as evaluator:  # one fixed network: no workers to start
+            rows.append(score_held_out(evaluator, label, genome, lifetimes, lifetime, offset))
+    return rows
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a genome beats every baseline by more than 2 standard errors of the difference."""
+
+    beats_all: bool
+    comparisons: int  # baselines compared with, each one test
+    closest: str  # the baseline with the smallest margin in standard errors
+    closest_margin: float
+    closest_z: float  # that margin over its standard error of the difference
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def summary(self) -> str:
+        verdict = "beats" if self.beats_all else "does not beat"
+        return (f"{verdict} all {self.comparisons} baselines by more than 2 standard errors of "
+                f"the difference (closest: {self.closest}, margin {self.closest_margin:+.1f}, "
+                f"{self.closest_z:+.1f} SE)")
+
+
+def verdict(rows: list[HeldOutScore]) -> Verdict:
+    """rows[0] against each of rows[1:]: margin over sqrt(SE_a^2 + SE_b^2), worst one kept."""
+    evolved = rows[0]
+    tests = []
+    for b in rows[1:]:
+        margin = evolved.mean - b.mean
+        spread = float(np.hypot(evolved.stderr, b.stderr))
+        z = margin / spread if spread > 0 else (np.inf if margin > 0 else -np.inf)
+        tests.append((z, margin, b.name))
+    z, margin, name = min(tests)
+    return Verdict(bool(z > 2.0), len(tests), name, float(margin), float(z))
 
 
 def rule_table(spec: GenomeSpec, x: np.ndarray) -> str:

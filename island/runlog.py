@@ -22,10 +22,10 @@ from typing import Any
 import tomli_w
 
 from island.checkpoint import CURRENT as CHECKPOINT
-from island.checkpoint import LEGACY, PREVIOUS, write_atomic
+from island.checkpoint import OLDER, PREVIOUS, write_atomic
 
 LOG, EVENTS, CONFIG, BEST = "log.jsonl", "events.jsonl", "config.toml", "best.msgpack"
-RUN_FILES = (LOG, EVENTS, CONFIG, BEST, CHECKPOINT, PREVIOUS, *LEGACY)
+RUN_FILES = (LOG, EVENTS, CONFIG, BEST, CHECKPOINT, PREVIOUS, *OLDER)
 
 
 def _json_safe(value: Any) -> Any:

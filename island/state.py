@@ -110,12 +110,7 @@ class NodeState:
 
 
 def _read(path: Path) -> NodeState:
-    document = read_checkpoint(path)
-    if "format1" in document:
-        from island.legacy import convert_format1
-
-        return convert_format1(document["format1"], str(path))
-    return NodeState.from_map(document, str(path))
+    return NodeState.from_map(read_checkpoint(path), str(path))
 
 
 def load_latest(run_dir: Path) -> tuple[NodeState | None, list[str]]:

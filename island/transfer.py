@@ -1,23 +1,23 @@
 """A transfer matrix: rule genomes x environments, each against baselines on the same seeds.
 
 Each cell scores one genome in one environment (a `rules` genome is re-sized for
-it: rules are per layer) on held-out lifetimes, beside K random rules and the
-same rule with plasticity off, all on the same seeds. Its margin is the
-genome's mean minus the best baseline's; it `beats` the baselines when that
-margin exceeds two standard errors of the difference (genome and best baseline).
+it: rules are per layer) on held-out lifetimes, beside K random rules, the same
+rule with learning off (decay, noise and perturbations kept) and with plasticity
+off, and each constant action, all on the same seeds. Its margin is the
+genome's mean minus the best baseline's; it `beats` the baselines when its margin
+over every one of them exceeds two standard errors of that difference (one test
+per baseline: `comparisons`).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from envs import Evaluator
 from island.genome_file import GenomeFile
-from island.rule_study import HeldOutScore, baselines, score_held_out
+from island.rule_study import HeldOutScore, Verdict, score_against_baselines, verdict
 
 
 @dataclass(frozen=True)
@@ -43,9 +43,12 @@ class TransferCell:
         return self.evolved.mean - self.best_baseline.mean
 
     @property
+    def verdict(self) -> Verdict:
+        return verdict(self.rows)
+
+    @property
     def beats_baselines(self) -> bool:
-        spread = math.hypot(self.evolved.stderr, self.best_baseline.stderr)
-        return self.margin > 2 * spread
+        return self.verdict.beats_all
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TransferCell:
@@ -58,6 +61,7 @@ class TransferCell:
                 "held_out_env": self.held_out_env, "margin": self.margin,
                 "best_baseline": self.best_baseline.name,
                 "beats_baselines": self.beats_baselines,
+                "comparisons": self.verdict.comparisons,
                 "rows": [r.to_dict() for r in self.rows]}
 
 
@@ -69,10 +73,7 @@ def score_cell(
     module docstring)."""
     spec, x, settings = saved.scored_in(env_id)
     K = lifetime or saved.lifetime
-    candidates = baselines(spec, x, n_random)
-    with Evaluator(settings, workers) as evaluator:
-        rows = [score_held_out(evaluator, name, genome, lifetimes, K, offset)
-                for name, genome in candidates.items()]
+    rows = score_against_baselines(settings, x, n_random, lifetimes, K, offset, workers)
     return TransferCell(name, env_id, saved.trained_on, env_id not in saved.trained_on,
                         rows)
 

@@ -61,7 +61,8 @@ def heatmap(cells: list[TransferCell], path: Path) -> None:
 
 def learning_curves(cells: list[TransferCell], path: Path) -> None:
     """Genomes x environments: each cell's mean held-out return by episode within a lifetime,
-    the genome against the best of its random rules and its own rule with plasticity off."""
+    the genome against the best of its random rules, its own rule with learning off and with
+    plasticity off, and the best constant action."""
     plt = _pyplot()
     genomes, envs, _ = margins(cells)
     fig, axes = plt.subplots(len(genomes), len(envs), squeeze=False,
@@ -73,11 +74,15 @@ def learning_curves(cells: list[TransferCell], path: Path) -> None:
         ax = axes[genomes.index(c.genome)][envs.index(c.env)]
         ax.axis("on")
         randoms = [r for r in c.rows[1:] if r.name.startswith("random")]
-        frozen = [r for r in c.rows[1:] if not r.name.startswith("random")]
+        constants = [r for r in c.rows[1:] if r.name.startswith("constant")]
+        frozen = [r for r in c.rows[1:] if r not in randoms and r not in constants]
         shown = [(c.evolved, "-o", 2.0, "evolved")]
         if randoms:
             shown.append((max(randoms, key=lambda r: r.mean), "--", 1.2, "best random rule"))
         shown += [(r, ":", 1.2, r.name) for r in frozen]
+        if constants:
+            shown.append((max(constants, key=lambda r: r.mean), "-.", 1.0,
+                          "best constant action"))
         for row, style, width, label in shown:
             ax.plot(range(1, len(row.curve) + 1), row.curve, style, linewidth=width,
                     markersize=3, label=label)

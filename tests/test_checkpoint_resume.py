@@ -97,49 +97,17 @@ def test_corrupt_checkpoint_falls_back_to_the_previous_one(tmp_path, procs, dama
     assert generations(run)[-1] == previous + 2
 
 
-def test_a_checkpoint_of_format_1_still_resumes_even_saved_mid_generation(tmp_path, monkeypatch):
-    """Runs started before the explicit checkpoint document pickled the whole state, once
-    also between `ask` and `tell`; they resume (the strategy rebuilt around the best)."""
+def test_a_checkpoint_of_an_older_format_is_refused_in_one_line(tmp_path):
+    """Format 1 pickled the whole node; this version does not read it, and says so plainly
+    instead of starting fresh over it."""
     import hashlib
-    import pickle
-    from dataclasses import dataclass, field
 
-    import numpy as np
-
-    import island.node
-    from island.checkpoint import LEGACY, LEGACY_MAGIC
-    from island.cmaes_island import Island
+    from island.checkpoint import OLDER
     from island.state import load_latest
 
-    @dataclass
-    class Counters:  # as island/node.py defined it in format 1
-        received: int = 3
-        by_origin: dict = field(default_factory=dict)
-
-    Counters.__module__, Counters.__qualname__ = "island.node", "Counters"
-    monkeypatch.setattr(island.node, "Counters", Counters, raising=False)
-    old = Island(np.zeros(6), 0.5, popsize=6, seed=1)
-    for _ in range(3):
-        X = old.ask().X
-        old.tell(X, -np.sum(X**2, axis=1))
-    old.ask()  # abandoned, as format 1 saved it on SIGTERM
-    progress = old.__dict__.pop("progress")  # format 1 kept these on the island itself
-    arrivals = old.__dict__.pop("arrivals")  # format 1 kept the migrants' cap on the island
-    old.__dict__.update(evaluations=18, _pending=0, stagnation=progress.patience,
-                        _max_injected=arrivals.max_injected_option,
-                        _since_improvement=progress.since_improvement,
-                        _best_median=progress.best_median, _since_restart=progress.since_restart)
-    del old.__dict__["_untold"]
-    payload = pickle.dumps({"version": 1, "fingerprint": "f", "island": old,
-                            "rng": np.random.default_rng(2).bit_generator.state,
-                            "evaluations": 18, "wall": 1.5, "counters": Counters()})
-    (tmp_path / LEGACY[0]).write_bytes(LEGACY_MAGIC + hashlib.sha256(payload).digest() + payload)
-    monkeypatch.delattr(island.node, "Counters")
-
+    payload = b"a pickle this version never unpickles"
+    (tmp_path / OLDER[0]).write_bytes(b"ISLANDCK1\n" + hashlib.sha256(payload).digest() + payload)
     state, problems = load_latest(tmp_path)
-    assert not problems and state.generation == 3 and state.migration.received == 3
-    assert state.island.numerical_resets == 1  # the abandoned ask could not be asked again
-    assert state.island.progress.patience == 60 and state.island.progress.since_restart == 0
-    X = state.island.ask().X
-    state.island.tell(X, -np.sum(X**2, axis=1))
-    assert state.island.generation == 4
+    assert state is None and len(problems) == 1
+    assert "older version of island-network" in problems[0] and "--fresh" in problems[0]
+    assert "\n" not in problems[0]

@@ -46,7 +46,9 @@ def test_island_eval_json_has_every_row_with_its_curve_on_the_seeds_asked_for(tm
     assert report["lifetime"] == 4 and report["lifetimes"] == 6
     assert report["held_out_seeds_from"] == 2**31
     assert [r["name"] for r in report["rows"]] == ["evolved", "random rule 1", "random rule 2",
-                                                   "no plasticity"]
+                                                   "learning off", "no plasticity",
+                                                   "constant action 0", "constant action 1"]
+    assert report["verdict"]["comparisons"] == 6
     for row in report["rows"]:
         assert len(row["curve"]) == 4 and len(row["curve_std"]) == 4
         assert row["min"] <= row["mean"] <= row["max"] and row["std"] >= 0

@@ -29,7 +29,11 @@ def test_two_genomes_by_two_environments_with_baselines_and_a_heatmap(tmp_path):
         ("lunar.msgpack", "CartPole-v1"), ("lunar.msgpack", "MountainCarContinuous-v0")]
     assert [c["held_out_env"] for c in cells] == [False, True, True, True]
     for c in cells:
-        assert [r["name"] for r in c["rows"]] == ["evolved", "random rule 1", "no plasticity"]
+        constants = (["constant action 0", "constant action 1"] if c["env"] == "CartPole-v1"
+                     else ["constant zeros"])
+        assert [r["name"] for r in c["rows"]] == ["evolved", "random rule 1", "learning off",
+                                                  "no plasticity", *constants]
+        assert c["comparisons"] == len(c["rows"]) - 1
         assert all(len(r["curve"]) == 2 for r in c["rows"])  # the genome's lifetime of 2
         best = max(r["mean"] for r in c["rows"][1:])
         assert np.isclose(c["margin"], c["rows"][0]["mean"] - best)

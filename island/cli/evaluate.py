@@ -18,7 +18,13 @@ from envs.simulators import SIMULATORS, choose_simulator
 from genome.codec import GenomeDecodeError
 from island.cli.parser import Parser
 from island.genome_file import GenomeFile
-from island.rule_study import TransferError, baselines, rule_table, score_held_out
+from island.rule_study import (
+    TransferError,
+    rule_table,
+    score_against_baselines,
+    score_held_out,
+    verdict,
+)
 
 
 def _parser() -> Parser:
@@ -41,8 +47,10 @@ def _parser() -> Parser:
     parser.add_argument("--rules", action="store_true",
                         help="print the genome's learning rule, layer by layer, before scoring")
     parser.add_argument("--compare", type=int, default=0, metavar="K",
-                        help="also score K random rules and the rule with plasticity off, "
-                        "on the same seeds, as a table")
+                        help="also score, on the same seeds, K random rules, the rule with "
+                        "learning off (decay, noise and perturbations kept), with plasticity "
+                        "off, and each constant action, and say whether it beats them all by "
+                        "more than 2 standard errors")
     parser.add_argument("--json", action="store_true",
                         help="print everything measured as one JSON object, nothing else")
     parser.add_argument("--record", type=Path, metavar="DIR",
@@ -79,10 +87,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     env_id, fitness = settings.env_id, settings.lifetime_fitness
     lifetime = args.lifetime or saved.lifetime
-    candidates = baselines(spec, x, args.compare) if args.compare else {"evolved": x}
-    with Evaluator(settings, args.workers) as evaluator:
-        scores = [score_held_out(evaluator, name, genome, args.episodes, lifetime,
-                                 args.held_out_start) for name, genome in candidates.items()]
+    if args.compare:
+        scores = score_against_baselines(settings, x, args.compare, args.episodes, lifetime,
+                                         args.held_out_start, args.workers)
+    else:
+        with Evaluator(settings, args.workers) as evaluator:
+            scores = [score_held_out(evaluator, "evolved", x, args.episodes, lifetime,
+                                     args.held_out_start)]
+    judged = verdict(scores) if len(scores) > 1 and args.episodes > 1 else None
     recording = record_lifetimes(settings, x, args.record, min(args.episodes, 3), lifetime,
                                  args.held_out_start) if args.record else None
     if args.json:
@@ -94,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             "trained_on": saved.trained_on, "trained_in": saved.trained_in,
             "simulator": simulator,
             "rows": [s.to_dict() for s in scores],
+            "verdict": judged.to_dict() if judged else None,
             "recording": recording.to_dict() if recording else None,
         }, indent=2))
         return 0
@@ -103,11 +116,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.rules and spec.kind.has_rules:
         print(rule_table(spec, x))
     for s in scores:
-        label = f"{s.name:<16} " if args.compare else ""
+        label = f"{s.name:<18} " if args.compare else ""
         print(f"{label}held-out lifetimes {args.episodes}  mean {s.mean:.2f}  std {s.std:.2f}  "
               f"min {s.min:.2f}  max {s.max:.2f}")
         if lifetime > 1:
             print(f"{'':<{len(label)}}learning curve: " + " ".join(f"{v:.0f}" for v in s.curve))
+    if judged:
+        print(judged.summary())
     if recording:
         print(recording.summary())
     return 0

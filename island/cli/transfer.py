@@ -1,7 +1,8 @@
 """`island-transfer GENOME... --envs ID... --out DIR`: a rule-transfer matrix with baselines.
 
 Every genome is scored in every environment on the same held-out lifetimes as
-K random rules and its own rule with plasticity off; the matrix of margins over
+K random rules, its own rule with learning off and with plasticity off, and each
+constant action; the matrix of margins over
 the best baseline is written as `transfer.json`, `transfer.md`, `transfer.png`
 (heatmap), `curves.png` (each cell's within-lifetime curves) and a self-contained
 `transfer.html`.
@@ -30,13 +31,15 @@ from island.transfer_figures import heatmap, learning_curves
 
 def table(cells: list[TransferCell]) -> str:
     """Markdown: one line per cell, the genome's mean beside every baseline's."""
-    lines = ["| genome | env | held-out env | evolved | best baseline | margin | beats (2 SE) |",
+    lines = ["| genome | env | held-out env | evolved | best baseline | margin | "
+             "beats all (2 SE; comparisons) |",
              "|---|---|---|---|---|---|---|"]
     for c in cells:
         e, b = c.evolved, c.best_baseline
         lines.append(f"| {c.genome} | {c.env} | {'yes' if c.held_out_env else 'no'} | "
                      f"{e.mean:.1f} ± {e.stderr:.1f} | {b.name}: {b.mean:.1f} ± {b.stderr:.1f} | "
-                     f"{c.margin:+.1f} | {'yes' if c.beats_baselines else 'no'} |")
+                     f"{c.margin:+.1f} | {'yes' if c.beats_baselines else 'no'} "
+                     f"({c.verdict.comparisons}) |")
     return "\n".join(lines)
 
 
@@ -53,7 +56,9 @@ def page(cells: list[TransferCell], png: Path, curves_png: Path) -> str:
             "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}"
             "td,th{padding:.2em .6em;border-bottom:1px solid #ddd}</style>"
             "<h1>Rule transfer</h1><p>Each cell: the genome's held-out mean minus the best of "
-            "its baselines (random rules, plasticity off) on the same seeds.</p>"
+            "its baselines (random rules, learning off, plasticity off, constant actions) on "
+            "the same seeds; it beats them when it beats every one by more than 2 standard "
+            "errors of the difference.</p>"
             f"<img alt='transfer matrix' src='data:image/png;base64,{image}'>"
             "<h2>Within-lifetime learning</h2><p>Mean held-out return by episode: the genome "
             "(thick), the best of its random rules (dashed) and plasticity off (dotted).</p>"

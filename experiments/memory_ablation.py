@@ -1,0 +1,51 @@
+"""Does an evolved `recurrent` rule use its memory? The rule scored again with the read-out
+of its cells' state (`v`, `u`) at zero, on the same held-out lifetimes.
+
+    .venv/bin/python experiments/memory_ablation.py GENOME [--held-out-start N] [--episodes L]
+
+Prints the genome's score and the ablated one's (mean of each lifetime's later half, ± SE,
+and the mean of the last 5 episodes). The cells still run; nothing reads them, so what is
+left is the rest of the rule (its read-out of the features and its perturbations).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from envs import Evaluator
+from genome.layout import rule_slice
+from island.genome_file import GenomeFile
+from island.rule_study import score_held_out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("genome", type=Path)
+    parser.add_argument("--held-out-start", type=int, default=0, metavar="N")
+    parser.add_argument("--episodes", type=int, default=100, help="held-out lifetimes")
+    args = parser.parse_args()
+    saved = GenomeFile.read(args.genome)
+    spec, x, settings = saved.scored_in()
+    if not spec.rule_family.startswith("recurrent"):
+        print(f"memory_ablation: {args.genome} is a {spec.rule_family} rule, not a recurrent one",
+              file=sys.stderr)
+        return 2
+    silent = x.copy()
+    rules = silent[rule_slice(spec)].reshape(spec.n_layers, spec.family.n_params)  # a view
+    for k, name in enumerate(spec.family.names):
+        if name.startswith(("v.", "u.")):
+            rules[:, k] = 0.0
+    with Evaluator(settings, 0) as evaluator:
+        for label, genome in (("evolved", x), ("memory read-out off", silent)):
+            s = score_held_out(evaluator, label, genome, args.episodes, saved.lifetime,
+                               args.held_out_start)
+            print(f"{label:<20} {s.mean:.1f} ± {s.stderr:.1f}  last 5: {np.mean(s.curve[-5:]):.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

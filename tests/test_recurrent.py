@@ -1,0 +1,280 @@
+"""The `recurrent` rule family: a gated cell per synapse, its equations, and that it learns."""
+
+import numpy as np
+import pytest
+
+from envs import EvalSettings, Evaluator, PlasticNetwork, env_info
+from envs.learned import DELTA_STEP
+from envs.threefactor import RETURN_CLIP, gaussian, noise_block
+from genome import GenomeSpec, decode_genome, encode_genome, graft_rules, initial_vector
+from genome.layout import batch_rules, batch_weights, rule_slice
+from genome.rules import (
+    MAX_RULE_PARAMS,
+    RECURRENT,
+    RECURRENT_FAMILIES,
+    RECURRENT_FEATURES,
+    RECURRENT_STATE,
+    recurrent_state,
+)
+from genome.spec import SpecError
+from island.migration import GRAFTED, admit
+
+
+def _rule(**values) -> np.ndarray:
+    """One layer's rule in search space from natural values (`a__b` names `a.b`)."""
+    values = {k.replace("__", "."): v for k, v in values.items()}
+    return np.array([p.to_search(values.get(p.name, p.initial)) for p in RECURRENT.params])
+
+
+def _cell(family, rule: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Az, Bz, bz, Ac, Bc, bc, v, u, q, o of one layer's rule (natural units), by name."""
+    named = dict(zip(family.names, rule, strict=True))
+    units = [f"h{k}" for k in range(recurrent_state(family))]
+    parts = []
+    for gate in ("z", "c"):
+        parts.append(np.array([[named[f"{gate}.{h}.{x}"] for x in RECURRENT_FEATURES]
+                               for h in units]))
+        parts.append(np.array([[named[f"{gate}.{h}.{g}"] for g in units] for h in units]))
+        parts.append(np.array([named[f"{gate}.{h}.bias"] for h in units]))
+    parts.append(np.array([named[f"v.{h}"] for h in units]))
+    parts.append(np.array([named[f"u.{h}"] for h in units]))
+    parts.append(np.array([named[f"q.{x}"] for x in RECURRENT_FEATURES]))
+    parts.append(np.array(named["o"]))
+    return tuple(parts)
+
+
+def _reference(spec, x, episodes, w_max=5.0):
+    """The equations of genome/rules.py for one genome, written out plainly in numpy.
+
+    `episodes`: (seed, observations, rewards, terminal); each episode ends after its
+    last step, in a terminal state when `terminal`. Returns the weights and every
+    layer's cell states (out, in, S).
+    """
+    from envs.rule_kernels import REWARD_ALPHA, REWARD_CLIP
+
+    layers = [(W[0].clip(-w_max, w_max), b[0].copy()) for W, b in batch_weights(spec, x)]
+    rules = batch_rules(spec, x)[0]
+    L = spec.n_layers
+    states = [np.zeros((*W.shape, recurrent_state(spec.family))) for W, _ in layers]
+    mean, var = 0.0, 1.0
+    s_bar, r_bar, r_dev = np.zeros(L), np.zeros(L), np.zeros(L)
+    ended = 0
+    for seed, observations, rewards, terminal in episodes:
+        deltas, offset = [], 0
+        for layer, (W, b) in enumerate(layers):
+            jitter, anneal = rules[layer][4], rules[layer][5]
+            keys = offset + np.arange(W.size)
+            deltas.append(jitter * anneal ** ended * np.array(
+                [gaussian(seed, DELTA_STEP, int(k)) for k in keys]).reshape(W.shape))
+            offset += W.size + b.size
+        ret = 0.0
+        for t, (obs, reward) in enumerate(zip(observations, rewards, strict=True)):
+            xi = noise_block(np.array([seed], dtype=np.uint64), t, sum(spec.layer_sizes[1:]))[0]
+            acts, cleans, k = [obs], [None], 0
+            for layer, (W, b) in enumerate(layers):
+                a = (W + deltas[layer]) @ acts[-1] + b
+                cleans.append(np.tanh(a))
+                acts.append(np.tanh(a + rules[layer][2] * xi[k : k + len(b)]))
+                k += len(b)
+            dr_ = reward - mean
+            s = np.clip(dr_ / np.sqrt(var + 1e-8), -REWARD_CLIP, REWARD_CLIP)
+            mean, var = mean + REWARD_ALPHA * dr_, var + REWARD_ALPHA * (dr_ * dr_ - var)
+            ret += reward
+            done = t == len(rewards) - 1
+            for layer, (W, _) in enumerate(layers):
+                eta, decay, _, beta = rules[layer][:4]
+                Az, Bz, bz, Ac, Bc, bc, v, u, q, o = _cell(spec.family, rules[layer])
+                ds = s - s_bar[layer]
+                s_bar[layer] += beta * ds
+                R = 0.0
+                if done and ended == 0:
+                    r_bar[layer], r_dev[layer] = ret, max(1.0, abs(ret) / 2)
+                elif done:
+                    dr = ret - r_bar[layer]
+                    R = np.clip(dr / r_dev[layer], -RETURN_CLIP, RETURN_CLIP)
+                    r_dev[layer] = max(1.0, r_dev[layer] + beta * (abs(dr) - r_dev[layer]))
+                    r_bar[layer] += beta * dr
+                pre, post, clean = acts[layer], acts[layer + 1], cleans[layer + 1]
+                features = np.stack(np.broadcast_arrays(
+                    pre[None, :], post[:, None], np.outer(post - clean, pre), W / w_max,
+                    deltas[layer], R * deltas[layer], ds, R, float(done and terminal), float(done)),
+                    axis=-1)  # (out, in, 10)
+                h = states[layer]
+                z = 1.0 / (1.0 + np.exp(-(features @ Az.T + h @ Bz.T + bz)))
+                h = (1.0 - z) * h + z * np.tanh(features @ Ac.T + h @ Bc.T + bc)
+                states[layer] = h
+                out = h @ v + features @ q + o + (h @ u if done else 0.0)
+                W[:] = np.clip(W * (1 - decay) + eta * out, -w_max, w_max)
+            ended += done
+    return [W for W, _ in layers], states
+
+
+@pytest.mark.parametrize("state", [RECURRENT_STATE, 2, 8])
+def test_compiled_recurrent_rule_follows_its_equations(state):
+    info = env_info("LunarLander-v3")
+    family = RECURRENT_FAMILIES[state]
+    spec = GenomeSpec("weights+rules", (8, 6, 4) if state == 8 else (8, 6, 5, 4), family.name)
+    x = initial_vector(spec) + 0.5 * np.random.default_rng(4).standard_normal(spec.dim)
+    rules = x[rule_slice(spec)].reshape(spec.n_layers, -1)
+    rules[:, family.index("eta")] = -1.0  # eta 0.1: large enough to matter
+    for name in ("noise", "jitter", "anneal"):
+        rules[:, family.index(name)] = -0.5
+    rng = np.random.default_rng(8)
+    episodes = [(seed, rng.standard_normal((n, 8)), 3 * rng.standard_normal(n), terminal)
+                for seed, n, terminal in [(17, 12, False), (99, 7, True), (5, 9, True)]]
+    net = PlasticNetwork(spec, info, x)
+    net.reset(np.array([0]))
+    for seed, observations, rewards, terminal in episodes:
+        net.begin_episode(np.array([seed]))
+        for t, (obs, reward) in enumerate(zip(observations, rewards, strict=True)):
+            net.act(obs[None, :])
+            done = np.array([t == len(rewards) - 1])
+            net.learn(np.array([reward]), np.ones(1, bool), done, done & terminal)
+    expected, states = _reference(spec, x, episodes)
+    assert not np.allclose(expected[0], PlasticNetwork(spec, info, x).W[0][0])  # it did learn
+    assert np.abs(states[0]).max() > 0.05  # and its cells did remember something
+    for W, W_ref in zip(net.W, expected, strict=True):
+        # the forward pass's tanh is float32-precise (envs/kernels.py)
+        np.testing.assert_allclose(W[0], W_ref, rtol=1e-5, atol=1e-7)
+    kept = net._rows["state"][0, : state * spec.n_weights]
+    offset = 0
+    for (out, inp), h in zip(spec.layer_shapes, states, strict=True):
+        cells = kept[state * offset : state * (offset + out * inp)]
+        np.testing.assert_allclose(cells.reshape(out, inp, state), h, rtol=1e-5, atol=1e-7)
+        offset += out * inp + out
+
+
+@pytest.mark.parametrize("kind", ["rules", "weights+rules"])
+def test_batched_recurrent_fitness_equals_one_genome_at_a_time(kind):
+    # Lifetimes of two episodes whose lengths differ: batches shrink, and a genome's cell
+    # states must carry into its second episode whatever shared its batch.
+    spec = GenomeSpec(kind, (8, 16, 4), "recurrent")
+    X = initial_vector(spec) + 0.5 * np.random.default_rng(2).standard_normal((5, spec.dim))
+    settings = EvalSettings("LunarLander-v3", spec, max_steps=200, lifetime_fitness="mean")
+    seeds = [[11, 12], [13, 14]]
+    with Evaluator(settings, workers=0) as ev:
+        together = ev.evaluate(X, seeds)
+        apart = np.array([ev.evaluate(x[None, :], seeds)[0] for x in X])
+    np.testing.assert_allclose(together, apart)
+
+
+# A rule whose every weight change comes out of its memory: at each episode's end (and only
+# then: the update gate opens on `end`) the cell's first unit takes in the return-weighted
+# perturbation, a running average (momentum), and the weight moves by it.
+MEMORY = {"q__return_delta": 0.0, "u__h0": 2.0, "z__h0__bias": -10.0, "z__h0__end": 10.0,
+          "c__h0__return_delta": 1.0}
+
+
+def test_hand_set_recurrent_rule_learns_cartpole_from_its_memory_and_with_its_update_off_does_not():
+    spec = GenomeSpec("rules", (4, 2), "recurrent")
+    seeds = np.arange(7000, 7000 + 16 * 20).reshape(16, 20)
+    memory = _rule(**MEMORY)
+    off = _rule(**(MEMORY | {"u__h0": 0.0, "decay": 1e-8}))  # the cell runs, nothing reads it
+    with Evaluator(EvalSettings("CartPole-v1", spec), workers=0) as ev:
+        learning, still = ev.episode_returns(np.stack([memory, off]), seeds)
+    assert learning[:, -5:].mean() > 2.5 * learning[:, 0].mean()
+    assert still[:, -5:].mean() < still[:, :5].mean() + 25
+    # Within one lifetime, on a real environment: the weights move; with the update off
+    # they stay where they started while the cells still change.
+    import gymnasium as gym
+
+    from envs import run_lifetimes
+    from envs.episodes import weight_seeds
+    info = env_info("CartPole-v1")
+    moved = []
+    for rule in (memory, off):
+        net = PlasticNetwork(spec, info, rule)
+        net.reset(weight_seeds(np.array([3])))  # the lifetime's own initial weights
+        start = net.W[0].copy()
+        run_lifetimes([gym.make("CartPole-v1")], net, [3, 4, 5, 6])
+        assert np.abs(net._rows["state"][0, : RECURRENT_STATE * spec.n_weights]).max() > 0.01
+        moved.append(np.abs(net.W[0] - start).max())
+    assert moved[0] > 0.1 and moved[1] < 1e-4  # decay at its floor, 1e-8 a step
+
+
+def test_recurrent_rule_of_one_width_round_trips_runs_and_grafts_onto_another():
+    narrow = GenomeSpec("rules", (8, 16, 4), "recurrent")
+    wide = GenomeSpec("weights+rules", (4, 64, 32, 2), "recurrent")
+    assert narrow.n_rule_params == 2 * RECURRENT.n_params
+    rule = initial_vector(narrow) + 0.3
+    spec, x, meta = decode_genome(encode_genome(narrow, rule, {"env": "LunarLander-v3"}))
+    assert spec == narrow and np.array_equal(x, rule) and meta["env"] == "LunarLander-v3"
+    target = initial_vector(wide)
+    grafted = graft_rules(wide, target, narrow, rule)
+    np.testing.assert_array_equal(grafted[rule_slice(wide)][-2 * RECURRENT.n_params:], rule)
+    admission = admit(wide, target, narrow, rule, 5.0)
+    assert admission.outcome == GRAFTED
+    with Evaluator(EvalSettings("CartPole-v1", wide), workers=0) as ev:
+        assert np.isfinite(ev.evaluate(admission.x[None, :], [[1, 2]])).all()
+
+
+def test_recurrent_rule_parameters_do_not_grow_with_width_and_stay_within_the_limit():
+    for hidden in [(), (16,), (256, 256), (8,) * 5]:
+        spec = GenomeSpec("rules", (4, *hidden, 2), "recurrent")
+        assert spec.n_rule_params == spec.n_layers * RECURRENT.n_params <= MAX_RULE_PARAMS
+    with pytest.raises(SpecError, match="1000"):
+        GenomeSpec("rules", (4, *(8,) * 6, 2), "recurrent")
+    assert [f.n_params for f in RECURRENT_FAMILIES.values()] == [
+        17 + 24 * s + 2 * s * s for s in RECURRENT_FAMILIES]
+
+
+@pytest.mark.parametrize("flags, flag", [
+    (["--rule-state", "9"], "--rule-state"),
+    (["--rule-state", "1"], "--rule-state"),
+    (["--hidden", "5000"], "--hidden"),
+    (["--hidden", "16,16,16,16,16,16"], "--hidden"),  # 7 layers of 145: over 1,000
+])
+def test_a_state_size_or_hidden_width_out_of_range_stops_the_node_in_one_line(tmp_path, flags,
+                                                                              flag):
+    from tests.conftest import run_cli
+
+    result = run_cli("island-node", "--env", "CartPole-v1", "--kind", "rules", "--rule-family",
+                     "recurrent", *flags, "--run-dir", str(tmp_path / "run"))
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and flag in result.stderr
+
+
+def test_rule_state_picks_the_recurrent_family_of_that_size():
+    from island.config import config_from_mapping
+    from island.environments import TrainingEnvs
+
+    config = config_from_mapping({"evaluation": {"kind": "rules", "rule_family": "recurrent",
+                                                 "rule_state": 6, "hidden": [8]}})
+    (settings,) = TrainingEnvs.from_config(config.evaluation).settings
+    assert settings.spec.rule_family == "recurrent6"
+    assert settings.spec.n_rule_params == 2 * RECURRENT_FAMILIES[6].n_params
+
+
+def _lifetime_from_twin_units(rule: np.ndarray) -> list[np.ndarray]:
+    """Hidden units 0 and 1 of a (4, 16, 2) network start identical; six CartPole episodes."""
+    import gymnasium as gym
+
+    info = env_info("CartPole-v1")
+    spec = GenomeSpec("rules", (4, 16, 2), "recurrent")
+    net = PlasticNetwork(spec, info, np.tile(rule, 2))
+    net.reset(np.array([1]))
+    (W0, _), (W1, _) = net._layers()
+    W0[0, 1] = W0[0, 0]  # the same input weights ...
+    W1[0, :, 1] = W1[0, :, 0]  # ... and the same weights onto the actions
+    env = gym.make("CartPole-v1")
+    for seed in range(10, 16):
+        net.begin_episode(np.array([seed]))
+        obs, _ = env.reset(seed=seed)
+        done = False
+        while not done:
+            obs, reward, terminated, truncated, _ = env.step(int(net.act(obs[None, :])[0]))
+            done = terminated or truncated
+            ended = np.array([done])
+            net.learn(np.array([reward]), np.ones(1, bool), ended, ended & terminated)
+    (W0, _), (W1, _) = net._layers()
+    return [np.abs(W0[0, 0] - W0[0, 1]).max(), np.abs(W1[0, :, 0] - W1[0, :, 1]).max()]
+
+
+def test_hidden_units_that_start_alike_learn_apart():
+    # A cell shared by a layer's synapses must not keep hidden units alike: their
+    # perturbations and noise are keyed by their own indices, so two units that start with
+    # the same weights try different changes and keep different ones. Without perturbations
+    # and noise nothing tells them apart.
+    assert min(_lifetime_from_twin_units(_rule())) > 0.05
+    silent = _rule(jitter=1e-4, noise=1e-4)
+    assert max(_lifetime_from_twin_units(silent)) < 1e-3
