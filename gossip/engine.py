@@ -274,13 +274,13 @@ class Engine:
     def _publish(self, force: bool) -> None:
         """Refresh the live-peer snapshot and peer gauges when membership changed."""
         membership, transport, counters = self.membership, self.transport, self.counters
-        if not force and membership.version == self._published_version:
+        if not force and membership.local.version == self._published_version:
             return
-        self._published_version = membership.version
+        self._published_version = membership.local.version
         for state, n in membership.counts().items():
             counters.set(f"peers_{state}", n)
         counters.set("incarnation", membership.incarnation)
-        counters.set("awareness", membership.probes.awareness)
+        counters.set("awareness", membership.local.probes.awareness)
         counters.set("events_dropped", self.shared.events.dropped)
         counters.set("connections_open", len(transport.connected))
         if transport.cap is not None:
