@@ -148,12 +148,12 @@ def form(net: SimNetwork) -> dict[str, float]:
     for r in range(1, net.args.warmup + 1):
         net.periods(1)
         if r % 10 == 0:
-            active = [len(n.membership.active) for n in net.order]
+            active = [len(n.membership.local.active) for n in net.order]
             short = sum(a < DEFAULTS.active_size for a in active)
             print(f"  formation period {r}: active view mean {statistics.fmean(active):.2f}, "
                   f"{short} nodes below {DEFAULTS.active_size}", flush=True)
     net.deaths()
-    active = [len(n.membership.active) for n in net.order]
+    active = [len(n.membership.local.active) for n in net.order]
     passive = [len(n.membership.passive) for n in net.order]
     return {"active_mean": statistics.fmean(active), "active_min": min(active),
             "passive_mean": statistics.fmean(passive), "connected": connected(net)}
@@ -165,7 +165,7 @@ def connected(net: SimNetwork) -> float:
     start = next(iter(live))
     seen, todo = {start}, [start]
     while todo:
-        for peer in net.nodes[todo.pop()].membership.active:
+        for peer in net.nodes[todo.pop()].membership.local.active:
             if peer in live and peer not in seen:
                 seen.add(peer)
                 todo.append(peer)
@@ -183,7 +183,7 @@ def traffic(net: SimNetwork, periods: int) -> dict[str, float]:
 def crash(net: SimNetwork) -> dict[str, float]:
     victim = net.rng.choice(net.live())
     victim.up = False
-    timeout = statistics.fmean(n.membership.suspicion_timeout() for n in net.live())
+    timeout = statistics.fmean(n.membership.verdicts.suspicion_timeout() for n in net.live())
     holders = sum(victim.address in n.membership.known() for n in net.live())
     start, detected, false = net.now, math.inf, 0
     while net.now - start < timeout + 40 * PERIOD:

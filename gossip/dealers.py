@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import random
 import secrets
-from collections.abc import Callable
 
 import zmq
 
@@ -82,8 +81,6 @@ class Dealers:
         self.resolver = resolver
         self._poller = poller
         self.unresolved = 0  # sends skipped while a host name was not (yet) resolved
-        # Names the node id claimed at an address, to find its certificate (set by the engine).
-        self.node_of: Callable[[str], str | None] = lambda address: None
         self._sockets: dict[str, zmq.Socket] = {}
         self._address_of: dict[zmq.Socket, str] = {}
         self._endpoint: dict[str, tuple[str, int]] = {}  # address -> (host key, port) dialled
@@ -105,14 +102,16 @@ class Dealers:
             return False
         return True
 
-    def get(self, address: str) -> zmq.Socket | None:
-        """The DEALER to `address`, opened now if need be; None when it cannot be yet."""
+    def get(self, address: str, node: str | None = None) -> zmq.Socket | None:
+        """The DEALER to `address`, opened now if need be; None when it cannot be yet.
+
+        `node` is the node id believed to listen there, to find its certificate (CURVE)."""
         sock = self._sockets.get(address)
         if sock is not None:
             return sock
         server_key = None
         if self.curve is not None:
-            server_key = self.curve.server_key(address, self.node_of(address))
+            server_key = self.curve.server_key(address, node)
             if server_key is None:
                 self._keyless.add(address)
                 return None

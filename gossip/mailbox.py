@@ -1,16 +1,26 @@
-"""Bounded, thread-safe queues between the island thread and the gossip thread.
+"""What the island thread and the gossip thread share: one queue each way, counters, peers.
 
-Neither side may ever block on the other, so a full mailbox drops its oldest
-item (the newest migrants and events are the ones worth keeping) and counts it.
+`Shared` is the only state both threads touch: the outbox (island -> gossip:
+emitted migrants), the inbox (gossip -> island: validated migrants, handed out
+fairly per sender), the events mailbox, the counters and a snapshot of the live
+peers; each part does its own locking. Neither side may ever block on the other,
+so a full mailbox drops its oldest item (the newest migrants and events are the
+ones worth keeping) and counts it.
 """
 
 from __future__ import annotations
 
+import re
 import threading
-from collections import deque
-from typing import Generic, TypeVar
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from gossip.migrant import Migrant
 
 T = TypeVar("T")
+MAX_EVENTS = 10_000
+_INDEX = re.compile(r"\[\d+\]")
 
 
 class Mailbox(Generic[T]):
@@ -100,3 +110,60 @@ class FairInbox(Generic[T]):
     def __len__(self) -> int:
         with self._lock:
             return sum(len(q) for q in self._queues.values())
+
+
+class Counters:
+    """A lock-protected `collections.Counter`; `snapshot()` is a plain dict copy."""
+
+    def __init__(self) -> None:
+        self._counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def add(self, name: str, n: int = 1) -> None:
+        with self._lock:
+            self._counts[name] += n
+
+    def set(self, name: str, value: int) -> None:
+        with self._lock:
+            self._counts[name] = value
+
+    def reject(self, reason: str) -> None:
+        """Count a dropped message under `rejected.<reason>` with list indices folded.
+
+        Folding (`migrants[7].fitness` -> `migrants[].fitness`) keeps the set of
+        counter names small whatever a sender chooses to break.
+        """
+        with self._lock:
+            self._counts["messages_rejected"] += 1
+            self._counts["rejected." + _INDEX.sub("[]", reason)] += 1
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._counts)
+
+
+@dataclass
+class Shared:
+    """Everything both threads touch; each part does its own locking."""
+
+    inbox: FairInbox[Migrant]
+    outbox: Mailbox[dict[str, Any]]
+    events: Mailbox[dict[str, Any]] = field(default_factory=lambda: Mailbox(MAX_EVENTS))
+    counters: Counters = field(default_factory=Counters)
+    _live: list[str] = field(default_factory=list)
+    _passive: list[str] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def set_live(self, peers: list[str], passive: list[str] | None = None) -> None:
+        with self._lock:
+            self._live = list(peers)
+            if passive is not None:
+                self._passive = list(passive)
+
+    def passive(self) -> list[str]:
+        with self._lock:
+            return list(self._passive)
+
+    def live(self) -> list[str]:
+        with self._lock:
+            return list(self._live)

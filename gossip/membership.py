@@ -11,8 +11,9 @@ Two halves share this node's state (members.py, `Local`):
 - failure detection (swim.py, SWIM, Das et al. 2002; Lifeguard, Dadgar et al.
   2018): probes, suspicion, refutation, death, and the news that carries them,
   a handful of messages per node per period whatever the network size.
-This class runs their timers and routes each message to the half it is for; what a
-caller reads of the result is in readings.py.
+This class runs their timers, routes each message to the half it is for and answers
+what a caller reads (its views, counts and news); the state itself is `local`, read
+directly for anything else (version, probes, the active view's members).
 """
 
 from __future__ import annotations
@@ -37,9 +38,9 @@ from gossip.messages import (
     SHUFFLE,
     SHUFFLE_REPLY,
 )
-from gossip.readings import MembershipReadings
 from gossip.swim import Detector
 from gossip.verdicts import Verdicts
+from gossip.views import SampleSet
 
 SHUFFLE_EVERY = 5  # periods between two passive-view exchanges
 STALL = 2.0  # periods between two ticks that mean this node itself was stopped
@@ -47,7 +48,7 @@ STALL = 2.0  # periods between two ticks that mean this node itself was stopped
 __all__ = ["Member", "Membership", "Reply", "Send"]
 
 
-class Membership(MembershipReadings):
+class Membership:
     """Active and passive views, probes, suspicion and news of one node."""
 
     def __init__(
@@ -155,3 +156,45 @@ class Membership(MembershipReadings):
         elif kind == SHUFFLE_REPLY:
             self.views.learn(body["peers"], address)
         return sends + self.local.flush()
+
+    # --- what a caller reads ------------------------------------------------------
+
+    @property
+    def self_addr(self) -> str:
+        return self.local.self_addr
+
+    @property
+    def node_id(self) -> str:
+        return self.local.node_id
+
+    @property
+    def incarnation(self) -> int:
+        return self.local.incarnation
+
+    @property
+    def passive(self) -> SampleSet:
+        return self.local.passive
+
+    def live(self) -> list[str]:
+        """The active view: members not declared dead, this node's neighbours."""
+        return list(self.local.active)
+
+    def known(self) -> list[str]:
+        return list(self.local.active) + list(self.local.passive)
+
+    def member(self, address: str) -> Member | None:
+        return self.local.active.get(address)
+
+    def node_of(self, address: str) -> str | None:
+        member = self.local.active.get(address)
+        return member.node_id if member else self.local.passive.node_of.get(address) or None
+
+    def counts(self) -> dict[str, int]:
+        active = self.local.active
+        suspects = sum(m.suspect_since is not None for m in active.values())
+        return {"alive": len(active) - suspects, "suspect": suspects,
+                "passive": len(self.local.passive), "dead": len(self.local.dead)}
+
+    def drain_events(self) -> list[dict[str, Any]]:
+        events, self.local.events = self.local.events, []
+        return events

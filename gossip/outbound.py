@@ -15,7 +15,7 @@ import zmq
 
 from gossip.budget import DialLimiter
 from gossip.config import GossipConfig
-from gossip.counters import Counters
+from gossip.mailbox import Counters
 from gossip.messages import encode_message
 from gossip.transport import Transport
 
@@ -28,10 +28,12 @@ class Outbound:
     def __init__(
         self, config: GossipConfig, node_id: str, transport: Transport, counters: Counters,
         clock: Callable[[], float], active: Callable[[], list[str]],
+        node_of: Callable[[str], str | None],
     ) -> None:
         self.config, self.node_id, self.transport = config, node_id, transport
         self.address = transport.address
         self.counters, self.clock, self.active = counters, clock, active
+        self.node_of = node_of  # the node id believed at an address: its CURVE key
         self.dials = DialLimiter(config.dial_rate, config.dial_backoff_max)
         # Proofs asked of joiners get their own rate: our own joins to dead or fake
         # addresses must not starve the answers to peers that want to join us.
@@ -51,7 +53,7 @@ class Outbound:
         else:
             self._used[address] = self.clock()
             try:
-                sent = self.transport.send(address, payload)
+                sent = self.transport.send(address, payload, self.node_of(address))
             except zmq.ZMQError:
                 self.counters.add("send_errors")
                 sent = False
@@ -99,7 +101,8 @@ class Outbound:
         active = set(self.active())
         for address in active:
             if address not in self.transport.connected:
-                self.transport.connect(address)  # connecting takes a moment: open early
+                # Connecting takes a moment: open early.
+                self.transport.connect(address, self.node_of(address))
                 self._used[address] = now
         for address in self.transport.connected:
             if address in active or keep(address):

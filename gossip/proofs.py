@@ -18,8 +18,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from gossip.config import GossipConfig
-from gossip.counters import Counters
 from gossip.identity import Bindings, Challenges, Identity
+from gossip.mailbox import Counters
 from gossip.messages import ACK, ECHO, JOIN, PING, PROVE, Message
 from gossip.outbound import Outbound
 

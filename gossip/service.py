@@ -1,6 +1,6 @@
 """`Gossip`, the gossip service the island holds: emit, drain, peers, counters, events, close.
 
-One background thread owns every ZeroMQ socket (thread.py); the island thread only
+One background thread owns every ZeroMQ socket (engine.py); the island thread only
 touches bounded, locked mailboxes, so `emit` and `drain` never block and never share
 a socket across threads. Create the evaluator's worker pool before starting a
 Gossip (fork safety: a forked child must not inherit a ZeroMQ context).
@@ -13,14 +13,13 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from gossip.address import parse_address
-from gossip.bulletin import Shared
 from gossip.config import GossipConfig
 from gossip.connections import raise_file_limit
 from gossip.curve import load_curve_keys
-from gossip.mailbox import FairInbox, Mailbox
+from gossip.engine import SocketThread
+from gossip.mailbox import FairInbox, Mailbox, Shared
 from gossip.migrant import Migrant, is_node_id, migrant_to_map
 from gossip.peers_file import PeerEntry, read_peers_file
-from gossip.thread import SocketThread
 
 
 class Gossip:

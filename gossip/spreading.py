@@ -13,8 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from gossip.config import GossipConfig
-from gossip.counters import Counters
-from gossip.mailbox import FairInbox, Mailbox
+from gossip.mailbox import Counters, FairInbox, Mailbox
 from gossip.messages import MIGRANTS, Message, encode_message
 from gossip.migrant import Migrant, migrant_key
 from gossip.outbound import Outbound

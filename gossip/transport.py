@@ -128,10 +128,10 @@ class Transport:
             return b"", frames, None, None, address
         return None
 
-    def send(self, address: str, payload: bytes) -> bool:
-        """Queue `payload` for the peer at `address`; False if its queue is full, it is
-        unconnected, or (CURVE) its public key is unknown."""
-        sock = self.dealers.get(address)
+    def send(self, address: str, payload: bytes, node: str | None = None) -> bool:
+        """Queue `payload` for the peer at `address` (node id `node`, for its CURVE key);
+        False if its queue is full, it is unconnected, or (CURVE) its public key is unknown."""
+        sock = self.dealers.get(address, node)
         if sock is None:
             return False
         try:
@@ -164,9 +164,9 @@ class Transport:
         """Key the DEALER to `old` by `new` (the address its peer advertises)."""
         return self.dealers.rename(old, new)
 
-    def connect(self, address: str) -> None:
+    def connect(self, address: str, node: str | None = None) -> None:
         """Open the DEALER to `address` ahead of the first send (connecting takes a moment)."""
-        self.dealers.get(address)
+        self.dealers.get(address, node)
 
     def disconnect(self, address: str, linger_ms: int = 0) -> None:
         """Close the DEALER to a peer that has been dead a while; `send` reopens it."""

@@ -13,7 +13,7 @@ import zmq
 
 from genome import GenomeSpec, initial_vector
 from gossip import Migrant, query_status
-from gossip.counters import Counters
+from gossip.mailbox import Counters
 from gossip.messages import (
     GOSSIP,
     JOIN,

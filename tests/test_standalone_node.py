@@ -52,8 +52,11 @@ def test_island_eval_scores_a_saved_genome_on_held_out_seeds(tmp_path):
                     "--episodes", "4", "--workers", "1", "--compare", "2")
     assert moved.returncode == 0, moved.stderr
     assert "LunarLander-v3" in moved.stdout
-    rows = [line.split()[0:2] for line in moved.stdout.splitlines()[1:]]
-    assert [r[0] for r in rows] == ["evolved", "random", "random", "no"]
+    lines = moved.stdout.splitlines()
+    rows = [line.split("held-out")[0].strip() for line in lines[1:-1]]
+    assert rows == ["evolved", "random rule 1", "random rule 2", "learning off", "no plasticity",
+                    *(f"constant action {a}" for a in range(4))]  # LunarLander's 4 actions
+    assert "8 baselines" in lines[-1]  # the verdict counts its comparisons
 
 
 def test_island_eval_rejects_a_corrupt_genome_file(tmp_path):
