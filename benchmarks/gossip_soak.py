@@ -97,6 +97,7 @@ class Cluster:
                 self.addresses[i], "--env", "CartPole-v1", "--popsize", "8", "--episodes", "1",
                 "--workers", "1", "--interval", "1", "--max-steps", "50", "--quiet",
                 "--final-episodes", "0", "--max-time", str(self.args.minutes * 60 + 120),
+                "--target", "none",
                 "--seed", str(i), *self.common()]
         self.procs[i] = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL,
                                          stderr=subprocess.DEVNULL, start_new_session=True)

@@ -33,7 +33,7 @@ def start_node(run, node_id: str = "victim") -> subprocess.Popen:
     return subprocess.Popen(
         [script("island-node"), "--bind", "tcp://127.0.0.1:0", "--run-dir", str(run),
          "--node-id", node_id, "--workers", "1", "--popsize", "8", "--episodes", "1",
-         "--quiet", "--final-episodes", "0", "--max-time", "300"],
+         "--quiet", "--final-episodes", "0", "--max-time", "300", "--target", "none"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, preexec_fn=limit_files)
 
 

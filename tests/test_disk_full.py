@@ -55,7 +55,8 @@ def test_a_full_disk_stops_the_node_in_one_line_with_its_checkpoint_intact(tmp_p
         node = subprocess.Popen(
             [script("island-node"), "--run-dir", str(run), "--node-id", "full",
              "--workers", "1", "--popsize", "8", "--episodes", "1", "--quiet",
-             "--final-episodes", "0", "--max-time", "300", "--checkpoint-every", "1"],
+             "--final-episodes", "0", "--max-time", "300", "--target", "none",
+             "--checkpoint-every", "1"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 120
         while not ((run / CURRENT).exists() and _generation(run) >= 2):

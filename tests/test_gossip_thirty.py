@@ -21,7 +21,7 @@ from tests.conftest import wait_for
 
 NODES, KILLED, PAUSED = 30, 5, 5
 ARGS = ["--bind", "tcp://127.0.0.1:0", "--heartbeat-interval", "0.2", "--dead-after", "1.0",
-        "--max-time", "150", "--target", "none"]
+        "--max-time", "150"]
 
 
 class Member:
