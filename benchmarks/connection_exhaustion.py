@@ -20,10 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gossip import query_status  # noqa: E402
 from tests.conftest import node_address  # noqa: E402
-from tests.rogue import Exhaustion  # noqa: E402
-from tests.test_connection_exhaustion import IDLE, OVERSIZED_MB, STALLED, start_node  # noqa: E402
+from tests.test_connection_exhaustion import attack, start_node  # noqa: E402
 from tests.test_hostile_input import _generation  # noqa: E402
 
 
@@ -47,25 +45,7 @@ def main() -> int:
         for i in range(2 * args.rounds):
             attacked = i % 2 == 1
             v0, c0 = _generation(victim_run), _generation(control_run)
-            stranger = Exhaustion(address, STALLED, IDLE) if attacked else None
-            answered = asked = 0
-            end = time.monotonic() + args.round_s
-            oversized = 0
-            while time.monotonic() < end:
-                if stranger is not None:
-                    stranger.keep()
-                    if oversized < 3:
-                        stranger.oversized(OVERSIZED_MB)
-                        oversized += 1
-                asked += 1
-                try:
-                    query_status(address, timeout=1.0)
-                    answered += 1
-                except TimeoutError:
-                    pass
-                time.sleep(0.5)
-            if stranger is not None:
-                stranger.close()
+            answered, asked = attack(address, args.round_s, held=attacked)
             rounds.append({"attacked": attacked, "victim": _generation(victim_run) - v0,
                            "control": _generation(control_run) - c0, "answered": answered,
                            "asked": asked, "alive": victim.poll() is None})
@@ -80,10 +60,11 @@ def main() -> int:
         c = sum(r["control"] for r in rounds if r["attacked"] == attacked)
         return v / c if c else float("nan")
 
-    attack = [r for r in rounds if r["attacked"]]
+    attacked_rounds = [r for r in rounds if r["attacked"]]
     summary = {
         "generation_rate_vs_control": ratio(True) / ratio(False),
-        "status_answered": sum(r["answered"] for r in attack) / sum(r["asked"] for r in attack),
+        "status_answered": sum(r["answered"] for r in attacked_rounds)
+        / sum(r["asked"] for r in attacked_rounds),
         "victim_alive": all(r["alive"] for r in rounds),
         "rounds": rounds,
     }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 from gossip.address import AddressError, parse_address
 from gossip.topology import TOPOLOGIES
@@ -22,58 +23,63 @@ MAX_MIGRANTS_PER_MESSAGE = 64
 MAX_PEER_TABLE = 4096  # bound of any list in a message
 
 
-def _option(default: object, help: str) -> object:
-    """A field with its one-line description, which `island-node --help` shows."""
-    return field(default=default, metadata={"help": help})
+def option(default: Any, help: str, words: dict[str, Any] | None = None) -> Any:
+    """A config field with its one-line description: `--help` and the TOML docs read it here.
+    `words` are names a value may be given by (`--target none`); a list default is copied.
+    Every section of a node's config uses it (island/config.py imports it from here)."""
+    metadata = {"help": help, "words": words or {}}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
 
 
 @dataclass
 class GossipConfig:
     """How one node joins the network and moves migrants; defaults suit a LAN of tens of nodes."""
 
-    bind: str = _option("tcp://0.0.0.0:5555", "address this node listens on; port 0 or * binds a "
+    bind: str = option("tcp://0.0.0.0:5555", "address this node listens on; port 0 or * binds a "
                         "free port")
-    advertise: str | None = _option(None, "address peers should use; None: derived from bind")
-    peers: str | None = _option(None, "path of the peers file")
-    fanout: int = _option(3, "peers each migration (and each round of membership gossip) goes to")
-    topology: str = _option("random", "random | ring | full, over the active view")
-    relay_rounds: int = _option(0, "rounds a received migrant is pushed on; 0 keeps the island "
+    advertise: str | None = option(None, "address peers should use; None: derived from bind")
+    peers: str | None = option(None, "path of the peers file")
+    fanout: int = option(3, "peers each migration (and each round of membership gossip) goes to")
+    topology: str = option("random", "random | ring | full, over the active view")
+    relay_rounds: int = option(0, "rounds a received migrant is pushed on; 0 keeps the island "
                                 "model")
-    heartbeat_interval: float = _option(1.0, "SWIM protocol period: one member probed per period")
-    dead_after: float = _option(5.0, "suspicion timeout at <= 10 known peers (x log10 of the view "
+    heartbeat_interval: float = option(1.0, "SWIM protocol period: one member probed per period")
+    dead_after: float = option(5.0, "suspicion timeout at <= 10 known peers (x log10 of the view "
                                 "size)")
-    indirect_probes: int = _option(3, "members asked to probe a member that did not answer")
-    active_size: int = _option(8, "HyParView active view: the peers this node holds connections to")
-    passive_size: int = _option(64, "HyParView passive view: addresses kept to repair the active "
+    indirect_probes: int = option(3, "members asked to probe a member that did not answer")
+    active_size: int = option(8, "HyParView active view: the peers this node holds connections to")
+    passive_size: int = option(64, "HyParView passive view: addresses kept to repair the active "
                                 "view")
-    forget_after: float = _option(600.0, "seconds a dead member's tombstone keeps old news out")
-    dial_rate: float = _option(4.0, "new outgoing connections per second (handshakes, probes, "
+    forget_after: float = option(600.0, "seconds a dead member's tombstone keeps old news out")
+    dial_rate: float = option(4.0, "new outgoing connections per second (handshakes, probes, "
                                "joins)")
-    max_dials: int = _option(16, "connections open beyond the active view at any time")
-    dial_backoff_max: float = _option(60.0, "cap of the per-address back-off after a failed dial")
-    sender_rate: float = _option(100.0, "messages per second one sender may send (burst: 2 s "
+    max_dials: int = option(16, "connections open beyond the active view at any time")
+    dial_backoff_max: float = option(60.0, "cap of the per-address back-off after a failed dial")
+    sender_rate: float = option(100.0, "messages per second one sender may send (burst: 2 s "
                                  "worth)")
-    migrants_per_sender: int = _option(4, "migrants per sender that each drain() hands the island")
-    event_rate: float = _option(20.0, "events of one kind logged per second; the rest are counted")
-    resolve_timeout: float = _option(2.0, "seconds a host-name lookup may take (off the gossip "
+    migrants_per_sender: int = option(4, "migrants per sender that each drain() hands the island")
+    event_rate: float = option(20.0, "events of one kind logged per second; the rest are counted")
+    resolve_timeout: float = option(2.0, "seconds a host-name lookup may take (off the gossip "
                                      "thread)")
-    max_message_bytes: int = _option(4 * MIB, "larger messages are refused by the socket")
-    max_connections: int = _option(0, "incoming connections held at once; 0: half the file "
+    max_message_bytes: int = option(4 * MIB, "larger messages are refused by the socket")
+    max_connections: int = option(0, "incoming connections held at once; 0: half the file "
                                    "limit")
-    max_connections_per_source: int = _option(128, "incoming connections held from one IP "
+    max_connections_per_source: int = option(128, "incoming connections held from one IP "
                                               "address")
-    max_migrants: int = _option(16, "migrants per message")
-    inbox_size: int = _option(256, "received migrants waiting for drain() per sender; oldest drop "
+    max_migrants: int = option(16, "migrants per message")
+    inbox_size: int = option(256, "received migrants waiting for drain() per sender; oldest drop "
                               "first")
-    outbox_size: int = _option(256, "emitted migrants waiting for the gossip thread")
-    send_hwm: int = _option(64, "messages queued per outgoing socket before sends drop")
-    recv_hwm: int = _option(1024, "messages queued on the incoming socket")
-    reconnect_ivl: float = _option(0.1, "seconds before the first reconnect attempt (jittered)")
-    reconnect_ivl_max: float = _option(5.0, "cap of the reconnect back-off (jittered)")
-    gossip_seed: int | None = _option(None, "seed of peer choice; None: from the OS")
-    curve_secret: str | None = _option(None, "this node's secret certificate (CurveZMQ); needs "
+    outbox_size: int = option(256, "emitted migrants waiting for the gossip thread")
+    send_hwm: int = option(64, "messages queued per outgoing socket before sends drop")
+    recv_hwm: int = option(1024, "messages queued on the incoming socket")
+    reconnect_ivl: float = option(0.1, "seconds before the first reconnect attempt (jittered)")
+    reconnect_ivl_max: float = option(5.0, "cap of the reconnect back-off (jittered)")
+    gossip_seed: int | None = option(None, "seed of peer choice; None: from the OS")
+    curve_secret: str | None = option(None, "this node's secret certificate (CurveZMQ); needs "
                                        "curve_allow")
-    curve_allow: str | None = _option(None, "directory of the public certificates allowed to "
+    curve_allow: str | None = option(None, "directory of the public certificates allowed to "
                                       "connect")
 
     def validate(self) -> None:

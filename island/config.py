@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from genome.layout import INITS, W_MAX
-from gossip.config import GossipConfig
+from gossip.config import GossipConfig, option
 
 RESCUE_FROM = ("mean", "start")  # where evolution.rescue restarts the island
 NO_TARGET = math.inf  # `--target none`: a score never reached, so only a cap ends the run
@@ -26,15 +26,6 @@ NO_TARGET = math.inf  # `--target none`: a score never reached, so only a cap en
 
 class ConfigError(ValueError):
     """A configuration that cannot run; the message names the key and the problem."""
-
-
-def option(default: Any, help: str, words: dict[str, Any] | None = None) -> Any:
-    """A config field with its one-line description: `--help` and the TOML docs read it here.
-    `words` are names a value may be given by (`--target none`); a list default is copied."""
-    metadata = {"help": help, "words": words or {}}
-    if isinstance(default, list):
-        return field(default_factory=lambda: list(default), metadata=metadata)
-    return field(default=default, metadata=metadata)
 
 
 @dataclass

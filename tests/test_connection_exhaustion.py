@@ -37,18 +37,20 @@ def start_node(run, node_id: str = "victim") -> subprocess.Popen:
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, preexec_fn=limit_files)
 
 
-def attack(address: str, seconds: float, on_round=None) -> tuple[int, int]:
-    """Hold the connections for `seconds`, asking status twice a second: (answered, asked)."""
-    stranger = Exhaustion(address, STALLED, IDLE)
+def attack(address: str, seconds: float, on_round=None, held: bool = True) -> tuple[int, int]:
+    """Hold the connections for `seconds` (or, not `held`, only watch: the benchmark's rest
+    rounds), asking status twice a second: (answered, asked)."""
+    stranger = Exhaustion(address, STALLED, IDLE) if held else None
     answered = asked = 0
     try:
         end = time.monotonic() + seconds
         sent_oversized = 0
         while time.monotonic() < end:
-            stranger.keep()
-            if sent_oversized < 3:
-                stranger.oversized(OVERSIZED_MB)
-                sent_oversized += 1
+            if stranger is not None:
+                stranger.keep()
+                if sent_oversized < 3:
+                    stranger.oversized(OVERSIZED_MB)
+                    sent_oversized += 1
             asked += 1
             try:
                 query_status(address, timeout=1.0)
@@ -59,7 +61,8 @@ def attack(address: str, seconds: float, on_round=None) -> tuple[int, int]:
                 on_round()
             time.sleep(0.5)
     finally:
-        stranger.close()
+        if stranger is not None:
+            stranger.close()
     return answered, asked
 
 
