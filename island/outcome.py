@@ -15,6 +15,7 @@ from genome.codec import encode_genome
 from genome.spec import GenomeSpec
 from island.checkpoint import DESCRIPTOR_ERRNOS
 from island.config import EvaluationConfig
+from island.record import GenomeMeta, HeldOut
 from island.runlog import RunDirectory
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ class Outcome:
 
     def final_score(self, evaluator: Any, lifetimes: int,
                     abort: Callable[[], bool] | None = None,
-                    simulator: str | None = None) -> dict[str, Any]:
+                    simulator: str | None = None) -> HeldOut:
         """The run's result: its best genome on held-out lifetimes, logged as `held_out`
         with the `simulator` that scored it."""
         gens = self.generations
@@ -77,8 +78,9 @@ class Outcome:
         summary["training_best"] = gens.island.best.fitness
         if gens.validating:
             summary["champion_validation"] = gens.champion.score
-        self.run_dir.event("held_out", **summary)
-        return summary
+        held = self.run_dir.event("held_out", **summary)
+        assert isinstance(held, HeldOut)
+        return held
 
     def write_best(self, x: np.ndarray, fitness: float, generation: int, evaluations: int,
                    chosen_by: str) -> None:
@@ -87,16 +89,15 @@ class Outcome:
             return
         self._written = (generation, fitness)
         ev = self.evaluation
-        meta = {
-            "env": self.settings.env_id, "envs": self.env_ids, "fitness": fitness,
-            "chosen_by": chosen_by,
-            "generation": generation, "evaluations": evaluations, "node": self.node_id,
-            "max_steps": ev.max_steps, "lifetime": ev.lifetime,
-            "lifetime_fitness": self.settings.lifetime_fitness, "w_max": self.settings.w_max,
-            "episodes": ev.episodes, "normalise_obs": self.settings.normalise_obs,
-            "simulator": self.settings.simulated_in,  # what trained it; any simulator scores it
-        }
-        self.run_dir.write_best(encode_genome(self.spec, x, meta))
+        meta = GenomeMeta(
+            env=self.settings.env_id, envs=list(self.env_ids), fitness=fitness,
+            chosen_by=chosen_by, generation=generation, evaluations=evaluations,
+            node=self.node_id, max_steps=ev.max_steps, lifetime=ev.lifetime,
+            lifetime_fitness=self.settings.lifetime_fitness, w_max=self.settings.w_max,
+            episodes=ev.episodes, normalise_obs=self.settings.normalise_obs,
+            simulator=self.settings.simulated_in,  # what trained it; any simulator scores it
+        )
+        self.run_dir.write_best(encode_genome(self.spec, x, meta.to_dict()))
 
     def held_out(self, evaluator: Any, x: np.ndarray, lifetimes: int,
                  abort: Callable[[], bool] | None = None) -> dict[str, Any]:

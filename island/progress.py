@@ -11,7 +11,21 @@ from __future__ import annotations
 
 from typing import IO, Any
 
-from island.record import CONFIRMED, FAILED, INCONCLUSIVE, GenerationRecord
+from island.record import (
+    CONFIRMED,
+    FAILED,
+    INCONCLUSIVE,
+    ChampionRound,
+    Confirmation,
+    EndGame,
+    Event,
+    FloorLifted,
+    GenerationRecord,
+    HeldOut,
+    Rescue,
+    Restart,
+    StrategyReset,
+)
 
 
 def legend(validation_episodes: int, validate_every: int) -> list[str]:
@@ -50,9 +64,9 @@ def format_generation(record: GenerationRecord, cap: float | None = None) -> str
     parts = [
         f"gen {record.generation:>5}",
         f"evals {record.evaluations:>9,}",
-        f"best {record.best:>9.2f}",
-        f"gen-best {record.gen_best:>9.2f}",
-        f"mean {record.mean:>9.2f}",
+        f"best {_fixed(record.best):>9}",
+        f"gen-best {_fixed(record.gen_best):>9}",
+        f"mean {_fixed(record.mean):>9}",
     ]
     if record.champion is not None:
         parts.append(f"champion {record.champion:>9.2f}")
@@ -68,54 +82,59 @@ def format_generation(record: GenerationRecord, cap: float | None = None) -> str
     return "  ".join(parts)
 
 
+def _fixed(value: float | None) -> str:
+    """Two decimals; a fitness that was not finite is logged as None."""
+    return f"{value:.2f}" if value is not None else "-inf"
+
+
 def _score(value: Any) -> str:
     return f"{value:.1f}" if isinstance(value, int | float) else "-inf"
 
 
-def format_event(kind: str, event: dict[str, Any]) -> str | None:
+def format_event(kind: str, event: Event | GenerationRecord) -> str | None:
     """The line a node prints for one of its events, or None for the events it does not
     print (migrants and peers; the stop and the held-out score have lines of their own)."""
-    gen = f"  gen {event.get('generation')}: "
-    if kind == "champion_round":
-        scores = ", ".join(f"{label} {_score(score)}" for label, score in event["scores"].items())
-        news = f"new champion from the {event['origin']}" if event["changed"] else "kept"
-        return (f"{gen}champion round on {event['lifetimes']} fresh lifetimes: {scores}; "
-                f"{news}, {_score(event['score'])}")
-    if kind in (CONFIRMED, INCONCLUSIVE, FAILED):
+    gen = f"  gen {getattr(event, 'generation', None)}: "
+    if isinstance(event, ChampionRound):
+        scores = ", ".join(f"{label} {_score(score)}" for label, score in event.scores.items())
+        news = f"new champion from the {event.origin}" if event.changed else "kept"
+        return (f"{gen}champion round on {event.lifetimes} fresh lifetimes: {scores}; "
+                f"{news}, {_score(event.score)}")
+    if isinstance(event, Confirmation):
         verdict, relation, after = {
             CONFIRMED: ("passed", ">=", ""),
             INCONCLUSIVE: ("not yet conclusive", "<", "; more lifetimes"),
-            FAILED: ("failed", "<", "; the search goes on")}[kind]
-        return (f"{gen}confirmation {verdict}: mean {_score(event['mean'])} on "
-                f"{event['lifetimes']} fresh lifetimes, bound {_score(event['bound'])} "
-                f"{relation} target {event['target']:g}{after}")
-    if kind == "end_game":
-        return (f"{gen}end game: a champion round scored {_score(event['score'])}, at the "
-                f"target; each genome now plays {event['episodes']} lifetimes per evaluation")
-    if kind == "restart":
-        return (f"{gen}CMA-ES restarts ({event['reason']}) with a population of "
-                f"{event['popsize']}")
-    if kind == "rescue":
-        return (f"{gen}rescue: no champion round near the target by {event['evaluations']:,} "
-                f"evaluations; CMA-ES restarts with a population of {event['popsize']}")
-    if kind == "strategy_reset":
-        return f"{gen}CMA-ES starts afresh around the best genome after {event['reason']}"
-    if kind == "floor_lifted":
-        return f"{gen}training reward floor lifted: a champion round scored {event['score']:.1f}"
+            FAILED: ("failed", "<", "; the search goes on")}[event.event]
+        return (f"{gen}confirmation {verdict}: mean {_score(event.mean)} on "
+                f"{event.lifetimes} fresh lifetimes, bound {_score(event.bound)} "
+                f"{relation} target {event.target:g}{after}")
+    if isinstance(event, EndGame):
+        return (f"{gen}end game: a champion round scored {_score(event.score)}, at the "
+                f"target; each genome now plays {event.episodes} lifetimes per evaluation")
+    if isinstance(event, Restart):
+        return (f"{gen}CMA-ES restarts ({event.reason}) with a population of "
+                f"{event.popsize}")
+    if isinstance(event, Rescue):
+        return (f"{gen}rescue: no champion round near the target by {event.evaluations:,} "
+                f"evaluations; CMA-ES restarts with a population of {event.popsize}")
+    if isinstance(event, StrategyReset):
+        return f"{gen}CMA-ES starts afresh around the best genome after {event.reason}"
+    if isinstance(event, FloorLifted):
+        return f"{gen}training reward floor lifted: a champion round scored {_score(event.score)}"
     return None
 
 
-def format_held_out(summary: dict[str, Any]) -> list[str]:
-    """The lines a node prints of its held-out score (`Outcome.held_out`'s summary)."""
-    lines = [f"best genome on {summary['lifetimes']} held-out lifetimes: "
-             f"{summary['held_out_mean']:.2f} +- {summary['held_out_std']:.2f}"]
-    for env_id, score in summary.get("envs", {}).items():
-        lines.append(f"  {env_id}: {score['mean']:.2f} +- {score['std']:.2f} "
-                     f"(normalised {score['normalised_mean']:.3f})")
-    if summary["episodes_per_lifetime"] > 1:
+def format_held_out(summary: HeldOut) -> list[str]:
+    """The lines a node prints of its held-out score (the `held_out` event)."""
+    lines = [f"best genome on {summary.lifetimes} held-out lifetimes: "
+             f"{summary.held_out_mean:.2f} +- {summary.held_out_std:.2f}"]
+    for env_id, score in (summary.envs or {}).items():
+        lines.append(f"  {env_id}: {score.mean:.2f} +- {score.std:.2f} "
+                     f"(normalised {score.normalised_mean:.3f})")
+    if summary.episodes_per_lifetime > 1:
         # Several environments: each one's curve in its own returns.
-        curves = ({env_id: score["curve"] for env_id, score in summary["envs"].items()}
-                  if "envs" in summary else {"": summary["curve"]})
+        curves = ({env_id: score.curve for env_id, score in summary.envs.items()}
+                  if summary.envs is not None else {"": summary.curve})
         for env_id, curve in curves.items():
             where = f" in {env_id}" if env_id else ""
             lines.append(f"within-lifetime learning curve{where} (mean return by episode): "
@@ -133,16 +152,17 @@ def _number(value: Any, digits: int = 1) -> str:
     return f"{value:,}" if isinstance(value, int) else f"{value:,.{digits}f}"
 
 
-def island_row(name: str, record: dict[str, Any] | None, exit_code: int | None) -> list[str]:
+def island_row(name: str, record: GenerationRecord | None, exit_code: int | None) -> list[str]:
     """One island's cells from its last log record; `exit_code` None while it runs."""
-    r = record or {}
-    wall, evaluations = r.get("wall"), r.get("evaluations")
-    rate = evaluations / wall if isinstance(evaluations, int) and wall else None
     state = "running" if exit_code is None else f"exit {exit_code}"
-    return [name, state, _number(r.get("generation")), _number(evaluations), _number(rate, 0),
-            _number(r.get("best"), 2), _number(r.get("champion"), 2), _number(r.get("mean"), 2),
-            f"{_number(r.get('migrants_in'))} / {_number(r.get('migrants_out'))}",
-            f"{wall:.0f}s" if isinstance(wall, int | float) else "-"]
+    if record is None:
+        return [name, state, *["-"] * 6, "- / -", "-"]
+    wall, evaluations = record.wall, record.evaluations
+    rate = evaluations / wall if wall else None
+    return [name, state, _number(record.generation), _number(evaluations), _number(rate, 0),
+            _number(record.best, 2), _number(record.champion, 2), _number(record.mean, 2),
+            f"{_number(record.migrants_in)} / {_number(record.migrants_out)}",
+            f"{wall:.0f}s"]
 
 
 def format_rows(rows: list[list[str]]) -> list[str]:

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from island.config import ConfigError, NodeConfig, load_toml
-from island.runlog import CONFIG, EVENTS, read_jsonl
+from island.record import Stopped, of_kind, read_events
+from island.runlog import CONFIG, EVENTS
 
 # What decides a run's course; where it writes, how it talks to peers and how many
 # processes score it (`workers`) may change between a run and its resume.
@@ -56,9 +57,9 @@ def changed_settings(run_dir: Path, config: NodeConfig) -> dict[str, str]:
 def finished(run_dir: Path, generation: int | None = None) -> bool:
     """Whether the run in `run_dir` ended by its own stop rule (at `generation`, the
     checkpoint a rerun would resume; None: its latest), not by a kill or a signal."""
-    stops = [e for e in read_jsonl(run_dir / EVENTS) if e.get("event") == "stopped"]
-    return bool(stops and stops[-1].get("finished")
-                and generation in (None, stops[-1].get("generation")))
+    stops = of_kind(read_events(run_dir / EVENTS), Stopped)
+    return bool(stops and stops[-1].finished
+                and generation in (None, stops[-1].generation))
 
 
 def refused(run_dir: Path, config: NodeConfig, generation: int | None = None) -> list[str]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import math
 import os
 import time
 from collections.abc import Callable
@@ -23,21 +22,10 @@ import tomli_w
 
 from island.checkpoint import CURRENT as CHECKPOINT
 from island.checkpoint import OLDER, PREVIOUS, write_atomic
+from island.record import EVENT_TYPES, Event, GenerationRecord, convert, json_safe, make_event
 
 LOG, EVENTS, CONFIG, BEST = "log.jsonl", "events.jsonl", "config.toml", "best.msgpack"
 RUN_FILES = (LOG, EVENTS, CONFIG, BEST, CHECKPOINT, PREVIOUS, *OLDER)
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if hasattr(value, "item"):  # numpy scalars
-        return _json_safe(value.item())
-    return value
 
 
 class RunDirectory:
@@ -52,26 +40,37 @@ class RunDirectory:
         self._events = open(self.path / EVENTS, "a", encoding="utf-8")
         self._observers: list[Callable[[str, dict[str, Any]], None]] = []
 
-    def observe(self, observer: Callable[[str, dict[str, Any]], None]) -> None:
-        """Also hand every record written to `observer(kind, record)`: "generation" or the event."""
+    def observe(self, observer: Callable[[str, Event | GenerationRecord], None]) -> None:
+        """Also hand every record written to `observer(kind, record)`: "generation" and its
+        GenerationRecord, or the event's kind and its Event."""
         self._observers.append(observer)
 
     def write_config(self, config: dict[str, Any]) -> None:
         write_atomic(self.path / CONFIG, tomli_w.dumps(config).encode())
 
-    def log(self, record: dict[str, Any]) -> None:
-        safe = _json_safe(record)
-        self._log.write(json.dumps(safe, separators=(",", ":")) + "\n")
+    def log(self, record: GenerationRecord | dict[str, Any]) -> None:
+        if not isinstance(record, GenerationRecord):
+            record = convert(json_safe(record), GenerationRecord, "a generation to log")
+        self._log.write(json.dumps(record.to_dict(), separators=(",", ":")) + "\n")
         self._log.flush()
         for observer in self._observers:
-            observer("generation", safe)
+            observer("generation", record)
 
-    def event(self, kind: str, **fields: Any) -> None:
-        safe = _json_safe({"time": round(time.time(), 3), "event": kind, **fields})
-        self._events.write(json.dumps(safe, separators=(",", ":")) + "\n")
+    def event(self, kind: str, **fields: Any) -> Event:
+        """One line of events.jsonl through its kind's type (record.EVENT_TYPES); gossip's own
+        events, which the island does not read, are written as gossip hands them over."""
+        when = round(time.time(), 3)
+        if kind in EVENT_TYPES:
+            typed = make_event(kind, fields, when)
+            line = typed.to_dict()
+        else:
+            line = json_safe({"time": when, "event": kind, **fields})
+            typed = Event(time=when, event=kind)
+        self._events.write(json.dumps(line, separators=(",", ":")) + "\n")
         self._events.flush()
         for observer in self._observers:
-            observer(kind, safe)
+            observer(kind, typed)
+        return typed
 
     def write_best(self, data: bytes) -> None:
         write_atomic(self.path / BEST, data)

@@ -13,7 +13,19 @@ from typing import Any
 
 from genome.spec import GenomeSpec
 from island.config import StopConfig
-from island.runlog import RunDirectory, read_jsonl
+from island.record import (
+    Event,
+    GenerationRecord,
+    HeldOut,
+    HeldOutScore,
+    IslandStatus,
+    MigrantArrived,
+    StatusHistory,
+    Stopped,
+    read_events,
+    read_generations,
+)
+from island.runlog import EVENTS, LOG, RunDirectory
 from island.stopping import StopCriteria
 
 HISTORY_POINTS = 240  # ~13 kB of msgpack: far below a status reply's size limit
@@ -40,19 +52,20 @@ class History:
                 self.stride *= 2
         self._seen += 1
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> StatusHistory:
         """Columns and rows, the newest row always included."""
         rows = list(self.rows)
         if self.last is not None and (not rows or rows[-1] is not self.last):
             rows.append(self.last)
-        return {"columns": list(HISTORY_COLUMNS), "rows": rows}
+        return StatusHistory(columns=list(HISTORY_COLUMNS), rows=rows)
 
 
 class NodeStatus:
-    """The status dict of one node, rebuilt whenever its run directory records something.
+    """The status of one node (an IslandStatus), rebuilt whenever its run directory records
+    something.
 
     Written by the node's thread, read by the gossip thread: each update builds a new
-    dict and swaps the reference, so a reader always sees a whole one.
+    status and swaps the reference, so a reader always sees a whole one.
     """
 
     def __init__(self, node_id: str, env_id: str, spec: GenomeSpec,
@@ -63,59 +76,65 @@ class NodeStatus:
             "rule_family": spec.rule_family, "layer_sizes": list(spec.layer_sizes),
             "fingerprint": spec.fingerprint,
         }
-        self._latest: dict[str, Any] = {}
-        self._rules: dict[str, float] = {}
+        self._latest: GenerationRecord | None = None
         self._history = History()
         self._rates: deque[tuple[float, float]] = deque(maxlen=RATE_WINDOW + 1)
         self._flow: dict[str, dict[str, int]] = {}
-        self._state: dict[str, Any] = {"state": "running"}
-        self._snapshot: dict[str, Any] = {**self._identity, **self._state}
+        self._state = "running"
+        self._stop_reason: str | None = None
+        self._held_out: HeldOutScore | None = None
+        self._status = IslandStatus(**self._identity, state=self._state)
+        self._snapshot: dict[str, Any] = self._status.to_dict()
 
     @classmethod
     def follow(cls, run_dir: RunDirectory, node_id: str, env_id: str, spec: GenomeSpec,
                stop: StopCriteria | StopConfig | None = None) -> NodeStatus:
         """A status that has read what `run_dir` already holds and observes what it writes."""
         status = cls(node_id, env_id, spec, stop)
-        for record in read_jsonl(run_dir.path / "log.jsonl"):
+        for record in read_generations(run_dir.path / LOG):
             status.observe("generation", record)
-        for event in read_jsonl(run_dir.path / "events.jsonl"):
-            if event.get("event") != "stopped":  # a resumed node runs again
-                status.observe(str(event.get("event")), event)
+        for event in read_events(run_dir.path / EVENTS):
+            if not isinstance(event, Stopped):  # a resumed node runs again
+                status.observe(event.event, event)
         run_dir.observe(status.observe)
         return status
 
     def snapshot(self) -> dict[str, Any]:
-        """The current status; safe to call from another thread."""
+        """The current status as the reply carries it; safe to call from another thread."""
         return self._snapshot
 
-    def observe(self, kind: str, record: dict[str, Any]) -> None:
+    @property
+    def current(self) -> IslandStatus:
+        """The current status as its type."""
+        return self._status
+
+    def observe(self, kind: str, record: Event | GenerationRecord) -> None:
         """Take in one run-directory record: a generation or an event."""
-        if kind == "generation":
+        if isinstance(record, GenerationRecord):
             self._generation(record)
-        elif kind in ("migrant_injected", "migrant_dropped"):
-            outcome = record.get("outcome") if kind == "migrant_injected" else "dropped"
-            if outcome not in FLOW_OUTCOMES or record.get("origin") is None:
+        elif isinstance(record, MigrantArrived):
+            outcome = record.outcome if kind == "migrant_injected" else "dropped"
+            if outcome not in FLOW_OUTCOMES:
                 return
-            counts = self._flow.setdefault(str(record["origin"]), dict.fromkeys(FLOW_OUTCOMES, 0))
+            counts = self._flow.setdefault(record.origin, dict.fromkeys(FLOW_OUTCOMES, 0))
             counts[outcome] += 1
-        elif kind == "stopped":
-            self._state = {**self._state, "state": "stopped", "stop_reason": record.get("reason")}
-        elif kind == "held_out":
-            self._state = {**self._state, "held_out": {
-                k: v for k, v in record.items() if k not in ("time", "event")}}
+        elif isinstance(record, Stopped):
+            self._state, self._stop_reason = "stopped", record.reason
+        elif isinstance(record, HeldOut):
+            self._held_out = HeldOutScore(
+                held_out_mean=record.held_out_mean, held_out_std=record.held_out_std,
+                lifetimes=record.lifetimes, curve=record.curve)
         else:
             return
         self._rebuild()
 
-    def _generation(self, record: dict[str, Any]) -> None:
-        self._latest = {k: v for k, v in record.items() if k != "rules"}
-        self._rules = dict(record.get("rules") or {})
-        self._history.add([record.get(k) for k in HISTORY_COLUMNS])
-        evaluations, wall = record.get("evaluations"), record.get("wall")
-        if isinstance(evaluations, int | float) and isinstance(wall, int | float):
-            if self._rates and wall < self._rates[-1][1]:
-                self._rates.clear()  # a resumed run's wall clock restarts from its checkpoint
-            self._rates.append((float(evaluations), float(wall)))
+    def _generation(self, record: GenerationRecord) -> None:
+        self._latest = record
+        self._history.add([getattr(record, k) for k in HISTORY_COLUMNS])
+        evaluations, wall = record.evaluations, record.wall
+        if self._rates and wall < self._rates[-1][1]:
+            self._rates.clear()  # a resumed run's wall clock restarts from its checkpoint
+        self._rates.append((float(evaluations), float(wall)))
 
     def _evals_per_second(self) -> float | None:
         if len(self._rates) < 2:
@@ -127,26 +146,30 @@ class NodeStatus:
         """Its stop budget ends within a few generations or seconds (a soon-silent node that
         was not killed: the dashboard tells the two apart by this)."""
         stop, latest = self._stop, self._latest
-        if len(self._rates) < 2 or not latest:
+        if len(self._rates) < 2 or latest is None:
             return False
         (e0, w0), (e1, w1) = self._rates[-2], self._rates[-1]
         ahead = FINISHING_GENERATIONS
-        if stop.max_generations and latest.get("generation", 0) + ahead >= stop.max_generations:
+        if stop.max_generations and latest.generation + ahead >= stop.max_generations:
             return True
         if stop.max_evals and e1 + ahead * (e1 - e0) >= stop.max_evals:
             return True
         if stop.max_time and w1 + max(ahead * (w1 - w0), FINISHING_SECONDS) >= stop.max_time:
             return True
-        score = latest.get("champion", latest.get("best"))
-        return bool(stop.target and isinstance(score, int | float) and score >= stop.target)
+        score = latest.champion if latest.champion is not None else latest.best
+        return bool(stop.target and score is not None and score >= stop.target)
 
     def _rebuild(self) -> None:
-        state = dict(self._state)
-        if state["state"] == "running" and self._finishing():
-            state["state"] = "finishing"
-        self._snapshot = {
-            **self._latest, **self._identity, **state,
-            "evals_per_s": self._evals_per_second(), "rules": self._rules,
-            "history": self._history.snapshot(),
-            "flow": {origin: dict(counts) for origin, counts in self._flow.items()},
-        }
+        state = self._state
+        if state == "running" and self._finishing():
+            state = "finishing"
+        latest = {} if self._latest is None else {
+            name: getattr(self._latest, name) for name in self._latest.__struct_fields__
+            if name != "rules"}
+        self._status = IslandStatus(
+            **latest, **self._identity, state=state, stop_reason=self._stop_reason,
+            held_out=self._held_out, evals_per_s=self._evals_per_second(),
+            rules=dict(self._latest.rules) if self._latest is not None else {},
+            history=self._history.snapshot(),
+            flow={origin: dict(counts) for origin, counts in self._flow.items()})
+        self._snapshot = self._status.to_dict()

@@ -111,8 +111,7 @@ class Validation:
         if result.changed:
             self.event("champion", generation=generation, origin=self.champion.origin,
                        score=self.champion.score,
-                       **{f"score_{k}": float(v)
-                          for k, v in zip(result.labels, result.scores, strict=True)})
+                       scores=dict(zip(result.labels, map(float, result.scores), strict=True)))
 
     def _confirm(self, generation: int) -> None:
         """Score the champion on fresh lifetimes, a batch at a time while inconclusive

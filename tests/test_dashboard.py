@@ -19,12 +19,21 @@ import pytest
 from genome.spec import GenomeSpec
 from island.config import StopConfig
 from island.lab.experiment import free_ports
+from island.record import GenerationRecord, StatusReply, salvage
 from island.runlog import RunDirectory, read_jsonl
 from island.status import History, NodeStatus
 from tests.conftest import node_address, script, wait_for
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 SCREENSHOT = os.environ.get("DASHBOARD_SCREENSHOT")  # where to save the page, for the README
+
+
+def generation(generation: int, evaluations: int, wall: float, best: float = 10.0,
+               mean: float = 5.0, **fields) -> GenerationRecord:
+    """A generation record as a node writes it (every field it always carries)."""
+    return GenerationRecord(generation=generation, evaluations=evaluations, wall=wall, best=best,
+                            gen_best=best, mean=mean, sigma=0.5, popsize=8, restarts=0,
+                            steps=100 * generation, **fields)
 
 
 def api(url: str) -> dict:
@@ -39,7 +48,7 @@ def test_history_covers_the_whole_run_in_bounded_points():
     history = History(limit=10)
     for generation in range(1, 1001):
         history.add([generation, generation * 8, generation * 0.1, 1.0, 0.5, None])
-    rows = history.snapshot()["rows"]
+    rows = history.snapshot().rows
     assert len(rows) <= 11
     assert rows[0][0] == 1 and rows[-1][0] == 1000  # from the first generation to the newest
     assert rows == sorted(rows)
@@ -48,23 +57,28 @@ def test_history_covers_the_whole_run_in_bounded_points():
 def test_status_is_read_from_what_the_run_directory_records(tmp_path):
     spec = GenomeSpec("weights+rules", (4, 8, 2))
     run_dir = RunDirectory(tmp_path)
-    run_dir.log({"generation": 1, "evaluations": 8, "wall": 1.0, "best": 10.0, "mean": 5.0,
-                 "rules": {"layer0.eta": 0.01}})
-    run_dir.event("migrant_injected", origin="b", outcome="grafted")
+    run_dir.log(generation(1, 8, 1.0, rules={"layer0.eta": 0.01}))
+    migrant = dict(sender="b", role="elite", generation=1, sent_generation=1, claimed=9.0,
+                   env="CartPole-v1")
+    run_dir.event("migrant_injected", origin="b", outcome="grafted", **migrant)
     status = NodeStatus.follow(run_dir, "a", "CartPole-v1", spec)  # a resumed node reloads
-    assert status.snapshot()["history"]["rows"] == [[1, 8, 1.0, 10.0, 5.0, None]]
-    run_dir.log({"generation": 2, "evaluations": 16, "wall": 2.0, "best": 12.0, "mean": 6.0,
-                 "champion": 11.0, "rules": {"layer0.eta": 0.02}})
-    run_dir.event("migrant_dropped", origin="b", reason="incompatible")
-    run_dir.event("migrant_dropped", origin="c", reason="incompatible")
-    run_dir.event("stopped", reason="max_generations 2 reached")
-    run_dir.event("held_out", held_out_mean=123.4, held_out_std=1.0, lifetimes=10)
-    snap = status.snapshot()
-    assert snap["generation"] == 2 and snap["champion"] == 11.0 and snap["evals_per_s"] == 8.0
-    assert snap["rules"] == {"layer0.eta": 0.02} and snap["rule_family"] == "hebbian"
-    assert snap["flow"] == {"b": {"accepted": 0, "grafted": 1, "dropped": 1},
-                            "c": {"accepted": 0, "grafted": 0, "dropped": 1}}
-    assert snap["state"] == "stopped" and snap["held_out"]["held_out_mean"] == 123.4
+    assert status.current.history.rows == [[1, 8, 1.0, 10.0, 5.0, None]]
+    run_dir.log(generation(2, 16, 2.0, best=12.0, mean=6.0, champion=11.0,
+                           rules={"layer0.eta": 0.02}))
+    run_dir.event("migrant_dropped", origin="b", outcome="incompatible", reason="incompatible",
+                  **migrant)
+    run_dir.event("migrant_dropped", origin="c", outcome="incompatible", reason="incompatible",
+                  **{**migrant, "sender": "c"})
+    run_dir.event("stopped", reason="max_generations 2 reached", finished=True, generation=2,
+                  evaluations=16)
+    run_dir.event("held_out", held_out_mean=123.4, held_out_std=1.0, lifetimes=10,
+                  episodes_per_lifetime=1, lifetime_fitness="mean", curve=[123.4])
+    snap = status.current
+    assert snap.generation == 2 and snap.champion == 11.0 and snap.evals_per_s == 8.0
+    assert snap.rules == {"layer0.eta": 0.02} and snap.rule_family == "hebbian"
+    assert snap.flow == {"b": {"accepted": 0, "grafted": 1, "dropped": 1},
+                         "c": {"accepted": 0, "grafted": 0, "dropped": 1}}
+    assert snap.state == "stopped" and snap.held_out.held_out_mean == 123.4
     run_dir.close()
 
 
@@ -72,11 +86,11 @@ def test_a_node_near_the_end_of_its_budget_says_it_is_finishing(tmp_path):
     spec = GenomeSpec("weights", (4, 2))
     run_dir = RunDirectory(tmp_path)
     status = NodeStatus.follow(run_dir, "a", "CartPole-v1", spec, StopConfig(max_time=60.0))
-    for generation, wall in ((1, 10.0), (2, 20.0)):
-        run_dir.log({"generation": generation, "evaluations": 8 * generation, "wall": wall})
-        assert status.snapshot()["state"] == "running"
-    run_dir.log({"generation": 3, "evaluations": 24, "wall": 30.0})  # 3 more reach 60 s
-    assert status.snapshot()["state"] == "finishing"
+    for number, wall in ((1, 10.0), (2, 20.0)):
+        run_dir.log(generation(number, 8 * number, wall))
+        assert status.current.state == "running"
+    run_dir.log(generation(3, 24, 30.0))  # 3 more reach 60 s
+    assert status.current.state == "finishing"
     run_dir.close()
 
 
@@ -90,7 +104,7 @@ def test_a_hostile_or_foreign_status_reply_becomes_a_view_a_browser_can_parse():
                                                                 [2, 3.0, 4.0], [3, 5.0]]},
         "flow": {"b": {"accepted": 2, "grafted": "many"}, "c": 5},
         "held_out": {"held_out_mean": 3.5, "curve": [1.0, float("-inf"), 2.0]}}}
-    view = NodeView.from_reply("tcp://127.0.0.1:1", reply, "alive", 0.0)
+    view = NodeView.from_reply("tcp://127.0.0.1:1", salvage(reply, StatusReply), "alive", 0.0)
     json.dumps(asdict(view), allow_nan=False)  # what the page receives
     assert view.generation is None and view.best is None and view.champion is None
     assert view.peers == [] and view.rules == {}

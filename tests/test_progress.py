@@ -6,15 +6,19 @@ import os
 import pty
 import select
 
-from island.progress import LiveProgress, format_rows, island_row
+import msgspec
 
-RECORD = {"generation": 12, "evaluations": 960, "wall": 4.0, "best": 187.25, "mean": 55.5,
-          "champion": 120.0, "migrants_in": 7, "migrants_out": 9}
+from island.progress import LiveProgress, format_rows, island_row
+from island.record import Confirmation, GenerationRecord, MigrantArrived, Restart
+
+RECORD = GenerationRecord(generation=12, evaluations=960, wall=4.0, best=187.25, gen_best=150.0,
+                          mean=55.5, sigma=0.5, popsize=80, restarts=0, steps=9000,
+                          champion=120.0, migrants_in=7, migrants_out=9)
 
 
 def _table(generation: int) -> list[str]:
-    return format_rows([island_row("hebbian", {**RECORD, "generation": generation}, None),
-                        island_row("oja", None, 1)])
+    record = msgspec.structs.replace(RECORD, generation=generation)
+    return format_rows([island_row("hebbian", record, None), island_row("oja", None, 1)])
 
 
 def _read_all(fd: int) -> str:
@@ -61,18 +65,25 @@ def test_output_that_is_not_a_terminal_gets_plain_lines(tmp_path):
 def test_each_confirmation_line_says_passed_or_not_with_mean_bound_and_target():
     from island.progress import format_event
 
-    fields = {"generation": 170, "mean": 477.64, "bound": 423.07, "lifetimes": 200,
-              "target": 475.0, "round_score": 500.0}
-    failed = format_event("confirmation_failed", fields)
+    def confirmation(kind: str, bound: float = 423.07) -> Confirmation:
+        return Confirmation(time=0.0, event=kind, generation=170, mean=477.64, bound=bound,
+                            lifetimes=200, target=475.0, round_score=500.0)
+
+    failed = format_event("confirmation_failed", confirmation("confirmation_failed"))
     assert failed == ("  gen 170: confirmation failed: mean 477.6 on 200 fresh lifetimes, "
                       "bound 423.1 < target 475; the search goes on")
-    passed = format_event("champion_confirmed", {**fields, "bound": 481.0})
+    passed = format_event("champion_confirmed", confirmation("champion_confirmed", 481.0))
     assert "confirmation passed" in passed and "bound 481.0 >= target 475" in passed
-    assert "not yet conclusive" in format_event("confirmation_inconclusive", fields)
-    restart = format_event("restart", {"generation": 9, "popsize": 44,
-                                       "reason": "its step size collapsed"})
+    assert "not yet conclusive" in format_event(
+        "confirmation_inconclusive", confirmation("confirmation_inconclusive"))
+    restart = format_event("restart", Restart(time=0.0, event="restart", generation=9,
+                                              evaluations=700, popsize=44,
+                                              reason="its step size collapsed"))
     assert restart == "  gen 9: CMA-ES restarts (its step size collapsed) with a population of 44"
-    assert format_event("migrant_injected", {"origin": "b"}) is None
+    arrived = MigrantArrived(time=0.0, event="migrant_injected", origin="b", sender="b",
+                             role="elite", generation=3, sent_generation=2, claimed=1.0,
+                             env="CartPole-v1", outcome="accepted")
+    assert format_event("migrant_injected", arrived) is None
 
 
 def test_the_cap_column_gives_the_share_spent_and_the_time_left():
@@ -108,7 +119,7 @@ def test_a_resumed_run_says_from_which_generation(tmp_path):
     import signal
     import subprocess
 
-    from island.runlog import read_jsonl
+    from island.record import read_generations
     from tests.conftest import run_cli, script, wait_for
 
     run = tmp_path / "run"
@@ -117,12 +128,12 @@ def test_a_resumed_run_says_from_which_generation(tmp_path):
     node = subprocess.Popen([script("island-node"), *flags], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     try:
-        wait_for(lambda: len(read_jsonl(run / "log.jsonl")) >= 5, "five generations",
+        wait_for(lambda: len(read_generations(run / "log.jsonl")) >= 5, "five generations",
                  timeout=120)
     finally:
         node.send_signal(signal.SIGTERM)
         assert node.wait(timeout=60) == 0
-    stopped_at = read_jsonl(run / "log.jsonl")[-1]["generation"]
+    stopped_at = read_generations(run / "log.jsonl")[-1].generation
     done = run_cli("island-node", *flags, "--popsize", "16", timeout=120)
     assert done.returncode == 2, done.stdout  # another search: refused, never resumed
     again = subprocess.Popen([script("island-node"), *flags], stdout=subprocess.PIPE,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -20,6 +19,7 @@ from genome.codec import decode_genome
 from genome.layout import W_MAX
 from genome.spec import GenomeSpec
 from island.lab.rule_study import TransferError, fit_to_env
+from island.record import GenomeMeta, convert
 
 
 @dataclass(frozen=True)
@@ -28,34 +28,34 @@ class GenomeFile:
 
     spec: GenomeSpec
     x: np.ndarray
-    meta: dict[str, Any]
+    meta: GenomeMeta
 
     @classmethod
     def read(cls, path: Path) -> GenomeFile:
-        """Raises OSError when unreadable, GenomeDecodeError when it is not a genome."""
-        return cls(*decode_genome(Path(path).read_bytes()))
+        """Raises OSError when unreadable, GenomeDecodeError when it is not a genome,
+        RecordError when its metadata is not this version's."""
+        spec, x, meta = decode_genome(Path(path).read_bytes())
+        return cls(spec, x, convert(meta, GenomeMeta, str(path)))
 
     @property
     def env(self) -> str | None:
         """The environment its network was sized for (the first it was evolved on)."""
-        env = self.meta.get("env")
-        return str(env) if env else None
+        return self.meta.env or None
 
     @property
     def trained_on(self) -> list[str]:
         """Every environment it was evolved on."""
-        envs = self.meta.get("envs") or ([self.env] if self.env else [])
-        return [str(e) for e in envs]
+        return list(self.meta.envs) or ([self.env] if self.env else [])
 
     @property
     def lifetime(self) -> int:
         """Episodes per lifetime it was evolved with."""
-        return int(self.meta.get("lifetime") or 1)
+        return self.meta.lifetime
 
     @property
     def trained_in(self) -> str:
         """The simulator that stepped its training episodes (files of older runs: gymnasium)."""
-        return str(self.meta.get("simulator") or "gymnasium")
+        return self.meta.simulator
 
     def scored_in(self, env_id: str | None = None, lifetime_fitness: str | None = None,
                   simulator: str = "gymnasium") -> tuple[GenomeSpec, np.ndarray, EvalSettings]:
@@ -70,10 +70,9 @@ class GenomeFile:
         if not env_id:
             raise TransferError("the genome file names no environment; pass --env")
         spec, x = fit_to_env(self.spec, self.x, env_id)
-        max_steps = int(self.meta.get("max_steps") or 0) if env_id in self.trained_on else 0
-        fitness = lifetime_fitness or str(self.meta.get("lifetime_fitness", "mean"))
-        settings = EvalSettings(env_id, spec, max_steps or None, fitness,
-                                float(self.meta.get("w_max", W_MAX)),
-                                bool(self.meta.get("normalise_obs", False)),  # older: never
-                                simulator=simulator)
+        max_steps = (self.meta.max_steps or 0) if env_id in self.trained_on else 0
+        fitness = lifetime_fitness or self.meta.lifetime_fitness
+        w_max = self.meta.w_max if self.meta.w_max is not None else W_MAX
+        settings = EvalSettings(env_id, spec, max_steps or None, fitness, w_max,
+                                self.meta.normalise_obs, simulator=simulator)
         return spec, x, settings

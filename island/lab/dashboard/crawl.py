@@ -19,6 +19,7 @@ import zmq
 from gossip.address import AddressError, parse_address
 from gossip.status import StatusCurve, query_status
 from island.lab.dashboard.model import ALIVE, DEAD, STOPPED, SUSPECT, ArchipelagoView, NodeView
+from island.record import IslandStatus, StatusReply, salvage
 
 MAX_ROUNDS = 8  # crawl hops per poll: enough for a peer of a peer of ... to be found at once
 MAX_PARALLEL = 32
@@ -31,7 +32,7 @@ class Tracked:
 
     address: str
     curve: StatusCurve | None = None
-    reply: dict[str, Any] | None = None
+    reply: StatusReply | None = None
     last_ok: float | None = None  # monotonic time of its last answer
     answered: bool = False  # in the latest poll
 
@@ -80,10 +81,11 @@ class Crawler:
                         self._answered(tracked, reply)
         return self.view()
 
-    def _answered(self, tracked: Tracked, reply: dict[str, Any]) -> None:
+    def _answered(self, tracked: Tracked, answer: dict[str, Any]) -> None:
+        reply = salvage(answer, StatusReply) or StatusReply(
+            status=IslandStatus(error="its reply is not a status reply of this version"))
         tracked.reply, tracked.last_ok, tracked.answered = reply, time.monotonic(), True
-        peers = reply.get("peers")
-        for peer in peers if isinstance(peers, list) else []:
+        for peer in reply.peers:
             if len(self.known) >= MAX_NODES:
                 break
             try:
@@ -92,8 +94,7 @@ class Crawler:
                 continue  # not an address: nothing to ask
 
     def _state(self, tracked: Tracked, now: float) -> str:
-        status = (tracked.reply or {}).get("status") or {}
-        said = status.get("state") if isinstance(status, dict) else None
+        said = tracked.reply.status.state if tracked.reply is not None else None
         if said == "stopped":
             return STOPPED
         if tracked.answered:
