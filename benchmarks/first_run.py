@@ -32,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from time_to_solve import parse_seeds  # noqa: E402
 
-from island.runlog import read_jsonl  # noqa: E402
+from island.record import HeldOut, Stopped, of_kind, read_events, read_generations  # noqa: E402
 
 BIN = Path(sys.executable).parent
 GOAL_WALL = 60.0  # seconds a first run may take (issue 43)
@@ -71,14 +71,14 @@ def run_seed(seed: int, workers: int, out: Path, timeout: float, flags: list[str
     after = os.times()
     tree_cpu = (after.children_user - before.children_user
                 + after.children_system - before.children_system)
-    log, events = read_jsonl(run / "log.jsonl"), read_jsonl(run / "events.jsonl")
-    last = log[-1] if log else {"cpu": {}, "evaluations": 0, "generation": 0}
-    held = [e for e in events if e["event"] == "held_out"]
-    stops = [e for e in events if e["event"] == "stopped"]
-    return FirstRun(seed, round(wall, 2), round(sum(last["cpu"].values()), 2),
-                    round(tree_cpu, 2), last["evaluations"], last["generation"],
-                    held[-1]["held_out_mean"] if held else None,
-                    stops[-1]["reason"] if stops else "none")
+    log, events = read_generations(run / "log.jsonl"), read_events(run / "events.jsonl")
+    last = log[-1] if log else None
+    held, stops = of_kind(events, HeldOut), of_kind(events, Stopped)
+    return FirstRun(seed, round(wall, 2), round(sum(last.cpu.values()), 2) if last else 0.0,
+                    round(tree_cpu, 2), last.evaluations if last else 0,
+                    last.generation if last else 0,
+                    held[-1].held_out_mean if held else None,
+                    stops[-1].reason if stops else "none")
 
 
 def table(runs: list[FirstRun]) -> str:

@@ -16,7 +16,7 @@ import argparse
 from pathlib import Path
 
 from island.lab.report import find_run_dirs
-from island.runlog import read_jsonl
+from island.record import read_generations
 
 
 def main() -> None:
@@ -26,14 +26,14 @@ def main() -> None:
     print(f"{'node run':<40} {'wall s':>8} {'gossip cpu s':>13} {'node cpu s':>11} {'share':>7}")
     shares = []
     for run in find_run_dirs(args.runs):
-        last = next((r for r in reversed(read_jsonl(Path(run) / "log.jsonl"))
-                     if "gossip" in r.get("cpu", {})), None)
+        last = next((r for r in reversed(read_generations(Path(run) / "log.jsonl"))
+                     if "gossip" in r.cpu), None)
         if last is None:
             continue  # a node without gossip, or from before CPU figures were logged
-        cpu = last["cpu"]
+        cpu = last.cpu
         total = cpu["process"] + cpu["workers"]
         shares.append(cpu["gossip"] / total)
-        print(f"{str(run):<40} {last['wall']:>8.0f} {cpu['gossip']:>13.3f} {total:>11.1f} "
+        print(f"{str(run):<40} {last.wall:>8.0f} {cpu['gossip']:>13.3f} {total:>11.1f} "
               f"{shares[-1]:>7.2%}")
     if shares:
         print(f"largest share {max(shares):.2%} over {len(shares)} nodes")

@@ -26,7 +26,7 @@ from genome import GenomeSpec, initial_vector
 from island.cmaes_island import Island
 from island.config import config_from_mapping
 from island.node import Node
-from island.runlog import read_jsonl
+from island.record import read_generations
 
 
 def node_generations_per_second(env_id: str, hidden: tuple[int, ...], gens: int) -> float:
@@ -39,9 +39,9 @@ def node_generations_per_second(env_id: str, hidden: tuple[int, ...], gens: int)
             "run": {"run_dir": run_dir, "quiet": True},
         })
         Node(config).run()
-        log = read_jsonl(Path(run_dir) / "log.jsonl")
+        log = read_generations(Path(run_dir) / "log.jsonl")
         # From the end of the first generation: workers and environments exist by then.
-        return (len(log) - 1) / (log[-1]["wall"] - log[0]["wall"])
+        return (len(log) - 1) / (log[-1].wall - log[0].wall)
 
 
 def main() -> None:

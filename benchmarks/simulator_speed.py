@@ -21,7 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from island.runlog import read_jsonl
+from island.record import read_generations
 
 BIN = Path(sys.executable).parent
 SIMULATORS = ("gymnasium", "envpool")
@@ -39,10 +39,10 @@ CASES: dict[str, tuple[str, list[str], int]] = {
 
 def steps_per_cpu_second(run: Path, skip: int) -> tuple[float, int, float]:
     """Steps per CPU second after generation `skip`, and the steps and CPU seconds counted."""
-    log = read_jsonl(run / "log.jsonl")
+    log = read_generations(run / "log.jsonl")
     first, last = log[min(skip, len(log) - 2)], log[-1]
-    steps = last["steps"] - first["steps"]
-    cpu = sum(last["cpu"].values()) - sum(first["cpu"].values())
+    steps = last.steps - first.steps
+    cpu = sum(last.cpu.values()) - sum(first.cpu.values())
     return steps / cpu, steps, cpu
 
 

@@ -33,7 +33,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from envs import env_info
-from island.runlog import read_jsonl
+from island.record import (
+    Champion,
+    Event,
+    GenerationRecord,
+    HeldOut,
+    of_kind,
+    read_events,
+    read_generations,
+)
 
 BIN = Path(sys.executable).parent
 
@@ -71,24 +79,25 @@ def node_command(env: str, seed: int, run: Path, max_evals: int, flags: list[str
             "--fresh", "--quiet", *flags]
 
 
-def first_champion_at(log: list[dict], events: list[dict], level: float) -> int | None:
+def first_champion_at(log: list[GenerationRecord], events: list[Event],
+                      level: float) -> int | None:
     """Evaluations spent when a champion round first chose a champion scoring >= level."""
-    spent = {line["generation"]: line["evaluations"] for line in log}
-    for event in events:
-        if event["event"] == "champion" and event["score"] >= level:
-            return spent.get(event["generation"])
+    spent = {line.generation: line.evaluations for line in log}
+    for event in of_kind(events, Champion):
+        if event.score is not None and event.score >= level:
+            return spent.get(event.generation)
     return None
 
 
 def read_run(seed: int, run: Path, solved_at: float) -> SeedRun:
     """A finished run's figures, from its own log and events."""
-    log, events = read_jsonl(run / "log.jsonl"), read_jsonl(run / "events.jsonl")
+    log, events = read_generations(run / "log.jsonl"), read_events(run / "events.jsonl")
     last = log[-1]
-    held_out = [e for e in events if e["event"] == "held_out"][-1]
-    cpu = sum(last["cpu"].values())
-    mean = held_out["held_out_mean"]
-    return SeedRun(seed, last["evaluations"], round(cpu, 1), last["wall"], last.get("champion"),
-                   mean, held_out["held_out_std"], mean >= solved_at,
+    held_out = of_kind(events, HeldOut)[-1]
+    cpu = sum(last.cpu.values())
+    mean = held_out.held_out_mean
+    return SeedRun(seed, last.evaluations, round(cpu, 1), last.wall, last.champion,
+                   mean, held_out.held_out_std, mean >= solved_at,
                    first_champion_at(log, events, 0.0), first_champion_at(log, events, solved_at))
 
 

@@ -19,8 +19,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from island.config import NodeConfig, load_toml
-from island.record import CONFIRMATION_EVENTS
-from island.runlog import read_jsonl
+from island.record import Confirmation, of_kind, read_events, read_generations
 
 
 def run_file(run: Path, name: str) -> Path:
@@ -38,23 +37,23 @@ def worker_use(run: Path, workers: int | None = None) -> dict[str, tuple[float, 
     if not workers:
         raise SystemExit(f"{run}: config.toml names no worker count; pass --workers")
     validate_every = evaluation.get("validate_every", NodeConfig().evaluation.validate_every)
-    log = read_jsonl(run_file(run, "log.jsonl"))
-    confirmed = {e["generation"] for e in read_jsonl(run_file(run, "events.jsonl"))
-                 if e.get("event") in CONFIRMATION_EVENTS}
+    log = read_generations(run_file(run, "log.jsonl"))
+    confirmed = {e.generation for e in of_kind(read_events(run_file(run, "events.jsonl")),
+                                               Confirmation)}
     kinds: dict[str, list[tuple[float, float]]] = {"plain": [], "round": [], "confirmation": []}
     for before, line in pairwise(log):
-        wall = line["wall"] - before["wall"]
+        wall = line.wall - before.wall
         if wall <= 0:
             continue  # nothing to divide by
-        use = (line["cpu"]["workers"] - before["cpu"]["workers"]) / (workers * wall)
-        generation = line["generation"]
+        use = (line.cpu["workers"] - before.cpu["workers"]) / (workers * wall)
+        generation = line.generation
         kind = ("confirmation" if generation in confirmed
                 else "round" if generation % validate_every == 0 else "plain")
         kinds[kind].append((use, wall))
     last = log[-1]
     result = {k: (statistics.median(u for u, _ in v), sum(w for _, w in v))
               for k, v in kinds.items() if v}
-    result["overall"] = (last["cpu"]["workers"] / (workers * last["wall"]), last["wall"])
+    result["overall"] = (last.cpu["workers"] / (workers * last.wall), last.wall)
     return result
 
 

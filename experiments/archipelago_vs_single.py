@@ -27,24 +27,23 @@ from typing import Any
 import numpy as np
 import tomli_w
 
-from island.runlog import read_jsonl
+from island.record import HeldOut, of_kind, read_events, read_generations
 
 BIN = Path(sys.executable).parent
 
 
 def finished(run: Path) -> bool:
     """A node that already scored its champion: a re-run of the script keeps its result."""
-    return any(e["event"] == "held_out" for e in read_jsonl(run / "events.jsonl"))
+    return bool(of_kind(read_events(run / "events.jsonl"), HeldOut))
 
 
 def held_out(run: Path) -> dict[str, Any]:
     """The node's own final held-out score and its champion's validation score."""
-    events = read_jsonl(run / "events.jsonl")
-    (score,) = [e for e in events if e["event"] == "held_out"][-1:]
-    last = read_jsonl(run / "log.jsonl")[-1]
-    return {"run": run.name, "held_out": score["held_out_mean"],
-            "validation": score.get("champion_validation"), "evaluations": last["evaluations"],
-            "wall": last["wall"]}
+    (score,) = of_kind(read_events(run / "events.jsonl"), HeldOut)[-1:]
+    last = read_generations(run / "log.jsonl")[-1]
+    return {"run": run.name, "held_out": score.held_out_mean,
+            "validation": score.champion_validation, "evaluations": last.evaluations,
+            "wall": last.wall}
 
 
 def common(args: argparse.Namespace) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from island.runlog import read_jsonl
+from island.record import GenerationRecord, HeldOut, of_kind, read_events, read_generations
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,11 +20,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def finished(run: Path) -> bool:
     """A node that scored its champion at the end (it ran to its budget)."""
-    return any(e["event"] == "held_out" for e in read_jsonl(run / "events.jsonl"))
+    return bool(of_kind(read_events(run / "events.jsonl"), HeldOut))
 
 
 def started(run: Path) -> bool:
-    return bool(read_jsonl(run / "events.jsonl")) or (run / "log.jsonl").exists()
+    return (run / "events.jsonl").exists() or (run / "log.jsonl").exists()
 
 
 def json_of(command: list[str | Path], cache: Path) -> Any:
@@ -45,6 +45,7 @@ def island_eval(genome: Path, cache: Path, episodes: int, held_out_start: int, w
                     "--workers", str(workers), *extra], cache)
 
 
-def last_log(run: Path) -> dict[str, Any]:
-    log = read_jsonl(run / "log.jsonl")
-    return log[-1] if log else {}
+def last_log(run: Path) -> GenerationRecord | None:
+    """The run's last generation, None before its first."""
+    log = read_generations(run / "log.jsonl")
+    return log[-1] if log else None

@@ -32,7 +32,7 @@ import numpy as np
 import tomli_w
 from cached import BIN, island_eval, last_log
 
-from island.runlog import read_jsonl
+from island.record import GenerationRecord, MigrantArrived, of_kind, read_events, read_generations
 
 REPORT_OFFSET = 300_000
 ARMS = {"mixed": ["hebbian", "oja", "threefactor"],
@@ -60,14 +60,19 @@ def champion_curve(runs: list[Path]) -> tuple[np.ndarray, np.ndarray]:
 
     Islands run side by side at about the same speed, so the archipelago has spent
     n_islands x an island's evaluations when that island logged a generation."""
-    logs = [read_jsonl(run / "log.jsonl") for run in runs]
+    logs = [read_generations(run / "log.jsonl") for run in runs]
     depth = min(len(log) for log in logs)
     evals, best = [], []
     for g in range(depth):
-        evals.append(sum(log[g]["evaluations"] for log in logs))
-        scores = [log[g].get("champion") for log in logs if log[g].get("champion") is not None]
+        evals.append(sum(log[g].evaluations for log in logs))
+        scores = [log[g].champion for log in logs if log[g].champion is not None]
         best.append(max(scores) if scores else np.nan)
     return np.array(evals), np.fmax.accumulate(np.array(best))
+
+
+def _champion(last: GenerationRecord | None) -> float:
+    """The champion's last validation score (-inf: none yet)."""
+    return last.champion if last is not None and last.champion is not None else -np.inf
 
 
 def run_arm(args: argparse.Namespace, arm: str, seed: int) -> dict[str, Any]:
@@ -75,21 +80,21 @@ def run_arm(args: argparse.Namespace, arm: str, seed: int) -> dict[str, Any]:
     families = ARMS[arm]
     names = [f"{family}-{i}" for i, family in enumerate(families, start=1)]
     runs = [out / name for name in names]
-    if not all(last_log(run).get("evaluations", 0) >= args.evals for run in runs):
+    if not all((last := last_log(run)) and last.evaluations >= args.evals for run in runs):
         path = args.out / f"{out.name}.toml"
         path.write_text(tomli_w.dumps(experiment(args, families, seed)))
         subprocess.run([BIN / "island-cluster", path, "--out", out], check=True,
                        stdout=subprocess.DEVNULL)
-    validation = {run.name: last_log(run).get("champion", -np.inf) for run in runs}
+    validation = {run.name: _champion(last_log(run)) for run in runs}
     chosen = max(runs, key=lambda r: validation[r.name])
     scored = island_eval(chosen / "best.msgpack", out / "report.json", args.report_episodes,
                          REPORT_OFFSET, args.workers)
     rows = {r["name"]: r for r in scored["rows"]}
     evals, curve = champion_curve(runs)
-    drops = sum(1 for run in runs for e in read_jsonl(run / "events.jsonl")
-                if e["event"] == "migrant_dropped")
-    injected = sum(1 for run in runs for e in read_jsonl(run / "events.jsonl")
-                   if e["event"] == "migrant_injected")
+    arrived = [e for run in runs for e in of_kind(read_events(run / "events.jsonl"),
+                                                  MigrantArrived)]
+    drops = sum(e.event == "migrant_dropped" for e in arrived)
+    injected = sum(e.event == "migrant_injected" for e in arrived)
     return {"arm": arm, "seed": seed, "chosen": chosen.name, "validation": validation[chosen.name],
             "held_out": rows["evolved"]["mean"], "stderr": rows["evolved"]["stderr"],
             "random_best": max(r["mean"] for n, r in rows.items() if n.startswith("random")),

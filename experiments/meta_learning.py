@@ -32,7 +32,7 @@ from typing import Any
 
 from cached import BIN, ROOT, island_eval
 
-from island.runlog import read_jsonl
+from island.record import HeldOut, of_kind, read_events, read_generations
 
 REPORT_OFFSET = 100_000
 
@@ -55,8 +55,8 @@ def evolve(env_id: str, run: Path, seed: int, workers: int, resume: bool,
     A run stopped early (a signal: the wall-clock budget of the experiment ran out)
     is resumed only with `resume`; otherwise its champion so far is reported.
     """
-    events = read_jsonl(run / "events.jsonl")
-    if any(e["event"] == "held_out" for e in events) or (events and not resume):
+    events = read_events(run / "events.jsonl")
+    if of_kind(events, HeldOut) or (events and not resume):
         return
     subprocess.run([str(BIN / "island-node"), "--env", env_id, *RECIPES[env_id], *COMMON,
                     *extra, "--seed", str(seed), "--workers", str(workers), "--run-dir", str(run)],
@@ -73,16 +73,16 @@ def score(run: Path, episodes: int, workers: int, offset: int = REPORT_OFFSET) -
 
 def summarise(env_id: str, run: Path, result: dict[str, Any]) -> dict[str, Any]:
     rows = {r["name"]: r for r in result["rows"]}
-    last = read_jsonl(run / "log.jsonl")[-1]
+    last = read_generations(run / "log.jsonl")[-1]
     evolved = rows["evolved"]
     randoms = [r for name, r in rows.items() if name.startswith("random")]
     constants = [r for name, r in rows.items() if name.startswith("constant")]
     verdict = result.get("verdict") or {}
     return {
         "env": env_id, "family": result.get("rule_family", ""),
-        "parameters": len(last.get("rules", {})),
-        "lifetime": result["lifetime"], "evaluations": last["evaluations"],
-        "wall_s": last["wall"], "first_episode": evolved["curve"][0],
+        "parameters": len(last.rules),
+        "lifetime": result["lifetime"], "evaluations": last.evaluations,
+        "wall_s": last.wall, "first_episode": evolved["curve"][0],
         "last5": sum(evolved["curve"][-5:]) / 5,
         "last5_random_best": max(sum(r["curve"][-5:]) / 5 for r in randoms),
         "last5_no_plasticity": sum(rows["no plasticity"]["curve"][-5:]) / 5,

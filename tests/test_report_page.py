@@ -6,6 +6,7 @@ import json
 
 from island.lab.report import write_report
 from island.lab.report_page import strategy, summary_paragraph
+from island.record import GenerationRecord, HeldOut
 
 
 def _row(island: str, held_out: float | None, champion: float, kind: str = "rules") -> dict:
@@ -52,11 +53,14 @@ def test_islands_that_learn_within_a_lifetime_get_their_learning_curve_drawn(tmp
         run.mkdir(parents=True)
         (run / "config.toml").write_text(f'[run]\nnode_id = "{name}"\n[evaluation]\n'
                                          f'env = "CartPole-v1"\nkind = "rules"\n')
-        (run / "log.jsonl").write_text(json.dumps({"generation": 1, "evaluations": 8,
-                                                   "wall": 1.0, "best": 50.0, "mean": 20.0})
-                                       + "\n")
-        held = {"event": "held_out", "held_out_mean": 47.0, **({"curve": curve} if curve else {})}
-        (run / "events.jsonl").write_text(json.dumps(held) + "\n")
+        record = GenerationRecord(generation=1, evaluations=8, wall=1.0, best=50.0,
+                                  gen_best=50.0, mean=20.0, sigma=0.5, popsize=8, restarts=0,
+                                  steps=800)
+        (run / "log.jsonl").write_text(json.dumps(record.to_dict()) + "\n")
+        held = HeldOut(time=1.0, event="held_out", lifetimes=10, episodes_per_lifetime=3,
+                       lifetime_fitness="mean", held_out_mean=47.0, held_out_std=1.0,
+                       curve=curve or [47.0])  # one point: nothing learnt within a lifetime
+        (run / "events.jsonl").write_text(json.dumps(held.to_dict()) + "\n")
     summary = write_report([tmp_path / "runs"], tmp_path / "report")
     assert "learning.png" in summary["figures"]
     page = (tmp_path / "report" / "report.html").read_text()

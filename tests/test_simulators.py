@@ -11,6 +11,7 @@ from envs.episodes import _run_episode, weight_seeds
 from envs.simulators import DIFFERS, EnvpoolBatch, GymnasiumBatch, choose_simulator
 from genome import GenomeSpec, encode_genome, initial_vector
 from island.lab.genome_file import GenomeFile
+from island.record import GenomeMeta
 from tests.conftest import run_cli
 
 GENOMES = Path(__file__).resolve().parent.parent / "examples" / "genomes"
@@ -177,7 +178,7 @@ def test_envpool_without_the_id_exits_2_naming_close_ids_and_writes_nothing(tmp_
 def test_an_unknown_simulator_is_one_line_naming_the_flag(cli, tmp_path):
     genome = tmp_path / "g.msgpack"
     spec, x = _random_genome("CartPole-v1")
-    genome.write_bytes(encode_genome(spec, x, {"env": "CartPole-v1"}))
+    genome.write_bytes(encode_genome(spec, x, GenomeMeta(env="CartPole-v1").to_dict()))
     args = [str(genome)] if cli == "island-eval" else ["--run-dir", str(tmp_path / "run")]
     result = run_cli(cli, *args, "--simulator", "warp")
     assert result.returncode == 2

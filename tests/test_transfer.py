@@ -5,6 +5,7 @@ import json
 import numpy as np
 
 from genome import GenomeSpec, encode_genome, initial_vector
+from island.record import GenomeMeta
 from tests.conftest import run_cli
 
 
@@ -73,7 +74,8 @@ def test_an_environment_that_cannot_be_scored_stops_the_matrix_before_any_cell(t
 def test_a_genome_that_cannot_move_is_refused_in_one_line(tmp_path):
     spec = GenomeSpec("weights", (4, 2))
     path = tmp_path / "w.msgpack"
-    path.write_bytes(encode_genome(spec, np.zeros(spec.dim), {"env": "CartPole-v1"}))
+    meta = GenomeMeta(env="CartPole-v1").to_dict()
+    path.write_bytes(encode_genome(spec, np.zeros(spec.dim), meta))
     result = run_cli("island-transfer", str(path), "--envs", "Acrobot-v1", "--out",
                      str(tmp_path / "m"), "--episodes", "2")
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1

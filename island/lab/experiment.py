@@ -34,10 +34,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import tomli_w
 
 from island.config import SECTIONS, ConfigError, NodeConfig, config_from_mapping, load_toml
 from island.progress import LiveProgress, format_rows, island_row
+from island.record import GenerationRecord, convert
 
 SET_BY_CLUSTER = {("run", "run_dir"), ("run", "node_id"), ("gossip", "bind"),
                   ("gossip", "advertise"), ("gossip", "peers")}
@@ -134,10 +136,8 @@ def node_script() -> str:
     return found
 
 
-def last_record(path: Path, tail: int = 16384) -> dict[str, Any] | None:
-    """The last complete JSON line of a log, reading only the end of the file."""
-    import json
-
+def last_record(path: Path, tail: int = 16384) -> GenerationRecord | None:
+    """The last complete generation of a log, reading only the end of the file."""
     try:
         with open(path, "rb") as fh:
             fh.seek(0, os.SEEK_END)
@@ -147,9 +147,10 @@ def last_record(path: Path, tail: int = 16384) -> dict[str, Any] | None:
         return None
     for line in reversed(lines):
         try:
-            return json.loads(line)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            continue
+            data = msgspec.json.decode(line)
+        except msgspec.DecodeError:
+            continue  # torn by a write in flight, or cut by the tail's start
+        return convert(data, GenerationRecord, str(path))
     return None
 
 
@@ -201,14 +202,16 @@ class Cluster:
         """One line: every island's best, evaluations and migrants in/out."""
         parts = [f"{time.monotonic() - started:6.0f}s"]
         for island in self.islands:
-            record = last_record(island.run_dir / "log.jsonl") or {}
+            record = last_record(island.run_dir / "log.jsonl")
             code = island.proc.poll() if island.proc else None
             state = "" if code is None else f" [exit {code}]"
-            best = record.get("best")
-            best_text = f"{best:.1f}" if isinstance(best, int | float) else "-"
+            best = record.best if record else None
+            best_text = f"{best:.1f}" if best is not None else "-"
+            evaluations = record.evaluations if record else 0
+            arrived = (record.migrants_in if record else None) or 0
+            left = (record.migrants_out if record else None) or 0
             parts.append(f"{island.plan.name}: best {best_text} evals "
-                         f"{record.get('evaluations', 0)} mig {record.get('migrants_in', 0)}/"
-                         f"{record.get('migrants_out', 0)}{state}")
+                         f"{evaluations} mig {arrived}/{left}{state}")
         return " | ".join(parts)
 
     def progress_table(self) -> list[str]:

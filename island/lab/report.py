@@ -11,7 +11,7 @@ import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from island.lab.report_figures import (
     OUTCOMES,
@@ -28,10 +28,23 @@ from island.lab.report_strategies import (
     migration_table_html,
     plot_strategies,
 )
-from island.runlog import read_jsonl
+from island.record import (
+    Event,
+    GenerationRecord,
+    HeldOut,
+    MigrantArrived,
+    MigrantEvaluated,
+    RecordError,
+    Stopped,
+    of_kind,
+    read_events,
+    read_generations,
+)
 
 MARKERS = ("log.jsonl", "events.jsonl", "config.toml")
 GIF_FRAMES = 200  # a champion GIF's frame budget: whole episodes, fewer frames when long
+E = TypeVar("E", bound=Event)
+
 __all__ = ["ReportError", "find_run_dirs", "format_table", "write_report"]
 
 
@@ -45,8 +58,8 @@ class IslandRun:
 
     path: Path
     config: dict[str, Any] = field(default_factory=dict)
-    log: list[dict[str, Any]] = field(default_factory=list)
-    events: list[dict[str, Any]] = field(default_factory=list)
+    log: list[GenerationRecord] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
     label: str = ""  # set when two runs share a node id (standalone runs on one host)
 
     @property
@@ -60,8 +73,9 @@ class IslandRun:
     def setting(self, section: str, key: str, default: Any = "-") -> Any:
         return self.config.get(section, {}).get(key, default)
 
-    def events_of(self, kind: str) -> list[dict[str, Any]]:
-        return [e for e in self.events if e.get("event") == kind]
+    def events_of(self, kind: type[E], *names: str) -> list[E]:
+        """Its events of type `kind` (and, given `names`, of those kinds only)."""
+        return of_kind(self.events, kind, *names)
 
 
 def find_run_dirs(paths: list[str | Path]) -> list[Path]:
@@ -88,52 +102,50 @@ def load_run(path: Path) -> IslandRun:
             config = tomllib.load(fh)
     except (FileNotFoundError, tomllib.TOMLDecodeError):
         config = {}
-    return IslandRun(path, config, read_jsonl(path / "log.jsonl"),
-                     read_jsonl(path / "events.jsonl"))
+    try:
+        return IslandRun(path, config, read_generations(path / "log.jsonl"),
+                         read_events(path / "events.jsonl"))
+    except RecordError as exc:
+        raise ReportError(str(exc)) from None
 
 
 def migration_flow(runs: list[IslandRun]) -> dict[tuple[str, str], dict[str, int]]:
     """(origin island, receiving island) -> counts of accepted, grafted and dropped migrants."""
     flow: dict[tuple[str, str], dict[str, int]] = {}
     for run in runs:
-        for event in run.events:
-            kind, origin = event.get("event"), event.get("origin")
-            if origin is None:
-                continue
-            if kind == "migrant_injected":
-                outcome = event.get("outcome")
+        for event in run.events_of(MigrantArrived):
+            if event.event == "migrant_injected":
+                outcome = event.outcome
                 if outcome not in ("accepted", "grafted"):
                     continue
-            elif kind == "migrant_dropped":
-                outcome = "dropped"
             else:
-                continue
-            counts = flow.setdefault((str(origin), run.name), dict.fromkeys(OUTCOMES, 0))
+                outcome = "dropped"
+            counts = flow.setdefault((event.origin, run.name), dict.fromkeys(OUTCOMES, 0))
             counts[outcome] += 1
     return flow
 
 
 def summary_row(run: IslandRun) -> dict[str, Any]:
     """One island's line of the summary table."""
-    last = run.log[-1] if run.log else {}
-    held = run.events_of("held_out")
-    injected = len(run.events_of("migrant_injected"))
+    last = run.log[-1] if run.log else None
+    held = run.events_of(HeldOut)
+    injected = len(run.events_of(MigrantArrived, "migrant_injected"))
+    stops = run.events_of(Stopped)
     return {
         "island": run.name,
         "run_dir": str(run.path),
         "env": run.setting("evaluation", "env"),
         "kind": run.setting("evaluation", "kind"),
         "rule_family": run.setting("evaluation", "rule_family"),
-        "generations": last.get("generation", 0),
-        "evaluations": last.get("evaluations", 0),
-        "best_training": last.get("best"),
-        "champion": last.get("champion"),
-        "held_out_mean": held[-1].get("held_out_mean") if held else None,
-        "migrants_received": injected + len(run.events_of("migrant_dropped")),
+        "generations": last.generation if last else 0,
+        "evaluations": last.evaluations if last else 0,
+        "best_training": last.best if last else None,
+        "champion": last.champion if last else None,
+        "held_out_mean": held[-1].held_out_mean if held else None,
+        "migrants_received": injected + len(run.events_of(MigrantArrived, "migrant_dropped")),
         "migrants_injected": injected,
-        "migrants_became_best": sum(1 for e in run.events_of("migrant_evaluated")
-                                    if e.get("became_best")),
-        "stopped": (run.events_of("stopped") or [{}])[-1].get("reason"),
+        "migrants_became_best": sum(e.became_best for e in run.events_of(MigrantEvaluated)),
+        "stopped": stops[-1].reason if stops else None,
     }
 
 
@@ -285,7 +297,4 @@ def write_report(paths: list[str | Path], out: str | Path, videos: bool = True,
 
 
 def _last_rules(run: IslandRun) -> dict[str, float]:
-    for record in reversed(run.log):
-        if isinstance(record.get("rules"), dict):
-            return record["rules"]
-    return {}
+    return dict(run.log[-1].rules) if run.log else {}

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from island.lab.report import IslandRun
 
+from island.record import HeldOut
+
 OUTCOMES = ("accepted", "grafted", "dropped")
 STYLE = {"font.size": 11, "axes.titlesize": 12, "axes.labelsize": 11, "legend.fontsize": 10,
          "xtick.labelsize": 10, "ytick.labelsize": 10}
@@ -36,14 +38,15 @@ def plot_fitness(runs: list[IslandRun], x_key: str, x_label: str, path: Path) ->
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(10, 5))
     for run in runs:
-        rows = [r for r in run.log if r.get(x_key) is not None]
-        xs = [r[x_key] for r in rows]
-        (line,) = ax.plot(xs, [r.get("best") for r in rows], linewidth=1,
+        rows = run.log
+        xs = [getattr(r, x_key) for r in rows]  # generation, evaluations or wall
+        nan = float("nan")
+        (line,) = ax.plot(xs, [nan if r.best is None else r.best for r in rows], linewidth=1,
                           label=f"{run.name} best sample")
-        ax.plot(xs, [r.get("mean") for r in rows], linestyle="--", color=line.get_color(),
-                alpha=0.6, linewidth=1, label=f"{run.name} generation mean")
-        champion = [r.get("champion", float("nan")) for r in rows]
-        champion = [float("nan") if c is None else c for c in champion]
+        ax.plot(xs, [nan if r.mean is None else r.mean for r in rows], linestyle="--",
+                color=line.get_color(), alpha=0.6, linewidth=1,
+                label=f"{run.name} generation mean")
+        champion = [nan if r.champion is None else r.champion for r in rows]
         if any(c == c for c in champion):  # some generation had a champion (not all NaN)
             ax.plot(xs, champion, linewidth=2.5, color=line.get_color(),
                     label=f"{run.name} champion")
@@ -92,10 +95,9 @@ def plot_rules(runs: list[IslandRun], path: Path) -> None:
     one axis; at most one family's few parameters share a panel, so colours stay legible.
     """
     plt = _pyplot()
-    ruled = [run for run in runs if any(isinstance(r.get("rules"), dict) and r["rules"]
-                                        for r in run.log)]
-    layers = {run.name: sorted({k.split(".", 1)[0] for r in run.log
-                                for k in (r.get("rules") or {})}) for run in ruled}
+    ruled = [run for run in runs if any(r.rules for r in run.log)]
+    layers = {run.name: sorted({k.split(".", 1)[0] for r in run.log for k in r.rules})
+              for run in ruled}
     cols = max([len(v) for v in layers.values()] or [1])
     rows = max(1, len(ruled))
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols + 2.2, 2.9 * rows), squeeze=False)
@@ -105,16 +107,16 @@ def plot_rules(runs: list[IslandRun], path: Path) -> None:
     for ax in axes.flat:
         ax.axis("off")
     for row, run in enumerate(ruled):
-        records = [r for r in run.log if isinstance(r.get("rules"), dict) and r["rules"]]
-        generations = [r.get("generation") for r in records]
+        records = [r for r in run.log if r.rules]
+        generations = [r.generation for r in records]
         for col, layer in enumerate(layers[run.name]):
             ax = axes[row][col]
             ax.axis("on")
-            names = sorted({k for r in records for k in r["rules"] if k.startswith(layer + ".")})
+            names = sorted({k for r in records for k in r.rules if k.startswith(layer + ".")})
             if len(names) > 10:  # the default cycle repeats after ten colours
                 ax.set_prop_cycle(color=plt.get_cmap("tab20").colors)
             for name in names:
-                ax.plot(generations, [r["rules"].get(name) for r in records], linewidth=1.5,
+                ax.plot(generations, [r.rules.get(name) for r in records], linewidth=1.5,
                         label=name.split(".", 1)[1])
             ax.set_yscale("symlog", linthresh=1e-3)
             ax.set_title(f"{run.name} ({run.setting('evaluation', 'rule_family')}), {layer}")
@@ -131,9 +133,9 @@ def learning_curves(runs: list[IslandRun]) -> dict[str, tuple[str, list[float]]]
     """Island -> (its colour in the fitness figures, its held-out within-lifetime curve)."""
     curves = {}
     for index, run in enumerate(runs):
-        held = run.events_of("held_out")
-        curve = held[-1].get("curve") if held else None
-        if isinstance(curve, list) and len(curve) > 1:
+        held = run.events_of(HeldOut)
+        curve = held[-1].curve if held else []
+        if len(curve) > 1:
             curves[run.name] = (f"C{index % 10}", curve)
     return curves
 

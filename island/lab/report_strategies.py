@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from island.record import Champion, MigrantEvaluated
+
 if TYPE_CHECKING:
     from island.lab.report import IslandRun
 
@@ -75,15 +77,14 @@ def migrated_rules(runs: list[IslandRun]) -> list[dict[str, Any]]:
     rows: dict[tuple[str, str, str], dict[str, Any]] = {}
     for run in runs:
         champions = _migrants_that_became_champion(run)
-        for event in run.events_of("migrant_evaluated"):
-            key = (str(event.get("origin")), run.name, str(event.get("outcome")))
+        for event in run.events_of(MigrantEvaluated):
+            key = (event.origin, run.name, event.outcome)
             row = rows.setdefault(key, {"origin": key[0], "receiver": key[1],
                                         "outcome": key[2], "evaluated": 0, "became_best": 0,
                                         "became_champion": 0})
             row["evaluated"] += 1
-            row["became_best"] += bool(event.get("became_best"))
-            row["became_champion"] += champions.count(
-                (event.get("origin"), event.get("generation")))
+            row["became_best"] += event.became_best
+            row["became_champion"] += champions.count((event.origin, event.generation))
     return sorted(rows.values(), key=lambda r: (r["receiver"], r["origin"], r["outcome"]))
 
 
@@ -94,16 +95,15 @@ def _migrants_that_became_champion(run: IslandRun) -> list[tuple[Any, Any]]:
     round (island/champion.py): the top of the generation with the highest `gen_best`
     in that window. When a migrant scored exactly that top, the champion is the migrant.
     """
-    gen_best = {r.get("generation"): r.get("gen_best") for r in run.log}
-    tops = {(e.get("generation"), e.get("measured")): e.get("origin")
-            for e in run.events_of("migrant_evaluated")}
+    gen_best = {r.generation: r.gen_best for r in run.log}
+    tops = {(e.generation, e.measured): e.origin for e in run.events_of(MigrantEvaluated)}
     every = int(run.setting("evaluation", "validate_every", 5))
     crowned = []
-    for event in run.events_of("champion"):
-        generation = event.get("generation") or 0
-        window = {g: f for g, f in gen_best.items() if isinstance(g, int)
-                  and generation - every < g <= generation and f is not None}
-        if event.get("origin") != "sample" or not window:
+    for event in run.events_of(Champion):
+        generation = event.generation
+        window = {g: f for g, f in gen_best.items()
+                  if generation - every < g <= generation and f is not None}
+        if event.origin != "sample" or not window:
             continue
         top = max(window, key=window.get)
         origin = tops.get((top, window[top]))
