@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from island.record import GenerationRecord, HeldOut, of_kind, read_events, read_generations
+from island.lab.rule_study import EvalReport
+from island.record import GenerationRecord, HeldOut, convert, of_kind, read_events, read_generations
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,11 +39,11 @@ def json_of(command: list[str | Path], cache: Path) -> Any:
 
 
 def island_eval(genome: Path, cache: Path, episodes: int, held_out_start: int, workers: int,
-                *extra: str) -> dict[str, Any]:
+                *extra: str) -> EvalReport:
     """`island-eval GENOME --json --compare 5` on held-out seeds from 2^31 + held_out_start."""
-    return json_of([BIN / "island-eval", genome, "--json", "--compare", "5",
+    return convert(json_of([BIN / "island-eval", genome, "--json", "--compare", "5",
                     "--episodes", str(episodes), "--held-out-start", str(held_out_start),
-                    "--workers", str(workers), *extra], cache)
+                    "--workers", str(workers), *extra], cache), EvalReport, str(cache))
 
 
 def last_log(run: Path) -> GenerationRecord | None:

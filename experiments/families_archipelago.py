@@ -89,16 +89,16 @@ def run_arm(args: argparse.Namespace, arm: str, seed: int) -> dict[str, Any]:
     chosen = max(runs, key=lambda r: validation[r.name])
     scored = island_eval(chosen / "best.msgpack", out / "report.json", args.report_episodes,
                          REPORT_OFFSET, args.workers)
-    rows = {r["name"]: r for r in scored["rows"]}
+    rows = scored.by_name
     evals, curve = champion_curve(runs)
     arrived = [e for run in runs for e in of_kind(read_events(run / "events.jsonl"),
                                                   MigrantArrived)]
     drops = sum(e.event == "migrant_dropped" for e in arrived)
     injected = sum(e.event == "migrant_injected" for e in arrived)
     return {"arm": arm, "seed": seed, "chosen": chosen.name, "validation": validation[chosen.name],
-            "held_out": rows["evolved"]["mean"], "stderr": rows["evolved"]["stderr"],
-            "random_best": max(r["mean"] for n, r in rows.items() if n.startswith("random")),
-            "no_plasticity": rows["no plasticity"]["mean"],
+            "held_out": rows["evolved"].mean, "stderr": rows["evolved"].stderr,
+            "random_best": max(r.mean for n, r in rows.items() if n.startswith("random")),
+            "no_plasticity": rows["no plasticity"].mean,
             "evaluations": int(evals[-1]) if len(evals) else 0,
             "curve_evaluations": evals.tolist(), "curve_champion": curve.tolist(),
             "migrants_injected": injected, "migrants_dropped": drops}

@@ -19,43 +19,44 @@ import argparse
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 from cached import BIN, ROOT, island_eval
+
+from island.lab.rule_study import EvalReport, HeldOutScore
 
 SHIPPED = ROOT / "examples" / "genomes" / "LunarLander-v3.threefactor.rules.msgpack"
 REPORT_OFFSET = 100_000
 
 
-def last5(row: dict[str, Any]) -> float:
-    return sum(row["curve"][-5:]) / len(row["curve"][-5:])
+def last5(row: HeldOutScore) -> float:
+    return sum(row.curve[-5:]) / len(row.curve[-5:])
 
 
-def table(result: dict[str, Any]) -> str:
+def table(result: EvalReport) -> str:
     lines = ["| rule | held-out score ± SE (last half of the lifetime) | first episode | "
              "last 5 episodes |", "|---|---|---|---|"]
-    for r in result["rows"]:
-        lines.append(f"| {r['name']} | {r['mean']:.1f} ± {r['stderr']:.1f} | "
-                     f"{r['curve'][0]:.1f} | {last5(r):.1f} |")
+    for r in result.rows:
+        lines.append(f"| {r.name} | {r.mean:.1f} ± {r.stderr:.1f} | "
+                     f"{r.curve[0]:.1f} | {last5(r):.1f} |")
     return "\n".join(lines)
 
 
-def figure(result: dict[str, Any], path: Path) -> None:
+def figure(result: EvalReport, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    for r in result["rows"]:
-        episodes = range(1, len(r["curve"]) + 1)
-        if r["name"] == "evolved":
-            ax.plot(episodes, r["curve"], "-o", linewidth=2.5, color="C0", label="evolved rule")
-        elif r["name"] == "no plasticity":
-            ax.plot(episodes, r["curve"], "--", color="black", label="plasticity off")
+    for r in result.rows:
+        episodes = range(1, len(r.curve) + 1)
+        if r.name == "evolved":
+            ax.plot(episodes, r.curve, "-o", linewidth=2.5, color="C0", label="evolved rule")
+        elif r.name == "no plasticity":
+            ax.plot(episodes, r.curve, "--", color="black", label="plasticity off")
         else:
-            ax.plot(episodes, r["curve"], color="grey", alpha=0.5, linewidth=1,
-                    label="random rules" if r["name"] == "random rule 1" else None)
+            ax.plot(episodes, r.curve, color="grey", alpha=0.5, linewidth=1,
+                    label="random rules" if r.name == "random rule 1" else None)
     ax.set_xlabel("episode within the lifetime (fresh random weights at episode 1)")
     ax.set_ylabel("mean return, 100 held-out lifetimes")
     ax.set_title("LunarLander-v3, pure meta-learning (12 rule parameters)")

@@ -32,6 +32,7 @@ from typing import Any
 
 from cached import BIN, ROOT, island_eval
 
+from island.lab.rule_study import EvalReport
 from island.record import HeldOut, of_kind, read_events, read_generations
 
 REPORT_OFFSET = 100_000
@@ -63,7 +64,7 @@ def evolve(env_id: str, run: Path, seed: int, workers: int, resume: bool,
                    check=True)
 
 
-def score(run: Path, episodes: int, workers: int, offset: int = REPORT_OFFSET) -> dict[str, Any]:
+def score(run: Path, episodes: int, workers: int, offset: int = REPORT_OFFSET) -> EvalReport:
     """The champion against its baselines (`island-eval --compare 5`), on the report's own
     seeds (kept in `RUN/report.json`, or `report-OFFSET.json` for another block: a re-run
     of the script reads it instead of scoring again)."""
@@ -71,29 +72,31 @@ def score(run: Path, episodes: int, workers: int, offset: int = REPORT_OFFSET) -
     return island_eval(run / "best.msgpack", cache, episodes, offset, workers)
 
 
-def summarise(env_id: str, run: Path, result: dict[str, Any]) -> dict[str, Any]:
-    rows = {r["name"]: r for r in result["rows"]}
+def summarise(env_id: str, run: Path, result: EvalReport) -> dict[str, Any]:
+    rows = result.by_name
     last = read_generations(run / "log.jsonl")[-1]
     evolved = rows["evolved"]
     randoms = [r for name, r in rows.items() if name.startswith("random")]
     constants = [r for name, r in rows.items() if name.startswith("constant")]
-    verdict = result.get("verdict") or {}
+    verdict = result.verdict
     return {
-        "env": env_id, "family": result.get("rule_family", ""),
+        "env": env_id, "family": result.rule_family,
         "parameters": len(last.rules),
-        "lifetime": result["lifetime"], "evaluations": last.evaluations,
-        "wall_s": last.wall, "first_episode": evolved["curve"][0],
-        "last5": sum(evolved["curve"][-5:]) / 5,
-        "last5_random_best": max(sum(r["curve"][-5:]) / 5 for r in randoms),
-        "last5_no_plasticity": sum(rows["no plasticity"]["curve"][-5:]) / 5,
-        "last5_learning_off": (sum(rows["learning off"]["curve"][-5:]) / 5
+        "lifetime": result.lifetime, "evaluations": last.evaluations,
+        "wall_s": last.wall, "first_episode": evolved.curve[0],
+        "last5": sum(evolved.curve[-5:]) / 5,
+        "last5_random_best": max(sum(r.curve[-5:]) / 5 for r in randoms),
+        "last5_no_plasticity": sum(rows["no plasticity"].curve[-5:]) / 5,
+        "last5_learning_off": (sum(rows["learning off"].curve[-5:]) / 5
                                if "learning off" in rows else None),
-        "last5_constant_best": (max(sum(r["curve"][-5:]) / 5 for r in constants)
+        "last5_constant_best": (max(sum(r.curve[-5:]) / 5 for r in constants)
                                 if constants else None),
-        "beats_all": verdict.get("beats_all"), "comparisons": verdict.get("comparisons"),
-        "closest": verdict.get("closest"), "closest_z": verdict.get("closest_z"),
-        "held_out_seeds_from": result.get("held_out_seeds_from"),
-        "score": evolved["mean"], "stderr": evolved["stderr"], "curve": evolved["curve"],
+        "beats_all": verdict.beats_all if verdict else None,
+        "comparisons": verdict.comparisons if verdict else None,
+        "closest": verdict.closest if verdict else None,
+        "closest_z": verdict.closest_z if verdict else None,
+        "held_out_seeds_from": result.held_out_seeds_from,
+        "score": evolved.mean, "stderr": evolved.stderr, "curve": evolved.curve,
     }
 
 

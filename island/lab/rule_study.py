@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+import msgspec
 import numpy as np
 
 from envs import EvalSettings, Evaluator, env_info, held_out_curves, lifetime_fitness
@@ -190,3 +191,29 @@ def score_held_out(
         curve=[float(v) for v in curves.mean(axis=0)],
         curve_std=[float(v) for v in curves.std(axis=0)],
     )
+
+
+class EvalReport(msgspec.Struct, kw_only=True):
+    """What `island-eval --json` prints: the genome, where and how it was scored, and its
+    held-out rows (the evolved genome first, then any baselines) with their verdict."""
+
+    genome: str
+    env: str
+    kind: str
+    rule_family: str
+    layer_sizes: list[int]
+    lifetimes: int  # held-out lifetimes per row
+    lifetime: int  # episodes per lifetime
+    lifetime_fitness: str
+    held_out_seeds_from: int
+    trained_on: list[str]
+    trained_in: str
+    simulator: str
+    rows: list[HeldOutScore]
+    verdict: Verdict | None = None
+    recording: dict[str, Any] | None = None  # envs.recording.Recording.to_dict()
+
+    @property
+    def by_name(self) -> dict[str, HeldOutScore]:
+        """Each row by its name: "evolved", "no plasticity", "random rule 1", ..."""
+        return {row.name: row for row in self.rows}

@@ -12,6 +12,8 @@ import json
 import sys
 from pathlib import Path
 
+import msgspec
+
 from envs import LIFETIME_FITNESS, Evaluator, UnknownEnvironmentError
 from envs.recording import record_lifetimes
 from envs.simulators import SIMULATORS, choose_simulator
@@ -19,6 +21,7 @@ from genome.codec import GenomeDecodeError
 from island.cli.parser import Parser
 from island.lab.genome_file import GenomeFile
 from island.lab.rule_study import (
+    EvalReport,
     TransferError,
     rule_table,
     score_against_baselines,
@@ -98,17 +101,14 @@ def main(argv: list[str] | None = None) -> int:
     recording = record_lifetimes(settings, x, args.record, min(args.episodes, 3), lifetime,
                                  args.held_out_start) if args.record else None
     if args.json:
-        print(json.dumps({
-            "genome": str(args.genome), "env": env_id, "kind": spec.kind.value,
-            "rule_family": spec.rule_family, "layer_sizes": list(spec.layer_sizes),
-            "lifetimes": args.episodes, "lifetime": lifetime, "lifetime_fitness": fitness,
-            "held_out_seeds_from": 2**31 + args.held_out_start,
-            "trained_on": saved.trained_on, "trained_in": saved.trained_in,
-            "simulator": simulator,
-            "rows": [s.to_dict() for s in scores],
-            "verdict": judged.to_dict() if judged else None,
-            "recording": recording.to_dict() if recording else None,
-        }, indent=2))
+        report = EvalReport(
+            genome=str(args.genome), env=env_id, kind=spec.kind.value,
+            rule_family=spec.rule_family, layer_sizes=list(spec.layer_sizes),
+            lifetimes=args.episodes, lifetime=lifetime, lifetime_fitness=fitness,
+            held_out_seeds_from=2**31 + args.held_out_start,
+            trained_on=saved.trained_on, trained_in=saved.trained_in, simulator=simulator,
+            rows=scores, verdict=judged, recording=recording.to_dict() if recording else None)
+        print(json.dumps(msgspec.to_builtins(report), indent=2))
         return 0
     print(f"{args.genome}  env {env_id}  kind {spec.kind.value}  family {spec.rule_family}  "
           f"lifetime {lifetime} ({fitness})  simulator {simulator} (trained in "
