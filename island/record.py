@@ -262,9 +262,12 @@ EVENT_TYPES: dict[str, type[Event]] = {
 
 
 def make_event(kind: str, fields: dict[str, Any], when: float | None = None) -> Event:
-    """The typed event of `kind` (one of EVENT_TYPES); TypeError for a missing or unknown field."""
+    """The typed event of `kind` (one of EVENT_TYPES); TypeError for a missing or unknown field,
+    RecordError for a value of the wrong type."""
     when = round(time.time(), 3) if when is None else when
-    return EVENT_TYPES[kind](time=when, event=kind, **json_safe(fields))
+    kind_type = EVENT_TYPES[kind]
+    named = kind_type(time=when, event=kind, **json_safe(fields))  # names every field
+    return convert(msgspec.to_builtins(named), kind_type, f"the {kind} event")  # nested types
 
 
 # -- best.msgpack --------------------------------------------------------------------------

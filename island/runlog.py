@@ -22,7 +22,15 @@ import tomli_w
 
 from island.checkpoint import CURRENT as CHECKPOINT
 from island.checkpoint import OLDER, PREVIOUS, write_atomic
-from island.record import EVENT_TYPES, Event, GenerationRecord, convert, json_safe, make_event
+from island.record import (
+    EVENT_TYPES,
+    Event,
+    GenerationRecord,
+    convert,
+    json_safe,
+    make_event,
+    read_events,
+)
 
 LOG, EVENTS, CONFIG, BEST = "log.jsonl", "events.jsonl", "config.toml", "best.msgpack"
 RUN_FILES = (LOG, EVENTS, CONFIG, BEST, CHECKPOINT, PREVIOUS, *OLDER)
@@ -32,10 +40,12 @@ class RunDirectory:
     """Appends to `log.jsonl` and `events.jsonl`; writes `config.toml` and `best.msgpack`."""
 
     def __init__(self, path: str | Path, resume_generation: int = 0):
-        """Open the logs; a resumed run's log is cut after `resume_generation`."""
+        """Open the logs; a resumed run's log is cut after `resume_generation`. RecordError
+        (one line) when either log holds a record of another version."""
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
         self.dropped = truncate_log(self.path / LOG, resume_generation)
+        read_events(self.path / EVENTS)  # fails here, before anything is appended
         self._log = open(self.path / LOG, "a", encoding="utf-8")
         self._events = open(self.path / EVENTS, "a", encoding="utf-8")
         self._observers: list[Callable[[str, dict[str, Any]], None]] = []
@@ -100,17 +110,18 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
 
 
 def truncate_log(path: Path, generation: int) -> int:
-    """Keep the log's records up to `generation` (and no torn line); returns lines dropped."""
+    """Keep the log's records up to `generation` (and no torn line); returns lines dropped.
+    RecordError: a line is not a generation record of this version."""
     if not path.exists():
         return 0
     lines = path.read_text(encoding="utf-8").splitlines()
     kept = []
-    for line in lines:
+    for number, line in enumerate(lines, 1):
         try:
-            record = json.loads(line)
+            data = json.loads(line)
         except json.JSONDecodeError:
-            continue
-        if isinstance(record, dict) and record.get("generation", 0) <= generation:
+            continue  # a torn line
+        if convert(data, GenerationRecord, f"{path}:{number}").generation <= generation:
             kept.append(line)
     if len(kept) != len(lines):
         write_atomic(path, "".join(line + "\n" for line in kept).encode())

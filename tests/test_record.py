@@ -59,3 +59,15 @@ def test_a_log_of_another_version_is_one_line_naming_the_file_line_and_field(tmp
     assert "GenerationRecord" in message and "best" in message
     with pytest.raises(ReportError, match="log.jsonl:2: not a GenerationRecord"):
         write_report([run], tmp_path / "report", videos=False, strategy_lifetimes=0)
+
+
+def test_a_node_in_a_run_directory_of_another_version_says_so_in_one_line(tmp_path):
+    from tests.conftest import run_cli
+
+    (tmp_path / "log.jsonl").write_text(json.dumps({"generation": 1, "evaluations": 8}) + "\n")
+    done = run_cli("island-node", "--workers", "0", "--max-generations", "2", "--run-dir",
+                   str(tmp_path), "--quiet", timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"island-node: {tmp_path / 'log.jsonl'}:1: not a GenerationRecord of this version "
+        "(Object missing required field `best`)"]

@@ -75,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     from genome.spec import SpecError
     from island.config import ConfigError, build_config
     from island.node import Node, NodeStartError
+    from island.record import RecordError
     # The island's linear algebra (CMA-ES eigendecompositions) is small; threaded BLAS
     # would spin on the cores the evaluation workers use (5 ms single-threaded against
     # 15 ms with two threads for a 226-dimensional genome, measured while workers ran).
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         networked = bool(config.gossip.peers) or "bind" in vars(args) or "advertise" in vars(args)
         node = Node(config, networked=networked, fresh=fresh, shutdown=shutdown)
-    except (ConfigError, UnknownEnvironmentError, SpecError, NodeStartError) as exc:
+    except (ConfigError, UnknownEnvironmentError, SpecError, NodeStartError, RecordError) as exc:
         print(f"island-node: {exc}", file=sys.stderr)
         return 2
     return node.run()
