@@ -23,6 +23,7 @@ from island.lab.report_figures import (
 )
 from island.lab.report_page import Figure, format_table, render_html, strategy, summary_paragraph
 from island.lab.report_strategies import (
+    Ablation,
     ablation,
     migrated_rules,
     migration_table_html,
@@ -235,50 +236,68 @@ def _figures(runs: list[IslandRun], flow: dict[tuple[str, str], dict[str, int]],
     return figures
 
 
-def write_report(paths: list[str | Path], out: str | Path, videos: bool = True,
-                 strategy_lifetimes: int = 20) -> dict[str, Any]:
-    """Read every run directory under `paths`; write PNGs, GIFs, report.html and summary.json.
-
-    `strategy_lifetimes` held-out lifetimes re-score each island's best with and
-    without plasticity for the learning-strategy panel (0 leaves it out)."""
+def load_runs(paths: list[str | Path]) -> list[IslandRun]:
+    """Every run directory under `paths`; runs that share a node id are told apart by folder."""
     runs = [load_run(p) for p in find_run_dirs(paths)]
     ids = [run.node_id for run in runs]
     for run in runs:
         if ids.count(run.node_id) > 1:
             run.label = f"{run.node_id} ({run.path.name})"
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    flow = migration_flow(runs)
-    figures = _figures(runs, flow, out)
-    clips = {}
-    if videos:
-        for run in runs:
-            clip = champion_video(run, out / "videos")
-            if clip is not None:
-                clips[run.name] = clip
-    ablations = [a for a in (ablation(run, strategy_lifetimes) for run in runs)
-                 if a is not None] if strategy_lifetimes else []
-    if ablations:
-        figures.append(Figure(
-            "Learning strategies: each island's champion with and without plasticity",
-            out / "strategies.png",
-            f"Left: mean return by episode within a lifetime on {strategy_lifetimes} held-out "
-            "lifetimes, the champion (solid) against the same genome with its learning rate "
-            "and decay at their floors (dashed), on the same seeds and initial weights: the gap "
-            "is what the rule learns. Right: its rule's parameters (symmetric log scale)."))
-        plot_strategies(ablations, figures[-1].path)
-    migrated = migrated_rules(runs)
+    return runs
+
+
+def _strategies_figure(runs: list[IslandRun], lifetimes: int,
+                       out: Path) -> tuple[list[Ablation], Figure | None]:
+    """Each island's champion with and without plasticity on `lifetimes` held-out lifetimes."""
+    ablations = [a for a in (ablation(run, lifetimes) for run in runs)
+                 if a is not None] if lifetimes else []
+    if not ablations:
+        return [], None
+    figure = Figure(
+        "Learning strategies: each island's champion with and without plasticity",
+        out / "strategies.png",
+        f"Left: mean return by episode within a lifetime on {lifetimes} held-out "
+        "lifetimes, the champion (solid) against the same genome with its learning rate "
+        "and decay at their floors (dashed), on the same seeds and initial weights: the gap "
+        "is what the rule learns. Right: its rule's parameters (symmetric log scale).")
+    plot_strategies(ablations, figure.path)
+    return ablations, figure
+
+
+def _summary_rows(runs: list[IslandRun], ablations: list[Ablation],
+                  strategy_lifetimes: int) -> list[dict[str, Any]]:
+    """One row per island, a report's own held-out score where its run left none."""
     rows = [summary_row(run) for run in runs]
     rescored = {a.island: a.mean for a in ablations}
     for run, row in zip(runs, rows, strict=True):
         if row["held_out_mean"] is None and strategy_lifetimes:
             row["held_out_rescored"] = rescored.get(run.name) or held_out_rescore(
                 run, strategy_lifetimes)
-    strategies = {run.name: strategy(str(run.setting("evaluation", "kind")), _last_rules(run))
-                  for run in runs}
-    for row in rows:
-        row["strategy"] = strategies[row["island"]]
-    paragraph = summary_paragraph(rows, strategies)
+        row["strategy"] = strategy(str(run.setting("evaluation", "kind")), _last_rules(run))
+    return rows
+
+
+def write_report(paths: list[str | Path], out: str | Path, videos: bool = True,
+                 strategy_lifetimes: int = 20) -> dict[str, Any]:
+    """Read every run directory under `paths`; write PNGs, GIFs, report.html and summary.json.
+
+    `strategy_lifetimes` held-out lifetimes re-score each island's best with and
+    without plasticity for the learning-strategy panel (0 leaves it out)."""
+    runs = load_runs(paths)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    flow = migration_flow(runs)
+    figures = _figures(runs, flow, out)
+    clips = {}
+    for run in runs if videos else []:
+        clip = champion_video(run, out / "videos")
+        if clip is not None:
+            clips[run.name] = clip
+    ablations, panel = _strategies_figure(runs, strategy_lifetimes, out)
+    figures += [panel] if panel else []
+    migrated = migrated_rules(runs)
+    rows = _summary_rows(runs, ablations, strategy_lifetimes)
+    paragraph = summary_paragraph(rows, {row["island"]: row["strategy"] for row in rows})
     summary = {
         "summary": paragraph,
         "islands": rows,

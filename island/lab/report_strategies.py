@@ -51,10 +51,11 @@ def ablation(run: IslandRun, lifetimes: int) -> Ablation | None:
     from genome.layout import named_rules
     from island.lab.genome_file import GenomeFile
     from island.lab.rule_study import baselines, score_held_out
+    from island.record import RecordError
 
     try:
         saved = GenomeFile.read(run.path / "best.msgpack")
-    except (OSError, GenomeDecodeError):
+    except (OSError, GenomeDecodeError, RecordError):
         return None
     if not saved.spec.kind.has_rules:
         return None

@@ -27,6 +27,7 @@ from island.lab.genome_file import GenomeFile
 from island.lab.rule_study import TransferError
 from island.lab.transfer import TransferCell, score_cell
 from island.lab.transfer_figures import heatmap, learning_curves
+from island.record import RecordError
 
 
 def table(cells: list[TransferCell]) -> str:
@@ -80,7 +81,7 @@ def read_all(genomes: list[Path], envs: list[str]) -> list[GenomeFile]:
             genome = GenomeFile.read(path)
         except OSError as exc:
             raise Unscorable(f"cannot read {path}: {exc}") from exc
-        except GenomeDecodeError as exc:
+        except (GenomeDecodeError, RecordError) as exc:
             raise Unscorable(f"{path}: {exc}") from exc
         for env_id in envs:
             try:
