@@ -71,3 +71,18 @@ def test_a_node_in_a_run_directory_of_another_version_says_so_in_one_line(tmp_pa
     assert done.stderr.strip().splitlines() == [
         f"island-node: {tmp_path / 'log.jsonl'}:1: not a GenerationRecord of this version "
         "(Object missing required field `best`)"]
+
+
+def test_a_genome_file_of_another_version_is_one_line_in_island_eval(tmp_path):
+    from genome import GenomeSpec, encode_genome, initial_vector
+    from tests.conftest import run_cli
+
+    spec = GenomeSpec("rules", (4, 2))
+    path = tmp_path / "old.msgpack"
+    path.write_bytes(encode_genome(spec, initial_vector(spec),
+                                   {"env": "CartPole-v1", "lifetime": "twenty"}))
+    done = run_cli("island-eval", str(path), "--episodes", "1", timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"island-eval: {path}: not a GenomeMeta of this version "
+        "(Expected `int`, got `str` - at `$.lifetime`)"]
