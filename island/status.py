@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
+import msgspec
+
 from genome.spec import GenomeSpec
 from island.config import StopConfig
 from island.record import (
@@ -84,7 +86,7 @@ class NodeStatus:
         self._stop_reason: str | None = None
         self._held_out: HeldOutScore | None = None
         self._status = IslandStatus(**self._identity, state=self._state)
-        self._snapshot: dict[str, Any] = self._status.to_dict()
+        self._snapshot: dict[str, Any] = msgspec.to_builtins(self._status)
 
     @classmethod
     def follow(cls, run_dir: RunDirectory, node_id: str, env_id: str, spec: GenomeSpec,
@@ -172,4 +174,4 @@ class NodeStatus:
             rules=dict(self._latest.rules) if self._latest is not None else {},
             history=self._history.snapshot(),
             flow={origin: dict(counts) for origin, counts in self._flow.items()})
-        self._snapshot = self._status.to_dict()
+        self._snapshot = msgspec.to_builtins(self._status)  # msgpack carries non-finite floats
