@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 
+import msgspec
+
 from island.lab.report import write_report
-from island.lab.report_page import strategy, summary_paragraph
+from island.lab.report_page import IslandSummary, strategy, summary_paragraph
 from island.record import GenerationRecord, HeldOut
 
 
-def _row(island: str, held_out: float | None, champion: float, kind: str = "rules") -> dict:
-    return {"island": island, "env": "CartPole-v1", "kind": kind, "held_out_mean": held_out,
-            "champion": champion, "best_training": 500.0}
+def _row(island: str, held_out: float | None, champion: float,
+         kind: str = "rules") -> IslandSummary:
+    return IslandSummary(island=island, env="CartPole-v1", kind=kind, held_out_mean=held_out,
+                         champion=champion, best_training=500.0)
 
 
 def test_the_winner_is_named_with_its_margin_on_held_out_seeds():
@@ -71,8 +74,8 @@ def test_islands_that_learn_within_a_lifetime_get_their_learning_curve_drawn(tmp
 def test_a_run_without_its_own_held_out_score_is_ranked_by_the_reports_rescore():
     """The headline follows held-out lifetimes, as the strategies panel does, not a
     validation score that can rank the islands the other way."""
-    rows = [{**_row("lucky", None, 480.0), "held_out_rescored": 310.0},
-            {**_row("steady", None, 420.0), "held_out_rescored": 450.0}]
+    rows = [msgspec.structs.replace(_row("lucky", None, 480.0), held_out_rescored=310.0),
+            msgspec.structs.replace(_row("steady", None, 420.0), held_out_rescored=450.0)]
     text = summary_paragraph(rows, {})
     assert "<b>steady</b> won with a held-out mean of 450.0, 140.0 ahead of lucky" in text
     assert "scored by this report" in text and "No island has a held-out score" not in text

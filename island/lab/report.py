@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import msgspec
+
 from island.lab.report_figures import (
     OUTCOMES,
     learning_curves,
@@ -21,7 +23,14 @@ from island.lab.report_figures import (
     plot_migration,
     plot_rules,
 )
-from island.lab.report_page import Figure, format_table, render_html, strategy, summary_paragraph
+from island.lab.report_page import (
+    Figure,
+    IslandSummary,
+    format_table,
+    render_html,
+    strategy,
+    summary_paragraph,
+)
 from island.lab.report_strategies import (
     Ablation,
     ablation,
@@ -126,28 +135,25 @@ def migration_flow(runs: list[IslandRun]) -> dict[tuple[str, str], dict[str, int
     return flow
 
 
-def summary_row(run: IslandRun) -> dict[str, Any]:
+def summary_row(run: IslandRun) -> IslandSummary:
     """One island's line of the summary table."""
     last = run.log[-1] if run.log else None
     held = run.events_of(HeldOut)
     injected = len(run.events_of(MigrantArrived, "migrant_injected"))
     stops = run.events_of(Stopped)
-    return {
-        "island": run.name,
-        "run_dir": str(run.path),
-        "env": run.setting("evaluation", "env"),
-        "kind": run.setting("evaluation", "kind"),
-        "rule_family": run.setting("evaluation", "rule_family"),
-        "generations": last.generation if last else 0,
-        "evaluations": last.evaluations if last else 0,
-        "best_training": last.best if last else None,
-        "champion": last.champion if last else None,
-        "held_out_mean": held[-1].held_out_mean if held else None,
-        "migrants_received": injected + len(run.events_of(MigrantArrived, "migrant_dropped")),
-        "migrants_injected": injected,
-        "migrants_became_best": sum(e.became_best for e in run.events_of(MigrantEvaluated)),
-        "stopped": stops[-1].reason if stops else None,
-    }
+    return IslandSummary(
+        island=run.name, run_dir=str(run.path),
+        env=str(run.setting("evaluation", "env")), kind=str(run.setting("evaluation", "kind")),
+        rule_family=str(run.setting("evaluation", "rule_family")),
+        generations=last.generation if last else 0,
+        evaluations=last.evaluations if last else 0,
+        best_training=last.best if last else None,
+        champion=last.champion if last else None,
+        held_out_mean=held[-1].held_out_mean if held else None,
+        migrants_received=injected + len(run.events_of(MigrantArrived, "migrant_dropped")),
+        migrants_injected=injected,
+        migrants_became_best=sum(e.became_best for e in run.events_of(MigrantEvaluated)),
+        stopped=stops[-1].reason if stops else None)
 
 
 def held_out_rescore(run: IslandRun, lifetimes: int) -> float | None:
@@ -265,15 +271,15 @@ def _strategies_figure(runs: list[IslandRun], lifetimes: int,
 
 
 def _summary_rows(runs: list[IslandRun], ablations: list[Ablation],
-                  strategy_lifetimes: int) -> list[dict[str, Any]]:
+                  strategy_lifetimes: int) -> list[IslandSummary]:
     """One row per island, a report's own held-out score where its run left none."""
     rows = [summary_row(run) for run in runs]
     rescored = {a.island: a.mean for a in ablations}
     for run, row in zip(runs, rows, strict=True):
-        if row["held_out_mean"] is None and strategy_lifetimes:
-            row["held_out_rescored"] = rescored.get(run.name) or held_out_rescore(
+        if row.held_out_mean is None and strategy_lifetimes:
+            row.held_out_rescored = rescored.get(run.name) or held_out_rescore(
                 run, strategy_lifetimes)
-        row["strategy"] = strategy(str(run.setting("evaluation", "kind")), _last_rules(run))
+        row.strategy = strategy(row.kind, _last_rules(run))
     return rows
 
 
@@ -297,7 +303,7 @@ def write_report(paths: list[str | Path], out: str | Path, videos: bool = True,
     figures += [panel] if panel else []
     migrated = migrated_rules(runs)
     rows = _summary_rows(runs, ablations, strategy_lifetimes)
-    paragraph = summary_paragraph(rows, {row["island"]: row["strategy"] for row in rows})
+    paragraph = summary_paragraph(rows, {row.island: row.strategy for row in rows})
     summary = {
         "summary": paragraph,
         "islands": rows,
@@ -311,7 +317,8 @@ def write_report(paths: list[str | Path], out: str | Path, videos: bool = True,
     page = render_html(rows, paragraph, figures, clips,
                        migration_table_html(migrated) if migrated else "")
     (out / "report.html").write_text(page, encoding="utf-8")
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    (out / "summary.json").write_text(json.dumps(msgspec.to_builtins(summary), indent=2) + "\n",
+                                      encoding="utf-8")
     return summary
 
 

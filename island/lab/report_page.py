@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 COLUMNS = [("island", "island"), ("env", "env"), ("kind", "kind"), ("rule_family", "rule family"),
            ("generations", "generations"), ("evaluations", "evaluations"),
            ("best_training", "best training fitness"), ("champion", "champion validation"),
@@ -24,6 +26,32 @@ COLUMNS = [("island", "island"), ("env", "env"), ("kind", "kind"), ("rule_family
 RANKED_BY = (("held_out", "held-out mean"), ("champion", "champion validation score"),
              ("best_training", "best training fitness"))
 NOT_COEFFICIENTS = {"eta", "decay", "modulation"}
+
+
+class IslandSummary(msgspec.Struct, kw_only=True):
+    """One island's row of the report: its table line, and an `islands` entry of summary.json."""
+
+    island: str
+    run_dir: str = ""
+    env: str = "-"
+    kind: str = "-"
+    rule_family: str = "-"
+    generations: int = 0
+    evaluations: int = 0
+    best_training: float | None = None
+    champion: float | None = None  # the champion's last validation score
+    held_out_mean: float | None = None  # the run's own score on held-out lifetimes
+    migrants_received: int = 0
+    migrants_injected: int = 0
+    migrants_became_best: int = 0
+    stopped: str | None = None  # the stop's reason
+    held_out_rescored: float | None = None  # this report's own score, when the run has none
+    strategy: str = ""  # what its rule does, in a phrase
+
+    @property
+    def held_out(self) -> float | None:
+        """The run's held-out score, else the report's."""
+        return self.held_out_mean if self.held_out_mean is not None else self.held_out_rescored
 
 
 @dataclass
@@ -68,38 +96,39 @@ def strategy(kind: str, rules: dict[str, float]) -> str:
     return ", ".join(parts) or "a rule without named parameters"
 
 
-def summary_paragraph(rows: list[dict[str, Any]], strategies: dict[str, str]) -> str:
+def summary_paragraph(rows: list[IslandSummary], strategies: dict[str, str]) -> str:
     """Who won, by how much, on what measure, and what each island found."""
     if not rows:
         return "No island logged a generation."
-    rows = [{**r, "held_out": r.get("held_out_mean") if r.get("held_out_mean") is not None
-             else r.get("held_out_rescored")} for r in rows]
     key, measure = next(((k, m) for k, m in RANKED_BY
-                         if any(r.get(k) is not None for r in rows)), RANKED_BY[-1])
-    ranked = sorted((r for r in rows if r.get(key) is not None), key=lambda r: -r[key])
-    envs = sorted({str(r.get("env")) for r in rows})
+                         if any(getattr(r, k) is not None for r in rows)), RANKED_BY[-1])
+    score = {r.island: getattr(r, key) for r in rows}
+    ranked = sorted((r for r in rows if score[r.island] is not None),
+                    key=lambda r: -score[r.island])
+    envs = sorted({r.env for r in rows})
     text = f"{len(rows)} islands on {', '.join(envs)}. "
     if ranked:
-        top = ranked[0][key]
-        winners = [r for r in ranked if top - r[key] < 0.05]
+        top = score[ranked[0].island]
+        winners = [r for r in ranked if top - score[r.island] < 0.05]
         rest = ranked[len(winners):]
-        names = [f"<b>{html.escape(r['island'])}</b>" for r in winners]
+        names = [f"<b>{html.escape(r.island)}</b>" for r in winners]
         if len(winners) == 1:
             text += f"{names[0]} won with a {measure} of {top:.1f}"
         else:
             text += (f"{', '.join(names[:-1])} and {names[-1]} tied with a {measure} of "
                      f"{top:.1f}")
         if rest:
-            text += (f", {top - rest[0][key]:.1f} ahead of {html.escape(rest[0]['island'])} "
-                     f"({rest[0][key]:.1f})")
+            second = score[rest[0].island]
+            text += (f", {top - second:.1f} ahead of {html.escape(rest[0].island)} "
+                     f"({second:.1f})")
         text += "."
-        if key == "held_out" and any(r.get("held_out_mean") is None for r in ranked):
+        if key == "held_out" and any(r.held_out_mean is None for r in ranked):
             text += (" (A run without a held-out score of its own is scored by this report on "
                      "the strategies panel's held-out lifetimes.)")
         if key != "held_out":
             text += " No island has a held-out score yet (a run still going or stopped early)."
-    found = "; ".join(f"{html.escape(r['island'])} ({html.escape(str(r.get('kind')))}): "
-                      f"{html.escape(strategies.get(r['island'], '?'))}" for r in rows)
+    found = "; ".join(f"{html.escape(r.island)} ({html.escape(r.kind)}): "
+                      f"{html.escape(strategies.get(r.island, '?'))}" for r in rows)
     return f"{text} What each found: {found}."
 
 
@@ -112,12 +141,13 @@ def _png_width(path: Path) -> int:
     return int.from_bytes(path.read_bytes()[16:20], "big")
 
 
-def render_html(rows: list[dict[str, Any]], summary: str, figures: list[Figure],
+def render_html(rows: list[IslandSummary], summary: str, figures: list[Figure],
                 videos: dict[str, tuple[Path, str]], extra: str = "") -> str:
     """The whole page: summary, table, champion GIFs, captioned figures, then `extra`."""
     head = "".join(f"<th>{html.escape(label)}</th>" for _, label in COLUMNS)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(cell(row[key]))}</td>" for key, _ in COLUMNS)
+        "<tr>" + "".join(f"<td>{html.escape(cell(getattr(row, key)))}</td>"
+                         for key, _ in COLUMNS)
         + "</tr>" for row in rows)
     clips = "".join(
         f"<figure class=\"clip\"><img alt=\"{html.escape(name)} champion\" "
@@ -147,9 +177,10 @@ def render_html(rows: list[dict[str, Any]], summary: str, figures: list[Figure],
     )
 
 
-def format_table(rows: list[dict[str, Any]]) -> str:
+def format_table(rows: list[IslandSummary]) -> str:
     """The summary table as aligned plain text, for the terminal."""
-    table = [[label for _, label in COLUMNS]] + [[cell(r[k]) for k, _ in COLUMNS] for r in rows]
+    table = [[label for _, label in COLUMNS]] + [[cell(getattr(r, k)) for k, _ in COLUMNS]
+                                                 for r in rows]
     widths = [max(len(line[i]) for line in table) for i in range(len(COLUMNS))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True))
                      for line in table)
