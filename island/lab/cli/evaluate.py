@@ -13,11 +13,13 @@ import sys
 from pathlib import Path
 
 import msgspec
+import numpy as np
 
-from envs import LIFETIME_FITNESS, Evaluator, UnknownEnvironmentError
-from envs.recording import record_lifetimes
+from envs import LIFETIME_FITNESS, EvalSettings, Evaluator, UnknownEnvironmentError
+from envs.recording import Recording, record_lifetimes
 from envs.simulators import SIMULATORS, choose_simulator
 from genome.codec import GenomeDecodeError
+from genome.spec import GenomeSpec
 from island.cli.parser import Parser
 from island.lab.genome_file import GenomeFile
 from island.lab.rule_study import (
@@ -88,7 +90,19 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"island-eval: cannot read {args.genome}: {exc}", file=sys.stderr)
         return 2
-    env_id, fitness = settings.env_id, settings.lifetime_fitness
+    report, recording = _score(args, saved, settings, x, simulator)
+    if args.json:
+        print(json.dumps(msgspec.to_builtins(report), indent=2))
+        return 0
+    _print_text(report, args, spec, x)
+    if recording:
+        print(recording.summary())
+    return 0
+
+
+def _score(args: argparse.Namespace, saved: GenomeFile, settings: EvalSettings, x: np.ndarray,
+           simulator: str) -> tuple[EvalReport, Recording | None]:
+    """The genome (and its baselines, with --compare) on held-out lifetimes, and its clip."""
     lifetime = args.lifetime or saved.lifetime
     if args.compare:
         scores = score_against_baselines(settings, x, args.compare, args.episodes, lifetime,
@@ -97,36 +111,35 @@ def main(argv: list[str] | None = None) -> int:
         with Evaluator(settings, args.workers) as evaluator:
             scores = [score_held_out(evaluator, "evolved", x, args.episodes, lifetime,
                                      args.held_out_start)]
-    judged = verdict(scores) if len(scores) > 1 and args.episodes > 1 else None
     recording = record_lifetimes(settings, x, args.record, min(args.episodes, 3), lifetime,
                                  args.held_out_start) if args.record else None
-    if args.json:
-        report = EvalReport(
-            genome=str(args.genome), env=env_id, kind=spec.kind.value,
-            rule_family=spec.rule_family, layer_sizes=list(spec.layer_sizes),
-            lifetimes=args.episodes, lifetime=lifetime, lifetime_fitness=fitness,
-            held_out_seeds_from=2**31 + args.held_out_start,
-            trained_on=saved.trained_on, trained_in=saved.trained_in, simulator=simulator,
-            rows=scores, verdict=judged, recording=recording.to_dict() if recording else None)
-        print(json.dumps(msgspec.to_builtins(report), indent=2))
-        return 0
-    print(f"{args.genome}  env {env_id}  kind {spec.kind.value}  family {spec.rule_family}  "
-          f"lifetime {lifetime} ({fitness})  simulator {simulator} (trained in "
-          f"{saved.trained_in})")
+    spec = settings.spec
+    report = EvalReport(
+        genome=str(args.genome), env=settings.env_id, kind=spec.kind.value,
+        rule_family=spec.rule_family, layer_sizes=list(spec.layer_sizes),
+        lifetimes=args.episodes, lifetime=lifetime, lifetime_fitness=settings.lifetime_fitness,
+        held_out_seeds_from=2**31 + args.held_out_start,
+        trained_on=saved.trained_on, trained_in=saved.trained_in, simulator=simulator,
+        rows=scores, verdict=verdict(scores) if len(scores) > 1 and args.episodes > 1 else None,
+        recording=recording.to_dict() if recording else None)
+    return report, recording
+
+
+def _print_text(report: EvalReport, args: argparse.Namespace, spec: GenomeSpec,
+                x: np.ndarray) -> None:
+    print(f"{report.genome}  env {report.env}  kind {report.kind}  family {report.rule_family}  "
+          f"lifetime {report.lifetime} ({report.lifetime_fitness})  simulator "
+          f"{report.simulator} (trained in {report.trained_in})")
     if args.rules and spec.kind.has_rules:
         print(rule_table(spec, x))
-    for s in scores:
+    for s in report.rows:
         label = f"{s.name:<18} " if args.compare else ""
-        print(f"{label}held-out lifetimes {args.episodes}  mean {s.mean:.2f}  std {s.std:.2f}  "
-              f"min {s.min:.2f}  max {s.max:.2f}")
-        if lifetime > 1:
+        print(f"{label}held-out lifetimes {report.lifetimes}  mean {s.mean:.2f}  "
+              f"std {s.std:.2f}  min {s.min:.2f}  max {s.max:.2f}")
+        if report.lifetime > 1:
             print(f"{'':<{len(label)}}learning curve: " + " ".join(f"{v:.0f}" for v in s.curve))
-    if judged:
-        print(judged.summary())
-    if recording:
-        print(recording.summary())
-    return 0
-
+    if report.verdict:
+        print(report.verdict.summary())
 
 if __name__ == "__main__":
     sys.exit(main())
