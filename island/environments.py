@@ -55,7 +55,7 @@ class TrainingEnvs:
             spec = GenomeSpec(ev.kind, (info.obs_dim, *ev.hidden, info.act_dim), ev.spec_family)
             settings.append(EvalSettings(env_id, spec, ev.max_steps or None,
                                          ev.lifetime_fitness, ev.w_max, ev.normalise_obs,
-                                         ev.train_reward_floor, ev.simulator))
+                                         ev.simulator, ev.lifetime))
         return cls(tuple(settings), ev.envs_fitness)
 
     @property

@@ -102,7 +102,7 @@ class Outcome:
                  abort: Callable[[], bool] | None = None) -> dict[str, Any]:
         """Score `x` on held-out lifetimes (seeds no training draws); the summary is logged.
         `abort` ends it early (EvaluationAborted), as it does a generation."""
-        K = self.evaluation.lifetime
+        K = self.settings.lifetime
         seeds = held_out_seeds(lifetimes, K)
         X = np.asarray(x, dtype=float)[None, :]
         how = self.settings.lifetime_fitness
