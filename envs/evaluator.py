@@ -186,11 +186,14 @@ class Evaluator:
     runs), n starts n processes; the node's `workers` option means the same.
     `split_lifetimes`: with several workers, a few genomes' lifetimes are shared out
     among them (`split_work`); off only to measure what that buys (benchmarks/cores.py).
+    `abort` is polled while workers run; when it turns true the evaluator is closed and
+    EvaluationAborted is raised, so a node can shut down promptly.
     """
 
     def __init__(self, settings: EvalSettings, workers: int | None = None,
-                 split_lifetimes: bool = True):
+                 split_lifetimes: bool = True, abort: Callable[[], bool] | None = None):
         self.settings = settings
+        self.abort = abort
         self.workers = default_workers() if workers is None else workers
         self.split_lifetimes = split_lifetimes and self.workers > 1
         self.steps = 0  # environment steps taken so far, for throughput figures
@@ -214,14 +217,13 @@ class Evaluator:
         self,
         X: np.ndarray,
         seeds: Sequence[int] | np.ndarray,
-        abort: Callable[[], bool] | None = None,
         floor: float | None = None,
     ) -> Evaluation:
         """Each row of X scored on its lifetimes (seeds as `lifetime_seeds` reads them).
 
         `floor` counts a step's reward below it as it (training fitness under the node's
         `train_reward_floor`; every reported score uses the true rewards, None)."""
-        returns = self.episode_returns(X, seeds, abort, floor)
+        returns = self.episode_returns(X, seeds, floor)
         lifetimes = lifetime_fitness(returns, self.settings.lifetime_fitness)
         return Evaluation(lifetimes.mean(axis=1), lifetimes, returns.size)
 
@@ -229,14 +231,9 @@ class Evaluator:
         self,
         X: np.ndarray,
         seeds: Sequence[int] | np.ndarray,
-        abort: Callable[[], bool] | None = None,
         floor: float | None = None,
     ) -> np.ndarray:
-        """Return of every episode of every lifetime of each row of X, (P, lifetimes, K).
-
-        `abort` is polled while workers run; when it turns true the evaluator is
-        closed and EvaluationAborted is raised, so a node can shut down promptly.
-        """
+        """Return of every episode of every lifetime of each row of X, (P, lifetimes, K)."""
         X = np.atleast_2d(np.asarray(X, dtype=float))
         seeds = lifetime_seeds(seeds, len(X), self.settings.lifetime)
         if self._local is not None:
@@ -250,7 +247,7 @@ class Evaluator:
                                self.split_lifetimes)
             jobs = [(X[rows], seeds[np.ix_(rows, lifetimes)], floor) for rows, lifetimes in parts]
             try:
-                results = self._pool.map(jobs, abort)
+                results = self._pool.map(jobs, self.abort)
             except Aborted:
                 self.close()
                 raise EvaluationAborted("evaluation abandoned on request") from None

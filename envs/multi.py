@@ -69,7 +69,7 @@ class MultiEnvEvaluator:
     """
 
     def __init__(self, settings: Sequence[EvalSettings], workers: int | None = None,
-                 across: str = "mean"):
+                 across: str = "mean", abort: Callable[[], bool] | None = None):
         if not settings:
             raise ValueError("a multi-environment evaluator needs at least one environment")
         if across not in ACROSS_ENVS:
@@ -81,7 +81,7 @@ class MultiEnvEvaluator:
             raise ValueError("every environment's genome must have the same length; only "
                              "'rules' genomes of one depth can train on several environments")
         self.scales = [return_scale(s.env_id) for s in settings]
-        self.evaluators = [Evaluator(s, workers) for s in settings]
+        self.evaluators = [Evaluator(s, workers, abort=abort) for s in settings]
         self.settings = settings[0]
 
     @property
@@ -98,30 +98,30 @@ class MultiEnvEvaluator:
 
     def raw_returns(
         self, X: np.ndarray, seeds: Sequence[int] | np.ndarray,
-        abort: Callable[[], bool] | None = None, floor: float | None = None,
+        floor: float | None = None,
     ) -> list[np.ndarray]:
         """Return of every episode in each environment's own units: per env (P, lifetimes, K)."""
-        return [e.episode_returns(X, seeds, abort, floor) for e in self.evaluators]
+        return [e.episode_returns(X, seeds, floor) for e in self.evaluators]
 
     def episode_returns(
         self, X: np.ndarray, seeds: Sequence[int] | np.ndarray,
-        abort: Callable[[], bool] | None = None, floor: float | None = None,
+        floor: float | None = None,
     ) -> np.ndarray:
         """Normalised return of every episode, per environment: (envs, P, lifetimes, K)."""
         return np.stack([scale.normalise(returns) for returns, scale in
-                         zip(self.raw_returns(X, seeds, abort, floor), self.scales,
+                         zip(self.raw_returns(X, seeds, floor), self.scales,
                              strict=True)])
 
     def evaluate(
         self, X: np.ndarray, seeds: Sequence[int] | np.ndarray,
-        abort: Callable[[], bool] | None = None, floor: float | None = None,
+        floor: float | None = None,
     ) -> Evaluation:
         """Fitness: the mean over lifetimes of each lifetime's normalised score, then the
         mean (or the minimum) over environments (`floor` as `Evaluator`'s). A lifetime's
         score combines its environments the same way (for `min`, a lifetime's minimum, so
         their mean is never above the minimum of means the fitness ranks by). Each
         environment's part is kept, so a log can say where a genome's fitness came from."""
-        returns = self.episode_returns(X, seeds, abort, floor)
+        returns = self.episode_returns(X, seeds, floor)
         per_env = lifetime_fitness(returns, self.settings.lifetime_fitness)  # (envs, P, L)
         means = per_env.mean(axis=2)
         combine = np.min if self.across == "min" else np.mean

@@ -33,11 +33,10 @@ class Generations:
 
     def __init__(self, config: NodeConfig, spec: GenomeSpec, settings: EvalSettings,
                  state: NodeState, evaluator: Any, gossip: Any,
-                 event: Callable[..., None], abort: Callable[[], bool],
-                 stop: StopCriteria | None = None):
+                 event: Callable[..., None], stop: StopCriteria | None = None):
         self.config, self.spec, self.settings, self.state = config, spec, settings, state
         self.stop = stop or StopCriteria()
-        self.evaluator, self.gossip, self.event, self.abort = evaluator, gossip, event, abort
+        self.evaluator, self.gossip, self.event = evaluator, gossip, event
         self.island, self.rng = state.island, state.seeds
         self.champion: Champion = state.champion or Champion()
         self.champion.predicted_for = config.stop.final_episodes  # what the run will claim
@@ -77,7 +76,7 @@ class Generations:
     def _evaluate(self, X: np.ndarray, seeds: np.ndarray, floor: float | None = None
                   ) -> Evaluation:
         """Score X on `seeds`, with every episode it plays (in every environment) counted."""
-        result = self.evaluator.evaluate(X, seeds, self.abort, floor)
+        result = self.evaluator.evaluate(X, seeds, floor=floor)
         self.state.evaluations += result.episodes
         return result
 

@@ -94,7 +94,8 @@ class Node:
                                              self.envs.reward_threshold())
         self._own_evaluators = evaluator is None
         if evaluator is None:
-            evaluator = lambda _settings: self.envs.evaluator(ev.workers)  # noqa: E731
+            evaluator = lambda _settings: self.envs.evaluator(  # noqa: E731
+                ev.workers, abort=self._stopping)
         # Signals end the run cleanly (workers forward theirs to this process).
         self.shutdown = shutdown or Shutdown().install()
         self.status: NodeStatus | None = None  # follows the run directory once it is opened
@@ -134,8 +135,7 @@ class Node:
         self.state = state = state or NodeState.first(self.config, self.spec,
                                                       self.settings.w_max)
         self.generations = Generations(self.config, self.spec, self.settings, state,
-                                       self.evaluator, self.gossip, self.event,
-                                       self._stopping, self.stop)
+                                       self.evaluator, self.gossip, self.event, self.stop)
         self.island, self.champion = state.island, self.generations.champion
         self.migration = self.generations.migration
         self._restart_clock()
@@ -278,7 +278,7 @@ class Node:
         stop = self.config.stop
         judge, own = self._judge()
         try:
-            summary = self.outcome.final_score(judge, stop.final_episodes, self._stopping,
+            summary = self.outcome.final_score(judge, stop.final_episodes,
                                                stop.final_simulator)
         finally:
             if own:
@@ -294,7 +294,7 @@ class Node:
         final = self.config.stop.final_simulator
         if final == self.envs.simulator or not self._own_evaluators:
             return self.evaluator, False
-        return self.envs.evaluator(self.config.evaluation.workers, final), True
+        return self.envs.evaluator(self.config.evaluation.workers, final, self._stopping), True
 
     def _linger(self, finished: str | None) -> None:
         """A networked node that finished answers a while longer before its goodbye: what
