@@ -16,7 +16,8 @@ Read from the members' own event logs afterwards:
   stopped itself meanwhile;
 - time to detect a real death: from a kill to the first and to the last `peer_dead`
   about it (its own timer ran out, `silent`, or a peer's verdict its own pings
-  agreed with, `confirmed`);
+  agreed with, `confirmed`), the last also among holders that were never stopped
+  (paused or killed) between the kill and their verdict;
 - lost migrants: `migrant_sent` by an evolving node (accepted by its socket) to a
   member that was up from 1 s before to 5 s after, with no `migrant_received` there;
 - messages per member per period, from the status counters of members never
@@ -222,6 +223,7 @@ def analyse(cluster: Cluster, started: float, ended: float, final: dict[int, dic
         events[i] = read_events(cluster.out / f"e{i}" / "events.jsonl")
     false_deaths, true_deaths = [], 0
     detect: dict[tuple[int, float], list[float]] = {}
+    running: dict[tuple[int, float], list[float]] = {}  # observers never stopped meanwhile
     kills = [(e["index"], e["t"]) for e in cluster.timeline if e["action"] == "kill"]
     for observer, evs in events.items():
         for e in evs:
@@ -236,10 +238,13 @@ def analyse(cluster: Cluster, started: float, ended: float, final: dict[int, dic
                 for i, tk in kills:
                     if i == subject and tk <= t <= tk + longest:
                         detect.setdefault((i, tk), []).append(t - tk)
+                        if not was_down(cluster, observer, tk, t):  # it ran all along
+                            running.setdefault((i, tk), []).append(t - tk)
             elif not was_down(cluster, observer, t - longest, t):
                 false_deaths.append({"observer": observer, "subject": subject, "t": t - started})
     per_kill = [max(v) for v in detect.values()]
     first = [min(v) for v in detect.values()]
+    last_running = [max(v) for v in running.values()]
     received = {}
     for i, evs in events.items():
         # A genome re-sent in a later generation is a duplicate there (dropped unlogged).
@@ -276,7 +281,15 @@ def analyse(cluster: Cluster, started: float, ended: float, final: dict[int, dic
             "median_last_holder": statistics.median(per_kill) if per_kill else None,
             "max_last_holder": max(per_kill) if per_kill else None,
             "within_3x_dead_after": sum(d <= 3 * args.dead_after for d in per_kill),
-            "last_holder_per_kill": sorted(round(d, 1) for d in per_kill)},
+            "last_holder_per_kill": sorted(round(d, 1) for d in per_kill),
+            # A holder the nemesis paused for 10 s of the 15 cannot meet the goal: also
+            # the last holder among those that ran from the kill to their verdict.
+            "median_last_running_holder": (statistics.median(last_running)
+                                           if last_running else None),
+            "max_last_running_holder": max(last_running) if last_running else None,
+            "running_within_3x_dead_after": sum(d <= 3 * args.dead_after
+                                                for d in last_running),
+            "last_running_holder_per_kill": sorted(round(d, 1) for d in last_running)},
         "load_average": load,
         "migrants": {"sent_to_up_members": sent_ok, "lost": lost},
         "messages_per_member_per_period": {

@@ -152,8 +152,10 @@ class Verdicts:
           suspicion too, swim.py);
         - suspicion and death claims about a neighbour count only at the incarnation we
           hold for it, and only as one accuser's word, the sender's: our own suspicion
-          timer decides (shorter as independent accusers confirm), and the subject's
-          refutation cancels it;
+          timer decides (shorter as independent accusers confirm), or a peer's verdict
+          once our own pings agree (suspicion.py; a verdict at a newer incarnation counts
+          too, about a member we suspect already: we may have missed its refutation); the
+          subject's refutation or its ack cancels it;
         - a node's news of its own death is its goodbye (`Membership.leave`), believed
           at once.
         A claim about this node at an incarnation it never had is forged, and ignored.
@@ -184,31 +186,41 @@ class Verdicts:
                     local.version += 1
                 local.news.queue((ALIVE, member.address, member.node_id, incarnation, ""))
             return
-        if state == ALIVE or incarnation != member.incarnation or not sender:
-            return  # another's word for its liveness, or a claim about an incarnation it lacks
-        self.suspect(member.address, now, sender)
-        if state == DEAD and member.suspicion is not None:
-            member.suspicion.buried_by.add(sender)
-            if member.suspicion.settled(now, self.dead_after):  # our own pings agree
-                self._declare_dead(member, now, reason="confirmed")
+        if state == ALIVE or incarnation < member.incarnation or not sender:
+            return  # another's word for its liveness, or old news it has refuted since
+        if incarnation == member.incarnation:
+            self.suspect(member.address, now, sender)
+        elif member.suspicion is None:
+            return  # an incarnation we never saw (forged, or a refutation we missed)
+        if state != DEAD:
+            return
+        # A verdict: at our incarnation, or at a newer one about a member we suspect already
+        # (a missed refutation must not keep a crashed member with us; a forged one starts
+        # nothing, and either counts only once our own pings agree).
+        member.suspicion.buried_by.add(sender)
+        if member.suspicion.settled(now, self.dead_after):
+            self._declare_dead(member, now, reason="confirmed")
 
     def _about_self(self, state: str, incarnation: int, sender: str | None) -> None:
         """SWIM's refutation: a live node suspected (or declared dead) outbids the rumour.
-        A claim about the incarnation this node holds raises it by one; a lower one is old
-        news, answered with the current "alive" to whoever sent it (it may hold us in a
-        one-sided view, and only our own word clears its suspicion); a higher one was
-        never ours: forged, ignored."""
+        A claim about the incarnation this node holds raises it by one, told to every
+        neighbour at once; a lower one is old news, answered with the current "alive" to
+        whoever sent it alone (it may hold us in a one-sided view, and only our own word
+        clears its suspicion; telling every neighbour each time a relayed copy arrived cost
+        more messages than the rest of the protocol); a higher one was never ours: forged,
+        ignored."""
         local = self.local
         if state == ALIVE or incarnation > local.incarnation:
             return
+        told = {sender} if sender else set()
         if incarnation == local.incarnation:
             local.incarnation = incarnation + 1
             local.probes.adjust(+1)  # Lifeguard: being suspected hints that we are the slow one
+            # Whoever suspects us holds us in its active view, as we mostly hold it in ours:
+            # tell every neighbour at once rather than wait for the epidemic.
+            told |= set(local.active)
         update = (ALIVE, local.self_addr, local.node_id, local.incarnation, "")
         local.news.queue(update)
-        # Whoever suspects us holds us in its active view, as we mostly hold it in ours: tell
-        # every neighbour, and the sender, at once rather than wait for the epidemic.
-        told = set(local.active) | ({sender} if sender else set())
         local.out += [(GOSSIP, a, {"updates": [list(update)]}) for a in told]
 
     def _alive(self, address: str, node_id: str, incarnation: int, sender: str) -> None:

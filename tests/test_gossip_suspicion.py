@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 from gossip.membership import Membership, Reply
 from gossip.suspicion import MAX_MULT, Suspicion
 from tests.test_gossip_membership import addr, make
@@ -79,9 +81,11 @@ def verdict(m: Membership, about: int, sender: int, incarnation: int = 0) -> Non
                  Reply(addr(sender)))
 
 
-def test_a_neighbours_verdict_drops_a_member_our_own_pings_found_silent_at_once():
+@pytest.mark.parametrize("incarnation", [0, 1])
+def test_a_neighbours_verdict_drops_a_member_our_own_pings_found_silent_at_once(incarnation):
     """memberlist spreads a death by its `dead` message; here a peer's verdict counts once our
-    own pings agree, so the last holder of a crashed node follows the first (issue 41's soak)."""
+    own pings agree, so the last holder of a crashed node follows the first (issue 41's soak),
+    also at a newer incarnation than ours (a refutation we missed before it crashed)."""
     m = with_eight_neighbours()
     answering = {addr(i) for i in range(3, 10)}
     m.on_request("gossip", addr(3), "n3", {"updates": [["suspect", addr(2), "n2", 0, addr(3)]]},
@@ -92,7 +96,7 @@ def test_a_neighbours_verdict_drops_a_member_our_own_pings_found_silent_at_once(
         tick(m, now, answering)
     assert addr(2) in m.live()  # one accuser: our own timer alone would wait much longer
     m.drain_events()
-    verdict(m, about=2, sender=4)
+    verdict(m, about=2, sender=4, incarnation=incarnation)
     assert addr(2) not in m.live()
     [dead] = [e for e in m.drain_events() if e["event"] == "peer_dead"]
     assert dead["reason"] == "confirmed"
