@@ -153,9 +153,9 @@ class Verdicts:
         - suspicion and death claims about a neighbour count only at the incarnation we
           hold for it, and only as one accuser's word, the sender's: our own suspicion
           timer decides (shorter as independent accusers confirm), or a peer's verdict
-          once our own pings agree (suspicion.py; a verdict at a newer incarnation counts
-          too, about a member we suspect already: we may have missed its refutation); the
-          subject's refutation or its ack cancels it;
+          once our own pings agree (suspicion.py; a verdict at another incarnation counts
+          too, about a member we suspect already: one of us may have missed a refutation);
+          the subject's refutation or its ack cancels it;
         - a node's news of its own death is its goodbye (`Membership.leave`), believed
           at once.
         A claim about this node at an incarnation it never had is forged, and ignored.
@@ -186,20 +186,17 @@ class Verdicts:
                     local.version += 1
                 local.news.queue((ALIVE, member.address, member.node_id, incarnation, ""))
             return
-        if state == ALIVE or incarnation < member.incarnation or not sender:
-            return  # another's word for its liveness, or old news it has refuted since
+        if state == ALIVE or not sender:
+            return  # another's word for its liveness
         if incarnation == member.incarnation:
-            self.suspect(member.address, now, sender)
-        elif member.suspicion is None:
-            return  # an incarnation we never saw (forged, or a refutation we missed)
-        if state != DEAD:
-            return
-        # A verdict: at our incarnation, or at a newer one about a member we suspect already
-        # (a missed refutation must not keep a crashed member with us; a forged one starts
-        # nothing, and either counts only once our own pings agree).
-        member.suspicion.buried_by.add(sender)
-        if member.suspicion.settled(now, self.dead_after):
-            self._declare_dead(member, now, reason="confirmed")
+            self.suspect(member.address, now, sender)  # at another, forged or old: no accusation
+        if state == DEAD and member.suspicion is not None:
+            # A verdict about a member we suspect, at whatever incarnation its sender held
+            # (either side of a refutation one of us missed just before it crashed): it
+            # counts once our own pings agree, so a liar's verdict on a live member is void.
+            member.suspicion.buried_by.add(sender)
+            if member.suspicion.settled(now, self.dead_after):
+                self._declare_dead(member, now, reason="confirmed")
 
     def _about_self(self, state: str, incarnation: int, sender: str | None) -> None:
         """SWIM's refutation: a live node suspected (or declared dead) outbids the rumour.
