@@ -84,9 +84,12 @@ class Detector:
             self.verdicts.rejoin(now)  # long enough for its neighbours to have declared it dead
         self.local.probes.cancel()
         self.local.probes.adjust(+1)
+        self._pinged_suspects = set()  # their acks may wait unread: no silence to judge
         for member in self.local.active.values():
             if member.suspicion is not None:
                 member.suspicion.since += gap
+                if member.suspicion.silent_since is not None:
+                    member.suspicion.silent_since += gap
 
     # --- messages -----------------------------------------------------------------
 

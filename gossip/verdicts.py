@@ -188,8 +188,8 @@ class Verdicts:
             return
         if state == ALIVE or not sender:
             return  # another's word for its liveness
-        if incarnation == member.incarnation:
-            self.suspect(member.address, now, sender)  # at another, forged or old: no accusation
+        if incarnation == member.incarnation:  # at another it is forged or old: no accusation
+            self.suspect(member.address, now, sender)
         if state == DEAD and member.suspicion is not None:
             # A verdict about a member we suspect, at whatever incarnation its sender held
             # (either side of a refutation one of us missed just before it crashed): it
@@ -203,8 +203,8 @@ class Verdicts:
         A claim about the incarnation this node holds raises it by one, told to every
         neighbour at once; a lower one is old news, answered with the current "alive" to
         whoever sent it alone (it may hold us in a one-sided view, and only our own word
-        clears its suspicion; telling every neighbour each time a relayed copy arrived cost
-        more messages than the rest of the protocol); a higher one was never ours: forged,
+        clears its suspicion; telling every neighbour each time a relayed copy arrived
+        multiplied what one forged claim cost); a higher one was never ours: forged,
         ignored."""
         local = self.local
         if state == ALIVE or incarnation > local.incarnation:
