@@ -218,7 +218,9 @@ class Verdicts:
             told |= set(local.active)
         update = (ALIVE, local.self_addr, local.node_id, local.incarnation, "")
         local.news.queue(update)
-        local.out += [(GOSSIP, a, {"updates": [list(update)]}) for a in told]
+        # Four fields: only a suspicion names an accuser, and a receiver drops the rest (every
+        # refutation sent at once was dropped so, until the 2026-12-07 soak showed it).
+        local.out += [(GOSSIP, a, {"updates": [list(update[:4])]}) for a in told]
 
     def _alive(self, address: str, node_id: str, incarnation: int, sender: str) -> None:
         """News of a node outside the active view: a rumour for the passive view (the
