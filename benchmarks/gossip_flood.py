@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 from gossip import query_status  # noqa: E402
 from gossip.messages import GOSSIP, JOIN, MIGRANTS, PING, SHUFFLE  # noqa: E402
 from gossip.migrant import migrant_to_map  # noqa: E402
+from island.record import GenerationRecord, read_generations  # noqa: E402
 from island.runlog import read_jsonl  # noqa: E402
 from tests.rogue import Rogue  # noqa: E402
 
@@ -115,7 +116,7 @@ def run(args: argparse.Namespace) -> None:
                      "baseline"):
             phase = Phase(name)
             phase.start = time.time()
-            log = read_jsonl(root / "victim" / "log.jsonl")
+            log = read_generations(root / "victim" / "log.jsonl")
             first, cpu0 = len(log), _gossip_cpu(log)
             if name == "peer-exchange flood" and not rogue.join():
                 print("the rogue could not join the victim")
@@ -149,7 +150,7 @@ def run(args: argparse.Namespace) -> None:
                            else 0.05)
                 rogue.pump(0.0)
             phase.end = time.time()
-            log = read_jsonl(root / "victim" / "log.jsonl")
+            log = read_generations(root / "victim" / "log.jsonl")
             phase.generations = len(log) - first
             phase.gossip_cpu = _gossip_cpu(log) - cpu0
             phases.append(phase)
@@ -164,8 +165,8 @@ def run(args: argparse.Namespace) -> None:
             proc.wait(timeout=60)
 
 
-def _gossip_cpu(log: list[dict]) -> float:
-    return log[-1]["cpu"].get("gossip", 0.0) if log else 0.0
+def _gossip_cpu(log: list[GenerationRecord]) -> float:
+    return log[-1].cpu.get("gossip", 0.0) if log else 0.0
 
 
 def _elite():
