@@ -37,6 +37,7 @@ class Fixed:
     """A network that does not learn: its forward pass, and nothing else."""
 
     learns = False  # `learn` does nothing: the network need not call it
+    rows_last = True  # params (n_weights, rows), rules (layers, n_params, rows), acts (units, rows)
 
     def __init__(self, spec: GenomeSpec):
         self.spec = spec
@@ -80,6 +81,7 @@ class ThreeFactor(Fixed):
     """`threefactor`: noise keyed by the episode's seed, traces that restart each episode."""
 
     learns = True
+    rows_last = False  # one network per row (envs/threefactor.py, learned.py, recurrent.py)
 
     @property
     def state_size(self) -> int:
