@@ -18,8 +18,8 @@ import numpy as np
 
 from envs import Evaluator
 from genome.layout import rule_slice
-from island.genome_file import GenomeFile
-from island.rule_study import score_held_out
+from island.lab.genome_file import GenomeFile
+from island.lab.rule_study import score_held_out
 
 
 def main() -> int:
