@@ -180,10 +180,14 @@ recurrent-explore (and recurrent2-explore ... recurrent8-explore)
         delta   = jitter_l anneal_l^k 2 sigmoid(p_l . h + p_bias_l) zeta
 
     with h its state as the episode starts. S + 1 more parameters per layer (150
-    at S = 4), p in units of 3, all 0 at the start (a gate of 1: `recurrent`'s
-    rule). Perturb-and-keep rules keep exploring after they have found a good
-    policy, and their last episodes pay for it; a gate read from the synapse's
-    memory of its returns can stop exploring once the lifetime has done well.
+    at S = 4), p in units of 3. Perturb-and-keep rules keep exploring after they
+    have found a good policy, and their last episodes pay for it; a gate read
+    from the synapse's memory can stop exploring once the lifetime has done well.
+    The start is `recurrent`'s with one unit that remembers success: h1's update
+    gate opens only at an episode's end (z.h1.bias -10, z.h1.end 10), where it
+    takes tanh(3 end - 6 terminal) (+1 for an episode cut short without failing,
+    -1 for one that ended in a terminal state), and p.h1 = -4 reads it (the other
+    p and p_bias 0). With p and p_bias at 0 the rule is `recurrent`'s.
 """
 
 from __future__ import annotations
@@ -450,9 +454,16 @@ def _recurrent_params(state: int, explore: bool = False) -> tuple[RuleParam, ...
                               units_of.get(n, 1.0)) for n in names)
     if not explore:
         return scalars + weights
-    # Gate 0 at the start: the perturbation of `recurrent` itself. A state of +-1 needs a
-    # gate near -5 to stop exploring, hence p in units of 3.
-    gate = tuple(RuleParam(f"p.{h}", LINEAR, 0.0, -10.0, 10.0,
+    # The start remembers success: unit h1's gate opens only at an episode's end, where it
+    # takes +1 if the episode was cut short without failing (CartPole's 500 steps) and -1
+    # if it ended in a terminal state, and the perturbation gate reads it (p.h1 -4: a
+    # tenth of the exploration after a success, up to twice it after failures). Hand-set
+    # on training seeds it lifts random linear CartPole policies to 289 where `recurrent`'s
+    # start reaches 230 (last 5 of 20, 64 lifetimes). A state of +-1 needs a gate near -5
+    # to stop exploring, hence p in units of 3.
+    success = {"z.h1.bias": -10.0, "z.h1.end": 10.0, "c.h1.end": 3.0, "c.h1.terminal": -6.0}
+    weights = tuple(replace(p, initial=success.get(p.name, p.initial)) for p in weights)
+    gate = tuple(RuleParam(f"p.{h}", LINEAR, -4.0 if h == "h1" else 0.0, -10.0, 10.0,
                            f"weight of cell state {h} in the synapse's perturbation gate", 3.0)
                  for h in units)
     return scalars + weights + gate + (

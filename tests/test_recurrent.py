@@ -233,6 +233,20 @@ def test_explore_gate_at_zero_is_recurrent_and_closed_it_stops_the_perturbations
     assert moved[0] > 0.1 and moved[1] < 1e-3
 
 
+def test_explore_start_that_remembers_success_beats_the_recurrent_start_on_cartpole():
+    # The `recurrent-explore` start closes its exploration after an episode that was cut
+    # short without failing: its last episodes play what it found instead of perturbing it.
+    gated = GenomeSpec("rules", (4, 2), EXPLORE_FAMILIES[4].name)
+    start = initial_vector(gated)
+    plain = start.copy()
+    plain[-(RECURRENT_STATE + 1):] = 0.0  # gate 1: the recurrent rule's own exploration
+    seeds = np.arange(123000, 123000 + 48 * 20).reshape(48, 20)
+    with Evaluator(EvalSettings("CartPole-v1", gated), workers=0) as ev:
+        remembers, explores_on = ev.episode_returns(np.stack([start, plain]), seeds)
+    assert remembers[:, 0].mean() == explores_on[:, 0].mean()  # the same first episodes
+    assert remembers[:, -5:].mean() > explores_on[:, -5:].mean() + 25
+
+
 def test_recurrent_rule_of_one_width_round_trips_runs_and_grafts_onto_another():
     narrow = GenomeSpec("rules", (8, 16, 4), "recurrent")
     wide = GenomeSpec("weights+rules", (4, 64, 32, 2), "recurrent")
