@@ -27,7 +27,7 @@ import numpy as np
 
 from envs import EvalSettings, Evaluator, default_workers, env_info
 from genome import GenomeSpec, initial_vector
-from island.genome_file import GenomeFile
+from island.lab.genome_file import GenomeFile
 
 
 def episodes_per_second(evaluator: Evaluator, X: np.ndarray, first_seed: int, gens: int,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from island.report import find_run_dirs
+from island.lab.report import find_run_dirs
 from island.runlog import read_jsonl
 
 

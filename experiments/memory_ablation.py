@@ -21,8 +21,8 @@ import numpy as np
 from envs import Evaluator
 from genome.layout import rule_slice
 from genome.rules import explores
-from island.genome_file import GenomeFile
-from island.rule_study import score_held_out
+from island.lab.genome_file import GenomeFile
+from island.lab.rule_study import score_held_out
 
 
 def _zeroed(spec, x: np.ndarray, prefixes: tuple[str, ...]) -> np.ndarray:

@@ -27,7 +27,7 @@ import numpy as np
 from envs import Evaluator, lifetime_fitness
 from genome.codec import encode_genome
 from island.checkpoint import read_checkpoint
-from island.genome_file import GenomeFile
+from island.lab.genome_file import GenomeFile
 
 TRAINING_SEEDS = 1_900_000_000  # below 2^31: training seeds, far from the node's own draws
 

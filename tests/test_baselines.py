@@ -6,7 +6,7 @@ from envs import EvalSettings, Evaluator
 from genome import GenomeSpec, initial_vector
 from genome.layout import batch_rules
 from genome.rules import PERTURBATION
-from island.rule_study import (
+from island.lab.rule_study import (
     LEARNING_OFF,
     PLASTICITY_OFF,
     HeldOutScore,

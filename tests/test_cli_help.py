@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from island.cli import cluster, dashboard, evaluate, keygen, node, report, transfer
+from island.cli import keygen, node
 from island.cli.parser import undocumented
+from island.lab.cli import cluster, dashboard, evaluate, report, transfer
 
 BIN = Path(sys.executable).parent
 PARSERS = {

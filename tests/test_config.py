@@ -69,7 +69,7 @@ def test_every_example_config_is_valid():
     from pathlib import Path
 
     from island.config import load_toml
-    from island.experiment import load_experiment
+    from island.lab.experiment import load_experiment
 
     examples = sorted(Path(__file__).parent.parent.joinpath("examples").glob("*.toml"))
     assert len(examples) >= 4

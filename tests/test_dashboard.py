@@ -18,7 +18,7 @@ import pytest
 
 from genome.spec import GenomeSpec
 from island.config import StopConfig
-from island.experiment import free_ports
+from island.lab.experiment import free_ports
 from island.runlog import RunDirectory, read_jsonl
 from island.status import History, NodeStatus
 from tests.conftest import node_address, script, wait_for
@@ -81,7 +81,7 @@ def test_a_node_near_the_end_of_its_budget_says_it_is_finishing(tmp_path):
 
 
 def test_a_hostile_or_foreign_status_reply_becomes_a_view_a_browser_can_parse():
-    from island.dashboard.model import NodeView
+    from island.lab.dashboard.model import NodeView
 
     reply = {"node": "x", "peers": {"not": "a list"}, "status": {
         "envs": ["CartPole-v1", "Acrobot-v1"],

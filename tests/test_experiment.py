@@ -11,7 +11,7 @@ import time
 import pytest
 
 from island.config import ConfigError
-from island.experiment import plan_experiment
+from island.lab.experiment import plan_experiment
 from island.runlog import read_jsonl
 from tests.conftest import run_cli, run_cluster, script, stop_process
 

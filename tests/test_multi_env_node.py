@@ -2,7 +2,7 @@
 
 import pytest
 
-from island.genome_file import GenomeFile
+from island.lab.genome_file import GenomeFile
 from island.record import CONFIRMATION_EVENTS
 from island.runlog import read_jsonl
 from tests.conftest import run_cli

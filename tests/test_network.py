@@ -160,7 +160,7 @@ def test_environment_without_box_observations_is_refused_by_name():
 @pytest.mark.parametrize("family", ["hebbian", "oja"])
 def test_no_plasticity_baseline_leaves_the_initial_weights_in_place(family):
     from envs.episodes import weight_seeds
-    from island.rule_study import baselines
+    from island.lab.rule_study import baselines
 
     info = env_info("LunarLander-v3")
     spec = GenomeSpec("rules", (8, 16, 16, 4), family)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from island.report import write_report
-from island.report_page import strategy, summary_paragraph
+from island.lab.report import write_report
+from island.lab.report_page import strategy, summary_paragraph
 
 
 def _row(island: str, held_out: float | None, champion: float, kind: str = "rules") -> dict:

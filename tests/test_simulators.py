@@ -10,7 +10,7 @@ from envs import EvalSettings, Evaluator, PlasticNetwork, env_info, run_lifetime
 from envs.episodes import _run_episode, weight_seeds
 from envs.simulators import DIFFERS, EnvpoolBatch, GymnasiumBatch, choose_simulator
 from genome import GenomeSpec, encode_genome, initial_vector
-from island.genome_file import GenomeFile
+from island.lab.genome_file import GenomeFile
 from tests.conftest import run_cli
 
 GENOMES = Path(__file__).resolve().parent.parent / "examples" / "genomes"

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from island.genome_file import GenomeFile
-from island.rule_study import HeldOutScore, Verdict, score_against_baselines, verdict
+from island.lab.genome_file import GenomeFile
+from island.lab.rule_study import HeldOutScore, Verdict, score_against_baselines, verdict
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import zmq
 
 from gossip.address import AddressError, parse_address
 from gossip.status import StatusCurve, query_status
-from island.dashboard.model import ALIVE, DEAD, STOPPED, SUSPECT, ArchipelagoView, NodeView
+from island.lab.dashboard.model import ALIVE, DEAD, STOPPED, SUSPECT, ArchipelagoView, NodeView
 
 MAX_ROUNDS = 8  # crawl hops per poll: enough for a peer of a peer of ... to be found at once
 MAX_PARALLEL = 32

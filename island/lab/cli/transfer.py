@@ -23,10 +23,10 @@ from pathlib import Path
 from envs import UnknownEnvironmentError
 from genome.codec import GenomeDecodeError
 from island.cli.parser import Parser
-from island.genome_file import GenomeFile
-from island.rule_study import TransferError
-from island.transfer import TransferCell, score_cell
-from island.transfer_figures import heatmap, learning_curves
+from island.lab.genome_file import GenomeFile
+from island.lab.rule_study import TransferError
+from island.lab.transfer import TransferCell, score_cell
+from island.lab.transfer_figures import heatmap, learning_curves
 
 
 def table(cells: list[TransferCell]) -> str:

@@ -10,7 +10,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 
-from island.dashboard.crawl import Crawler
+from island.lab.dashboard.crawl import Crawler
 
 STATIC = {  # file name -> content type: nothing else is served
     "index.html": "text/html; charset=utf-8",
@@ -23,8 +23,8 @@ STATIC = {  # file name -> content type: nothing else is served
 
 
 def static_file(name: str) -> bytes:
-    """A file shipped in island/dashboard/static (package data)."""
-    return resources.files("island.dashboard").joinpath("static", name).read_bytes()
+    """A file shipped in island/lab/dashboard/static (package data)."""
+    return resources.files("island.lab.dashboard").joinpath("static", name).read_bytes()
 
 
 class Dashboard:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from island.transfer import TransferCell, margins
+from island.lab.transfer import TransferCell, margins
 
 
 def _pyplot():

@@ -79,8 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from gossip.address import AddressError
     from gossip.peers_file import PeersFileError
-    from island.dashboard.crawl import Crawler
-    from island.dashboard.server import Dashboard
+    from island.lab.dashboard.crawl import Crawler
+    from island.lab.dashboard.server import Dashboard
 
     try:
         crawler = Crawler(_seeds(args), _curve(args), args.timeout, args.dead_after, args.refresh)

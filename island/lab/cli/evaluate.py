@@ -17,8 +17,8 @@ from envs.recording import record_lifetimes
 from envs.simulators import SIMULATORS, choose_simulator
 from genome.codec import GenomeDecodeError
 from island.cli.parser import Parser
-from island.genome_file import GenomeFile
-from island.rule_study import (
+from island.lab.genome_file import GenomeFile
+from island.lab.rule_study import (
     TransferError,
     rule_table,
     score_against_baselines,

@@ -27,7 +27,7 @@ def _parser() -> Parser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from island.experiment import Cluster, load_experiment
+    from island.lab.experiment import Cluster, load_experiment
     from island.progress import LiveProgress
 
     try:

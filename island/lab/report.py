@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from island.report_figures import (
+from island.lab.report_figures import (
     OUTCOMES,
     learning_curves,
     plot_fitness,
@@ -21,8 +21,8 @@ from island.report_figures import (
     plot_migration,
     plot_rules,
 )
-from island.report_page import Figure, format_table, render_html, strategy, summary_paragraph
-from island.report_strategies import (
+from island.lab.report_page import Figure, format_table, render_html, strategy, summary_paragraph
+from island.lab.report_strategies import (
     ablation,
     migrated_rules,
     migration_table_html,
@@ -141,8 +141,8 @@ def held_out_rescore(run: IslandRun, lifetimes: int) -> float | None:
     """The run's best genome's mean on `lifetimes` held-out lifetimes (None: none saved)."""
     from envs import Evaluator, UnknownEnvironmentError
     from genome.codec import GenomeDecodeError
-    from island.genome_file import GenomeFile
-    from island.rule_study import score_held_out
+    from island.lab.genome_file import GenomeFile
+    from island.lab.rule_study import score_held_out
 
     try:
         saved = GenomeFile.read(run.path / "best.msgpack")
@@ -164,7 +164,7 @@ def champion_video(run: IslandRun, out: Path) -> tuple[Path, str] | None:
     from envs import UnknownEnvironmentError
     from envs.recording import record_lifetimes
     from genome.codec import GenomeDecodeError
-    from island.genome_file import GenomeFile
+    from island.lab.genome_file import GenomeFile
 
     try:
         saved = GenomeFile.read(run.path / "best.msgpack")

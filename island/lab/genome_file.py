@@ -19,7 +19,7 @@ from envs import EvalSettings
 from genome.codec import decode_genome
 from genome.layout import W_MAX
 from genome.spec import GenomeSpec
-from island.rule_study import TransferError, fit_to_env
+from island.lab.rule_study import TransferError, fit_to_env
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.strategy_lifetimes < 0:
         print("island-report: --strategy-lifetimes: must be 0 or more", file=sys.stderr)
         return 2
-    from island.report import ReportError, format_table, write_report
+    from island.lab.report import ReportError, format_table, write_report
 
     out = Path(args.out) if args.out else Path(args.run_dirs[0]) / "report"
     try:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from island.report import IslandRun
+    from island.lab.report import IslandRun
 
 PLASTICITY_OFF = "no plasticity"
 
@@ -47,8 +47,8 @@ def ablation(run: IslandRun, lifetimes: int) -> Ablation | None:
     from envs import Evaluator, UnknownEnvironmentError
     from genome.codec import GenomeDecodeError
     from genome.layout import named_rules
-    from island.genome_file import GenomeFile
-    from island.rule_study import baselines, score_held_out
+    from island.lab.genome_file import GenomeFile
+    from island.lab.rule_study import baselines, score_held_out
 
     try:
         saved = GenomeFile.read(run.path / "best.msgpack")
@@ -116,7 +116,7 @@ def plot_strategies(ablations: list[Ablation], path: Path) -> None:
     """One row per island: learning curve with and without plasticity, then its rule."""
     from matplotlib.ticker import MaxNLocator
 
-    from island.report_figures import _pyplot
+    from island.lab.report_figures import _pyplot
 
     plt = _pyplot()
     fig, axes = plt.subplots(len(ablations), 2, figsize=(13, 3.2 * len(ablations)),

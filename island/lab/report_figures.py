@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from island.report import IslandRun
+    from island.lab.report import IslandRun
 
 OUTCOMES = ("accepted", "grafted", "dropped")
 STYLE = {"font.size": 11, "axes.titlesize": 12, "axes.labelsize": 11, "legend.fontsize": 10,

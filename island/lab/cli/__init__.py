@@ -1,0 +1,1 @@
+"""The lab's command-line entry points (console scripts in pyproject.toml)."""
