@@ -16,10 +16,14 @@ Experiments (goals from issue 13):
 - pause: a node stopped for 2 s (SIGSTOP-like: its clock jumps when it wakes),
   false deaths (0);
 - elite: rounds until an elite pushed with fanout 3 (relay 4 rounds) holds at
-  99% / 100% of nodes (99% within 10 rounds).
+  99% / 100% of nodes (99% within 10 rounds);
+- crashes under a rogue (`--rogue-crashes`, issue 41): periods from a crash to the
+  first holder's verdict and to the last holder's, while a proven rogue forges
+  deaths of live nodes (the soak's, without the machine's load).
 
     .venv/bin/python benchmarks/gossip_spread.py                  # N = 10,000
     .venv/bin/python benchmarks/gossip_spread.py --nodes 1000 --seed 2
+    .venv/bin/python benchmarks/gossip_spread.py --nodes 100 --quick --rogue-crashes 20
 """
 
 from __future__ import annotations
@@ -196,6 +200,57 @@ def crash(net: SimNetwork) -> dict[str, float]:
             "false_deaths": false}
 
 
+ROGUE = "tcp://192.0.2.1:5555"  # a proven member that lies (issue 41)
+
+
+def forge(net: SimNetwork, claims: int) -> None:
+    """`claims` of a rogue's forged deaths: a random live node told that another is suspect
+    and dead, at the incarnation that node holds and at 2^53 (tests/test_forged_claims.py)."""
+    live = net.live()
+    for _ in range(claims):
+        to, subject = net.rng.choice(live), net.rng.choice(live)
+        incarnation = subject.membership.incarnation
+        for forged in {incarnation, 2**53}:
+            body = {"updates": [["suspect", subject.address, "x", forged, ROGUE],
+                                ["dead", subject.address, "x", forged]]}
+            for kind, dst, reply in to.membership.on_request("gossip", ROGUE, "rogue", body,
+                                                             net.now, Reply(ROGUE)):
+                net.send(to, kind, dst, reply)
+    net.deliver()
+
+
+def crashes_under_rogue(net: SimNetwork, crashes: int, claims: float) -> dict[str, float]:
+    """Crash one node at a time while a rogue forges `claims` deaths a period: periods from
+    the crash to the first holder's verdict and until no live node holds it in its active
+    view (the soak's first and last holder), and false deaths meanwhile."""
+    first, last, false = [], [], 0
+    owed = 0.0
+    for _ in range(crashes):
+        victim = net.rng.choice(net.live())
+        victim.up = False
+        start, seen = net.now, None
+        while net.now - start < 60 * PERIOD:
+            net.step()
+            owed += claims * STEP / PERIOD
+            forge(net, int(owed))
+            owed -= int(owed)
+            for e in net.deaths():
+                if e["peer"] != victim.address:
+                    false += 1
+                elif seen is None:
+                    seen = (net.now - start) / PERIOD
+            if not any(victim.address in n.membership.local.active for n in net.live()):
+                break
+        first.append(seen if seen is not None else math.inf)
+        last.append((net.now - start) / PERIOD)
+        net.periods(10)  # let the news settle before the next crash
+        false += sum(e["peer"] != victim.address for e in net.deaths())
+    goal = 3 * DEFAULTS.dead_after / PERIOD
+    return {"first_median": statistics.median(first), "first_max": max(first),
+            "last_median": statistics.median(last), "last_max": max(last),
+            "within_goal": sum(t <= goal for t in last), "false_deaths": false}
+
+
 def lossy(net: SimNetwork, loss: float) -> dict[str, float]:
     net.loss = loss
     net.deaths()
@@ -270,6 +325,15 @@ def run(args: argparse.Namespace) -> None:
     print(f"crash: gone from every view after {c['periods']:.1f} periods (suspicion timeout "
           f"{c['timeout']:.1f} periods; goal <= {c['timeout'] + 10:.1f}); held by "
           f"{c['holders']} nodes; false deaths {c['false_deaths']}", flush=True)
+    if args.rogue_crashes:
+        r = crashes_under_rogue(net, args.rogue_crashes, args.rogue_claims)
+        print(f"{args.rogue_crashes} crashes, one at a time, under a rogue forging "
+              f"{args.rogue_claims:g} deaths a period: first holder's verdict after "
+              f"{r['first_median']:.1f} periods (median; max {r['first_max']:.1f}), last holder "
+              f"after {r['last_median']:.1f} (max {r['last_max']:.1f}; {r['within_goal']} of "
+              f"{args.rogue_crashes} within 3 x dead_after = "
+              f"{3 * DEFAULTS.dead_after / PERIOD:.0f}); false deaths {r['false_deaths']}",
+              flush=True)
     if args.quick:
         print(f"wall time {time.perf_counter() - t0:.0f} s")
         return
@@ -305,6 +369,10 @@ def main(argv: list[str] | None = None) -> None:
                         help="the config default is 0 (no relaying)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="formation, traffic and crash only")
+    parser.add_argument("--rogue-crashes", type=int, default=0,
+                        help="crashes measured one at a time under a rogue's forged deaths")
+    parser.add_argument("--rogue-claims", type=float, default=6.0,
+                        help="forged deaths a period (the soak's three rogues: 6)")
     run(parser.parse_args(argv))
 
 

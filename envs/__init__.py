@@ -3,6 +3,7 @@
 from envs.episodes import HELD_OUT_SEED_BASE, LIFETIME_FITNESS, lifetime_fitness, run_lifetimes
 from envs.evaluator import (
     EvalSettings,
+    Evaluation,
     EvaluationAborted,
     Evaluator,
     LocalEvaluator,
@@ -20,6 +21,7 @@ __all__ = [
     "EvaluationAborted",
     "EnvInfo",
     "EvalSettings",
+    "Evaluation",
     "Evaluator",
     "LocalEvaluator",
     "PlasticNetwork",

@@ -36,14 +36,14 @@ class EvalSettings:
     lifetime_fitness: str = "last_half"  # how a lifetime's episode returns make one score
     w_max: float = W_MAX
     normalise_obs: bool = False  # inputs standardised by a random policy's statistics
-    # training fitness counts a step's reward below this as this (BipedalWalker's -100 for a
-    # fall); champion rounds, confirmations and held-out scores use the true rewards
-    train_reward_floor: float | None = None
     # what steps the episodes (envs/simulators.py): "envpool" | "gymnasium"; unset: envpool
     # where it provides the environment, gymnasium elsewhere
     simulator: str | None = None
+    lifetime: int = 1  # episodes per lifetime: the network keeps what it learned across them
 
     def __post_init__(self) -> None:
+        if self.lifetime < 1:
+            raise ValueError(f"a lifetime is at least 1 episode, not {self.lifetime}")
         if self.lifetime_fitness not in LIFETIME_FITNESS:
             raise ValueError(f"unknown lifetime fitness {self.lifetime_fitness!r}; "
                              f"known: {', '.join(LIFETIME_FITNESS)}")
@@ -66,12 +66,32 @@ def input_scale(settings: EvalSettings) -> RandomPolicy | None:
     return random_policy(settings.env_id) if settings.normalise_obs else None
 
 
-def lifetime_seeds(seeds: Sequence[int] | np.ndarray, P: int) -> np.ndarray:
-    """Episode seeds as (P, lifetimes, K): from (lifetimes,) of one episode each,
-    (lifetimes, K) shared by every genome, or (P, lifetimes, K) per genome."""
+@dataclass(frozen=True)
+class Evaluation:
+    """What `evaluate` measured for a population of P genomes.
+
+    `lifetimes` (P, lifetimes) is the score of every lifetime and `fitness` (P,) what CMA-ES
+    ranks: their mean (over several environments, envs/multi.py says how they combine).
+    `env_scores` is each environment's part of the fitness, by id (several environments
+    only), and `episodes` how many episodes were played, in every environment.
+    """
+
+    fitness: np.ndarray
+    lifetimes: np.ndarray
+    episodes: int
+    env_scores: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+
+
+def lifetime_seeds(seeds: Sequence[int] | np.ndarray, P: int, lifetime: int = 1) -> np.ndarray:
+    """Episode seeds as (P, lifetimes, K): from a flat list, `lifetime` (K) at a time;
+    (lifetimes, K) shared by every genome (a caller that plays lifetimes of another length
+    than its settings', such as a held-out score asked for on the command line); or
+    (P, lifetimes, K) per genome."""
     seeds = np.asarray(seeds, dtype=np.int64)
     if seeds.ndim == 1:
-        seeds = seeds[:, None]
+        if len(seeds) % lifetime:
+            raise ValueError(f"{len(seeds)} episode seeds are not lifetimes of {lifetime}")
+        seeds = seeds.reshape(-1, lifetime)
     if seeds.ndim == 2:
         return np.broadcast_to(seeds, (P, *seeds.shape))
     if seeds.ndim == 3 and len(seeds) == P:
@@ -110,21 +130,19 @@ class LocalEvaluator:
         self.sim = make_batch(settings.env_id, settings.simulated_in)
 
     def episode_returns(
-        self, X: np.ndarray, seeds: np.ndarray, shaped: bool = False,
+        self, X: np.ndarray, seeds: np.ndarray, floor: float | None = None,
     ) -> tuple[np.ndarray, int]:
         """Return of every episode, (P, lifetimes, K), and the env steps taken.
 
         `seeds` as `lifetime_seeds` reads them. All P x lifetimes lifetimes run as
         one lockstep batch: fuller batches, and no genome waits for its own
-        lifetimes one after another. `shaped`: training returns (the settings'
-        `train_reward_floor` applies).
+        lifetimes one after another. `floor`: a step's reward below it counts as it.
         """
         P = len(X)
-        seeds = lifetime_seeds(seeds, P)
+        seeds = lifetime_seeds(seeds, P, self.settings.lifetime)
         L, K = seeds.shape[1:]
         network = PlasticNetwork(self.settings.spec, self.info, np.repeat(X, L, axis=0),
                                  w_max=self.settings.w_max, inputs=input_scale(self.settings))
-        floor = self.settings.train_reward_floor if shaped else None
         returns, steps = run_lifetimes(self.sim, network,
                                        seeds.reshape(P * L, K), self.settings.max_steps, floor)
         return returns.reshape(P, L, K), steps
@@ -142,7 +160,7 @@ def _start_worker(settings: EvalSettings) -> LocalEvaluator:
 
 
 def _evaluate_chunk(
-    worker: LocalEvaluator, job: tuple[np.ndarray, np.ndarray, bool]
+    worker: LocalEvaluator, job: tuple[np.ndarray, np.ndarray, float | None]
 ) -> tuple[np.ndarray, int, float]:
     """Episode returns of a chunk of genomes, env steps, and the CPU seconds this worker spent."""
     start = time.process_time()
@@ -159,7 +177,7 @@ def default_workers() -> int:
 
 
 class Evaluator:
-    """`evaluate(X, seeds) -> fitness`: the population split over `workers` processes.
+    """`evaluate(X, seeds) -> Evaluation`: the population split over `workers` processes.
 
     A genome's fitness is the mean over its lifetimes of `lifetime_fitness` of
     each lifetime's episode returns; `episode_returns` gives the returns themselves.
@@ -168,11 +186,14 @@ class Evaluator:
     runs), n starts n processes; the node's `workers` option means the same.
     `split_lifetimes`: with several workers, a few genomes' lifetimes are shared out
     among them (`split_work`); off only to measure what that buys (benchmarks/cores.py).
+    `abort` is polled while workers run; when it turns true the evaluator is closed and
+    EvaluationAborted is raised, so a node can shut down promptly.
     """
 
     def __init__(self, settings: EvalSettings, workers: int | None = None,
-                 split_lifetimes: bool = True):
+                 split_lifetimes: bool = True, abort: Callable[[], bool] | None = None):
         self.settings = settings
+        self.abort = abort
         self.workers = default_workers() if workers is None else workers
         self.split_lifetimes = split_lifetimes and self.workers > 1
         self.steps = 0  # environment steps taken so far, for throughput figures
@@ -187,45 +208,36 @@ class Evaluator:
             self.info = env_info(settings.env_id)  # fail here, with the id, not in a worker
             self._start_pool()
 
+    @property
+    def env_ids(self) -> list[str]:
+        """The environments a genome plays in: this one."""
+        return [self.settings.env_id]
+
     def evaluate(
         self,
         X: np.ndarray,
         seeds: Sequence[int] | np.ndarray,
-        abort: Callable[[], bool] | None = None,
-        shaped: bool = False,
-    ) -> np.ndarray:
-        """Fitness of each row of X: its lifetimes' scores, averaged (see `lifetime_seeds`);
-        `shaped`: training fitness (`EvalSettings.train_reward_floor` applies)."""
-        returns = self.episode_returns(X, seeds, abort, shaped)
-        return lifetime_fitness(returns, self.settings.lifetime_fitness).mean(axis=1)
+        floor: float | None = None,
+    ) -> Evaluation:
+        """Each row of X scored on its lifetimes (seeds as `lifetime_seeds` reads them).
 
-    def lifetime_scores(
-        self,
-        X: np.ndarray,
-        seeds: Sequence[int] | np.ndarray,
-        abort: Callable[[], bool] | None = None,
-    ) -> np.ndarray:
-        """The score of every lifetime of each row of X, (P, lifetimes): what `evaluate`
-        averages."""
-        returns = self.episode_returns(X, seeds, abort)
-        return lifetime_fitness(returns, self.settings.lifetime_fitness)
+        `floor` counts a step's reward below it as it (training fitness under the node's
+        `train_reward_floor`; every reported score uses the true rewards, None)."""
+        returns = self.episode_returns(X, seeds, floor)
+        lifetimes = lifetime_fitness(returns, self.settings.lifetime_fitness)
+        return Evaluation(lifetimes.mean(axis=1), lifetimes, returns.size)
 
     def episode_returns(
         self,
         X: np.ndarray,
         seeds: Sequence[int] | np.ndarray,
-        abort: Callable[[], bool] | None = None,
-        shaped: bool = False,
+        floor: float | None = None,
     ) -> np.ndarray:
-        """Return of every episode of every lifetime of each row of X, (P, lifetimes, K).
-
-        `abort` is polled while workers run; when it turns true the evaluator is
-        closed and EvaluationAborted is raised, so a node can shut down promptly.
-        """
+        """Return of every episode of every lifetime of each row of X, (P, lifetimes, K)."""
         X = np.atleast_2d(np.asarray(X, dtype=float))
-        seeds = lifetime_seeds(seeds, len(X))
+        seeds = lifetime_seeds(seeds, len(X), self.settings.lifetime)
         if self._local is not None:
-            returns, steps = self._local.episode_returns(X, seeds, shaped)
+            returns, steps = self._local.episode_returns(X, seeds, floor)
         else:
             # gymnasium: several jobs per worker, so one that finishes early takes the next
             # instead of idling while the other runs its longest episode (split_work says
@@ -233,9 +245,9 @@ class Evaluator:
             per_worker = 1 if self._simulator == "envpool" else JOBS_PER_WORKER
             parts = split_work(len(X), seeds.shape[1], self.workers * per_worker,
                                self.split_lifetimes)
-            jobs = [(X[rows], seeds[np.ix_(rows, lifetimes)], shaped) for rows, lifetimes in parts]
+            jobs = [(X[rows], seeds[np.ix_(rows, lifetimes)], floor) for rows, lifetimes in parts]
             try:
-                results = self._pool.map(jobs, abort)
+                results = self._pool.map(jobs, self.abort)
             except Aborted:
                 self.close()
                 raise EvaluationAborted("evaluation abandoned on request") from None

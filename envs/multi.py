@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from envs.episodes import lifetime_fitness
-from envs.evaluator import EvalSettings, Evaluator
+from envs.evaluator import EvalSettings, Evaluation, Evaluator
 from envs.random_policy import random_policy
 from genome.spec import GenomeSpec
 
@@ -60,7 +60,7 @@ def return_scale(env_id: str) -> ReturnScale:
 
 
 class MultiEnvEvaluator:
-    """`evaluate(X, seeds) -> fitness` over several environments: the mean (or the
+    """`evaluate(X, seeds) -> Evaluation` over several environments: the mean (or the
     minimum, `across="min"`) of the normalised scores.
 
     One `Evaluator` per environment, each with a network sized for it; every
@@ -69,7 +69,7 @@ class MultiEnvEvaluator:
     """
 
     def __init__(self, settings: Sequence[EvalSettings], workers: int | None = None,
-                 across: str = "mean"):
+                 across: str = "mean", abort: Callable[[], bool] | None = None):
         if not settings:
             raise ValueError("a multi-environment evaluator needs at least one environment")
         if across not in ACROSS_ENVS:
@@ -81,9 +81,8 @@ class MultiEnvEvaluator:
             raise ValueError("every environment's genome must have the same length; only "
                              "'rules' genomes of one depth can train on several environments")
         self.scales = [return_scale(s.env_id) for s in settings]
-        self.evaluators = [Evaluator(s, workers) for s in settings]
+        self.evaluators = [Evaluator(s, workers, abort=abort) for s in settings]
         self.settings = settings[0]
-        self.last_scores: np.ndarray | None = None
 
     @property
     def env_ids(self) -> list[str]:
@@ -99,45 +98,35 @@ class MultiEnvEvaluator:
 
     def raw_returns(
         self, X: np.ndarray, seeds: Sequence[int] | np.ndarray,
-        abort: Callable[[], bool] | None = None, shaped: bool = False,
+        floor: float | None = None,
     ) -> list[np.ndarray]:
         """Return of every episode in each environment's own units: per env (P, lifetimes, K)."""
-        return [e.episode_returns(X, seeds, abort, shaped) for e in self.evaluators]
+        return [e.episode_returns(X, seeds, floor) for e in self.evaluators]
 
     def episode_returns(
         self, X: np.ndarray, seeds: Sequence[int] | np.ndarray,
-        abort: Callable[[], bool] | None = None, shaped: bool = False,
+        floor: float | None = None,
     ) -> np.ndarray:
         """Normalised return of every episode, per environment: (envs, P, lifetimes, K)."""
         return np.stack([scale.normalise(returns) for returns, scale in
-                         zip(self.raw_returns(X, seeds, abort, shaped), self.scales,
+                         zip(self.raw_returns(X, seeds, floor), self.scales,
                              strict=True)])
-
-    def lifetime_scores(
-        self, X: np.ndarray, seeds: Sequence[int] | np.ndarray,
-        abort: Callable[[], bool] | None = None,
-    ) -> np.ndarray:
-        """The score of every lifetime of each row of X, (P, lifetimes): its normalised
-        scores in the environments, averaged, or for `min` the lowest of them (a lifetime's
-        minimum, so their mean is never above the minimum of means `evaluate` ranks by)."""
-        scores = lifetime_fitness(self.episode_returns(X, seeds, abort),
-                                  self.settings.lifetime_fitness)
-        return scores.min(axis=0) if self.across == "min" else scores.mean(axis=0)
 
     def evaluate(
         self, X: np.ndarray, seeds: Sequence[int] | np.ndarray,
-        abort: Callable[[], bool] | None = None, shaped: bool = False,
-    ) -> np.ndarray:
-        """Mean over lifetimes of each lifetime's normalised score, then the mean (or
-        the minimum) over environments (`shaped`: training fitness, as `Evaluator`'s).
-
-        `last_scores` keeps each environment's part, (envs, P), so a log can say
-        which environment a genome's fitness came from."""
-        returns = self.episode_returns(X, seeds, abort, shaped)
-        self.last_scores = lifetime_fitness(returns, self.settings.lifetime_fitness).mean(axis=2)
-        if self.across == "min":
-            return self.last_scores.min(axis=0)
-        return self.last_scores.mean(axis=0)
+        floor: float | None = None,
+    ) -> Evaluation:
+        """Fitness: the mean over lifetimes of each lifetime's normalised score, then the
+        mean (or the minimum) over environments (`floor` as `Evaluator`'s). A lifetime's
+        score combines its environments the same way (for `min`, a lifetime's minimum, so
+        their mean is never above the minimum of means the fitness ranks by). Each
+        environment's part is kept, so a log can say where a genome's fitness came from."""
+        returns = self.episode_returns(X, seeds, floor)
+        per_env = lifetime_fitness(returns, self.settings.lifetime_fitness)  # (envs, P, L)
+        means = per_env.mean(axis=2)
+        combine = np.min if self.across == "min" else np.mean
+        return Evaluation(combine(means, axis=0), combine(per_env, axis=0), returns.size,
+                          dict(zip(self.env_ids, means, strict=True)))
 
     def close(self) -> None:
         for e in self.evaluators:

@@ -24,6 +24,7 @@ from dataclasses import fields
 from typing import TextIO
 
 from gossip.config import GossipConfig
+from gossip.options import set_field
 from gossip.service import Gossip
 
 
@@ -33,13 +34,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-time", type=float, default=0.0, help="seconds; 0: until a signal")
     parser.add_argument("--events", help="append events to this JSON-lines file each second")
     for f in fields(GossipConfig):
-        kind = {"int": int, "float": float}.get(str(f.type).split(" ")[0], str)
-        parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=kind)
+        parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name)
     args = parser.parse_args(argv)
-    changes = {f.name: getattr(args, f.name) for f in fields(GossipConfig)
-               if getattr(args, f.name) is not None}
+    config = GossipConfig()
     try:
-        gossip = Gossip(GossipConfig(**changes), args.node_id, status=lambda: {"role": "gossip"})
+        for f in fields(GossipConfig):
+            if getattr(args, f.name) is not None:
+                set_field(config, f.name, getattr(args, f.name), "--" + f.name.replace("_", "-"),
+                          from_text=True)
+        config.validate()
+        gossip = Gossip(config, args.node_id, status=lambda: {"role": "gossip"})
         gossip.start()
     except (ValueError, OSError) as exc:
         print(f"python -m gossip: {exc}", file=sys.stderr)

@@ -2,17 +2,17 @@
 
 Field names are unique and flag-shaped because the island config embeds this
 dataclass and turns each field into a `--flag-name`; `validate()` is the one
-place untrusted values (TOML, flags) are checked.
+place untrusted values (TOML, flags, `python -m gossip`) are checked, at the edge that
+takes them (island/config.py, gossip/__main__.py): `Gossip` trusts its config.
 """
 
 from __future__ import annotations
 
-import math
 import os
-from dataclasses import dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass
 
 from gossip.address import AddressError, parse_address
+from gossip.options import check_fields, option
 from gossip.topology import TOPOLOGIES
 
 MIB = 1024 * 1024
@@ -21,16 +21,6 @@ MAX_EXCHANGE = 64  # addresses in one peer sample (shuffle, join reply)
 MAX_UPDATES = 32  # membership updates in one message
 MAX_MIGRANTS_PER_MESSAGE = 64
 MAX_PEER_TABLE = 4096  # bound of any list in a message
-
-
-def option(default: Any, help: str, words: dict[str, Any] | None = None) -> Any:
-    """A config field with its one-line description: `--help` and the TOML docs read it here.
-    `words` are names a value may be given by (`--target none`); a list default is copied.
-    Every section of a node's config uses it (island/config.py imports it from here)."""
-    metadata = {"help": help, "words": words or {}}
-    if isinstance(default, list):
-        return field(default_factory=lambda: list(default), metadata=metadata)
-    return field(default=default, metadata=metadata)
 
 
 @dataclass
@@ -84,8 +74,7 @@ class GossipConfig:
 
     def validate(self) -> None:
         """Check every field, raising ValueError that names the bad field and why."""
-        for f in fields(self):
-            _check_type(f.name, getattr(self, f.name), f.type)
+        check_fields(self)
         try:
             parse_address(self.bind, allow_port_zero=True, allow_wildcard=True)
         except AddressError as exc:
@@ -138,25 +127,6 @@ class GossipConfig:
     def curve(self) -> bool:
         """True when CurveZMQ is configured."""
         return self.curve_secret is not None
-
-
-def _check_type(name: str, value: object, annotation: object) -> None:
-    text = str(annotation)
-    optional = "None" in text
-    if value is None:
-        if not optional:
-            raise ValueError(f"{name}: must be set")
-        return
-    if text.startswith("int"):
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif text.startswith("float"):
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        ok = ok and math.isfinite(value)
-    else:
-        ok = isinstance(value, str)
-    if not ok:
-        kind = text.split(" ")[0]
-        raise ValueError(f"{name}: expected {kind}, got {value!r}")
 
 
 def _at_least(name: str, value: int, low: int) -> None:

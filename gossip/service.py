@@ -38,7 +38,6 @@ class Gossip:
         seeds: Iterable[str] = (),
         resolve: Callable[[str], tuple[str, ...]] | None = None,
     ) -> None:
-        config.validate()
         if not is_node_id(node_id):
             raise ValueError(f"node id {node_id!r}: use 1-128 printable characters, no spaces")
         self.config = config

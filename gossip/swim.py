@@ -6,7 +6,8 @@ that hears of it refutes with a higher incarnation, one not refuted in time is
 dead. News (alive / suspect / dead with incarnation) rides on pings and acks
 and, while a suspicion, death or refutation is pending, on a `gossip` message
 to `fanout` active members per period (broadcasts.py). Suspects are pinged
-every period: an ack clears the suspicion, silence confirms it (Lifeguard).
+every period: an ack clears the suspicion, silence confirms it (Lifeguard), and
+counts toward believing another holder's verdict (suspicion.py).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class Detector:
         self.local, self.verdicts = local, verdicts
         self.fanout, self.indirect_probes = fanout, indirect_probes
         self._relayed: dict[str, _Relayed] = {}
-        self._pinged_suspects: list[str] = []  # suspects pinged this period, to confirm if silent
+        self._pinged_suspects: set[str] = set()  # suspects pinged this period, not yet answered
 
     # --- timers -------------------------------------------------------------------
 
@@ -59,20 +60,18 @@ class Detector:
         local = self.local
         suspect = local.probes.finish()
         if suspect is not None:
-            self.verdicts.suspect(suspect, now, local.self_addr)
+            self.verdicts.silent(suspect, now)
+        for address in self._pinged_suspects:  # no ack from it since we pinged it
+            self.verdicts.silent(address, now)
+        self._pinged_suspects = set()
         self.verdicts.new_period(now)
         probe = local.probes.start(list(local.active), now)
         if probe is not None:
             sends.append((PING, probe.target, self.probe_body(probe.nonce)))
         probed = probe.target if probe is not None else None
-        for address in self._pinged_suspects:
-            member = local.active.get(address)
-            if member is not None and member.suspicion is not None:  # it did not answer us
-                self.verdicts.suspect(address, now, local.self_addr)  # our own confirmation
-        self._pinged_suspects = []
         for member in local.active.values():  # an ack from a suspect itself clears it
             if member.suspect_since is not None and member.address != probed:
-                self._pinged_suspects.append(member.address)
+                self._pinged_suspects.add(member.address)
                 sends.append((PING, member.address, {"nonce": local.probes.next_nonce("s"),
                                                      "updates": []}))
         if local.news.urgent():  # news of joins rides on pings and acks alone
@@ -85,9 +84,12 @@ class Detector:
             self.verdicts.rejoin(now)  # long enough for its neighbours to have declared it dead
         self.local.probes.cancel()
         self.local.probes.adjust(+1)
+        self._pinged_suspects = set()  # their acks may wait unread: no silence to judge
         for member in self.local.active.values():
             if member.suspicion is not None:
                 member.suspicion.since += gap
+                if member.suspicion.silent_since is not None:
+                    member.suspicion.silent_since += gap
 
     # --- messages -----------------------------------------------------------------
 
@@ -112,6 +114,7 @@ class Detector:
         probe = self.local.probes.current
         if probe is not None and body["nonce"] == probe.nonce:
             probe.acked = True
+        self._pinged_suspects.discard(address)
         member = self.local.active.get(address)
         if member is not None and member.suspicion is not None:
             member.suspicion = None  # it answered us itself: no rumour outweighs that

@@ -25,6 +25,23 @@ HEARD = 4096  # newcomer news remembered, so each is relayed once
 RANK = {ALIVE: 0, SUSPECT: 1, DEAD: 2}  # at equal incarnation, suspect beats alive, dead both
 
 
+class Heard:
+    """Keys seen lately (a bounded LRU): news passed on once per node, as in SWIM's
+    infection-style dissemination, so no rumour circulates for ever."""
+
+    def __init__(self, size: int = HEARD) -> None:
+        self.size = size
+        self._keys: OrderedDict[tuple, None] = OrderedDict()
+
+    def __contains__(self, key: tuple) -> bool:
+        return key in self._keys
+
+    def add(self, key: tuple) -> None:
+        self._keys[key] = None
+        if len(self._keys) > self.size:
+            self._keys.popitem(last=False)
+
+
 class NewcomerNews:
     """Which news of newcomers travels on: each (address, incarnation) once, and at most
     STRANGER_NEWS a period, so passive views sample the whole network (SWIM's join
@@ -32,7 +49,7 @@ class NewcomerNews:
 
     def __init__(self) -> None:
         self._budget = STRANGER_NEWS
-        self._heard: OrderedDict[tuple[str, int], None] = OrderedDict()
+        self._heard = Heard()
 
     def new_period(self) -> None:
         self._budget = STRANGER_NEWS
@@ -42,9 +59,7 @@ class NewcomerNews:
         if (address, incarnation) in self._heard or self._budget <= 0:
             return False
         self._budget -= 1
-        self._heard[(address, incarnation)] = None
-        if len(self._heard) > HEARD:
-            self._heard.popitem(last=False)
+        self._heard.add((address, incarnation))
         return True
 
 
@@ -54,6 +69,7 @@ class Verdicts:
     def __init__(self, local: Local, joins: Joins, dead_after: float) -> None:
         self.local, self.joins, self.dead_after = local, joins, dead_after
         self.newcomers = NewcomerNews()
+        self.hearsay = Heard()  # claims about nodes outside the active view, passed on once
         self._last_rejoin: float | None = None
 
     def suspicion_timeout(self) -> float:
@@ -87,6 +103,20 @@ class Verdicts:
         self.local.news.queue(update)
         self.local.out.append((GOSSIP, address, {"updates": [list(update)]}))  # so it can refute
         self.local.event("peer_suspect", now, address, member.node_id)
+
+    def silent(self, address: str, now: float) -> None:
+        """Our own probe or ping of `address` went unanswered for a period: our accusation,
+        and time toward believing a peer that declared it dead (suspicion.py)."""
+        member = self.local.active.get(address)
+        if member is None:
+            return
+        self.suspect(address, now, self.local.self_addr)
+        suspicion = member.suspicion
+        if suspicion is not None:
+            if suspicion.silent_since is None:
+                suspicion.silent_since = now
+            if suspicion.settled(now, self.dead_after):
+                self._declare_dead(member, now, reason="confirmed")
 
     def expire(self, now: float) -> None:
         shortest = self.suspicion_timeout()
@@ -122,8 +152,10 @@ class Verdicts:
           suspicion too, swim.py);
         - suspicion and death claims about a neighbour count only at the incarnation we
           hold for it, and only as one accuser's word, the sender's: our own suspicion
-          timer decides (shorter as independent accusers confirm), and the subject's
-          refutation cancels it;
+          timer decides (shorter as independent accusers confirm), or a peer's verdict
+          once our own pings agree (suspicion.py; a verdict at another incarnation counts
+          too, about a member we suspect already: one of us may have missed a refutation);
+          the subject's refutation or its ack cancels it;
         - a node's news of its own death is its goodbye (`Membership.leave`), believed
           at once.
         A claim about this node at an incarnation it never had is forged, and ignored.
@@ -154,28 +186,41 @@ class Verdicts:
                     local.version += 1
                 local.news.queue((ALIVE, member.address, member.node_id, incarnation, ""))
             return
-        if state == ALIVE or incarnation != member.incarnation or not sender:
-            return  # another's word for its liveness, or a claim about an incarnation it lacks
-        self.suspect(member.address, now, sender)
+        if state == ALIVE or not sender:
+            return  # another's word for its liveness
+        if incarnation == member.incarnation:  # at another it is forged or old: no accusation
+            self.suspect(member.address, now, sender)
+        if state == DEAD and member.suspicion is not None:
+            # A verdict about a member we suspect, at whatever incarnation its sender held
+            # (either side of a refutation one of us missed just before it crashed): it
+            # counts once our own pings agree, so a liar's verdict on a live member is void.
+            member.suspicion.buried_by.add(sender)
+            if member.suspicion.settled(now, self.dead_after):
+                self._declare_dead(member, now, reason="confirmed")
 
     def _about_self(self, state: str, incarnation: int, sender: str | None) -> None:
         """SWIM's refutation: a live node suspected (or declared dead) outbids the rumour.
-        A claim about the incarnation this node holds raises it by one; a lower one is old
-        news, answered with the current "alive" to whoever sent it (it may hold us in a
-        one-sided view, and only our own word clears its suspicion); a higher one was
-        never ours: forged, ignored."""
+        A claim about the incarnation this node holds raises it by one, told to every
+        neighbour at once; a lower one is old news, answered with the current "alive" to
+        whoever sent it alone (it may hold us in a one-sided view, and only our own word
+        clears its suspicion; telling every neighbour each time a relayed copy arrived
+        multiplied what one forged claim cost); a higher one was never ours: forged,
+        ignored."""
         local = self.local
         if state == ALIVE or incarnation > local.incarnation:
             return
+        told = {sender} if sender else set()
         if incarnation == local.incarnation:
             local.incarnation = incarnation + 1
             local.probes.adjust(+1)  # Lifeguard: being suspected hints that we are the slow one
+            # Whoever suspects us holds us in its active view, as we mostly hold it in ours:
+            # tell every neighbour at once rather than wait for the epidemic.
+            told |= set(local.active)
         update = (ALIVE, local.self_addr, local.node_id, local.incarnation, "")
         local.news.queue(update)
-        # Whoever suspects us holds us in its active view, as we mostly hold it in ours: tell
-        # every neighbour, and the sender, at once rather than wait for the epidemic.
-        told = set(local.active) | ({sender} if sender else set())
-        local.out += [(GOSSIP, a, {"updates": [list(update)]}) for a in told]
+        # Four fields: only a suspicion names an accuser, and a receiver drops the rest (every
+        # refutation sent at once was dropped so, until the 2026-12-07 soak showed it).
+        local.out += [(GOSSIP, a, {"updates": [list(update[:4])]}) for a in told]
 
     def _alive(self, address: str, node_id: str, incarnation: int, sender: str) -> None:
         """News of a node outside the active view: a rumour for the passive view (the
@@ -194,16 +239,24 @@ class Verdicts:
 
     def _not_alive(self, state: str, address: str, node_id: str, incarnation: int,
                    now: float) -> None:
-        """A claim about a node outside the active view: passed on (the neighbours that hold
-        it judge it by their own rules) and its address leaves our passive view. It buries
-        nothing: a tombstone from hearsay would let one liar keep a node out of our views."""
+        """A claim about a node outside the active view: passed on once (the neighbours that
+        hold it judge it by their own rules) and its address leaves our passive view. It
+        buries nothing: a tombstone from hearsay would let one liar keep a node out of our
+        views. We cannot check its incarnation, so a claim at any incarnation travels and
+        none blocks another: a forged one at 2^53 must not stop the real news about the same
+        node at the incarnation its neighbours hold (it did, and circulated for ever)."""
         local = self.local
         buried = local.dead.incarnation(address, now)
-        pending = local.news.pending(address)
         if buried is not None and incarnation <= buried:
             return
-        if pending is not None and (pending[3], RANK[pending[0]]) >= (incarnation, RANK[state]):
+        key = (address, state, incarnation)
+        if key in self.hearsay:
             return
+        pending = local.news.pending(address)
+        if pending is not None and pending[3] >= incarnation and (
+                pending[0] == ALIVE or (pending[3] == incarnation and pending[0] == DEAD)):
+            return  # a refutation outbids older claims; a death, the suspicion before it
+        self.hearsay.add(key)
         if state == DEAD:
             local.passive.remove(address)
         local.news.queue((state, address, node_id, incarnation, ""))

@@ -45,7 +45,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -105,27 +104,6 @@ class Champion:
         self.rounds += 1
         self.challenger, self.challenger_fitness = None, -np.inf
         return changed
-
-    def to_map(self) -> dict[str, Any]:
-        """Plain data for the checkpoint."""
-        return {"x": None if self.x is None else self.x.tolist(), "score": self.score,
-                "generation": self.generation, "origin": self.origin, "rounds": self.rounds,
-                "challenger": None if self.challenger is None else self.challenger.tolist(),
-                "challenger_fitness": self.challenger_fitness,
-                "confirmations": list(self.confirmations),
-                "reached_target": self.reached_target, "best_round": self.best_round}
-
-    @classmethod
-    def from_map(cls, data: dict[str, Any]) -> Champion:
-        def vector(v: Any) -> np.ndarray | None:
-            return None if v is None else np.asarray(v, dtype=float)
-        return cls(vector(data["x"]), float(data["score"]), int(data["generation"]),
-                   str(data["origin"]), int(data["rounds"]), vector(data["challenger"]),
-                   float(data["challenger_fitness"]),
-                   # checkpoints written before confirmation rounds have none
-                   [float(v) for v in data.get("confirmations", [])],
-                   reached_target=bool(data.get("reached_target", False)),
-                   best_round=float(data.get("best_round", data["score"])))
 
     def confirm(self, lifetime_scores: np.ndarray) -> None:
         """Add the champion's scores on fresh lifetimes (pooled with its earlier ones)."""

@@ -19,8 +19,9 @@ No LunarLander run measured ever went below 0.5 of its initial sigma.
 
 from __future__ import annotations
 
+import copy
 import pickle
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import cma
@@ -29,7 +30,6 @@ import numpy as np
 from island.arrivals import Arrivals
 from island.stagnation import Stagnation
 
-STATE_VERSION = 1
 COLLAPSED = 0.1  # a step size below this share of the initial one has stopped searching
 
 
@@ -110,8 +110,46 @@ def pycma_options(popsize: int, seed: int, diagonal: bool, mirrored: bool, mean_
     return options
 
 
+Bounds = tuple[list[float | None], list[float | None]]  # per coordinate; None: unbounded
+
+
+@dataclass
+class IslandState:
+    """Everything an island remembers: what it was made with, its counters, its best-ever
+    genome and elites, its progress record, and pycma's strategy (island/state.py
+    checkpoints it through island/plain.py; an `Island` holds these fields as its own).
+
+    pycma's strategy is the one opaque part, as `es.pickle_dumps()` bytes: pycma
+    documents pickling as the way to save and resume a strategy, and its internals
+    (covariance, paths, adaptation state, evolving across pycma versions) cannot be
+    rebuilt from public fields.
+    """
+
+    x0: np.ndarray
+    sigma0: float
+    seed: int
+    diagonal: bool  # sep-CMA-ES
+    restarts_enabled: bool
+    max_popsize: int
+    base_popsize: int
+    max_injected: int  # 0: a quarter of the population (island/arrivals.py)
+    bounds: Bounds | None  # pycma's BoundTransform
+    mirrored: bool
+    mean_rate: float
+    best: BestEver
+    progress: Stagnation
+    generation: int = 0
+    restarts: int = 0
+    numerical_resets: int = 0  # strategies rebuilt after pycma's numerics broke down
+    last_failure: str = ""
+    cma: bytes = b""
+
+
 class Island:
-    """CMA-ES with a best-ever record, elites, capped injection and IPOP restarts."""
+    """CMA-ES with a best-ever record, elites, capped injection and IPOP restarts.
+
+    Its attributes are the fields of `IslandState` (`x0`, `generation`, `best`, ...), taken
+    by `_adopt`, and pycma's live strategy `es`."""
 
     def __init__(
         self,
@@ -128,28 +166,34 @@ class Island:
         mirrored: bool = False,
         mean_rate: float = 1.0,
     ):
-        self.x0 = np.asarray(x0, dtype=float).copy()
-        self.dim = len(self.x0)
-        self.sigma0 = sigma
-        self.seed = seed
-        self.diagonal = self.dim > sep_above
-        self.restarts_enabled = restarts
-        self.progress = Stagnation(stagnation)
-        self.max_popsize = max_popsize
-        default_popsize = 4 + int(3 * np.log(self.dim))
-        self.base_popsize = popsize or default_popsize
-        self.arrivals = Arrivals(max_injected)
-        self.bounds = bounds  # per coordinate, None for unbounded; pycma's BoundTransform
-        self.mirrored = mirrored
-        self.mean_rate = mean_rate
-        self.generation = 0
-        self.restarts = 0
-        self.last_restart = ""  # why the last restart happened (not kept in checkpoints)
-        self.numerical_resets = 0  # strategies rebuilt after pycma's numerics broke down
-        self.last_failure = ""
-        self.best = BestEver(self.x0.copy())
-        self._untold: bytes | None = None  # the strategy before an ask not yet told
+        x0 = np.asarray(x0, dtype=float).copy()
+        self._adopt(IslandState(
+            x0, sigma, seed, len(x0) > sep_above, restarts, max_popsize,
+            popsize or 4 + int(3 * np.log(len(x0))), max_injected, bounds, mirrored,
+            mean_rate, BestEver(x0.copy()), Stagnation(stagnation)))
         self.es = self._new_strategy(self.x0, self.base_popsize)
+
+    def _adopt(self, state: IslandState) -> None:
+        """Take the fields of `state` as this island's own (all but pycma's strategy)."""
+        for name in REMEMBERED:
+            setattr(self, name, getattr(state, name))
+        self.dim = len(self.x0)
+        self.arrivals = Arrivals(self.max_injected)
+        self.last_restart = ""  # why the last restart happened (for the log, not kept)
+        self._untold: bytes | None = None  # the strategy before an ask not yet told
+
+    def state(self) -> IslandState:
+        """Everything this island remembers, copied; an abandoned ask is undone."""
+        remembered = copy.deepcopy({name: getattr(self, name) for name in REMEMBERED})
+        return IslandState(**remembered, cma=self._untold or self.es.pickle_dumps())
+
+    @classmethod
+    def from_state(cls, state: IslandState) -> Island:
+        """The island `state()` described, going on where it stopped."""
+        island = cls.__new__(cls)
+        island._adopt(copy.deepcopy(state))
+        island.es = pickle.loads(state.cma)  # our own checkpoint file, checksummed
+        return island
 
     def _new_strategy(self, mean: np.ndarray, popsize: int) -> cma.CMAEvolutionStrategy:
         seed = int(self.seed + 1000 * self.restarts) % (2**31 - 1) or 1
@@ -256,74 +300,5 @@ class Island:
         self.es = self._new_strategy(self.mean if around is None else around, popsize)
         self.progress.reset()
 
-    def state(self) -> dict[str, Any]:
-        """Everything this island remembers, as plain data (see `island_state`)."""
-        return island_state(self)
 
-    @classmethod
-    def from_state(cls, state: dict[str, Any]) -> Island:
-        """The island `state()` described; ValueError for another state version."""
-        return island_from_state(state)
-
-
-def island_state(island: Island) -> dict[str, Any]:
-    """Everything an island remembers, as plain data (island/state.py frames it).
-
-    pycma's strategy is the one opaque part: `es.pickle_dumps()` is pycma's documented
-    way to save and resume it, and its internals (covariance, paths, adaptation
-    state, evolving across pycma versions) cannot be rebuilt from public fields.
-    """
-    return {
-        "version": STATE_VERSION,
-        "x0": island.x0.tolist(), "sigma0": island.sigma0, "seed": island.seed,
-        "diagonal": island.diagonal, "restarts_enabled": island.restarts_enabled,
-        "stagnation": island.progress.patience, "max_popsize": island.max_popsize,
-        "base_popsize": island.base_popsize,
-        "max_injected": island.arrivals.max_injected_option,
-        "mirrored": island.mirrored, "mean_rate": island.mean_rate,
-        "bounds": None if island.bounds is None else [list(island.bounds[0]),
-                                                    list(island.bounds[1])],
-        "generation": island.generation, "restarts": island.restarts,
-        "numerical_resets": island.numerical_resets, "last_failure": island.last_failure,
-        "best_x": island.best.x.tolist(), "best_fitness": island.best.fitness,
-        "best_generation": island.best.generation,
-        "elites": [[e.x.tolist(), e.fitness, e.generation] for e in island.best.elites],
-        "since_improvement": island.progress.since_improvement,
-        "best_median": island.progress.best_median,
-        "recent_medians": list(island.progress.recent_medians),
-        "since_restart": island.progress.since_restart,
-        "cma": island._untold or island.es.pickle_dumps(),  # an abandoned ask is undone
-    }
-
-
-def island_from_state(state: dict[str, Any]) -> Island:
-    """The island `island_state` described; ValueError for another state version."""
-    if state.get("version") != STATE_VERSION:
-        raise ValueError(f"island state version {state.get('version')!r}, this code reads "
-                         f"{STATE_VERSION}")
-    island = Island.__new__(Island)
-    island.x0 = np.asarray(state["x0"], dtype=float)
-    island.dim = len(island.x0)
-    island.sigma0, island.seed = state["sigma0"], state["seed"]
-    island.diagonal, island.restarts_enabled = state["diagonal"], state["restarts_enabled"]
-    island.max_popsize = state["max_popsize"]
-    island.base_popsize = state["base_popsize"]
-    island.arrivals = Arrivals(state["max_injected"])
-    island.mirrored = bool(state["mirrored"])
-    island.mean_rate = float(state["mean_rate"])
-    bounds = state["bounds"]
-    island.bounds = None if bounds is None else (list(bounds[0]), list(bounds[1]))
-    island.generation, island.restarts = state["generation"], state["restarts"]
-    island.numerical_resets = state["numerical_resets"]
-    island.last_failure, island.last_restart = state["last_failure"], ""
-    island.best = BestEver(
-        np.asarray(state["best_x"], dtype=float), float(state["best_fitness"]),
-        state["best_generation"], [Elite(np.asarray(x, dtype=float), float(f), int(g))
-                                   for x, f, g in state["elites"]])
-    island.progress = Stagnation(
-        state["stagnation"], state["since_improvement"], float(state["best_median"]),
-        [float(m) for m in state["recent_medians"]],
-        state["since_restart"])
-    island._untold = None
-    island.es = pickle.loads(state["cma"])  # our own checkpoint file, checksummed
-    return island
+REMEMBERED = [f.name for f in fields(IslandState) if f.name != "cma"]

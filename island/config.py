@@ -11,21 +11,17 @@ import argparse
 import dataclasses
 import math
 import tomllib
-import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from genome.layout import INITS, W_MAX
-from gossip.config import GossipConfig, option
+from gossip.config import GossipConfig
+from gossip.options import ConfigError, option, set_field
 
 RESCUE_FROM = ("mean", "start")  # where evolution.rescue restarts the island
 NO_TARGET = math.inf  # `--target none`: a score never reached, so only a cap ends the run
-
-
-class ConfigError(ValueError):
-    """A configuration that cannot run; the message names the key and the problem."""
 
 
 @dataclass
@@ -201,45 +197,6 @@ def _field_owner() -> dict[str, tuple[str, Any]]:
     return owners
 
 
-def _word(section: str, name: str, value: Any) -> Any:
-    """The value a word stands for in this option (`none` for `target`), else `value`."""
-    words = next(f.metadata.get("words", {}) for f in dataclasses.fields(SECTIONS[section])
-                 if f.name == name)
-    return words.get(value.lower(), value) if isinstance(value, str) else value
-
-
-def _coerce(value: Any, annotation: Any, where: str) -> Any:
-    """Check a TOML value against a field type, with a message naming the key."""
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if value is None:
-            return None
-        return _coerce(value, args[0], where)
-    if origin is list:
-        (item,) = typing.get_args(annotation)
-        if not isinstance(value, list):
-            raise ConfigError(f"{where}: expected a list, got {value!r}")
-        return [_coerce(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
-    if annotation is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{where}: expected true or false, got {value!r}")
-        return value
-    if annotation is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{where}: expected an integer, got {value!r}")
-        return value
-    if annotation is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{where}: expected a number, got {value!r}")
-        return float(value)
-    if annotation is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{where}: expected a string, got {value!r}")
-        return value
-    raise ConfigError(f"{where}: unsupported option type {annotation!r}")
-
-
 def _apply(config: NodeConfig, values: dict[str, Any], source: str) -> None:
     """Apply a {section: {key: value}} mapping, rejecting unknown sections and keys."""
     for section, table in values.items():
@@ -251,14 +208,12 @@ def _apply(config: NodeConfig, values: dict[str, Any], source: str) -> None:
             raise ConfigError(f"{source}: [{section}] must be a table")
         target = getattr(config, section)
         names = {f.name: f for f in dataclasses.fields(target)}
-        hints = typing.get_type_hints(type(target))
         for key, value in table.items():
             if key not in names:
                 raise ConfigError(
                     f"{source}: unknown key {key!r} in [{section}]; known: {', '.join(names)}"
                 )
-            setattr(target, key, _coerce(_word(section, key, value), hints[key],
-                                         f"{source}: [{section}] {key}"))
+            set_field(target, key, value, f"{source}: [{section}] {key}")
 
 
 def load_toml(path: str | Path) -> dict[str, Any]:
@@ -293,22 +248,6 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
                                    metavar=f.name.upper(), help=help_text)
 
 
-def _parse_flag(text: str, annotation: Any, flag: str) -> Any:
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
-        origin = typing.get_origin(annotation)
-    try:
-        if origin is list:
-            (item,) = typing.get_args(annotation)
-            return [item(part) for part in text.split(",") if part.strip()]
-        if annotation in (int, float, str):
-            return annotation(text)
-    except ValueError:
-        raise ConfigError(f"{flag}: cannot read {text!r} as {annotation.__name__}") from None
-    return text
-
-
 def build_config(args: argparse.Namespace) -> NodeConfig:
     """Defaults, then the TOML file, then flags; validated."""
     config = NodeConfig()
@@ -318,13 +257,10 @@ def build_config(args: argparse.Namespace) -> NodeConfig:
     for name, value in vars(args).items():
         if name not in owners:
             continue
-        section, annotation = owners[name]
-        flag = "--" + name.replace("_", "-")
-        value = _word(section, name, value)
-        if isinstance(value, str):
-            value = _parse_flag(value, annotation, flag)
+        section, _ = owners[name]
         # Flags and TOML values pass the same one type check.
-        setattr(getattr(config, section), name, _coerce(value, annotation, flag))
+        set_field(getattr(config, section), name, value, "--" + name.replace("_", "-"),
+                  from_text=True)
     validate(config)
     return config
 

@@ -9,6 +9,7 @@ evaluator that scores a population on all of them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from envs import EnvInfo, EvalSettings, Evaluator, UnknownEnvironmentError, env_info
@@ -55,7 +56,7 @@ class TrainingEnvs:
             spec = GenomeSpec(ev.kind, (info.obs_dim, *ev.hidden, info.act_dim), ev.spec_family)
             settings.append(EvalSettings(env_id, spec, ev.max_steps or None,
                                          ev.lifetime_fitness, ev.w_max, ev.normalise_obs,
-                                         ev.train_reward_floor, ev.simulator))
+                                         ev.simulator, ev.lifetime))
         return cls(tuple(settings), ev.envs_fitness)
 
     @property
@@ -86,11 +87,12 @@ class TrainingEnvs:
         """What steps the training episodes (every environment's the same)."""
         return self.primary.simulated_in
 
-    def evaluator(self, workers: int | None,
-                  simulator: str | None = None) -> Evaluator | MultiEnvEvaluator:
+    def evaluator(self, workers: int | None, simulator: str | None = None,
+                  abort: Callable[[], bool] | None = None) -> Evaluator | MultiEnvEvaluator:
         """An evaluator over every environment (the node's default factory); `simulator`
-        replaces the training one (the final held-out score is judged in gymnasium)."""
+        replaces the training one (the final held-out score is judged in gymnasium);
+        `abort` ends an evaluation early (the node's stop, EvaluationAborted)."""
         settings = [s if simulator is None else s.judged_in(simulator) for s in self.settings]
         if self.several:
-            return MultiEnvEvaluator(settings, workers, self.across)
-        return Evaluator(settings[0], workers)
+            return MultiEnvEvaluator(settings, workers, self.across, abort)
+        return Evaluator(settings[0], workers, abort=abort)

@@ -10,12 +10,11 @@ Everything here is in memory; the node around it owns files, signals and the clo
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 import numpy as np
 
-from envs import HELD_OUT_SEED_BASE, EvalSettings
+from envs import HELD_OUT_SEED_BASE, EvalSettings, Evaluation
 from envs.random_policy import random_policy
 from genome.layout import named_rules
 from genome.spec import GenomeSpec
@@ -34,18 +33,16 @@ class Generations:
 
     def __init__(self, config: NodeConfig, spec: GenomeSpec, settings: EvalSettings,
                  state: NodeState, evaluator: Any, gossip: Any,
-                 event: Callable[..., None], abort: Callable[[], bool],
-                 stop: StopCriteria | None = None):
+                 event: Callable[..., None], stop: StopCriteria | None = None):
         self.config, self.spec, self.settings, self.state = config, spec, settings, state
         self.stop = stop or StopCriteria()
-        self.evaluator, self.gossip, self.event, self.abort = evaluator, gossip, event, abort
+        self.evaluator, self.gossip, self.event = evaluator, gossip, event
         self.island, self.rng = state.island, state.seeds
         self.champion: Champion = state.champion or Champion()
         self.champion.predicted_for = config.stop.final_episodes  # what the run will claim
         self.migration = Migration(spec, settings.w_max, event, state.migration)
         state.champion, state.migration = self.champion, self.migration.counters
-        # An island on several environments plays every seed in each of them.
-        self.env_ids: list[str] = list(getattr(evaluator, "env_ids", [settings.env_id]))
+        self.env_ids: list[str] = evaluator.env_ids
         self.validation = Validation(config, self.stop, self.champion, self._score,
                                      self._lifetime_scores, self._seeds, event)
 
@@ -67,22 +64,21 @@ class Generations:
         return self.validation.best(self.island)
 
     def _seeds(self, lifetimes: int) -> np.ndarray:
-        """Fresh training seeds, (lifetimes, episodes per lifetime)."""
-        return self.rng.integers(0, HELD_OUT_SEED_BASE,
-                                 size=(lifetimes, self.config.evaluation.lifetime))
+        """Fresh training seeds for `lifetimes` lifetimes, one per episode."""
+        return self.rng.integers(0, HELD_OUT_SEED_BASE, size=lifetimes * self.settings.lifetime)
 
     def _score(self, X: np.ndarray, seeds: np.ndarray) -> np.ndarray:
-        return self._counted(self.evaluator.evaluate, X, seeds)
+        return self._evaluate(X, seeds).fitness
 
     def _lifetime_scores(self, X: np.ndarray, seeds: np.ndarray) -> np.ndarray:
-        return self._counted(self.evaluator.lifetime_scores, X, seeds)
+        return self._evaluate(X, seeds).lifetimes
 
-    def _counted(self, scorer: Callable[..., np.ndarray], X: np.ndarray,
-                 seeds: np.ndarray) -> np.ndarray:
-        """`scorer(X, seeds)`, with every episode it plays (in every environment) counted."""
-        scores = scorer(X, seeds, abort=self.abort)
-        self.state.evaluations += len(X) * seeds.size * len(self.env_ids)
-        return scores
+    def _evaluate(self, X: np.ndarray, seeds: np.ndarray, floor: float | None = None
+                  ) -> Evaluation:
+        """Score X on `seeds`, with every episode it plays (in every environment) counted."""
+        result = self.evaluator.evaluate(X, seeds, floor=floor)
+        self.state.evaluations += result.episodes
+        return result
 
     def step(self, wall: Callable[[], float]) -> GenerationRecord:
         """One generation: migrants in, ask, score, tell, champion round, elites out."""
@@ -95,9 +91,10 @@ class Generations:
                                   else self.config.evolution.mean_rate)
         population = self.island.ask()
         floored = self._floored()
-        fitness = self._counted(partial(self.evaluator.evaluate, shaped=floored), population.X,
-                                self._seeds(self.validation.lifetimes))
-        env_scores = self._env_scores(int(np.argmax(fitness)))
+        scored = self._evaluate(population.X, self._seeds(self.validation.lifetimes),
+                                self.config.evaluation.train_reward_floor if floored else None)
+        fitness = scored.fitness
+        env_scores = self._env_scores(scored, int(np.argmax(fitness)))
         restarts = self.island.restarts
         improved = self.island.tell(population.X, fitness)
         if self.island.restarts != restarts:
@@ -157,11 +154,10 @@ class Generations:
         base = 0.0 if len(self.env_ids) > 1 else random_policy(self.settings.env_id).mean_return
         return base + level * (target - base)
 
-    def _env_scores(self, row: int) -> dict[str, float] | None:
+    @staticmethod
+    def _env_scores(scored: Evaluation, row: int) -> dict[str, float] | None:
         """The normalised score in each environment of one genome just scored (several
         environments only: one environment's score is the fitness itself)."""
-        scores = getattr(self.evaluator, "last_scores", None)
-        if scores is None or len(self.env_ids) < 2:
+        if len(scored.env_scores) < 2:
             return None
-        return {env_id: round(float(s[row]), 4)
-                for env_id, s in zip(self.env_ids, scores, strict=True)}
+        return {env_id: round(float(s[row]), 4) for env_id, s in scored.env_scores.items()}

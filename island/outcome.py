@@ -3,7 +3,6 @@ behind changes, and, when it finishes, that genome's score on held-out lifetimes
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -67,12 +66,11 @@ class Outcome:
                         "validation" if gens.validating else "training")
 
     def final_score(self, evaluator: Any, lifetimes: int,
-                    abort: Callable[[], bool] | None = None,
                     simulator: str | None = None) -> dict[str, Any]:
         """The run's result: its best genome on held-out lifetimes, logged as `held_out`
         with the `simulator` that scored it."""
         gens = self.generations
-        summary = self.held_out(evaluator, gens.best()[0], lifetimes, abort)
+        summary = self.held_out(evaluator, gens.best()[0], lifetimes)
         summary["simulator"] = simulator or self.settings.simulated_in
         summary["training_best"] = gens.island.best.fitness
         if gens.validating:
@@ -98,23 +96,22 @@ class Outcome:
         }
         self.run_dir.write_best(encode_genome(self.spec, x, meta))
 
-    def held_out(self, evaluator: Any, x: np.ndarray, lifetimes: int,
-                 abort: Callable[[], bool] | None = None) -> dict[str, Any]:
+    def held_out(self, evaluator: Any, x: np.ndarray, lifetimes: int) -> dict[str, Any]:
         """Score `x` on held-out lifetimes (seeds no training draws); the summary is logged.
-        `abort` ends it early (EvaluationAborted), as it does a generation."""
-        K = self.evaluation.lifetime
+        The evaluator's `abort` ends it early (EvaluationAborted), as it does a generation."""
+        K = self.settings.lifetime
         seeds = held_out_seeds(lifetimes, K)
         X = np.asarray(x, dtype=float)[None, :]
         how = self.settings.lifetime_fitness
         summary: dict[str, Any] = {"lifetimes": lifetimes, "episodes_per_lifetime": K,
                                    "lifetime_fitness": how}
         if not isinstance(evaluator, MultiEnvEvaluator):
-            curves = evaluator.episode_returns(X, seeds, abort)[0]
+            curves = evaluator.episode_returns(X, seeds)[0]
             returns = lifetime_fitness(curves, how)
         else:
             # Every environment on the same held-out seeds; the headline is the mean of the
             # normalised scores, as training's fitness, and each environment is named.
-            raw = [r[0] for r in evaluator.raw_returns(X, seeds, abort)]
+            raw = [r[0] for r in evaluator.raw_returns(X, seeds)]
             normalised = [scale.normalise(r) for r, scale in zip(raw, evaluator.scales,
                                                                  strict=True)]
             summary["envs"] = {

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from envs import EvalSettings, Evaluator
+from envs import EvalSettings, Evaluation, Evaluator
 from genome.spec import GenomeSpec
 from island.config import NodeConfig
 from island.lock import RunDirectoryError, RunLock
@@ -35,14 +35,13 @@ class EvaluatorLike(Protocol):
     steps: int
     worker_cpu: float
 
+    @property
+    def env_ids(self) -> list[str]: ...
+
     def evaluate(self, X: np.ndarray, seeds: np.ndarray,
-                 abort: Callable[[], bool] | None = None, shaped: bool = False) -> np.ndarray: ...
+                 floor: float | None = None) -> Evaluation: ...
 
-    def episode_returns(self, X: np.ndarray, seeds: np.ndarray,
-                        abort: Callable[[], bool] | None = None) -> np.ndarray: ...
-
-    def lifetime_scores(self, X: np.ndarray, seeds: np.ndarray,
-                        abort: Callable[[], bool] | None = None) -> np.ndarray: ...
+    def episode_returns(self, X: np.ndarray, seeds: np.ndarray) -> np.ndarray: ...
 
     def close(self) -> None: ...
 

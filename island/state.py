@@ -1,27 +1,16 @@
 """What a node checkpoints: one typed, versioned document, and the rules for reading it.
 
-The checkpoint payload (island/checkpoint.py frames it) is a msgpack map:
-
-    version      CHECKPOINT_VERSION; any other version is refused with a message
-    fingerprint  the genome spec's fingerprint; a checkpoint of another spec is refused
-    island       Island.state(): counters, best-ever, elites, restart bookkeeping, and
-                 pycma's strategy as `es.pickle_dumps()` bytes (the one pickle: see
-                 Island.state for why)
-    rng          {"seeds": JSON of numpy's PCG64 state (its 128-bit integers do not fit
-                 msgpack), "numpy_global": numpy's global MT19937 state, which pycma
-                 samples from, as [name, keys, pos, has_gauss, cached_gaussian]}
-    evaluations  episode evaluations so far
-    wall         seconds of wall time so far
-    migration    MigrationCounters as a map
-    champion     Champion.to_map()
+The checkpoint payload (island/checkpoint.py frames it) is `Checkpoint` as plain data
+(island/plain.py, the one routine for every part). CHECKPOINT_VERSION is its one version
+number: a file of another version is refused in one line (start anew with --fresh), and
+no code reads an older shape.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -29,12 +18,48 @@ from genome.layout import clip_to_bounds, initial_vector, search_bounds
 from genome.spec import GenomeSpec
 from island.champion import Champion
 from island.checkpoint import CheckpointError, checkpoint_files, read_checkpoint, save_checkpoint
-from island.cmaes_island import Island
+from island.cmaes_island import Island, IslandState
 from island.config import NodeConfig
 from island.migration import MigrationCounters
+from island.plain import from_plain, to_plain
 
-CHECKPOINT_VERSION = 2
+CHECKPOINT_VERSION = 3  # 3: every part through island/plain.py (2026-12)
 INIT_STREAM = 0x1417  # the random initial mean's own stream of the island seed
+
+
+@dataclass
+class NumpyGlobal:
+    """numpy's global MT19937 state, which pycma samples from (`np.random.get_state()`)."""
+
+    name: str
+    keys: list[int]
+    pos: int
+    has_gauss: int
+    cached_gaussian: float
+
+    @classmethod
+    def now(cls) -> NumpyGlobal:
+        name, keys, pos, has_gauss, cached = np.random.get_state()
+        return cls(name, keys.tolist(), pos, has_gauss, cached)
+
+    def restore(self) -> None:
+        np.random.set_state((self.name, np.asarray(self.keys, dtype=np.uint32), self.pos,
+                             self.has_gauss, self.cached_gaussian))
+
+
+@dataclass
+class Checkpoint:
+    """The checkpoint document: a `NodeState` as plain data, with its version."""
+
+    version: int
+    fingerprint: str  # the genome spec's; a checkpoint of another spec is refused
+    island: IslandState
+    seeds: str  # the seed stream's PCG64 state as JSON (its 128-bit integers do not fit msgpack)
+    numpy_global: NumpyGlobal
+    evaluations: int  # episodes played so far
+    wall: float  # seconds of wall time so far
+    migration: MigrationCounters
+    champion: Champion
 
 
 @dataclass
@@ -67,43 +92,34 @@ class NodeState:
     def generation(self) -> int:
         return self.island.generation
 
-    def to_map(self) -> dict[str, Any]:
-        """The checkpoint document (see the module docstring)."""
-        name, keys, pos, has_gauss, cached = np.random.get_state()
-        return {
-            "version": CHECKPOINT_VERSION, "fingerprint": self.fingerprint,
-            "island": self.island.state(),
-            "rng": {"seeds": json.dumps(self.seeds.bit_generator.state),
-                    "numpy_global": [name, keys.tolist(), pos, has_gauss, cached]},
-            "evaluations": self.evaluations, "wall": self.wall,
-            "migration": asdict(self.migration or MigrationCounters()),
-            "champion": (self.champion or Champion()).to_map(),
-        }
+    def to_map(self) -> dict:
+        """The checkpoint document as plain data (see `Checkpoint`)."""
+        return to_plain(Checkpoint(
+            CHECKPOINT_VERSION, self.fingerprint, self.island.state(),
+            json.dumps(self.seeds.bit_generator.state), NumpyGlobal.now(), self.evaluations,
+            self.wall, self.migration or MigrationCounters(), self.champion or Champion()))
 
     @classmethod
-    def from_map(cls, document: dict[str, Any], source: str = "checkpoint") -> NodeState:
+    def from_map(cls, document: dict, source: str = "checkpoint") -> NodeState:
         """Check the version and rebuild; CheckpointError (one line) when it cannot be used."""
         version = document.get("version")
         if version != CHECKPOINT_VERSION:
-            raise CheckpointError(f"{source}: checkpoint version {version!r}, this island-node "
-                                  f"reads version {CHECKPOINT_VERSION}")
+            age = "an older" if isinstance(version, int) and version < CHECKPOINT_VERSION \
+                else "another"
+            raise CheckpointError(f"{source}: written by {age} version of island-network "
+                                  f"(checkpoint version {version!r}, this version reads "
+                                  f"{CHECKPOINT_VERSION}); start anew with --fresh")
         try:
+            saved = from_plain(Checkpoint, document)
             seeds = np.random.default_rng()
-            seeds.bit_generator.state = json.loads(document["rng"]["seeds"])
-            name, keys, pos, has_gauss, cached = document["rng"]["numpy_global"]
-            state = cls(
-                fingerprint=document["fingerprint"],
-                island=Island.from_state(document["island"]),
-                seeds=seeds, evaluations=int(document["evaluations"]),
-                wall=float(document["wall"]),
-                migration=MigrationCounters(**document["migration"]),
-                champion=Champion.from_map(document["champion"]),
-            )
-            np.random.set_state((name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
-            return state
+            seeds.bit_generator.state = json.loads(saved.seeds)
+            state = cls(saved.fingerprint, Island.from_state(saved.island), seeds,
+                        saved.evaluations, saved.wall, saved.migration, saved.champion)
+            saved.numpy_global.restore()
         except Exception as exc:  # a field missing or of the wrong shape: unusable, say so
             raise CheckpointError(f"{source}: unusable checkpoint content: "
                                   f"{type(exc).__name__}: {exc}") from None
+        return state
 
     def save(self, run_dir: Path) -> Path:
         return save_checkpoint(run_dir, self.to_map())

@@ -7,7 +7,7 @@ sample since the last round meet on the same fresh training lifetimes
 fresh lifetimes, a batch at a time while inconclusive, and the run may stop only
 on the confirmed bound. A lifetime's score in a confirmation is the one training
 ranks by: on an island of several environments, its normalised scores
-aggregated across them (`lifetime_scores` of the evaluator).
+aggregated across them (the `lifetimes` of the evaluator's `Evaluation`).
 
 A signal or a lost worker during a round ends the round, never the generation
 before it: the generation is already told, and is logged and checkpointed.

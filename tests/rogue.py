@@ -1,19 +1,28 @@
-"""A rogue peer on 127.0.0.1 that speaks the protocol by hand: valid messages, lies inside.
+"""A rogue peer on 127.0.0.1 that speaks the protocol by hand: valid messages, lies inside;
+and the scene it acts in: real nodes on loopback, every one closed when the test ends.
 
-It owns a real listening socket (so it can prove its own address when it
+The rogue owns a real listening socket (so it can prove its own address when it
 wants to be a member) and a DEALER to its victim. Every receive has a timeout.
-Used by tests/test_rogue_peers.py and benchmarks/gossip_flood.py.
+Used by tests/test_rogue_peers.py, tests/test_forged_claims.py and the gossip
+benchmarks (flood, attacks, soak).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import socket
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import zmq
 
+from genome import GenomeSpec
+from gossip import Gossip, GossipConfig, Migrant
 from gossip.messages import (
     ACK,
     ECHO,
@@ -25,8 +34,12 @@ from gossip.messages import (
     decode_message,
     encode_message,
 )
+from tests import conftest
 
+ROOT = Path(__file__).resolve().parent.parent
 MAX_BYTES = 4 * 1024 * 1024
+SPEC = GenomeSpec("weights+rules", (4, 8, 2))
+wait_for = functools.partial(conftest.wait_for, timeout=15.0, interval=0.02)
 
 
 class Rogue:
@@ -163,3 +176,112 @@ class Exhaustion:
         for zsock in self.idle:
             zsock.close(linger=0)
         self.context.term()
+
+
+def config(**changes) -> GossipConfig:
+    """Fast membership (0.1 s periods, dead after 1 s) on a free loopback port."""
+    settings = dict(bind="tcp://127.0.0.1:0", heartbeat_interval=0.1, dead_after=1.0)
+    settings.update(changes)
+    return GossipConfig(**settings)
+
+
+def elite(origin: str, generation: int) -> Migrant:
+    x = np.full(SPEC.dim, float(generation))
+    return Migrant(origin, origin, SPEC, x, 1.0, generation, "elite", "CartPole-v1")
+
+
+def fakes(n: int, salt: int = 0) -> list[str]:
+    """Addresses nothing listens on (reserved documentation range)."""
+    return [f"tcp://192.0.2.{1 + i % 250}:{1024 + salt * 4000 + i // 250}" for i in range(n)]
+
+
+def deaths(node: Gossip, events: list[dict]) -> list[str]:
+    """Peers `node` declared dead so far; `events` keeps what was drained before."""
+    events += node.events()
+    return [e["peer"] for e in events if e["event"] == "peer_dead"]
+
+
+class Scene:
+    """The nodes, rogues and plain sockets of one test or measurement, all closed when it
+    ends (what `defer` was given first of all, then sockets, rogues and nodes)."""
+
+    def __init__(self) -> None:
+        self.nodes: list[Gossip] = []
+        self.rogues: list[Rogue] = []
+        self.sockets: list[zmq.Socket] = []
+        self.processes: list[subprocess.Popen] = []
+        self._context: zmq.Context | None = None
+        self._deferred: list = []
+
+    def __enter__(self) -> Scene:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for call in reversed(self._deferred):
+            call()
+        for sock in self.sockets:
+            sock.close(linger=0)
+        if self._context is not None:
+            self._context.term()
+        for rogue in self.rogues:
+            rogue.close()
+        for node in self.nodes:
+            node.close()
+        for proc in self.processes:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(timeout=10)
+            if proc.stdout is not None:
+                proc.stdout.close()
+
+    def defer(self, call) -> None:
+        """Call `call()` first when the scene ends (e.g. release a hung resolver)."""
+        self._deferred.append(call)
+
+    def add(self, node: Gossip) -> Gossip:
+        """Start `node` and close it with the scene."""
+        self.nodes.append(node)
+        node.start()
+        return node
+
+    def start(self, node_id: str, seeds=(), **changes) -> Gossip:
+        return self.add(Gossip(config(**changes), node_id, seeds=list(seeds)))
+
+    def pair(self, **changes) -> tuple[Gossip, Gossip]:
+        """A victim (with `changes`) and an honest peer, each the other's only neighbour."""
+        victim = self.start("victim", **changes)
+        honest = self.start("honest", seeds=[victim.address])
+        wait_for(lambda: victim.peers() == [honest.address]
+                 and honest.peers() == [victim.address],
+                 "victim and honest to become neighbours")
+        return victim, honest
+
+    def rogue(self, target: str, node_id: str = "rogue", join: bool = False) -> Rogue:
+        """A rogue aimed at `target`; with `join`, a proven member of its active view."""
+        rogue = Rogue(target, node_id=node_id)
+        self.rogues.append(rogue)
+        if join:
+            assert rogue.join(), f"{node_id} could not even join"
+        return rogue
+
+    def member(self, node_id: str, bind: str, *flags: str) -> subprocess.Popen:
+        """A `python -m gossip` member process (its first line on stdout says where it
+        listens), killed when the scene ends if it still runs."""
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gossip", "--node-id", node_id, "--bind", bind,
+             "--max-time", "60", *flags],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.processes.append(proc)
+        return proc
+
+    def dealer(self, target: str, options: dict[int, Any] | None = None) -> zmq.Socket:
+        """A bare DEALER connected to `target`, with socket `options` set first."""
+        if self._context is None:
+            self._context = zmq.Context()
+        sock = self._context.socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 0)
+        for option, value in (options or {}).items():
+            sock.setsockopt(option, value)
+        sock.connect(target)
+        self.sockets.append(sock)
+        return sock

@@ -111,3 +111,16 @@ def test_a_checkpoint_of_an_older_format_is_refused_in_one_line(tmp_path):
     assert state is None and len(problems) == 1
     assert "older version of island-network" in problems[0] and "--fresh" in problems[0]
     assert "\n" not in problems[0]
+
+
+def test_a_checkpoint_of_an_older_version_is_refused_in_one_line(tmp_path):
+    """A checkpoint written by an earlier release (version 2: the island's state in its own
+    hand-written shape) is named as such and never read by a fallback."""
+    from island.checkpoint import save_checkpoint
+    from island.state import CHECKPOINT_VERSION
+
+    save_checkpoint(tmp_path, {"version": CHECKPOINT_VERSION - 1, "island": {"version": 1}})
+    state, problems = load_latest(tmp_path)
+    assert state is None and len(problems) == 1
+    assert f"older version of island-network (checkpoint version {CHECKPOINT_VERSION - 1}" \
+        in problems[0] and "--fresh" in problems[0] and "\n" not in problems[0]

@@ -150,7 +150,7 @@ def test_learned_rule_of_one_width_round_trips_runs_and_grafts_onto_another():
     admission = admit(wide, target, narrow, rule, 5.0)
     assert admission.outcome == GRAFTED
     with Evaluator(EvalSettings("CartPole-v1", wide), workers=0) as ev:
-        assert np.isfinite(ev.evaluate(admission.x[None, :], [[1, 2]])).all()
+        assert np.isfinite(ev.evaluate(admission.x[None, :], [[1, 2]]).fitness).all()
 
 
 def test_every_learned_parameter_is_documented_with_its_initial_value():

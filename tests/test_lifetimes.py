@@ -2,9 +2,11 @@
 
 import json
 
+import numpy as np
 import pytest
 
-from genome import decode_genome
+from envs import EvalSettings, Evaluator
+from genome import GenomeSpec, decode_genome
 from island.runlog import read_jsonl
 from tests.conftest import run_cli
 
@@ -28,6 +30,23 @@ def test_lifetimes_count_every_episode_and_the_node_reports_its_learning_curve(t
     assert held_out["lifetime_fitness"] == "weighted"
     _, _, meta = decode_genome((run / "best.msgpack").read_bytes())
     assert meta["lifetime"] == 3 and meta["lifetime_fitness"] == "weighted"
+
+
+def test_the_settings_lifetime_groups_a_flat_list_of_episode_seeds():
+    """`EvalSettings.lifetime` says how many episodes make a lifetime: four seeds are two
+    lifetimes of two, as the same seeds written as a (lifetimes, episodes) array."""
+    spec = GenomeSpec("rules", (4, 4, 2), "threefactor")
+    X = np.random.default_rng(3).normal(0.0, 0.5, (2, spec.dim))
+    two = EvalSettings("CartPole-v1", spec, 40, "mean", simulator="gymnasium", lifetime=2)
+    with Evaluator(two, workers=0) as grouped, \
+            Evaluator(EvalSettings("CartPole-v1", spec, 40, "mean", simulator="gymnasium"),
+                      workers=0) as by_shape:
+        flat = grouped.evaluate(X, [5, 6, 7, 8])
+        shaped = by_shape.evaluate(X, [[5, 6], [7, 8]])
+        with pytest.raises(ValueError, match="not lifetimes of 2"):
+            grouped.evaluate(X, [5, 6, 7])
+    assert flat.lifetimes.shape == (2, 2) and flat.episodes == 2 * 4
+    np.testing.assert_array_equal(flat.lifetimes, shaped.lifetimes)
 
 
 def test_island_eval_json_has_every_row_with_its_curve_on_the_seeds_asked_for(tmp_path):

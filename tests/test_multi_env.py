@@ -25,14 +25,14 @@ def test_one_rule_drives_a_network_per_environment_and_scores_are_normalised():
     settings = [EvalSettings(e, s, max_steps=60, lifetime_fitness="mean")
                 for e, s in zip(envs, specs, strict=True)]
     with MultiEnvEvaluator(settings, workers=0) as multi:
-        fitness = multi.evaluate(X, seeds)
+        fitness = multi.evaluate(X, seeds).fitness
         assert multi.env_ids == envs and multi.steps > 0
     with MultiEnvEvaluator(settings, workers=0, across="min") as multi:
-        worst = multi.evaluate(X, seeds)
+        worst = multi.evaluate(X, seeds).fitness
     expected = []
     for s in settings:
         with Evaluator(s, workers=0) as single:
-            expected.append(return_scale(s.env_id).normalise(single.evaluate(X, seeds)))
+            expected.append(return_scale(s.env_id).normalise(single.evaluate(X, seeds).fitness))
     np.testing.assert_allclose(fitness, np.mean(expected, axis=0))
     np.testing.assert_allclose(worst, np.min(expected, axis=0))
     assert not np.allclose(worst, fitness)  # the two choices differ on these rules
@@ -51,14 +51,14 @@ def test_a_lifetime_scores_across_environments_as_training_ranks_it():
     per_env = []
     for s in settings:
         with Evaluator(s, workers=0) as single:
-            per_env.append(return_scale(s.env_id).normalise(single.lifetime_scores(X, seeds)))
+            per_env.append(return_scale(s.env_id).normalise(single.evaluate(X, seeds).lifetimes))
     assert per_env[0].shape == (1, 3) and not np.allclose(per_env[0], per_env[1])
     with MultiEnvEvaluator(settings, workers=0) as multi:
-        scores = multi.lifetime_scores(X, seeds)
+        scores = multi.evaluate(X, seeds).lifetimes
         np.testing.assert_allclose(scores, np.mean(per_env, axis=0))
-        np.testing.assert_allclose(multi.evaluate(X, seeds), scores.mean(axis=1))
+        np.testing.assert_allclose(multi.evaluate(X, seeds).fitness, scores.mean(axis=1))
     with MultiEnvEvaluator(settings, workers=0, across="min") as multi:
-        np.testing.assert_allclose(multi.lifetime_scores(X, seeds), np.min(per_env, axis=0))
+        np.testing.assert_allclose(multi.evaluate(X, seeds).lifetimes, np.min(per_env, axis=0))
 
 
 def test_an_unknown_choice_across_environments_is_refused():

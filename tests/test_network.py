@@ -21,7 +21,7 @@ def test_one_rule_of_21_parameters_drives_networks_of_two_widths():
         spec = GenomeSpec("rules", (4, *hidden, 2))
         assert spec.dim == 21
         with Evaluator(EvalSettings("CartPole-v1", spec), workers=0) as ev:
-            fitness = ev.evaluate(rule[None, :], [1, 2])
+            fitness = ev.evaluate(rule[None, :], [1, 2]).fitness
         assert fitness.shape == (1,) and fitness[0] >= 8  # it acted until the pole fell
         assert PlasticNetwork(spec, info, rule).W[0].shape == (1, hidden[0], 4)
 
@@ -62,8 +62,8 @@ def test_batched_fitness_equals_one_genome_at_a_time(family, seeds):
     X = _population(spec, 5, seed=2)
     settings = EvalSettings("LunarLander-v3", spec, max_steps=200, lifetime_fitness="mean")
     with Evaluator(settings, workers=0) as ev:
-        together = ev.evaluate(X, seeds)
-        apart = np.array([ev.evaluate(x[None, :], seeds)[0] for x in X])
+        together = ev.evaluate(X, seeds).fitness
+        apart = np.array([ev.evaluate(x[None, :], seeds).fitness[0] for x in X])
     np.testing.assert_allclose(together, apart)
 
 
@@ -98,7 +98,8 @@ def test_worker_pool_scores_like_the_local_evaluator():
     X = _population(spec, 7, seed=9)
     settings = EvalSettings("CartPole-v1", spec)
     with Evaluator(settings, workers=0) as local, Evaluator(settings, workers=2) as pool:
-        np.testing.assert_allclose(local.evaluate(X, [5, 6]), pool.evaluate(X, [5, 6]))
+        np.testing.assert_allclose(local.evaluate(X, [5, 6]).fitness,
+                                   pool.evaluate(X, [5, 6]).fitness)
 
 
 @pytest.mark.parametrize("P, L, jobs", [(32, 1, 8), (3, 10, 8), (1, 50, 8), (1, 3, 8), (5, 1, 8),
@@ -126,8 +127,8 @@ def test_one_genome_split_over_workers_scores_like_the_local_evaluator():
         np.testing.assert_array_equal(pool.episode_returns(X, seeds),
                                       local.episode_returns(X, seeds))
         three = _population(spec, 3, seed=5)
-        np.testing.assert_array_equal(pool.lifetime_scores(three, seeds[:5]),
-                                      local.lifetime_scores(three, seeds[:5]))
+        np.testing.assert_array_equal(pool.evaluate(three, seeds[:5]).lifetimes,
+                                      local.evaluate(three, seeds[:5]).lifetimes)
 
 
 def test_workers_import_the_nodes_own_code_wherever_it_was_started(tmp_path, monkeypatch):
@@ -140,7 +141,8 @@ def test_workers_import_the_nodes_own_code_wherever_it_was_started(tmp_path, mon
     settings = EvalSettings("CartPole-v1", spec, max_steps=20)
     X = np.random.default_rng(0).standard_normal((3, spec.dim))
     with Evaluator(settings, workers=0) as local, Evaluator(settings, workers=1) as pool:
-        np.testing.assert_array_equal(pool.evaluate(X, [1, 2]), local.evaluate(X, [1, 2]))
+        np.testing.assert_array_equal(pool.evaluate(X, [1, 2]).fitness,
+                                      local.evaluate(X, [1, 2]).fitness)
 
 
 def test_unknown_environment_names_the_id():
@@ -266,7 +268,7 @@ def test_scaled_inputs_are_the_observations_standardised_by_a_random_policy():
     with Evaluator(EvalSettings("LunarLander-v3", spec, max_steps=30, normalise_obs=True),
                    workers=1) as pool, Evaluator(EvalSettings("LunarLander-v3", spec,
                                                               max_steps=30), workers=0) as raw:
-        assert not np.array_equal(pool.evaluate(X, [3]), raw.evaluate(X, [3]))
+        assert not np.array_equal(pool.evaluate(X, [3]).fitness, raw.evaluate(X, [3]).fitness)
 
 
 @pytest.mark.parametrize("env_id", ["InvertedPendulum-v5", "Reacher-v5"])
@@ -278,7 +280,8 @@ def test_mujoco_environments_score_like_any_box_environment(env_id):
     X = _population(spec, 3, seed=6)
     settings = EvalSettings(env_id, spec, max_steps=60)
     with Evaluator(settings, workers=1) as pool, Evaluator(settings, workers=0) as local:
-        scored = pool.evaluate(X, [7, 8])
-        np.testing.assert_allclose(scored, local.evaluate(X, [7, 8]))
-        assert not np.array_equal(scored, local.evaluate(X, [9, 10]))  # other seeds, other runs
+        scored = pool.evaluate(X, [7, 8]).fitness
+        np.testing.assert_allclose(scored, local.evaluate(X, [7, 8]).fitness)
+        other = local.evaluate(X, [9, 10]).fitness  # other seeds, other runs
+        assert not np.array_equal(scored, other)
     assert scored.shape == (3,) and np.isfinite(scored).all()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs import EvaluationAborted, lifetime_fitness
+from envs import Evaluation, EvaluationAborted, lifetime_fitness
 from genome.layout import initial_vector
 from gossip import Migrant
 from island.config import config_from_mapping
@@ -28,15 +28,18 @@ class FakeEvaluator:
     def score(self, X: np.ndarray) -> np.ndarray:
         return 500.0 - np.sum((np.atleast_2d(X) - self.target) ** 2, axis=1)
 
-    def episode_returns(self, X, seeds, abort=None) -> np.ndarray:
+    def episode_returns(self, X, seeds) -> np.ndarray:
         seeds = np.asarray(seeds)
         return np.broadcast_to(self.score(X)[:, None, None], (len(X), *seeds.shape)).copy()
 
-    def evaluate(self, X, seeds, abort=None, shaped=False) -> np.ndarray:
-        return self.score(X)
+    @property
+    def env_ids(self) -> list[str]:
+        return [self.settings.env_id]
 
-    def lifetime_scores(self, X, seeds, abort=None) -> np.ndarray:
-        return lifetime_fitness(self.episode_returns(X, seeds), self.settings.lifetime_fitness)
+    def evaluate(self, X, seeds, floor=None) -> Evaluation:
+        returns = self.episode_returns(X, np.reshape(seeds, (-1, self.settings.lifetime)))
+        lifetimes = lifetime_fitness(returns, self.settings.lifetime_fitness)
+        return Evaluation(self.score(X), lifetimes, returns.size)
 
     def close(self) -> None:
         self.closed = True
@@ -183,7 +186,7 @@ def test_no_rescue_when_off_or_once_a_champion_has_reached_the_target(tmp_path):
 class NoisyEvaluator(FakeEvaluator):
     """Each lifetime's return is 80 above or below the formula, alternately: std 80."""
 
-    def episode_returns(self, X, seeds, abort=None) -> np.ndarray:
+    def episode_returns(self, X, seeds) -> np.ndarray:
         returns = super().episode_returns(X, seeds)
         returns[:, ::2] += 80.0
         returns[:, 1::2] -= 80.0
@@ -231,11 +234,11 @@ def test_a_signal_during_a_champion_round_still_logs_the_generation_it_completed
     the checkpoint written on the way out holds it."""
 
     class StoppedInRound(FakeEvaluator):
-        def evaluate(self, X, seeds, abort=None, shaped=False):
+        def evaluate(self, X, seeds, floor=None):
             if len(X) <= 3:  # the round's candidates: champion, mean, best sample
                 node.shutdown.request("signal SIGTERM")
                 raise EvaluationAborted("evaluation abandoned on request")
-            return self.score(X)
+            return super().evaluate(X, seeds, floor)
 
     node = Node(config(tmp_path, max_generations=10, target="none"), evaluator=StoppedInRound)
     assert node.run() == 0

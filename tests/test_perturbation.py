@@ -61,4 +61,4 @@ def test_perturbation_rule_round_trips_and_grafts_onto_another_width():
     admission = admit(wide, target, narrow, rule, 5.0)
     assert admission.outcome == GRAFTED
     with Evaluator(EvalSettings("CartPole-v1", wide), workers=0) as ev:
-        assert np.isfinite(ev.evaluate(admission.x[None, :], [[1, 2]])).all()
+        assert np.isfinite(ev.evaluate(admission.x[None, :], [[1, 2]]).fitness).all()

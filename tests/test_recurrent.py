@@ -161,8 +161,8 @@ def test_batched_recurrent_fitness_equals_one_genome_at_a_time(kind):
     settings = EvalSettings("LunarLander-v3", spec, max_steps=200, lifetime_fitness="mean")
     seeds = [[11, 12], [13, 14]]
     with Evaluator(settings, workers=0) as ev:
-        together = ev.evaluate(X, seeds)
-        apart = np.array([ev.evaluate(x[None, :], seeds)[0] for x in X])
+        together = ev.evaluate(X, seeds).fitness
+        apart = np.array([ev.evaluate(x[None, :], seeds).fitness[0] for x in X])
     np.testing.assert_allclose(together, apart)
 
 
@@ -260,7 +260,7 @@ def test_recurrent_rule_of_one_width_round_trips_runs_and_grafts_onto_another():
     admission = admit(wide, target, narrow, rule, 5.0)
     assert admission.outcome == GRAFTED
     with Evaluator(EvalSettings("CartPole-v1", wide), workers=0) as ev:
-        assert np.isfinite(ev.evaluate(admission.x[None, :], [[1, 2]])).all()
+        assert np.isfinite(ev.evaluate(admission.x[None, :], [[1, 2]]).fitness).all()
 
 
 def test_recurrent_rule_parameters_do_not_grow_with_width_and_stay_within_the_limit():

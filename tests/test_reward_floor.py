@@ -15,14 +15,15 @@ def test_a_reward_floor_shapes_training_fitness_and_no_other_score():
     """`train_reward_floor` counts a step's reward below it as the floor, in training
     fitness only; a plain gymnasium loop of the same policy is the reference."""
     settings = EvalSettings("LunarLander-v3", GenomeSpec("weights", (8, 4)),
-                            train_reward_floor=-1.0, simulator="gymnasium")
+                            simulator="gymnasium")
     X = np.zeros((2, settings.spec.dim))  # row 0: logits 0, so always action 0 (no engine)
     X[1] = np.random.default_rng(3).normal(0.0, 0.5, settings.spec.dim)
     seeds = [11, 12]
     with Evaluator(settings, workers=0) as local, Evaluator(settings, workers=1) as pool:
-        true, shaped = local.evaluate(X, seeds), local.evaluate(X, seeds, shaped=True)
-        np.testing.assert_array_equal(pool.evaluate(X, seeds, shaped=True), shaped)
-        np.testing.assert_array_equal(pool.evaluate(X, seeds), true)
+        true = local.evaluate(X, seeds).fitness
+        shaped = local.evaluate(X, seeds, floor=-1.0).fitness
+        np.testing.assert_array_equal(pool.evaluate(X, seeds, floor=-1.0).fitness, shaped)
+        np.testing.assert_array_equal(pool.evaluate(X, seeds).fitness, true)
     env = gym.make("LunarLander-v3")
     plain, floored = [], []
     for seed in seeds:  # the zero network, by hand: it never fires an engine and crashes

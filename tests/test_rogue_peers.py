@@ -6,69 +6,24 @@ them by who sent them, count the drop, and go on answering and gossiping.
 
 from __future__ import annotations
 
-import functools
 import shutil
 import socket
 import threading
 import time
 
-import numpy as np
 import zmq
 import zmq.auth
 
-from genome import GenomeSpec
-from gossip import Gossip, GossipConfig, Migrant, query_status
+from gossip import Gossip, Migrant, query_status
 from gossip.messages import GOSSIP, JOIN, MIGRANTS, PING, SHUFFLE
 from gossip.migrant import migrant_to_map
-from tests import conftest
-from tests.rogue import Rogue
-
-SPEC = GenomeSpec("weights+rules", (4, 8, 2))
-wait_for = functools.partial(conftest.wait_for, timeout=15.0, interval=0.02)
-
-
-def config(**changes) -> GossipConfig:
-    settings = dict(bind="tcp://127.0.0.1:0", heartbeat_interval=0.1, dead_after=1.0)
-    settings.update(changes)
-    return GossipConfig(**settings)
-
-
-def start(nodes: list[Gossip], node_id: str, seeds=(), **changes) -> Gossip:
-    node = Gossip(config(**changes), node_id, seeds=list(seeds))
-    nodes.append(node)
-    node.start()
-    return node
-
-
-def pair(nodes: list[Gossip], **changes) -> tuple[Gossip, Gossip]:
-    victim = start(nodes, "victim", **changes)
-    honest = start(nodes, "honest", seeds=[victim.address])
-    wait_for(lambda: victim.peers() == [honest.address] and honest.peers() == [victim.address],
-             "victim and honest to become neighbours")
-    return victim, honest
-
-
-def elite(origin: str, generation: int) -> Migrant:
-    x = np.full(SPEC.dim, float(generation))
-    return Migrant(origin, origin, SPEC, x, 1.0, generation, "elite", "CartPole-v1")
-
-
-def fakes(n: int, salt: int = 0) -> list[str]:
-    """Addresses nothing listens on (reserved documentation range)."""
-    return [f"tcp://192.0.2.{1 + i % 250}:{1024 + salt * 4000 + i // 250}" for i in range(n)]
-
-
-def deaths(node: Gossip, events: list[dict]) -> list[str]:
-    events += node.events()
-    return [e["peer"] for e in events if e["event"] == "peer_dead"]
+from tests.rogue import Scene, config, deaths, elite, fakes, wait_for
 
 
 def test_forged_address_claims_open_no_connections_and_reach_no_view():
-    nodes: list[Gossip] = []
-    rogue = None
-    try:
-        victim, honest = pair(nodes)
-        rogue = Rogue(victim.address)
+    with Scene() as scene:
+        victim, honest = scene.pair()
+        rogue = scene.rogue(victim.address)
         claims = fakes(1500)
         started = time.monotonic()
         for i, fake in enumerate(claims):  # any message used to mark its address alive
@@ -93,20 +48,12 @@ def test_forged_address_claims_open_no_connections_and_reach_no_view():
         assert victim.peers() == [honest.address] and honest.peers() == [victim.address]
         assert not set(claims) & set(query_status(honest.address, timeout=2.0)["peers"])
         assert counters.get("internal_error", 0) == 0
-    finally:
-        if rogue:
-            rogue.close()
-        for node in nodes:
-            node.close()
 
 
 def test_peer_exchange_flood_from_a_proven_member_reaches_no_active_view():
-    nodes: list[Gossip] = []
-    rogue = None
-    try:
-        victim, honest = pair(nodes)
-        rogue = Rogue(victim.address)
-        assert rogue.join(), "the rogue could not even join"
+    with Scene() as scene:
+        victim, honest = scene.pair()
+        rogue = scene.rogue(victim.address, join=True)
         events_v: list[dict] = []
         events_h: list[dict] = []
         answered = 0
@@ -129,20 +76,12 @@ def test_peer_exchange_flood_from_a_proven_member_reaches_no_active_view():
             assert not fake_set & set(node.peers())
         assert deaths(victim, events_v) == [] and deaths(honest, events_h) == []
         assert victim.address in honest.peers()
-    finally:
-        if rogue:
-            rogue.close()
-        for node in nodes:
-            node.close()
 
 
 def test_spoofed_messages_never_change_what_a_node_believes_about_the_claimed_node():
-    nodes: list[Gossip] = []
-    rogue = None
-    try:
-        victim, honest = pair(nodes)
-        rogue = Rogue(victim.address, node_id="mallory")
-        assert rogue.join()
+    with Scene() as scene:
+        victim, honest = scene.pair()
+        rogue = scene.rogue(victim.address, node_id="mallory", join=True)
         wire = migrant_to_map(elite("honest", 7))
         for i in range(50):
             # unproven connection claiming to be honest: migrants, liveness
@@ -174,11 +113,6 @@ def test_spoofed_messages_never_change_what_a_node_believes_about_the_claimed_no
             rogue.send(PING, {"nonce": "x", "updates": []}, sender="honest", addr=honest.address)
             rogue.pump(0.05)
         assert honest.address in deaths(victim, events)
-    finally:
-        if rogue:
-            rogue.close()
-        for node in nodes:
-            node.close()
 
 
 def test_with_curve_an_allowed_key_cannot_speak_for_another_node(tmp_path):
@@ -188,16 +122,10 @@ def test_with_curve_an_allowed_key_cannot_speak_for_another_node(tmp_path):
     for name in ("victim", "honest", "mallory"):
         zmq.auth.create_certificates(str(keys), name)
         shutil.copy(keys / f"{name}.key", allow)
-    nodes: list[Gossip] = []
-    context = zmq.Context()
-    sock = None
-    try:
+    with Scene() as scene:
         def secured(name: str, peers: str | None = None) -> Gossip:
-            node = Gossip(config(curve_secret=str(keys / f"{name}.key_secret"),
-                                 curve_allow=str(allow), peers=peers), name)
-            nodes.append(node)
-            node.start()
-            return node
+            return scene.add(Gossip(config(curve_secret=str(keys / f"{name}.key_secret"),
+                                           curve_allow=str(allow), peers=peers), name))
 
         victim = secured("victim")
         victim_key = zmq.auth.load_certificate(keys / "victim.key")[0].decode()
@@ -205,12 +133,9 @@ def test_with_curve_an_allowed_key_cannot_speak_for_another_node(tmp_path):
         honest = secured("honest", str(tmp_path / "peers.txt"))
         wait_for(lambda: victim.peers() == [honest.address], "the secured pair to meet")
         public, secret = zmq.auth.load_certificate(keys / "mallory.key_secret")
-        sock = context.socket(zmq.DEALER)
-        sock.setsockopt(zmq.LINGER, 0)
-        sock.setsockopt(zmq.CURVE_SERVERKEY, zmq.auth.load_certificate(keys / "victim.key")[0])
-        sock.setsockopt(zmq.CURVE_PUBLICKEY, public)
-        sock.setsockopt(zmq.CURVE_SECRETKEY, secret)
-        sock.connect(victim.address)
+        sock = scene.dealer(victim.address, {
+            zmq.CURVE_SERVERKEY: zmq.auth.load_certificate(keys / "victim.key")[0],
+            zmq.CURVE_PUBLICKEY: public, zmq.CURVE_SECRETKEY: secret})
         from gossip.messages import encode_message
 
         wire = migrant_to_map(elite("honest", 3))
@@ -220,12 +145,6 @@ def test_with_curve_an_allowed_key_cannot_speak_for_another_node(tmp_path):
                  "the key's lies to be counted")
         assert victim.drain() == []
         assert victim.peers() == [honest.address]
-    finally:
-        if sock is not None:
-            sock.close(linger=0)
-        context.term()
-        for node in nodes:
-            node.close()
 
 
 def test_a_resolver_that_never_answers_does_not_stall_the_node():
@@ -235,13 +154,11 @@ def test_a_resolver_that_never_answers_does_not_stall_the_node():
         hang.wait(40)  # a name server that never answers
         raise socket.gaierror("timed out")
 
-    nodes: list[Gossip] = []
-    try:
-        victim = Gossip(config(resolve_timeout=0.5), "victim", resolve=silent_dns,
-                        seeds=[f"tcp://island-{i}.example:5555" for i in range(20)])
-        nodes.append(victim)
-        victim.start()
-        honest = start(nodes, "honest", seeds=[victim.address])
+    with Scene() as scene:
+        scene.defer(hang.set)
+        victim = scene.add(Gossip(config(resolve_timeout=0.5), "victim", resolve=silent_dns,
+                                  seeds=[f"tcp://island-{i}.example:5555" for i in range(20)]))
+        honest = scene.start("honest", seeds=[victim.address])
         wait_for(lambda: victim.peers() == [honest.address], "the pair to meet despite DNS")
         slowest = 0.0
         events: list[dict] = []
@@ -254,19 +171,12 @@ def test_a_resolver_that_never_answers_does_not_stall_the_node():
         assert slowest < 0.5, slowest
         assert deaths(honest, events) == []
         assert counters["name_lookups_timed_out"] > 0
-    finally:
-        hang.set()
-        for node in nodes:
-            node.close()
 
 
 def test_a_migrant_flood_from_one_peer_does_not_crowd_out_the_others():
-    nodes: list[Gossip] = []
-    rogue = None
-    try:
-        victim, honest = pair(nodes, event_rate=50.0)
-        rogue = Rogue(victim.address, node_id="flooder")
-        assert rogue.join()
+    with Scene() as scene:
+        victim, honest = scene.pair(event_rate=50.0)
+        rogue = scene.rogue(victim.address, node_id="flooder", join=True)
         wires = [migrant_to_map(elite("flooder", g)) for g in range(64)]
         got: list[Migrant] = []
         events: list[dict] = []
@@ -297,27 +207,15 @@ def test_a_migrant_flood_from_one_peer_does_not_crowd_out_the_others():
         # 2 s: a fixed 3 s failed when the loop took longer on a machine shared with a run
         assert len(received) <= 50 * 2 + 50 * max(4.0, elapsed + 1.0) + 20, elapsed
         assert any(e["event"] == "events_suppressed" for e in events)
-    finally:
-        if rogue:
-            rogue.close()
-        for node in nodes:
-            node.close()
 
 
 def test_status_flood_from_many_connections_of_one_host_is_answered_within_one_budget():
     from gossip.gate import STATUS_RATE
     from gossip.messages import STATUS_REQUEST, encode_message
 
-    nodes: list[Gossip] = []
-    context = zmq.Context()
-    socks = []
-    try:
-        victim = start(nodes, "victim")
-        for _ in range(50):
-            sock = context.socket(zmq.DEALER)
-            sock.setsockopt(zmq.LINGER, 0)
-            sock.connect(victim.address)
-            socks.append(sock)
+    with Scene() as scene:
+        victim = scene.start("victim")
+        socks = [scene.dealer(victim.address) for _ in range(50)]
         started = time.monotonic()
         for i in range(2000):
             socks[i % 50].send(encode_message(STATUS_REQUEST, "client", "", {"nonce": f"n{i}"}))
@@ -326,9 +224,3 @@ def test_status_flood_from_many_connections_of_one_host_is_answered_within_one_b
         took = time.monotonic() - started
         answered = victim.counters()["status_requests"]
         assert answered <= 2 * STATUS_RATE + STATUS_RATE * took + 1, (answered, took)
-    finally:
-        for sock in socks:
-            sock.close(linger=0)
-        context.term()
-        for node in nodes:
-            node.close()

@@ -141,9 +141,9 @@ def test_each_worker_steps_its_own_envpool_pool():
     X = X + 0.2 * np.random.default_rng(4).standard_normal((6, spec.dim))
     settings = EvalSettings("CartPole-v1", spec, None, "mean", simulator="envpool")
     with Evaluator(settings, workers=0) as local:
-        expected = local.evaluate(X, [51, 52])
+        expected = local.evaluate(X, [51, 52]).fitness
     with Evaluator(settings, workers=2) as pool:
-        got = pool.evaluate(X, [51, 52])
+        got = pool.evaluate(X, [51, 52]).fitness
         loaded = [Path(f"/proc/{pid}/maps").read_text() for pid in pool.worker_pids]
         threads = [len(list(Path(f"/proc/{pid}/task").iterdir())) for pid in pool.worker_pids]
     np.testing.assert_array_equal(got, expected)

@@ -149,7 +149,7 @@ def test_rule_of_one_width_runs_and_grafts_onto_another():
     admission = admit(wide, target, narrow, rule, 5.0)
     assert admission.outcome == GRAFTED
     with Evaluator(EvalSettings("CartPole-v1", wide), workers=0) as ev:
-        assert np.isfinite(ev.evaluate(admission.x[None, :], [[1, 2]])).all()
+        assert np.isfinite(ev.evaluate(admission.x[None, :], [[1, 2]]).fitness).all()
 
 
 @pytest.mark.parametrize("how, expected", [("mean", 2.5), ("last_half", 3.5),
