@@ -5,9 +5,10 @@ it costs ~50 array calls whose fixed overhead, not arithmetic, dominates
 (about 80 us per step for one LunarLander network against 37 us for the
 simulator). These numba kernels loop over rows, layers and synapses in one call.
 
-Layout, per row: `params` holds the layers as in a genome, `[W0 (out x in), b0,
-W1, b1, ...]`; `acts` holds every layer's activations side by side, input
-first; `rules` is (rows, layers, n_params) in natural units.
+Layout, rows innermost: `params` (n_weights, rows) holds the layers as in a genome,
+`[W0 (out x in), b0, W1, b1, ...]`, one row per column; `acts` (units, rows) every
+layer's activations, input first; `rules` (layers, n_params, rows) in natural units.
+(`envs.threefactor`, `envs.learned` and `envs.recurrent` keep one network per row.)
 """
 
 from __future__ import annotations
@@ -53,29 +54,36 @@ def tanh(x):
 
 @_jit
 def forward(params, sizes, obs, acts, obs_clip):
-    """acts[:, layer l] = tanh(W_l acts[:, layer l-1] + b_l) for every row; input clipped."""
-    rows = params.shape[0]
+    """acts[layer l] = tanh(W_l acts[layer l-1] + b_l) for every row; input clipped.
+
+    Rows innermost (`params` is (n_weights, rows), `acts` (units, rows)): every
+    multiply-add and tanh runs across rows in SIMD, 3.5x the speed of a loop over one
+    small network per row (55 against 194 ns per row for an 8-16-4 network).
+    """
+    rows = params.shape[1]
     n_layers = sizes.shape[0] - 1
-    for r in range(rows):
-        for i in range(sizes[0]):
-            acts[r, i] = min(max(obs[r, i], -obs_clip), obs_clip)
-        p = 0  # offset of this layer's W in params
-        a_in = 0  # offset of this layer's input in acts
-        for layer in range(n_layers):
-            n_in = sizes[layer]
-            n_out = sizes[layer + 1]
-            b = p + n_out * n_in
-            a_out = a_in + n_in
-            for o in range(n_out):
-                s = 0.0
-                w = p + o * n_in
-                for i in range(n_in):
-                    s += params[r, w + i] * acts[r, a_in + i]
-                acts[r, a_out + o] = s + params[r, b + o]
-            for o in range(a_out, a_out + n_out):  # apart from the sums, so it vectorises
-                acts[r, o] = tanh(acts[r, o])
-            p = b + n_out
-            a_in = a_out
+    for i in range(sizes[0]):
+        for r in range(rows):
+            acts[i, r] = min(max(obs[r, i], -obs_clip), obs_clip)
+    p = 0  # offset of this layer's W in params
+    a_in = 0  # offset of this layer's input in acts
+    for layer in range(n_layers):
+        n_in = sizes[layer]
+        n_out = sizes[layer + 1]
+        b = p + n_out * n_in
+        a_out = a_in + n_in
+        for o in range(n_out):
+            out = acts[a_out + o]
+            out[:] = params[b + o]
+            for i in range(n_in):
+                w = params[p + o * n_in + i]
+                pre = acts[a_in + i]
+                for r in range(rows):
+                    out[r] += w[r] * pre[r]
+            for r in range(rows):
+                out[r] = tanh(out[r])
+        p = b + n_out
+        a_in = a_out
 
 
 @_jit
@@ -104,39 +112,44 @@ def learn(params, sizes, acts, rules, reward, active, mean, var, alpha, clip, w_
     Both are W' = W keep + s_post (a pre + c) + step (b pre + d) with per-layer
     coefficients: Oja's is the Hebbian form with a = 1, b = c = d = 0, its gain
     eta A (1 + M r) as the step, and -s_post post in `keep`, which normalises.
+    Rows innermost as in `forward` (`rules` is (layers, n_params, rows)); a row whose
+    episode has ended keeps its weights (step 0, keep 1: W' = W).
     """
     r_norm = normalised_reward(reward, active, mean, var, alpha, clip)
+    rows = params.shape[1]
     n_layers = sizes.shape[0] - 1
-    u = np.empty(sizes.max())  # per input: a pre + c, then b pre + d (the same for every out)
-    v = np.empty(sizes.max())
-    for r in range(params.shape[0]):
-        if not active[r]:
-            continue  # an ended episode teaches nothing more
-        p = 0
-        a_in = 0
-        for layer in range(n_layers):
-            n_in = sizes[layer]
-            n_out = sizes[layer + 1]
-            a_out = a_in + n_in
-            rule = rules[r, layer]
-            decay = rule[1]
-            if family == HEBBIAN_CODE:
-                step = rule[0] * (1.0 + rule[6] * r_norm[r])
-                a, b, c, d, oja = rule[2], rule[3], rule[4], rule[5], 0.0
+    coef = np.empty((9, rows))  # per row: this layer's coefficients, then per output
+    step, decay, a, b, c, d, oja, s_post, keep = (coef[0], coef[1], coef[2], coef[3], coef[4],
+                                                 coef[5], coef[6], coef[7], coef[8])
+    p = 0
+    a_in = 0
+    for layer in range(n_layers):
+        n_in = sizes[layer]
+        n_out = sizes[layer + 1]
+        a_out = a_in + n_in
+        rule = rules[layer]
+        for r in range(rows):
+            if not active[r]:  # an ended episode teaches nothing more
+                step[r], decay[r], a[r], b[r], c[r], d[r], oja[r] = (
+                    0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+            elif family == HEBBIAN_CODE:
+                step[r] = rule[0, r] * (1.0 + rule[6, r] * r_norm[r])
+                decay[r], a[r], b[r], c[r], d[r], oja[r] = (
+                    rule[1, r], rule[2, r], rule[3, r], rule[4, r], rule[5, r], 0.0)
             else:
-                step = rule[0] * rule[2] * (1.0 + rule[3] * r_norm[r])
-                a, b, c, d, oja = 1.0, 0.0, 0.0, 0.0, 1.0
+                step[r] = rule[0, r] * rule[2, r] * (1.0 + rule[3, r] * r_norm[r])
+                decay[r], a[r], b[r], c[r], d[r], oja[r] = rule[1, r], 1.0, 0.0, 0.0, 0.0, 1.0
+        for o in range(n_out):
+            post = acts[a_out + o]
+            for r in range(rows):
+                s_post[r] = step[r] * post[r]
+                keep[r] = (1.0 - decay[r]) - oja[r] * s_post[r] * post[r]
             for i in range(n_in):
-                pre = acts[r, a_in + i]
-                u[i] = a * pre + c
-                v[i] = step * (b * pre + d)
-            for o in range(n_out):
-                post = acts[r, a_out + o]
-                s_post = step * post
-                keep = (1.0 - decay) - oja * s_post * post
-                w = p + o * n_in
-                for i in range(n_in):
-                    x = params[r, w + i] * keep + (s_post * u[i] + v[i])
-                    params[r, w + i] = min(max(x, -w_max), w_max)
-            p += n_out * n_in + n_out
-            a_in = a_out
+                pre = acts[a_in + i]
+                W = params[p + o * n_in + i]
+                for r in range(rows):
+                    x = W[r] * keep[r] + (s_post[r] * (a[r] * pre[r] + c[r])
+                                          + step[r] * (b[r] * pre[r] + d[r]))
+                    W[r] = min(max(x, -w_max), w_max)
+        p += n_out * n_in + n_out
+        a_in = a_out

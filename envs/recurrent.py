@@ -23,10 +23,12 @@ from envs.kernels import normalised_reward
 from envs.learned import DELTA_STEP
 from envs.threefactor import end_of_episode, gaussian
 from genome.rules import (
+    EXPLORE_FAMILIES,
     RECURRENT,
     RECURRENT_FAMILIES,
     RECURRENT_FEATURES,
     RECURRENT_SCALARS,
+    explores,
     recurrent_state,
 )
 
@@ -52,12 +54,16 @@ def offsets(n_s):
     return bz, cz, ac, bc, cc, v, v + n_s, v + 2 * n_s, v + 2 * n_s + N_F
 
 
-for _family in RECURRENT_FAMILIES.values():  # fail at import if the layout drifts
-    _n_s = recurrent_state(_family)
+for _family in (*RECURRENT_FAMILIES.values(), *EXPLORE_FAMILIES.values()):  # fail at import
+    _n_s = recurrent_state(_family)                                        # if the layout drifts
     _at = dict(zip(("z.h0.h0", "z.h0.bias", "c.h0.pre", "c.h0.h0", "c.h0.bias", "v.h0", "u.h0",
                     "q.pre", "o"), offsets(_n_s), strict=True))
     assert all(_family.names[k] == name for name, k in _at.items())
-    assert _at["o"] + 1 == _family.n_params
+    if explores(_family):  # the gate p, p_bias follows o
+        assert _family.names[_at["o"] + 1] == "p.h0" and _family.names[-1] == "p.bias"
+        assert _at["o"] + 2 + _n_s == _family.n_params
+    else:
+        assert _at["o"] + 1 == _family.n_params
 
 
 def state_size(n_params: int, n_layers: int, n_s: int) -> int:
@@ -71,18 +77,27 @@ def delta_slice(n_params: int, n_s: int) -> slice:
 
 
 @_jit
-def draw_perturbations(state, n_params, sizes, rules, seeds, n_s):
-    """delta = jitter_l anneal_l^k xi(episode seed, synapse) for every weight; biases 0."""
+def draw_perturbations(state, n_params, sizes, rules, seeds, n_s, explore):
+    """delta = jitter_l anneal_l^k xi(episode seed, synapse) for every weight; biases 0.
+    With `explore`, each weight's delta is scaled by 2 sigmoid(p . h + p_bias) of its cell."""
     n_layers = sizes.shape[0] - 1
     episodes = (n_s + 1) * n_params + 3 * n_layers + 1
     delta = state[:, n_s * n_params : (n_s + 1) * n_params]
+    gate = offsets(n_s)[8] + 1  # p, then p_bias, after o
     for r in range(delta.shape[0]):
         p = 0
         for layer in range(n_layers):
             n_w = sizes[layer] * sizes[layer + 1]
-            scale = rules[r, layer, JITTER] * rules[r, layer, ANNEAL] ** state[r, episodes]
+            rule = rules[r, layer]
+            scale = rule[JITTER] * rule[ANNEAL] ** state[r, episodes]
             for k in range(n_w):
-                delta[r, p + k] = scale * gaussian(seeds[r], DELTA_STEP, p + k)
+                g = 1.0
+                if explore:
+                    a = rule[gate + n_s]
+                    for j in range(n_s):
+                        a += rule[gate + j] * state[r, (p + k) * n_s + j]
+                    g = 2.0 / (1.0 + np.exp(-a))
+                delta[r, p + k] = g * scale * gaussian(seeds[r], DELTA_STEP, p + k)
             for k in range(sizes[layer + 1]):
                 delta[r, p + n_w + k] = 0.0
             p += n_w + sizes[layer + 1]

@@ -12,12 +12,16 @@ import numpy as np
 
 
 class RowArrays:
-    """Named (P, ...) arrays; `[name]` is the current rows' array (the whole one when all)."""
+    """Named (P, ...) arrays, or (..., P) for the names in `rows_last` (kernels that run
+    across rows in SIMD); `[name]` is the current rows' array (the whole one when all)."""
 
-    def __init__(self, arrays: dict[str, np.ndarray], constant: frozenset[str] = frozenset()):
+    def __init__(self, arrays: dict[str, np.ndarray], constant: frozenset[str] = frozenset(),
+                 rows_last: frozenset[str] = frozenset()):
         self._all = arrays
         self._constant = constant  # read-only per row: never written back
-        self.P = len(next(iter(arrays.values())))
+        self._rows_last = rows_last
+        name, array = next(iter(arrays.items()))
+        self.P = array.shape[-1] if name in rows_last else len(array)
         self._select(np.arange(self.P))
 
     def __getitem__(self, name: str) -> np.ndarray:
@@ -54,10 +58,20 @@ class RowArrays:
         if self.full:
             return  # the current arrays are the population's own
         for name, array in self._now.items():
-            if name not in self._constant:
+            if name in self._constant:
+                continue
+            if name in self._rows_last:
+                self._all[name][..., self.rows] = array
+            else:
                 self._all[name][self.rows] = array
 
     def _select(self, rows: np.ndarray) -> None:
         self.rows = rows
         whole = len(rows) == self.P
-        self._now = {name: a if whole else a[rows] for name, a in self._all.items()}
+        self._now = {name: a if whole else self._take(name, a, rows)
+                     for name, a in self._all.items()}
+
+    def _take(self, name: str, array: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        if name in self._rows_last:
+            return np.take(array, rows, axis=-1)  # C-contiguous, as the kernels want it
+        return array[rows]

@@ -10,7 +10,8 @@ with each episode, and the update itself:
 - `ThreeFactor`: exploration noise, eligibility traces and reward baselines;
 - `Learned`: `threefactor`'s noise and baselines, a rule network, weight perturbations
   (and `perturbation`, whose rules the network lays out as `learned`'s);
-- `Recurrent`: `learned`'s noise and perturbations, a gated recurrent cell per synapse.
+- `Recurrent`: `learned`'s noise and perturbations, a gated recurrent cell per synapse
+  (whose state may scale the perturbations: the `-explore` families).
 
 Every method takes the current rows (`RowArrays` with `params`, `rules`, `state`,
 `episode_seeds`, `reward_mean`, `reward_var`) and the step's activations, so a class
@@ -25,7 +26,14 @@ from envs import learned, recurrent, threefactor
 from envs.kernels import FAMILY_CODES, forward, learn
 from envs.rows import RowArrays
 from envs.threefactor import forward_noisy
-from genome.rules import LEARNED, RECURRENT_FAMILIES, THREEFACTOR, recurrent_state
+from genome.rules import (
+    EXPLORE_FAMILIES,
+    LEARNED,
+    RECURRENT_FAMILIES,
+    THREEFACTOR,
+    explores,
+    recurrent_state,
+)
 from genome.spec import GenomeSpec
 
 REWARD_ALPHA = 0.01  # time constant of the running reward mean/variance (~100 steps)
@@ -37,6 +45,7 @@ class Fixed:
     """A network that does not learn: its forward pass, and nothing else."""
 
     learns = False  # `learn` does nothing: the network need not call it
+    rows_last = True  # params (n_weights, rows), rules (layers, n_params, rows), acts (units, rows)
 
     def __init__(self, spec: GenomeSpec):
         self.spec = spec
@@ -80,6 +89,7 @@ class ThreeFactor(Fixed):
     """`threefactor`: noise keyed by the episode's seed, traces that restart each episode."""
 
     learns = True
+    rows_last = False  # one network per row (envs/threefactor.py, learned.py, recurrent.py)
 
     @property
     def state_size(self) -> int:
@@ -141,6 +151,7 @@ class Recurrent(ThreeFactor):
     def __init__(self, spec: GenomeSpec):
         super().__init__(spec)
         self.n_s = recurrent_state(spec.family)
+        self.explore = explores(spec.family)
 
     @property
     def state_size(self) -> int:
@@ -152,7 +163,8 @@ class Recurrent(ThreeFactor):
 
     def begin_episode(self, rows: RowArrays) -> None:
         recurrent.draw_perturbations(rows["state"], self.spec.n_weights, self.sizes,
-                                     rows["rules"], rows["episode_seeds"], self.n_s)
+                                     rows["rules"], rows["episode_seeds"], self.n_s,
+                                     self.explore)
 
     def delta(self, rows: RowArrays) -> np.ndarray:
         return rows["state"][:, recurrent.delta_slice(self.spec.n_weights, self.n_s)]
@@ -172,7 +184,7 @@ def kernels_for(spec: GenomeSpec) -> Fixed:
     family = spec.family.kernel_family.name
     if family == LEARNED.name:
         return Learned(spec)
-    if family in {f.name for f in RECURRENT_FAMILIES.values()}:
+    if family in {f.name for fs in (RECURRENT_FAMILIES, EXPLORE_FAMILIES) for f in fs.values()}:
         return Recurrent(spec)
     if family == THREEFACTOR.name:
         return ThreeFactor(spec)

@@ -1,5 +1,7 @@
 """Does an evolved `recurrent` rule use its memory? The rule scored again with the read-out
-of its cells' state (`v`, `u`) at zero, on the same held-out lifetimes.
+of its cells' state (`v`, `u`) at zero, on the same held-out lifetimes; a
+`recurrent-explore` rule also with its perturbation gate at 1 (p and p_bias 0: its
+exploration no longer read from its state).
 
     .venv/bin/python experiments/memory_ablation.py GENOME [--held-out-start N] [--episodes L]
 
@@ -18,8 +20,19 @@ import numpy as np
 
 from envs import Evaluator
 from genome.layout import rule_slice
+from genome.rules import explores
 from island.lab.genome_file import GenomeFile
 from island.lab.rule_study import score_held_out
+
+
+def _zeroed(spec, x: np.ndarray, prefixes: tuple[str, ...]) -> np.ndarray:
+    """The genome with every rule parameter named with one of `prefixes` at zero."""
+    out = x.copy()
+    rules = out[rule_slice(spec)].reshape(spec.n_layers, spec.family.n_params)  # a view
+    for k, name in enumerate(spec.family.names):
+        if name.startswith(prefixes):
+            rules[:, k] = 0.0
+    return out
 
 
 def main() -> int:
@@ -34,13 +47,11 @@ def main() -> int:
         print(f"memory_ablation: {args.genome} is a {spec.rule_family} rule, not a recurrent one",
               file=sys.stderr)
         return 2
-    silent = x.copy()
-    rules = silent[rule_slice(spec)].reshape(spec.n_layers, spec.family.n_params)  # a view
-    for k, name in enumerate(spec.family.names):
-        if name.startswith(("v.", "u.")):
-            rules[:, k] = 0.0
+    rows = [("evolved", x), ("memory read-out off", _zeroed(spec, x, ("v.", "u.")))]
+    if explores(spec.family):
+        rows.append(("exploration gate 1", _zeroed(spec, x, ("p.",))))
     with Evaluator(settings, 0) as evaluator:
-        for label, genome in (("evolved", x), ("memory read-out off", silent)):
+        for label, genome in rows:
             s = score_held_out(evaluator, label, genome, args.episodes, saved.lifetime,
                                args.held_out_start)
             print(f"{label:<20} {s.mean:.1f} ± {s.stderr:.1f}  last 5: {np.mean(s.curve[-5:]):.1f}")

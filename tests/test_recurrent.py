@@ -9,11 +9,13 @@ from envs.threefactor import RETURN_CLIP, gaussian, noise_block
 from genome import GenomeSpec, decode_genome, encode_genome, graft_rules, initial_vector
 from genome.layout import batch_rules, batch_weights, rule_slice
 from genome.rules import (
+    EXPLORE_FAMILIES,
     MAX_RULE_PARAMS,
     RECURRENT,
     RECURRENT_FAMILIES,
     RECURRENT_FEATURES,
     RECURRENT_STATE,
+    explores,
     recurrent_state,
 )
 from genome.spec import SpecError
@@ -64,7 +66,12 @@ def _reference(spec, x, episodes, w_max=5.0):
         for layer, (W, b) in enumerate(layers):
             jitter, anneal = rules[layer][4], rules[layer][5]
             keys = offset + np.arange(W.size)
-            deltas.append(jitter * anneal ** ended * np.array(
+            gate = 1.0
+            if explores(spec.family):  # 2 sigmoid(p . h + p_bias), h as the episode starts
+                named = dict(zip(spec.family.names, rules[layer], strict=True))
+                p = np.array([named[f"p.h{k}"] for k in range(states[layer].shape[-1])])
+                gate = 2.0 / (1.0 + np.exp(-(states[layer] @ p + named["p.bias"])))
+            deltas.append(gate * jitter * anneal ** ended * np.array(
                 [gaussian(seed, DELTA_STEP, int(k)) for k in keys]).reshape(W.shape))
             offset += W.size + b.size
         ret = 0.0
@@ -109,10 +116,11 @@ def _reference(spec, x, episodes, w_max=5.0):
     return [W for W, _ in layers], states
 
 
-@pytest.mark.parametrize("state", [RECURRENT_STATE, 2, 8])
-def test_compiled_recurrent_rule_follows_its_equations(state):
+@pytest.mark.parametrize("state, explore", [(RECURRENT_STATE, False), (2, False), (8, False),
+                                            (RECURRENT_STATE, True), (2, True)])
+def test_compiled_recurrent_rule_follows_its_equations(state, explore):
     info = env_info("LunarLander-v3")
-    family = RECURRENT_FAMILIES[state]
+    family = (EXPLORE_FAMILIES if explore else RECURRENT_FAMILIES)[state]
     spec = GenomeSpec("weights+rules", (8, 6, 4) if state == 8 else (8, 6, 5, 4), family.name)
     x = initial_vector(spec) + 0.5 * np.random.default_rng(4).standard_normal(spec.dim)
     rules = x[rule_slice(spec)].reshape(spec.n_layers, -1)
@@ -190,6 +198,53 @@ def test_hand_set_recurrent_rule_learns_cartpole_from_its_memory_and_with_its_up
         assert np.abs(net._rows["state"][0, : RECURRENT_STATE * spec.n_weights]).max() > 0.01
         moved.append(np.abs(net.W[0] - start).max())
     assert moved[0] > 0.1 and moved[1] < 1e-4  # decay at its floor, 1e-8 a step
+
+
+def test_explore_gate_at_zero_is_recurrent_and_closed_it_stops_the_perturbations():
+    # The `-explore` family starts as `recurrent` (gate 2 sigmoid(0) = 1); with the gate shut
+    # (p_bias -10, its bound: 2 sigmoid = 1e-4) a lifetime's perturbations vanish, so the
+    # perturb-and-keep rule, whose only change is return x delta, no longer moves its weights.
+    import gymnasium as gym
+
+    from envs import run_lifetimes
+    from envs.episodes import weight_seeds
+
+    base, gated = (GenomeSpec("rules", (4, 2), f.name) for f in (RECURRENT, EXPLORE_FAMILIES[4]))
+    rule = _rule(decay=1e-8)
+    opened = np.concatenate([rule, np.zeros(EXPLORE_FAMILIES[4].n_params - RECURRENT.n_params)])
+    shut = opened.copy()
+    shut[-1] = -10.0
+    seeds = np.arange(9000, 9000 + 8 * 10).reshape(8, 10)
+    with Evaluator(EvalSettings("CartPole-v1", base), workers=0) as ev:
+        (plain,) = ev.episode_returns(rule[None, :], seeds)
+    with Evaluator(EvalSettings("CartPole-v1", gated), workers=0) as ev:
+        (same,) = ev.episode_returns(opened[None, :], seeds)
+    np.testing.assert_allclose(same, plain)
+    assert plain[:, -3:].mean() > plain[:, 0].mean() + 20  # the open rule learns
+    moved = []
+    for x in (opened, shut):
+        net = PlasticNetwork(gated, env_info("CartPole-v1"), x)
+        net.reset(weight_seeds(np.array([3])))
+        start = net.W[0].copy()
+        run_lifetimes([gym.make("CartPole-v1")], net, [3, 4, 5, 6])
+        moved.append(np.abs(net.W[0] - start).max())
+        delta = net._rows["state"][0, 4 * gated.n_weights : 5 * gated.n_weights]
+    assert np.abs(delta).max() < 1e-3  # the shut gate's last episode was not perturbed
+    assert moved[0] > 0.1 and moved[1] < 1e-3
+
+
+def test_explore_start_that_remembers_success_beats_the_recurrent_start_on_cartpole():
+    # The `recurrent-explore` start closes its exploration after an episode that was cut
+    # short without failing: its last episodes play what it found instead of perturbing it.
+    gated = GenomeSpec("rules", (4, 2), EXPLORE_FAMILIES[4].name)
+    start = initial_vector(gated)
+    plain = start.copy()
+    plain[-(RECURRENT_STATE + 1):] = 0.0  # gate 1: the recurrent rule's own exploration
+    seeds = np.arange(123000, 123000 + 48 * 20).reshape(48, 20)
+    with Evaluator(EvalSettings("CartPole-v1", gated), workers=0) as ev:
+        remembers, explores_on = ev.episode_returns(np.stack([start, plain]), seeds)
+    assert remembers[:, 0].mean() == explores_on[:, 0].mean()  # the same first episodes
+    assert remembers[:, -5:].mean() > explores_on[:, -5:].mean() + 25
 
 
 def test_recurrent_rule_of_one_width_round_trips_runs_and_grafts_onto_another():

@@ -164,6 +164,25 @@ def test_gymnasium_batch_and_a_list_of_environments_run_the_same_lifetimes():
     np.testing.assert_array_equal(listed[0], batched[0])
 
 
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Acrobot-v1", "LunarLanderContinuous-v3",
+                                    "Hopper-v5"])
+def test_envpool_stepped_without_its_wrapper_runs_the_same_lifetimes(env_id):
+    """The compiled calls (envs/simulators.py's `_RawStep`) against envpool's own `step`:
+    discrete and continuous actions (float32, MuJoCo's float64), extra info keys."""
+    spec, x = _random_genome(env_id)
+    info = env_info(env_id)
+    X = x + 0.3 * np.random.default_rng(2).standard_normal((6, spec.dim))
+    seeds = np.arange(71, 77)[:, None] + np.array([0, 100])  # per row, two episodes a lifetime
+    runs = []
+    for wrapper in (False, True):
+        batch = EnvpoolBatch(env_id, wrapper=wrapper)
+        runs.append(run_lifetimes(batch, PlasticNetwork(spec, info, X), seeds, max_steps=300))
+        assert (batch._raw is None) == wrapper  # each path is the one taken
+        batch.close()
+    np.testing.assert_array_equal(runs[0][0], runs[1][0])
+    assert runs[0][1] == runs[1][1] > 0
+
+
 def test_envpool_without_the_id_exits_2_naming_close_ids_and_writes_nothing(tmp_path):
     run = tmp_path / "run"
     result = run_cli("island-node", "--simulator", "envpool", "--env", "LunarLander-v4",
