@@ -22,6 +22,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import msgspec
 import numpy as np
 
 from envs import Evaluator, lifetime_fitness
@@ -69,9 +70,10 @@ def main() -> int:
         print(f"{name:<12} {s.mean():8.1f} ± {scores[name]['stderr']:.1f}  last 5: "
               f"{scores[name]['last_5']:.1f}")
     chosen = max(scores, key=lambda n: scores[n]["mean"])
-    meta = dict(node.meta, chosen_by=f"select_champion: {chosen}, {args.lifetimes} training "
-                                     f"lifetimes from seed {args.seed_start}")
-    (args.run / "best.msgpack").write_bytes(encode_genome(spec, named[chosen], meta))
+    meta = msgspec.structs.replace(node.meta, chosen_by=f"select_champion: {chosen}, "
+                                   f"{args.lifetimes} training lifetimes from seed "
+                                   f"{args.seed_start}")
+    (args.run / "best.msgpack").write_bytes(encode_genome(spec, named[chosen], meta.to_dict()))
     done.write_text(json.dumps({"chosen": chosen, "lifetimes": args.lifetimes,
                                 "seed_start": args.seed_start, "simulator": settings.simulator,
                                 "scores": scores}, indent=2))
