@@ -18,7 +18,7 @@ import statistics
 from itertools import pairwise
 from pathlib import Path
 
-from island.config import NodeConfig, load_toml
+from island.config import read_config
 from island.record import Confirmation, of_kind, read_events, read_generations
 
 
@@ -32,11 +32,11 @@ def worker_use(run: Path, workers: int | None = None) -> dict[str, tuple[float, 
     """Per kind of generation: (median worker use, wall seconds spent in them). Workers and
     the champion rounds' interval come from the run's own config.toml; `workers` only
     stands in where that leaves them unset."""
-    evaluation = load_toml(run / "config.toml").get("evaluation", {})
-    workers = evaluation.get("workers") or workers
+    evaluation = read_config(run / "config.toml").evaluation
+    workers = evaluation.workers or workers
     if not workers:
         raise SystemExit(f"{run}: config.toml names no worker count; pass --workers")
-    validate_every = evaluation.get("validate_every", NodeConfig().evaluation.validate_every)
+    validate_every = evaluation.validate_every
     log = read_generations(run_file(run, "log.jsonl"))
     confirmed = {e.generation for e in of_kind(read_events(run_file(run, "events.jsonl")),
                                                Confirmation)}

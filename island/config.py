@@ -273,6 +273,11 @@ def config_from_mapping(values: dict[str, Any], source: str = "config") -> NodeC
     return config
 
 
+def read_config(path: str | Path) -> NodeConfig:
+    """A run's `config.toml` as the NodeConfig it ran with (ConfigError names the file)."""
+    return config_from_mapping(load_toml(path), str(path))
+
+
 def validate(config: NodeConfig) -> None:
     """Check ranges and names once, at the edge, so the inside can trust the config."""
     from envs.episodes import LIFETIME_FITNESS

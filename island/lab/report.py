@@ -8,13 +8,13 @@ or a node killed before its held-out score all leave the report with less, not b
 from __future__ import annotations
 
 import json
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import msgspec
 
+from island.config import ConfigError, EvaluationConfig, NodeConfig, read_config
 from island.lab.report_figures import (
     OUTCOMES,
     learning_curves,
@@ -67,21 +67,23 @@ class IslandRun:
     """What one node's run directory holds."""
 
     path: Path
-    config: dict[str, Any] = field(default_factory=dict)
+    config: NodeConfig | None = None  # None: its config.toml is missing
     log: list[GenerationRecord] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     label: str = ""  # set when two runs share a node id (standalone runs on one host)
 
     @property
     def node_id(self) -> str:
-        return self.config.get("run", {}).get("node_id") or self.path.name
+        return (self.config.run.node_id if self.config else None) or self.path.name
 
     @property
     def name(self) -> str:
         return self.label or self.node_id
 
-    def setting(self, section: str, key: str, default: Any = "-") -> Any:
-        return self.config.get(section, {}).get(key, default)
+    @property
+    def evaluation(self) -> EvaluationConfig | None:
+        """Its [evaluation] section (None without a config.toml)."""
+        return self.config.evaluation if self.config else None
 
     def events_of(self, kind: type[E], *names: str) -> list[E]:
         """Its events of type `kind` (and, given `names`, of those kinds only)."""
@@ -108,14 +110,10 @@ def find_run_dirs(paths: list[str | Path]) -> list[Path]:
 
 def load_run(path: Path) -> IslandRun:
     try:
-        with open(path / "config.toml", "rb") as fh:
-            config = tomllib.load(fh)
-    except (FileNotFoundError, tomllib.TOMLDecodeError):
-        config = {}
-    try:
+        config = read_config(path / "config.toml") if (path / "config.toml").exists() else None
         return IslandRun(path, config, read_generations(path / "log.jsonl"),
                          read_events(path / "events.jsonl"))
-    except RecordError as exc:
+    except (RecordError, ConfigError) as exc:
         raise ReportError(str(exc)) from None
 
 
@@ -143,8 +141,9 @@ def summary_row(run: IslandRun) -> IslandSummary:
     stops = run.events_of(Stopped)
     return IslandSummary(
         island=run.name, run_dir=str(run.path),
-        env=str(run.setting("evaluation", "env")), kind=str(run.setting("evaluation", "kind")),
-        rule_family=str(run.setting("evaluation", "rule_family")),
+        env=run.evaluation.env if run.evaluation else "-",
+        kind=run.evaluation.kind if run.evaluation else "-",
+        rule_family=run.evaluation.rule_family if run.evaluation else "-",
         generations=last.generation if last else 0,
         evaluations=last.evaluations if last else 0,
         best_training=last.best if last else None,

@@ -109,6 +109,7 @@ def plot_rules(runs: list[IslandRun], path: Path) -> None:
     for row, run in enumerate(ruled):
         records = [r for r in run.log if r.rules]
         generations = [r.generation for r in records]
+        family = run.evaluation.rule_family if run.evaluation else "-"
         for col, layer in enumerate(layers[run.name]):
             ax = axes[row][col]
             ax.axis("on")
@@ -119,7 +120,7 @@ def plot_rules(runs: list[IslandRun], path: Path) -> None:
                 ax.plot(generations, [r.rules.get(name) for r in records], linewidth=1.5,
                         label=name.split(".", 1)[1])
             ax.set_yscale("symlog", linthresh=1e-3)
-            ax.set_title(f"{run.name} ({run.setting('evaluation', 'rule_family')}), {layer}")
+            ax.set_title(f"{run.name} ({family}), {layer}")
             ax.set_xlabel("generation")
             ax.grid(alpha=0.3)
             if col == len(layers[run.name]) - 1:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from island.config import EvaluationConfig
 from island.record import Champion, MigrantEvaluated
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ def _migrants_that_became_champion(run: IslandRun) -> list[tuple[Any, Any]]:
     """
     gen_best = {r.generation: r.gen_best for r in run.log}
     tops = {(e.generation, e.measured): e.origin for e in run.events_of(MigrantEvaluated)}
-    every = int(run.setting("evaluation", "validate_every", 5))
+    every = (run.evaluation or EvaluationConfig()).validate_every
     crowned = []
     for event in run.events_of(Champion):
         generation = event.generation
