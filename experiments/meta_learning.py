@@ -29,8 +29,8 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
+import msgspec
 from cached import BIN, ROOT, island_eval
 
 from island.lab.rule_study import EvalReport
@@ -73,58 +73,90 @@ def score(run: Path, episodes: int, workers: int, offset: int = REPORT_OFFSET) -
     return island_eval(run / "best.msgpack", cache, episodes, offset, workers)
 
 
-def summarise(env_id: str, run: Path, result: EvalReport) -> dict[str, Any]:
+class SummaryRow(msgspec.Struct, kw_only=True):
+    """One environment's line of `summary.json`: written and read back (another invocation
+    keeps the environments it did not measure). The defaults are what older rows meant."""
+
+    env: str
+    family: str = "threefactor"  # rows written before --family existed
+    parameters: int
+    lifetime: int
+    evaluations: int
+    wall_s: float
+    first_episode: float
+    last5: float
+    last5_random_best: float
+    last5_no_plasticity: float
+    last5_learning_off: float | None = None
+    last5_constant_best: float | None = None
+    beats_all: bool | None = None
+    comparisons: int | None = None
+    closest: str | None = None
+    closest_z: float | None = None
+    held_out_seeds_from: int | None = None
+    score: float
+    stderr: float
+    curve: list[float]
+
+
+def read_summary(path: Path) -> list[SummaryRow]:
+    """The rows of a `summary.json` (none when it is absent)."""
+    if not path.exists():
+        return []
+    return msgspec.json.decode(path.read_bytes(), type=list[SummaryRow])
+
+
+def summarise(env_id: str, run: Path, result: EvalReport) -> SummaryRow:
     rows = result.by_name
     last = read_generations(run / "log.jsonl")[-1]
     evolved = rows["evolved"]
     randoms = [r for name, r in rows.items() if name.startswith("random")]
     constants = [r for name, r in rows.items() if name.startswith("constant")]
     verdict = result.verdict
-    return {
-        "env": env_id, "family": result.rule_family,
-        "parameters": len(last.rules),
-        "lifetime": result.lifetime, "evaluations": last.evaluations,
-        "wall_s": last.wall, "first_episode": evolved.curve[0],
-        "last5": sum(evolved.curve[-5:]) / 5,
-        "last5_random_best": max(sum(r.curve[-5:]) / 5 for r in randoms),
-        "last5_no_plasticity": sum(rows["no plasticity"].curve[-5:]) / 5,
-        "last5_learning_off": (sum(rows["learning off"].curve[-5:]) / 5
-                               if "learning off" in rows else None),
-        "last5_constant_best": (max(sum(r.curve[-5:]) / 5 for r in constants)
-                                if constants else None),
-        "beats_all": verdict.beats_all if verdict else None,
-        "comparisons": verdict.comparisons if verdict else None,
-        "closest": verdict.closest if verdict else None,
-        "closest_z": verdict.closest_z if verdict else None,
-        "held_out_seeds_from": result.held_out_seeds_from,
-        "score": evolved.mean, "stderr": evolved.stderr, "curve": evolved.curve,
-    }
+    return SummaryRow(
+        env=env_id, family=result.rule_family,
+        parameters=len(last.rules),
+        lifetime=result.lifetime, evaluations=last.evaluations,
+        wall_s=last.wall, first_episode=evolved.curve[0],
+        last5=sum(evolved.curve[-5:]) / 5,
+        last5_random_best=max(sum(r.curve[-5:]) / 5 for r in randoms),
+        last5_no_plasticity=sum(rows["no plasticity"].curve[-5:]) / 5,
+        last5_learning_off=(sum(rows["learning off"].curve[-5:]) / 5
+                            if "learning off" in rows else None),
+        last5_constant_best=(max(sum(r.curve[-5:]) / 5 for r in constants)
+                             if constants else None),
+        beats_all=verdict.beats_all if verdict else None,
+        comparisons=verdict.comparisons if verdict else None,
+        closest=verdict.closest if verdict else None,
+        closest_z=verdict.closest_z if verdict else None,
+        held_out_seeds_from=result.held_out_seeds_from,
+        score=evolved.mean, stderr=evolved.stderr, curve=evolved.curve,
+    )
 
 
 def _figure(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
-def table(rows: list[dict[str, Any]]) -> str:
+def table(rows: list[SummaryRow]) -> str:
     head = ("| env | family | rule parameters | lifetime | evaluations | wall | first episode | "
             "last 5 episodes | best of 5 random rules (last 5) | learning off (last 5) | "
             "plasticity off (last 5) | best constant action (last 5) | "
             "beats all (2 SE; comparisons) |\n"
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    lines = [f"| {r['env']} | {r.get('family', 'threefactor')} | {r['parameters']} | "
-             f"{r['lifetime']} | {r['evaluations']:,} | "
-             f"{r['wall_s'] / 60:.0f} min | {r['first_episode']:.1f} | {r['last5']:.1f} | "
-             f"{r['last5_random_best']:.1f} | {_figure(r.get('last5_learning_off'))} | "
-             f"{r['last5_no_plasticity']:.1f} | {_figure(r.get('last5_constant_best'))} | "
+    lines = [f"| {r.env} | {r.family} | {r.parameters} | {r.lifetime} | {r.evaluations:,} | "
+             f"{r.wall_s / 60:.0f} min | {r.first_episode:.1f} | {r.last5:.1f} | "
+             f"{r.last5_random_best:.1f} | {_figure(r.last5_learning_off)} | "
+             f"{r.last5_no_plasticity:.1f} | {_figure(r.last5_constant_best)} | "
              f"{_verdict(r)} |" for r in rows]
     return "\n".join([head, *lines])
 
 
-def _verdict(row: dict[str, Any]) -> str:
-    if row.get("beats_all") is None:
+def _verdict(row: SummaryRow) -> str:
+    if row.beats_all is None:
         return "-"
-    return (f"{'yes' if row['beats_all'] else 'no'} ({row['comparisons']}; closest "
-            f"{row['closest']}, {row['closest_z']:+.1f} SE)")
+    return (f"{'yes' if row.beats_all else 'no'} ({row.comparisons}; closest "
+            f"{row.closest}, {row.closest_z:+.1f} SE)")
 
 
 # Options of this script passed on to the node under the node's own flag names.
@@ -195,9 +227,9 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     summary = args.out / "summary.json"
     if summary.exists():  # keep the environments another invocation measured
-        rows += [r for r in json.loads(summary.read_text()) if r["env"] not in args.envs]
-        rows.sort(key=lambda r: list(RECIPES).index(r["env"]))
-    summary.write_text(json.dumps(rows, indent=2))
+        rows += [r for r in read_summary(summary) if r.env not in args.envs]
+        rows.sort(key=lambda r: list(RECIPES).index(r.env))
+    summary.write_text(json.dumps(msgspec.to_builtins(rows), indent=2))
     (args.out / "summary.md").write_text(table(rows) + "\n")
     print(table(rows))
     return 0

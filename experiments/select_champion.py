@@ -29,6 +29,8 @@ from envs import Evaluator, lifetime_fitness
 from genome.codec import encode_genome
 from island.checkpoint import read_checkpoint
 from island.lab.genome_file import GenomeFile
+from island.plain import from_plain
+from island.state import Checkpoint
 
 TRAINING_SEEDS = 1_900_000_000  # below 2^31: training seeds, far from the node's own draws
 
@@ -36,9 +38,10 @@ TRAINING_SEEDS = 1_900_000_000  # below 2^31: training seeds, far from the node'
 def candidates(run: Path) -> dict[str, np.ndarray]:
     """The node's champion, its best training sample, and its final CMA-ES mean."""
     node = GenomeFile.read(run / "best-node.msgpack")
-    island = read_checkpoint(run / "checkpoint.msgpack")["island"]
-    return {"champion": node.x, "best sample": np.asarray(island["best_x"], dtype=float),
-            "mean": np.asarray(pickle.loads(island["cma"]).mean, dtype=float)}
+    path = run / "checkpoint.msgpack"
+    island = from_plain(Checkpoint, read_checkpoint(path), str(path)).island
+    return {"champion": node.x, "best sample": np.asarray(island.best.x, dtype=float),
+            "mean": np.asarray(pickle.loads(island.cma).mean, dtype=float)}
 
 
 def main() -> int:

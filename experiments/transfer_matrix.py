@@ -22,14 +22,14 @@ re-run reads them.
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 from cached import BIN, ROOT
 from multi_env_training import add_training_flags, evolve
+
+from island.lab.transfer import TransferCell, read_cells
 
 OUTSIDE = ["MountainCarContinuous-v0", "Pendulum-v1", "LunarLanderContinuous-v3"]
 REPORT_OFFSET = 400_000
@@ -44,7 +44,7 @@ def single_env_genomes(training: list[str], family: str) -> list[Path]:
 
 
 def transfer(args: argparse.Namespace, genomes: list[Path], envs: list[str],
-             name: str) -> list[dict[str, Any]]:
+             name: str) -> list[TransferCell]:
     """`island-transfer` of genomes x envs into DIR/<name>/ (cached there)."""
     out = args.out / name
     if not (out / "transfer.json").exists():
@@ -52,10 +52,10 @@ def transfer(args: argparse.Namespace, genomes: list[Path], envs: list[str],
                         "--episodes", str(args.episodes), "--compare", "5",
                         "--lifetime", str(LIFETIME), "--held-out-start", str(args.held_out_start),
                         "--workers", str(args.workers), "--out", str(out)], check=True)
-    return json.loads((out / "transfer.json").read_text())
+    return read_cells(out / "transfer.json")
 
 
-def matrix(args: argparse.Namespace) -> list[dict[str, Any]]:
+def matrix(args: argparse.Namespace) -> list[TransferCell]:
     """The multi-environment rule in every environment (DIR/matrix), then the
     one-environment rules in the environments outside the training set (DIR/singles):
     their own environments were scored in issue 11."""
@@ -82,10 +82,10 @@ def main() -> int:
     add_matrix_flags(parser)
     args = parser.parse_args()
     cells = matrix(args)
-    genome = cells[0]["genome"]
+    genome = cells[0].genome
     print((args.out / "matrix" / "transfer.md").read_text())
-    outside = [c for c in cells if c["genome"] == genome and c["held_out_env"]]
-    wins = [c["env"] for c in outside if c["beats_baselines"]]
+    outside = [c for c in cells if c.genome == genome and c.held_out_env]
+    wins = [c.env for c in outside if c.beats_baselines]
     print(f"{genome} beats both baselines by > 2 SE in {len(wins)} of {len(outside)} "
           f"environments outside its training set: {', '.join(wins) or 'none'}")
     return 0

@@ -15,43 +15,42 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from transfer_matrix import add_matrix_flags, matrix
 
+from island.lab.transfer import TransferCell
 
-def table(cells: list[dict[str, Any]]) -> str:
+
+def table(cells: list[TransferCell]) -> str:
     lines = ["| environment (none trained on it) | genome | trained on | score ± SE | "
              "best of 5 random rules | plasticity off | margin | beats both (> 2 SE) |",
              "|---|---|---|---|---|---|---|---|"]
     for c in cells:
-        rows = {r["name"]: r for r in c["rows"]}
-        random_best = max(r["mean"] for n, r in rows.items() if n.startswith("random"))
-        lines.append(f"| {c['env']} | {c['genome']} | {'+'.join(c['trained_on'])} | "
-                     f"{rows['evolved']['mean']:.1f} ± {rows['evolved']['stderr']:.1f} | "
-                     f"{random_best:.1f} | {rows['no plasticity']['mean']:.1f} | "
-                     f"{c['margin']:+.1f} | {'yes' if c['beats_baselines'] else 'no'} |")
+        rows = {r.name: r for r in c.rows}
+        random_best = max(r.mean for n, r in rows.items() if n.startswith("random"))
+        lines.append(f"| {c.env} | {c.genome} | {'+'.join(c.trained_on)} | "
+                     f"{c.evolved.mean:.1f} ± {c.evolved.stderr:.1f} | "
+                     f"{random_best:.1f} | {rows['no plasticity'].mean:.1f} | "
+                     f"{c.margin:+.1f} | {'yes' if c.beats_baselines else 'no'} |")
     return "\n".join(lines)
 
 
-def figure(cells: list[dict[str, Any]], path: Path) -> None:
+def figure(cells: list[TransferCell], path: Path) -> None:
     """Per unseen environment: each genome's margin over its best baseline, +- 2 SE."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    envs = list(dict.fromkeys(c["env"] for c in cells))
-    genomes = list(dict.fromkeys(c["genome"] for c in cells))
+    envs = list(dict.fromkeys(c.env for c in cells))
+    genomes = list(dict.fromkeys(c.genome for c in cells))
     fig, axes = plt.subplots(1, len(envs), figsize=(4.2 * len(envs), 4), squeeze=False)
     for ax, env in zip(axes[0], envs, strict=True):
         for i, genome in enumerate(genomes):
-            (c,) = [c for c in cells if c["env"] == env and c["genome"] == genome]
-            rows = {r["name"]: r for r in c["rows"]}
-            best = rows[c["best_baseline"]]
-            spread = 2 * float(np.hypot(rows["evolved"]["stderr"], best["stderr"]))
-            ax.bar(i, c["margin"], yerr=spread, color=f"C{i}", capsize=4)
+            (c,) = [c for c in cells if c.env == env and c.genome == genome]
+            spread = 2 * float(np.hypot(c.evolved.stderr, c.best_baseline.stderr))
+            ax.bar(i, c.margin, yerr=spread, color=f"C{i}", capsize=4)
         ax.axhline(0, color="black", linewidth=0.8)
         ax.set_xticks(range(len(genomes)), [g.split(".")[0].replace("+", "+\n")
                                             for g in genomes], fontsize=8)
@@ -68,7 +67,7 @@ def main() -> int:
     add_matrix_flags(parser)
     args = parser.parse_args()
     unseen = [c for c in matrix(args)
-              if c["env"] in args.outside and c["env"] not in c["trained_on"]]
+              if c.env in args.outside and c.env not in c.trained_on]
     (args.out / "universal.md").write_text(table(unseen) + "\n")
     figure(unseen, args.out / "universal.png")
     print(table(unseen))

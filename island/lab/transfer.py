@@ -12,12 +12,15 @@ per baseline: `comparisons`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import msgspec
 import numpy as np
 
 from island.lab.genome_file import GenomeFile
 from island.lab.rule_study import HeldOutScore, Verdict, score_against_baselines, verdict
+from island.record import RecordError
 
 
 @dataclass(frozen=True)
@@ -50,12 +53,6 @@ class TransferCell:
     def beats_baselines(self) -> bool:
         return self.verdict.beats_all
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TransferCell:
-        """A cell as `to_dict` wrote it (its derived fields are recomputed)."""
-        return cls(data["genome"], data["env"], list(data["trained_on"]),
-                   bool(data["held_out_env"]), [HeldOutScore(**r) for r in data["rows"]])
-
     def to_dict(self) -> dict[str, Any]:
         return {"genome": self.genome, "env": self.env, "trained_on": self.trained_on,
                 "held_out_env": self.held_out_env, "margin": self.margin,
@@ -63,6 +60,15 @@ class TransferCell:
                 "beats_baselines": self.beats_baselines,
                 "comparisons": self.verdict.comparisons,
                 "rows": [r.to_dict() for r in self.rows]}
+
+
+def read_cells(path: str | Path) -> list[TransferCell]:
+    """The cells of a `transfer.json` as `to_dict` wrote them (the derived fields, written for
+    readers of the JSON, are recomputed); RecordError, one line, for another version's file."""
+    try:
+        return msgspec.json.decode(Path(path).read_bytes(), type=list[TransferCell])
+    except msgspec.DecodeError as exc:  # also a field missing or of the wrong type
+        raise RecordError(f"{path}: not a transfer matrix of this version ({exc})") from None
 
 
 def score_cell(

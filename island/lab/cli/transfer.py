@@ -25,7 +25,7 @@ from genome.codec import GenomeDecodeError
 from island.cli.parser import Parser
 from island.lab.genome_file import GenomeFile
 from island.lab.rule_study import TransferError
-from island.lab.transfer import TransferCell, score_cell
+from island.lab.transfer import TransferCell, read_cells, score_cell
 from island.lab.transfer_figures import heatmap, learning_curves
 from island.record import RecordError
 
@@ -105,9 +105,8 @@ def write_matrix(cells: list[TransferCell], out: Path, figures: bool) -> None:
 def redraw(out: Path) -> int:
     """Rewrite everything but transfer.json from it (see module docstring)."""
     try:
-        cells = [TransferCell.from_dict(c)
-                 for c in json.loads((out / "transfer.json").read_text())]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        cells = read_cells(out / "transfer.json")
+    except (OSError, RecordError) as exc:
         print(f"island-transfer: --redraw: cannot read {out / 'transfer.json'}: {exc}",
               file=sys.stderr)
         return 2
