@@ -35,10 +35,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from gossip import query_status  # noqa: E402
+from gossip.events import MigrantSent, PeerChanged  # noqa: E402
 from gossip.messages import GOSSIP, JOIN, MIGRANTS, PING, SHUFFLE  # noqa: E402
 from gossip.migrant import migrant_to_map  # noqa: E402
-from island.record import GenerationRecord, read_generations  # noqa: E402
-from island.runlog import read_jsonl  # noqa: E402
+from island.record import (  # noqa: E402
+    GenerationRecord,
+    NodeStarted,
+    StatusReply,
+    convert,
+    of_kind,
+    read_events,
+    read_generations,
+)
 from tests.rogue import Rogue  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -59,12 +67,16 @@ def start_node(root: Path, name: str, seeds: list[str]) -> subprocess.Popen:
 def address_of(root: Path, name: str, timeout: float = 120.0) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        starts = [e for e in read_jsonl(root / name / "events.jsonl")
-                  if e["event"] == "node_started"]
+        starts = of_kind(read_events(root / name / "events.jsonl"), NodeStarted)
         if starts:
-            return starts[-1]["address"]
+            return starts[-1].address
         time.sleep(0.2)
     raise TimeoutError(f"{name} did not start")
+
+
+def status_of(address: str, timeout: float = 2.0) -> StatusReply:
+    """A node's status reply (TimeoutError when it does not answer)."""
+    return convert(query_status(address, timeout=timeout), StatusReply, address)
 
 
 def fake(i: int) -> str:
@@ -84,10 +96,10 @@ class Phase:
     def probe(self, victim: str, pid: int) -> None:
         self.queries += 1
         try:
-            reply = query_status(victim, timeout=1.0)
+            reply = status_of(victim, timeout=1.0)
             self.answered += 1
-            self.max_connections = max(self.max_connections, reply["counters"].get(
-                "connections_open", 0))
+            self.max_connections = max(self.max_connections,
+                                       reply.counters.get("connections_open", 0))
         except TimeoutError:
             pass
         with contextlib.suppress(OSError):
@@ -180,7 +192,7 @@ def _elite():
 
 
 def report(root: Path, phases: list[Phase], honest: dict[str, str], victim: str) -> None:
-    events = read_jsonl(root / "victim" / "events.jsonl")
+    sends = of_kind(read_events(root / "victim" / "events.jsonl"), MigrantSent, "migrant_sent")
     fakes = {fake(i) for i in range(55_000)}
     rates = [60 * p.generations / (p.end - p.start) for p in phases]
     print(f"{'phase':<22} {'status':>9} {'gen/min':>8} {'vs base':>8} {'migr->honest':>12} "
@@ -190,16 +202,17 @@ def report(root: Path, phases: list[Phase], honest: dict[str, str], victim: str)
         near = [rates[j] for j in (i - 1, i + 1) if 0 <= j < len(phases)
                 and phases[j].name == "baseline"]
         base_rate = sum(near) / len(near) if phase.name != "baseline" else rate
-        sent = sum(1 for e in events if e["event"] == "migrant_sent"
-                   and e["to"] in honest.values() and phase.start <= e["time"] < phase.end)
+        sent = sum(1 for e in sends
+                   if e.to in honest.values() and phase.start <= e.time < phase.end)
         print(f"{phase.name:<22} {phase.answered:>4}/{phase.queries:<4} {rate:>8.1f} "
               f"{rate / base_rate:>8.0%} {sent:>12} {phase.max_connections:>9} "
               f"{phase.max_fds:>7} {phase.gossip_cpu / (phase.end - phase.start):>10.1%}")
-    deaths = sum(1 for name in honest for e in read_jsonl(root / name / "events.jsonl")
-                 if e["event"] == "peer_dead" and e["peer"] == victim)
-    views = {name: set(query_status(a, timeout=2.0)["peers"]) for name, a in honest.items()}
-    views["victim"] = set(query_status(victim, timeout=2.0)["peers"])
-    counters = query_status(victim, timeout=2.0)["counters"]
+    deaths = sum(1 for name in honest
+                 for e in of_kind(read_events(root / name / "events.jsonl"), PeerChanged,
+                                  "peer_dead") if e.peer == victim)
+    views = {name: set(status_of(a).peers) for name, a in honest.items()}
+    views["victim"] = set(status_of(victim).peers)
+    counters = status_of(victim).counters
     size = (root / "victim" / "events.jsonl").stat().st_size
     print(f"victim marked dead by its honest peers: {deaths} times")
     print("fake addresses in active views: " + ", ".join(

@@ -50,7 +50,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from gossip import query_status  # noqa: E402
+from gossip.events import MigrantReceived, MigrantSent, PeerChanged  # noqa: E402
 from gossip.messages import GOSSIP, SHUFFLE  # noqa: E402
+from island.record import of_kind, read_events  # noqa: E402
 from tests.rogue import Rogue  # noqa: E402
 
 HUGE = 2**53
@@ -196,18 +198,6 @@ def rss_kib(pid: int) -> int | None:
     return None
 
 
-def read_events(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    out = []
-    for line in path.read_text().splitlines():
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return out
-
-
 def was_down(cluster: Cluster, i: int, start: float, end: float) -> bool:
     return any(a <= end and b >= start for a, b in cluster.down[i])
 
@@ -226,13 +216,13 @@ def analyse(cluster: Cluster, started: float, ended: float, final: dict[int, dic
     running: dict[tuple[int, float], list[float]] = {}  # observers never stopped meanwhile
     kills = [(e["index"], e["t"]) for e in cluster.timeline if e["action"] == "kill"]
     for observer, evs in events.items():
-        for e in evs:
-            if e.get("event") != "peer_dead" or e.get("reason") not in ("silent", "confirmed"):
+        for e in of_kind(evs, PeerChanged, "peer_dead"):
+            if e.reason not in ("silent", "confirmed"):
                 continue
-            subject = index_of.get(e["peer"])
+            subject = index_of.get(e.peer)
             if subject is None:
                 continue
-            t = e["time"]
+            t = e.time
             if was_down(cluster, subject, t - longest, t):
                 true_deaths += 1
                 for i, tk in kills:
@@ -248,19 +238,18 @@ def analyse(cluster: Cluster, started: float, ended: float, final: dict[int, dic
     received = {}
     for i, evs in events.items():
         # A genome re-sent in a later generation is a duplicate there (dropped unlogged).
-        received[i] = {(e.get("origin"), e.get("fingerprint"))
-                       for e in evs if e.get("event") == "migrant_received"}
+        received[i] = {(e.origin, e.fingerprint) for e in of_kind(evs, MigrantReceived)}
     sent_ok = lost = 0
     for i in range(args.members, args.members + args.evolving):
-        for e in events[i]:
-            if e.get("event") != "migrant_sent" or e.get("relayed"):
+        for e in of_kind(events[i], MigrantSent, "migrant_sent"):
+            if e.relayed:
                 continue
-            to = index_of.get(e.get("to"))
-            t = e.get("time", 0)
+            to = index_of.get(e.to)
+            t = e.time
             if to is None or was_down(cluster, to, t - 1, t + 5) or t > ended - 5:
                 continue
             sent_ok += 1
-            lost += (e.get("origin"), e.get("fingerprint")) not in received[to]
+            lost += (e.origin, e.fingerprint) not in received[to]
     steady = [i for i in range(args.members) if not cluster.down[i] and i in final]
     periods = (ended - started) / args.heartbeat
     per_period = [sum(v for k, v in final[i].items() if k.startswith("sent.")) / periods

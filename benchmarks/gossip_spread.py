@@ -41,6 +41,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from gossip.config import GossipConfig  # noqa: E402
+from gossip.events import PeerChanged
 from gossip.membership import Membership, Reply  # noqa: E402
 from gossip.relay import Relay  # noqa: E402
 from gossip.topology import RandomTopology  # noqa: E402
@@ -140,10 +141,10 @@ class SimNetwork:
     def live(self) -> list[SimNode]:
         return [n for n in self.order if n.up]
 
-    def deaths(self) -> list[dict]:
+    def deaths(self) -> list[PeerChanged]:
         out = []
         for node in self.order:
-            out += [e for e in node.membership.drain_events() if e["event"] == "peer_dead"]
+            out += [e for e in node.membership.drain_events() if e.event == "peer_dead"]
         return out
 
 
@@ -192,7 +193,7 @@ def crash(net: SimNetwork) -> dict[str, float]:
     start, detected, false = net.now, math.inf, 0
     while net.now - start < timeout + 40 * PERIOD:
         net.periods(1)
-        false += sum(e["peer"] != victim.address for e in net.deaths())
+        false += sum(e.peer != victim.address for e in net.deaths())
         if not any(victim.address in n.membership.known() for n in net.live()):
             detected = (net.now - start) / PERIOD
             break

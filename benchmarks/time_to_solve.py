@@ -34,8 +34,8 @@ from pathlib import Path
 
 from envs import env_info
 from island.record import (
+    AnyEvent,
     Champion,
-    Event,
     GenerationRecord,
     HeldOut,
     of_kind,
@@ -79,7 +79,7 @@ def node_command(env: str, seed: int, run: Path, max_evals: int, flags: list[str
             "--fresh", "--quiet", *flags]
 
 
-def first_champion_at(log: list[GenerationRecord], events: list[Event],
+def first_champion_at(log: list[GenerationRecord], events: list[AnyEvent],
                       level: float) -> int | None:
     """Evaluations spent when a champion round first chose a champion scoring >= level."""
     spent = {line.generation: line.evaluations for line in log}

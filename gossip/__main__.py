@@ -23,6 +23,8 @@ import time
 from dataclasses import fields
 from typing import TextIO
 
+import msgspec
+
 from gossip.config import GossipConfig
 from gossip.options import set_field
 from gossip.service import Gossip
@@ -72,7 +74,7 @@ def _record(gossip: Gossip, out: TextIO) -> None:
     """The events since the last call, one JSON line each; received migrants are dropped."""
     gossip.drain()
     for event in gossip.events():
-        out.write(json.dumps(event) + "\n")
+        out.write(msgspec.json.encode(event).decode() + "\n")
     out.flush()
 
 

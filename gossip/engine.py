@@ -20,10 +20,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
+
 from gossip.address import AddressError
 from gossip.budget import EventLimiter
 from gossip.config import GossipConfig
 from gossip.curve import CurveKeys
+from gossip.events import GossipEvent, gossip_event
 from gossip.gate import Gate, Standing
 from gossip.identity import key_owners
 from gossip.mailbox import Shared
@@ -294,9 +297,8 @@ class Engine:
 
     def _membership_events(self) -> None:
         """Write what membership noticed (joins, suspicions, deaths) as events."""
-        for record in self.membership.drain_events():
-            record.pop("t", None)
-            self.bulletin.event(record.pop("event"), **record)
+        for change in self.membership.drain_events():
+            self.bulletin.post(msgspec.structs.replace(change, time=time.time()))
 
     def _security(self) -> None:
         """Count and log handshakes the CURVE server refused and peers we hold no key for."""
@@ -327,16 +329,20 @@ class Bulletin:
         self._errors_logged = 0
 
     def event(self, name: str, **fields: Any) -> None:
-        if not self.limit.allow(name, self.clock()):
-            return
-        if "error" in fields:
-            fields["error"] = str(fields["error"])[:MAX_ERROR_TEXT]
-        self.shared.events.put({"time": time.time(), "event": name, **fields})
+        """An event of kind `name` (gossip/events.py) with `fields`."""
+        if self.limit.allow(name, self.clock()):
+            self.shared.events.put(gossip_event(name, **fields))
+
+    def post(self, event: GossipEvent) -> None:
+        """An event already made (membership's peer changes)."""
+        if self.limit.allow(event.event, self.clock()):
+            self.shared.events.put(event)
 
     def internal_error(self, where: str, exc: Exception) -> None:
         """A bug or an input nobody foresaw: counted, written, and logged a few times."""
         self.shared.counters.add("internal_error")
-        self.event("internal_error", where=where, error=f"{type(exc).__name__}: {exc}")
+        self.event("internal_error", where=where,
+                   error=f"{type(exc).__name__}: {exc}"[:MAX_ERROR_TEXT])
         if self._errors_logged < LOGGED_ERRORS:
             self._errors_logged += 1
             log.exception("gossip: internal error in %s", where)
@@ -345,8 +351,7 @@ class Bulletin:
         """One event and one counter per kind of event the rate limit held back."""
         for name, n in self.limit.summary().items():
             self.shared.counters.add(f"events_suppressed.{name}", n)
-            self.shared.events.put({"time": time.time(), "event": "events_suppressed",
-                                    "suppressed": name, "count": n})
+            self.shared.events.put(gossip_event("events_suppressed", suppressed=name, count=n))
 
 
 def _bind_error(bind: str, exc: Exception) -> Exception:

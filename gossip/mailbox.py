@@ -16,6 +16,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from gossip.events import GossipEvent
 from gossip.migrant import Migrant
 
 T = TypeVar("T")
@@ -148,7 +149,7 @@ class Shared:
 
     inbox: FairInbox[Migrant]
     outbox: Mailbox[dict[str, Any]]
-    events: Mailbox[dict[str, Any]] = field(default_factory=lambda: Mailbox(MAX_EVENTS))
+    events: Mailbox[GossipEvent] = field(default_factory=lambda: Mailbox(MAX_EVENTS))
     counters: Counters = field(default_factory=Counters)
     _live: list[str] = field(default_factory=list)
     _passive: list[str] = field(default_factory=list)

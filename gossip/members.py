@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gossip.broadcasts import Broadcasts
+from gossip.events import PeerChanged
 from gossip.probe import ProbeCycle
 from gossip.suspicion import Suspicion
 from gossip.views import SampleSet, Tombstones
@@ -61,12 +62,12 @@ class Local:
         self.news = Broadcasts(self_addr)  # alive / suspect / dead updates to piggyback
         self.probes = ProbeCycle(period, rng)  # also Lifeguard's awareness, which scales timing
         self.out: list[Send] = []  # sends caused by state changes (disconnects, suspicions)
-        self.events: list[dict[str, Any]] = []
+        self.events: list[PeerChanged] = []
         self.version = 0  # changes whenever the active view or a member's state changes
         self.last_tick: float | None = None
 
     def event(self, name: str, now: float, address: str, node_id: str, **extra: Any) -> None:
-        self.events.append({"event": name, "t": now, "peer": address, "node": node_id, **extra})
+        self.events.append(PeerChanged(time=now, event=name, peer=address, node=node_id, **extra))
 
     def heard_from(self, address: str) -> None:
         """`address` answered us itself."""

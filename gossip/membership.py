@@ -21,6 +21,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from gossip.events import PeerChanged
 from gossip.hyparview import Views
 from gossip.joins import Joins
 from gossip.members import Local, Member, Reply, Send
@@ -195,6 +196,7 @@ class Membership:
         return {"alive": len(active) - suspects, "suspect": suspects,
                 "passive": len(self.local.passive), "dead": len(self.local.dead)}
 
-    def drain_events(self) -> list[dict[str, Any]]:
+    def drain_events(self) -> list[PeerChanged]:
+        """Peer changes since the last call, stamped with the membership clock."""
         events, self.local.events = self.local.events, []
         return events

@@ -17,6 +17,7 @@ from gossip.config import GossipConfig
 from gossip.connections import raise_file_limit
 from gossip.curve import load_curve_keys
 from gossip.engine import SocketThread
+from gossip.events import GossipEvent
 from gossip.mailbox import FairInbox, Mailbox, Shared
 from gossip.migrant import Migrant, is_node_id, migrant_to_map
 from gossip.peers_file import PeerEntry, read_peers_file
@@ -134,7 +135,7 @@ class Gossip:
         """CPU time the gossip thread has used, read from its own clock (for cost figures)."""
         return self._thread.cpu_seconds() if self._thread is not None else 0.0
 
-    def events(self) -> list[dict[str, Any]]:
+    def events(self) -> list[GossipEvent]:
         """Event records since the last call (peer changes, migrants sent and received, rejects)."""
         return self._shared.events.take()
 

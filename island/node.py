@@ -182,7 +182,7 @@ class Node:
         """Write what the gossip thread has seen since the last call to the event log."""
         if self.gossip is not None:
             for event in self.gossip.events():
-                self.event(event.pop("event"), **event)
+                self.run_dir.gossip_event(event)
 
     # -- the run --------------------------------------------------------------------------------
 

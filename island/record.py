@@ -2,7 +2,8 @@
 
 - `GenerationRecord`: one generation, a line of `log.jsonl`.
 - `Event` and its kinds: a line of `events.jsonl` (`EVENT_TYPES` maps each kind the island
-  writes to its type; gossip's own events, which it hands over as they are, read as `Event`).
+  writes to its type; gossip's own events are gossip's types, gossip/events.py, and a line of
+  neither reads as the bare `Event`).
 - `GenomeMeta`: what `best.msgpack` says besides the genome: what scoring it again takes.
 - `IslandStatus`, inside the `StatusReply` a node serves (`island-node status`, dashboard).
 
@@ -23,6 +24,8 @@ from typing import Any, TypeVar
 
 import msgspec
 import numpy as np
+
+from gossip.events import GOSSIP_EVENT_TYPES, GossipEvent
 
 # One event per confirmation batch of a champion, named by its outcome: passed (the run
 # stops), not yet (another batch follows in the same round), or failed for this round (at
@@ -247,6 +250,9 @@ class SettingsChanged(Event):
     changes: list[str]
 
 
+# A line of events.jsonl: the island's event or gossip's own.
+AnyEvent = Event | GossipEvent
+
 EVENT_TYPES: dict[str, type[Event]] = {
     "stopped": Stopped, "held_out": HeldOut,
     "migrant_injected": MigrantArrived, "migrant_dropped": MigrantArrived,
@@ -433,10 +439,13 @@ def _salvage(data: Any, kind: Any) -> Any:
         return _INVALID
 
 
-def event_of(data: Any, where: str = "an event") -> Event:
-    """One decoded events.jsonl line as its kind's type (gossip's kinds: the bare Event)."""
+def event_of(data: Any, where: str = "an event") -> AnyEvent:
+    """One decoded events.jsonl line as its kind's type, the island's or gossip's (a kind of
+    neither, an older version's: the bare Event)."""
     kind = data.get("event") if isinstance(data, dict) else None
-    return convert(data, EVENT_TYPES.get(kind, Event) if isinstance(kind, str) else Event, where)
+    if not isinstance(kind, str):
+        return convert(data, Event, where)
+    return convert(data, EVENT_TYPES.get(kind) or GOSSIP_EVENT_TYPES.get(kind) or Event, where)
 
 
 def _lines(path: Path) -> Iterator[tuple[int, Any]]:
@@ -460,12 +469,12 @@ def read_generations(path: str | Path) -> list[GenerationRecord]:
     return [convert(data, GenerationRecord, f"{path}:{n}") for n, data in _lines(path)]
 
 
-def read_events(path: str | Path) -> list[Event]:
+def read_events(path: str | Path) -> list[AnyEvent]:
     """Every event of an `events.jsonl`, each as its kind's type."""
     path = Path(path)
     return [event_of(data, f"{path}:{n}") for n, data in _lines(path)]
 
 
-def of_kind(events: list[Event], kind: type[T], *names: str) -> list[T]:
+def of_kind(events: list[AnyEvent], kind: type[T], *names: str) -> list[T]:
     """The events of type `kind` (and, given `names`, of those kinds only)."""
     return [e for e in events if isinstance(e, kind) and (not names or e.event in names)]

@@ -18,12 +18,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import tomli_w
 
+from gossip.events import GossipEvent
 from island.checkpoint import CURRENT as CHECKPOINT
 from island.checkpoint import OLDER, PREVIOUS, write_atomic
 from island.record import (
-    EVENT_TYPES,
+    AnyEvent,
     Event,
     GenerationRecord,
     convert,
@@ -50,7 +52,7 @@ class RunDirectory:
         self._events = open(self.path / EVENTS, "a", encoding="utf-8")
         self._observers: list[Callable[[str, dict[str, Any]], None]] = []
 
-    def observe(self, observer: Callable[[str, Event | GenerationRecord], None]) -> None:
+    def observe(self, observer: Callable[[str, AnyEvent | GenerationRecord], None]) -> None:
         """Also hand every record written to `observer(kind, record)`: "generation" and its
         GenerationRecord, or the event's kind and its Event."""
         self._observers.append(observer)
@@ -67,20 +69,21 @@ class RunDirectory:
             observer("generation", record)
 
     def event(self, kind: str, **fields: Any) -> Event:
-        """One line of events.jsonl through its kind's type (record.EVENT_TYPES); gossip's own
-        events, which the island does not read, are written as gossip hands them over."""
-        when = round(time.time(), 3)
-        if kind in EVENT_TYPES:
-            typed = make_event(kind, fields, when)
-            line = typed.to_dict()
-        else:
-            line = json_safe({"time": when, "event": kind, **fields})
-            typed = Event(time=when, event=kind)
+        """One line of events.jsonl through its kind's type (record.EVENT_TYPES)."""
+        typed = make_event(kind, fields, round(time.time(), 3))
+        self._write_event(typed)
+        return typed
+
+    def gossip_event(self, event: GossipEvent) -> None:
+        """One of gossip's own events (gossip/events.py), as gossip made it."""
+        self._write_event(event)
+
+    def _write_event(self, event: AnyEvent) -> None:
+        line = json_safe(msgspec.to_builtins(event))
         self._events.write(json.dumps(line, separators=(",", ":")) + "\n")
         self._events.flush()
         for observer in self._observers:
-            observer(kind, typed)
-        return typed
+            observer(event.event, event)
 
     def write_best(self, data: bytes) -> None:
         write_atomic(self.path / BEST, data)

@@ -23,6 +23,7 @@ import zmq
 
 from genome import GenomeSpec
 from gossip import Gossip, GossipConfig, Migrant
+from gossip.events import GossipEvent
 from gossip.messages import (
     ACK,
     ECHO,
@@ -195,10 +196,10 @@ def fakes(n: int, salt: int = 0) -> list[str]:
     return [f"tcp://192.0.2.{1 + i % 250}:{1024 + salt * 4000 + i // 250}" for i in range(n)]
 
 
-def deaths(node: Gossip, events: list[dict]) -> list[str]:
+def deaths(node: Gossip, events: list[GossipEvent]) -> list[str]:
     """Peers `node` declared dead so far; `events` keeps what was drained before."""
     events += node.events()
-    return [e["peer"] for e in events if e["event"] == "peer_dead"]
+    return [e.peer for e in events if e.event == "peer_dead"]
 
 
 class Scene:

@@ -14,6 +14,7 @@ import zmq.auth
 
 from genome import GenomeSpec, initial_vector
 from gossip import Gossip, GossipConfig, Migrant
+from gossip.events import GossipEvent
 from gossip.messages import MIGRANTS, encode_message
 from gossip.migrant import migrant_to_map
 from island.runlog import read_jsonl
@@ -189,11 +190,11 @@ def test_a_peer_learned_by_gossip_without_a_key_is_counted_and_never_dialled(tmp
         peers = tmp_path / "peers.txt"
         peers.write_text(f"{b.address} {public_b}\n")
         nodes += [a := gossip("A", str(peers)), c := gossip("C", str(peers))]
-        events: list[dict] = []
+        events: list[GossipEvent] = []
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             events += a.events()
-            if any(e["event"] == "peer_without_key" for e in events):
+            if any(e.event == "peer_without_key" for e in events):
                 break
             time.sleep(0.1)
         time.sleep(1.0)  # a few more rounds: still no connection to C
@@ -202,7 +203,7 @@ def test_a_peer_learned_by_gossip_without_a_key_is_counted_and_never_dialled(tmp
     finally:
         for node in nodes:
             node.close()
-    keyless = [e for e in events if e["event"] == "peer_without_key"]
-    assert keyless and {e["peer"] for e in keyless} == {c.address}
+    keyless = [e for e in events if e.event == "peer_without_key"]
+    assert keyless and {e.peer for e in keyless} == {c.address}
     assert counters["peers_without_key"] >= 1
-    assert not [e for e in events if e["event"] == "curve_rejected"]
+    assert not [e for e in events if e.event == "curve_rejected"]

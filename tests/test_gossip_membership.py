@@ -11,6 +11,7 @@ from collections import Counter
 import pytest
 
 from gossip.config import GossipConfig
+from gossip.events import PeerChanged
 from gossip.membership import Membership, Reply
 from gossip.relay import Relay
 from gossip.topology import FullTopology, RandomTopology, RingTopology, make_topology
@@ -66,8 +67,8 @@ def line(n: int, **kwargs) -> Net:
     return Net(nodes)
 
 
-def events(net: Net, name: str) -> list[dict]:
-    return [e for m in net.nodes.values() for e in m.drain_events() if e["event"] == name]
+def events(net: Net, name: str) -> list[PeerChanged]:
+    return [e for m in net.nodes.values() for e in m.drain_events() if e.event == name]
 
 
 def everyone_knows_everyone(net: Net) -> bool:
@@ -95,7 +96,7 @@ def test_crashed_node_is_suspected_then_dead_everywhere():
     net.step(2 * 20)
     for a in set(net.nodes) - {addr(3)}:
         assert addr(3) not in net.nodes[a].live()
-        events = [(e["event"], e["peer"]) for e in net.nodes[a].drain_events()]
+        events = [(e.event, e.peer) for e in net.nodes[a].drain_events()]
         assert ("peer_dead", addr(3)) in events
         assert all(peer == addr(3) for name, peer in events if name == "peer_dead")
 
@@ -175,8 +176,8 @@ def test_a_leaving_node_is_dropped_at_once_and_a_forged_goodbye_only_suspects():
     net.down.add(addr(3))
     for m in (net.nodes[a] for a in (addr(1), addr(2), addr(4))):
         assert addr(3) not in m.live()  # at once: no suspicion timeout
-        deaths = [e for e in m.drain_events() if e["event"] == "peer_dead"]
-        assert [(e["peer"], e["reason"]) for e in deaths] == [(addr(3), "left")]
+        deaths = [e for e in m.drain_events() if e.event == "peer_dead"]
+        assert [(e.peer, e.reason) for e in deaths] == [(addr(3), "left")]
     net.step(2 * 10)
     assert addr(4) in a.live() and a.member(addr(4)).suspect_since is None
     assert not events(net, "peer_dead")

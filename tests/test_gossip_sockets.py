@@ -69,7 +69,7 @@ def test_nodes_seeded_in_a_line_learn_each_other(start, tmp_path):
     peers_file.write_text(f"# A only knows B\n{b.address.removeprefix('tcp://')}\n")
     a = start("a", peers=str(peers_file))
     wait_for(lambda: all_know_each_other([a, b, c]), "A, B and C to know each other")
-    joined = {e["node"] for e in a.events() if e["event"] == "peer_joined"}
+    joined = {e.node for e in a.events() if e.event == "peer_joined"}
     assert joined == {"b", "c"}
     assert a.counters()["peers_alive"] == 2
 
@@ -93,10 +93,10 @@ def test_elite_emitted_by_a_is_drained_by_b_and_c(start):
         assert got.claimed_fitness == 42.0 and got.env_id == "CartPole-v1"
         assert got.spec == SPEC
         np.testing.assert_array_equal(got.x, np.full(SPEC.dim, 3.0))
-    sent = [e for e in a.events() if e["event"] == "migrant_sent"]
-    assert sorted(e["to"] for e in sent) == sorted([b.address, c.address])
-    got_events = [e for e in b.events() if e["event"] == "migrant_received"]
-    assert got_events[0]["origin"] == "a" and got_events[0]["sender_addr"] == a.address
+    sent = [e for e in a.events() if e.event == "migrant_sent"]
+    assert sorted(e.to for e in sent) == sorted([b.address, c.address])
+    got_events = [e for e in b.events() if e.event == "migrant_received"]
+    assert got_events[0].origin == "a" and got_events[0].sender_addr == a.address
     assert a.counters()["migrants_sent"] == 2 and b.counters()["migrants_received"] == 1
 
 
@@ -135,8 +135,8 @@ def test_closed_node_says_goodbye_and_the_others_drop_it_at_once(start):
     wait_for(lambda: c.address not in a.peers() and c.address not in b.peers(), "C to be gone")
     assert time.monotonic() - closed < 5.0
     for node in (a, b):
-        deaths = [e for e in node.events() if e["event"] == "peer_dead"]
-        assert [(e["peer"], e["node"], e["reason"]) for e in deaths] == [(c.address, "c", "left")]
+        deaths = [e for e in node.events() if e.event == "peer_dead"]
+        assert [(e.peer, e.node, e.reason) for e in deaths] == [(c.address, "c", "left")]
     assert a.peers() == [b.address]
 
 
@@ -149,7 +149,7 @@ def test_dead_peer_socket_is_closed_and_reopened_when_it_returns(start):
     wait_for(lambda: a.counters().get("connections_closed", 0) >= 1, "A to close B's socket")
     b2 = start("b2", seeds=[a.address], bind=port)
     wait_for(lambda: a.peers() == [b2.address], "A to see B back")
-    assert any(e["event"] == "peer_returned" for e in a.events())
+    assert any(e.event == "peer_returned" for e in a.events())
 
 
 def free_ports(n: int) -> list[int]:
@@ -220,7 +220,7 @@ def test_garbage_from_the_network_is_counted_and_the_node_keeps_working(start):
     assert counters["rejected.bad_field:addr"] == 1
     assert counters["rejected.bad_version"] == 1
     assert counters.get("internal_error", 0) == 0
-    reasons = {e["reason"] for e in node.events() if e["event"] == "message_rejected"}
+    reasons = {e.reason for e in node.events() if e.event == "message_rejected"}
     assert reasons == {"not_msgpack", "bad_frames", "bad_field:addr", "bad_version"}
     assert query_status(node.address, timeout=5.0)["node"] == "a"  # still alive
 

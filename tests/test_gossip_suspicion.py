@@ -100,8 +100,8 @@ def test_a_neighbours_verdict_drops_a_member_our_own_pings_found_silent_at_once(
     m.drain_events()
     verdict(m, about=2, sender=4, incarnation=1 + incarnation)
     assert addr(2) not in m.live()
-    [dead] = [e for e in m.drain_events() if e["event"] == "peer_dead"]
-    assert dead["reason"] == "confirmed"
+    [dead] = [e for e in m.drain_events() if e.event == "peer_dead"]
+    assert dead.reason == "confirmed"
 
 
 def test_verdicts_about_a_member_that_answers_our_pings_never_drop_it():
@@ -113,7 +113,7 @@ def test_verdicts_about_a_member_that_answers_our_pings_never_drop_it():
         now += 0.5
         tick(m, now, answering)
     assert addr(2) in m.live()
-    assert not [e for e in m.drain_events() if e["event"] == "peer_dead"]
+    assert not [e for e in m.drain_events() if e.event == "peer_dead"]
 
 
 def test_a_forged_claim_at_a_huge_incarnation_neither_blocks_the_real_one_nor_circulates():

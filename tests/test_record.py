@@ -7,9 +7,9 @@ import json
 
 import pytest
 
+from gossip.events import PeerChanged, gossip_event
 from island.lab.report import ReportError, write_report
 from island.record import (
-    Event,
     GenerationRecord,
     MigrantArrived,
     RecordError,
@@ -31,13 +31,13 @@ def test_what_the_run_directory_writes_reads_back_as_the_same_types(tmp_path):
     run_dir.event("migrant_dropped", origin="b", sender="c", role="rule", generation=1,
                   sent_generation=0, claimed=2.5, env="CartPole-v1", outcome="incompatible",
                   reason="another network")
-    run_dir.event("peer_joined", peer="tcp://127.0.0.1:1")  # gossip's own: written as handed
+    run_dir.gossip_event(gossip_event("peer_joined", peer="tcp://127.0.0.1:1", node="b"))
     run_dir.close()
     (record,) = read_generations(tmp_path / "log.jsonl")
     assert record.best is None and record.gen_best == 3.0  # JSON has no -inf
     dropped, joined = read_events(tmp_path / "events.jsonl")
     assert isinstance(dropped, MigrantArrived) and dropped.reason == "another network"
-    assert type(joined) is Event and joined.event == "peer_joined"
+    assert isinstance(joined, PeerChanged) and joined.peer == "tcp://127.0.0.1:1"
 
 
 def test_an_event_missing_a_field_fails_where_it_is_written(tmp_path):

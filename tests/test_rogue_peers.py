@@ -15,6 +15,7 @@ import zmq
 import zmq.auth
 
 from gossip import Gossip, Migrant, query_status
+from gossip.events import GossipEvent
 from gossip.messages import GOSSIP, JOIN, MIGRANTS, PING, SHUFFLE
 from gossip.migrant import migrant_to_map
 from tests.rogue import Scene, config, deaths, elite, fakes, wait_for
@@ -54,8 +55,8 @@ def test_peer_exchange_flood_from_a_proven_member_reaches_no_active_view():
     with Scene() as scene:
         victim, honest = scene.pair()
         rogue = scene.rogue(victim.address, join=True)
-        events_v: list[dict] = []
-        events_h: list[dict] = []
+        events_v: list[GossipEvent] = []
+        events_h: list[GossipEvent] = []
         answered = 0
         for second in range(4):  # 250 fake addresses per message, 20 messages a second
             for k in range(20):
@@ -107,7 +108,7 @@ def test_spoofed_messages_never_change_what_a_node_believes_about_the_claimed_no
         assert honest.address in victim.peers()
         # and a stopped node is not kept alive by pings claiming to be it
         honest.close()
-        events: list[dict] = []
+        events: list[GossipEvent] = []
         deadline = time.monotonic() + 15
         while honest.address not in deaths(victim, events) and time.monotonic() < deadline:
             rogue.send(PING, {"nonce": "x", "updates": []}, sender="honest", addr=honest.address)
@@ -161,7 +162,7 @@ def test_a_resolver_that_never_answers_does_not_stall_the_node():
         honest = scene.start("honest", seeds=[victim.address])
         wait_for(lambda: victim.peers() == [honest.address], "the pair to meet despite DNS")
         slowest = 0.0
-        events: list[dict] = []
+        events: list[GossipEvent] = []
         for _ in range(20):
             t0 = time.monotonic()
             assert query_status(victim.address, timeout=1.0)["node"] == "victim"
@@ -179,7 +180,7 @@ def test_a_migrant_flood_from_one_peer_does_not_crowd_out_the_others():
         rogue = scene.rogue(victim.address, node_id="flooder", join=True)
         wires = [migrant_to_map(elite("flooder", g)) for g in range(64)]
         got: list[Migrant] = []
-        events: list[dict] = []
+        events: list[GossipEvent] = []
         start = time.monotonic()
         for generation in range(10):
             for k in range(40):  # 2,560 valid migrants per generation from one sender
@@ -202,11 +203,11 @@ def test_a_migrant_flood_from_one_peer_does_not_crowd_out_the_others():
         cfg = config()
         assert by_sender["honest"] >= 9, by_sender
         assert by_sender["flooder"] <= 11 * cfg.migrants_per_sender
-        received = [e for e in events if e["event"] == "migrant_received"]
+        received = [e for e in events if e.event == "migrant_received"]
         # event_rate 50/s over the loop (about 3 s; longer on a loaded machine) and a burst of
         # 2 s: a fixed 3 s failed when the loop took longer on a machine shared with a run
         assert len(received) <= 50 * 2 + 50 * max(4.0, elapsed + 1.0) + 20, elapsed
-        assert any(e["event"] == "events_suppressed" for e in events)
+        assert any(e.event == "events_suppressed" for e in events)
 
 
 def test_status_flood_from_many_connections_of_one_host_is_answered_within_one_budget():

@@ -39,6 +39,7 @@ from island.lab.report_strategies import (
     plot_strategies,
 )
 from island.record import (
+    AnyEvent,
     Event,
     GenerationRecord,
     HeldOut,
@@ -69,7 +70,7 @@ class IslandRun:
     path: Path
     config: NodeConfig | None = None  # None: its config.toml is missing
     log: list[GenerationRecord] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
+    events: list[AnyEvent] = field(default_factory=list)
     label: str = ""  # set when two runs share a node id (standalone runs on one host)
 
     @property
