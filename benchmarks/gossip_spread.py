@@ -41,7 +41,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from gossip.config import GossipConfig  # noqa: E402
-from gossip.events import PeerChanged
+from gossip.events import PeerChanged  # noqa: E402
 from gossip.membership import Membership, Reply  # noqa: E402
 from gossip.relay import Relay  # noqa: E402
 from gossip.topology import RandomTopology  # noqa: E402
@@ -236,7 +236,7 @@ def crashes_under_rogue(net: SimNetwork, crashes: int, claims: float) -> dict[st
             forge(net, int(owed))
             owed -= int(owed)
             for e in net.deaths():
-                if e["peer"] != victim.address:
+                if e.peer != victim.address:
                     false += 1
                 elif seen is None:
                     seen = (net.now - start) / PERIOD
@@ -245,7 +245,7 @@ def crashes_under_rogue(net: SimNetwork, crashes: int, claims: float) -> dict[st
         first.append(seen if seen is not None else math.inf)
         last.append((net.now - start) / PERIOD)
         net.periods(10)  # let the news settle before the next crash
-        false += sum(e["peer"] != victim.address for e in net.deaths())
+        false += sum(e.peer != victim.address for e in net.deaths())
     goal = 3 * DEFAULTS.dead_after / PERIOD
     return {"first_median": statistics.median(first), "first_max": max(first),
             "last_median": statistics.median(last), "last_max": max(last),
@@ -270,7 +270,7 @@ def pause(net: SimNetwork, seconds: float) -> dict[str, float]:
     net.periods(seconds / PERIOD + net.args.loss_periods)
     events = net.deaths()
     return {"false_deaths": len(events),
-            "of_paused": sum(e["peer"] == victim.address for e in events)}
+            "of_paused": sum(e.peer == victim.address for e in events)}
 
 
 def elite(net: SimNetwork) -> dict[str, float]:
