@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import time
 from pathlib import Path
 
+import msgspec
 import pytest
 
-from island.runlog import read_jsonl
+from island.record import (
+    AnyEvent,
+    GenerationRecord,
+    StatusReply,
+    read_events,
+    read_generations,
+)
 from tests.conftest import run_cli, script, wait_for
 
 FAST_GOSSIP = ["--heartbeat-interval", "0.2", "--dead-after", "1.5"]
@@ -40,18 +46,18 @@ class NodeProcess:
 
     @property
     def address(self) -> str:
-        starts = [e for e in self.events() if e["event"] == "node_started"]
-        return starts[-1]["address"] if starts else ""
+        starts = [e for e in self.events() if e.event == "node_started"]
+        return starts[-1].address if starts else ""
 
-    def events(self) -> list[dict]:
-        return read_jsonl(self.run_dir / "events.jsonl")
+    def events(self) -> list[AnyEvent]:
+        return read_events(self.run_dir / "events.jsonl")
 
-    def log(self) -> list[dict]:
-        return read_jsonl(self.run_dir / "log.jsonl")
+    def log(self) -> list[GenerationRecord]:
+        return read_generations(self.run_dir / "log.jsonl")
 
     def generation(self) -> int:
         log = self.log()
-        return log[-1]["generation"] if log else 0
+        return log[-1].generation if log else 0
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.proc and self.proc.poll() is None:
@@ -64,7 +70,7 @@ class NodeProcess:
 
 
 def _peers_of(node: NodeProcess) -> set[str]:
-    joined = {e["peer"] for e in node.events() if e["event"] == "peer_joined"}
+    joined = {e.peer for e in node.events() if e.event == "peer_joined"}
     return joined
 
 
@@ -97,24 +103,24 @@ def test_line_of_three_learns_each_other_shares_elites_and_survives_a_death(tmp_
     # Its counters are readable while it runs.
     reply = run_cli("island-node", "status", a.address, timeout=30)
     assert reply.returncode == 0, reply.stderr
-    status = json.loads(reply.stdout)
-    assert status["node"] == "a" and len(status["peers"]) == 2
-    assert status["status"]["kind"] == "weights+rules"
+    status = msgspec.json.decode(reply.stdout, type=StatusReply)
+    assert status.node == "a" and len(status.peers) == 2
+    assert status.status.kind == "weights+rules"
 
     # An elite from a reaches c (two hops away in the seeding) and is injected there.
-    wait_for(lambda: any(e["event"] == "migrant_injected" and e["origin"] == "a"
+    wait_for(lambda: any(e.event == "migrant_injected" and e.origin == "a"
                          for e in c.events()), "an elite of a to be injected at c")
-    wait_for(lambda: any(e["event"] == "migrant_evaluated" and e["origin"] == "c"
+    wait_for(lambda: any(e.event == "migrant_evaluated" and e.origin == "c"
                          for e in a.events()), "a to score a migrant from c itself")
     # And a's validated champion, offered for its rule, is grafted onto c's own weights.
-    wait_for(lambda: any(e["event"] == "migrant_injected" and e["origin"] == "a"
-                         and e["role"] == "rule" and e["outcome"] == "grafted"
+    wait_for(lambda: any(e.event == "migrant_injected" and e.origin == "a"
+                         and e.role == "rule" and e.outcome == "grafted"
                          for e in c.events()), "a's champion rule to be grafted at c")
 
     # Kill b: the others mark it dead and keep evolving.
     b.stop(signal.SIGKILL)
     for node in (a, c):
-        wait_for(lambda node=node: any(e["event"] == "peer_dead" and e["peer"] == addresses["b"]
+        wait_for(lambda node=node: any(e.event == "peer_dead" and e.peer == addresses["b"]
                                        for e in node.events()), f"{node.name} to mark b dead")
     before = {n.name: n.generation() for n in (a, c)}
     wait_for(lambda: all(n.generation() >= before[n.name] + 5 for n in (a, c)),
@@ -123,15 +129,15 @@ def test_line_of_three_learns_each_other_shares_elites_and_survives_a_death(tmp_
     # Restart b with the same run directory: it resumes and rejoins.
     b_generation = b.generation()
     b.start()
-    wait_for(lambda: any(e["event"] == "resumed" for e in b.events()), "b to resume")
+    wait_for(lambda: any(e.event == "resumed" for e in b.events()), "b to resume")
     wait_for(lambda: b.generation() > b_generation, "b to continue from its checkpoint")
     for node in (a, c):
-        wait_for(lambda node=node: sum(1 for e in node.events() if e["event"] in
+        wait_for(lambda node=node: sum(1 for e in node.events() if e.event in
                                        ("peer_returned", "peer_joined")
-                                       and e["peer"] == b.address) >= 1,
+                                       and e.peer == b.address) >= 1,
                  f"{node.name} to take b back")
-    wait_for(lambda: any(e["event"] == "migrant_injected" and e["time"] > time.time() - 30
-                         and e["origin"] in ("a", "c") for e in b.events()),
+    wait_for(lambda: any(e.event == "migrant_injected" and e.time > time.time() - 30
+                         and e.origin in ("a", "c") for e in b.events()),
              "b to receive migrants again")
     for node in (a, b, c):
         node.stop()
@@ -150,16 +156,16 @@ def test_islands_on_different_environments_exchange_rules_not_weights(tmp_path, 
     nodes.append(oja)
     for node in (cart, acro):
         wait_for(lambda node=node: len([e for e in node.events()
-                                        if e["event"] == "migrant_injected"
-                                        and e["origin"] in ("cart", "acro")]) >= 3,
+                                        if e.event == "migrant_injected"
+                                        and e.origin in ("cart", "acro")]) >= 3,
                  f"{node.name} to take in rules from the other environment")
-    wait_for(lambda: any(e["event"] == "migrant_dropped" and e["origin"] == "oja"
+    wait_for(lambda: any(e.event == "migrant_dropped" and e.origin == "oja"
                          for e in cart.events()), "cart to drop the oja island's migrants")
     for node in (cart, acro, oja):
         node.stop()
     cross = [e for node in (cart, acro) for e in node.events()
-             if e["event"] == "migrant_injected" and e["origin"] != node.name
-             and e["origin"] in ("cart", "acro")]
-    assert cross and all(e["outcome"] == "grafted" for e in cross)
-    assert all(e["reason"].startswith("rule family") for e in cart.events()
-               if e["event"] == "migrant_dropped" and e["origin"] == "oja")
+             if e.event == "migrant_injected" and e.origin != node.name
+             and e.origin in ("cart", "acro")]
+    assert cross and all(e.outcome == "grafted" for e in cross)
+    assert all(e.reason.startswith("rule family") for e in cart.events()
+               if e.event == "migrant_dropped" and e.origin == "oja")
