@@ -28,6 +28,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import numpy as np
 import tomli_w
 from cached import BIN, island_eval, last_log
@@ -75,7 +76,25 @@ def _champion(last: GenerationRecord | None) -> float:
     return last.champion if last is not None and last.champion is not None else -np.inf
 
 
-def run_arm(args: argparse.Namespace, arm: str, seed: int) -> dict[str, Any]:
+class ArmRow(msgspec.Struct):
+    """One arm and seed: a row of summary.json and of the table."""
+
+    arm: str
+    seed: int
+    chosen: str  # the island whose champion validated best
+    validation: float
+    held_out: float
+    stderr: float
+    random_best: float
+    no_plasticity: float
+    evaluations: int
+    curve_evaluations: list[float]
+    curve_champion: list[float]
+    migrants_injected: int
+    migrants_dropped: int
+
+
+def run_arm(args: argparse.Namespace, arm: str, seed: int) -> ArmRow:
     out = args.out / f"{arm.replace(' ', '-')}-s{seed}"
     families = ARMS[arm]
     names = [f"{family}-{i}" for i, family in enumerate(families, start=1)]
@@ -95,23 +114,23 @@ def run_arm(args: argparse.Namespace, arm: str, seed: int) -> dict[str, Any]:
                                                   MigrantArrived)]
     drops = sum(e.event == "migrant_dropped" for e in arrived)
     injected = sum(e.event == "migrant_injected" for e in arrived)
-    return {"arm": arm, "seed": seed, "chosen": chosen.name, "validation": validation[chosen.name],
-            "held_out": rows["evolved"].mean, "stderr": rows["evolved"].stderr,
-            "random_best": max(r.mean for n, r in rows.items() if n.startswith("random")),
-            "no_plasticity": rows["no plasticity"].mean,
-            "evaluations": int(evals[-1]) if len(evals) else 0,
-            "curve_evaluations": evals.tolist(), "curve_champion": curve.tolist(),
-            "migrants_injected": injected, "migrants_dropped": drops}
+    return ArmRow(arm=arm, seed=seed, chosen=chosen.name, validation=validation[chosen.name],
+                  held_out=rows["evolved"].mean, stderr=rows["evolved"].stderr,
+                  random_best=max(r.mean for n, r in rows.items() if n.startswith("random")),
+                  no_plasticity=rows["no plasticity"].mean,
+                  evaluations=int(evals[-1]) if len(evals) else 0,
+                  curve_evaluations=evals.tolist(), curve_champion=curve.tolist(),
+                  migrants_injected=injected, migrants_dropped=drops)
 
 
-def evaluations_to(row: dict[str, Any], level: float) -> int | None:
-    for evals, score in zip(row["curve_evaluations"], row["curve_champion"], strict=True):
+def evaluations_to(row: ArmRow, level: float) -> int | None:
+    for evals, score in zip(row.curve_evaluations, row.curve_champion, strict=True):
         if score >= level:
             return int(evals)
     return None
 
 
-def figure(rows: list[dict[str, Any]], path: Path, env: str) -> None:
+def figure(rows: list[ArmRow], path: Path, env: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -119,9 +138,9 @@ def figure(rows: list[dict[str, Any]], path: Path, env: str) -> None:
 
     fig, (curves, bars) = plt.subplots(1, 2, figsize=(12, 4.5))
     for colour, arm in zip(("C0", "C1"), ARMS, strict=False):
-        for r in (r for r in rows if r["arm"] == arm):
-            curves.plot(r["curve_evaluations"], r["curve_champion"], color=colour, alpha=0.8,
-                        label=f"{arm}" if r["seed"] == rows[0]["seed"] else None)
+        for r in (r for r in rows if r.arm == arm):
+            curves.plot(r.curve_evaluations, r.curve_champion, color=colour, alpha=0.8,
+                        label=f"{arm}" if r.seed == rows[0].seed else None)
     curves.set_xlabel("episode evaluations of the whole archipelago")
     curves.set_ylabel("best champion validation score")
     curves.set_title(f"{env}: best island's champion (training seeds)")
@@ -129,8 +148,8 @@ def figure(rows: list[dict[str, Any]], path: Path, env: str) -> None:
     curves.legend(frameon=False)
     arms = list(ARMS)
     for i, arm in enumerate(arms):
-        scores = [r["held_out"] for r in rows if r["arm"] == arm]
-        errors = [2 * r["stderr"] for r in rows if r["arm"] == arm]
+        scores = [r.held_out for r in rows if r.arm == arm]
+        errors = [2 * r.stderr for r in rows if r.arm == arm]
         xs = i + np.linspace(-0.2, 0.2, len(scores))
         bars.errorbar(xs, scores, yerr=errors, fmt="o", color=f"C{i}")
         bars.hlines(np.mean(scores), i - 0.3, i + 0.3, color=f"C{i}")
@@ -143,20 +162,20 @@ def figure(rows: list[dict[str, Any]], path: Path, env: str) -> None:
     plt.close(fig)
 
 
-def table(rows: list[dict[str, Any]], level: float) -> str:
+def table(rows: list[ArmRow], level: float) -> str:
     lines = ["| archipelago | seed | chosen island | evaluations | validation | held-out ± SE | "
              "best of 5 random rules | plasticity off | evaluations to reach "
              f"{level:g} | migrants injected / dropped |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         reach = evaluations_to(r, level)
-        lines.append(f"| {r['arm']} | {r['seed']} | {r['chosen']} | {r['evaluations']:,} | "
-                     f"{r['validation']:.1f} | {r['held_out']:.1f} ± {r['stderr']:.1f} | "
-                     f"{r['random_best']:.1f} | {r['no_plasticity']:.1f} | "
+        lines.append(f"| {r.arm} | {r.seed} | {r.chosen} | {r.evaluations:,} | "
+                     f"{r.validation:.1f} | {r.held_out:.1f} ± {r.stderr:.1f} | "
+                     f"{r.random_best:.1f} | {r.no_plasticity:.1f} | "
                      f"{'-' if reach is None else f'{reach:,}'} | "
-                     f"{r['migrants_injected']} / {r['migrants_dropped']} |")
+                     f"{r.migrants_injected} / {r.migrants_dropped} |")
     for arm in ARMS:
-        scores = [r["held_out"] for r in rows if r["arm"] == arm]
+        scores = [r.held_out for r in rows if r.arm == arm]
         lines.append(f"| **{arm}: mean over seeds** | | | | | {np.mean(scores):.1f} | | | | |")
     return "\n".join(lines)
 
@@ -181,10 +200,10 @@ def main() -> int:
     for seed in [int(s) for s in args.seeds.split(",")]:
         for arm in ARMS:
             rows.append(run_arm(args, arm, seed))
-            print(json.dumps({k: v for k, v in rows[-1].items() if not k.startswith("curve")}),
-                  flush=True)
+            print(json.dumps({k: v for k, v in msgspec.structs.asdict(rows[-1]).items()
+                              if not k.startswith("curve")}), flush=True)
     (args.out / "summary.json").write_text(json.dumps({"args": {
-        k: str(v) for k, v in vars(args).items()}, "rows": rows}, indent=2))
+        k: str(v) for k, v in vars(args).items()}, "rows": msgspec.to_builtins(rows)}, indent=2))
     (args.out / "summary.md").write_text(table(rows, args.level) + "\n")
     figure(rows, args.out / "families.png", args.env)
     print(table(rows, args.level))
