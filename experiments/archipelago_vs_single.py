@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import numpy as np
 import tomli_w
 
@@ -37,13 +38,31 @@ def finished(run: Path) -> bool:
     return bool(of_kind(read_events(run / "events.jsonl"), HeldOut))
 
 
-def held_out(run: Path) -> dict[str, Any]:
+class Result(msgspec.Struct, omit_defaults=True, kw_only=True):
+    """One run of a setup: a node (an island of the archipelago, or the single node), or,
+    with `chosen` and `islands`, the archipelago as a whole; `setup` and `seed` on a row of
+    summary.json (unset fields are left out of it)."""
+
+    setup: str | None = None
+    seed: int | None = None
+    run: str
+    held_out: float
+    chosen: str | None = None  # the island whose champion validated best
+    validation: float | None
+    islands_mean_held_out: float | None = None
+    islands: list[Result] | None = None
+    evaluations: int
+    wall: float | None = None
+    elapsed: float | None = None
+
+
+def held_out(run: Path) -> Result:
     """The node's own final held-out score and its champion's validation score."""
     (score,) = of_kind(read_events(run / "events.jsonl"), HeldOut)[-1:]
     last = read_generations(run / "log.jsonl")[-1]
-    return {"run": run.name, "held_out": score.held_out_mean,
-            "validation": score.champion_validation, "evaluations": last.evaluations,
-            "wall": last.wall}
+    return Result(run=run.name, held_out=score.held_out_mean,
+                  validation=score.champion_validation, evaluations=last.evaluations,
+                  wall=last.wall)
 
 
 def common(args: argparse.Namespace) -> dict[str, Any]:
@@ -56,7 +75,7 @@ def common(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def run_single(args: argparse.Namespace, seed: int) -> dict[str, Any]:
+def run_single(args: argparse.Namespace, seed: int) -> Result:
     run = args.out / f"single-s{seed}"
     settings = common(args)
     settings["evaluation"]["workers"] = args.workers
@@ -68,10 +87,10 @@ def run_single(args: argparse.Namespace, seed: int) -> dict[str, Any]:
     if not finished(run):
         subprocess.run([BIN / "island-node", "--config", str(config)], check=True)
     result = held_out(run)
-    return {**result, "elapsed": result["wall"]}
+    return msgspec.structs.replace(result, elapsed=result.wall)
 
 
-def run_archipelago(args: argparse.Namespace, seed: int) -> dict[str, Any]:
+def run_archipelago(args: argparse.Namespace, seed: int) -> Result:
     out = args.out / f"archipelago-s{seed}"
     experiment = common(args)
     # One worker per node: four nodes already keep both cores busy.
@@ -90,12 +109,12 @@ def run_archipelago(args: argparse.Namespace, seed: int) -> dict[str, Any]:
         subprocess.run([BIN / "island-cluster", str(path), "--out", str(out)], check=True,
                        stdout=subprocess.DEVNULL)
     islands = [held_out(run) for run in runs]
-    chosen = max(islands, key=lambda r: r["validation"])
-    return {"run": out.name, "held_out": chosen["held_out"], "chosen": chosen["run"],
-            "validation": chosen["validation"],
-            "islands_mean_held_out": float(np.mean([r["held_out"] for r in islands])),
-            "islands": islands, "evaluations": sum(r["evaluations"] for r in islands),
-            "elapsed": max(time.monotonic() - start, max(r["wall"] for r in islands))}
+    chosen = max(islands, key=lambda r: r.validation)
+    return Result(run=out.name, held_out=chosen.held_out, chosen=chosen.run,
+                  validation=chosen.validation,
+                  islands_mean_held_out=float(np.mean([r.held_out for r in islands])),
+                  islands=islands, evaluations=sum(r.evaluations for r in islands),
+                  elapsed=max(time.monotonic() - start, max(r.wall or 0.0 for r in islands)))
 
 
 def main() -> None:
@@ -119,19 +138,21 @@ def main() -> None:
     rows = []
     for seed in [int(s) for s in args.seeds.split(",")]:
         for kind, fn in (("single", run_single), ("archipelago", run_archipelago)):
-            result = {"setup": kind, "seed": seed, **fn(args, seed)}
+            result = msgspec.structs.replace(fn(args, seed), setup=kind, seed=seed)
             rows.append(result)
-            print(json.dumps({k: v for k, v in result.items() if k != "islands"}), flush=True)
+            print(json.dumps(msgspec.to_builtins(msgspec.structs.replace(result, islands=None))),
+                  flush=True)
     (args.out / "summary.json").write_text(json.dumps({"args": {
-        k: str(v) for k, v in vars(args).items()}, "rows": rows}, indent=2))
+        k: str(v) for k, v in vars(args).items()}, "rows": msgspec.to_builtins(rows)}, indent=2))
     print("\n| setup | seed | evaluations | wall s | champion validation | held-out mean (100) |"
           " islands' mean held-out |\n|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['setup']} | {r['seed']} | {r['evaluations']:,} | {r['elapsed']:.0f} | "
-              f"{r['validation']:.1f} | {r['held_out']:.1f} | "
-              f"{r.get('islands_mean_held_out', float('nan')):.1f} |")
+        mean = r.islands_mean_held_out
+        print(f"| {r.setup} | {r.seed} | {r.evaluations:,} | {r.elapsed:.0f} | "
+              f"{r.validation:.1f} | {r.held_out:.1f} | "
+              f"{float('nan') if mean is None else mean:.1f} |")
     for setup in ("single", "archipelago"):
-        scores = [r["held_out"] for r in rows if r["setup"] == setup]
+        scores = [r.held_out for r in rows if r.setup == setup]
         print(f"{setup}: held-out mean over seeds {np.mean(scores):.1f} "
               f"(min {np.min(scores):.1f}, max {np.max(scores):.1f})")
 
