@@ -23,6 +23,7 @@ import json
 from pathlib import Path
 
 import gymnasium as gym
+import msgspec
 import numpy as np
 
 from envs.held_out import held_out_seeds
@@ -60,7 +61,23 @@ def lifetime(env: gym.Env, spec: GenomeSpec, seeds: np.ndarray, scale: float,
     return returns
 
 
-def measure(env_id: str, scale: float, lifetimes: int, offset: int | None) -> dict:
+class CeilingRow(msgspec.Struct):
+    """One environment and scale: a row of the JSON and the Markdown table."""
+
+    env: str
+    scale: float
+    lifetime: int  # episodes
+    lifetimes: int
+    held_out_start: int | None  # None: training seeds 0..
+    first: float  # mean return of the first episode
+    last5: float  # mean return of the last five episodes
+    last5_se: float
+    reached_goal: float  # share of lifetimes whose last five reached the goal
+    goal: float
+    curve: list[float]
+
+
+def measure(env_id: str, scale: float, lifetimes: int, offset: int | None) -> CeilingRow:
     K, solved, goal = SETTINGS[env_id]
     env = gym.make(env_id)
     spec = GenomeSpec("rules", (env.observation_space.shape[0], int(env.action_space.n)))
@@ -68,11 +85,12 @@ def measure(env_id: str, scale: float, lifetimes: int, offset: int | None) -> di
              else np.arange(lifetimes * K).reshape(lifetimes, K))
     curves = np.array([lifetime(env, spec, row, scale, solved) for row in seeds])
     last5 = curves[:, -5:].mean(axis=1)
-    return {"env": env_id, "scale": scale, "lifetime": K, "lifetimes": lifetimes,
-            "held_out_start": offset, "first": float(curves[:, 0].mean()),
-            "last5": float(last5.mean()), "last5_se": float(last5.std() / np.sqrt(lifetimes)),
-            "reached_goal": float((last5 >= goal).mean()), "goal": goal,
-            "curve": curves.mean(axis=0).round(1).tolist()}
+    return CeilingRow(
+        env=env_id, scale=scale, lifetime=K, lifetimes=lifetimes, held_out_start=offset,
+        first=float(curves[:, 0].mean()), last5=float(last5.mean()),
+        last5_se=float(last5.std() / np.sqrt(lifetimes)),
+        reached_goal=float((last5 >= goal).mean()), goal=goal,
+        curve=curves.mean(axis=0).round(1).tolist())
 
 
 def main() -> None:
@@ -87,11 +105,11 @@ def main() -> None:
             for env_id in SETTINGS for scale in SCALES]
     name = "hill-climbing-ceiling" + ("-training" if args.training else "")
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"{name}.json").write_text(json.dumps(rows, indent=1))
+    (args.out / f"{name}.json").write_text(json.dumps(msgspec.to_builtins(rows), indent=1))
     lines = ["| env | lifetime | scale | first episode | last 5 (± SE) | lifetimes at the goal |",
              "|---|---|---|---|---|---|"]
-    lines += [f"| {r['env']} | {r['lifetime']} | {r['scale']} | {r['first']:.1f} | "
-              f"{r['last5']:.1f} ± {r['last5_se']:.1f} | {100 * r['reached_goal']:.0f}% |"
+    lines += [f"| {r.env} | {r.lifetime} | {r.scale} | {r.first:.1f} | "
+              f"{r.last5:.1f} ± {r.last5_se:.1f} | {100 * r.reached_goal:.0f}% |"
               for r in rows]
     (args.out / f"{name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
