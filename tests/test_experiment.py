@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import signal
 import subprocess
@@ -12,7 +11,8 @@ import pytest
 
 from island.config import ConfigError
 from island.lab.experiment import plan_experiment
-from island.runlog import read_jsonl
+from island.lab.report import read_summary
+from island.record import HeldOut, Stopped, of_kind, read_events, read_generations
 from tests.conftest import run_cli, run_cluster, script, stop_process
 
 THREE_CARTPOLES = """
@@ -58,8 +58,8 @@ def test_three_islands_run_exchange_migrants_and_are_reported(tmp_path):
     output = run_cluster(experiment, out)
     assert "a: best" in output
     for name in ("a", "b", "c"):
-        assert read_jsonl(out / name / "log.jsonl"), f"{name} logged no generation"
-        assert any(e["event"] == "held_out" for e in read_jsonl(out / name / "events.jsonl"))
+        assert read_generations(out / name / "log.jsonl"), f"{name} logged no generation"
+        assert of_kind(read_events(out / name / "events.jsonl"), HeldOut)
 
     report = tmp_path / "report"
     result = run_cli("island-report", str(out), "--out", str(report), timeout=120)
@@ -68,18 +68,18 @@ def test_three_islands_run_exchange_migrants_and_are_reported(tmp_path):
         assert (report / figure).stat().st_size > 0
     page = (report / "report.html").read_text()
     assert "data:image/png;base64," in page and "<table>" in page
-    summary = json.loads((report / "summary.json").read_text())
+    summary = read_summary(report / "summary.json")
     # It opens with who won on held-out seeds, then shows every champion acting.
-    assert page.index(summary["summary"]) < page.index("<table>")
-    assert re.search(r"</b> (won|tied) with a held-out mean of ", summary["summary"])
+    assert page.index(summary.summary) < page.index("<table>")
+    assert re.search(r"</b> (won|tied) with a held-out mean of ", summary.summary)
     assert page.count("data:image/gif;base64,") == 3 and page.count("<figcaption") == 3 + 5
-    assert set(summary["videos"]) == {"a", "b", "c"}
-    rows = {row["island"]: row for row in summary["islands"]}
+    assert set(summary.videos) == {"a", "b", "c"}
+    rows = {row.island: row for row in summary.islands}
     assert set(rows) == {"a", "b", "c"}
-    assert all(row["held_out_mean"] is not None for row in rows.values())
-    between = [m for m in summary["migration"] if m["origin"] != m["receiver"]]
-    assert sum(m["accepted"] + m["grafted"] + m["dropped"] for m in between) > 0
-    assert sum(row["migrants_received"] for row in rows.values()) > 0
+    assert all(row.held_out_mean is not None for row in rows.values())
+    between = [m for m in summary.migration if m.origin != m.receiver]
+    assert sum(m.accepted + m.grafted + m.dropped for m in between) > 0
+    assert sum(row.migrants_received for row in rows.values()) > 0
 
 
 def test_report_lists_a_node_killed_halfway(tmp_path):
@@ -90,7 +90,7 @@ def test_report_lists_a_node_killed_halfway(tmp_path):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
-        while len(read_jsonl(run_dir / "log.jsonl")) < 3:
+        while len(read_generations(run_dir / "log.jsonl")) < 3:
             assert node.poll() is None, "island-node exited before it was killed"
             assert time.monotonic() < deadline, "island-node logged no generations"
             time.sleep(0.2)
@@ -107,10 +107,10 @@ def test_report_lists_a_node_killed_halfway(tmp_path):
     report = tmp_path / "report"
     result = run_cli("island-report", str(run_dir), "--out", str(report), timeout=120)
     assert result.returncode == 0, result.stderr
-    summary = json.loads((report / "summary.json").read_text())
-    (row,) = summary["islands"]
-    assert row["island"] == "killed" and row["generations"] >= 3
-    assert row["held_out_mean"] is None and row["migrants_received"] == 0
+    summary = read_summary(report / "summary.json")
+    (row,) = summary.islands
+    assert row.island == "killed" and row.generations >= 3
+    assert row.held_out_mean is None and row.migrants_received == 0
     assert (report / "report.html").exists()
 
 
@@ -146,7 +146,7 @@ def test_sigterm_stops_every_island_cleanly(tmp_path):
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 60
-        while not all(read_jsonl(out / n / "log.jsonl") for n in ("a", "b", "c")):
+        while not all(read_generations(out / n / "log.jsonl") for n in ("a", "b", "c")):
             assert cluster.poll() is None, cluster.stdout.read()
             assert time.monotonic() < deadline, "islands logged no generations"
             time.sleep(0.2)
@@ -156,5 +156,5 @@ def test_sigterm_stops_every_island_cleanly(tmp_path):
         stop_process(cluster)
     assert cluster.returncode == 0, output
     for name in ("a", "b", "c"):
-        stops = [e for e in read_jsonl(out / name / "events.jsonl") if e["event"] == "stopped"]
-        assert stops and stops[-1]["reason"] == "signal SIGTERM", name
+        stops = of_kind(read_events(out / name / "events.jsonl"), Stopped)
+        assert stops and stops[-1].reason == "signal SIGTERM", name

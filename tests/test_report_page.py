@@ -65,10 +65,10 @@ def test_islands_that_learn_within_a_lifetime_get_their_learning_curve_drawn(tmp
                        curve=curve or [47.0])  # one point: nothing learnt within a lifetime
         (run / "events.jsonl").write_text(json.dumps(held.to_dict()) + "\n")
     summary = write_report([tmp_path / "runs"], tmp_path / "report")
-    assert "learning.png" in summary["figures"]
+    assert "learning.png" in summary.figures
     page = (tmp_path / "report" / "report.html").read_text()
     assert "Within-lifetime learning of each island" in page and "a rising line" in page
-    assert summary["videos"] == {}  # no best.msgpack: no clip, and no error
+    assert summary.videos == {}  # no best.msgpack: no clip, and no error
 
 
 def test_a_run_without_its_own_held_out_score_is_ranked_by_the_reports_rescore():

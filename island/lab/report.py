@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import msgspec
 
@@ -33,6 +33,8 @@ from island.lab.report_page import (
 )
 from island.lab.report_strategies import (
     Ablation,
+    MigratedRule,
+    StrategyRow,
     ablation,
     migrated_rules,
     migration_table_html,
@@ -283,8 +285,39 @@ def _summary_rows(runs: list[IslandRun], ablations: list[Ablation],
     return rows
 
 
+class MigrationFlow(msgspec.Struct, kw_only=True):
+    """Migrants from one island that another accepted, grafted or dropped."""
+
+    origin: str
+    receiver: str
+    accepted: int
+    grafted: int
+    dropped: int
+
+
+class ReportSummary(msgspec.Struct, kw_only=True):
+    """The report's `summary.json`: what `island-report` prints and a reader reads back
+    (`read_summary`)."""
+
+    summary: str  # the paragraph atop report.html
+    islands: list[IslandSummary]
+    migration: list[MigrationFlow]
+    figures: list[str]  # file names in the report folder
+    learning_strategies: list[StrategyRow]
+    migrated_rules: list[MigratedRule]
+    videos: dict[str, str]  # island -> GIF path within the report folder
+
+
+def read_summary(path: str | Path) -> ReportSummary:
+    """A report's summary.json; RecordError, one line, for another version's."""
+    try:
+        return msgspec.json.decode(Path(path).read_bytes(), type=ReportSummary)
+    except msgspec.DecodeError as exc:
+        raise RecordError(f"{path}: not a report summary of this version ({exc})") from None
+
+
 def write_report(paths: list[str | Path], out: str | Path, videos: bool = True,
-                 strategy_lifetimes: int = 20) -> dict[str, Any]:
+                 strategy_lifetimes: int = 20) -> ReportSummary:
     """Read every run directory under `paths`; write PNGs, GIFs, report.html and summary.json.
 
     `strategy_lifetimes` held-out lifetimes re-score each island's best with and
@@ -304,16 +337,13 @@ def write_report(paths: list[str | Path], out: str | Path, videos: bool = True,
     migrated = migrated_rules(runs)
     rows = _summary_rows(runs, ablations, strategy_lifetimes)
     paragraph = summary_paragraph(rows, {row.island: row.strategy for row in rows})
-    summary = {
-        "summary": paragraph,
-        "islands": rows,
-        "migration": [{"origin": o, "receiver": r, **counts}
-                      for (o, r), counts in sorted(flow.items())],
-        "figures": [f.path.name for f in figures],
-        "learning_strategies": [a.to_dict() for a in ablations],
-        "migrated_rules": migrated,
-        "videos": {name: str(gif.relative_to(out)) for name, (gif, _) in clips.items()},
-    }
+    summary = ReportSummary(
+        summary=paragraph, islands=rows,
+        migration=[MigrationFlow(origin=o, receiver=r, **counts)
+                   for (o, r), counts in sorted(flow.items())],
+        figures=[f.path.name for f in figures],
+        learning_strategies=[a.summary() for a in ablations], migrated_rules=migrated,
+        videos={name: str(gif.relative_to(out)) for name, (gif, _) in clips.items()})
     page = render_html(rows, paragraph, figures, clips,
                        migration_table_html(migrated) if migrated else "")
     (out / "report.html").write_text(page, encoding="utf-8")

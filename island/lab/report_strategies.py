@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 import numpy as np
 
 from island.config import EvaluationConfig
@@ -36,10 +37,35 @@ class Ablation:
     frozen_mean: float
     rules: dict[str, float]
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"island": self.island, "env": self.env, "curve": self.curve,
-                "frozen_curve": self.frozen_curve, "mean": self.mean,
-                "frozen_mean": self.frozen_mean, "plasticity_gain": self.mean - self.frozen_mean}
+    def summary(self) -> StrategyRow:
+        return StrategyRow(island=self.island, env=self.env, curve=self.curve,
+                           frozen_curve=self.frozen_curve, mean=self.mean,
+                           frozen_mean=self.frozen_mean,
+                           plasticity_gain=self.mean - self.frozen_mean)
+
+
+class StrategyRow(msgspec.Struct, kw_only=True):
+    """An Ablation as summary.json's `learning_strategies` lists it."""
+
+    island: str
+    env: str
+    curve: list[float]
+    frozen_curve: list[float]
+    mean: float
+    frozen_mean: float
+    plasticity_gain: float
+
+
+class MigratedRule(msgspec.Struct, kw_only=True):
+    """Migrants of one origin that one receiver injected with one outcome, and what became
+    of them (summary.json's `migrated_rules`)."""
+
+    origin: str
+    receiver: str
+    outcome: str
+    evaluated: int = 0
+    became_best: int = 0
+    became_champion: int = 0
 
 
 def ablation(run: IslandRun, lifetimes: int) -> Ablation | None:
@@ -73,21 +99,20 @@ def ablation(run: IslandRun, lifetimes: int) -> Ablation | None:
                     frozen.mean, named_rules(spec, x))
 
 
-def migrated_rules(runs: list[IslandRun]) -> list[dict[str, Any]]:
+def migrated_rules(runs: list[IslandRun]) -> list[MigratedRule]:
     """One row per (origin, receiver, outcome) of injected migrants: how many, how many became
     the receiver's best training sample, and how many then won a champion round."""
-    rows: dict[tuple[str, str, str], dict[str, Any]] = {}
+    rows: dict[tuple[str, str, str], MigratedRule] = {}
     for run in runs:
         champions = _migrants_that_became_champion(run)
         for event in run.events_of(MigrantEvaluated):
             key = (event.origin, run.name, event.outcome)
-            row = rows.setdefault(key, {"origin": key[0], "receiver": key[1],
-                                        "outcome": key[2], "evaluated": 0, "became_best": 0,
-                                        "became_champion": 0})
-            row["evaluated"] += 1
-            row["became_best"] += event.became_best
-            row["became_champion"] += champions.count((event.origin, event.generation))
-    return sorted(rows.values(), key=lambda r: (r["receiver"], r["origin"], r["outcome"]))
+            row = rows.setdefault(key, MigratedRule(origin=key[0], receiver=key[1],
+                                                    outcome=key[2]))
+            row.evaluated += 1
+            row.became_best += event.became_best
+            row.became_champion += champions.count((event.origin, event.generation))
+    return sorted(rows.values(), key=lambda r: (r.receiver, r.origin, r.outcome))
 
 
 def _migrants_that_became_champion(run: IslandRun) -> list[tuple[Any, Any]]:
@@ -147,13 +172,13 @@ def plot_strategies(ablations: list[Ablation], path: Path) -> None:
     plt.close(fig)
 
 
-def migration_table_html(rows: list[dict[str, Any]]) -> str:
+def migration_table_html(rows: list[MigratedRule]) -> str:
     """The migrated-rules table for report.html."""
     import html
 
     head = ("<tr><th>origin</th><th>receiver</th><th>outcome</th><th>evaluated</th>"
             "<th>became best</th><th>became champion</th></tr>")
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(r[k]))}</td>" for k in (
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(getattr(r, k)))}</td>" for k in (
         "origin", "receiver", "outcome", "evaluated", "became_best", "became_champion"))
         + "</tr>" for r in rows)
     return ("<h2>Which rules migrated where</h2><p class=\"caption\">Migrants each island "

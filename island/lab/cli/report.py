@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     except ReportError as exc:
         print(f"island-report: {exc}", file=sys.stderr)
         return 2
-    print(format_table(summary["islands"]))
+    print(format_table(summary.islands))
     print(f"island-report: wrote {out / 'report.html'} and {out / 'summary.json'}")
     return 0
 
