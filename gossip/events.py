@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 
 
-class GossipEvent(msgspec.Struct, kw_only=True, omit_defaults=True):
+class GossipEvent(msgspec.Struct, omit_defaults=True):
     """When (wall clock, seconds) and which kind; the subclasses add their fields."""
 
     time: float
