@@ -172,7 +172,9 @@ class Archipelago:
         assert self.dashboard.stdout.readline().startswith("island-dashboard: ")
 
     def start(self, name: str, *extra: str) -> None:
-        """Start (or restart, resuming its run directory) node `name` on a new port."""
+        """Start (or restart, resuming its run directory) node `name` on a new port. Nodes run
+        up to 600 s: the module's last tests still need `a`, and on a loaded machine the module
+        took longer than the 150 s it once allowed (the fixture kills them all at the end)."""
         events = self.root / name / "events.jsonl"
         starts = len([e for e in read_jsonl(events) if e["event"] == "node_started"])
         self.procs[name] = subprocess.Popen([
@@ -180,7 +182,7 @@ class Archipelago:
             "--peers", str(self.root / f"{name}.peers"), "--run-dir", str(self.root / name),
             "--node-id", name, "--workers", "1", "--popsize", "8", "--episodes", "1",
             "--max-steps", "200", "--validation-episodes", "2", "--interval", "1", "--quiet",
-            "--final-episodes", "0", "--max-time", "150", "--heartbeat-interval", "0.2",
+            "--final-episodes", "0", "--max-time", "600", "--heartbeat-interval", "0.2",
             "--dead-after", "1.5", *(["--kind", "weights"] if name == "c" else []), *extra],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         wait_for(lambda: len([e for e in read_jsonl(events) if e["event"] == "node_started"])
