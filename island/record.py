@@ -448,7 +448,7 @@ def event_of(data: Any, where: str = "an event") -> AnyEvent:
     return convert(data, EVENT_TYPES.get(kind) or GOSSIP_EVENT_TYPES.get(kind) or Event, where)
 
 
-def _lines(path: Path) -> Iterator[tuple[int, Any]]:
+def json_lines(path: Path) -> Iterator[tuple[int, Any]]:
     """Decoded JSON lines, skipping a torn line left by a killed process; none if absent
     (a `.gz` file is read through gzip: logs kept with results are compressed)."""
     opener: Callable[..., Any] = gzip.open if path.suffix == ".gz" else open
@@ -466,13 +466,13 @@ def _lines(path: Path) -> Iterator[tuple[int, Any]]:
 def read_generations(path: str | Path) -> list[GenerationRecord]:
     """Every generation of a `log.jsonl`; RecordError names the first line it cannot read."""
     path = Path(path)
-    return [convert(data, GenerationRecord, f"{path}:{n}") for n, data in _lines(path)]
+    return [convert(data, GenerationRecord, f"{path}:{n}") for n, data in json_lines(path)]
 
 
 def read_events(path: str | Path) -> list[AnyEvent]:
     """Every event of an `events.jsonl`, each as its kind's type."""
     path = Path(path)
-    return [event_of(data, f"{path}:{n}") for n, data in _lines(path)]
+    return [event_of(data, f"{path}:{n}") for n, data in json_lines(path)]
 
 
 def of_kind(events: list[AnyEvent], kind: type[T], *names: str) -> list[T]:

@@ -10,7 +10,6 @@ node holds the directory's lock (island/lock.py) and has bound its socket.
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import time
@@ -29,6 +28,7 @@ from island.record import (
     Event,
     GenerationRecord,
     convert,
+    json_lines,
     json_safe,
     make_event,
     read_events,
@@ -96,20 +96,9 @@ class RunDirectory:
 
 
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
-    """Read a JSON-lines file, skipping a torn last line left by a killed process
-    (a `.gz` file is read through gzip: logs kept with results are compressed)."""
-    records = []
-    opener = gzip.open if Path(path).suffix == ".gz" else open
-    try:
-        with opener(path, "rt", encoding="utf-8") as fh:
-            for line in fh:
-                try:
-                    records.append(json.loads(line))
-                except json.JSONDecodeError:
-                    continue
-    except FileNotFoundError:
-        return []
-    return records
+    """A JSON-lines file's decoded lines as they are, untyped (record.json_lines: torn lines
+    skipped, `.gz` read through gzip), for tests that check what is on disk."""
+    return [data for _, data in json_lines(Path(path))]
 
 
 def truncate_log(path: Path, generation: int) -> int:
