@@ -248,7 +248,7 @@ class Node:
             except WorkerDied as exc:
                 shutdown.request(str(exc))
                 break
-            self.run_dir.log(record.to_dict())
+            self.run_dir.log(record)
             self._flush_gossip_events()
             if not self.quiet:
                 cap = self.stop.progress(self.state.evaluations, record.generation, record.wall)

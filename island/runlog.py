@@ -60,13 +60,15 @@ class RunDirectory:
     def write_config(self, config: dict[str, Any]) -> None:
         write_atomic(self.path / CONFIG, tomli_w.dumps(config).encode())
 
-    def log(self, record: GenerationRecord | dict[str, Any]) -> None:
-        if not isinstance(record, GenerationRecord):
-            record = convert(json_safe(record), GenerationRecord, "a generation to log")
-        self._log.write(json.dumps(record.to_dict(), separators=(",", ":")) + "\n")
+    def log(self, record: GenerationRecord) -> None:
+        """One line of log.jsonl; observers get the record as a reader gets it back
+        (non-finite numbers as None)."""
+        plain = record.to_dict()
+        self._log.write(json.dumps(plain, separators=(",", ":")) + "\n")
         self._log.flush()
+        logged = convert(plain, GenerationRecord, "a generation to log")
         for observer in self._observers:
-            observer("generation", record)
+            observer("generation", logged)
 
     def event(self, kind: str, **fields: Any) -> Event:
         """One line of events.jsonl through its kind's type (record.EVENT_TYPES)."""
