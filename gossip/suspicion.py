@@ -36,7 +36,9 @@ class Suspicion:
     since: float
     expected: int  # k: confirmations that bring the timeout down to its minimum
     accusers: set[str] = field(default_factory=set)
-    silent_since: float | None = None  # our own first unanswered ping or probe of it
+    silent_since: float | None = None  # when our first unanswered ping or probe of it was sent
+    pinged_at: float | None = None  # our oldest ping of it since the suspicion began (an ack
+    # from the member ends the suspicion, so a ping remembered here is unanswered)
     buried_by: set[str] = field(default_factory=set)  # peers whose own timer declared it dead
 
     @property
