@@ -2,8 +2,8 @@
 
 The detector (swim.py) accuses the neighbours its probes found silent; news
 from peers accuses, confirms, refutes or buries others. A suspicion not refuted
-within Lifeguard's timeout (suspicion.py: from 6 x down to `dead_after` x log10
-of the view size as independent accusers confirm it) becomes a death. News of
+within Lifeguard's timeout (suspicion.py: from 6 x down to `dead_after` as
+independent accusers confirm it) becomes a death. News of
 a newcomer travels on, within a budget per period, so passive views sample the
 whole network. A node that hears of its own death, or was itself stopped that
 long, asks its neighbours to take it in again (`Joins.rejoin`).
