@@ -83,13 +83,17 @@ class Detector:
             self.verdicts.rejoin(now)  # long enough for its neighbours to have declared it dead
         self.local.probes.cancel()
         self.local.probes.adjust(+1)
+        asleep = now - gap  # news read on waking, before this tick, came after the gap
         for member in self.local.active.values():
             suspicion = member.suspicion
-            if suspicion is not None:
+            if suspicion is None:
+                continue
+            if suspicion.since <= asleep:
                 suspicion.since += gap
-                suspicion.pinged_at = None  # its acks may wait unread: no silence to judge
-                if suspicion.silent_since is not None:
-                    suspicion.silent_since += gap
+            if suspicion.pinged_at is not None and suspicion.pinged_at <= asleep:
+                suspicion.pinged_at = None  # its ack may wait unread: no silence to judge
+            if suspicion.silent_since is not None and suspicion.silent_since <= asleep:
+                suspicion.silent_since += gap
 
     # --- messages -----------------------------------------------------------------
 

@@ -121,6 +121,25 @@ def test_a_verdict_counts_from_the_first_unanswered_ping_not_from_when_it_was_ju
     assert addr(2) not in m.live()
 
 
+def test_a_suspicion_heard_on_waking_from_a_stall_runs_from_then_not_a_stall_later():
+    """A node stopped for 11 s reads its queued news before its first tick notices the stall:
+    the suspicions that news started were pushed 11 s into the future with the old ones (a
+    paused holder of the 2026-12-07b soak dropped a crashed member 31 s after the kill)."""
+    m = with_eight_neighbours()
+    answering = {addr(i) for i in range(3, 10)}
+    for now in (0.0, 0.5, 1.0):
+        tick(m, now, answering | {addr(2)})
+    woke = 12.0
+    for accuser in (3, 4, 5, 6):
+        news = {"updates": [["suspect", addr(2), "n2", 0, addr(accuser)]]}
+        m.on_request("gossip", addr(accuser), f"n{accuser}", news, woke, Reply(addr(accuser)))
+    now = woke
+    while addr(2) in m.live() and now < woke + 60.0:
+        tick(m, now, answering)
+        now += 0.25
+    assert now <= woke + 5.0 + 1.0  # fully confirmed: dead_after from the news, not the stall
+
+
 def test_a_dead_nodes_address_a_shuffle_brought_back_leaves_the_passive_view_again():
     """News of a death removed the address once; a shuffle from a peer that had not heard yet
     put it back, and later copies of the same news, not passed on again, left it there: one
