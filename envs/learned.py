@@ -4,10 +4,11 @@ The equations, their sources and every parameter are in `genome.rules` (module
 docstring). The forward pass with exploration noise is threefactor's
 (`envs.threefactor.forward_noisy`: noise keyed by episode seed, step and neuron,
 so batched and one-at-a-time evaluation agree), with each synapse perturbed
-for the episode by `delta`, drawn from the same hash at `begin_episode`. Per
-row, `state` holds the noise traces `e_noise` (one slot per genome parameter,
-laid out as `params`), the Hebbian traces `e_hebb`, the perturbations
-`delta`, then threefactor's baselines, the running return and the episode count.
+for the episode by `delta`, drawn from the same hash at `begin_episode`. Rows
+innermost, as in `envs.kernels`: `state` (slots, rows) holds the noise traces `e_noise`
+(one slot per genome parameter, laid out as `params`), the Hebbian traces `e_hebb`, the
+perturbations `delta`, then threefactor's baselines, the running return and the episode
+count (`envs.threefactor.reward_signals`).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from envs.kernels import normalised_reward, tanh
-from envs.threefactor import end_of_episode, gaussian
+from envs.kernels import tanh
+from envs.threefactor import gaussian, reward_signals
 from genome.rules import LEARNED, LEARNED_FEATURES, LEARNED_HIDDEN, LEARNED_MODULATORS
 
 N_X, N_H, N_M = len(LEARNED_FEATURES), LEARNED_HIDDEN, len(LEARNED_MODULATORS)
@@ -32,6 +33,7 @@ assert (C0, V0, S0, O0) == (U0 + N_H * N_X, U0 + N_H * N_X + N_H,
                             U0 + N_H * N_X + N_H + N_M * N_H,
                             U0 + N_H * N_X + N_H + N_M * N_H + N_M * N_X)
 assert LEARNED_MODULATORS == ("always", "step", "return", "terminal")
+assert LEARNED_FEATURES == ("pre", "post", "noise", "weight", "e_noise", "e_hebb", "delta")
 ALWAYS_SCALE, STEP_SCALE = 0.01, 0.1  # the modulators' units (see genome.rules)
 
 _jit = numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
@@ -56,99 +58,88 @@ def delta_slice(n_params: int) -> slice:
 
 
 @_jit
-def draw_perturbations(state, n_params, sizes, rules, seeds):
+def draw_perturbations(state, n_params, layers, rules, seeds):
     """delta = jitter_l anneal_l^k xi(episode seed, synapse) for every weight; biases 0.
 
     k counts the episodes of the row's lifetime so far (kept in `state`).
     """
-    n_layers = sizes.shape[0] - 1
-    episodes = 3 * n_params + 3 * n_layers + 1
-    delta = state[:, 2 * n_params : 3 * n_params]
-    for r in range(delta.shape[0]):
-        p = 0
-        for layer in range(n_layers):
-            n_w = sizes[layer] * sizes[layer + 1]
-            scale = rules[r, layer, 6] * rules[r, layer, 7] ** state[r, episodes]
-            for k in range(n_w):
-                delta[r, p + k] = scale * gaussian(seeds[r], DELTA_STEP, p + k)
-            for k in range(sizes[layer + 1]):
-                delta[r, p + n_w + k] = 0.0
-            p += n_w + sizes[layer + 1]
+    episodes = 3 * n_params + 3 * layers.shape[0] + 1
+    delta = state[2 * n_params : 3 * n_params]
+    for layer in range(layers.shape[0]):
+        n_in, n_out, w0, b0, _, _ = layers[layer]
+        for r in range(seeds.shape[0]):
+            scale = rules[layer, 6, r] * rules[layer, 7, r] ** state[episodes, r]
+            for k in range(w0, b0):
+                delta[k, r] = scale * gaussian(seeds[r], DELTA_STEP, k)
+        delta[b0 : b0 + n_out] = 0.0
 
 
 @_jit
-def rule_network(rule, x, m, h):
-    """m . y of one synapse: y = V tanh(U x + c) + S x + o, one output per modulator."""
-    for k in range(N_H):
-        a = rule[C0 + k]
-        for f in range(N_X):
-            a += rule[U0 + k * N_X + f] * x[f]
-        h[k] = tanh(a)
-    total = 0.0
-    for j in range(N_M):
-        if m[j] == 0.0:
-            continue
-        y = rule[O0 + j]
-        for f in range(N_X):
-            y += rule[S0 + j * N_X + f] * x[f]
-        for k in range(N_H):
-            y += rule[V0 + j * N_H + k] * h[k]
-        total += m[j] * y
-    return total
-
-
-@_jit
-def learn_learned(params, sizes, acts, clean, rules, state, reward, active, done, terminal,
+def learn_learned(params, layers, acts, clean, rules, state, reward, active, done, terminal,
                   mean, var, alpha, clip, w_max):
     """One step of the rule for every running row; `done` rows also take their return signal.
 
-    Per synapse: traces first, then W' = W (1 - decay) + eta (m . y), clipped to +-w_max.
+    Per synapse: traces first, then W' = W (1 - decay) + eta (m . y), clipped to +-w_max,
+    where m . y = m . (V h + S x + o) = (m V) h + (m S) x + m . o: the modulators are one
+    per layer and row, so their mix of V, S and o is formed once, not at every synapse.
+    A row that no longer runs keeps its weights and traces (eta 0, keep 1, traces 1).
     """
-    s_norm = normalised_reward(reward, active, mean, var, alpha, clip)
-    n_layers = sizes.shape[0] - 1
-    n_params = params.shape[1]
-    base = 3 * n_params
-    ret_slot = base + 3 * n_layers
-    x = np.empty(N_X)
-    m = np.empty(N_M)
-    h = np.empty(N_H)
-    for r in range(params.shape[0]):
-        if not active[r]:
-            continue
-        state[r, ret_slot] += reward[r]
-        p = 0
-        a_in = 0
-        for layer in range(n_layers):
-            n_in = sizes[layer]
-            n_out = sizes[layer + 1]
-            a_out = a_in + n_in
-            rule = rules[r, layer]
-            eta, keep, lam, lam_fast, beta = rule[0], 1.0 - rule[1], rule[3], rule[4], rule[5]
-            ds = s_norm[r] - state[r, base + layer]
-            state[r, base + layer] += beta * ds
-            m[0] = ALWAYS_SCALE
-            m[1] = STEP_SCALE * ds
-            m[2] = 0.0
-            if done[r]:
-                m[2] = end_of_episode(state, r, layer, base, n_layers, state[r, ret_slot], beta)
-            m[3] = 1.0 if terminal[r] else 0.0
-            for o in range(n_out):
-                post = acts[r, a_out + o]
-                noise = post - clean[r, a_out + o]
-                w = p + o * n_in
-                for i in range(n_in):
-                    pre = acts[r, a_in + i]
-                    e_noise = lam * state[r, w + i] + noise * pre
-                    e_hebb = lam_fast * state[r, n_params + w + i] + post * pre
-                    state[r, w + i] = e_noise
-                    state[r, n_params + w + i] = e_hebb
-                    x[0], x[1], x[2] = pre, post, noise
-                    x[3], x[4], x[5] = params[r, w + i] / w_max, e_noise, e_hebb
-                    x[6] = state[r, 2 * n_params + w + i]
-                    dw = eta * rule_network(rule, x, m, h)
-                    params[r, w + i] = min(max(params[r, w + i] * keep + dw, -w_max), w_max)
-            p += n_out * n_in + n_out
-            a_in = a_out
-        if done[r]:
-            state[r, ret_slot] = 0.0
-            state[r, ret_slot + 1] += 1.0
+    n_params, rows = params.shape
+    ds, ret = reward_signals(state, rules, 5, 3 * n_params, reward, active, done, mean, var,
+                             alpha, clip)
+    coef = np.empty((5, rows))
+    eta, keep, lam, lam_fast, live = coef[0], coef[1], coef[2], coef[3], coef[4]
+    mixed = np.empty((1 + N_X + N_H, rows))  # m . o, then m S per feature, m V per hidden unit
+    per_output = np.empty((3, rows))
+    noise, noise_live, post_live = per_output[0], per_output[1], per_output[2]
+    for layer in range(layers.shape[0]):
+        n_in, n_out, w0, _, a_in, a_out = layers[layer]
+        rule = rules[layer]
+        for r in range(rows):
+            if active[r]:
+                eta[r], keep[r], lam[r], lam_fast[r] = (rule[0, r], 1.0 - rule[1, r],
+                                                        rule[3, r], rule[4, r])
+                live[r] = 1.0
+            else:
+                eta[r], keep[r], lam[r], lam_fast[r], live[r] = 0.0, 1.0, 1.0, 1.0, 0.0
+            m0, m1 = ALWAYS_SCALE, STEP_SCALE * ds[layer, r]
+            m2, m3 = ret[layer, r], 1.0 if terminal[r] else 0.0
+            mixed[0, r] = (m0 * rule[O0, r] + m1 * rule[O0 + 1, r] + m2 * rule[O0 + 2, r]
+                           + m3 * rule[O0 + 3, r])
+            for f in range(N_X):
+                mixed[1 + f, r] = (m0 * rule[S0 + f, r] + m1 * rule[S0 + N_X + f, r]
+                                   + m2 * rule[S0 + 2 * N_X + f, r]
+                                   + m3 * rule[S0 + 3 * N_X + f, r])
+            for k in range(N_H):
+                mixed[1 + N_X + k, r] = (m0 * rule[V0 + k, r] + m1 * rule[V0 + N_H + k, r]
+                                         + m2 * rule[V0 + 2 * N_H + k, r]
+                                         + m3 * rule[V0 + 3 * N_H + k, r])
+        for o in range(n_out):
+            post = acts[a_out + o]
+            cl = clean[a_out + o]
+            for r in range(rows):
+                noise[r] = post[r] - cl[r]
+                noise_live[r] = noise[r] * live[r]
+                post_live[r] = post[r] * live[r]
+            for i in range(n_in):
+                k = w0 + o * n_in + i
+                pre = acts[a_in + i]
+                W, e_noise, e_hebb = params[k], state[k], state[n_params + k]
+                delta = state[2 * n_params + k]
+                for r in range(rows):
+                    e_n = lam[r] * e_noise[r] + noise_live[r] * pre[r]
+                    e_h = lam_fast[r] * e_hebb[r] + post_live[r] * pre[r]
+                    e_noise[r], e_hebb[r] = e_n, e_h
+                    # the features, in LEARNED_FEATURES' order
+                    x0, x1, x2, x3 = pre[r], post[r], noise[r], W[r] / w_max
+                    x4, x5, x6 = e_n, e_h, delta[r]
+                    y = (mixed[0, r] + mixed[1, r] * x0 + mixed[2, r] * x1 + mixed[3, r] * x2
+                         + mixed[4, r] * x3 + mixed[5, r] * x4 + mixed[6, r] * x5
+                         + mixed[7, r] * x6)
+                    for h in range(N_H):
+                        u = U0 + h * N_X
+                        a = (rule[C0 + h, r] + rule[u, r] * x0 + rule[u + 1, r] * x1
+                             + rule[u + 2, r] * x2 + rule[u + 3, r] * x3 + rule[u + 4, r] * x4
+                             + rule[u + 5, r] * x5 + rule[u + 6, r] * x6)
+                        y += mixed[1 + N_X + h, r] * tanh(a)
+                    W[r] = min(max(W[r] * keep[r] + eta[r] * y, -w_max), w_max)
