@@ -16,7 +16,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from envs.kernels import tanh
+from envs.kernels import OPTIONS, tanh
 from envs.threefactor import gaussian, reward_signals
 from genome.rules import LEARNED, LEARNED_FEATURES, LEARNED_HIDDEN, LEARNED_MODULATORS
 
@@ -36,7 +36,7 @@ assert LEARNED_MODULATORS == ("always", "step", "return", "terminal")
 assert LEARNED_FEATURES == ("pre", "post", "noise", "weight", "e_noise", "e_hebb", "delta")
 ALWAYS_SCALE, STEP_SCALE = 0.01, 0.1  # the modulators' units (see genome.rules)
 
-_jit = numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+_jit = numba.njit(**OPTIONS)
 
 
 DELTA_STEP = 2**62  # the hash's step key of the perturbations: no episode reaches it
@@ -87,59 +87,63 @@ def learn_learned(params, layers, acts, clean, rules, state, reward, active, don
     n_params, rows = params.shape
     ds, ret = reward_signals(state, rules, 5, 3 * n_params, reward, active, done, mean, var,
                              alpha, clip)
-    coef = np.empty((5, rows))
-    eta, keep, lam, lam_fast, live = coef[0], coef[1], coef[2], coef[3], coef[4]
-    mixed = np.empty((1 + N_X + N_H, rows))  # m . o, then m S per feature, m V per hidden unit
-    per_output = np.empty((3, rows))
-    noise, noise_live, post_live = per_output[0], per_output[1], per_output[2]
+    # One scratch array for every per-row number: the compiler then checks few pairs of
+    # arrays for overlap and runs the synapse loops across rows in SIMD (with a scratch
+    # array per number, it found too many pairs to check and left them scalar).
+    scratch = np.empty((8 + 1 + N_X + N_H, rows))
+    ETA_, KEEP, LAM, LAM_FAST, LIVE, NOISE_, NOISE_LIVE, POST_LIVE = range(8)
+    MIXED = 8  # m . o, then m S per feature, m V per hidden unit
+    y = np.empty(rows)
     for layer in range(layers.shape[0]):
         n_in, n_out, w0, _, a_in, a_out = layers[layer]
-        rule = rules[layer]
         for r in range(rows):
             if active[r]:
-                eta[r], keep[r], lam[r], lam_fast[r] = (rule[0, r], 1.0 - rule[1, r],
-                                                        rule[3, r], rule[4, r])
-                live[r] = 1.0
+                scratch[ETA_, r] = rules[layer, 0, r]
+                scratch[KEEP, r] = 1.0 - rules[layer, 1, r]
+                scratch[LAM, r], scratch[LAM_FAST, r] = rules[layer, 3, r], rules[layer, 4, r]
+                scratch[LIVE, r] = 1.0
             else:
-                eta[r], keep[r], lam[r], lam_fast[r], live[r] = 0.0, 1.0, 1.0, 1.0, 0.0
+                scratch[ETA_, r], scratch[KEEP, r], scratch[LIVE, r] = 0.0, 1.0, 0.0
+                scratch[LAM, r], scratch[LAM_FAST, r] = 1.0, 1.0
             m0, m1 = ALWAYS_SCALE, STEP_SCALE * ds[layer, r]
             m2, m3 = ret[layer, r], 1.0 if terminal[r] else 0.0
-            mixed[0, r] = (m0 * rule[O0, r] + m1 * rule[O0 + 1, r] + m2 * rule[O0 + 2, r]
-                           + m3 * rule[O0 + 3, r])
-            for f in range(N_X):
-                mixed[1 + f, r] = (m0 * rule[S0 + f, r] + m1 * rule[S0 + N_X + f, r]
-                                   + m2 * rule[S0 + 2 * N_X + f, r]
-                                   + m3 * rule[S0 + 3 * N_X + f, r])
-            for k in range(N_H):
-                mixed[1 + N_X + k, r] = (m0 * rule[V0 + k, r] + m1 * rule[V0 + N_H + k, r]
-                                         + m2 * rule[V0 + 2 * N_H + k, r]
-                                         + m3 * rule[V0 + 3 * N_H + k, r])
+            for j in range(1 + N_X + N_H):  # o, S's columns, V's columns, each by modulator
+                at, stride = ((O0, 1) if j == 0 else (S0 + j - 1, N_X) if j <= N_X
+                              else (V0 + j - 1 - N_X, N_H))
+                scratch[MIXED + j, r] = (m0 * rules[layer, at, r]
+                                         + m1 * rules[layer, at + stride, r]
+                                         + m2 * rules[layer, at + 2 * stride, r]
+                                         + m3 * rules[layer, at + 3 * stride, r])
         for o in range(n_out):
-            post = acts[a_out + o]
-            cl = clean[a_out + o]
             for r in range(rows):
-                noise[r] = post[r] - cl[r]
-                noise_live[r] = noise[r] * live[r]
-                post_live[r] = post[r] * live[r]
+                noise = acts[a_out + o, r] - clean[a_out + o, r]
+                scratch[NOISE_, r] = noise
+                scratch[NOISE_LIVE, r] = noise * scratch[LIVE, r]
+                scratch[POST_LIVE, r] = acts[a_out + o, r] * scratch[LIVE, r]
             for i in range(n_in):
                 k = w0 + o * n_in + i
-                pre = acts[a_in + i]
-                W, e_noise, e_hebb = params[k], state[k], state[n_params + k]
-                delta = state[2 * n_params + k]
+                for r in range(rows):  # traces first: the rule reads them updated
+                    pre = acts[a_in + i, r]
+                    state[k, r] = scratch[LAM, r] * state[k, r] + scratch[NOISE_LIVE, r] * pre
+                    state[n_params + k, r] = (scratch[LAM_FAST, r] * state[n_params + k, r]
+                                              + scratch[POST_LIVE, r] * pre)
                 for r in range(rows):
-                    e_n = lam[r] * e_noise[r] + noise_live[r] * pre[r]
-                    e_h = lam_fast[r] * e_hebb[r] + post_live[r] * pre[r]
-                    e_noise[r], e_hebb[r] = e_n, e_h
                     # the features, in LEARNED_FEATURES' order
-                    x0, x1, x2, x3 = pre[r], post[r], noise[r], W[r] / w_max
-                    x4, x5, x6 = e_n, e_h, delta[r]
-                    y = (mixed[0, r] + mixed[1, r] * x0 + mixed[2, r] * x1 + mixed[3, r] * x2
-                         + mixed[4, r] * x3 + mixed[5, r] * x4 + mixed[6, r] * x5
-                         + mixed[7, r] * x6)
+                    x0, x1, x2 = acts[a_in + i, r], acts[a_out + o, r], scratch[NOISE_, r]
+                    x3, x4, x5 = params[k, r] / w_max, state[k, r], state[n_params + k, r]
+                    x6 = state[2 * n_params + k, r]
+                    total = (scratch[MIXED, r] + scratch[MIXED + 1, r] * x0
+                             + scratch[MIXED + 2, r] * x1 + scratch[MIXED + 3, r] * x2
+                             + scratch[MIXED + 4, r] * x3 + scratch[MIXED + 5, r] * x4
+                             + scratch[MIXED + 6, r] * x5 + scratch[MIXED + 7, r] * x6)
                     for h in range(N_H):
                         u = U0 + h * N_X
-                        a = (rule[C0 + h, r] + rule[u, r] * x0 + rule[u + 1, r] * x1
-                             + rule[u + 2, r] * x2 + rule[u + 3, r] * x3 + rule[u + 4, r] * x4
-                             + rule[u + 5, r] * x5 + rule[u + 6, r] * x6)
-                        y += mixed[1 + N_X + h, r] * tanh(a)
-                    W[r] = min(max(W[r] * keep[r] + eta[r] * y, -w_max), w_max)
+                        a = (rules[layer, C0 + h, r] + rules[layer, u, r] * x0
+                             + rules[layer, u + 1, r] * x1 + rules[layer, u + 2, r] * x2
+                             + rules[layer, u + 3, r] * x3 + rules[layer, u + 4, r] * x4
+                             + rules[layer, u + 5, r] * x5 + rules[layer, u + 6, r] * x6)
+                        total += scratch[MIXED + 1 + N_X + h, r] * tanh(a)
+                    y[r] = total
+                for r in range(rows):
+                    x = params[k, r] * scratch[KEEP, r] + scratch[ETA_, r] * y[r]
+                    params[k, r] = min(max(x, -w_max), w_max)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from envs.kernels import tanh
+from envs.kernels import OPTIONS, tanh
 from envs.learned import DELTA_STEP
 from envs.threefactor import NOISE as _NOISE
 from envs.threefactor import gaussian, reward_signals
@@ -45,7 +45,7 @@ assert RECURRENT_FEATURES == ("pre", "post", "noise_pre", "weight", "delta", "re
                               "step", "return", "terminal", "end")
 
 
-_jit = numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+_jit = numba.njit(**OPTIONS)
 
 
 @_jit

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from envs.kernels import clip_inputs, normalised_reward, tanh
+from envs.kernels import OPTIONS, clip_inputs, normalised_reward, tanh
 from genome.rules import THREEFACTOR
 
 assert THREEFACTOR.names == ("eta", "decay", "noise", "trace", "trace_hebbian", "baseline",
@@ -31,7 +31,7 @@ assert THREEFACTOR.names == ("eta", "decay", "noise", "trace", "trace_hebbian", 
 NOISE = 2  # where every noisy family (threefactor, learned, recurrent) keeps its noise scale
 RETURN_CLIP = 5.0  # the end-of-episode signal, in units of the lifetime's spread of returns
 
-_jit = numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+_jit = numba.njit(**OPTIONS)
 
 
 def state_size(n_params: int, n_layers: int) -> int:
