@@ -53,15 +53,18 @@ def run_cluster(experiment: Path, out: Path, timeout: float = 150) -> str:
     return output
 
 
-def wait_for(condition, what: str, timeout: float = 60.0, interval: float = 0.1):
-    """Poll until `condition()` is truthy and return it; fail naming `what` after `timeout` s."""
+def wait_for(condition, what: str, timeout: float = 60.0, interval: float = 0.1,
+             explain=None):
+    """Poll until `condition()` is truthy and return it; fail naming `what` after `timeout` s,
+    with what `explain()` says of the state at that moment (for a failure seen once in CI)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
         time.sleep(interval)
-    pytest.fail(f"timed out after {timeout} s waiting for {what}")
+    pytest.fail(f"timed out after {timeout} s waiting for {what}"
+                + (f"\n{explain()}" if explain else ""))
 
 
 def node_address(run_dir: Path, proc: subprocess.Popen | None = None, timeout: float = 60.0) -> str:

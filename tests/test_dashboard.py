@@ -193,6 +193,19 @@ class Archipelago:
         """The dashboard has polled since `name` stopped answering."""
         return any(n["node"] == name and (n["seen_ago"] or 0) > 1 for n in api(self.url)["nodes"])
 
+    def explain(self, name: str, about: str) -> str:
+        """Whether node `name` still runs, how far it got, and what it recorded about the
+        address `about`: what a failed wait needs to tell a hung node from a lost message."""
+        proc = self.procs[name]
+        state = "running" if proc.poll() is None else f"exited {proc.returncode}: " + (
+            proc.stderr.read()[-2000:] if proc.stderr else "")
+        generations = read_jsonl(self.root / name / "log.jsonl")
+        last = generations[-1]["wall"] if generations else None
+        lines = [json.dumps(e) for e in read_jsonl(self.root / name / "events.jsonl")
+                 if about in json.dumps(e)]
+        return (f"{name} {state}; {len(generations)} generations, the last at wall {last}; "
+                f"its events about {about}:\n" + "\n".join(lines[-30:]))
+
     def kill(self, name: str) -> None:
         proc = self.procs[name]
         if proc.poll() is None:
@@ -348,7 +361,8 @@ def test_a_node_that_finishes_shows_its_held_out_score_then_says_goodbye(archipe
     d_address = archipelago.addresses["d"]
     goodbyes = wait_for(lambda: [e for e in read_jsonl(archipelago.root / "a" / "events.jsonl")
                                  if e["event"] == "peer_dead" and e["peer"] == d_address],
-                        "a to hear d's goodbye")
+                        "a to hear d's goodbye",
+                        explain=lambda: archipelago.explain("a", d_address))
     assert [e["reason"] for e in goodbyes] == ["left"]  # told, not suspected
 
 

@@ -84,25 +84,31 @@ class Hosts:
         return [str(NETNS), "exec", f"h{i}", *argv]
 
 
-@pytest.fixture
-def hosts() -> Iterator[Hosts]:
-    prefix = f"it{secrets.token_hex(3)}"  # unique per run: concurrent runs never clash
+@contextlib.contextmanager
+def _namespace_hosts(prefix: str, count: int, second_octet: int) -> Iterator[Hosts]:
+    """`count` namespace hosts on a /24 of 10.SECOND_OCTET nothing on this machine routes yet,
+    taken down at the end whatever happened."""
     env = dict(os.environ, NETNS_PREFIX=prefix)
     made = None
     for _ in range(20):  # pick a /24 nothing on this machine routes yet
-        subnet = f"10.77.{20 + secrets.randbelow(230)}"
+        subnet = f"10.{second_octet}.{20 + secrets.randbelow(230)}"
         env["NETNS_SUBNET"] = subnet
-        made = subprocess.run([str(NETNS), "up", str(HOSTS)], env=env, capture_output=True,
+        made = subprocess.run([str(NETNS), "up", str(count)], env=env, capture_output=True,
                               text=True, timeout=120)
-        if made.returncode == 0:
-            break
-        if "already routed" not in made.stderr:
+        if made.returncode == 0 or "already routed" not in made.stderr:
             break
     assert made is not None and made.returncode == 0, made.stderr if made else "no attempt"
     try:
         yield Hosts(env=env, subnet=subnet)
     finally:
         subprocess.run([str(NETNS), "down"], env=env, capture_output=True, timeout=120)
+
+
+@pytest.fixture
+def hosts() -> Iterator[Hosts]:
+    # unique per run: concurrent runs never clash
+    with _namespace_hosts(f"it{secrets.token_hex(3)}", HOSTS, 77) as made:
+        yield made
 
 
 @dataclass
@@ -323,21 +329,8 @@ def test_nodes_find_each_other_by_host_name(hosts: Hosts, tmp_path: Path):
 @pytest.fixture
 def three_hosts() -> Iterator[Hosts]:
     """Three namespace hosts that know each other by name only through their own /etc/hosts."""
-    prefix = f"i41{secrets.token_hex(2)}"
-    env = dict(os.environ, NETNS_PREFIX=prefix)
-    made = None
-    for _ in range(20):
-        subnet = f"10.78.{20 + secrets.randbelow(230)}"
-        env["NETNS_SUBNET"] = subnet
-        made = subprocess.run([str(NETNS), "up", "3"], env=env, capture_output=True, text=True,
-                              timeout=120)
-        if made.returncode == 0 or "already routed" not in made.stderr:
-            break
-    assert made is not None and made.returncode == 0, made.stderr if made else "no attempt"
-    try:
-        yield Hosts(env=env, subnet=subnet)
-    finally:
-        subprocess.run([str(NETNS), "down"], env=env, capture_output=True, timeout=120)
+    with _namespace_hosts(f"i41{secrets.token_hex(2)}", 3, 78) as made:
+        yield made
 
 
 def test_members_named_one_way_and_advertised_another_find_each_other(three_hosts: Hosts,
