@@ -5,10 +5,12 @@ it costs ~50 array calls whose fixed overhead, not arithmetic, dominates
 (about 80 us per step for one LunarLander network against 37 us for the
 simulator). These numba kernels loop over rows, layers and synapses in one call.
 
-Layout, rows innermost: `params` (n_weights, rows) holds the layers as in a genome,
-`[W0 (out x in), b0, W1, b1, ...]`, one row per column; `acts` (units, rows) every
-layer's activations, input first; `rules` (layers, n_params, rows) in natural units.
-(`envs.threefactor`, `envs.learned` and `envs.recurrent` keep one network per row.)
+Layout, rows innermost (every family's kernels, here and in `envs.threefactor`,
+`envs.learned`, `envs.recurrent`): `params` (n_weights, rows) holds the layers as in a
+genome, `[W0 (out x in), b0, W1, b1, ...]`, one row per column; `acts` (units, rows) every
+layer's activations, input first; `rules` (layers, n_params, rows) in natural units; a
+rule's `state` (slots, rows). Every multiply-add then runs across rows in SIMD.
+Where each layer's weights and activations sit is `layer_table`'s, computed once per spec.
 """
 
 from __future__ import annotations
@@ -22,12 +24,31 @@ from genome.rules import HEBBIAN, OJA
 assert HEBBIAN.names == ("eta", "decay", "hebbian", "pre", "post", "bias", "modulation")
 assert OJA.names == ("eta", "decay", "hebbian", "modulation")
 
-_jit = numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+# Every kernel of every family compiles with these options. error_model "numpy": a float
+# division gives inf or nan instead of raising, so it has no branch, and the compiler runs
+# loops that divide (every tanh below) across rows in SIMD; with Python's error model it
+# left each such loop scalar. The kernels divide only by numbers kept away from zero.
+OPTIONS = dict(cache=True, nogil=True, fastmath={"reassoc", "contract"}, error_model="numpy")
+_jit = numba.njit(**OPTIONS)
+
+N_IN, N_OUT, W0, B0, A_IN, A_OUT = range(6)  # the columns of `layer_table`
+
+
+def layer_table(sizes) -> np.ndarray:
+    """Per layer: inputs, outputs, where its W and b start in `params`, where its input
+    and output start in `acts` ((layers, 6) int64; every kernel walks layers through it)."""
+    rows, w, a = [], 0, 0
+    for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
+        rows.append((n_in, n_out, w, w + n_out * n_in, a, a + n_in))
+        w += n_out * n_in + n_out
+        a += n_in
+    return np.array(rows, dtype=np.int64).reshape(-1, 6)
+
 
 TANH_CLAMP = 7.90531110763549805  # past it the rational form below is 1 in float32
 
 
-@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"}, inline="always")
+@numba.njit(**OPTIONS, inline="always")
 def tanh(x):
     """tanh to float32 precision (error below 3e-7), 5 ns against libm's 20-35 ns.
 
@@ -53,7 +74,15 @@ def tanh(x):
 
 
 @_jit
-def forward(params, sizes, obs, acts, obs_clip):
+def clip_inputs(obs, acts, obs_clip):
+    """acts[input i, row r] = obs[r, i], clipped to +-obs_clip."""
+    for i in range(obs.shape[1]):
+        for r in range(obs.shape[0]):
+            acts[i, r] = min(max(obs[r, i], -obs_clip), obs_clip)
+
+
+@_jit
+def forward(params, layers, obs, acts, obs_clip):
     """acts[layer l] = tanh(W_l acts[layer l-1] + b_l) for every row; input clipped.
 
     Rows innermost (`params` is (n_weights, rows), `acts` (units, rows)): every
@@ -61,29 +90,19 @@ def forward(params, sizes, obs, acts, obs_clip):
     small network per row (55 against 194 ns per row for an 8-16-4 network).
     """
     rows = params.shape[1]
-    n_layers = sizes.shape[0] - 1
-    for i in range(sizes[0]):
-        for r in range(rows):
-            acts[i, r] = min(max(obs[r, i], -obs_clip), obs_clip)
-    p = 0  # offset of this layer's W in params
-    a_in = 0  # offset of this layer's input in acts
-    for layer in range(n_layers):
-        n_in = sizes[layer]
-        n_out = sizes[layer + 1]
-        b = p + n_out * n_in
-        a_out = a_in + n_in
+    clip_inputs(obs, acts, obs_clip)
+    for layer in range(layers.shape[0]):
+        n_in, n_out, w0, b0, a_in, a_out = layers[layer]
         for o in range(n_out):
             out = acts[a_out + o]
-            out[:] = params[b + o]
+            out[:] = params[b0 + o]
             for i in range(n_in):
-                w = params[p + o * n_in + i]
+                w = params[w0 + o * n_in + i]
                 pre = acts[a_in + i]
                 for r in range(rows):
                     out[r] += w[r] * pre[r]
             for r in range(rows):
                 out[r] = tanh(out[r])
-        p = b + n_out
-        a_in = a_out
 
 
 @_jit
@@ -104,7 +123,7 @@ FAMILY_CODES = {HEBBIAN.name: HEBBIAN_CODE, OJA.name: OJA_CODE}  # threefactor: 
 
 
 @_jit
-def learn(params, sizes, acts, rules, reward, active, mean, var, alpha, clip, w_max, family):
+def learn(params, layers, acts, rules, reward, active, mean, var, alpha, clip, w_max, family):
     """One rule step for every running row and layer, weights clipped to +-w_max.
 
     hebbian: dW = eta (A post x pre + B pre + C post + D)(1 + M r) - decay W
@@ -117,16 +136,11 @@ def learn(params, sizes, acts, rules, reward, active, mean, var, alpha, clip, w_
     """
     r_norm = normalised_reward(reward, active, mean, var, alpha, clip)
     rows = params.shape[1]
-    n_layers = sizes.shape[0] - 1
     coef = np.empty((9, rows))  # per row: this layer's coefficients, then per output
     step, decay, a, b, c, d, oja, s_post, keep = (coef[0], coef[1], coef[2], coef[3], coef[4],
                                                  coef[5], coef[6], coef[7], coef[8])
-    p = 0
-    a_in = 0
-    for layer in range(n_layers):
-        n_in = sizes[layer]
-        n_out = sizes[layer + 1]
-        a_out = a_in + n_in
+    for layer in range(layers.shape[0]):
+        n_in, n_out, w0, _, a_in, a_out = layers[layer]
         rule = rules[layer]
         for r in range(rows):
             if not active[r]:  # an ended episode teaches nothing more
@@ -146,10 +160,8 @@ def learn(params, sizes, acts, rules, reward, active, mean, var, alpha, clip, w_
                 keep[r] = (1.0 - decay[r]) - oja[r] * s_post[r] * post[r]
             for i in range(n_in):
                 pre = acts[a_in + i]
-                W = params[p + o * n_in + i]
+                W = params[w0 + o * n_in + i]
                 for r in range(rows):
                     x = W[r] * keep[r] + (s_post[r] * (a[r] * pre[r] + c[r])
                                           + step[r] * (b[r] * pre[r] + d[r]))
                     W[r] = min(max(x, -w_max), w_max)
-        p += n_out * n_in + n_out
-        a_in = a_out

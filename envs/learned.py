@@ -4,10 +4,11 @@ The equations, their sources and every parameter are in `genome.rules` (module
 docstring). The forward pass with exploration noise is threefactor's
 (`envs.threefactor.forward_noisy`: noise keyed by episode seed, step and neuron,
 so batched and one-at-a-time evaluation agree), with each synapse perturbed
-for the episode by `delta`, drawn from the same hash at `begin_episode`. Per
-row, `state` holds the noise traces `e_noise` (one slot per genome parameter,
-laid out as `params`), the Hebbian traces `e_hebb`, the perturbations
-`delta`, then threefactor's baselines, the running return and the episode count.
+for the episode by `delta`, drawn from the same hash at `begin_episode`. Rows
+innermost, as in `envs.kernels`: `state` (slots, rows) holds the noise traces `e_noise`
+(one slot per genome parameter, laid out as `params`), the Hebbian traces `e_hebb`, the
+perturbations `delta`, then threefactor's baselines, the running return and the episode
+count (`envs.threefactor.reward_signals`).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from envs.kernels import normalised_reward, tanh
-from envs.threefactor import end_of_episode, gaussian
+from envs.kernels import OPTIONS, tanh
+from envs.threefactor import gaussian, reward_signals
 from genome.rules import LEARNED, LEARNED_FEATURES, LEARNED_HIDDEN, LEARNED_MODULATORS
 
 N_X, N_H, N_M = len(LEARNED_FEATURES), LEARNED_HIDDEN, len(LEARNED_MODULATORS)
@@ -32,9 +33,10 @@ assert (C0, V0, S0, O0) == (U0 + N_H * N_X, U0 + N_H * N_X + N_H,
                             U0 + N_H * N_X + N_H + N_M * N_H,
                             U0 + N_H * N_X + N_H + N_M * N_H + N_M * N_X)
 assert LEARNED_MODULATORS == ("always", "step", "return", "terminal")
+assert LEARNED_FEATURES == ("pre", "post", "noise", "weight", "e_noise", "e_hebb", "delta")
 ALWAYS_SCALE, STEP_SCALE = 0.01, 0.1  # the modulators' units (see genome.rules)
 
-_jit = numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+_jit = numba.njit(**OPTIONS)
 
 
 DELTA_STEP = 2**62  # the hash's step key of the perturbations: no episode reaches it
@@ -56,99 +58,92 @@ def delta_slice(n_params: int) -> slice:
 
 
 @_jit
-def draw_perturbations(state, n_params, sizes, rules, seeds):
+def draw_perturbations(state, n_params, layers, rules, seeds):
     """delta = jitter_l anneal_l^k xi(episode seed, synapse) for every weight; biases 0.
 
     k counts the episodes of the row's lifetime so far (kept in `state`).
     """
-    n_layers = sizes.shape[0] - 1
-    episodes = 3 * n_params + 3 * n_layers + 1
-    delta = state[:, 2 * n_params : 3 * n_params]
-    for r in range(delta.shape[0]):
-        p = 0
-        for layer in range(n_layers):
-            n_w = sizes[layer] * sizes[layer + 1]
-            scale = rules[r, layer, 6] * rules[r, layer, 7] ** state[r, episodes]
-            for k in range(n_w):
-                delta[r, p + k] = scale * gaussian(seeds[r], DELTA_STEP, p + k)
-            for k in range(sizes[layer + 1]):
-                delta[r, p + n_w + k] = 0.0
-            p += n_w + sizes[layer + 1]
+    episodes = 3 * n_params + 3 * layers.shape[0] + 1
+    delta = state[2 * n_params : 3 * n_params]
+    for layer in range(layers.shape[0]):
+        n_in, n_out, w0, b0, _, _ = layers[layer]
+        for r in range(seeds.shape[0]):
+            scale = rules[layer, 6, r] * rules[layer, 7, r] ** state[episodes, r]
+            for k in range(w0, b0):
+                delta[k, r] = scale * gaussian(seeds[r], DELTA_STEP, k)
+        delta[b0 : b0 + n_out] = 0.0
 
 
 @_jit
-def rule_network(rule, x, m, h):
-    """m . y of one synapse: y = V tanh(U x + c) + S x + o, one output per modulator."""
-    for k in range(N_H):
-        a = rule[C0 + k]
-        for f in range(N_X):
-            a += rule[U0 + k * N_X + f] * x[f]
-        h[k] = tanh(a)
-    total = 0.0
-    for j in range(N_M):
-        if m[j] == 0.0:
-            continue
-        y = rule[O0 + j]
-        for f in range(N_X):
-            y += rule[S0 + j * N_X + f] * x[f]
-        for k in range(N_H):
-            y += rule[V0 + j * N_H + k] * h[k]
-        total += m[j] * y
-    return total
-
-
-@_jit
-def learn_learned(params, sizes, acts, clean, rules, state, reward, active, done, terminal,
+def learn_learned(params, layers, acts, clean, rules, state, reward, active, done, terminal,
                   mean, var, alpha, clip, w_max):
     """One step of the rule for every running row; `done` rows also take their return signal.
 
-    Per synapse: traces first, then W' = W (1 - decay) + eta (m . y), clipped to +-w_max.
+    Per synapse: traces first, then W' = W (1 - decay) + eta (m . y), clipped to +-w_max,
+    where m . y = m . (V h + S x + o) = (m V) h + (m S) x + m . o: the modulators are one
+    per layer and row, so their mix of V, S and o is formed once, not at every synapse.
+    A row that no longer runs keeps its weights and traces (eta 0, keep 1, traces 1).
     """
-    s_norm = normalised_reward(reward, active, mean, var, alpha, clip)
-    n_layers = sizes.shape[0] - 1
-    n_params = params.shape[1]
-    base = 3 * n_params
-    ret_slot = base + 3 * n_layers
-    x = np.empty(N_X)
-    m = np.empty(N_M)
-    h = np.empty(N_H)
-    for r in range(params.shape[0]):
-        if not active[r]:
-            continue
-        state[r, ret_slot] += reward[r]
-        p = 0
-        a_in = 0
-        for layer in range(n_layers):
-            n_in = sizes[layer]
-            n_out = sizes[layer + 1]
-            a_out = a_in + n_in
-            rule = rules[r, layer]
-            eta, keep, lam, lam_fast, beta = rule[0], 1.0 - rule[1], rule[3], rule[4], rule[5]
-            ds = s_norm[r] - state[r, base + layer]
-            state[r, base + layer] += beta * ds
-            m[0] = ALWAYS_SCALE
-            m[1] = STEP_SCALE * ds
-            m[2] = 0.0
-            if done[r]:
-                m[2] = end_of_episode(state, r, layer, base, n_layers, state[r, ret_slot], beta)
-            m[3] = 1.0 if terminal[r] else 0.0
-            for o in range(n_out):
-                post = acts[r, a_out + o]
-                noise = post - clean[r, a_out + o]
-                w = p + o * n_in
-                for i in range(n_in):
-                    pre = acts[r, a_in + i]
-                    e_noise = lam * state[r, w + i] + noise * pre
-                    e_hebb = lam_fast * state[r, n_params + w + i] + post * pre
-                    state[r, w + i] = e_noise
-                    state[r, n_params + w + i] = e_hebb
-                    x[0], x[1], x[2] = pre, post, noise
-                    x[3], x[4], x[5] = params[r, w + i] / w_max, e_noise, e_hebb
-                    x[6] = state[r, 2 * n_params + w + i]
-                    dw = eta * rule_network(rule, x, m, h)
-                    params[r, w + i] = min(max(params[r, w + i] * keep + dw, -w_max), w_max)
-            p += n_out * n_in + n_out
-            a_in = a_out
-        if done[r]:
-            state[r, ret_slot] = 0.0
-            state[r, ret_slot + 1] += 1.0
+    n_params, rows = params.shape
+    ds, ret = reward_signals(state, rules, 5, 3 * n_params, reward, active, done, mean, var,
+                             alpha, clip)
+    # One scratch array for every per-row number: the compiler then checks few pairs of
+    # arrays for overlap and runs the synapse loops across rows in SIMD (with a scratch
+    # array per number, it found too many pairs to check and left them scalar).
+    scratch = np.empty((8 + 1 + N_X + N_H, rows))
+    ETA_, KEEP, LAM, LAM_FAST, LIVE, NOISE_, NOISE_LIVE, POST_LIVE = range(8)
+    MIXED = 8  # m . o, then m S per feature, m V per hidden unit
+    y = np.empty(rows)
+    for layer in range(layers.shape[0]):
+        n_in, n_out, w0, _, a_in, a_out = layers[layer]
+        for r in range(rows):
+            if active[r]:
+                scratch[ETA_, r] = rules[layer, 0, r]
+                scratch[KEEP, r] = 1.0 - rules[layer, 1, r]
+                scratch[LAM, r], scratch[LAM_FAST, r] = rules[layer, 3, r], rules[layer, 4, r]
+                scratch[LIVE, r] = 1.0
+            else:
+                scratch[ETA_, r], scratch[KEEP, r], scratch[LIVE, r] = 0.0, 1.0, 0.0
+                scratch[LAM, r], scratch[LAM_FAST, r] = 1.0, 1.0
+            m0, m1 = ALWAYS_SCALE, STEP_SCALE * ds[layer, r]
+            m2, m3 = ret[layer, r], 1.0 if terminal[r] else 0.0
+            for j in range(1 + N_X + N_H):  # o, S's columns, V's columns, each by modulator
+                at, stride = ((O0, 1) if j == 0 else (S0 + j - 1, N_X) if j <= N_X
+                              else (V0 + j - 1 - N_X, N_H))
+                scratch[MIXED + j, r] = (m0 * rules[layer, at, r]
+                                         + m1 * rules[layer, at + stride, r]
+                                         + m2 * rules[layer, at + 2 * stride, r]
+                                         + m3 * rules[layer, at + 3 * stride, r])
+        for o in range(n_out):
+            for r in range(rows):
+                noise = acts[a_out + o, r] - clean[a_out + o, r]
+                scratch[NOISE_, r] = noise
+                scratch[NOISE_LIVE, r] = noise * scratch[LIVE, r]
+                scratch[POST_LIVE, r] = acts[a_out + o, r] * scratch[LIVE, r]
+            for i in range(n_in):
+                k = w0 + o * n_in + i
+                for r in range(rows):  # traces first: the rule reads them updated
+                    pre = acts[a_in + i, r]
+                    state[k, r] = scratch[LAM, r] * state[k, r] + scratch[NOISE_LIVE, r] * pre
+                    state[n_params + k, r] = (scratch[LAM_FAST, r] * state[n_params + k, r]
+                                              + scratch[POST_LIVE, r] * pre)
+                for r in range(rows):
+                    # the features, in LEARNED_FEATURES' order
+                    x0, x1, x2 = acts[a_in + i, r], acts[a_out + o, r], scratch[NOISE_, r]
+                    x3, x4, x5 = params[k, r] / w_max, state[k, r], state[n_params + k, r]
+                    x6 = state[2 * n_params + k, r]
+                    total = (scratch[MIXED, r] + scratch[MIXED + 1, r] * x0
+                             + scratch[MIXED + 2, r] * x1 + scratch[MIXED + 3, r] * x2
+                             + scratch[MIXED + 4, r] * x3 + scratch[MIXED + 5, r] * x4
+                             + scratch[MIXED + 6, r] * x5 + scratch[MIXED + 7, r] * x6)
+                    for h in range(N_H):
+                        u = U0 + h * N_X
+                        a = (rules[layer, C0 + h, r] + rules[layer, u, r] * x0
+                             + rules[layer, u + 1, r] * x1 + rules[layer, u + 2, r] * x2
+                             + rules[layer, u + 3, r] * x3 + rules[layer, u + 4, r] * x4
+                             + rules[layer, u + 5, r] * x5 + rules[layer, u + 6, r] * x6)
+                        total += scratch[MIXED + 1 + N_X + h, r] * tanh(a)
+                    y[r] = total
+                for r in range(rows):
+                    x = params[k, r] * scratch[KEEP, r] + scratch[ETA_, r] * y[r]
+                    params[k, r] = min(max(x, -w_max), w_max)

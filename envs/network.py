@@ -56,18 +56,15 @@ class PlasticNetwork:
         self._kernels = kernels_for(spec)
         rules = (spec.family.kernel_rules(batch_rules(spec, X)) if self.plastic
                  else np.zeros((self.P, 0, 0)))
-        self._rows_last = self._kernels.rows_last  # params, rules, acts: (..., rows)
-        self._rows = RowArrays({
-            "params": np.empty((spec.n_weights, self.P) if self._rows_last
-                               else (self.P, spec.n_weights)),
+        self._rows = RowArrays({  # rows innermost, as the kernels run them (envs/kernels.py)
+            "params": np.empty((spec.n_weights, self.P)),
             "reward_mean": np.zeros(self.P),
             "reward_var": np.ones(self.P),
-            "state": np.zeros((self.P, self._kernels.state_size)),  # traces, baselines
+            "state": np.zeros((self._kernels.state_size, self.P)),  # traces, baselines
             "episode_seeds": np.zeros(self.P, dtype=np.uint64),  # key the exploration noise
-            "rules": np.ascontiguousarray(rules.transpose(1, 2, 0) if self._rows_last
-                                          else rules),
+            "rules": np.ascontiguousarray(rules.transpose(1, 2, 0)),
         }, constant=frozenset({"episode_seeds", "rules"}),
-            rows_last=frozenset({"params", "rules"}) if self._rows_last else frozenset())
+            rows_last=frozenset({"params", "rules", "state"}))
         self._t = 0  # step within the current episode (rows run in lockstep)
         if not info.discrete:
             self._low = np.asarray(info.action_low)
@@ -83,9 +80,8 @@ class PlasticNetwork:
     @property
     def params(self) -> np.ndarray:
         """Current rows' weights and biases, (rows, n_weights) laid out as in a genome
-        (a view, whichever way the kernels store them)."""
-        params = self._rows["params"]
-        return params.T if self._rows_last else params
+        (a view of the kernels' (n_weights, rows))."""
+        return self._rows["params"].T
 
     @property
     def W(self) -> list[np.ndarray]:
@@ -144,8 +140,7 @@ class PlasticNetwork:
 
     def _scratch(self) -> None:
         """Activations of the current rows, noisy and clean, rewritten every step."""
-        shape = (len(self.rows), int(self.sizes.sum()))
-        self._acts = np.empty(shape[::-1] if self._rows_last else shape)
+        self._acts = np.empty((int(self.sizes.sum()), len(self.rows)))
         self._clean = np.empty_like(self._acts)
 
     def act(self, obs: np.ndarray) -> np.ndarray:
@@ -154,7 +149,7 @@ class PlasticNetwork:
                                    dtype=float)
         self._kernels.forward(self._rows, obs, self._acts, self._clean, self._t)
         self._t += 1
-        x = self._acts[self._out].T if self._rows_last else self._acts[:, self._out]
+        x = self._acts[self._out].T
         if self.info.discrete:
             return x.argmax(axis=1)  # the method: np.argmax's wrapper costs a few us a step
         return self._low + (x + 1.0) * 0.5 * self._span

@@ -3,7 +3,7 @@
 The equations, their sources and every parameter are in `genome.rules` (module
 docstring). The noisy forward pass is threefactor's (`envs.threefactor.forward_noisy`)
 with each synapse perturbed for the episode by `delta`, drawn as `learned` draws it.
-Per row, `state` holds:
+Rows innermost, as in `envs.kernels`: `state` (slots, rows) holds, one column per row:
 
     [0, S n_params)              every synapse's recurrent state h, synapse-major
                                  (slot (w S + k) for synapse w; bias slots unused)
@@ -12,6 +12,8 @@ Per row, `state` holds:
     episode return, episodes ended in this lifetime
 
 Nothing restarts with an episode but delta: h is the synapse's memory of its lifetime.
+The gates' sigmoid and tanh are `envs.kernels.tanh` (float32 precision, as the forward
+pass's): libm's exp and tanh were most of a step (26 us per row-step at 256 rows).
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from envs.kernels import normalised_reward
+from envs.kernels import OPTIONS, tanh
 from envs.learned import DELTA_STEP
-from envs.threefactor import end_of_episode, gaussian
+from envs.threefactor import NOISE as _NOISE
+from envs.threefactor import gaussian, reward_signals
 from genome.rules import (
     EXPLORE_FAMILIES,
     RECURRENT,
@@ -36,9 +39,13 @@ N_F = len(RECURRENT_FEATURES)
 ETA, DECAY, NOISE, BASELINE, JITTER, ANNEAL = range(len(RECURRENT_SCALARS))
 AZ = len(RECURRENT_SCALARS)  # the cell's weights follow the scalars (see genome.rules)
 assert RECURRENT.names[:AZ] == ("eta", "decay", "noise", "baseline", "jitter", "anneal")
+assert NOISE == _NOISE  # the noisy forward pass reads it there
+# The cell's inputs: six per synapse, then four per layer and row (folded into the biases).
+assert RECURRENT_FEATURES == ("pre", "post", "noise_pre", "weight", "delta", "return_delta",
+                              "step", "return", "terminal", "end")
 
 
-_jit = numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+_jit = numba.njit(**OPTIONS)
 
 
 @_jit
@@ -77,104 +84,100 @@ def delta_slice(n_params: int, n_s: int) -> slice:
 
 
 @_jit
-def draw_perturbations(state, n_params, sizes, rules, seeds, n_s, explore):
+def draw_perturbations(state, n_params, layers, rules, seeds, n_s, explore):
     """delta = jitter_l anneal_l^k xi(episode seed, synapse) for every weight; biases 0.
     With `explore`, each weight's delta is scaled by 2 sigmoid(p . h + p_bias) of its cell."""
-    n_layers = sizes.shape[0] - 1
-    episodes = (n_s + 1) * n_params + 3 * n_layers + 1
-    delta = state[:, n_s * n_params : (n_s + 1) * n_params]
+    episodes = (n_s + 1) * n_params + 3 * layers.shape[0] + 1
+    delta = state[n_s * n_params : (n_s + 1) * n_params]
     gate = offsets(n_s)[8] + 1  # p, then p_bias, after o
-    for r in range(delta.shape[0]):
-        p = 0
-        for layer in range(n_layers):
-            n_w = sizes[layer] * sizes[layer + 1]
-            rule = rules[r, layer]
-            scale = rule[JITTER] * rule[ANNEAL] ** state[r, episodes]
-            for k in range(n_w):
+    for layer in range(layers.shape[0]):
+        n_in, n_out, w0, b0, _, _ = layers[layer]
+        rule = rules[layer]
+        for r in range(seeds.shape[0]):
+            scale = rule[JITTER, r] * rule[ANNEAL, r] ** state[episodes, r]
+            for k in range(w0, b0):
                 g = 1.0
                 if explore:
-                    a = rule[gate + n_s]
+                    a = rule[gate + n_s, r]
                     for j in range(n_s):
-                        a += rule[gate + j] * state[r, (p + k) * n_s + j]
+                        a += rule[gate + j, r] * state[k * n_s + j, r]
                     g = 2.0 / (1.0 + np.exp(-a))
-                delta[r, p + k] = g * scale * gaussian(seeds[r], DELTA_STEP, p + k)
-            for k in range(sizes[layer + 1]):
-                delta[r, p + n_w + k] = 0.0
-            p += n_w + sizes[layer + 1]
+                delta[k, r] = g * scale * gaussian(seeds[r], DELTA_STEP, k)
+        delta[b0 : b0 + n_out] = 0.0
 
 
 @_jit
-def cell_step(rule, x, h, g, end, n_s):
-    """One synapse: h <- (1 - z) h + z c in place; returns v . h + q . x + o (+ u . h at
-    an episode's `end`)."""
-    bz, cz, ac, bc, cc, v, u, q, o = offsets(n_s)
-    for k in range(n_s):
-        a_z = rule[cz + k]
-        a_c = rule[cc + k]
-        for f in range(N_F):
-            a_z += rule[AZ + k * N_F + f] * x[f]
-            a_c += rule[ac + k * N_F + f] * x[f]
-        for j in range(n_s):
-            a_z += rule[bz + k * n_s + j] * h[j]
-            a_c += rule[bc + k * n_s + j] * h[j]
-        z = 1.0 / (1.0 + np.exp(-a_z))
-        g[k] = (1.0 - z) * h[k] + z * np.tanh(a_c)
-    out = rule[o]
-    for k in range(n_s):
-        h[k] = g[k]
-        out += rule[v + k] * h[k]
-        if end:
-            out += rule[u + k] * h[k]
-    for f in range(N_F):
-        out += rule[q + f] * x[f]
-    return out
-
-
-@_jit
-def learn_recurrent(params, sizes, acts, clean, rules, state, reward, active, done, terminal,
+def learn_recurrent(params, layers, acts, clean, rules, state, reward, active, done, terminal,
                     mean, var, alpha, clip, w_max, n_s):
-    """One step of every synapse's cell for every running row; W' = W (1 - decay) + eta out."""
-    s_norm = normalised_reward(reward, active, mean, var, alpha, clip)
-    n_layers = sizes.shape[0] - 1
-    n_params = params.shape[1]
+    """One step of every synapse's cell for every running row; W' = W (1 - decay) + eta out.
+
+    Per synapse: z = sigmoid(Az x + Bz h + bz), h <- (1 - z) h + z tanh(Ac x + Bc h + bc),
+    out = v . h + q . x + o (+ u . h at an episode's end). The inputs that are one per layer
+    and row (step, return, terminal, end) enter the biases once, not at every synapse.
+    A row that no longer runs keeps its weights and cells (eta 0, keep 1, z 0).
+    """
+    n_params, rows = params.shape
     base = (n_s + 1) * n_params
-    ret_slot = base + 3 * n_layers
-    x = np.empty(N_F)
-    g = np.empty(n_s)
-    for r in range(params.shape[0]):
-        if not active[r]:
-            continue
-        state[r, ret_slot] += reward[r]
-        p = 0
-        a_in = 0
-        for layer in range(n_layers):
-            n_in = sizes[layer]
-            n_out = sizes[layer + 1]
-            a_out = a_in + n_in
-            rule = rules[r, layer]
-            eta, keep, beta = rule[ETA], 1.0 - rule[DECAY], rule[BASELINE]
-            ds = s_norm[r] - state[r, base + layer]
-            state[r, base + layer] += beta * ds
-            ret = 0.0
-            if done[r]:
-                ret = end_of_episode(state, r, layer, base, n_layers, state[r, ret_slot], beta)
-            x[6], x[7] = ds, ret
-            x[8] = 1.0 if terminal[r] else 0.0
-            x[9] = 1.0 if done[r] else 0.0
-            for o in range(n_out):
-                post = acts[r, a_out + o]
-                noise = post - clean[r, a_out + o]
-                w = p + o * n_in
-                for i in range(n_in):
-                    pre = acts[r, a_in + i]
-                    delta = state[r, n_s * n_params + w + i]
-                    x[0], x[1], x[2] = pre, post, noise * pre
-                    x[3], x[4], x[5] = params[r, w + i] / w_max, delta, ret * delta
-                    h = state[r, (w + i) * n_s : (w + i + 1) * n_s]
-                    dw = eta * cell_step(rule, x, h, g, done[r], n_s)
-                    params[r, w + i] = min(max(params[r, w + i] * keep + dw, -w_max), w_max)
-            p += n_out * n_in + n_out
-            a_in = a_out
-        if done[r]:
-            state[r, ret_slot] = 0.0
-            state[r, ret_slot + 1] += 1.0
+    ds, ret = reward_signals(state, rules, BASELINE, base, reward, active, done, mean, var,
+                             alpha, clip)
+    bz, cz, ac, bc, cc, v, u, q, o_at = offsets(n_s)
+    coef = np.empty((4, rows))
+    eta, keep, live, out_bias = coef[0], coef[1], coef[2], coef[3]
+    z_bias, c_bias, v_now = np.empty((n_s, rows)), np.empty((n_s, rows)), np.empty((n_s, rows))
+    a_z, a_c = np.empty((n_s, rows)), np.empty((n_s, rows))
+    noise, out = np.empty(rows), np.empty(rows)
+    for layer in range(layers.shape[0]):
+        n_in, n_out, w0, _, a_in, a_out = layers[layer]
+        rule = rules[layer]
+        for r in range(rows):
+            on = active[r]
+            eta[r], keep[r], live[r] = ((rule[ETA, r], 1.0 - rule[DECAY, r], 1.0) if on
+                                        else (0.0, 1.0, 0.0))
+            x6, x7 = ds[layer, r], ret[layer, r]
+            x8, x9 = (1.0 if terminal[r] else 0.0), (1.0 if done[r] else 0.0)
+            out_bias[r] = (rule[o_at, r] + rule[q + 6, r] * x6 + rule[q + 7, r] * x7
+                           + rule[q + 8, r] * x8 + rule[q + 9, r] * x9)
+            for k in range(n_s):
+                z, c = AZ + k * N_F, ac + k * N_F
+                z_bias[k, r] = (rule[cz + k, r] + rule[z + 6, r] * x6 + rule[z + 7, r] * x7
+                                + rule[z + 8, r] * x8 + rule[z + 9, r] * x9)
+                c_bias[k, r] = (rule[cc + k, r] + rule[c + 6, r] * x6 + rule[c + 7, r] * x7
+                                + rule[c + 8, r] * x8 + rule[c + 9, r] * x9)
+                v_now[k, r] = rule[v + k, r] + rule[u + k, r] * x9
+        for o in range(n_out):
+            post = acts[a_out + o]
+            cl = clean[a_out + o]
+            for r in range(rows):
+                noise[r] = post[r] - cl[r]
+            for i in range(n_in):
+                w = w0 + o * n_in + i
+                pre, W, delta = acts[a_in + i], params[w], state[n_s * n_params + w]
+                for k in range(n_s):  # the gates' inputs, from the cells as they were
+                    z, c = AZ + k * N_F, ac + k * N_F
+                    for r in range(rows):
+                        x2, x3, x5 = noise[r] * pre[r], W[r] / w_max, ret[layer, r] * delta[r]
+                        a_z[k, r] = (z_bias[k, r] + rule[z, r] * pre[r] + rule[z + 1, r] * post[r]
+                                     + rule[z + 2, r] * x2 + rule[z + 3, r] * x3
+                                     + rule[z + 4, r] * delta[r] + rule[z + 5, r] * x5)
+                        a_c[k, r] = (c_bias[k, r] + rule[c, r] * pre[r] + rule[c + 1, r] * post[r]
+                                     + rule[c + 2, r] * x2 + rule[c + 3, r] * x3
+                                     + rule[c + 4, r] * delta[r] + rule[c + 5, r] * x5)
+                    for j in range(n_s):
+                        h = state[w * n_s + j]
+                        Bz, Bc = rule[bz + k * n_s + j], rule[bc + k * n_s + j]
+                        for r in range(rows):
+                            a_z[k, r] += Bz[r] * h[r]
+                            a_c[k, r] += Bc[r] * h[r]
+                for r in range(rows):
+                    x2, x3, x5 = noise[r] * pre[r], W[r] / w_max, ret[layer, r] * delta[r]
+                    out[r] = (out_bias[r] + rule[q, r] * pre[r] + rule[q + 1, r] * post[r]
+                              + rule[q + 2, r] * x2 + rule[q + 3, r] * x3
+                              + rule[q + 4, r] * delta[r] + rule[q + 5, r] * x5)
+                for k in range(n_s):
+                    h = state[w * n_s + k]
+                    for r in range(rows):
+                        z = (0.5 + 0.5 * tanh(0.5 * a_z[k, r])) * live[r]  # sigmoid; 0: kept
+                        h[r] += z * (tanh(a_c[k, r]) - h[r])
+                        out[r] += v_now[k, r] * h[r]
+                for r in range(rows):
+                    W[r] = min(max(W[r] * keep[r] + eta[r] * out[r], -w_max), w_max)

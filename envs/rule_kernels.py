@@ -16,7 +16,9 @@ with each episode, and the update itself:
 
 Every method takes the current rows (`RowArrays` with `params`, `rules`, `state`,
 `episode_seeds`, `reward_mean`, `reward_var`) and the step's activations, so a class
-holds only what its spec fixes.
+holds only what its spec fixes. Every kernel keeps rows innermost (`envs.kernels`):
+`params` (n_weights, rows), `rules` (layers, n_params, rows), `state` (slots, rows),
+activations (units, rows).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from envs import antithetic, learned, recurrent, threefactor
-from envs.kernels import FAMILY_CODES, forward, learn
+from envs.kernels import FAMILY_CODES, forward, layer_table, learn
 from envs.rows import RowArrays
 from envs.threefactor import forward_noisy
 from genome.rules import (
@@ -47,11 +49,10 @@ class Fixed:
     """A network that does not learn: its forward pass, and nothing else."""
 
     learns = False  # `learn` does nothing: the network need not call it
-    rows_last = True  # params (n_weights, rows), rules (layers, n_params, rows), acts (units, rows)
 
     def __init__(self, spec: GenomeSpec):
         self.spec = spec
-        self.sizes = np.asarray(spec.layer_sizes, dtype=np.int64)
+        self.layers = layer_table(spec.layer_sizes)
 
     @property
     def state_size(self) -> int:
@@ -64,7 +65,7 @@ class Fixed:
     def forward(self, rows: RowArrays, obs: np.ndarray, acts: np.ndarray, clean: np.ndarray,
                 t: int) -> None:
         """Every layer's activations into `acts` (`clean`: the same without noise)."""
-        forward(rows["params"], self.sizes, obs, acts, OBS_CLIP)
+        forward(rows["params"], self.layers, obs, acts, OBS_CLIP)
 
     def learn(self, rows: RowArrays, acts: np.ndarray, clean: np.ndarray, reward: np.ndarray,
               active: np.ndarray, done: np.ndarray, terminal: np.ndarray, w_max: float) -> None:
@@ -82,7 +83,7 @@ class Plain(Fixed):
 
     def learn(self, rows: RowArrays, acts: np.ndarray, clean: np.ndarray, reward: np.ndarray,
               active: np.ndarray, done: np.ndarray, terminal: np.ndarray, w_max: float) -> None:
-        learn(rows["params"], self.sizes, acts, rows["rules"], reward, active,
+        learn(rows["params"], self.layers, acts, rows["rules"], reward, active,
               rows["reward_mean"], rows["reward_var"], REWARD_ALPHA, REWARD_CLIP, w_max,
               self.code)
 
@@ -91,7 +92,6 @@ class ThreeFactor(Fixed):
     """`threefactor`: noise keyed by the episode's seed, traces that restart each episode."""
 
     learns = True
-    rows_last = False  # one network per row (envs/threefactor.py, learned.py, recurrent.py)
 
     @property
     def state_size(self) -> int:
@@ -103,20 +103,20 @@ class ThreeFactor(Fixed):
         return self.spec.n_weights
 
     def begin_episode(self, rows: RowArrays) -> None:
-        rows["state"][:, : self.trace_size] = 0.0
+        rows["state"][: self.trace_size] = 0.0
 
     def forward(self, rows: RowArrays, obs: np.ndarray, acts: np.ndarray, clean: np.ndarray,
                 t: int) -> None:
-        forward_noisy(rows["params"], self.sizes, obs, acts, clean, rows["rules"],
+        forward_noisy(rows["params"], self.layers, obs, acts, clean, rows["rules"],
                       rows["episode_seeds"], t, OBS_CLIP, self.delta(rows))
 
     def delta(self, rows: RowArrays) -> np.ndarray:
-        """The rows' weight perturbations for this episode: none, (rows, 0)."""
-        return np.zeros((len(rows.rows), 0))
+        """The rows' weight perturbations for this episode: none, (0, rows)."""
+        return np.zeros((0, len(rows.rows)))
 
     def learn(self, rows: RowArrays, acts: np.ndarray, clean: np.ndarray, reward: np.ndarray,
               active: np.ndarray, done: np.ndarray, terminal: np.ndarray, w_max: float) -> None:
-        threefactor.learn_threefactor(rows["params"], self.sizes, acts, clean, rows["rules"],
+        threefactor.learn_threefactor(rows["params"], self.layers, acts, clean, rows["rules"],
                                       rows["state"], reward, active, done, rows["reward_mean"],
                                       rows["reward_var"], REWARD_ALPHA, REWARD_CLIP, w_max)
 
@@ -134,15 +134,15 @@ class Learned(ThreeFactor):
 
     def begin_episode(self, rows: RowArrays) -> None:
         super().begin_episode(rows)
-        learned.draw_perturbations(rows["state"], self.spec.n_weights, self.sizes, rows["rules"],
+        learned.draw_perturbations(rows["state"], self.spec.n_weights, self.layers, rows["rules"],
                                    rows["episode_seeds"])
 
     def delta(self, rows: RowArrays) -> np.ndarray:
-        return rows["state"][:, learned.delta_slice(self.spec.n_weights)]
+        return rows["state"][learned.delta_slice(self.spec.n_weights)]
 
     def learn(self, rows: RowArrays, acts: np.ndarray, clean: np.ndarray, reward: np.ndarray,
               active: np.ndarray, done: np.ndarray, terminal: np.ndarray, w_max: float) -> None:
-        learned.learn_learned(rows["params"], self.sizes, acts, clean, rows["rules"],
+        learned.learn_learned(rows["params"], self.layers, acts, clean, rows["rules"],
                               rows["state"], reward, active, done, terminal, rows["reward_mean"],
                               rows["reward_var"], REWARD_ALPHA, REWARD_CLIP, w_max)
 
@@ -164,16 +164,16 @@ class Recurrent(ThreeFactor):
         return 0  # the cells' states carry over from episode to episode
 
     def begin_episode(self, rows: RowArrays) -> None:
-        recurrent.draw_perturbations(rows["state"], self.spec.n_weights, self.sizes,
+        recurrent.draw_perturbations(rows["state"], self.spec.n_weights, self.layers,
                                      rows["rules"], rows["episode_seeds"], self.n_s,
                                      self.explore)
 
     def delta(self, rows: RowArrays) -> np.ndarray:
-        return rows["state"][:, recurrent.delta_slice(self.spec.n_weights, self.n_s)]
+        return rows["state"][recurrent.delta_slice(self.spec.n_weights, self.n_s)]
 
     def learn(self, rows: RowArrays, acts: np.ndarray, clean: np.ndarray, reward: np.ndarray,
               active: np.ndarray, done: np.ndarray, terminal: np.ndarray, w_max: float) -> None:
-        recurrent.learn_recurrent(rows["params"], self.sizes, acts, clean, rows["rules"],
+        recurrent.learn_recurrent(rows["params"], self.layers, acts, clean, rows["rules"],
                                   rows["state"], reward, active, done, terminal,
                                   rows["reward_mean"], rows["reward_var"], REWARD_ALPHA,
                                   REWARD_CLIP, w_max, self.n_s)
@@ -187,7 +187,7 @@ class Antithetic(Recurrent):
         return antithetic.state_size(self.spec.n_weights, self.spec.n_layers, self.n_s)
 
     def begin_episode(self, rows: RowArrays) -> None:
-        antithetic.draw_paired_perturbations(rows["state"], self.spec.n_weights, self.sizes,
+        antithetic.draw_paired_perturbations(rows["state"], self.spec.n_weights, self.layers,
                                              rows["rules"], rows["episode_seeds"], self.n_s)
 
 

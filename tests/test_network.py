@@ -67,6 +67,37 @@ def test_batched_fitness_equals_one_genome_at_a_time(family, seeds):
     np.testing.assert_allclose(together, apart)
 
 
+# Fitness of five genomes per family, recorded with the kernels that kept one network per
+# row (commit 00188db), before every family's kernels ran rows innermost.
+ONE_NETWORK_PER_ROW = {
+    ("weights+rules", "threefactor"): [-488.068928761, -221.578419638, -577.794739443,
+                                       -167.795142524, -91.480786845],
+    ("rules", "threefactor-abcd"): [-585.232448746, -363.952513652, -141.443677475,
+                                    -130.891685157, -125.362647177],
+    ("weights+rules", "learned"): [-429.603562099, -626.179752527, -668.4076532,
+                                   -507.540508027, -280.85654999],
+    ("rules", "perturbation"): [-360.164893779, -570.259482865, -366.63319063,
+                                -348.450510519, -317.976760682],
+    ("weights+rules", "recurrent2"): [-288.002797886, -290.593711045, -562.424317188,
+                                      -580.439339816, -482.956521134],
+    ("rules", "recurrent-explore"): [-436.866909517, -573.896612323, -351.7005489,
+                                     -326.011356225, -412.044935468],
+}
+
+
+@pytest.mark.parametrize("kind, family", list(ONE_NETWORK_PER_ROW))
+def test_rows_innermost_kernels_score_as_one_network_per_row_did(kind, family):
+    # Same genomes, same episode seeds, lifetimes of three episodes whose batches shrink:
+    # the rows-innermost layout changes where numbers sit, not what a genome does.
+    spec = GenomeSpec(kind, (8, 16, 16, 4), family)
+    X = initial_vector(spec) + 0.5 * np.random.default_rng(2).standard_normal((5, spec.dim))
+    settings = EvalSettings("LunarLander-v3", spec, max_steps=200, lifetime_fitness="mean",
+                            simulator="gymnasium")
+    with Evaluator(settings, workers=0) as ev:
+        fitness = ev.evaluate(X, [[11, 12, 15], [13, 14, 16]]).fitness
+    np.testing.assert_allclose(fitness, ONE_NETWORK_PER_ROW[kind, family], rtol=1e-9)
+
+
 @pytest.mark.parametrize("family", ["hebbian", "oja"])
 def test_rule_changes_weights_during_an_episode_and_keeps_them_bounded(family):
     info = env_info("LunarLander-v3")

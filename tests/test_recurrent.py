@@ -153,7 +153,7 @@ def test_compiled_recurrent_rule_follows_its_equations(state, families):
     for W, W_ref in zip(net.W, expected, strict=True):
         # the forward pass's tanh is float32-precise (envs/kernels.py)
         np.testing.assert_allclose(W[0], W_ref, rtol=1e-5, atol=1e-7)
-    kept = net._rows["state"][0, : state * spec.n_weights]
+    kept = net._rows["state"][: state * spec.n_weights, 0]
     offset = 0
     for (out, inp), h in zip(spec.layer_shapes, states, strict=True):
         cells = kept[state * offset : state * (offset + out * inp)]
@@ -205,7 +205,7 @@ def test_hand_set_recurrent_rule_learns_cartpole_from_its_memory_and_with_its_up
         net.reset(weight_seeds(np.array([3])))  # the lifetime's own initial weights
         start = net.W[0].copy()
         run_lifetimes([gym.make("CartPole-v1")], net, [3, 4, 5, 6])
-        assert np.abs(net._rows["state"][0, : RECURRENT_STATE * spec.n_weights]).max() > 0.01
+        assert np.abs(net._rows["state"][: RECURRENT_STATE * spec.n_weights, 0]).max() > 0.01
         moved.append(np.abs(net.W[0] - start).max())
     assert moved[0] > 0.1 and moved[1] < 1e-4  # decay at its floor, 1e-8 a step
 
@@ -238,7 +238,7 @@ def test_explore_gate_at_zero_is_recurrent_and_closed_it_stops_the_perturbations
         start = net.W[0].copy()
         run_lifetimes([gym.make("CartPole-v1")], net, [3, 4, 5, 6])
         moved.append(np.abs(net.W[0] - start).max())
-        delta = net._rows["state"][0, 4 * gated.n_weights : 5 * gated.n_weights]
+        delta = net._rows["state"][4 * gated.n_weights : 5 * gated.n_weights, 0]
     assert np.abs(delta).max() < 1e-3  # the shut gate's last episode was not perturbed
     assert moved[0] > 0.1 and moved[1] < 1e-3
 
@@ -366,7 +366,7 @@ def test_antithetic_family_plays_each_draw_then_its_mirror():
             net.reset(weight_seeds(np.array([3])))
             run_lifetimes([gym.make("CartPole-v1")], net, episodes)
             deltas[spec.family.name, len(episodes)] = net._rows["state"][
-                0, 4 * spec.n_weights : 5 * spec.n_weights].copy()
+                4 * spec.n_weights : 5 * spec.n_weights, 0].copy()
     first, mirror, third = (deltas[paired.family.name, k] for k in (1, 2, 3))
     assert np.abs(first).max() > 0.1
     np.testing.assert_allclose(mirror, -anneal * first)
