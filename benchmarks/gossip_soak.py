@@ -52,6 +52,7 @@ sys.path.insert(0, str(ROOT))
 from gossip import query_status  # noqa: E402
 from gossip.events import MigrantReceived, MigrantSent, PeerChanged  # noqa: E402
 from gossip.messages import GOSSIP, SHUFFLE  # noqa: E402
+from gossip.suspicion import MAX_MULT  # noqa: E402
 from island.record import of_kind, read_events  # noqa: E402
 from tests.rogue import Rogue  # noqa: E402
 
@@ -206,8 +207,12 @@ def analyse(cluster: Cluster, started: float, ended: float, final: dict[int, dic
             rss: dict[int, int], rogue_sent: dict[str, int], load: dict[str, float]) -> dict:
     args = cluster.args
     index_of = {a: i for i, a in enumerate(cluster.addresses)}
-    # The longest a suspicion can take: 6 x dead_after x log10(view) (Lifeguard, verdicts.py).
-    longest = 6 * args.dead_after * max(1.0, math.log10(8 + 64 + 1)) + 2 * args.heartbeat
+    # The longest a suspicion can take: 6 x dead_after, one accuser (Lifeguard, verdicts.py),
+    # plus the probe that starts it: a death later than that after a stop is a false one.
+    longest = MAX_MULT * args.dead_after + 2 * args.heartbeat
+    # Deaths are matched to kills over the window runs before 2026-12-07b used (6 x dead_after
+    # x log10 of a view of 73: 58 s), so a slow last holder is still seen, not dropped.
+    window = 6 * args.dead_after * math.log10(8 + 64 + 1) + 2 * args.heartbeat
     events = {i: read_events(cluster.out / f"m{i}.jsonl") for i in range(args.members)}
     for i in range(args.members, args.members + args.evolving):
         events[i] = read_events(cluster.out / f"e{i}" / "events.jsonl")
@@ -226,7 +231,7 @@ def analyse(cluster: Cluster, started: float, ended: float, final: dict[int, dic
             if was_down(cluster, subject, t - longest, t):
                 true_deaths += 1
                 for i, tk in kills:
-                    if i == subject and tk <= t <= tk + longest:
+                    if i == subject and tk <= t <= tk + window:
                         detect.setdefault((i, tk), []).append(t - tk)
                         if not was_down(cluster, observer, tk, t):  # it ran all along
                             running.setdefault((i, tk), []).append(t - tk)

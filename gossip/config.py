@@ -36,8 +36,8 @@ class GossipConfig:
     relay_rounds: int = option(0, "rounds a received migrant is pushed on; 0 keeps the island "
                                 "model")
     heartbeat_interval: float = option(1.0, "SWIM protocol period: one member probed per period")
-    dead_after: float = option(5.0, "suspicion timeout at <= 10 known peers (x log10 of the view "
-                                "size)")
+    dead_after: float = option(5.0, "suspicion timeout once other neighbours confirm it (6 x for "
+                                "a lone accuser)")
     indirect_probes: int = option(3, "members asked to probe a member that did not answer")
     active_size: int = option(8, "HyParView active view: the peers this node holds connections to")
     passive_size: int = option(64, "HyParView passive view: addresses kept to repair the active "

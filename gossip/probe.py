@@ -25,6 +25,7 @@ class Probe:
 
     target: str
     nonce: str
+    sent_at: float
     indirect_at: float
     acked: bool = False
     indirect_sent: bool = False
@@ -68,11 +69,11 @@ class ProbeCycle:
                 return None
             target = self._order.pop()
         timeout = self.scaled(self.period * PROBE_TIMEOUT)
-        self.current = Probe(target, self.next_nonce("p"), now + timeout)
+        self.current = Probe(target, self.next_nonce("p"), now, now + timeout)
         return self.current
 
-    def finish(self) -> str | None:
-        """End this period's probe; returns the target when it must be suspected.
+    def finish(self) -> Probe | None:
+        """End this period's probe; returns it when its target must be suspected.
 
         Lifeguard: an ack lowers the score; a failed probe raises it by the nacks
         that did not come (our own links may be at fault), or by one without helpers.
@@ -85,7 +86,7 @@ class ProbeCycle:
             return None
         missing = probe.nacks_expected - probe.nacks
         self.adjust(missing if probe.nacks_expected else 1)
-        return probe.target
+        return probe
 
     def cancel(self) -> None:
         """Forget the probe in flight without judging it (after this node itself stalled)."""

@@ -11,14 +11,20 @@ One slow or partitioned accuser so cannot kill a healthy member quickly, while a
 member that really failed, suspected by its other neighbours too, dies after
 `min` as before. The first accuser does not count as a confirmation.
 
+The minimum is `dead_after` (SWIM's fixed timeout), where memberlist multiplies
+its SuspicionMult x ProbeInterval by log10 of the cluster's size: its suspicions
+reach the subject, and refutations the accusers, by epidemic in O(log N) rounds,
+while here each accuser tells the subject directly and the subject refutes to
+every accuser and neighbour directly (verdicts.py).
+
 A death spreads as memberlist's `dead` message does, made safe against a liar:
 a peer's word that its own timer ran out (`buried_by`) ends our suspicion at
 once only when our own pings have found the member silent, with no answer in
-between, for SWIM's fixed suspicion timeout (`dead_after`) as well. A live
-member answers those pings, so no rumour of its death outweighs it; a crashed
-one is dropped by its last holder within a few periods of the first holder's
-verdict instead of each holder waiting out its own timer (the 2026-12-06 soak:
-37 s to the last holder, where 3 x dead_after = 15 s was the goal).
+between, for `dead_after` as well, timed from the first unanswered ping (sent as
+soon as we heard of the suspicion). A live member answers those pings, so no
+rumour of its death outweighs it; a crashed one is dropped by its last holder
+within a few periods of the first holder's verdict instead of each holder
+waiting out its own timer.
 """
 
 from __future__ import annotations
@@ -36,7 +42,9 @@ class Suspicion:
     since: float
     expected: int  # k: confirmations that bring the timeout down to its minimum
     accusers: set[str] = field(default_factory=set)
-    silent_since: float | None = None  # our own first unanswered ping or probe of it
+    silent_since: float | None = None  # when our first unanswered ping or probe of it was sent
+    pinged_at: float | None = None  # our oldest ping of it since the suspicion began (an ack
+    # from the member ends the suspicion, so a ping remembered here is unanswered)
     buried_by: set[str] = field(default_factory=set)  # peers whose own timer declared it dead
 
     @property

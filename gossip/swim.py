@@ -41,7 +41,6 @@ class Detector:
         self.local, self.verdicts = local, verdicts
         self.fanout, self.indirect_probes = fanout, indirect_probes
         self._relayed: dict[str, _Relayed] = {}
-        self._pinged_suspects: set[str] = set()  # suspects pinged this period, not yet answered
 
     # --- timers -------------------------------------------------------------------
 
@@ -58,22 +57,22 @@ class Detector:
     def period(self, now: float, sends: list[Send]) -> None:
         """A new protocol period: judge the last probe, start the next, spread pending news."""
         local = self.local
-        suspect = local.probes.finish()
-        if suspect is not None:
-            self.verdicts.silent(suspect, now)
-        for address in self._pinged_suspects:  # no ack from it since we pinged it
-            self.verdicts.silent(address, now)
-        self._pinged_suspects = set()
+        failed = local.probes.finish()
+        if failed is not None:
+            self.verdicts.silent(failed.target, now, since=failed.sent_at)
+        answer_within = local.probes.scaled(local.period * PROBE_TIMEOUT)
+        for member in list(local.active.values()):  # suspects that left our pings unanswered
+            pinged = member.suspicion.pinged_at if member.suspicion is not None else None
+            if pinged is not None and now - pinged >= answer_within:
+                self.verdicts.silent(member.address, now, since=pinged)
         self.verdicts.new_period(now)
         probe = local.probes.start(list(local.active), now)
         if probe is not None:
             sends.append((PING, probe.target, self.probe_body(probe.nonce)))
         probed = probe.target if probe is not None else None
         for member in local.active.values():  # an ack from a suspect itself clears it
-            if member.suspect_since is not None and member.address != probed:
-                self._pinged_suspects.add(member.address)
-                sends.append((PING, member.address, {"nonce": local.probes.next_nonce("s"),
-                                                     "updates": []}))
+            if member.suspicion is not None and member.address != probed:
+                sends.append(self.verdicts.ping(member, now))
         if local.news.urgent():  # news of joins rides on pings and acks alone
             for address in local.random_active(self.fanout):
                 sends.append((GOSSIP, address, {"updates": self._updates(GOSSIP_UPDATES)}))
@@ -84,12 +83,17 @@ class Detector:
             self.verdicts.rejoin(now)  # long enough for its neighbours to have declared it dead
         self.local.probes.cancel()
         self.local.probes.adjust(+1)
-        self._pinged_suspects = set()  # their acks may wait unread: no silence to judge
+        asleep = now - gap  # news read on waking, before this tick, came after the gap
         for member in self.local.active.values():
-            if member.suspicion is not None:
-                member.suspicion.since += gap
-                if member.suspicion.silent_since is not None:
-                    member.suspicion.silent_since += gap
+            suspicion = member.suspicion
+            if suspicion is None:
+                continue
+            if suspicion.since <= asleep:
+                suspicion.since += gap
+            if suspicion.pinged_at is not None and suspicion.pinged_at <= asleep:
+                suspicion.pinged_at = None  # its ack may wait unread: no silence to judge
+            if suspicion.silent_since is not None and suspicion.silent_since <= asleep:
+                suspicion.silent_since += gap
 
     # --- messages -----------------------------------------------------------------
 
@@ -114,7 +118,6 @@ class Detector:
         probe = self.local.probes.current
         if probe is not None and body["nonce"] == probe.nonce:
             probe.acked = True
-        self._pinged_suspects.discard(address)
         member = self.local.active.get(address)
         if member is not None and member.suspicion is not None:
             member.suspicion = None  # it answered us itself: no rumour outweighs that

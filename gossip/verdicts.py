@@ -2,8 +2,8 @@
 
 The detector (swim.py) accuses the neighbours its probes found silent; news
 from peers accuses, confirms, refutes or buries others. A suspicion not refuted
-within Lifeguard's timeout (suspicion.py: from 6 x down to `dead_after` x log10
-of the view size as independent accusers confirm it) becomes a death. News of
+within Lifeguard's timeout (suspicion.py: from 6 x down to `dead_after` as
+independent accusers confirm it) becomes a death. News of
 a newcomer travels on, within a budget per period, so passive views sample the
 whole network. A node that hears of its own death, or was itself stopped that
 long, asks its neighbours to take it in again (`Joins.rejoin`).
@@ -11,13 +11,12 @@ long, asks its neighbours to take it in again (`Joins.rejoin`).
 
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
 
 from gossip.broadcasts import Update
 from gossip.joins import Joins
-from gossip.members import Local, Member
-from gossip.messages import ALIVE, DEAD, GOSSIP, SUSPECT
+from gossip.members import Local, Member, Send
+from gossip.messages import ALIVE, DEAD, GOSSIP, PING, SUSPECT
 from gossip.suspicion import Suspicion
 
 STRANGER_NEWS = 1  # news of addresses not in any view relayed per period
@@ -73,14 +72,26 @@ class Verdicts:
         self._last_rejoin: float | None = None
 
     def suspicion_timeout(self) -> float:
-        """The shortest (fully confirmed) suspicion: suspicion_mult x log10(N) periods, as in
-        memberlist; `dead_after` at N <= 10."""
-        return self.dead_after * max(1.0, math.log10(self.local.group_size()))
+        """The shortest (fully confirmed) suspicion: `dead_after`, SWIM's fixed timeout.
+
+        memberlist scales it by log10 of the cluster's size (SuspicionMult x log10(N) x
+        ProbeInterval) because there a suspicion reaches its subject, and the refutation
+        its accusers, by epidemic, in O(log N) rounds. Here each accuser tells the subject
+        at once and the subject refutes to every accuser and neighbour at once (only its
+        neighbours can suspect it), so both take one hop whatever N is; the log factor
+        only delayed real deaths (9.3 s at a view of 73: the 2026-12-07 soak's last holders
+        missed 3 x dead_after)."""
+        return self.dead_after
 
     def expected_confirmations(self) -> int:
-        """memberlist's k = suspicion_mult - 2, none when too few others could confirm."""
-        k = max(0, int(self.dead_after) - 2)
-        return k if self.local.group_size() - 2 >= k else 0
+        """memberlist's k = SuspicionMult - 2, none when too few others could confirm.
+
+        Its SuspicionMult counts probe periods (SuspicionMult x ProbeInterval is our
+        `dead_after`), so k is `dead_after` in periods less two, whatever unit it is given
+        in. memberlist's "too few" is n - 2 (all but us and the subject: everyone probes
+        everyone); here only the subject's neighbours probe it, about as many as ours."""
+        k = max(0, round(self.dead_after / self.local.period) - 2)
+        return k if len(self.local.active) - 1 >= k else 0
 
     def new_period(self, now: float) -> None:
         """Refill the newcomer-news budget and bury the suspects whose time ran out."""
@@ -102,10 +113,22 @@ class Verdicts:
         self.local.version += 1
         self.local.news.queue(update)
         self.local.out.append((GOSSIP, address, {"updates": [list(update)]}))  # so it can refute
+        if accuser != self.local.self_addr:
+            # A peer's word: ping it now rather than at our next period or probe turn, so our
+            # own silence, which a verdict needs (suspicion.py), is timed from the first news.
+            self.local.out.append(self.ping(member, now))
         self.local.event("peer_suspect", now, address, member.node_id)
 
-    def silent(self, address: str, now: float) -> None:
-        """Our own probe or ping of `address` went unanswered for a period: our accusation,
+    def ping(self, member: Member, now: float) -> Send:
+        """A ping of a suspect: its ack ends the suspicion (swim.py); until then our silence
+        is timed from the oldest such ping."""
+        if member.suspicion is not None and member.suspicion.pinged_at is None:
+            member.suspicion.pinged_at = now
+        return (PING, member.address, {"nonce": self.local.probes.next_nonce("s"),
+                                       "updates": []})
+
+    def silent(self, address: str, now: float, since: float) -> None:
+        """Our own probe or ping of `address`, sent at `since`, went unanswered: our accusation,
         and time toward believing a peer that declared it dead (suspicion.py)."""
         member = self.local.active.get(address)
         if member is None:
@@ -114,7 +137,7 @@ class Verdicts:
         suspicion = member.suspicion
         if suspicion is not None:
             if suspicion.silent_since is None:
-                suspicion.silent_since = now
+                suspicion.silent_since = min(since, now)
             if suspicion.settled(now, self.dead_after):
                 self._declare_dead(member, now, reason="confirmed")
 
@@ -249,6 +272,8 @@ class Verdicts:
         buried = local.dead.incarnation(address, now)
         if buried is not None and incarnation <= buried:
             return
+        if state == DEAD:  # each time: a shuffle may have brought it back since the last
+            local.passive.remove(address)
         key = (address, state, incarnation)
         if key in self.hearsay:
             return
@@ -257,6 +282,4 @@ class Verdicts:
                 pending[0] == ALIVE or (pending[3] == incarnation and pending[0] == DEAD)):
             return  # a refutation outbids older claims; a death, the suspicion before it
         self.hearsay.add(key)
-        if state == DEAD:
-            local.passive.remove(address)
         local.news.queue((state, address, node_id, incarnation, ""))
