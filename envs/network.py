@@ -6,7 +6,8 @@ actions map its tanh output onto the action bounds. After every step the
 genome's learning rule changes `W` (biases stay as evolved), with a normalised
 reward as the third factor, and weights are clipped to `[-w_max, w_max]` so no
 rule can overflow the network. The arithmetic lives in `envs.kernels`,
-`envs.threefactor` and `envs.learned`; `envs.rule_kernels` picks a family's.
+`envs.threefactor`, `envs.learned` and `envs.recurrent` (every one rows innermost);
+`envs.rule_kernels` picks a family's.
 
 A lifetime starts with `reset` (initial weights) and each of its episodes with
 `begin_episode` (the episode's seed keys the exploration noise; traces restart).
