@@ -50,7 +50,11 @@ run records what ran):
   5001-5010 the first champion at 200 came at a median of 5,360 evaluations and
   the confirmed stop at 12,425: policies whose true means differ by 20-40 were
   ranked on one episode of spread 80-100, so the distribution hovered around a
-  true mean of 190-210 while its champions failed confirmation.
+  true mean of 190-210 while its champions failed confirmation. Two lifetimes, not
+  three (issue 39, tuning seeds 16001-16010, envpool): the same runs up to the end
+  game, whose stretch to the stop was a third shorter (13,070 evaluations over the
+  eight solved seeds against 19,300), median 10,290 against 12,555, 9 of 10 either
+  way (benchmarks/lunar-search-2026-12-07/).
 """
 
 from __future__ import annotations
@@ -61,7 +65,7 @@ from envs import EnvInfo
 from island.config import NodeConfig
 
 MIN_HIDDEN = 16
-END_GAME_EPISODES = 3  # lifetimes per evaluation once a champion scored at the target
+END_GAME_EPISODES = 2  # lifetimes per evaluation once a champion scored at the target
 SMALL_OBSERVATIONS = 8  # below this, the earlier defaults measured best
 PLATEAU_RESCUE = 0.3  # share of the evaluation cap by which a run must be off the plateau
 PLATEAU_LEVEL = 0.5  # ... that is, halfway from a random policy's return to the target
