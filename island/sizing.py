@@ -52,9 +52,9 @@ run records what ran):
   ranked on one episode of spread 80-100, so the distribution hovered around a
   true mean of 190-210 while its champions failed confirmation. Two lifetimes, not
   three (issue 39, tuning seeds 16001-16010, envpool): the same runs up to the end
-  game, whose stretch to the stop was a third shorter (13,070 evaluations over the
-  eight solved seeds against 19,300), median 10,290 against 12,555, 9 of 10 either
-  way (benchmarks/lunar-search-2026-12-07/).
+  game, whose stretch to the stop was a third shorter (16,120 evaluations over the
+  eight seeds that stopped before the cap against 25,160), median 10,290 against
+  12,555, 9 of 10 either way (benchmarks/lunar-search-2026-12-07/).
 """
 
 from __future__ import annotations
