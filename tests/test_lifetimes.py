@@ -7,7 +7,7 @@ import pytest
 
 from envs import EvalSettings, Evaluator
 from genome import GenomeSpec, decode_genome
-from island.runlog import read_jsonl
+from island.record import HeldOut, of_kind, read_events, read_generations
 from tests.conftest import run_cli
 
 FAST = ["--env", "CartPole-v1", "--kind", "rules", "--rule-family", "threefactor",
@@ -21,13 +21,13 @@ def test_lifetimes_count_every_episode_and_the_node_reports_its_learning_curve(t
                      "--validate-every", "2", "--validation-episodes", "2",
                      "--final-episodes", "5", "--lifetime-fitness", "weighted")
     assert result.returncode == 0, result.stderr
-    log = read_jsonl(run / "log.jsonl")
+    log = read_generations(run / "log.jsonl")
     # 8 genomes x 2 lifetimes x 3 episodes per generation; champion rounds at generations
     # 2 and 4 score 2 and then 3 candidates on 2 lifetimes of 3 episodes.
-    assert log[-1]["evaluations"] == 4 * 8 * 2 * 3 + (2 + 3) * 2 * 3
-    (held_out,) = [e for e in read_jsonl(run / "events.jsonl") if e["event"] == "held_out"]
-    assert held_out["episodes_per_lifetime"] == 3 and len(held_out["curve"]) == 3
-    assert held_out["lifetime_fitness"] == "weighted"
+    assert log[-1].evaluations == 4 * 8 * 2 * 3 + (2 + 3) * 2 * 3
+    (held_out,) = of_kind(read_events(run / "events.jsonl"), HeldOut)
+    assert held_out.episodes_per_lifetime == 3 and len(held_out.curve) == 3
+    assert held_out.lifetime_fitness == "weighted"
     _, _, meta = decode_genome((run / "best.msgpack").read_bytes())
     assert meta["lifetime"] == 3 and meta["lifetime_fitness"] == "weighted"
 
