@@ -24,7 +24,7 @@ from gossip.messages import (
     encode_message,
 )
 from gossip.migrant import migrant_to_map
-from island.runlog import read_jsonl
+from island.record import read_generations
 from tests.conftest import node_address, run_cli, script
 
 MAX_BYTES = 64 * 1024  # the node's --max-message-bytes: oversized frames stay cheap to send
@@ -47,8 +47,8 @@ def _start_node(run):
 
 
 def _generation(run):
-    log = read_jsonl(run / "log.jsonl")
-    return log[-1]["generation"] if log else -1
+    log = read_generations(run / "log.jsonl")
+    return log[-1].generation if log else -1
 
 
 class Forger:
