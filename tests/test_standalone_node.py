@@ -1,7 +1,7 @@
 """A standalone island, run as the real `island-node` process on CartPole."""
 
 
-from genome import decode_genome
+from island.lab.genome_file import GenomeFile
 from island.record import HeldOut, of_kind, read_events, read_generations
 from tests.conftest import run_cli
 
@@ -23,9 +23,9 @@ def test_standalone_island_improves_cartpole_fitness(tmp_path):
     assert [r.generation for r in log if r.champion is not None] == list(range(5, 16))
     assert log[4].champion > 8  # CartPole pays 1 per step; the pole stays up 9+ steps
     assert set(log[-1].rules) >= {"layer0.eta", "layer2.modulation"}
-    spec, x, meta = decode_genome((run / "best.msgpack").read_bytes())
-    assert spec.kind.value == "weights+rules" and meta["env"] == "CartPole-v1"
-    assert meta["chosen_by"] == "validation" and meta["fitness"] == log[-1].champion
+    saved = GenomeFile.read(run / "best.msgpack")
+    assert saved.spec.kind.value == "weights+rules" and saved.meta.env == "CartPole-v1"
+    assert saved.meta.chosen_by == "validation" and saved.meta.fitness == log[-1].champion
     held_out = of_kind(read_events(run / "events.jsonl"), HeldOut)
     assert held_out and held_out[0].lifetimes == 20
     assert (run / "config.toml").read_text().count("popsize = 16") == 1
