@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import time
 
+import msgspec
 import numpy as np
 import pytest
 import zmq
@@ -17,7 +17,7 @@ from gossip import Gossip, GossipConfig, Migrant
 from gossip.events import GossipEvent, InternalError
 from gossip.messages import MIGRANTS, encode_message
 from gossip.migrant import migrant_to_map
-from island.record import AnyEvent, read_events
+from island.record import AnyEvent, StatusReply, read_events
 from tests.conftest import node_address, run_cli, script
 
 SPEC = GenomeSpec("weights+rules", (4, 16, 16, 2))  # what island-node evolves on CartPole
@@ -140,7 +140,7 @@ def test_only_allowed_keys_get_migrants_in(tmp_path):
     assert "auth" in reasons and reasons - {"auth"} <= {"protocol", "handshake"}
     assert stranger_counters.get("migrants_received", 0) == 0
     assert answers["B"].returncode == 0, answers["B"].stderr
-    assert json.loads(answers["B"].stdout)["node"] == "A"
+    assert msgspec.json.decode(answers["B"].stdout, type=StatusReply).node == "A"
     assert answers["C"].returncode == 1 and "no status reply" in answers["C"].stderr
     assert plain.returncode == 1 and "--curve-secret" in plain.stderr
     print(f"\ncurve: A injected {len(a_from_b)} from B, B injected {len(b_from_a)} from A; "
