@@ -11,7 +11,8 @@ with each episode, and the update itself:
 - `Learned`: `threefactor`'s noise and baselines, a rule network, weight perturbations
   (and `perturbation`, whose rules the network lays out as `learned`'s);
 - `Recurrent`: `learned`'s noise and perturbations, a gated recurrent cell per synapse
-  (whose state may scale the perturbations: the `-explore` families).
+  (whose state may scale the perturbations: the `-explore` families);
+- `Antithetic`: `Recurrent` whose episodes play mirrored pairs of perturbations.
 
 Every method takes the current rows (`RowArrays` with `params`, `rules`, `state`,
 `episode_seeds`, `reward_mean`, `reward_var`) and the step's activations, so a class
@@ -24,11 +25,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs import learned, recurrent, threefactor
+from envs import antithetic, learned, recurrent, threefactor
 from envs.kernels import FAMILY_CODES, forward, layer_table, learn
 from envs.rows import RowArrays
 from envs.threefactor import forward_noisy
 from genome.rules import (
+    ANTITHETIC_FAMILIES,
     EXPLORE_FAMILIES,
     LEARNED,
     RECURRENT_FAMILIES,
@@ -177,6 +179,18 @@ class Recurrent(ThreeFactor):
                                   REWARD_CLIP, w_max, self.n_s)
 
 
+class Antithetic(Recurrent):
+    """`recurrent-explore-antithetic`: `Recurrent` with episode 2j + 1 playing -zeta of 2j."""
+
+    @property
+    def state_size(self) -> int:
+        return antithetic.state_size(self.spec.n_weights, self.spec.n_layers, self.n_s)
+
+    def begin_episode(self, rows: RowArrays) -> None:
+        antithetic.draw_paired_perturbations(rows["state"], self.spec.n_weights, self.layers,
+                                             rows["rules"], rows["episode_seeds"], self.n_s)
+
+
 def kernels_for(spec: GenomeSpec) -> Fixed:
     """The kernels of a genome spec's rule (none for a `weights` genome)."""
     if not spec.kind.has_rules:
@@ -184,6 +198,8 @@ def kernels_for(spec: GenomeSpec) -> Fixed:
     family = spec.family.kernel_family.name
     if family == LEARNED.name:
         return Learned(spec)
+    if family in {f.name for f in ANTITHETIC_FAMILIES.values()}:
+        return Antithetic(spec)
     if family in {f.name for fs in (RECURRENT_FAMILIES, EXPLORE_FAMILIES) for f in fs.values()}:
         return Recurrent(spec)
     if family == THREEFACTOR.name:

@@ -1,7 +1,9 @@
 """Does an evolved `recurrent` rule use its memory? The rule scored again with the read-out
 of its cells' state (`v`, `u`) at zero, on the same held-out lifetimes; a
 `recurrent-explore` rule also with its perturbation gate at 1 (p and p_bias 0: its
-exploration no longer read from its state).
+exploration no longer read from its state); a `recurrent-explore-antithetic` rule also
+with its pairing off (the same parameters run as `recurrent-explore`: every episode draws
+its own perturbation).
 
     .venv/bin/python experiments/memory_ablation.py GENOME [--held-out-start N] [--episodes L]
 
@@ -13,6 +15,7 @@ left is the rest of the rule (its read-out of the features and its perturbations
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -20,7 +23,8 @@ import numpy as np
 
 from envs import Evaluator
 from genome.layout import rule_slice
-from genome.rules import explores
+from genome.rules import EXPLORE_FAMILIES, antithetic, explores, recurrent_state
+from genome.spec import GenomeSpec
 from island.lab.genome_file import GenomeFile
 from island.lab.rule_study import score_held_out
 
@@ -50,11 +54,18 @@ def main() -> int:
     rows = [("evolved", x), ("memory read-out off", _zeroed(spec, x, ("v.", "u.")))]
     if explores(spec.family):
         rows.append(("exploration gate 1", _zeroed(spec, x, ("p.",))))
-    with Evaluator(settings, 0) as evaluator:
-        for label, genome in rows:
-            s = score_held_out(evaluator, label, genome, args.episodes, saved.lifetime,
-                               args.held_out_start)
-            print(f"{label:<20} {s.mean:.1f} ± {s.stderr:.1f}  last 5: {np.mean(s.curve[-5:]):.1f}")
+    runs = [(settings, rows)]
+    if antithetic(spec.family):  # the same parameters, every episode its own draw
+        unpaired = GenomeSpec(spec.kind, spec.layer_sizes,
+                              EXPLORE_FAMILIES[recurrent_state(spec.family)].name)
+        runs.append((dataclasses.replace(settings, spec=unpaired), [("pairing off", x)]))
+    for run_settings, run_rows in runs:
+        with Evaluator(run_settings, 0) as evaluator:
+            for label, genome in run_rows:
+                s = score_held_out(evaluator, label, genome, args.episodes, saved.lifetime,
+                                   args.held_out_start)
+                print(f"{label:<20} {s.mean:.1f} ± {s.stderr:.1f}  "
+                      f"last 5: {np.mean(s.curve[-5:]):.1f}", flush=True)
     return 0
 
 

@@ -188,6 +188,19 @@ recurrent-explore (and recurrent2-explore ... recurrent8-explore)
     takes tanh(3 end - 6 terminal) (+1 for an episode cut short without failing,
     -1 for one that ended in a terminal state), and p.h1 = -4 reads it (the other
     p and p_bias 0). With p and p_bias at 0 the rule is `recurrent`'s.
+recurrent-explore-antithetic (and recurrent2-explore-antithetic ...)
+    `recurrent-explore` whose episodes come in antithetic pairs (symmetric sampling: PGPE,
+    Sehnke et al. 2010; mirrored sampling, Brockhoff et al. 2010): episode 2j draws zeta
+    as before, episode 2j + 1 plays its mirror -zeta (scaled by its own gate and anneal)::
+
+        zeta_{2j+1} = -zeta_{2j}
+        delta_k     = jitter_l anneal_l^k 2 sigmoid(p_l . h + p_bias_l) zeta_k
+
+    Same parameters, start and update as `recurrent-explore`. A pair's two returns differ
+    by the perturbation's effect alone (the noise of where W sits cancels), so the
+    return-weighted steps R_{2j} delta - R_{2j+1} delta of a perturb-and-keep rule carry
+    (R+ - R-) delta, whose variance is about half that of one-sided sampling with a
+    baseline (Sehnke et al. 2010, section 2.3).
 """
 
 from __future__ import annotations
@@ -495,16 +508,34 @@ RECURRENT = RECURRENT_FAMILIES[RECURRENT_STATE]
 EXPLORE_FAMILIES = {state: recurrent_family(state, explore=True) for state in RECURRENT_STATES}
 
 
+ANTITHETIC = "-antithetic"  # the suffix of an explore family whose episodes come in mirrored pairs
+
+
+def antithetic_family(state: int) -> RuleFamily:
+    """`recurrent-explore` of `state` numbers per synapse, its perturbations in mirrored pairs."""
+    gated = recurrent_family(state, explore=True)
+    return replace(gated, name=gated.name + ANTITHETIC,
+                   doc=gated.doc + "; episode 2j + 1 plays the mirror -zeta of episode 2j's draw")
+
+
+ANTITHETIC_FAMILIES = {state: antithetic_family(state) for state in RECURRENT_STATES}
+
+
 def recurrent_state(family: RuleFamily) -> int:
-    """Numbers of state per synapse of a recurrent family (gated or not)."""
-    (state,) = [s for families in (RECURRENT_FAMILIES, EXPLORE_FAMILIES)
+    """Numbers of state per synapse of a recurrent family (gated, paired or not)."""
+    (state,) = [s for families in (RECURRENT_FAMILIES, EXPLORE_FAMILIES, ANTITHETIC_FAMILIES)
                 for s, f in families.items() if f.name == family.name]
     return state
 
 
 def explores(family: RuleFamily) -> bool:
     """Whether a recurrent family's cells scale its perturbations."""
-    return family.name.endswith(EXPLORE)
+    return family.name.endswith((EXPLORE, EXPLORE + ANTITHETIC))
+
+
+def antithetic(family: RuleFamily) -> bool:
+    """Whether a recurrent family plays its perturbations in mirrored pairs of episodes."""
+    return family.name.endswith(ANTITHETIC)
 
 def restricted(base: RuleFamily, name: str, evolved: tuple[str, ...], doc: str) -> RuleFamily:
     """`base` with only the parameters `evolved` searched; the rest stay at their initial values."""
@@ -539,7 +570,8 @@ THREEFACTOR_ABCD = RuleFamily(
 
 FAMILIES: dict[str, RuleFamily] = {
     f.name: f for f in (HEBBIAN, OJA, THREEFACTOR, THREEFACTOR_ABCD, LEARNED, PERTURBATION,
-                       *RECURRENT_FAMILIES.values(), *EXPLORE_FAMILIES.values())
+                       *RECURRENT_FAMILIES.values(), *EXPLORE_FAMILIES.values(),
+                       *ANTITHETIC_FAMILIES.values())
 }
 
 

@@ -9,12 +9,14 @@ from envs.threefactor import RETURN_CLIP, gaussian, noise_block
 from genome import GenomeSpec, decode_genome, encode_genome, graft_rules, initial_vector
 from genome.layout import batch_rules, batch_weights, rule_slice
 from genome.rules import (
+    ANTITHETIC_FAMILIES,
     EXPLORE_FAMILIES,
     MAX_RULE_PARAMS,
     RECURRENT,
     RECURRENT_FAMILIES,
     RECURRENT_FEATURES,
     RECURRENT_STATE,
+    antithetic,
     explores,
     recurrent_state,
 )
@@ -61,6 +63,7 @@ def _reference(spec, x, episodes, w_max=5.0):
     mean, var = 0.0, 1.0
     s_bar, r_bar, r_dev = np.zeros(L), np.zeros(L), np.zeros(L)
     ended = 0
+    pair = [None] * L  # the draws zeta of a pair's first episode (the -antithetic families)
     for seed, observations, rewards, terminal in episodes:
         deltas, offset = [], 0
         for layer, (W, b) in enumerate(layers):
@@ -71,8 +74,11 @@ def _reference(spec, x, episodes, w_max=5.0):
                 named = dict(zip(spec.family.names, rules[layer], strict=True))
                 p = np.array([named[f"p.h{k}"] for k in range(states[layer].shape[-1])])
                 gate = 2.0 / (1.0 + np.exp(-(states[layer] @ p + named["p.bias"])))
-            deltas.append(gate * jitter * anneal ** ended * np.array(
-                [gaussian(seed, DELTA_STEP, int(k)) for k in keys]).reshape(W.shape))
+            zeta = np.array([gaussian(seed, DELTA_STEP, int(k)) for k in keys]).reshape(W.shape)
+            if antithetic(spec.family) and ended % 2 == 1:
+                zeta = -pair[layer]  # the mirror of the pair's first episode
+            pair[layer] = zeta
+            deltas.append(gate * jitter * anneal ** ended * zeta)
             offset += W.size + b.size
         ret = 0.0
         for t, (obs, reward) in enumerate(zip(observations, rewards, strict=True)):
@@ -116,11 +122,13 @@ def _reference(spec, x, episodes, w_max=5.0):
     return [W for W, _ in layers], states
 
 
-@pytest.mark.parametrize("state, explore", [(RECURRENT_STATE, False), (2, False), (8, False),
-                                            (RECURRENT_STATE, True), (2, True)])
-def test_compiled_recurrent_rule_follows_its_equations(state, explore):
+@pytest.mark.parametrize("state, families", [
+    (RECURRENT_STATE, RECURRENT_FAMILIES), (2, RECURRENT_FAMILIES), (8, RECURRENT_FAMILIES),
+    (RECURRENT_STATE, EXPLORE_FAMILIES), (2, EXPLORE_FAMILIES),
+    (RECURRENT_STATE, ANTITHETIC_FAMILIES), (2, ANTITHETIC_FAMILIES)])
+def test_compiled_recurrent_rule_follows_its_equations(state, families):
     info = env_info("LunarLander-v3")
-    family = (EXPLORE_FAMILIES if explore else RECURRENT_FAMILIES)[state]
+    family = families[state]
     spec = GenomeSpec("weights+rules", (8, 6, 4) if state == 8 else (8, 6, 5, 4), family.name)
     x = initial_vector(spec) + 0.5 * np.random.default_rng(4).standard_normal(spec.dim)
     rules = x[rule_slice(spec)].reshape(spec.n_layers, -1)
@@ -129,7 +137,8 @@ def test_compiled_recurrent_rule_follows_its_equations(state, explore):
         rules[:, family.index(name)] = -0.5
     rng = np.random.default_rng(8)
     episodes = [(seed, rng.standard_normal((n, 8)), 3 * rng.standard_normal(n), terminal)
-                for seed, n, terminal in [(17, 12, False), (99, 7, True), (5, 9, True)]]
+                for seed, n, terminal in [(17, 12, False), (99, 7, True), (5, 9, True),
+                                          (41, 6, False)]]
     net = PlasticNetwork(spec, info, x)
     net.reset(np.array([0]))
     for seed, observations, rewards, terminal in episodes:
@@ -152,14 +161,15 @@ def test_compiled_recurrent_rule_follows_its_equations(state, explore):
         offset += out * inp + out
 
 
-@pytest.mark.parametrize("kind", ["rules", "weights+rules"])
-def test_batched_recurrent_fitness_equals_one_genome_at_a_time(kind):
-    # Lifetimes of two episodes whose lengths differ: batches shrink, and a genome's cell
-    # states must carry into its second episode whatever shared its batch.
-    spec = GenomeSpec(kind, (8, 16, 4), "recurrent")
+@pytest.mark.parametrize("kind, family", [("rules", "recurrent"), ("weights+rules", "recurrent"),
+                                          ("rules", "recurrent-explore-antithetic")])
+def test_batched_recurrent_fitness_equals_one_genome_at_a_time(kind, family):
+    # Lifetimes of three episodes whose lengths differ: batches shrink, and a genome's cell
+    # states (and a pair's draws) must carry into its next episode whatever shared its batch.
+    spec = GenomeSpec(kind, (8, 16, 4), family)
     X = initial_vector(spec) + 0.5 * np.random.default_rng(2).standard_normal((5, spec.dim))
     settings = EvalSettings("LunarLander-v3", spec, max_steps=200, lifetime_fitness="mean")
-    seeds = [[11, 12], [13, 14]]
+    seeds = [[11, 12, 15], [13, 14, 16]]
     with Evaluator(settings, workers=0) as ev:
         together = ev.evaluate(X, seeds).fitness
         apart = np.array([ev.evaluate(x[None, :], seeds).fitness[0] for x in X])
@@ -333,3 +343,33 @@ def test_hidden_units_that_start_alike_learn_apart():
     assert min(_lifetime_from_twin_units(_rule())) > 0.05
     silent = _rule(jitter=1e-4, noise=1e-4)
     assert max(_lifetime_from_twin_units(silent)) < 1e-3
+
+
+def test_antithetic_family_plays_each_draw_then_its_mirror():
+    # Episode 2j + 1 of a lifetime tries -zeta of episode 2j (at its own anneal); episode 2j + 2
+    # draws afresh, as `recurrent-explore` does from the same seed.
+    import gymnasium as gym
+
+    from envs import run_lifetimes
+    from envs.episodes import weight_seeds
+
+    paired, gated = (GenomeSpec("rules", (4, 2), f.name)
+                     for f in (ANTITHETIC_FAMILIES[4], EXPLORE_FAMILIES[4]))
+    rule = initial_vector(paired)
+    rule[paired.family.index("eta")] = -6.0  # eta 1e-6: the weights stay where they start
+    rule[-(RECURRENT_STATE + 1):] = 0.0  # gate 1 whatever the cells remember
+    anneal = paired.family.to_natural(rule)[paired.family.index("anneal")]
+    deltas = {}
+    for spec in (paired, gated):
+        net = PlasticNetwork(spec, env_info("CartPole-v1"), rule)
+        for episodes in ([3], [3, 4], [3, 4, 5]):
+            net.reset(weight_seeds(np.array([3])))
+            run_lifetimes([gym.make("CartPole-v1")], net, episodes)
+            deltas[spec.family.name, len(episodes)] = net._rows["state"][
+                4 * spec.n_weights : 5 * spec.n_weights, 0].copy()
+    first, mirror, third = (deltas[paired.family.name, k] for k in (1, 2, 3))
+    assert np.abs(first).max() > 0.1
+    np.testing.assert_allclose(mirror, -anneal * first)
+    np.testing.assert_allclose(first, deltas[gated.family.name, 1])
+    np.testing.assert_allclose(third, deltas[gated.family.name, 3])
+    assert not np.allclose(deltas[gated.family.name, 2], mirror)
