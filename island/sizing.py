@@ -54,7 +54,10 @@ run records what ran):
   three (issue 39, tuning seeds 16001-16010, envpool): the same runs up to the end
   game, whose stretch to the stop was a third shorter (16,120 evaluations over the
   eight seeds that stopped before the cap against 25,160), median 10,290 against
-  12,555, 9 of 10 either way (benchmarks/lunar-search-2026-12-07/).
+  12,555, 9 of 10 either way. On the report block 17001-17010 the gain was smaller
+  (shorter on 5 of 7, 26,050 against 26,530; 7 of 10 either way, the failures on the
+  crash plateau): both blocks pooled, 18% fewer evaluations from the end game's start
+  to the stop (benchmarks/lunar-search-2026-12-07/).
 """
 
 from __future__ import annotations
