@@ -26,7 +26,9 @@ from gossip.resolver import Resolver, host_key
 
 DEALER_RCVHWM = 16  # a DEALER only ever receives nothing or a stray reply
 MAX_HEARTBEAT_TTL_MS = 6_553_500  # libzmq sends the TTL in deciseconds in 16 bits
-DROP_EVENTS = zmq.EVENT_DISCONNECTED  # an established connection to the peer ended
+# An established connection to the peer ended. Not EVENT_CLOSED: libzmq also sends it for
+# every failed reconnect to a peer already gone, which tells membership nothing new.
+DROP_EVENTS = zmq.EVENT_DISCONNECTED
 SOCKETS_PER_DEALER = 3  # the DEALER, its monitor's PAIR and libzmq's end of that pair
 MAX_DROPS = 256  # dropped-connection hints kept between two reads (a bound, never reached)
 
