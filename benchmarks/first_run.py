@@ -19,15 +19,15 @@ The run directories (raw logs) go to --out; the tables (summary.md, summary.json
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import statistics
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
+
+import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from time_to_solve import parse_seeds  # noqa: E402
@@ -39,9 +39,8 @@ GOAL_WALL = 60.0  # seconds a first run may take (issue 43)
 GOAL_HELD_OUT = 475.0  # CartPole-v1's reward_threshold
 
 
-@dataclass
-class FirstRun:
-    """What one seed's first run cost and reached."""
+class FirstRun(msgspec.Struct):
+    """What one seed's first run cost and reached: a line of summary.json."""
 
     seed: int
     wall: float  # seconds from launch to exit
@@ -91,16 +90,41 @@ def table(runs: list[FirstRun]) -> str:
     return "\n".join(lines)
 
 
-def summary(runs: list[FirstRun]) -> dict[str, float | int]:
+class Summary(msgspec.Struct, kw_only=True):
+    """summary.json: how it was run, how many seeds met the goal, the median and worst of
+    wall and CPU seconds, and every seed's line; written and read back (tests) through this
+    type."""
+
+    command: list[str]
+    flags: list[str]
+    note: str
+    seeds: int
+    met_goal: int
+    median_wall: float
+    max_wall: float
+    median_node_cpu: float
+    max_node_cpu: float
+    median_tree_cpu: float
+    min_held_out: float | None  # None: a run did not end by itself
+    runs: list[FirstRun]
+
+
+def summarise(command: list[str], flags: list[str], note: str, runs: list[FirstRun]) -> Summary:
     walls = [r.wall for r in runs]
     met = [r for r in runs if r.wall <= GOAL_WALL and (r.held_out or 0) >= GOAL_HELD_OUT]
-    return {"seeds": len(runs), "met_goal": len(met),
-            "median_wall": statistics.median(walls), "max_wall": max(walls),
-            "median_node_cpu": statistics.median(r.node_cpu for r in runs),
-            "max_node_cpu": max(r.node_cpu for r in runs),
-            "median_tree_cpu": statistics.median(r.tree_cpu for r in runs),
-            "min_held_out": min((r.held_out if r.held_out is not None else float("nan"))
-                                for r in runs)}
+    held_out = [r.held_out for r in runs]
+    return Summary(command=command, flags=flags, note=note, seeds=len(runs),
+                   met_goal=len(met), median_wall=statistics.median(walls),
+                   max_wall=max(walls),
+                   median_node_cpu=statistics.median(r.node_cpu for r in runs),
+                   max_node_cpu=max(r.node_cpu for r in runs),
+                   median_tree_cpu=statistics.median(r.tree_cpu for r in runs),
+                   min_held_out=None if None in held_out else min(held_out), runs=runs)
+
+
+def read_summary(path: Path) -> Summary:
+    """A summary.json this script wrote."""
+    return msgspec.json.decode(path.read_bytes(), type=Summary)
 
 
 def main() -> None:
@@ -123,20 +147,20 @@ def main() -> None:
     for seed in parse_seeds(args.seeds):
         runs.append(run_seed(seed, args.workers, args.out, args.timeout, args.flags))
         print(table(runs[-1:]).splitlines()[-1], flush=True)
-    totals = summary(runs)
-    text = (table(runs) + f"\n\n{totals['met_goal']} of {totals['seeds']} seeds within "
+    totals = summarise(sys.argv, args.flags, args.note, runs)
+    lowest = "-" if totals.min_held_out is None else f"{totals.min_held_out:.1f}"
+    text = (table(runs) + f"\n\n{totals.met_goal} of {totals.seeds} seeds within "
             f"{GOAL_WALL:.0f} s with held-out >= {GOAL_HELD_OUT:.0f}; wall median "
-            f"{totals['median_wall']:.1f} s, max {totals['max_wall']:.1f} s; node CPU median "
-            f"{totals['median_node_cpu']:.1f} s, max {totals['max_node_cpu']:.1f} s; "
-            f"lowest held-out {totals['min_held_out']:.1f}")
+            f"{totals.median_wall:.1f} s, max {totals.max_wall:.1f} s; node CPU median "
+            f"{totals.median_node_cpu:.1f} s, max {totals.max_node_cpu:.1f} s; "
+            f"lowest held-out {lowest}")
     print("\n" + text)
     summary_dir = args.summary or args.out
     summary_dir.mkdir(parents=True, exist_ok=True)
     note = f"{args.note}\n\n" if args.note else ""
     (summary_dir / "summary.md").write_text(f"`{' '.join(sys.argv)}`\n\n{note}{text}\n")
-    (summary_dir / "summary.json").write_text(json.dumps(
-        {"command": sys.argv, "flags": args.flags, "note": args.note, **totals,
-         "runs": [asdict(r) for r in runs]}, indent=1) + "\n")
+    (summary_dir / "summary.json").write_bytes(
+        msgspec.json.format(msgspec.json.encode(totals), indent=1) + b"\n")
 
 
 if __name__ == "__main__":

@@ -25,13 +25,13 @@ reported, then tuned on (benchmarks/time_to_solve.md); 13001-13010, 14001-14010 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
+
+import msgspec
 
 from envs import env_info
 from island.record import (
@@ -47,9 +47,8 @@ from island.record import (
 BIN = Path(sys.executable).parent
 
 
-@dataclass
-class SeedRun:
-    """What one seed's run cost and reached."""
+class SeedRun(msgspec.Struct):
+    """What one seed's run cost and reached: a line of summary.json."""
 
     seed: int
     evaluations: int
@@ -122,18 +121,41 @@ def run_all(commands: dict[int, list[str]], jobs: int, logs: Path) -> None:
         time.sleep(1)
 
 
-def summary(runs: list[SeedRun]) -> dict[str, float | int | str]:
-    """Success rate, and median and worst of evaluations and CPU seconds."""
+class Summary(msgspec.Struct, kw_only=True):
+    """summary.json: how it was run, the success rate, the median and worst of evaluations
+    and CPU seconds, and every seed's line; written and read back (tests) through this type."""
+
+    command: list[str]
+    env: str
+    flags: list[str]
+    solved: int
+    seeds: int
+    median_evaluations: float
+    worst_evaluations: int
+    median_cpu: float
+    worst_cpu: float
+    worst_held_out: float
+    runs: list[SeedRun]
+
+
+def summarise(command: list[str], env: str, flags: list[str], runs: list[SeedRun]) -> Summary:
     evaluations = [r.evaluations for r in runs]
     cpu = [r.cpu for r in runs]
-    return {"solved": sum(r.solved for r in runs), "seeds": len(runs),
-            "median_evaluations": statistics.median(evaluations),
-            "worst_evaluations": max(evaluations),
-            "median_cpu": statistics.median(cpu), "worst_cpu": max(cpu),
-            "worst_held_out": min(r.held_out for r in runs)}
+    return Summary(command=command, env=env, flags=flags,
+                   solved=sum(r.solved for r in runs), seeds=len(runs),
+                   median_evaluations=statistics.median(evaluations),
+                   worst_evaluations=max(evaluations),
+                   median_cpu=statistics.median(cpu), worst_cpu=max(cpu),
+                   worst_held_out=min(r.held_out for r in runs), runs=runs)
 
 
-def table(runs: list[SeedRun], totals: dict) -> str:
+def read_summary(path: Path) -> Summary:
+    """A summary.json this script wrote."""
+    return msgspec.json.decode(path.read_bytes(), type=Summary)
+
+
+def table(totals: Summary) -> str:
+    runs = totals.runs
     lines = ["| seed | evaluations | CPU s | wall s | champion validation | "
              "held-out mean ± std (100) | solved | champion >= 0 at | >= solved at |",
              "|---|---|---|---|---|---|---|---|---|"]
@@ -143,10 +165,10 @@ def table(runs: list[SeedRun], totals: dict) -> str:
         lines.append(f"| {r.seed} | {r.evaluations:,} | {r.cpu:.0f} | {r.wall:.0f} | {champion} "
                      f"| {r.held_out:.1f} ± {r.held_out_std:.1f} | "
                      f"{'yes' if r.solved else 'no'} | {reached[0]} | {reached[1]} |")
-    lines.append(f"\nsolved {totals['solved']} of {totals['seeds']}; evaluations median "
-                 f"{totals['median_evaluations']:,.0f}, worst {totals['worst_evaluations']:,}; "
-                 f"CPU s median {totals['median_cpu']:.0f}, worst {totals['worst_cpu']:.0f}; "
-                 f"worst held-out {totals['worst_held_out']:.1f}")
+    lines.append(f"\nsolved {totals.solved} of {totals.seeds}; evaluations median "
+                 f"{totals.median_evaluations:,.0f}, worst {totals.worst_evaluations:,}; "
+                 f"CPU s median {totals.median_cpu:.0f}, worst {totals.worst_cpu:.0f}; "
+                 f"worst held-out {totals.worst_held_out:.1f}")
     return "\n".join(lines)
 
 
@@ -172,14 +194,13 @@ def main() -> None:
                 for s in seeds}
     run_all(commands, args.jobs, args.out / "_out")
     runs = [read_run(s, args.out / f"seed-{s}", solved_at) for s in seeds]
-    totals = summary(runs)
-    text = table(runs, totals)
+    totals = summarise(sys.argv, args.env, args.flags, runs)
+    text = table(totals)
     print("\n" + text)
     (args.out / "summary.md").write_text(
         f"`{' '.join(sys.argv)}`\n\n{text}\n")
-    (args.out / "summary.json").write_text(json.dumps(
-        {"command": sys.argv, "env": args.env, "flags": args.flags, **totals,
-         "runs": [asdict(r) for r in runs]}, indent=1))
+    (args.out / "summary.json").write_bytes(
+        msgspec.json.format(msgspec.json.encode(totals), indent=1))
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ from island.record import (
     Event,
     GenerationRecord,
     convert,
-    json_lines,
     json_safe,
     make_event,
     read_events,
@@ -95,12 +94,6 @@ class RunDirectory:
             self._log.close()  # flushes: may meet a full disk, the other closes all the same
         finally:
             self._events.close()
-
-
-def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
-    """A JSON-lines file's decoded lines as they are, untyped (record.json_lines: torn lines
-    skipped, `.gz` read through gzip), for tests that check what is on disk."""
-    return [data for _, data in json_lines(Path(path))]
 
 
 def truncate_log(path: Path, generation: int) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from island.runlog import read_jsonl
+from island.record import NodeStarted, of_kind, read_events, read_generations
 
 BIN = Path(sys.executable).parent
 
@@ -73,8 +73,8 @@ def node_address(run_dir: Path, proc: subprocess.Popen | None = None, timeout: f
     def started() -> str:
         if proc is not None and proc.poll() is not None:
             pytest.fail(f"{run_dir.name} exited early: {proc.stderr.read() if proc.stderr else ''}")
-        events = [e for e in read_jsonl(run_dir / "events.jsonl") if e["event"] == "node_started"]
-        return events[-1]["address"] if events else ""
+        events = of_kind(read_events(run_dir / "events.jsonl"), NodeStarted)
+        return events[-1].address if events else ""
 
     return wait_for(started, f"{run_dir.name} to start", timeout)
 
@@ -121,7 +121,7 @@ def alive(pid: int) -> bool:
 
 def generations(run_dir: Path) -> list[int]:
     """The generation of every line a node logged, in order."""
-    return [r["generation"] for r in read_jsonl(run_dir / "log.jsonl")]
+    return [r.generation for r in read_generations(run_dir / "log.jsonl")]
 
 
 @pytest.fixture

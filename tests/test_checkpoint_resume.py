@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 
 from island.checkpoint import CURRENT, PREVIOUS, read_checkpoint
-from island.runlog import read_jsonl
+from island.record import (
+    CheckpointRejected,
+    Resumed,
+    SettingsChanged,
+    Stopped,
+    of_kind,
+    read_events,
+    read_generations,
+)
 from island.state import load_latest
 from tests.conftest import alive, children, generations, script, wait_for
 
@@ -45,20 +53,20 @@ def test_killed_node_leaves_no_worker_and_resumes_logging_each_generation_once(t
 
     procs.append(second := start_node(run, "--max-generations", str(done + 3)))
     assert second.wait(timeout=120) == 0, second.stderr.read()
-    log = read_jsonl(run / "log.jsonl")
+    log = read_generations(run / "log.jsonl")
     gen = saved_generation + 1
-    resumed = [r for r in log if r["generation"] == gen]
+    resumed = [r for r in log if r.generation == gen]
     # 8 episodes per generation, plus a champion round every 5th generation: 10 episodes
     # for the mean and the best recent sample, and from the second round the champion.
     champion_round = 0 if gen % 5 else 10 * (2 if gen == 5 else 3)
-    assert resumed[-1]["evaluations"] == saved_evaluations + 8 + champion_round
+    assert resumed[-1].evaluations == saved_evaluations + 8 + champion_round
     # Generations logged after the checkpoint were cut and run again: each appears once.
-    assert [r["generation"] for r in log] == list(range(1, done + 4))
-    events = read_jsonl(run / "events.jsonl")
-    assert "resumed" in [e["event"] for e in events]
+    assert [r.generation for r in log] == list(range(1, done + 4))
+    events = read_events(run / "events.jsonl")
+    assert of_kind(events, Resumed)
     # A run that had not finished takes a new cap, and says so where it keeps its settings.
-    (changed,) = [e for e in events if e["event"] == "settings_changed"]
-    assert changed["changes"] == [f"max_generations 0 -> {done + 3}"]
+    (changed,) = of_kind(events, SettingsChanged)
+    assert changed.changes == [f"max_generations 0 -> {done + 3}"]
     assert f"max_generations = {done + 3}" in (run / "config.toml").read_text()
 
 
@@ -70,8 +78,8 @@ def test_sigterm_exits_zero_with_a_fresh_checkpoint(tmp_path, procs):
     assert proc.wait(timeout=30) == 0, proc.stderr.read()
     state = read_checkpoint(run / CURRENT)
     assert state["island"]["generation"] == generations(run)[-1]
-    stopped = [e for e in read_jsonl(run / "events.jsonl") if e["event"] == "stopped"]
-    assert stopped and stopped[-1]["reason"] == "signal SIGTERM"
+    stopped = of_kind(read_events(run / "events.jsonl"), Stopped)
+    assert stopped and stopped[-1].reason == "signal SIGTERM"
 
 
 @pytest.mark.parametrize("damage", [
@@ -92,8 +100,7 @@ def test_corrupt_checkpoint_falls_back_to_the_previous_one(tmp_path, procs, dama
     procs.append(again := start_node(run, "--max-generations", str(previous + 2)))
     assert again.wait(timeout=120) == 0
     assert "skipping bad checkpoint" in again.stderr.read()
-    events = read_jsonl(run / "events.jsonl")
-    assert any(e["event"] == "checkpoint_rejected" for e in events)
+    assert of_kind(read_events(run / "events.jsonl"), CheckpointRejected)
     assert generations(run)[-1] == previous + 2
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import time
 
+import msgspec
 import numpy as np
 import pytest
 import zmq
@@ -14,10 +14,10 @@ import zmq.auth
 
 from genome import GenomeSpec, initial_vector
 from gossip import Gossip, GossipConfig, Migrant
-from gossip.events import GossipEvent
+from gossip.events import GossipEvent, InternalError
 from gossip.messages import MIGRANTS, encode_message
 from gossip.migrant import migrant_to_map
-from island.runlog import read_jsonl
+from island.record import AnyEvent, StatusReply, read_events
 from tests.conftest import node_address, run_cli, script
 
 SPEC = GenomeSpec("weights+rules", (4, 16, 16, 2))  # what island-node evolves on CartPole
@@ -42,8 +42,8 @@ def _node(run, name, keys, allow, *extra):
     )
 
 
-def _events(run, name):
-    return [e for e in read_jsonl(run / "events.jsonl") if e["event"] == name]
+def _events(run, name) -> list[AnyEvent]:
+    return [e for e in read_events(run / "events.jsonl") if e.event == name]
 
 
 def _stranger_socket(context, address, server_key, keys):
@@ -99,8 +99,8 @@ def test_only_allowed_keys_get_migrants_in(tmp_path):
                     raw.send(encode_message(MIGRANTS, "C", stranger.address,
                                             {"migrants": [migrant_to_map(m) for m in wave]}),
                              zmq.NOBLOCK)
-            a_from_b = [e for e in _events(run_a, "migrant_injected") if e["origin"] == "B"]
-            b_from_a = [e for e in _events(run_b, "migrant_injected") if e["origin"] == "A"]
+            a_from_b = [e for e in _events(run_a, "migrant_injected") if e.origin == "B"]
+            b_from_a = [e for e in _events(run_b, "migrant_injected") if e.origin == "A"]
             refused = _events(run_a, "curve_rejected")
             if a_from_b and b_from_a and refused:
                 break
@@ -127,18 +127,20 @@ def test_only_allowed_keys_get_migrants_in(tmp_path):
         assert proc.returncode == 0, proc.stderr.read()
 
     for run in (run_a, run_b):
-        events = read_jsonl(run / "events.jsonl")
-        assert not [e for e in events if e.get("origin") == "C" or e.get("sender") == "C"]
-        assert not [e for e in events if e["event"] == "internal_error"]
-    received_a = [e for e in _events(run_a, "migrant_received") if e["origin"] == "B"]
-    assert received_a and all(e["sender_key"] == key["B"] for e in received_a)
+        events = read_events(run / "events.jsonl")
+        # any kind that names a node (migrants, arrivals, rejections) names no C
+        assert not [e for e in events
+                    if "C" in (getattr(e, "origin", None), getattr(e, "sender", None))]
+        assert not [e for e in events if isinstance(e, InternalError)]
+    received_a = [e for e in _events(run_a, "migrant_received") if e.origin == "B"]
+    assert received_a and all(e.sender_key == key["B"] for e in received_a)
     # The stranger's key fails authentication; the plain status client speaks no CURVE
     # (reported by libzmq as a protocol error or a handshake failure without detail).
-    reasons = {e["reason"] for e in _events(run_a, "curve_rejected")}
+    reasons = {e.reason for e in _events(run_a, "curve_rejected")}
     assert "auth" in reasons and reasons - {"auth"} <= {"protocol", "handshake"}
     assert stranger_counters.get("migrants_received", 0) == 0
     assert answers["B"].returncode == 0, answers["B"].stderr
-    assert json.loads(answers["B"].stdout)["node"] == "A"
+    assert msgspec.json.decode(answers["B"].stdout, type=StatusReply).node == "A"
     assert answers["C"].returncode == 1 and "no status reply" in answers["C"].stderr
     assert plain.returncode == 1 and "--curve-secret" in plain.stderr
     print(f"\ncurve: A injected {len(a_from_b)} from B, B injected {len(b_from_a)} from A; "

@@ -22,7 +22,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import msgspec
 import pytest
+
+from island.record import (
+    AnyEvent,
+    GenerationRecord,
+    StatusReply,
+    Stopped,
+    of_kind,
+    read_events,
+    read_generations,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 NETNS = ROOT / "deploy" / "netns" / "netns-hosts.sh"
@@ -117,29 +128,17 @@ class NodeProcess:
     run_dir: Path
     process: subprocess.Popen
 
-    def log(self) -> list[dict]:
-        return _read_jsonl(self.run_dir / "log.jsonl")
+    def log(self) -> list[GenerationRecord]:
+        return read_generations(self.run_dir / "log.jsonl")  # a line being written is skipped
 
-    def events(self) -> list[dict]:
-        return _read_jsonl(self.run_dir / "events.jsonl")
+    def events(self) -> list[AnyEvent]:
+        return read_events(self.run_dir / "events.jsonl")
 
-    def last(self, key: str, default=0):
+    def last(self, field: str, default=0):
+        """Field `field` of the last generation logged (`default` before one, or unset)."""
         lines = self.log()
-        return lines[-1].get(key, default) if lines else default
-
-
-def _read_jsonl(path: Path) -> list[dict]:
-    records = []
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return []
-    for line in text.splitlines():
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue  # a line being written right now
-    return records
+        value = getattr(lines[-1], field) if lines else None
+        return default if value is None else value
 
 
 def _wait_for(what: str, condition: Callable[[], bool], nodes: list[NodeProcess],
@@ -167,13 +166,13 @@ def _tail(path: Path, lines: int = 30) -> str:
         return "(no output)"
 
 
-def _events_about(node: NodeProcess, kind: str, other: NodeProcess, ip: str) -> list[dict]:
+def _events_about(node: NodeProcess, kind: str, other: NodeProcess, ip: str) -> list[AnyEvent]:
     """`kind` events of `node` that name the other node (by address or node id)."""
     found = []
     for event in node.events():
-        if event.get("event") != kind:
+        if event.event != kind:
             continue
-        text = json.dumps(event)
+        text = msgspec.json.encode(event).decode()
         if f"{ip}:{PORT}" in text or f'"h{other.index}"' in text:
             found.append(event)
     return found
@@ -223,7 +222,7 @@ def _stop_all_with_sigterm(nodes: list[NodeProcess]) -> None:
         except subprocess.TimeoutExpired:
             pytest.fail(f"h{node.index} did not exit within 120s of SIGTERM")
         assert code == 0, _tail(node.run_dir.parent / f"h{node.index}.err")
-        assert any(e.get("event") == "stopped" for e in node.events())
+        assert of_kind(node.events(), Stopped)
         assert list(node.run_dir.glob("checkpoint*")), f"h{node.index} left no checkpoint"
 
 
@@ -257,12 +256,11 @@ def test_partitioned_host_is_marked_dead_and_rejoins(hosts: Hosts, nodes: list[N
               lambda: all(n.last("peers_alive") == HOSTS - 1 and n.last("migrants_in") > 0
                           and n.last("migrants_out") > 0 for n in nodes), nodes)
     for node in nodes:
-        origins = {e.get("origin") for e in node.events()
-                   if e.get("event", "").startswith("migrant_")}
+        origins = {e.origin for e in node.events() if e.event.startswith("migrant_")}
         assert origins - {f"h{node.index}"}, f"h{node.index} got no migrant from another host"
     status = _status(hosts, 1, 2)
     assert status.returncode == 0, status.stderr
-    assert json.loads(status.stdout)["node"] == "h2"
+    assert msgspec.json.decode(status.stdout, type=StatusReply).node == "h2"
 
     # 2. Cut one host off: the others keep evolving and mark it dead.
     generation_at_cut = {n.index: n.last("generation") for n in survivors}
@@ -274,7 +272,8 @@ def test_partitioned_host_is_marked_dead_and_rejoins(hosts: Hosts, nodes: list[N
             after = n.log()[log_lines_at_cut[n.index]:]
             if not _events_about(n, "peer_dead", cut, cut_ip):
                 return False
-            if not any(line.get("peers_alive", HOSTS) < HOSTS - 1 for line in after):
+            if not any(line.peers_alive is not None and line.peers_alive < HOSTS - 1
+                       for line in after):
                 return False
             if n.last("generation") < generation_at_cut[n.index] + 3:
                 return False

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from island.runlog import read_jsonl
+from island.record import GenerationRecord, Stopped, of_kind, read_events, read_generations
 
 ROOT = Path(__file__).resolve().parent.parent
 SBATCH = ROOT / "deploy" / "slurm" / "island.sbatch"
@@ -168,10 +168,10 @@ def _free_port_run(length: int) -> int:
     raise RuntimeError("no run of free ports")
 
 
-def _last_log_line(run_dir: Path) -> dict:
-    """The last complete JSON line of a log (a torn last line is skipped)."""
-    records = read_jsonl(run_dir / "log.jsonl")
-    return records[-1] if records else {}
+def _last_log_line(run_dir: Path) -> GenerationRecord | None:
+    """The last complete line of a log (a torn last line is skipped); None before one."""
+    records = read_generations(run_dir / "log.jsonl")
+    return records[-1] if records else None
 
 
 @pytest.mark.timeout(600)
@@ -189,7 +189,8 @@ def test_job_runs_three_nodes_that_exchange_migrants_and_stop_on_sigterm(tmp_pat
         end = time.monotonic() + 180
         while True:
             lines = [_last_log_line(n) for n in nodes]
-            if all(ln.get("migrants_in", 0) > 0 and ln.get("peers_alive") == 2 for ln in lines):
+            if all(ln is not None and (ln.migrants_in or 0) > 0 and ln.peers_alive == 2
+                   for ln in lines):
                 break
             if job.poll() is not None or time.monotonic() > end:
                 outputs = {p.name: p.read_text()[-2000:] for p in run_dir.glob("task-*.out")}
@@ -205,8 +206,7 @@ def test_job_runs_three_nodes_that_exchange_migrants_and_stop_on_sigterm(tmp_pat
             os.kill(int(pid), signal.SIGTERM)
         job.wait(timeout=120)
         for node in nodes:
-            events = [json.loads(ln) for ln in (node / "events.jsonl").read_text().splitlines()]
-            assert any(e.get("event") == "stopped" for e in events), node
+            assert of_kind(read_events(node / "events.jsonl"), Stopped), node
             assert list(node.glob("checkpoint*")), node
         assert job.returncode == 0, job.stdout.read().decode() if job.stdout else ""
     finally:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from island.runlog import read_jsonl
+from island.record import GenerationRecord, read_generations
 
 ROOT = Path(__file__).resolve().parent.parent
 NETNS = ROOT / "deploy" / "netns" / "netns-hosts.sh"
@@ -113,10 +113,10 @@ def _run(script: str, *args: str, env: dict[str, str]) -> subprocess.CompletedPr
                           text=True, timeout=300)
 
 
-def _last_line(path: Path) -> dict:
-    """The last complete JSON line of a log (a torn last line is skipped)."""
-    records = read_jsonl(path)
-    return records[-1] if records else {}
+def _migrants_in(path: Path) -> int:
+    """Migrants in, as the last complete line of a log says (a torn last line is skipped)."""
+    records: list[GenerationRecord] = read_generations(path)
+    return (records[-1].migrants_in or 0) if records else 0
 
 
 def test_ssh_scripts_start_report_collect_and_stop_nodes(ssh_hosts, tmp_path: Path):
@@ -140,7 +140,7 @@ def test_ssh_scripts_start_report_collect_and_stop_nodes(ssh_hosts, tmp_path: Pa
         assert all(f"{ip}:5555" in peers for ip in ips)
 
         end = time.monotonic() + 180
-        while not all(_last_line(d / "run" / "log.jsonl").get("migrants_in", 0) > 0
+        while not all(_migrants_in(d / "run" / "log.jsonl") > 0
                       for d in node_dirs):
             if time.monotonic() > end:
                 logs = {d.name: (d / "node.out").read_text()[-1500:] for d in node_dirs}

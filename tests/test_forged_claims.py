@@ -13,8 +13,10 @@ import signal
 import subprocess
 import time
 
+from gossip.events import MigrantReceived
 from gossip.messages import GOSSIP, MIGRANTS, SHUFFLE
 from gossip.migrant import migrant_to_map
+from island.record import of_kind, read_events
 from tests.rogue import Scene, config, deaths, elite, fakes, wait_for
 from tests.test_host_names import free_port
 
@@ -162,9 +164,8 @@ def test_a_restarted_member_takes_its_neighbours_migrants_again_at_once(tmp_path
     events = tmp_path / "events.jsonl"
 
     def received_since(t: float) -> int:
-        lines = events.read_text().splitlines() if events.exists() else []
-        return sum(json.loads(line).get("event") == "migrant_received"
-                   and json.loads(line)["time"] >= t for line in lines if line.strip())
+        received = of_kind(read_events(events), MigrantReceived)
+        return sum(e.time >= t for e in received)
 
     with Scene() as scene:
         def member() -> subprocess.Popen:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import time
 from collections import Counter
 
 import msgpack
+import msgspec
 import numpy as np
 import zmq
 
@@ -24,7 +24,7 @@ from gossip.messages import (
     encode_message,
 )
 from gossip.migrant import migrant_to_map
-from island.runlog import read_jsonl
+from island.record import StatusReply, read_generations
 from tests.conftest import node_address, run_cli, script
 
 MAX_BYTES = 64 * 1024  # the node's --max-message-bytes: oversized frames stay cheap to send
@@ -47,8 +47,8 @@ def _start_node(run):
 
 
 def _generation(run):
-    log = read_jsonl(run / "log.jsonl")
-    return log[-1]["generation"] if log else -1
+    log = read_generations(run / "log.jsonl")
+    return log[-1].generation if log else -1
 
 
 class Forger:
@@ -239,7 +239,7 @@ def test_flood_of_malformed_messages_is_counted_and_survived(tmp_path):
 
         status = run_cli("island-node", "status", address, "--timeout", "10", timeout=30)
         assert status.returncode == 0, status.stderr
-        final = json.loads(status.stdout)["counters"]
+        final = msgspec.json.decode(status.stdout, type=StatusReply).counters
         with open(f"/proc/{proc.pid}/status") as handle:
             rss_kib = next(int(line.split()[1]) for line in handle if line.startswith("VmRSS:"))
     finally:

@@ -1,13 +1,14 @@
 """Lifetimes of several episodes: counted as episodes, scored by a chosen rule, shown as a curve."""
 
-import json
-
+import msgspec
 import numpy as np
 import pytest
 
 from envs import EvalSettings, Evaluator
-from genome import GenomeSpec, decode_genome
-from island.runlog import read_jsonl
+from genome import GenomeSpec
+from island.lab.genome_file import GenomeFile
+from island.lab.rule_study import EvalReport
+from island.record import HeldOut, of_kind, read_events, read_generations
 from tests.conftest import run_cli
 
 FAST = ["--env", "CartPole-v1", "--kind", "rules", "--rule-family", "threefactor",
@@ -21,15 +22,15 @@ def test_lifetimes_count_every_episode_and_the_node_reports_its_learning_curve(t
                      "--validate-every", "2", "--validation-episodes", "2",
                      "--final-episodes", "5", "--lifetime-fitness", "weighted")
     assert result.returncode == 0, result.stderr
-    log = read_jsonl(run / "log.jsonl")
+    log = read_generations(run / "log.jsonl")
     # 8 genomes x 2 lifetimes x 3 episodes per generation; champion rounds at generations
     # 2 and 4 score 2 and then 3 candidates on 2 lifetimes of 3 episodes.
-    assert log[-1]["evaluations"] == 4 * 8 * 2 * 3 + (2 + 3) * 2 * 3
-    (held_out,) = [e for e in read_jsonl(run / "events.jsonl") if e["event"] == "held_out"]
-    assert held_out["episodes_per_lifetime"] == 3 and len(held_out["curve"]) == 3
-    assert held_out["lifetime_fitness"] == "weighted"
-    _, _, meta = decode_genome((run / "best.msgpack").read_bytes())
-    assert meta["lifetime"] == 3 and meta["lifetime_fitness"] == "weighted"
+    assert log[-1].evaluations == 4 * 8 * 2 * 3 + (2 + 3) * 2 * 3
+    (held_out,) = of_kind(read_events(run / "events.jsonl"), HeldOut)
+    assert held_out.episodes_per_lifetime == 3 and len(held_out.curve) == 3
+    assert held_out.lifetime_fitness == "weighted"
+    meta = GenomeFile.read(run / "best.msgpack").meta
+    assert meta.lifetime == 3 and meta.lifetime_fitness == "weighted"
 
 
 def test_the_settings_lifetime_groups_a_flat_list_of_episode_seeds():
@@ -60,20 +61,20 @@ def test_island_eval_json_has_every_row_with_its_curve_on_the_seeds_asked_for(tm
         scored = run_cli("island-eval", str(run / "best.msgpack"), "--json", "--compare", "2",
                          "--episodes", "6", "--workers", "1", "--held-out-start", start)
         assert scored.returncode == 0, scored.stderr
-        outputs.append(json.loads(scored.stdout))
+        outputs.append(msgspec.json.decode(scored.stdout, type=EvalReport))
     report = outputs[0]
-    assert report["lifetime"] == 4 and report["lifetimes"] == 6
-    assert report["held_out_seeds_from"] == 2**31
-    assert [r["name"] for r in report["rows"]] == ["evolved", "random rule 1", "random rule 2",
+    assert report.lifetime == 4 and report.lifetimes == 6
+    assert report.held_out_seeds_from == 2**31
+    assert [r.name for r in report.rows] == ["evolved", "random rule 1", "random rule 2",
                                                    "learning off", "no plasticity",
                                                    "constant action 0", "constant action 1"]
-    assert report["verdict"]["comparisons"] == 6
-    for row in report["rows"]:
-        assert len(row["curve"]) == 4 and len(row["curve_std"]) == 4
-        assert row["min"] <= row["mean"] <= row["max"] and row["std"] >= 0
+    assert report.verdict.comparisons == 6
+    for row in report.rows:
+        assert len(row.curve) == 4 and len(row.curve_std) == 4
+        assert row.min <= row.mean <= row.max and row.std >= 0
     assert outputs[1] == report  # the same seeds give the same figures
-    assert outputs[2]["held_out_seeds_from"] == 2**31 + 1000
-    assert outputs[2]["rows"] != report["rows"]  # another block of held-out seeds
+    assert outputs[2].held_out_seeds_from == 2**31 + 1000
+    assert outputs[2].rows != report.rows  # another block of held-out seeds
 
 
 @pytest.mark.parametrize("cli, args, flag", [

@@ -3,8 +3,7 @@
 import pytest
 
 from island.lab.genome_file import GenomeFile
-from island.record import CONFIRMATION_EVENTS
-from island.runlog import read_jsonl
+from island.record import Confirmation, HeldOut, of_kind, read_events, read_generations
 from tests.conftest import run_cli
 
 TWO = ["--envs", "CartPole-v1,Acrobot-v1", "--kind", "rules", "--rule-family", "threefactor",
@@ -19,18 +18,18 @@ def test_a_two_environment_island_logs_and_scores_both(tmp_path):
                      "--validate-every", "2", "--validation-episodes", "1",
                      "--final-episodes", "4")
     assert result.returncode == 0, result.stderr
-    log = read_jsonl(run / "log.jsonl")
-    assert all(set(line["env_scores"]) == {"CartPole-v1", "Acrobot-v1"} for line in log)
+    log = read_generations(run / "log.jsonl")
+    assert all(set(line.env_scores) == {"CartPole-v1", "Acrobot-v1"} for line in log)
     # Every lifetime is played in both environments: 6 genomes x 1 lifetime x 2 episodes x
     # 2 environments per generation, and a champion round of 2 candidates at generation 2.
-    assert log[-1]["evaluations"] == 2 * 6 * 2 * 2 + 2 * 1 * 2 * 2
-    (held_out,) = [e for e in read_jsonl(run / "events.jsonl") if e["event"] == "held_out"]
-    assert list(held_out["envs"]) == ["CartPole-v1", "Acrobot-v1"]
-    for score in held_out["envs"].values():  # last_half of 2 episodes: the second one
-        assert len(score["curve"]) == 2
-        assert score["mean"] == pytest.approx(score["curve"][1], abs=1e-3)
-    normalised = [s["normalised_mean"] for s in held_out["envs"].values()]
-    assert held_out["held_out_mean"] == pytest.approx(sum(normalised) / 2)
+    assert log[-1].evaluations == 2 * 6 * 2 * 2 + 2 * 1 * 2 * 2
+    (held_out,) = of_kind(read_events(run / "events.jsonl"), HeldOut)
+    assert list(held_out.envs) == ["CartPole-v1", "Acrobot-v1"]
+    for score in held_out.envs.values():  # last_half of 2 episodes: the second one
+        assert len(score.curve) == 2
+        assert score.mean == pytest.approx(score.curve[1], abs=1e-3)
+    normalised = [s.normalised_mean for s in held_out.envs.values()]
+    assert held_out.held_out_mean == pytest.approx(sum(normalised) / 2)
     saved = GenomeFile.read(run / "best.msgpack")
     assert saved.trained_on == ["CartPole-v1", "Acrobot-v1"]
     assert saved.lifetime == 2
@@ -51,12 +50,11 @@ def test_a_champion_on_two_environments_is_confirmed_on_both(tmp_path):
                      "--target", "-100", "--confirm-episodes", "3", "--confirm-limit", "3",
                      "--final-episodes", "0")
     assert result.returncode == 0, result.stderr
-    (confirmed,) = [e for e in read_jsonl(run / "events.jsonl")
-                    if e["event"] in CONFIRMATION_EVENTS]
-    assert confirmed["lifetimes"] == 3
+    (confirmed,) = of_kind(read_events(run / "events.jsonl"), Confirmation)
+    assert confirmed.lifetimes == 3
     # 2 generations of 6 genomes x 2 episodes x 2 environments, a round of 2 candidates,
     # and 3 confirmation lifetimes of 2 episodes, each in both environments.
-    assert read_jsonl(run / "log.jsonl")[-1]["evaluations"] == 2 * 24 + 2 * 4 + 3 * 4
+    assert read_generations(run / "log.jsonl")[-1].evaluations == 2 * 24 + 2 * 4 + 3 * 4
 
 
 @pytest.mark.parametrize("envs, named", [

@@ -11,8 +11,17 @@ from genome.layout import initial_vector
 from gossip import Migrant
 from island.config import config_from_mapping
 from island.node import Node
-from island.record import CONFIRMATION_EVENTS
-from island.runlog import read_jsonl
+from island.record import (
+    Confirmation,
+    EndGame,
+    HeldOut,
+    MigrantEvaluated,
+    Rescue,
+    Stopped,
+    of_kind,
+    read_events,
+    read_generations,
+)
 from island.state import load_latest
 from tests.conftest import run_cli
 
@@ -74,9 +83,9 @@ def test_a_node_built_in_process_runs_generations_with_a_fake_evaluator(tmp_path
                           claimed_fitness=1e9, generation=7, role="elite", env_id="CartPole-v1")
         node.migration.receive([migrant], node.island)
         node.step()
-        (evaluated,) = [e for e in read_jsonl(node.run_dir.path / "events.jsonl")
-                        if e["event"] == "migrant_evaluated"]
-        assert evaluated["measured"] == node.evaluator.score(x)[0]  # not the claim
+        (evaluated,) = of_kind(read_events(node.run_dir.path / "events.jsonl"),
+                                MigrantEvaluated)
+        assert evaluated.measured == node.evaluator.score(x)[0]  # not the claim
         assert node.migration.counters.injected == 1
         node.checkpoint()
     finally:
@@ -90,22 +99,22 @@ def test_a_node_built_in_process_runs_generations_with_a_fake_evaluator(tmp_path
 def test_with_no_stop_criterion_a_node_stops_at_the_environments_reward_threshold(tmp_path):
     node = Node(config(tmp_path), evaluator=FakeEvaluator)
     assert node.run() == 0
-    events = read_jsonl(tmp_path / "run" / "events.jsonl")
-    (stopped,) = [e for e in events if e["event"] == "stopped"]
-    assert stopped["reason"] == "CartPole-v1's reward_threshold 475 reached"
+    events = read_events(tmp_path / "run" / "events.jsonl")
+    (stopped,) = of_kind(events, Stopped)
+    assert stopped.reason == "CartPole-v1's reward_threshold 475 reached"
     # The first champion round (generation 2) crowned a genome of 487 that stays champion;
     # fresh lifetimes confirmed it before the run stopped on it: 250 of them, up to the
     # limit (200) in its first round and one batch more in the next, since a pool whose
     # scores are all alike says nothing of the spread (island/champion.py)
-    assert stopped["generation"] == 4
-    confirmed = [e for e in events if e["event"] in CONFIRMATION_EVENTS]
-    assert [e["lifetimes"] for e in confirmed] == [50, 100, 150, 200, 250]
+    assert stopped.generation == 4
+    confirmed = of_kind(events, Confirmation)
+    assert [e.lifetimes for e in confirmed] == [50, 100, 150, 200, 250]
     # each named by its outcome: going on, failed at the round's limit, passed
-    assert [e["event"] for e in confirmed] == [
+    assert [e.event for e in confirmed] == [
         "confirmation_inconclusive"] * 3 + ["confirmation_failed", "champion_confirmed"]
-    assert [e["generation"] for e in confirmed] == [2, 2, 2, 2, 4]
-    assert confirmed[-1]["bound"] >= 475 > confirmed[-2]["bound"]
-    assert [e["lifetimes"] for e in events if e["event"] == "held_out"] == [4]
+    assert [e.generation for e in confirmed] == [2, 2, 2, 2, 4]
+    assert confirmed[-1].bound >= 475 > confirmed[-2].bound
+    assert [e.lifetimes for e in of_kind(events, HeldOut)] == [4]
 
 
 def test_once_a_champion_scores_at_the_target_each_evaluation_plays_more_lifetimes(tmp_path):
@@ -121,9 +130,8 @@ def test_once_a_champion_scores_at_the_target_each_evaluation_plays_more_lifetim
         node.checkpoint()
     finally:
         node.close()
-    (end_game,) = [e for e in read_jsonl(tmp_path / "run" / "events.jsonl")
-                   if e["event"] == "end_game"]
-    assert end_game["generation"] == 2 and end_game["episodes"] == 5
+    (end_game,) = of_kind(read_events(tmp_path / "run" / "events.jsonl"), EndGame)
+    assert end_game.generation == 2 and end_game.episodes == 5
     resumed = Node(cfg, evaluator=FakeEvaluator)
     try:
         assert resumed.champion.reached_target
@@ -134,7 +142,7 @@ def test_once_a_champion_scores_at_the_target_each_evaluation_plays_more_lifetim
 
 
 def rescued(tmp_path, target: float, rescue: float, rescue_from: str = "mean",
-            means: list | None = None, level: float = 1.0) -> tuple[list[int], list[dict]]:
+            means: list | None = None, level: float = 1.0) -> tuple[list[int], list[Rescue]]:
     """Popsizes of 6 generations of a run with an evaluation cap of 200, and its rescues;
     `means` collects the island's distribution mean after each generation."""
     cfg = config(tmp_path, max_evals=200, final_episodes=0)
@@ -149,8 +157,8 @@ def rescued(tmp_path, target: float, rescue: float, rescue_from: str = "mean",
                 means.append((node.island.mean.copy(), node.island.x0.copy()))
     finally:
         node.close()
-    events = read_jsonl(tmp_path / "run" / "events.jsonl")
-    return popsizes, [e for e in events if e["event"] == "rescue"]
+    events = read_events(tmp_path / "run" / "events.jsonl")
+    return popsizes, of_kind(events, Rescue)
 
 
 def test_a_run_short_of_its_target_by_the_rescue_share_of_its_cap_restarts_once(tmp_path):
@@ -160,7 +168,7 @@ def test_a_run_short_of_its_target_by_the_rescue_share_of_its_cap_restarts_once(
     popsizes, rescues = rescued(tmp_path, target=1000.0, rescue=0.25)
     assert popsizes == [8, 8, 8, 16, 16, 16]
     (rescue,) = rescues
-    assert rescue["generation"] == 3 and rescue["evaluations"] == 52 and rescue["popsize"] == 16
+    assert rescue.generation == 3 and rescue.evaluations == 52 and rescue.popsize == 16
 
 
 def test_a_rescue_from_the_start_restarts_around_the_initial_mean(tmp_path):
@@ -207,8 +215,8 @@ def test_an_inconclusive_confirmation_goes_on_a_batch_at_a_time_up_to_its_limit(
         node.step()  # the first champion round, at the target on average
     finally:
         node.close()
-    events = read_jsonl(tmp_path / "run" / "events.jsonl")
-    pooled = [(e["event"], e["lifetimes"]) for e in events if e["event"] in CONFIRMATION_EVENTS]
+    events = read_events(tmp_path / "run" / "events.jsonl")
+    pooled = [(e.event, e.lifetimes) for e in of_kind(events, Confirmation)]
     assert pooled == [("confirmation_inconclusive", 50), ("confirmation_inconclusive", 100),
                       ("confirmation_failed", 150)]
     assert node.champion.confirmed < 475.0 <= np.mean(node.champion.confirmations)
@@ -242,7 +250,7 @@ def test_a_signal_during_a_champion_round_still_logs_the_generation_it_completed
 
     node = Node(config(tmp_path, max_generations=10, target="none"), evaluator=StoppedInRound)
     assert node.run() == 0
-    logged = [r["generation"] for r in read_jsonl(tmp_path / "run" / "log.jsonl")]
+    logged = [r.generation for r in read_generations(tmp_path / "run" / "log.jsonl")]
     state, _ = load_latest(tmp_path / "run")
     assert logged == [1, 2] and state.generation == 2  # validate_every 2: the round at 2
 

@@ -13,8 +13,14 @@ from pathlib import Path
 import pytest
 
 from island.checkpoint import CURRENT, PREVIOUS, read_checkpoint
-from island.record import CONFIRMATION_EVENTS
-from island.runlog import read_jsonl
+from island.record import (
+    CONFIRMATION_EVENTS,
+    NodeStarted,
+    Stopped,
+    of_kind,
+    read_events,
+    read_generations,
+)
 from island.shutdown import Shutdown
 from tests.conftest import children, generations, group, run_cli, script, wait_for
 
@@ -53,7 +59,7 @@ def test_sigterm_to_the_whole_process_group_always_ends_cleanly_with_a_checkpoin
         logged = generations(run)
         assert checkpoint["island"]["generation"] == logged[-1]
         assert logged == list(range(1, len(logged) + 1))  # resumed, never repeated
-    stops = [e["reason"] for e in read_jsonl(run / "events.jsonl") if e["event"] == "stopped"]
+    stops = [e.reason for e in of_kind(read_events(run / "events.jsonl"), Stopped)]
     assert stops == ["signal SIGTERM", "signal SIGTERM", "signal SIGINT"]
 
 
@@ -63,17 +69,17 @@ def test_a_second_node_on_a_locked_run_directory_is_refused_and_changes_nothing(
     procs.append(first := start_node(run))
     wait_for(lambda: generations(run), "the first node's first generation", timeout=90)
     before = {name: (run / name).read_bytes() for name in ("config.toml", "node.lock")}
-    events_before = read_jsonl(run / "events.jsonl")
+    events_before = read_events(run / "events.jsonl")
 
     second = run_cli("island-node", "--run-dir", str(run), *FAST, timeout=60)
     assert second.returncode == 2
     assert second.stderr.count("\n") == 1, second.stderr
     assert f"in use by pid {first.pid}" in second.stderr
     assert {name: (run / name).read_bytes() for name in before} == before
-    events = read_jsonl(run / "events.jsonl")
+    events = read_events(run / "events.jsonl")
     assert events[: len(events_before)] == events_before
     own = {"champion", "champion_round", "end_game", "restart", *CONFIRMATION_EVENTS}
-    assert {e["event"] for e in events[len(events_before):]} <= own  # the first's own
+    assert {e.event for e in events[len(events_before):]} <= own  # the first's own
     assert first.poll() is None  # the first node runs on
     first.send_signal(signal.SIGTERM)
     assert first.wait(timeout=30) == 0
@@ -104,7 +110,7 @@ def test_both_checkpoints_corrupt_stops_with_a_message_and_fresh_moves_them_asid
     assert generations(run) == [1, 2]
     (aside,) = run.glob("previous-*")
     assert (aside / "best.msgpack").read_bytes() == best
-    assert [r["generation"] for r in read_jsonl(aside / "log.jsonl")] == [1, 2, 3, 4]
+    assert [r.generation for r in read_generations(aside / "log.jsonl")] == [1, 2, 3, 4]
 
 
 def one_line_error(result: subprocess.CompletedProcess) -> str:
@@ -131,8 +137,8 @@ def test_user_mistakes_end_in_one_line_and_exit_2(tmp_path, procs):
     # A port in use: the first node's port, taken by a second node on another directory.
     first_run = tmp_path / "first"
     procs.append(first := start_node(first_run, "--bind", "tcp://127.0.0.1:0"))
-    address = wait_for(lambda: [e["address"] for e in read_jsonl(first_run / "events.jsonl")
-                                if e["event"] == "node_started"], "the first node", timeout=60)
+    address = wait_for(lambda: [e.address for e in of_kind(
+        read_events(first_run / "events.jsonl"), NodeStarted)], "the first node", timeout=60)
     line = one_line_error(run_cli("island-node", "--run-dir", str(tmp_path / "c"), *FAST,
                                   "--bind", address[0]))
     assert "cannot bind" in line and address[0].rsplit(":", 1)[1] in line

@@ -10,7 +10,7 @@ import pytest
 
 from genome import GenomeSpec, initial_vector
 from gossip import Gossip, GossipConfig, Migrant
-from island.runlog import read_jsonl
+from island.record import MigrantArrived, MigrantEvaluated, of_kind, read_events, read_generations
 from tests.conftest import node_address, script
 
 
@@ -42,8 +42,8 @@ def test_poisoned_migrants_are_rescored_and_capped(tmp_path):
             round_ += 1  # distinct genomes each time: identical ones are de-duplicated en route
             liar.emit([Migrant("liar", "liar", spec, bad + 1e-3 * rng.standard_normal(spec.dim),
                                1e12, round_, "elite", "CartPole-v1") for _ in range(8)])
-            evaluated = [e for e in read_jsonl(run / "events.jsonl")
-                         if e["event"] == "migrant_evaluated" and e["origin"] == "liar"]
+            evaluated = [e for e in of_kind(read_events(run / "events.jsonl"), MigrantEvaluated)
+                         if e.origin == "liar"]
             if len(evaluated) >= 10:
                 break
             time.sleep(0.3)
@@ -56,12 +56,12 @@ def test_poisoned_migrants_are_rescored_and_capped(tmp_path):
         proc.wait(timeout=30)
     assert proc.returncode == 0, proc.stderr.read()
 
-    assert all(e["claimed"] == 1e12 and e["measured"] < 50 and not e["became_best"]
+    assert all(e.claimed == 1e12 and e.measured < 50 and not e.became_best
                for e in evaluated)
-    log = read_jsonl(run / "log.jsonl")
-    assert max(r["best"] for r in log) < 1e3  # the claim never became the best
-    injected = np.diff([0] + [r["injected"] for r in log])
+    log = read_generations(run / "log.jsonl")
+    assert max(r.best for r in log) < 1e3  # the claim never became the best
+    injected = np.diff([0] + [r.injected for r in log])
     assert injected.max() <= 8 // 4  # cap: a quarter of the population at most
-    drops = [e for e in read_jsonl(run / "events.jsonl")
-             if e["event"] == "migrant_dropped" and e["reason"] == "injection cap"]
+    drops = [e for e in of_kind(read_events(run / "events.jsonl"), MigrantArrived,
+                                   "migrant_dropped") if e.reason == "injection cap"]
     assert drops  # the flood hit the cap

@@ -7,7 +7,7 @@ import pytest
 from envs import EvalSettings, Evaluator
 from genome import GenomeSpec
 from island.config import ConfigError, config_from_mapping
-from island.runlog import read_jsonl
+from island.record import Champion, FloorLifted, of_kind, read_events, read_generations
 from tests.conftest import run_cli
 
 
@@ -56,22 +56,22 @@ def test_a_node_ranks_on_floored_rewards_and_picks_its_champion_on_true_ones(tmp
     run = tmp_path / "run"
     run_lander(run, 4)
     assert "train_reward_floor = 0.0" in (run / "config.toml").read_text()
-    log = read_jsonl(run / "log.jsonl")
-    assert all(r["gen_best"] >= 0 and r["mean"] >= 0 for r in log)  # no reward below 0 counts
-    champions = [e for e in read_jsonl(run / "events.jsonl") if e["event"] == "champion"]
-    assert champions and all(e["score"] < 0 for e in champions)  # true returns: it crashes
-    assert all(r["champion"] < 0 for r in log if "champion" in r)
+    log = read_generations(run / "log.jsonl")
+    assert all(r.gen_best >= 0 and r.mean >= 0 for r in log)  # no reward below 0 counts
+    champions = of_kind(read_events(run / "events.jsonl"), Champion)
+    assert champions and all(e.score < 0 for e in champions)  # true returns: it crashes
+    assert all(r.champion < 0 for r in log if r.champion is not None)
 
 
 def test_the_floor_lifts_for_good_once_a_round_has_scored_its_bar(tmp_path):
     """With `--train-reward-floor-until`, rounds after the bar rank on true rewards."""
     run = tmp_path / "run"
     run_lander(run, 6, "--train-reward-floor-until", "-1000")
-    lifted = [e for e in read_jsonl(run / "events.jsonl") if e["event"] == "floor_lifted"]
-    assert [e["generation"] for e in lifted] == [2]  # the first round clears -1000, once
-    log = read_jsonl(run / "log.jsonl")
-    assert all(r["mean"] >= 0 for r in log if r["generation"] <= 2)  # floored
-    assert all(r["mean"] < 0 for r in log if r["generation"] > 2)  # true: the nets crash
+    lifted = of_kind(read_events(run / "events.jsonl"), FloorLifted)
+    assert [e.generation for e in lifted] == [2]  # the first round clears -1000, once
+    log = read_generations(run / "log.jsonl")
+    assert all(r.mean >= 0 for r in log if r.generation <= 2)  # floored
+    assert all(r.mean < 0 for r in log if r.generation > 2)  # true: the nets crash
 
 
 def test_a_floor_to_lift_must_exist():

@@ -1,8 +1,8 @@
 """A standalone island, run as the real `island-node` process on CartPole."""
 
 
-from genome import decode_genome
-from island.runlog import read_jsonl
+from island.lab.genome_file import GenomeFile
+from island.record import HeldOut, of_kind, read_events, read_generations
 from tests.conftest import run_cli
 
 
@@ -14,21 +14,20 @@ def test_standalone_island_improves_cartpole_fitness(tmp_path):
         "--hidden", "16,16", "--target", "none",  # three layers, and all 15 generations
     )
     assert result.returncode == 0, result.stderr
-    log = read_jsonl(run / "log.jsonl")
-    assert [r["generation"] for r in log] == list(range(1, 16))
-    assert log[-1]["best"] > log[0]["gen_best"]
+    log = read_generations(run / "log.jsonl")
+    assert [r.generation for r in log] == list(range(1, 16))
+    assert log[-1].best > log[0].gen_best
     # Champion rounds at generations 5, 10, 15 on 10 validation episodes each: the mean and
     # the best recent sample, then also the champion; they count as evaluations too.
-    assert log[-1]["evaluations"] == 15 * 16 * 2 + (2 + 3 + 3) * 10
-    assert [r["generation"] for r in log if "champion" in r] == list(range(5, 16))
-    assert log[4]["champion"] > 8  # CartPole pays 1 per step; the pole stays up 9+ steps
-    assert set(log[-1]["rules"]) >= {"layer0.eta", "layer2.modulation"}
-    spec, x, meta = decode_genome((run / "best.msgpack").read_bytes())
-    assert spec.kind.value == "weights+rules" and meta["env"] == "CartPole-v1"
-    assert meta["chosen_by"] == "validation" and meta["fitness"] == log[-1]["champion"]
-    events = read_jsonl(run / "events.jsonl")
-    held_out = [e for e in events if e["event"] == "held_out"]
-    assert held_out and held_out[0]["lifetimes"] == 20
+    assert log[-1].evaluations == 15 * 16 * 2 + (2 + 3 + 3) * 10
+    assert [r.generation for r in log if r.champion is not None] == list(range(5, 16))
+    assert log[4].champion > 8  # CartPole pays 1 per step; the pole stays up 9+ steps
+    assert set(log[-1].rules) >= {"layer0.eta", "layer2.modulation"}
+    saved = GenomeFile.read(run / "best.msgpack")
+    assert saved.spec.kind.value == "weights+rules" and saved.meta.env == "CartPole-v1"
+    assert saved.meta.chosen_by == "validation" and saved.meta.fitness == log[-1].champion
+    held_out = of_kind(read_events(run / "events.jsonl"), HeldOut)
+    assert held_out and held_out[0].lifetimes == 20
     assert (run / "config.toml").read_text().count("popsize = 16") == 1
 
 
