@@ -17,6 +17,7 @@ import random
 import secrets
 
 import zmq
+from zmq.utils.monitor import recv_monitor_message
 
 from gossip.address import is_ipv6, join_address, split_address
 from gossip.config import GossipConfig
@@ -25,6 +26,11 @@ from gossip.resolver import Resolver, host_key
 
 DEALER_RCVHWM = 16  # a DEALER only ever receives nothing or a stray reply
 MAX_HEARTBEAT_TTL_MS = 6_553_500  # libzmq sends the TTL in deciseconds in 16 bits
+# An established connection to the peer ended. Not EVENT_CLOSED: libzmq also sends it for
+# every failed reconnect to a peer already gone, which tells membership nothing new.
+DROP_EVENTS = zmq.EVENT_DISCONNECTED
+SOCKETS_PER_DEALER = 3  # the DEALER, its monitor's PAIR and libzmq's end of that pair
+MAX_DROPS = 256  # dropped-connection hints kept between two reads (a bound, never reached)
 
 
 def common_options(sock: zmq.Socket, cfg: GossipConfig, ipv6: bool) -> None:
@@ -83,6 +89,9 @@ class Dealers:
         self.unresolved = 0  # sends skipped while a host name was not (yet) resolved
         self._sockets: dict[str, zmq.Socket] = {}
         self._address_of: dict[zmq.Socket, str] = {}
+        self._monitors: dict[str, zmq.Socket] = {}  # address -> its DEALER's monitor
+        self._monitored: dict[zmq.Socket, str] = {}  # monitor -> address
+        self._dropped: list[str] = []
         self._endpoint: dict[str, tuple[str, int]] = {}  # address -> (host key, port) dialled
         self._keyless: set[str] = set()
         self._reported_keyless: set[str] = set()
@@ -127,12 +136,41 @@ class Dealers:
         self._address_of[sock] = address
         self._endpoint[address] = (host_key(ip), port)
         self._poller.register(sock, zmq.POLLIN)
+        monitor = sock.get_monitor_socket(DROP_EVENTS)
+        self._monitors[address] = monitor
+        self._monitored[monitor] = address
+        self._poller.register(monitor, zmq.POLLIN)
         return sock
+
+    def read_monitor(self, monitor: zmq.Socket) -> bool:
+        """Read a readable monitor's events; False if `monitor` is not one of ours."""
+        address = self._monitored.get(monitor)
+        if address is None:
+            return False
+        while True:
+            try:
+                event = recv_monitor_message(monitor, zmq.NOBLOCK)
+            except zmq.Again:
+                return True
+            if event["event"] & DROP_EVENTS and len(self._dropped) < MAX_DROPS:
+                self._dropped.append(address)
+
+    def take_dropped(self) -> list[str]:
+        """Addresses whose connection dropped since the last call, each once."""
+        dropped, self._dropped = list(dict.fromkeys(self._dropped)), []
+        return [address for address in dropped if address in self._sockets]
 
     def close(self, address: str, linger_ms: int = 0) -> None:
         """Close the DEALER to `address`, if open; `get` reopens it."""
         sock = self._sockets.pop(address, None)
         self._endpoint.pop(address, None)
+        monitor = self._monitors.pop(address, None)
+        if monitor is not None:
+            self._monitored.pop(monitor, None)
+            self._poller.unregister(monitor)
+            if sock is not None:
+                sock.disable_monitor()
+            monitor.close(linger=0)
         if sock is not None:
             self._address_of.pop(sock, None)
             self._poller.unregister(sock)
@@ -166,6 +204,9 @@ class Dealers:
         self._sockets[new] = sock
         self._address_of[sock] = new
         self._endpoint[new] = self._endpoint.pop(old)
+        monitor = self._monitors.pop(old)
+        self._monitors[new] = monitor
+        self._monitored[monitor] = new
         return True
 
     def take_keyless(self) -> list[str]:

@@ -255,6 +255,9 @@ class Engine:
     # --- outgoing -------------------------------------------------------------------
 
     def _tick(self, now: float) -> None:
+        for address in self.transport.take_dropped():
+            self.counters.add("connections_dropped")
+            self._dispatch(self.membership.connection_dropped(address, now))
         self._dispatch(self.membership.tick(now))
         self.proofs.expire(now)
 

@@ -104,6 +104,12 @@ class Membership:
         self.views.repair(now, sends)
         return sends
 
+    def connection_dropped(self, address: str, now: float) -> list[Send]:
+        """Our TCP connection to `address` dropped: a hint to probe it now (swim.py)."""
+        sends: list[Send] = []
+        self.detector.connection_dropped(address, now, sends)
+        return sends + self.local.flush()
+
     def leave(self) -> list[Send]:
         """Goodbye to every neighbour: news of this node's own death, which they believe at
         once from this node alone (`Verdicts.apply`), so none spends a suspicion timeout on

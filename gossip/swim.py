@@ -8,6 +8,11 @@ and, while a suspicion, death or refutation is pending, on a `gossip` message
 to `fanout` active members per period (broadcasts.py). Suspects are pinged
 every period: an ack clears the suspicion, silence confirms it (Lifeguard), and
 counts toward believing another holder's verdict (suspicion.py).
+
+A dropped TCP connection to a neighbour (dealers.py) is HyParView's failure
+detector, used here as a hint only: the neighbour is probed at once, as at its
+turn (ping, then helpers), and only that probe's silence accuses it. A live
+neighbour whose connection flapped answers; a rogue cannot cut our connection.
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ class Detector:
         self.local, self.verdicts = local, verdicts
         self.fanout, self.indirect_probes = fanout, indirect_probes
         self._relayed: dict[str, _Relayed] = {}
+        self._hinted: dict[str, Probe] = {}  # neighbours probed on a dropped connection
+        self._last_hint: dict[str, float] = {}  # when each was last so probed (rate limit)
 
     # --- timers -------------------------------------------------------------------
 
@@ -49,6 +56,13 @@ class Detector:
         probe = self.local.probes.current
         if probe and not probe.acked and not probe.indirect_sent and now >= probe.indirect_at:
             self._ask_helpers(probe, sends)
+        for address, hinted in list(self._hinted.items()):
+            if not hinted.acked and not hinted.indirect_sent and now >= hinted.indirect_at:
+                self._ask_helpers(hinted, sends)
+            if now - hinted.sent_at >= self.local.probes.scaled(self.local.period):
+                del self._hinted[address]
+                if not hinted.acked:
+                    self.verdicts.silent(address, now, since=hinted.sent_at)
         for nonce, relayed in list(self._relayed.items()):
             if now >= relayed.deadline:
                 del self._relayed[nonce]
@@ -77,11 +91,33 @@ class Detector:
             for address in local.random_active(self.fanout):
                 sends.append((GOSSIP, address, {"updates": self._updates(GOSSIP_UPDATES)}))
 
+    def connection_dropped(self, address: str, now: float, sends: list[Send]) -> None:
+        """Our connection to `address` dropped: probe it now if it is a neighbour, at most
+        once a period, unless a probe or a suspect's ping of it is already unanswered."""
+        local = self.local
+        member = local.active.get(address)
+        current = local.probes.current
+        if (member is None or address in self._hinted
+                or (current is not None and current.target == address and not current.acked)
+                or (member.suspicion is not None and member.suspicion.pinged_at is not None)):
+            return
+        last = self._last_hint.get(address)
+        if last is not None and now - last < local.probes.scaled(local.period):
+            return
+        for known in [a for a in self._last_hint if a not in local.active]:
+            del self._last_hint[known]  # bounded by the active view
+        self._last_hint[address] = now
+        timeout = local.probes.scaled(local.period * PROBE_TIMEOUT)
+        probe = Probe(address, local.probes.next_nonce("h"), now, now + timeout)
+        self._hinted[address] = probe
+        sends.append((PING, address, self.probe_body(probe.nonce)))
+
     def stalled(self, gap: float, now: float) -> None:
         """This node was not running (SIGSTOP, swap): its timers saw time its peers did not."""
         if gap >= self.verdicts.suspicion_timeout():
             self.verdicts.rejoin(now)  # long enough for its neighbours to have declared it dead
         self.local.probes.cancel()
+        self._hinted.clear()  # their acks may wait unread: no silence to judge
         self.local.probes.adjust(+1)
         asleep = now - gap  # news read on waking, before this tick, came after the gap
         for member in self.local.active.values():
@@ -115,9 +151,9 @@ class Detector:
         relayed = self._relayed.pop(body["nonce"], None)
         if relayed is not None:
             return [(ACK, relayed.reply_to, {"nonce": relayed.nonce, "updates": []})]
-        probe = self.local.probes.current
-        if probe is not None and body["nonce"] == probe.nonce:
-            probe.acked = True
+        for probe in (self.local.probes.current, *self._hinted.values()):
+            if probe is not None and body["nonce"] == probe.nonce:
+                probe.acked = True
         member = self.local.active.get(address)
         if member is not None and member.suspicion is not None:
             member.suspicion = None  # it answered us itself: no rumour outweighs that

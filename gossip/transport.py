@@ -31,7 +31,7 @@ from gossip.config import GossipConfig
 from gossip.connections import ConnectionCap, total_cap
 from gossip.curve import CurveKeys
 from gossip.curve_server import HANDSHAKE_FAILURES, CurveServer
-from gossip.dealers import Dealers, common_options
+from gossip.dealers import SOCKETS_PER_DEALER, Dealers, common_options
 from gossip.resolver import Resolver
 
 log = logging.getLogger(__name__)
@@ -48,8 +48,10 @@ class Transport:
         self.curve = curve
         self.resolver = Resolver(config.resolve_timeout, resolve)
         self.context = zmq.Context()
-        # The active view plus bounded dials: far below libzmq's default of 1023 sockets.
-        self.context.set(zmq.MAX_SOCKETS, config.active_size + config.max_dials + 64)
+        # The active view plus bounded dials, each DEALER with its monitor: far below
+        # libzmq's default of 1023 sockets.
+        self.context.set(zmq.MAX_SOCKETS,
+                         SOCKETS_PER_DEALER * (config.active_size + config.max_dials) + 64)
         self._poller = zmq.Poller()
         self.dealers = Dealers(self.context, config, rng, curve, self.resolver, self._poller)
         self._ready: list[zmq.Socket] = []
@@ -78,12 +80,18 @@ class Transport:
         ready = dict(self._poller.poll(max(0, int(timeout * 1000))))
         if self.cap is not None and self.cap.monitor in ready:
             self.cap.read()
+        for sock in ready:
+            self.dealers.read_monitor(sock)
         self._ready = [sock for sock in ready if self.dealers.address_of(sock) is not None]
         return self.router in ready or bool(self._ready)
 
     def take_security_events(self) -> list[dict[str, Any]]:
         """Handshakes the CURVE server refused since the last call (reason, endpoint, errno)."""
         return [] if self._server is None else self._server.take_events()
+
+    def take_dropped(self) -> list[str]:
+        """Peers whose connection from this node dropped since the last call (a hint)."""
+        return self.dealers.take_dropped()
 
     def take_keyless(self) -> list[str]:
         """Addresses a send or connect skipped for want of the peer's public key, each once."""
