@@ -50,14 +50,12 @@ run records what ran):
   5001-5010 the first champion at 200 came at a median of 5,360 evaluations and
   the confirmed stop at 12,425: policies whose true means differ by 20-40 were
   ranked on one episode of spread 80-100, so the distribution hovered around a
-  true mean of 190-210 while its champions failed confirmation. Two lifetimes, not
-  three (issue 39, tuning seeds 16001-16010, envpool): the same runs up to the end
-  game, whose stretch to the stop was a third shorter (16,120 evaluations over the
-  eight seeds that stopped before the cap against 25,160), median 10,290 against
-  12,555, 9 of 10 either way. On the report block 17001-17010 the gain was smaller
-  (shorter on 5 of 7, 26,050 against 26,530; 7 of 10 either way, the failures on the
-  crash plateau): both blocks pooled, 18% fewer evaluations from the end game's start
-  to the stop (benchmarks/lunar-search-2026-12-07/).
+  true mean of 190-210 while its champions failed confirmation. Two lifetimes were
+  tried and not adopted (issue 39, benchmarks/lunar-search-2026-12-07/): on tuning
+  seeds 16001-16010 the end game's stretch to the stop was a third shorter, but on the
+  report block 17001-17010 the gain all but vanished (26,050 against 26,530 evaluations
+  over 7 seeds, median 14,860 against 12,505); pooled, shorter on 10 seeds and longer
+  on 4 (sign test p = 0.18), and BipedalWalker, which shares this default, unmeasured.
 """
 
 from __future__ import annotations
@@ -68,7 +66,7 @@ from envs import EnvInfo
 from island.config import NodeConfig
 
 MIN_HIDDEN = 16
-END_GAME_EPISODES = 2  # lifetimes per evaluation once a champion scored at the target
+END_GAME_EPISODES = 3  # lifetimes per evaluation once a champion scored at the target
 SMALL_OBSERVATIONS = 8  # below this, the earlier defaults measured best
 PLATEAU_RESCUE = 0.3  # share of the evaluation cap by which a run must be off the plateau
 PLATEAU_LEVEL = 0.5  # ... that is, halfway from a random policy's return to the target
