@@ -199,8 +199,8 @@ recurrent-explore-antithetic (and recurrent2-explore-antithetic ...)
     Same parameters, start and update as `recurrent-explore`. A pair's two returns differ
     by the perturbation's effect alone (the noise of where W sits cancels), so the
     return-weighted steps R_{2j} delta - R_{2j+1} delta of a perturb-and-keep rule carry
-    (R+ - R-) delta, whose variance is about half that of one-sided sampling with a
-    baseline (Sehnke et al. 2010, section 2.3).
+    (R+ - R-) delta, whose variance is about half that of one-sided sampling
+    against a baseline (Sehnke et al. 2010, section 2.3).
 """
 
 from __future__ import annotations
