@@ -10,8 +10,13 @@ Rows innermost, as in `envs.kernels`: `state` (slots, rows) holds, one column pe
     [S n_params, (S+1) n_params)  the episode's perturbations delta, laid out like `params`
     s_bar[l], r_bar[l], r_dev[l]  per layer, as in threefactor
     episode return, episodes ended in this lifetime
+    [.., + n_params)             the `-antithetic` families only: zeta of the pair's first
+                                 episode, laid out like `params`
 
 Nothing restarts with an episode but delta: h is the synapse's memory of its lifetime.
+The `-antithetic` families play their episodes in mirrored pairs: episode 2j draws zeta
+from its seed and keeps it, episode 2j + 1 plays -zeta; both are scaled by their own
+episode's anneal and gate.
 The gates' sigmoid and tanh are `envs.kernels.tanh` (float32 precision, as the forward
 pass's): libm's exp and tanh were most of a step (26 us per row-step at 256 rows).
 """
@@ -73,9 +78,10 @@ for _family in (*RECURRENT_FAMILIES.values(), *EXPLORE_FAMILIES.values()):  # fa
         assert _at["o"] + 1 == _family.n_params
 
 
-def state_size(n_params: int, n_layers: int, n_s: int) -> int:
-    """Length of a row's rule state: cell states, perturbations, baselines, return, count."""
-    return (n_s + 1) * n_params + 3 * n_layers + 2
+def state_size(n_params: int, n_layers: int, n_s: int, paired: bool = False) -> int:
+    """Length of a row's rule state: cell states, perturbations, baselines, return, count
+    (and, for mirrored pairs, the pair's draws)."""
+    return (n_s + 1) * n_params + 3 * n_layers + 2 + (n_params if paired else 0)
 
 
 def delta_slice(n_params: int, n_s: int) -> slice:
@@ -84,16 +90,19 @@ def delta_slice(n_params: int, n_s: int) -> slice:
 
 
 @_jit
-def draw_perturbations(state, n_params, layers, rules, seeds, n_s, explore):
-    """delta = jitter_l anneal_l^k xi(episode seed, synapse) for every weight; biases 0.
-    With `explore`, each weight's delta is scaled by 2 sigmoid(p . h + p_bias) of its cell."""
+def draw_perturbations(state, n_params, layers, rules, seeds, n_s, explore, paired):
+    """delta = jitter_l anneal_l^k zeta_k for every weight, zeta_k = xi(episode seed, synapse);
+    biases 0. With `explore`, each weight's delta is scaled by 2 sigmoid(p . h + p_bias) of
+    its cell; with `paired`, an odd episode k plays -zeta_{k-1}, kept after the count."""
     episodes = (n_s + 1) * n_params + 3 * layers.shape[0] + 1
+    zeta_at = episodes + 1
     delta = state[n_s * n_params : (n_s + 1) * n_params]
     gate = offsets(n_s)[8] + 1  # p, then p_bias, after o
     for layer in range(layers.shape[0]):
         n_in, n_out, w0, b0, _, _ = layers[layer]
         rule = rules[layer]
         for r in range(seeds.shape[0]):
+            mirror = paired and int(state[episodes, r]) % 2 == 1
             scale = rule[JITTER, r] * rule[ANNEAL, r] ** state[episodes, r]
             for k in range(w0, b0):
                 g = 1.0
@@ -102,7 +111,13 @@ def draw_perturbations(state, n_params, layers, rules, seeds, n_s, explore):
                     for j in range(n_s):
                         a += rule[gate + j, r] * state[k * n_s + j, r]
                     g = 2.0 / (1.0 + np.exp(-a))
-                delta[k, r] = g * scale * gaussian(seeds[r], DELTA_STEP, k)
+                if mirror:
+                    zeta = -state[zeta_at + k, r]
+                else:
+                    zeta = gaussian(seeds[r], DELTA_STEP, k)
+                    if paired:
+                        state[zeta_at + k, r] = zeta
+                delta[k, r] = g * scale * zeta
         delta[b0 : b0 + n_out] = 0.0
 
 

@@ -11,8 +11,8 @@ with each episode, and the update itself:
 - `Learned`: `threefactor`'s noise and baselines, a rule network, weight perturbations
   (and `perturbation`, whose rules the network lays out as `learned`'s);
 - `Recurrent`: `learned`'s noise and perturbations, a gated recurrent cell per synapse
-  (whose state may scale the perturbations: the `-explore` families);
-- `Antithetic`: `Recurrent` whose episodes play mirrored pairs of perturbations.
+  (whose state may scale the perturbations: the `-explore` families; whose episodes may
+  play mirrored pairs of perturbations: the `-antithetic` families).
 
 Every method takes the current rows (`RowArrays` with `params`, `rules`, `state`,
 `episode_seeds`, `reward_mean`, `reward_var`) and the step's activations, so a class
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs import antithetic, learned, recurrent, threefactor
+from envs import learned, recurrent, threefactor
 from envs.kernels import FAMILY_CODES, forward, layer_table, learn
 from envs.rows import RowArrays
 from envs.threefactor import forward_noisy
@@ -35,6 +35,7 @@ from genome.rules import (
     LEARNED,
     RECURRENT_FAMILIES,
     THREEFACTOR,
+    antithetic,
     explores,
     recurrent_state,
 )
@@ -154,10 +155,12 @@ class Recurrent(ThreeFactor):
         super().__init__(spec)
         self.n_s = recurrent_state(spec.family)
         self.explore = explores(spec.family)
+        self.paired = antithetic(spec.family)
 
     @property
     def state_size(self) -> int:
-        return recurrent.state_size(self.spec.n_weights, self.spec.n_layers, self.n_s)
+        return recurrent.state_size(self.spec.n_weights, self.spec.n_layers, self.n_s,
+                                    self.paired)
 
     @property
     def trace_size(self) -> int:
@@ -166,7 +169,7 @@ class Recurrent(ThreeFactor):
     def begin_episode(self, rows: RowArrays) -> None:
         recurrent.draw_perturbations(rows["state"], self.spec.n_weights, self.layers,
                                      rows["rules"], rows["episode_seeds"], self.n_s,
-                                     self.explore)
+                                     self.explore, self.paired)
 
     def delta(self, rows: RowArrays) -> np.ndarray:
         return rows["state"][recurrent.delta_slice(self.spec.n_weights, self.n_s)]
@@ -179,18 +182,6 @@ class Recurrent(ThreeFactor):
                                   REWARD_CLIP, w_max, self.n_s)
 
 
-class Antithetic(Recurrent):
-    """`recurrent-explore-antithetic`: `Recurrent` with episode 2j + 1 playing -zeta of 2j."""
-
-    @property
-    def state_size(self) -> int:
-        return antithetic.state_size(self.spec.n_weights, self.spec.n_layers, self.n_s)
-
-    def begin_episode(self, rows: RowArrays) -> None:
-        antithetic.draw_paired_perturbations(rows["state"], self.spec.n_weights, self.layers,
-                                             rows["rules"], rows["episode_seeds"], self.n_s)
-
-
 def kernels_for(spec: GenomeSpec) -> Fixed:
     """The kernels of a genome spec's rule (none for a `weights` genome)."""
     if not spec.kind.has_rules:
@@ -198,9 +189,8 @@ def kernels_for(spec: GenomeSpec) -> Fixed:
     family = spec.family.kernel_family.name
     if family == LEARNED.name:
         return Learned(spec)
-    if family in {f.name for f in ANTITHETIC_FAMILIES.values()}:
-        return Antithetic(spec)
-    if family in {f.name for fs in (RECURRENT_FAMILIES, EXPLORE_FAMILIES) for f in fs.values()}:
+    if family in {f.name for fs in (RECURRENT_FAMILIES, EXPLORE_FAMILIES, ANTITHETIC_FAMILIES)
+                  for f in fs.values()}:
         return Recurrent(spec)
     if family == THREEFACTOR.name:
         return ThreeFactor(spec)
