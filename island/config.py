@@ -136,6 +136,10 @@ class StopConfig:
     max_evals: int = option(0, "cap on episode evaluations; 0: default_max_evals, unless "
                             "another cap is given")
     max_time: float = option(0.0, "cap on seconds of wall time; 0: none")
+    # A shared machine's wall time depends on its other users; a CPU budget does not.
+    max_cpu: float = option(0.0, "cap on CPU seconds of this node process and its workers, "
+                            "as log.jsonl's cpu counts them (a resumed process counts anew); "
+                            "0: none")
     max_generations: int = option(0, "cap on generations; 0: none")
     final_episodes: int = option(100, "held-out lifetimes scoring the best genome at the end "
                                  "(0: off)")
@@ -347,7 +351,8 @@ def validate(config: NodeConfig) -> None:
         (mig.interval >= 1, "migration.interval", "must be at least 1"),
         (mig.migrants >= 0, "migration.migrants", "must be 0 or positive"),
         (mig.max_injected >= 0, "migration.max_injected", "must be 0 or positive"),
-        (stop.max_evals >= 0 and stop.max_generations >= 0 and stop.max_time >= 0,
+        (stop.max_evals >= 0 and stop.max_generations >= 0 and stop.max_time >= 0
+         and stop.max_cpu >= 0,
          "stop", "limits must be 0 (off) or positive"),
         (stop.default_max_evals >= 1, "stop.default_max_evals", "must be at least 1"),
         (run.checkpoint_every >= 1, "run.checkpoint_every", "must be at least 1"),

@@ -173,10 +173,11 @@ class Node:
         """Write the checkpoint of the last completed generation, and the best genome."""
         self.outcome.checkpoint(self.wall)
 
-    def _finished(self) -> str | None:
-        """The stop criterion that is met, if one is."""
+    def _finished(self, cpu: float = 0.0) -> str | None:
+        """The stop criterion that is met, if one is. `cpu` is this process's (a resumed
+        process counts anew, so before its first generation no CPU cap is met)."""
         return self.stop.reason(self.generations.stop_score(), self.state.evaluations,
-                                self.island.generation, self.wall)
+                                self.island.generation, self.wall, cpu)
 
     def _flush_gossip_events(self) -> None:
         """Write what the gossip thread has seen since the last call to the event log."""
@@ -249,15 +250,17 @@ class Node:
                 shutdown.request(str(exc))
                 break
             self.run_dir.log(record)
+            spent = record.cpu["process"] + record.cpu["workers"]  # what --max-cpu budgets
             self._flush_gossip_events()
             if not self.quiet:
-                cap = self.stop.progress(self.state.evaluations, record.generation, record.wall)
+                cap = self.stop.progress(self.state.evaluations, record.generation, record.wall,
+                                         spent)
                 print(format_generation(record, cap), flush=True)
             if self.island.generation % self.config.run.checkpoint_every == 0:
                 self.checkpoint()
             if self.generations.lost_worker:
                 shutdown.request(self.generations.lost_worker)
-            finished = self._finished()
+            finished = self._finished(spent)
         return finished
 
     def _finish(self, finished: str | None) -> None:

@@ -3,10 +3,12 @@
 A run must end (issue 12: `island-node` alone ran on long after CartPole was solved):
 it stops when the score the run stands behind (the champion's confirmed bound) reaches
 the target, the environment's own `reward_threshold` (the score its gymnasium spec calls
-solved) unless `--target` says otherwise. Caps (`--max-evals`, `--max-time`,
+solved) unless `--target` says otherwise. Caps (`--max-evals`, `--max-time`, `--max-cpu`,
 `--max-generations`) only bound a run: they never remove the target (issue 43: a
 `--max-time 1200` given as a safety cap once made a solved CartPole run go on to 1200 s).
 With no cap given, `default_max_evals` is the cap; `--target none` runs to the cap.
+`--max-cpu` budgets what a shared cluster bills (CPU seconds of the node process and its
+workers, the `cpu` of log.jsonl), which other users of the machine do not change.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class StopCriteria:
     max_evals: int = 0
     max_time: float = 0.0
     max_generations: int = 0
+    max_cpu: float = 0.0
     target_source: str = "--target"  # where the target comes from, for messages
 
     @classmethod
@@ -37,11 +40,13 @@ class StopCriteria:
             target, source = stop.target, "--target"
         if target == NO_TARGET:
             target = None
-        capped = stop.max_evals or stop.max_time or stop.max_generations
+        capped = stop.max_evals or stop.max_time or stop.max_generations or stop.max_cpu
         max_evals = stop.max_evals or (0 if capped else stop.default_max_evals)
-        return cls(target, max_evals, stop.max_time, stop.max_generations, source)
+        return cls(target, max_evals, stop.max_time, stop.max_generations, stop.max_cpu,
+                   source)
 
-    def progress(self, evaluations: int, generation: int, wall: float) -> float:
+    def progress(self, evaluations: int, generation: int, wall: float,
+                 cpu: float = 0.0) -> float:
         """How far the run is towards its nearest cap, 0 to 1."""
         shares = [0.0]
         if self.max_evals:
@@ -50,10 +55,12 @@ class StopCriteria:
             shares.append(generation / self.max_generations)
         if self.max_time:
             shares.append(wall / self.max_time)
+        if self.max_cpu:
+            shares.append(cpu / self.max_cpu)
         return min(1.0, max(shares))
 
     def reason(self, score: float, evaluations: int, generation: int,
-               wall: float) -> str | None:
+               wall: float, cpu: float = 0.0) -> str | None:
         """Why the run is over, or None while it goes on."""
         if self.target is not None and score >= self.target:
             return f"{self.target_source} {self.target:g} reached"
@@ -63,6 +70,8 @@ class StopCriteria:
             return f"max_generations {self.max_generations} reached"
         if self.max_time and wall >= self.max_time:
             return f"max_time {self.max_time:g}s reached"
+        if self.max_cpu and cpu >= self.max_cpu:
+            return f"max_cpu {self.max_cpu:g} CPU s reached"
         return None
 
     def describe(self) -> str:
@@ -74,6 +83,8 @@ class StopCriteria:
             caps.append(f"{self.max_generations:,} generations")
         if self.max_time:
             caps.append(f"{self.max_time:g} s")
+        if self.max_cpu:
+            caps.append(f"{self.max_cpu:g} CPU s")
         cap = " or ".join(caps)
         if self.target is None:
             return f"a cap of {cap} (no target)" if cap else "a signal (no target, no cap)"

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 
 from island.config import StopConfig, add_config_flags, build_config
+from island.record import Stopped, of_kind, read_events, read_generations
 from island.stopping import StopCriteria
+from tests.conftest import run_cli
 
 
 def stop_of(*flags: str) -> StopCriteria:
@@ -23,12 +25,13 @@ def test_no_option_stops_at_the_threshold_or_the_default_cap():
 
 
 def test_a_safety_cap_keeps_the_stop_at_the_threshold():
-    for flags, caps in ((["--max-time", "1200"], (0, 1200.0, 0)),
-                        (["--max-evals", "5000"], (5000, 0.0, 0)),
-                        (["--max-generations", "40"], (0, 0.0, 40))):
+    for flags, caps in ((["--max-time", "1200"], (0, 1200.0, 0, 0.0)),
+                        (["--max-evals", "5000"], (5000, 0.0, 0, 0.0)),
+                        (["--max-generations", "40"], (0, 0.0, 40, 0.0)),
+                        (["--max-cpu", "1200"], (0, 0.0, 0, 1200.0))):
         stop = stop_of(*flags)
         assert stop.target == 475.0, flags
-        assert (stop.max_evals, stop.max_time, stop.max_generations) == caps
+        assert (stop.max_evals, stop.max_time, stop.max_generations, stop.max_cpu) == caps
         assert stop.reason(480.0, 10, 1, 1.0) == "CartPole-v1's reward_threshold 475 reached"
     assert stop_of("--max-time", "1200").reason(100.0, 10, 1, 1200.0) == "max_time 1200s reached"
 
@@ -48,3 +51,22 @@ def test_a_given_target_names_its_flag_and_progress_follows_the_nearest_cap():
     assert stop.reason(201.0, 1, 1, 1.0) == "--target 200 reached"
     assert stop.progress(evaluations=250, generation=3, wall=50.0) == 0.5
     assert stop.progress(evaluations=2000, generation=3, wall=5.0) == 1.0
+
+
+def test_a_cpu_budget_ends_the_run_at_the_first_generation_past_it(tmp_path):
+    stop = stop_of("--target", "none", "--max-cpu", "8")
+    assert stop.describe() == "a cap of 8 CPU s (no target)"
+    assert stop.reason(1e9, 10**6, 10**4, 10**4, cpu=7.9) is None  # wall is not CPU
+    assert stop.progress(evaluations=10, generation=1, wall=100.0, cpu=2.0) == 0.25
+    run = tmp_path / "run"
+    result = run_cli("island-node", "--env", "CartPole-v1", "--seed", "5", "--target", "none",
+                     "--max-cpu", "8", "--workers", "1", "--final-episodes", "0",
+                     "--run-dir", str(run))
+    assert result.returncode == 0, result.stderr
+    assert "stops at a cap of 8 CPU s (no target)" in result.stdout
+    assert "stopped (max_cpu 8 CPU s reached)" in result.stdout
+    # the budget is the cpu log.jsonl records: the node process and its workers
+    spent = [r.cpu["process"] + r.cpu["workers"] for r in read_generations(run / "log.jsonl")]
+    assert spent[-1] >= 8 and all(cpu < 8 for cpu in spent[:-1])
+    stopped = of_kind(read_events(run / "events.jsonl"), Stopped)
+    assert stopped[-1].finished and stopped[-1].reason == "max_cpu 8 CPU s reached"
