@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from island.config import StopConfig, add_config_flags, build_config
-from island.record import Stopped, of_kind, read_events, read_generations
+from island.record import HeldOut, Stopped, of_kind, read_events, read_generations
 from island.stopping import StopCriteria
 from tests.conftest import run_cli
 
@@ -60,7 +60,7 @@ def test_a_cpu_budget_ends_the_run_at_the_first_generation_past_it(tmp_path):
     assert stop.progress(evaluations=10, generation=1, wall=100.0, cpu=2.0) == 0.25
     run = tmp_path / "run"
     result = run_cli("island-node", "--env", "CartPole-v1", "--seed", "5", "--target", "none",
-                     "--max-cpu", "8", "--workers", "1", "--final-episodes", "0",
+                     "--max-cpu", "8", "--workers", "1", "--final-episodes", "3",
                      "--run-dir", str(run))
     assert result.returncode == 0, result.stderr
     assert "stops at a cap of 8 CPU s (no target)" in result.stdout
@@ -70,3 +70,6 @@ def test_a_cpu_budget_ends_the_run_at_the_first_generation_past_it(tmp_path):
     assert spent[-1] >= 8 and all(cpu < 8 for cpu in spent[:-1])
     stopped = of_kind(read_events(run / "events.jsonl"), Stopped)
     assert stopped[-1].finished and stopped[-1].reason == "max_cpu 8 CPU s reached"
+    # a budget ends a run like any other stop: with the best genome's held-out score
+    held = of_kind(read_events(run / "events.jsonl"), HeldOut)
+    assert len(held) == 1 and held[0].lifetimes == 3 and held[0].time >= stopped[-1].time
