@@ -9,6 +9,7 @@ Everything here is in memory; the node around it owns files, signals and the clo
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -140,7 +141,8 @@ class Generations:
         evo = self.config.evolution
         due = self.island.restarts_enabled and rescue_due(
             evo.rescue, self.stop, self.state.evaluations, self.island.restarts,
-            self.champion.reached_target)  # island/sizing.py has filled every unset option
+            self.champion.reached_target,  # island/sizing.py has filled every unset option
+            time.process_time() + self.evaluator.worker_cpu)  # as log.jsonl's cpu counts it
         if not due or evo.rescue_level >= 1:
             return due
         # The best round so far, not the last: a champion's 10-lifetime score is noisy (a

@@ -70,10 +70,11 @@ class Stagnation:
 
 
 def rescue_due(share: float, stop: StopCriteria, evaluations: int, restarts: int,
-               reached_target: bool) -> bool:
+               reached_target: bool, cpu: float = 0.0) -> bool:
     """`evolution.rescue`: a run that has not reached its end game by `share` of its
-    evaluation cap, and has not restarted, restarts now (IPOP) rather than spend the rest
-    of its budget around a policy that hovers short of the target.
+    evaluation cap (or, with none, of its CPU budget `--max-cpu`; `cpu` is what it has
+    spent), and has not restarted, restarts now (IPOP) rather than spend the rest of its
+    budget around a policy that hovers short of the target.
 
     Measured on LunarLander's late failures (6004; 5004 and 5010), whose champions passed
     0 and then hovered at 30-160 for 15,000-25,000 evaluations: around the run's mean it
@@ -83,5 +84,10 @@ def rescue_due(share: float, stop: StopCriteria, evaluations: int, restarts: int
     island/generation.py) and restarts only those still on it: 19 of 20 fresh seeds
     solved against 18 of 20 without it.
     """
-    return bool(share and stop.max_evals and stop.target is not None and restarts == 0
-                and not reached_target and evaluations >= share * stop.max_evals)
+    if not share or stop.target is None or restarts or reached_target:
+        return False
+    if stop.max_evals:
+        return evaluations >= share * stop.max_evals
+    # A CPU budget drops the default evaluation cap; without this the rescue never came
+    # (BipedalWalker seed 3922 spent 870 of its 1,200 CPU s on the plateau).
+    return bool(stop.max_cpu) and cpu >= share * stop.max_cpu

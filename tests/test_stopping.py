@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from island.config import StopConfig, add_config_flags, build_config
-from island.record import HeldOut, Stopped, of_kind, read_events, read_generations
+from island.record import HeldOut, Rescue, Stopped, of_kind, read_events, read_generations
+from island.stagnation import rescue_due
 from island.stopping import StopCriteria
 from tests.conftest import run_cli
 
@@ -59,11 +60,13 @@ def test_a_cpu_budget_ends_the_run_at_the_first_generation_past_it(tmp_path):
     assert stop.reason(1e9, 10**6, 10**4, 10**4, cpu=7.9) is None  # wall is not CPU
     assert stop.progress(evaluations=10, generation=1, wall=100.0, cpu=2.0) == 0.25
     run = tmp_path / "run"
-    result = run_cli("island-node", "--env", "CartPole-v1", "--seed", "5", "--target", "none",
-                     "--max-cpu", "8", "--workers", "1", "--final-episodes", "3",
-                     "--run-dir", str(run))
+    # CartPole's returns stop at 500, so a target of 1000 leaves the budget to end the run
+    # and the plateau rescue (off for CartPole unless asked) to come at half of it
+    result = run_cli("island-node", "--env", "CartPole-v1", "--seed", "5", "--target", "1000",
+                     "--max-cpu", "8", "--rescue", "0.5", "--rescue-level", "1",
+                     "--workers", "1", "--final-episodes", "3", "--run-dir", str(run))
     assert result.returncode == 0, result.stderr
-    assert "stops at a cap of 8 CPU s (no target)" in result.stdout
+    assert "or a cap of 8 CPU s" in result.stdout
     assert "stopped (max_cpu 8 CPU s reached)" in result.stdout
     # the budget is the cpu log.jsonl records: the node process and its workers
     spent = [r.cpu["process"] + r.cpu["workers"] for r in read_generations(run / "log.jsonl")]
@@ -73,3 +76,19 @@ def test_a_cpu_budget_ends_the_run_at_the_first_generation_past_it(tmp_path):
     # a budget ends a run like any other stop: with the best genome's held-out score
     held = of_kind(read_events(run / "events.jsonl"), HeldOut)
     assert len(held) == 1 and held[0].lifetimes == 3 and held[0].time >= stopped[-1].time
+    # with no evaluation cap the rescue's share is of the CPU budget: it came at 4 CPU s
+    (rescue,) = of_kind(read_events(run / "events.jsonl"), Rescue)
+    cpu = {r.generation: r.cpu["process"] + r.cpu["workers"]
+           for r in read_generations(run / "log.jsonl")}
+    assert cpu[rescue.generation] >= 4 and cpu[rescue.generation - 2] < 4
+
+
+def test_an_evaluation_cap_decides_the_rescue_before_a_cpu_budget():
+    only_cpu = stop_of("--target", "300", "--max-cpu", "1200")
+    assert only_cpu.max_evals == 0  # a CPU budget drops the default evaluation cap
+    assert not rescue_due(0.3, only_cpu, 10**6, 0, False, cpu=359.0)
+    assert rescue_due(0.3, only_cpu, 10, 0, False, cpu=360.0)
+    assert not rescue_due(0.3, only_cpu, 10, 1, False, cpu=360.0)  # once only
+    both = stop_of("--target", "300", "--max-cpu", "1200", "--max-evals", "1000")
+    assert not rescue_due(0.3, both, 299, 0, False, cpu=10**6)
+    assert rescue_due(0.3, both, 300, 0, False, cpu=0.0)
