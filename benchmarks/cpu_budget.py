@@ -6,7 +6,8 @@ seed) compare fairly. Each run is one `island-node --config CONFIG --seed S --ma
 plus the arm's flags; the table reads each run's own log and events: why it stopped,
 evaluations, CPU and wall seconds, the champion's last validation, the held-out mean over
 100 lifetimes (seeds >= 2^31, gymnasium) and when a champion round first reached the
-target. `--read` tabulates runs already in `--out` without running anything.
+target. `--read` tabulates runs already in `--out` without running anything (an arm not
+run on a seed is left out).
 
     .venv/bin/python benchmarks/cpu_budget.py --config examples/bipedal-walker.toml \\
         --seeds 3910,3911 --arms "base=" "pop64=--popsize 64" --budget 1200 --jobs 2 \\
@@ -128,7 +129,8 @@ def main() -> None:
     budget = Budget(command=sys.argv, config=args.config, budget=args.budget,
                     target=args.target,
                     runs=[read_arm(arm, flags, seed, run_dir(args.out, arm, seed), args.target)
-                          for seed in seeds for arm, flags in arms.items()])
+                          for seed in seeds for arm, flags in arms.items()
+                          if (run_dir(args.out, arm, seed) / "log.jsonl").exists()])
     text = table(budget)
     print("\n" + text)
     (args.out / "budget.md").write_text(f"`{' '.join(sys.argv)}`\n\n{text}\n")
