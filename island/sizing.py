@@ -106,6 +106,8 @@ def resolve_search(config: NodeConfig, info: EnvInfo, dim: int) -> None:
         evo.sigma = 0.5 if small else 0.2
     if evo.popsize == 0:
         evo.popsize = popsize_for(info, dim)
+    if evo.early_popsize is None:
+        evo.early_popsize = 0
     if evo.rescue is None:
         evo.rescue = 0.0 if small else PLATEAU_RESCUE
     if evo.rescue_from is None:
