@@ -95,9 +95,12 @@ class EvolutionConfig:
 
     popsize: int = option(0, "CMA-ES population; 0: sized from the environment")
     early_popsize: int | None = option(None, "population until a champion round scores "
-                                       "`rescue_level` of the way to the target, then "
+                                       "`early_level` of the way to the target, then "
                                        "popsize (same mean, step size and covariance); "
                                        "0: off; unset: sized")
+    early_level: float | None = option(None, "share of the way from random to the target a "
+                                       "champion round must score for `early_popsize` to "
+                                       "give way (1: the end game); unset: rescue_level")
     sigma: float | None = option(None, "initial step size; unset: sized from the environment")
     seed: int = option(-1, "the island's random seed; -1: derived from the node id")
     sep_above: int = option(2000, "diagonal (sep-)CMA-ES above this genome dimension")
@@ -346,6 +349,8 @@ def validate(config: NodeConfig) -> None:
         (evo.rescue is None or 0 <= evo.rescue < 1, "evolution.rescue",
          "must be 0 (off) or a share below 1"),
         (evo.rescue_level is None or 0 <= evo.rescue_level <= 1, "evolution.rescue_level",
+         "must be a share in [0, 1]"),
+        (evo.early_level is None or 0 <= evo.early_level <= 1, "evolution.early_level",
          "must be a share in [0, 1]"),
         (evo.init in INITS, "evolution.init", f"{evo.init!r} is not one of {', '.join(INITS)}"),
         (evo.rescue_from is None or evo.rescue_from in RESCUE_FROM, "evolution.rescue_from",

@@ -153,14 +153,16 @@ class Generations:
 
     def _resize_due(self) -> bool:
         """Whether the early population gives way to `popsize` now: the island still runs
-        its first strategy at `early_popsize`, and a round has left the plateau (the
-        rescue's bar). A larger population never stuck on LunarLander's crash plateau but
-        costs more a generation once off it (benchmarks/lunar-search-2026-12-07b/)."""
+        its first strategy at `early_popsize`, and a round has scored `early_level` of the
+        way to the target (unset: the rescue's bar, off the plateau). A larger population
+        never stuck on LunarLander's crash plateau but costs more a generation
+        (benchmarks/lunar-search-2026-12-07b/)."""
         evo = self.config.evolution
         early = evo.early_popsize or evo.popsize
         if early == evo.popsize or self.island.restarts or self.island.popsize != early:
             return False
-        level = 1.0 if evo.rescue_level is None else evo.rescue_level
+        level = evo.early_level if evo.early_level is not None else evo.rescue_level
+        level = 1.0 if level is None else level
         return self.stop.target is not None and self.champion.best_round >= self._rescue_bar(level)
 
     def _rescue_bar(self, level: float) -> float:
