@@ -37,6 +37,10 @@ def test_out_of_range_value_is_named():
         config_from_mapping({"evolution": {"mean_rate": 0.0}})
     with pytest.raises(ConfigError, match=r"evolution.rescue_level \(--rescue-level\): must"):
         config_from_mapping({"evolution": {"rescue_level": 1.5}})
+    with pytest.raises(ConfigError, match=r"evolution.early_popsize \(--early-popsize\): must"):
+        config_from_mapping({"evolution": {"early_popsize": 2}})
+    with pytest.raises(ConfigError, match=r"evolution.early_level \(--early-level\): must"):
+        config_from_mapping({"evolution": {"early_level": -0.1}})
 
 
 def test_an_unknown_initial_mean_is_named_with_its_flag():
