@@ -68,6 +68,7 @@ from island.config import NodeConfig
 MIN_HIDDEN = 16
 END_GAME_EPISODES = 3  # lifetimes per evaluation once a champion scored at the target
 SMALL_OBSERVATIONS = 8  # below this, the earlier defaults measured best
+EARLY_FACTOR = 2  # the early population (until off the plateau) is this many times popsize
 PLATEAU_RESCUE = 0.3  # share of the evaluation cap by which a run must be off the plateau
 PLATEAU_LEVEL = 0.5  # ... that is, halfway from a random policy's return to the target
 
@@ -104,10 +105,11 @@ def resolve_search(config: NodeConfig, info: EnvInfo, dim: int) -> None:
         ev.episodes_at_target = ev.episodes if small else max(ev.episodes, END_GAME_EPISODES)
     if evo.sigma is None:
         evo.sigma = 0.5 if small else 0.2
-    if evo.popsize == 0:
+    sized_popsize = evo.popsize == 0
+    if sized_popsize:
         evo.popsize = popsize_for(info, dim)
-    if evo.early_popsize is None:
-        evo.early_popsize = 0
+    if evo.early_popsize is None:  # a population given by the user is left as it is
+        evo.early_popsize = EARLY_FACTOR * evo.popsize if sized_popsize and not small else 0
     if evo.rescue is None:
         evo.rescue = 0.0 if small else PLATEAU_RESCUE
     if evo.rescue_from is None:
