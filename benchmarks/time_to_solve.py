@@ -184,6 +184,9 @@ def main() -> None:
     parser.add_argument("--solved", type=float, default=None,
                         help="held-out mean that counts as solved (default: reward_threshold)")
     parser.add_argument("--out", type=Path, default=Path("runs/time-to-solve"))
+    parser.add_argument("--summarise-only", action="store_true",
+                        help="run nothing: summarise the seeds' runs already in --out (a "
+                             "block whose seeds ran as several invocations)")
     parser.add_argument("flags", nargs="*", default=[],
                         help="island-node options after --; none: the node's defaults")
     args = parser.parse_args()
@@ -193,7 +196,8 @@ def main() -> None:
     seeds = parse_seeds(args.seeds)
     commands = {s: node_command(args.env, s, args.out / f"seed-{s}", args.max_evals, args.flags)
                 for s in seeds}
-    run_all(commands, args.jobs, args.out / "_out")
+    if not args.summarise_only:
+        run_all(commands, args.jobs, args.out / "_out")
     runs = [read_run(s, args.out / f"seed-{s}", solved_at) for s in seeds]
     totals = summarise(sys.argv, args.env, args.flags, runs)
     text = table(totals)

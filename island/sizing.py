@@ -27,6 +27,16 @@ run records what ran):
   evaluations the champions stood at 113, -57, 197, 42 against -76, -65, -81,
   -12 with 3 episodes). Sigma 0.2: at 0.5 with one episode they stood at -114,
   181, -19, -7 after 4,000-7,000.
+- A population of 64 until off the plateau (8 or more observations, when the
+  population is sized too): twice the sized population until a champion round scores
+  the plateau rescue's level (LunarLander: 12.2), then the sized one, from the same
+  mean, step size and covariance (`early_popsize`, island/cmaes_island.py `resize`).
+  Population 64 throughout solved 20 of 20 earlier runs and never stuck on the crash
+  plateau, but at 1.8 times the evaluations; 64 until off the plateau solved 10 of 10
+  tuning seeds 16001-16010 at a median of 8,500 evaluations (the defaults before it: 9
+  of 10, 12,555), where 64 until the end game took 10,790
+  (benchmarks/lunar-search-2026-12-07b/). A population given by the user
+  (BipedalWalker's example gives 32) is kept from the start.
 - The mean moves the whole way (`mean_rate` 1). Half the way (0.5, pycma's
   CMA_cmean), meant to damp one-episode ranking noise as a larger population
   does, solved 4 of 4 tuning seeds where the defaults had failed or been

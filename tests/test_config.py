@@ -105,11 +105,17 @@ def test_unset_network_sizes_follow_the_environment_and_are_recorded():
             lunar.evolution.mean_rate) == (1, 32, 0.2, 1.0)  # the recipe measured on LunarLander
     evo = lunar.evolution  # the plateau rescue
     assert (evo.rescue, evo.rescue_from, evo.rescue_level) == (0.3, "start", 0.5)
+    assert (evo.early_popsize, evo.early_level) == (64, None)  # 64 until off the plateau
+    given_pop = config_from_mapping({"evaluation": {"env": "LunarLander-v3"},
+                                     "evolution": {"popsize": 32}})
+    spec_for(given_pop)
+    assert given_pop.evolution.early_popsize == 0  # a population given is kept throughout
     cart = config_from_mapping({"evaluation": {"env": "CartPole-v1"}, "evolution": {"sigma": 0.3}})
     spec_for(cart)
     assert (cart.evaluation.episodes, cart.evolution.popsize, cart.evolution.sigma,
             cart.evolution.mean_rate) == (3, 0, 0.3, 1.0)
     assert (cart.evolution.rescue, cart.evolution.rescue_from) == (0.0, "mean")
+    assert cart.evolution.early_popsize == 0
     given = config_from_mapping({"evaluation": {"env": "LunarLander-v3", "hidden": []}})
     assert spec_for(given).layer_sizes == (8, 4)  # an explicit linear policy stays linear
 
