@@ -16,8 +16,9 @@ reported, then tuned one constant; 2001-2010, 3001-3010, 4001-4010, 7001-7010,
 8001-8010, 9001-9010, 10001-10010 and 11001-11010 reported; 5001-5010 and 6001-6010
 reported, then tuned on (benchmarks/time_to_solve.md); 13001-13010, 14001-14010 and
 15001-15010 reported (issue 39, envpool the default simulator); 16001-16010 tuned and
-17001-17010 reported (issue 39's search set-up). The default block, 12001-12010, is one none
-of these touched.
+17001-17010 reported (issue 39's search set-up); 16001-16010 tuned again and 18001-18010
+reported (the early population). The default block, 12001-12010, is one none of these
+touched.
 
     .venv/bin/python benchmarks/time_to_solve.py [--seeds 12001-12010] [--jobs 2] \\
         [--out runs/time-to-solve] [-- --popsize 32 ...]

@@ -120,8 +120,8 @@ def resolve_search(config: NodeConfig, info: EnvInfo, dim: int) -> None:
         evo.popsize = popsize_for(info, dim)
     if evo.early_popsize is None:  # a population given by the user is left as it is
         evo.early_popsize = EARLY_FACTOR * evo.popsize if sized_popsize and not small else 0
-    if evo.rescue is None:
-        evo.rescue = 0.0 if small else PLATEAU_RESCUE
+    if evo.rescue is None:  # the early population is the plateau's remedy in its place
+        evo.rescue = 0.0 if small or evo.early_popsize else PLATEAU_RESCUE
     if evo.rescue_from is None:
         evo.rescue_from = "mean" if small else "start"
     if evo.rescue_level is None:
