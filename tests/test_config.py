@@ -103,13 +103,14 @@ def test_unset_network_sizes_follow_the_environment_and_are_recorded():
     spec_for(lunar)
     assert (lunar.evaluation.episodes, lunar.evolution.popsize, lunar.evolution.sigma,
             lunar.evolution.mean_rate) == (1, 32, 0.2, 1.0)  # the recipe measured on LunarLander
-    evo = lunar.evolution  # the plateau rescue
-    assert (evo.rescue, evo.rescue_from, evo.rescue_level) == (0.3, "start", 0.5)
-    assert (evo.early_popsize, evo.early_level) == (64, None)  # 64 until off the plateau
+    evo = lunar.evolution  # 64 until off the plateau, in place of the plateau rescue
+    assert (evo.early_popsize, evo.early_level) == (64, None)
+    assert (evo.rescue, evo.rescue_from, evo.rescue_level) == (0.0, "start", 0.5)
     given_pop = config_from_mapping({"evaluation": {"env": "LunarLander-v3"},
                                      "evolution": {"popsize": 32}})
     spec_for(given_pop)
-    assert given_pop.evolution.early_popsize == 0  # a population given is kept throughout
+    evo = given_pop.evolution  # a population given is kept throughout, and the rescue is on
+    assert (evo.early_popsize, evo.rescue, evo.rescue_from) == (0, 0.3, "start")
     cart = config_from_mapping({"evaluation": {"env": "CartPole-v1"}, "evolution": {"sigma": 0.3}})
     spec_for(cart)
     assert (cart.evaluation.episodes, cart.evolution.popsize, cart.evolution.sigma,
