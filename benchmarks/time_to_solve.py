@@ -16,8 +16,9 @@ reported, then tuned one constant; 2001-2010, 3001-3010, 4001-4010, 7001-7010,
 8001-8010, 9001-9010, 10001-10010 and 11001-11010 reported; 5001-5010 and 6001-6010
 reported, then tuned on (benchmarks/time_to_solve.md); 13001-13010, 14001-14010 and
 15001-15010 reported (issue 39, envpool the default simulator); 16001-16010 tuned and
-17001-17010 reported (issue 39's search set-up). The default block, 12001-12010, is one none
-of these touched.
+17001-17010 reported (issue 39's search set-up); 16001-16010 tuned again and 18001-18010
+reported (the early population). The default block, 12001-12010, is one none of these
+touched.
 
     .venv/bin/python benchmarks/time_to_solve.py [--seeds 12001-12010] [--jobs 2] \\
         [--out runs/time-to-solve] [-- --popsize 32 ...]
@@ -184,6 +185,9 @@ def main() -> None:
     parser.add_argument("--solved", type=float, default=None,
                         help="held-out mean that counts as solved (default: reward_threshold)")
     parser.add_argument("--out", type=Path, default=Path("runs/time-to-solve"))
+    parser.add_argument("--summarise-only", action="store_true",
+                        help="run nothing: summarise the seeds' runs already in --out (a "
+                             "block whose seeds ran as several invocations)")
     parser.add_argument("flags", nargs="*", default=[],
                         help="island-node options after --; none: the node's defaults")
     args = parser.parse_args()
@@ -193,7 +197,8 @@ def main() -> None:
     seeds = parse_seeds(args.seeds)
     commands = {s: node_command(args.env, s, args.out / f"seed-{s}", args.max_evals, args.flags)
                 for s in seeds}
-    run_all(commands, args.jobs, args.out / "_out")
+    if not args.summarise_only:
+        run_all(commands, args.jobs, args.out / "_out")
     runs = [read_run(s, args.out / f"seed-{s}", solved_at) for s in seeds]
     totals = summarise(sys.argv, args.env, args.flags, runs)
     text = table(totals)

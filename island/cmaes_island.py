@@ -292,6 +292,16 @@ class Island:
         self.arrivals.clear()
         self.progress.reset()
 
+    def resize(self, popsize: int) -> None:
+        """Go on with `popsize` samples a generation from the same distribution: mean, step
+        size, covariance and diagonal scaling (pycma's `_copy_light`; its evolution paths
+        start at zero, as a new population's weights make the old ones meaningless)."""
+        seed = int(self.seed + 1000 * self.restarts + 500) % (2**31 - 1) or 1
+        options = pycma_options(popsize, seed, self.diagonal, self.mirrored, self.mean_rate,
+                                self.bounds)
+        self.es = self.es._copy_light(inopts=options)
+        self.arrivals.clear()
+
     def restart(self, around: np.ndarray | None = None) -> None:
         """IPOP: a fresh strategy around the distribution mean (or `around`, such as the
         initial mean `x0`), initial sigma, doubled population (capped at max_popsize)."""

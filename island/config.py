@@ -94,6 +94,13 @@ class EvolutionConfig:
     """CMA-ES settings of the island."""
 
     popsize: int = option(0, "CMA-ES population; 0: sized from the environment")
+    early_popsize: int | None = option(None, "population until a champion round scores "
+                                       "`early_level` of the way to the target, then "
+                                       "popsize (same mean, step size and covariance); "
+                                       "0: off; unset: sized")
+    early_level: float | None = option(None, "share of the way from random to the target a "
+                                       "champion round must score for `early_popsize` to "
+                                       "give way (1: the end game); unset: rescue_level")
     sigma: float | None = option(None, "initial step size; unset: sized from the environment")
     seed: int = option(-1, "the island's random seed; -1: derived from the node id")
     sep_above: int = option(2000, "diagonal (sep-)CMA-ES above this genome dimension")
@@ -338,12 +345,16 @@ def validate(config: NodeConfig) -> None:
         (ev.confirm_limit >= ev.confirm_episodes, "evaluation.confirm_limit",
          "must be at least confirm_episodes"),
         (evo.popsize == 0 or evo.popsize >= 4, "evolution.popsize", "must be 0 or at least 4"),
+        (evo.early_popsize is None or evo.early_popsize == 0 or evo.early_popsize >= 4,
+         "evolution.early_popsize", "must be 0 (off) or at least 4"),
         (evo.sigma is None or evo.sigma > 0, "evolution.sigma", "must be positive"),
         (evo.stagnation >= 1, "evolution.stagnation", "must be at least 1"),
         (0 < evo.mean_rate <= 1, "evolution.mean_rate", "must be a share in (0, 1]"),
         (evo.rescue is None or 0 <= evo.rescue < 1, "evolution.rescue",
          "must be 0 (off) or a share below 1"),
         (evo.rescue_level is None or 0 <= evo.rescue_level <= 1, "evolution.rescue_level",
+         "must be a share in [0, 1]"),
+        (evo.early_level is None or 0 <= evo.early_level <= 1, "evolution.early_level",
          "must be a share in [0, 1]"),
         (evo.init in INITS, "evolution.init", f"{evo.init!r} is not one of {', '.join(INITS)}"),
         (evo.rescue_from is None or evo.rescue_from in RESCUE_FROM, "evolution.rescue_from",

@@ -119,6 +119,10 @@ class Generations:
             if floored and not self._floored():
                 self.event("floor_lifted", generation=generation,
                            score=self.champion.best_round)
+            if self._resize_due():
+                self.island.resize(self.config.evolution.popsize)
+                self.event("resized", generation=generation, evaluations=self.state.evaluations,
+                           popsize=self.island.popsize, score=self.champion.best_round)
         if self.gossip is not None and generation % self.config.migration.interval == 0:
             self.gossip.emit(self.migration.outgoing(
                 self.island, self.config.migration.migrants, self.config.run.node_id,
@@ -148,6 +152,20 @@ class Generations:
         # The best round so far, not the last: a champion's 10-lifetime score is noisy (a
         # LunarLander run whose rounds had reached 113 scored -13 in one and was rescued).
         return self.champion.best_round < self._rescue_bar(evo.rescue_level)
+
+    def _resize_due(self) -> bool:
+        """Whether the early population gives way to `popsize` now: the island still runs
+        its first strategy at `early_popsize`, and a round has scored `early_level` of the
+        way to the target (unset: the rescue's bar, off the plateau). A larger population
+        never stuck on LunarLander's crash plateau but costs more a generation
+        (benchmarks/lunar-search-2026-12-07b/)."""
+        evo = self.config.evolution
+        early = evo.early_popsize or evo.popsize
+        if early == evo.popsize or self.island.restarts or self.island.popsize != early:
+            return False
+        level = evo.early_level if evo.early_level is not None else evo.rescue_level
+        level = 1.0 if level is None else level
+        return self.stop.target is not None and self.champion.best_round >= self._rescue_bar(level)
 
     def _rescue_bar(self, level: float) -> float:
         """`level` of the way from a random policy's return to the stop target (on several

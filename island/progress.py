@@ -23,6 +23,7 @@ from island.record import (
     GenerationRecord,
     HeldOut,
     Rescue,
+    Resized,
     Restart,
     StrategyReset,
 )
@@ -117,6 +118,9 @@ def format_event(kind: str, event: Event | GenerationRecord) -> str | None:
     if isinstance(event, Rescue):
         return (f"{gen}rescue: no champion round near the target by {event.evaluations:,} "
                 f"evaluations; CMA-ES restarts with a population of {event.popsize}")
+    if isinstance(event, Resized):
+        return (f"{gen}off the plateau: a champion round scored {_score(event.score)}; "
+                f"CMA-ES goes on with a population of {event.popsize}")
     if isinstance(event, StrategyReset):
         return f"{gen}CMA-ES starts afresh around the best genome after {event.reason}"
     if isinstance(event, FloorLifted):

@@ -212,6 +212,15 @@ class Rescue(Event):
     popsize: int
 
 
+class Resized(Event):
+    """The early population gave way to `popsize`: a champion round left the plateau."""
+
+    generation: int
+    evaluations: int
+    popsize: int
+    score: float | None
+
+
 class FloorLifted(Event):
     generation: int
     score: float | None
@@ -260,6 +269,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     "champion": Champion, "end_game": EndGame,
     **dict.fromkeys(CONFIRMATION_EVENTS, Confirmation),
     "restart": Restart, "strategy_reset": StrategyReset, "rescue": Rescue,
+    "resized": Resized,
     "floor_lifted": FloorLifted, "checkpoint_deferred": CheckpointDeferred,
     "checkpoint_rejected": CheckpointRejected, "fresh_start": FreshStart,
     "log_truncated": LogTruncated, "resumed": Resumed, "node_started": NodeStarted,

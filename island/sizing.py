@@ -27,6 +27,20 @@ run records what ran):
   evaluations the champions stood at 113, -57, 197, 42 against -76, -65, -81,
   -12 with 3 episodes). Sigma 0.2: at 0.5 with one episode they stood at -114,
   181, -19, -7 after 4,000-7,000.
+- A population of 64 until off the plateau (8 or more observations, when the
+  population is sized too): twice the sized population until a champion round scores
+  the plateau rescue's level (LunarLander: 12.2), then the sized one, from the same
+  mean, step size and covariance (`early_popsize`, island/cmaes_island.py `resize`).
+  Population 64 throughout solved 20 of 20 earlier runs and never stuck on the crash
+  plateau, but at 1.8 times the evaluations. 64 until off the plateau, on the report
+  block 20001-20010 (issue 39, never tuned on): 10 of 10 solved at a median of 10,005
+  evaluations and 25 CPU s, against the defaults before it on the same seeds, 9 of 10
+  at 11,125 and 37 (tuning blocks: 16001-16010 10 of 10, 8,500, against 9 of 10,
+  12,555; 19001-19010 9 of 10, 10,665, against 10 of 10, 20,019;
+  benchmarks/lunar-search-2026-12-07b/). It pays on the plateau (a median of 5,240
+  evaluations to a first champion at >= 0, against 4,170) and wins back more on the
+  climb and the end game. A population given by the user (BipedalWalker's example
+  gives 32) is kept from the start, and the plateau rescue stays on for it.
 - The mean moves the whole way (`mean_rate` 1). Half the way (0.5, pycma's
   CMA_cmean), meant to damp one-episode ranking noise as a larger population
   does, solved 4 of 4 tuning seeds where the defaults had failed or been
@@ -40,7 +54,11 @@ run records what ran):
   solves. On the fresh blocks 8001-8010 and 9001-9010 it fired on 5 of 20 runs: it
   saved two that fail without it (8002, 9008), lost one that solves without it
   (9004), sped one up and slowed one; 19 of 20 solved against 18 of 20 without it
-  (benchmarks/time_to_solve.md). A weak edge, kept because reliability is the goal.
+  (benchmarks/time_to_solve.md). A weak edge, kept because reliability is the goal,
+  but off while the early population is sized, which is the plateau's remedy in its
+  place: at 64 the rescue's 30% of the cap comes after 140 generations, and on the
+  block 18001-18010 it restarted four runs at 128 from the initial mean, which then
+  took 22,500-27,900 evaluations or failed (benchmarks/lunar-search-2026-12-07b/).
 - Inputs are not scaled unless asked (`--normalise-obs`). LunarLander's leg
   contacts vary 4x less than its velocities, and CMA-ES starts isotropic, but
   standardising them was no better on tuning seeds 5001-5010: faster on three,
@@ -68,6 +86,7 @@ from island.config import NodeConfig
 MIN_HIDDEN = 16
 END_GAME_EPISODES = 3  # lifetimes per evaluation once a champion scored at the target
 SMALL_OBSERVATIONS = 8  # below this, the earlier defaults measured best
+EARLY_FACTOR = 2  # the early population (until off the plateau) is this many times popsize
 PLATEAU_RESCUE = 0.3  # share of the evaluation cap by which a run must be off the plateau
 PLATEAU_LEVEL = 0.5  # ... that is, halfway from a random policy's return to the target
 
@@ -104,10 +123,13 @@ def resolve_search(config: NodeConfig, info: EnvInfo, dim: int) -> None:
         ev.episodes_at_target = ev.episodes if small else max(ev.episodes, END_GAME_EPISODES)
     if evo.sigma is None:
         evo.sigma = 0.5 if small else 0.2
-    if evo.popsize == 0:
+    sized_popsize = evo.popsize == 0
+    if sized_popsize:
         evo.popsize = popsize_for(info, dim)
-    if evo.rescue is None:
-        evo.rescue = 0.0 if small else PLATEAU_RESCUE
+    if evo.early_popsize is None:  # a population given by the user is left as it is
+        evo.early_popsize = EARLY_FACTOR * evo.popsize if sized_popsize and not small else 0
+    if evo.rescue is None:  # the early population is the plateau's remedy in its place
+        evo.rescue = 0.0 if small or evo.early_popsize else PLATEAU_RESCUE
     if evo.rescue_from is None:
         evo.rescue_from = "mean" if small else "start"
     if evo.rescue_level is None:

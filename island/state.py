@@ -82,7 +82,7 @@ class NodeState:
         init = np.random.default_rng([evo.seed, INIT_STREAM]) if evo.init == "random" else None
         x0 = clip_to_bounds(spec, initial_vector(spec, init), w_max)
         island = Island(
-            x0, evo.sigma, evo.popsize, evo.seed, evo.sep_above,
+            x0, evo.sigma, evo.early_popsize or evo.popsize, evo.seed, evo.sep_above,
             evo.restarts, evo.stagnation, evo.max_popsize, config.migration.max_injected,
             bounds, evo.mirrored, evo.mean_rate,
         )

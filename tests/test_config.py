@@ -37,6 +37,10 @@ def test_out_of_range_value_is_named():
         config_from_mapping({"evolution": {"mean_rate": 0.0}})
     with pytest.raises(ConfigError, match=r"evolution.rescue_level \(--rescue-level\): must"):
         config_from_mapping({"evolution": {"rescue_level": 1.5}})
+    with pytest.raises(ConfigError, match=r"evolution.early_popsize \(--early-popsize\): must"):
+        config_from_mapping({"evolution": {"early_popsize": 2}})
+    with pytest.raises(ConfigError, match=r"evolution.early_level \(--early-level\): must"):
+        config_from_mapping({"evolution": {"early_level": -0.1}})
 
 
 def test_an_unknown_initial_mean_is_named_with_its_flag():
@@ -99,13 +103,20 @@ def test_unset_network_sizes_follow_the_environment_and_are_recorded():
     spec_for(lunar)
     assert (lunar.evaluation.episodes, lunar.evolution.popsize, lunar.evolution.sigma,
             lunar.evolution.mean_rate) == (1, 32, 0.2, 1.0)  # the recipe measured on LunarLander
-    evo = lunar.evolution  # the plateau rescue
-    assert (evo.rescue, evo.rescue_from, evo.rescue_level) == (0.3, "start", 0.5)
+    evo = lunar.evolution  # 64 until off the plateau, in place of the plateau rescue
+    assert (evo.early_popsize, evo.early_level) == (64, None)
+    assert (evo.rescue, evo.rescue_from, evo.rescue_level) == (0.0, "start", 0.5)
+    given_pop = config_from_mapping({"evaluation": {"env": "LunarLander-v3"},
+                                     "evolution": {"popsize": 32}})
+    spec_for(given_pop)
+    evo = given_pop.evolution  # a population given is kept throughout, and the rescue is on
+    assert (evo.early_popsize, evo.rescue, evo.rescue_from) == (0, 0.3, "start")
     cart = config_from_mapping({"evaluation": {"env": "CartPole-v1"}, "evolution": {"sigma": 0.3}})
     spec_for(cart)
     assert (cart.evaluation.episodes, cart.evolution.popsize, cart.evolution.sigma,
             cart.evolution.mean_rate) == (3, 0, 0.3, 1.0)
     assert (cart.evolution.rescue, cart.evolution.rescue_from) == (0.0, "mean")
+    assert cart.evolution.early_popsize == 0
     given = config_from_mapping({"evaluation": {"env": "LunarLander-v3", "hidden": []}})
     assert spec_for(given).layer_sizes == (8, 4)  # an explicit linear policy stays linear
 

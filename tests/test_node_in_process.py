@@ -17,6 +17,7 @@ from island.record import (
     HeldOut,
     MigrantEvaluated,
     Rescue,
+    Resized,
     Stopped,
     of_kind,
     read_events,
@@ -286,3 +287,37 @@ def test_a_rescue_level_spares_a_run_whose_champion_is_that_far_from_random_to_t
     assert 10 < random < 40
     assert rescued(tmp_path / "far", 1000.0, 0.25, level=0.5)[0] == [8, 8, 8, 16, 16, 16]
     assert rescued(tmp_path / "near", 1000.0, 0.25, level=0.4) == ([8] * 6, [])
+
+
+def early(tmp_path, level: float) -> tuple[list[int], list[Resized], int]:
+    """Popsizes of 4 generations that start at an early population of 16 (popsize 8),
+    the resizes, and the popsize a resumed run goes on with."""
+    cfg = config(tmp_path, max_evals=10_000, final_episodes=0)
+    cfg.stop.target = 1000.0  # out of reach: no confirmation, no end game
+    cfg.evolution.early_popsize, cfg.evolution.early_level = 16, level
+    node = Node(cfg, evaluator=FakeEvaluator)
+    try:
+        popsizes = [node.step().popsize for _ in range(4)]
+        node.checkpoint()
+    finally:
+        node.close()
+    resumed = Node(cfg, evaluator=FakeEvaluator)
+    try:
+        after = resumed.step().popsize
+    finally:
+        resumed.close()
+    events = read_events(tmp_path / "run" / "events.jsonl")
+    return popsizes, of_kind(events, Resized), after
+
+
+def test_the_early_population_gives_way_once_a_round_scores_its_level(tmp_path):
+    """`early_popsize` 16 until a champion round scores `early_level` of the way from
+    CartPole-v1's random return (about 22) to the target 1000: the formula's rounds score
+    487-499, above the bar at 0.4 (about 413), so from the round at generation 2 on the
+    island samples 8, once, and a resumed run goes on with 8; below the bar at 0.5 (about
+    511) it keeps 16."""
+    popsizes, resized, after = early(tmp_path / "near", level=0.4)
+    assert popsizes == [16, 16, 8, 8] and after == 8
+    (event,) = resized
+    assert event.generation == 2 and event.popsize == 8 and event.score > 413
+    assert early(tmp_path / "far", level=0.5) == ([16] * 4, [], 16)

@@ -27,3 +27,11 @@ def test_the_benchmark_reports_each_seed_with_when_its_champion_passed_zero(tmp_
         assert run.past_solved is None or run.past_solved >= run.past_zero
         assert run.solved == (run.held_out >= 475)
     assert "champion >= 0 at" in (out / "summary.md").read_text()
+
+    # A block run as several invocations is summarised again from its runs, running nothing
+    (out / "summary.json").unlink()
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "time_to_solve.py"),
+                    "--env", "CartPole-v1", "--seeds", "2", "--out", str(out),
+                    "--summarise-only"], check=True, timeout=120, capture_output=True, cwd=ROOT)
+    again = read_summary(out / "summary.json")
+    assert again.runs == [r for r in summary.runs if r.seed == 2]
