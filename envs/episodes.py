@@ -100,24 +100,31 @@ def _run_episode(
     steps = t = 0
     while len(rows) and (max_steps is None or t < max_steps):
         actions = network.act(obs)
-        reward = np.zeros(len(rows))
-        stepped = running.copy()  # the final reward of an episode still teaches
-        terminal = np.zeros(len(rows), dtype=bool)  # ended in a terminal state, not truncated
-        everyone = len(live) == len(rows)
-        o, r, terminated, truncated = sim.step(actions if everyone else actions[live],
-                                               slots if everyone else slots[live])
-        obs[live] = o
-        reward[live] = r
-        ended = terminated | truncated
-        any_ended = bool(ended.any())
-        if any_ended:
-            running[live[ended]] = False
+        capped = max_steps is not None and t == max_steps - 1  # the cap ends every episode
+        if len(live) == len(rows):
+            # Every row runs (most steps, and every step of a tail after `shrink`): the
+            # simulator's arrays are the batch's, with no copies into place.
+            obs, reward, terminal, truncated = sim.step(actions, slots)
+            stepped = running.copy()  # all true; `running` changes below
+            ended = terminal | truncated
+        else:
+            o, r, terminated, truncated = sim.step(actions[live], slots[live])
+            obs = obs.copy()  # it may be the simulator's own array from an earlier step
+            obs[live] = o
+            reward = np.zeros(len(rows))
+            reward[live] = r
+            stepped = running.copy()  # the final reward of an episode still teaches
+            terminal = np.zeros(len(rows), dtype=bool)  # ended in a terminal state
             terminal[live] = terminated
+            ended = np.zeros(len(rows), dtype=bool)
+            ended[live] = terminated | truncated
+        any_ended = capped or ended.any()
+        if any_ended:
+            running[ended] = False
+            if capped:
+                running[:] = False
         steps += len(live)
         batch_totals += reward if reward_floor is None else np.maximum(reward, reward_floor)
-        if max_steps is not None and t == max_steps - 1:
-            running[:] = False  # the cap ends every episode still running
-            any_ended = True
         network.learn(reward, stepped, stepped & ~running, terminal)
         if any_ended:
             live = np.flatnonzero(running)
