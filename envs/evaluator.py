@@ -128,6 +128,14 @@ class LocalEvaluator:
         self.settings = settings
         self.info: EnvInfo = env_info(settings.env_id)
         self.sim = make_batch(settings.env_id, settings.simulated_in)
+        self._cpu_reported = 0.0  # this process's CPU seconds already accounted for
+
+    def cpu_since_report(self) -> float:
+        """CPU seconds of this process since the last call; the first call counts from the
+        process's start, so a worker's imports and set-up are paid for too."""
+        now = time.process_time()
+        spent, self._cpu_reported = now - self._cpu_reported, now
+        return spent
 
     def episode_returns(
         self, X: np.ndarray, seeds: np.ndarray, floor: float | None = None,
@@ -162,10 +170,10 @@ def _start_worker(settings: EvalSettings) -> LocalEvaluator:
 def _evaluate_chunk(
     worker: LocalEvaluator, job: tuple[np.ndarray, np.ndarray, float | None]
 ) -> tuple[np.ndarray, int, float]:
-    """Episode returns of a chunk of genomes, env steps, and the CPU seconds this worker spent."""
-    start = time.process_time()
+    """Episode returns of a chunk of genomes, env steps, and the CPU seconds this worker spent
+    since its last chunk (its start, for the first)."""
     returns, steps = worker.episode_returns(*job)
-    return returns, steps, time.process_time() - start
+    return returns, steps, worker.cpu_since_report()
 
 
 def default_workers() -> int:
@@ -197,7 +205,7 @@ class Evaluator:
         self.workers = default_workers() if workers is None else workers
         self.split_lifetimes = split_lifetimes and self.workers > 1
         self.steps = 0  # environment steps taken so far, for throughput figures
-        self.worker_cpu = 0.0  # CPU seconds spent in worker processes, for cost figures
+        self.worker_cpu = 0.0  # CPU seconds of the worker processes, start-up included
         self._local: LocalEvaluator | None = None
         self._pool = None
         self._simulator = settings.simulated_in

@@ -62,7 +62,7 @@ class GenerationRecord(Record):
     restarts: int  # IPOP restarts so far
     wall: float  # seconds of wall time so far (over resumes)
     steps: int  # environment steps so far in this process
-    cpu: dict[str, float] = {}  # seconds: process, workers, gossip
+    cpu: dict[str, float] = {}  # seconds: process, workers (start-up included), gossip
     champion: float | None = None  # the champion's last validation mean (champion rounds on)
     peers_alive: int | None = None  # the rest only for a networked node
     migrants_in: int | None = None

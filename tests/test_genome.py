@@ -4,6 +4,7 @@ import msgpack
 import numpy as np
 import pytest
 
+from envs import EvalSettings, Evaluator
 from genome import (
     GenomeDecodeError,
     GenomeKind,
@@ -18,6 +19,8 @@ from genome import (
     named_rules,
 )
 from genome.layout import rule_slice
+from genome.rules import FAMILIES
+from island.migration import GRAFTED, admit
 
 
 def test_spec_round_trips_through_dict_and_keeps_its_fingerprint():
@@ -127,3 +130,23 @@ def test_a_random_initial_mean_is_a_reproducible_network_of_lecun_scale_with_the
     assert not b1.any() and not b2.any()
     assert np.std(w1) == pytest.approx(1 / np.sqrt(8), rel=0.15)
     assert np.std(w2) == pytest.approx(1 / np.sqrt(64), rel=0.15)
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_a_rule_of_one_width_round_trips_runs_and_grafts_onto_another(family):
+    """Islands of different widths trade rules: every family's rule parameters per layer do
+    not depend on the widths, so a narrow island's rule runs on a wide island's network."""
+    narrow = GenomeSpec("rules", (8, 4), family)  # one layer's rule onto two layers
+    wide = GenomeSpec("weights+rules", (4, 64, 2), family)
+    assert narrow.n_rule_params == FAMILIES[family].n_params
+    rule = initial_vector(narrow) + 0.3
+    spec, x, meta = decode_genome(encode_genome(narrow, rule, {"env": "LunarLander-v3"}))
+    assert spec == narrow and np.array_equal(x, rule) and meta["env"] == "LunarLander-v3"
+    target = initial_vector(wide)
+    grafted = graft_rules(wide, target, narrow, rule)
+    np.testing.assert_array_equal(grafted[: wide.n_weights], target[: wide.n_weights])
+    np.testing.assert_array_equal(grafted[rule_slice(wide)][-narrow.n_rule_params:], rule)
+    admission = admit(wide, target, narrow, rule, 5.0)
+    assert admission.outcome == GRAFTED
+    with Evaluator(EvalSettings("CartPole-v1", wide), workers=0) as ev:
+        assert np.isfinite(ev.evaluate(admission.x[None, :], [[1, 2]]).fitness).all()

@@ -7,10 +7,9 @@ import numpy as np
 from envs import EvalSettings, Evaluator, PlasticNetwork, env_info
 from envs.learned import DELTA_STEP
 from envs.threefactor import RETURN_CLIP, gaussian, noise_block
-from genome import GenomeSpec, decode_genome, encode_genome, graft_rules, initial_vector
+from genome import GenomeSpec, initial_vector
 from genome.layout import batch_rules, batch_weights, rule_slice
 from genome.rules import LEARNED, LEARNED_FEATURES, LEARNED_HIDDEN, LEARNED_MODULATORS
-from island.migration import GRAFTED, admit
 
 
 def _rule(**values) -> np.ndarray:
@@ -135,22 +134,6 @@ def test_initial_learned_rule_learns_cartpole_within_twenty_episodes_and_frozen_
     assert learning[:, -5:].mean() > 2 * learning[:, 0].mean()
     assert learning[:, -5:].mean() > 2 * still[:, -5:].mean()
     assert still[:, -5:].mean() < still[:, :5].mean() + 25
-
-
-def test_learned_rule_of_one_width_round_trips_runs_and_grafts_onto_another():
-    narrow = GenomeSpec("rules", (8, 16, 4), "learned")
-    wide = GenomeSpec("weights+rules", (4, 64, 32, 2), "learned")
-    assert narrow.n_rule_params == 2 * LEARNED.n_params
-    rule = initial_vector(narrow) + 0.3
-    spec, x, meta = decode_genome(encode_genome(narrow, rule, {"env": "LunarLander-v3"}))
-    assert spec == narrow and np.array_equal(x, rule) and meta["env"] == "LunarLander-v3"
-    target = initial_vector(wide)
-    grafted = graft_rules(wide, target, narrow, rule)
-    np.testing.assert_array_equal(grafted[rule_slice(wide)][-2 * LEARNED.n_params:], rule)
-    admission = admit(wide, target, narrow, rule, 5.0)
-    assert admission.outcome == GRAFTED
-    with Evaluator(EvalSettings("CartPole-v1", wide), workers=0) as ev:
-        assert np.isfinite(ev.evaluate(admission.x[None, :], [[1, 2]]).fitness).all()
 
 
 def test_every_learned_parameter_is_documented_with_its_initial_value():

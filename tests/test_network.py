@@ -1,5 +1,8 @@
 """The batched plastic network on real gymnasium environments."""
 
+import os
+from pathlib import Path
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -131,6 +134,18 @@ def test_worker_pool_scores_like_the_local_evaluator():
     with Evaluator(settings, workers=0) as local, Evaluator(settings, workers=2) as pool:
         np.testing.assert_allclose(local.evaluate(X, [5, 6]).fitness,
                                    pool.evaluate(X, [5, 6]).fitness)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_the_cpu_counted_for_the_workers_includes_their_start_up():
+    """The node's `cpu` log is the run's cost: a worker's imports and set-up (about a CPU
+    second, against milliseconds for a CartPole generation) are part of it."""
+    spec = GenomeSpec("weights", (4, 2))
+    with Evaluator(EvalSettings("CartPole-v1", spec), workers=1) as pool:
+        pool.evaluate(initial_vector(spec)[None, :], [1])
+        fields = Path(f"/proc/{pool.worker_pids[0]}/stat").read_text().rsplit(")", 1)[1].split()
+        spent = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+        assert pool.worker_cpu >= 0.8 * spent > 0
 
 
 @pytest.mark.parametrize("P, L, jobs", [(32, 1, 8), (3, 10, 8), (1, 50, 8), (1, 3, 8), (5, 1, 8),

@@ -4,10 +4,9 @@ import numpy as np
 import pytest
 
 from envs import EvalSettings, Evaluator
-from genome import GenomeSpec, decode_genome, encode_genome, graft_rules, initial_vector
+from genome import GenomeSpec, initial_vector
 from genome.layout import batch_rules, rule_slice
 from genome.rules import LEARNED, PERTURBATION, get_family
-from island.migration import GRAFTED, admit
 
 
 def _as_learned(x: np.ndarray, spec: GenomeSpec, learned: GenomeSpec) -> np.ndarray:
@@ -46,19 +45,3 @@ def test_a_perturbation_rule_learns_exactly_as_the_learned_rule_it_stands_for():
         theirs = ev.episode_returns(_as_learned(x, spec, learned)[None, :], seeds)[0]
     np.testing.assert_array_equal(ours, theirs)
     assert ours[:, -5:].mean() > 1.5 * ours[:, 0].mean()  # and it does learn
-
-
-def test_perturbation_rule_round_trips_and_grafts_onto_another_width():
-    narrow = GenomeSpec("rules", (8, 4), "perturbation")
-    wide = GenomeSpec("weights+rules", (4, 32, 2), "perturbation")
-    assert narrow.n_rule_params == PERTURBATION.n_params == 6
-    rule = initial_vector(narrow) - 0.2
-    spec, x, _ = decode_genome(encode_genome(narrow, rule, {"env": "LunarLander-v3"}))
-    assert spec == narrow and np.array_equal(x, rule)
-    target = initial_vector(wide)
-    np.testing.assert_array_equal(graft_rules(wide, target, narrow, rule)[rule_slice(wide)][-6:],
-                                  rule)
-    admission = admit(wide, target, narrow, rule, 5.0)
-    assert admission.outcome == GRAFTED
-    with Evaluator(EvalSettings("CartPole-v1", wide), workers=0) as ev:
-        assert np.isfinite(ev.evaluate(admission.x[None, :], [[1, 2]]).fitness).all()

@@ -6,7 +6,7 @@ import pytest
 from envs import EvalSettings, Evaluator, PlasticNetwork, env_info
 from envs.learned import DELTA_STEP
 from envs.threefactor import RETURN_CLIP, gaussian, noise_block
-from genome import GenomeSpec, decode_genome, encode_genome, graft_rules, initial_vector
+from genome import GenomeSpec, initial_vector
 from genome.layout import batch_rules, batch_weights, rule_slice
 from genome.rules import (
     ANTITHETIC_FAMILIES,
@@ -21,7 +21,6 @@ from genome.rules import (
     recurrent_state,
 )
 from genome.spec import SpecError
-from island.migration import GRAFTED, admit
 
 
 def _rule(**values) -> np.ndarray:
@@ -255,22 +254,6 @@ def test_explore_start_that_remembers_success_beats_the_recurrent_start_on_cartp
         remembers, explores_on = ev.episode_returns(np.stack([start, plain]), seeds)
     assert remembers[:, 0].mean() == explores_on[:, 0].mean()  # the same first episodes
     assert remembers[:, -5:].mean() > explores_on[:, -5:].mean() + 25
-
-
-def test_recurrent_rule_of_one_width_round_trips_runs_and_grafts_onto_another():
-    narrow = GenomeSpec("rules", (8, 16, 4), "recurrent")
-    wide = GenomeSpec("weights+rules", (4, 64, 32, 2), "recurrent")
-    assert narrow.n_rule_params == 2 * RECURRENT.n_params
-    rule = initial_vector(narrow) + 0.3
-    spec, x, meta = decode_genome(encode_genome(narrow, rule, {"env": "LunarLander-v3"}))
-    assert spec == narrow and np.array_equal(x, rule) and meta["env"] == "LunarLander-v3"
-    target = initial_vector(wide)
-    grafted = graft_rules(wide, target, narrow, rule)
-    np.testing.assert_array_equal(grafted[rule_slice(wide)][-2 * RECURRENT.n_params:], rule)
-    admission = admit(wide, target, narrow, rule, 5.0)
-    assert admission.outcome == GRAFTED
-    with Evaluator(EvalSettings("CartPole-v1", wide), workers=0) as ev:
-        assert np.isfinite(ev.evaluate(admission.x[None, :], [[1, 2]]).fitness).all()
 
 
 def test_recurrent_rule_parameters_do_not_grow_with_width_and_stay_within_the_limit():

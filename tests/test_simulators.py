@@ -1,6 +1,9 @@
 """envpool steps the episodes, gymnasium judges them: the two simulators agree, and envpool's
 batches keep the evaluation's guarantees (common random numbers, lifetimes, no leaks)."""
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -73,6 +76,25 @@ def test_the_default_simulator_is_envpool_where_it_agrees_with_gymnasium():
     assert choose_simulator(["CartPole-v1", "Pendulum-v1"], None) == "gymnasium"
     assert choose_simulator(["Pendulum-v1"], "envpool") == "envpool"  # asked for: it runs
     assert "Pendulum-v1" in DIFFERS
+
+
+def test_a_fresh_process_registers_every_task_the_project_steps_and_no_other_family():
+    """The node and each worker import envpool with only the families of ENVPOOL_FAMILIES
+    (a third of its import's CPU); every id the simulator issue names is among them."""
+    probe = (
+        "import sys, json\n"
+        "from envs.simulators import envpool_ids\n"
+        "ids = envpool_ids()\n"
+        "print(json.dumps([sorted(ids), sorted(m for m in sys.modules if m.startswith("
+        "'envpool.atari') or m.startswith('envpool.jumanji'))]))\n")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True, timeout=120, cwd=Path(__file__).parent.parent).stdout
+    ids, others = json.loads(out)
+    named = ["CartPole-v1", "Acrobot-v1", "MountainCar-v0", "MountainCarContinuous-v0",
+             "Pendulum-v1", "LunarLander-v3", "LunarLanderContinuous-v3", "BipedalWalker-v3",
+             "HalfCheetah-v5", "Hopper-v5", "Walker2d-v5", "Ant-v5", "Reacher-v5"]
+    assert set(named) <= set(ids)
+    assert others == []
 
 
 def test_genomes_of_one_generation_see_identical_first_observations():

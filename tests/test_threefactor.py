@@ -5,10 +5,9 @@ import pytest
 
 from envs import EvalSettings, Evaluator, PlasticNetwork, env_info
 from envs.threefactor import RETURN_CLIP, noise_block
-from genome import GenomeSpec, decode_genome, encode_genome, graft_rules, initial_vector
+from genome import GenomeSpec, initial_vector
 from genome.layout import batch_rules, rule_slice
 from genome.rules import THREEFACTOR
-from island.migration import GRAFTED, admit
 
 
 def _rule(**values) -> np.ndarray:
@@ -135,21 +134,6 @@ def test_initial_rule_of_the_family_learns_cartpole_within_twenty_episodes():
         returns = ev.episode_returns(np.stack([start, frozen]), seeds)
     assert returns[0, :, -5:].mean() > 2 * returns[0, :, 0].mean()
     assert returns[0, :, -5:].mean() > 1.5 * returns[1, :, -5:].mean()
-
-
-def test_rule_of_one_width_runs_and_grafts_onto_another():
-    narrow = GenomeSpec("rules", (8, 16, 4), "threefactor")
-    wide = GenomeSpec("weights+rules", (4, 64, 32, 2), "threefactor")
-    rule = initial_vector(narrow) + 0.3
-    spec, x, meta = decode_genome(encode_genome(narrow, rule, {"env": "LunarLander-v3"}))
-    assert spec == narrow and np.array_equal(x, rule) and meta["env"] == "LunarLander-v3"
-    target = initial_vector(wide)
-    grafted = graft_rules(wide, target, narrow, rule)
-    np.testing.assert_array_equal(grafted[rule_slice(wide)][-24:], rule)  # last two layers
-    admission = admit(wide, target, narrow, rule, 5.0)
-    assert admission.outcome == GRAFTED
-    with Evaluator(EvalSettings("CartPole-v1", wide), workers=0) as ev:
-        assert np.isfinite(ev.evaluate(admission.x[None, :], [[1, 2]]).fitness).all()
 
 
 @pytest.mark.parametrize("how, expected", [("mean", 2.5), ("last_half", 3.5),
