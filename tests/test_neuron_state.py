@@ -6,7 +6,7 @@ import pytest
 from envs import EvalSettings, Evaluator, PlasticNetwork, env_info
 from envs.learned import DELTA_STEP
 from envs.threefactor import RETURN_CLIP, gaussian, noise_block
-from genome import GenomeSpec, decode_genome, encode_genome, graft_rules, initial_vector
+from genome import GenomeSpec, initial_vector
 from genome.layout import batch_rules, batch_weights, rule_slice
 from genome.rules import (
     EXPLORE_FAMILIES,
@@ -17,7 +17,6 @@ from genome.rules import (
     neuron_state_size,
 )
 from genome.spec import SpecError
-from island.migration import GRAFTED, admit
 
 FAMILY = NEURON_STATE_FAMILIES[4]
 
@@ -208,22 +207,6 @@ def test_hand_set_neuron_rule_moves_its_weights_in_a_lifetime_and_with_its_read_
     still, remembered_off = _lifetime(np.array(list(off.values())))
     assert moved > 0.1 and remembered > 0.1
     assert still < 1e-4 and remembered_off > 0.1  # decay at its floor, 1e-8 a step
-
-
-def test_neuron_state_rule_of_one_width_round_trips_runs_and_grafts_onto_another():
-    narrow = GenomeSpec("rules", (8, 16, 4), FAMILY.name)
-    wide = GenomeSpec("weights+rules", (4, 64, 32, 2), FAMILY.name)
-    assert narrow.n_rule_params == 2 * FAMILY.n_params
-    rule = initial_vector(narrow) + 0.3
-    spec, x, meta = decode_genome(encode_genome(narrow, rule, {"env": "LunarLander-v3"}))
-    assert spec == narrow and np.array_equal(x, rule) and meta["env"] == "LunarLander-v3"
-    target = initial_vector(wide)
-    grafted = graft_rules(wide, target, narrow, rule)
-    np.testing.assert_array_equal(grafted[rule_slice(wide)][-2 * FAMILY.n_params:], rule)
-    admission = admit(wide, target, narrow, rule, 5.0)
-    assert admission.outcome == GRAFTED
-    with Evaluator(EvalSettings("CartPole-v1", wide), workers=0) as ev:
-        assert np.isfinite(ev.evaluate(admission.x[None, :], [[1, 2]]).fitness).all()
 
 
 def test_neuron_state_parameters_do_not_grow_with_width_and_stay_within_the_limit():
