@@ -12,7 +12,9 @@ with each episode, and the update itself:
   (and `perturbation`, whose rules the network lays out as `learned`'s);
 - `Recurrent`: `learned`'s noise and perturbations, a gated recurrent cell per synapse
   (whose state may scale the perturbations: the `-explore` families; whose episodes may
-  play mirrored pairs of perturbations: the `-antithetic` families).
+  play mirrored pairs of perturbations: the `-antithetic` families);
+- `NeuronState`: `recurrent-explore`'s perturbations, a gated recurrent cell per neuron
+  whose states both neurons of a synapse read (`neuron-state`).
 
 Every method takes the current rows (`RowArrays` with `params`, `rules`, `state`,
 `episode_seeds`, `reward_mean`, `reward_var`) and the step's activations, so a class
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs import learned, recurrent, threefactor
+from envs import learned, neuron_state, recurrent, threefactor
 from envs.kernels import FAMILY_CODES, forward, layer_table, learn
 from envs.rows import RowArrays
 from envs.threefactor import forward_noisy
@@ -37,6 +39,7 @@ from genome.rules import (
     THREEFACTOR,
     antithetic,
     explores,
+    neuron_state_size,
     recurrent_state,
 )
 from genome.spec import GenomeSpec
@@ -182,6 +185,41 @@ class Recurrent(ThreeFactor):
                                   REWARD_CLIP, w_max, self.n_s)
 
 
+class NeuronState(ThreeFactor):
+    """`neuron-state`: a state per neuron that lives for the lifetime, a perturbation per
+    episode gated by the states of each synapse's two neurons."""
+
+    def __init__(self, spec: GenomeSpec):
+        super().__init__(spec)
+        self.n_s = neuron_state_size(spec.family)
+        self.n_units = sum(spec.layer_sizes)
+
+    @property
+    def state_size(self) -> int:
+        return neuron_state.state_size(self.spec.n_weights, self.spec.n_layers, self.n_units,
+                                       self.n_s)
+
+    @property
+    def trace_size(self) -> int:
+        return 0  # the neurons' states carry over from episode to episode
+
+    def begin_episode(self, rows: RowArrays) -> None:
+        neuron_state.draw_perturbations(rows["state"], self.spec.n_weights, self.layers,
+                                        rows["rules"], rows["episode_seeds"], self.n_s,
+                                        self.n_units)
+
+    def delta(self, rows: RowArrays) -> np.ndarray:
+        return rows["state"][neuron_state.delta_slice(self.spec.n_weights, self.n_units,
+                                                      self.n_s)]
+
+    def learn(self, rows: RowArrays, acts: np.ndarray, clean: np.ndarray, reward: np.ndarray,
+              active: np.ndarray, done: np.ndarray, terminal: np.ndarray, w_max: float) -> None:
+        neuron_state.learn_neuron_state(rows["params"], self.layers, acts, clean, rows["rules"],
+                                        rows["state"], reward, active, done, terminal,
+                                        rows["reward_mean"], rows["reward_var"], REWARD_ALPHA,
+                                        REWARD_CLIP, w_max, self.n_s, self.n_units)
+
+
 def kernels_for(spec: GenomeSpec) -> Fixed:
     """The kernels of a genome spec's rule (none for a `weights` genome)."""
     if not spec.kind.has_rules:
@@ -192,6 +230,8 @@ def kernels_for(spec: GenomeSpec) -> Fixed:
     if family in {f.name for fs in (RECURRENT_FAMILIES, EXPLORE_FAMILIES, ANTITHETIC_FAMILIES)
                   for f in fs.values()}:
         return Recurrent(spec)
+    if neuron_state_size(spec.family) is not None:
+        return NeuronState(spec)
     if family == THREEFACTOR.name:
         return ThreeFactor(spec)
     return Plain(spec)

@@ -3,7 +3,8 @@ of its cells' state (`v`, `u`) at zero, on the same held-out lifetimes; a
 `recurrent-explore` rule also with its perturbation gate at 1 (p and p_bias 0: its
 exploration no longer read from its state); a `recurrent-explore-antithetic` rule also
 with its pairing off (the same parameters run as `recurrent-explore`: every episode draws
-its own perturbation).
+its own perturbation); a `neuron-state` rule with its neurons' read-out into the weights
+(`v`, `w`) at zero and with its perturbation gate at 1 (`p` 0).
 
     .venv/bin/python experiments/memory_ablation.py GENOME [--held-out-start N] [--episodes L]
 
@@ -23,7 +24,13 @@ import numpy as np
 
 from envs import Evaluator
 from genome.layout import rule_slice
-from genome.rules import EXPLORE_FAMILIES, antithetic, explores, recurrent_state
+from genome.rules import (
+    EXPLORE_FAMILIES,
+    antithetic,
+    explores,
+    neuron_state_size,
+    recurrent_state,
+)
 from genome.spec import GenomeSpec
 from island.lab.genome_file import GenomeFile
 from island.lab.rule_study import score_held_out
@@ -47,12 +54,14 @@ def main() -> int:
     args = parser.parse_args()
     saved = GenomeFile.read(args.genome)
     spec, x, settings = saved.scored_in()
-    if not spec.rule_family.startswith("recurrent"):
+    neurons = neuron_state_size(spec.family) is not None
+    if not (spec.rule_family.startswith("recurrent") or neurons):
         print(f"memory_ablation: {args.genome} is a {spec.rule_family} rule, not a recurrent one",
               file=sys.stderr)
         return 2
-    rows = [("evolved", x), ("memory read-out off", _zeroed(spec, x, ("v.", "u.")))]
-    if explores(spec.family):
+    read_out = ("v.", "w.") if neurons else ("v.", "u.")
+    rows = [("evolved", x), ("memory read-out off", _zeroed(spec, x, read_out))]
+    if neurons or explores(spec.family):
         rows.append(("exploration gate 1", _zeroed(spec, x, ("p.",))))
     runs = [(settings, rows)]
     if antithetic(spec.family):  # the same parameters, every episode its own draw

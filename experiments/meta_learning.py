@@ -2,7 +2,7 @@
 
 For each environment: one `island-node` evolves a `rules` genome of a rule
 family (`--family`: `threefactor`, `learned`, `perturbation`, `recurrent`,
-`recurrent-explore` or `recurrent-explore-antithetic`; a linear network unless
+`recurrent-explore`, `recurrent-explore-antithetic` or `neuron-state`; a linear network unless
 `--hidden`, random initial weights every lifetime),
 then `island-eval --json --compare 5` scores its champion on 100 held-out
 lifetimes against 5 random rules, the same rule with learning off (decay, noise
@@ -183,7 +183,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--family", default="threefactor",
                         choices=["threefactor", "learned", "perturbation", "recurrent",
-                                 "recurrent-explore", "recurrent-explore-antithetic"])
+                                 "recurrent-explore", "recurrent-explore-antithetic",
+                                 "neuron-state"])
     parser.add_argument("--max-evals", type=int, help="episode budget instead of the recipe's")
     parser.add_argument("--max-time", type=float, help="wall-clock budget of each run, seconds")
     parser.add_argument("--final-episodes", type=int,

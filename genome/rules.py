@@ -201,6 +201,38 @@ recurrent-explore-antithetic (and recurrent2-explore-antithetic ...)
     return-weighted steps R_{2j} delta - R_{2j+1} delta of a perturb-and-keep rule carry
     (R+ - R-) delta, whose variance is about half that of one-sided sampling
     against a baseline (Sehnke et al. 2010, section 2.3).
+neuron-state (state 4; neuron-state2 ... neuron-state8: `evaluation.rule_state`)
+    Every neuron keeps a small recurrent state h (S numbers, 2 to 8) for its whole lifetime,
+    updated every step by a gated cell (a GRU without reset gate) from its own activity and
+    the reward and episode signals; the cell is shared by the neurons a layer feeds. Each
+    synapse's change is read out of its two neurons' states (SFNN, Pedersen et al. 2024: a
+    GRU per neuron and per synapse, parameters shared within a type). Noise, baselines
+    and per-episode perturbations are `recurrent`'s; the perturbation of a synapse is gated
+    by its neurons' states. For a synapse i -> o of layer l (h_in: the states of layer l's
+    inputs, zero for the observations, which have no cell)::
+
+        x_o     = (a_o, a_o - clean_o, s_t - s_bar_l, R, 1 [terminal step], 1 [last step])
+        z       = sigmoid(Az_l x_o + Bz_l h_o + bz_l),  h_o <- (1 - z) h_o + z tanh(Ac_l x_o
+                  + Bc_l h_o + bc_l)                                   every step, every neuron
+        y       = (pre, post, (post - clean) pre, W / w_max, delta, R delta, 1)  per synapse
+        dW      = eta_l sum_f (q_f + v_f . h_o + w_f . h_i) y_f - decay_l W
+        delta   = jitter_l anneal_l^k 2 sigmoid(p_post . h_o + p_pre . h_i + p_bias) zeta
+
+    with R = (R - R_bar_l) / R_dev_l at an episode's end, else 0 (as in `recurrent`), and
+    the neurons' states taken after this step's update. A neuron's state can hold what a
+    lifetime has shown it (how its episodes ended, whether its noise paid), and every
+    synapse into or out of it reads that: how far to explore, how much a return counts,
+    a Hebbian term switched on by the state. The read-out of R delta acts once per episode
+    (units of 1); the others every step (units of 0.01).
+
+    Parameters per layer: 14 + 30 S + 2 S^2 whatever the widths (166 at S = 4, 382 at
+    S = 8): eta, decay, noise, baseline, jitter, anneal as in `recurrent`, the cell
+    Az, Bz, bz, Ac, Bc, bc, the read-out q, v, w, the gate p_post, p_pre, p_bias. The start
+    is `recurrent-explore`'s, moved to the neurons (where it was already the same for every
+    synapse): weight perturbation (q.return_delta 1), and unit h1 of every neuron
+    remembering how episodes ended (its gate opens at an episode's end, where it takes
+    tanh(3 end - 6 terminal)), read by the perturbation gate (p.post.h1 = -4); a lifetime
+    of this start equals `recurrent-explore`'s start's.
 """
 
 from __future__ import annotations
@@ -537,6 +569,75 @@ def antithetic(family: RuleFamily) -> bool:
     """Whether a recurrent family plays its perturbations in mirrored pairs of episodes."""
     return family.name.endswith(ANTITHETIC)
 
+
+NEURON_STATE = "neuron-state"  # the family whose state lives in neurons, not synapses
+NEURON_FEATURES = ("act", "noise", "step", "return", "terminal", "end")  # what a neuron's cell sees
+NEURON_AT_LAYER = ("step", "return", "terminal", "end")  # one per layer and row: in the biases
+SYNAPSE_FEATURES = ("pre", "post", "noise_pre", "weight", "delta", "return_delta", "bias")
+
+
+def neuron_state_name(state: int) -> str:
+    """The family name of a neuron-state rule with `state` numbers per neuron."""
+    return NEURON_STATE if state == RECURRENT_STATE else f"{NEURON_STATE}{state}"
+
+
+def _neuron_state_params(state: int) -> tuple[RuleParam, ...]:
+    """recurrent's scalars, then the neurons' cell Az, Bz, bz, Ac, Bc, bc, the synapses'
+    read-out q, v (post state), w (pre state), and the perturbation gate p_post, p_pre,
+    p_bias (see the module docstring)."""
+    scalars = _recurrent_params(state)[: len(RECURRENT_SCALARS)]
+    units = [f"h{k}" for k in range(state)]
+    names: list[str] = []
+    for gate in ("z", "c"):
+        names += [f"{gate}.{h}.{x}" for h in units for x in NEURON_FEATURES]
+        names += [f"{gate}.{h}.{g}" for h in units for g in units]
+        names += [f"{gate}.{h}.bias" for h in units]
+    names += [f"q.{f}" for f in SYNAPSE_FEATURES]
+    names += [f"v.{f}.{h}" for f in SYNAPSE_FEATURES for h in units]
+    names += [f"w.{f}.{h}" for f in SYNAPSE_FEATURES for h in units]
+    # recurrent-explore's start, its success unit h1 now a neuron's (see the module docstring)
+    initial = ({f"z.{h}.bias": -2.0 for h in units} | {"q.return_delta": 1.0}
+               | {"z.h1.bias": -10.0, "z.h1.end": 10.0, "c.h1.end": 3.0,
+                  "c.h1.terminal": -6.0})
+    # Terms that act every step, at rate eta for hundreds of steps, in small units (as in
+    # recurrent's read-out); R delta acts once per episode.
+    per_step = {f for f in SYNAPSE_FEATURES if f != "return_delta"}
+    unit = {n: 0.01 for n in names if n.split(".")[0] in "qvw" and n.split(".")[1] in per_step}
+    weights = tuple(RuleParam(n, LINEAR, initial.get(n, 0.0), -10.0, 10.0,
+                              f"weight {n} of the neurons' cell or the synapses' read-out",
+                              unit.get(n, 1.0)) for n in names)
+    gate = tuple(RuleParam(f"p.{side}.{h}", LINEAR,
+                           -4.0 if (side, h) == ("post", "h1") else 0.0, -10.0, 10.0,
+                           f"weight of the {side}synaptic neuron's state {h} in the "
+                           "perturbation gate", 3.0)
+                 for side in ("post", "pre") for h in units)
+    return scalars + weights + gate + (
+        RuleParam("p.bias", LINEAR, 0.0, -10.0, 10.0, "bias of the perturbation gate"),)
+
+
+def neuron_state_family(state: int) -> RuleFamily:
+    """The neuron-state family with `state` numbers per neuron (see the module docstring)."""
+    return RuleFamily(
+        name=neuron_state_name(state),
+        params=_neuron_state_params(state),
+        initial_with_weights={"eta": 0.01},
+        doc=(f"A gated recurrent cell of {state} numbers in every neuron, shared by the neurons "
+             "a layer feeds (SFNN): h = (1 - z) h + z tanh(Ac x + Bc h + bc), x = (act, noise, "
+             "step, R, terminal, end); dW = eta sum_f (q_f + v_f . h_post + w_f . h_pre) y_f "
+             "- decay W, y = (pre, post, noise pre, W, delta, R delta, 1); each episode's "
+             "perturbation scaled by 2 sigmoid(p_post . h_post + p_pre . h_pre + p_bias)"),
+    )
+
+
+NEURON_STATE_FAMILIES = {state: neuron_state_family(state) for state in RECURRENT_STATES}
+
+
+def neuron_state_size(family: RuleFamily) -> int | None:
+    """Numbers of state per neuron of a neuron-state family; None for any other family."""
+    sizes = [s for s, f in NEURON_STATE_FAMILIES.items() if f.name == family.name]
+    return sizes[0] if sizes else None
+
+
 def restricted(base: RuleFamily, name: str, evolved: tuple[str, ...], doc: str) -> RuleFamily:
     """`base` with only the parameters `evolved` searched; the rest stay at their initial values."""
     return RuleFamily(
@@ -571,7 +672,7 @@ THREEFACTOR_ABCD = RuleFamily(
 FAMILIES: dict[str, RuleFamily] = {
     f.name: f for f in (HEBBIAN, OJA, THREEFACTOR, THREEFACTOR_ABCD, LEARNED, PERTURBATION,
                        *RECURRENT_FAMILIES.values(), *EXPLORE_FAMILIES.values(),
-                       *ANTITHETIC_FAMILIES.values())
+                       *ANTITHETIC_FAMILIES.values(), *NEURON_STATE_FAMILIES.values())
 }
 
 

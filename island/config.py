@@ -36,7 +36,7 @@ class EvaluationConfig:
     rule_family: str = option("hebbian", "learning rule: hebbian | oja | threefactor | "
                               "threefactor-abcd | learned | perturbation | ...")
     rule_state: int = option(4, "numbers of recurrent state per synapse (2-8), for "
-                             "rule_family recurrent")
+                             "rule_family recurrent; per neuron, for neuron-state")
     hidden: list[int] | None = option(None, "hidden layer widths, e.g. 16,16; unset: sized "
                                       "from the environment (island/sizing.py)")
     episodes: int | None = option(None, "lifetimes per evaluation (fresh seeds); unset: sized "
@@ -82,11 +82,15 @@ class EvaluationConfig:
 
     @property
     def spec_family(self) -> str:
-        """The genome's rule family: `rule_family`, sized by `rule_state` if it is recurrent."""
-        from genome.rules import recurrent_name
+        """The genome's rule family: `rule_family`, sized by `rule_state` if it is recurrent
+        or neuron-state."""
+        from genome.rules import NEURON_STATE, neuron_state_name, recurrent_name
 
-        return recurrent_name(self.rule_state) if self.rule_family == "recurrent" \
-            else self.rule_family
+        if self.rule_family == "recurrent":
+            return recurrent_name(self.rule_state)
+        if self.rule_family == NEURON_STATE:
+            return neuron_state_name(self.rule_state)
+        return self.rule_family
 
 
 @dataclass
