@@ -7,7 +7,7 @@ from envs import EvalSettings, Evaluator, PlasticNetwork, env_info
 from envs.learned import DELTA_STEP
 from envs.threefactor import RETURN_CLIP, gaussian, noise_block
 from genome import GenomeSpec, initial_vector
-from genome.layout import batch_rules, batch_weights, rule_slice
+from genome.layout import batch_rules, batch_weights
 from genome.rules import (
     ANTITHETIC_FAMILIES,
     EXPLORE_FAMILIES,
@@ -21,6 +21,7 @@ from genome.rules import (
     recurrent_state,
 )
 from genome.spec import SpecError
+from tests import scripted_lifetime
 
 
 def _rule(**values) -> np.ndarray:
@@ -126,28 +127,10 @@ def _reference(spec, x, episodes, w_max=5.0):
     (RECURRENT_STATE, EXPLORE_FAMILIES), (2, EXPLORE_FAMILIES),
     (RECURRENT_STATE, ANTITHETIC_FAMILIES), (2, ANTITHETIC_FAMILIES)])
 def test_compiled_recurrent_rule_follows_its_equations(state, families):
-    info = env_info("LunarLander-v3")
-    family = families[state]
-    spec = GenomeSpec("weights+rules", (8, 6, 4) if state == 8 else (8, 6, 5, 4), family.name)
-    x = initial_vector(spec) + 0.5 * np.random.default_rng(4).standard_normal(spec.dim)
-    rules = x[rule_slice(spec)].reshape(spec.n_layers, -1)
-    rules[:, family.index("eta")] = -1.0  # eta 0.1: large enough to matter
-    for name in ("noise", "jitter", "anneal"):
-        rules[:, family.index(name)] = -0.5
-    rng = np.random.default_rng(8)
-    episodes = [(seed, rng.standard_normal((n, 8)), 3 * rng.standard_normal(n), terminal)
-                for seed, n, terminal in [(17, 12, False), (99, 7, True), (5, 9, True),
-                                          (41, 6, False)]]
-    net = PlasticNetwork(spec, info, x)
-    net.reset(np.array([0]))
-    for seed, observations, rewards, terminal in episodes:
-        net.begin_episode(np.array([seed]))
-        for t, (obs, reward) in enumerate(zip(observations, rewards, strict=True)):
-            net.act(obs[None, :])
-            done = np.array([t == len(rewards) - 1])
-            net.learn(np.array([reward]), np.ones(1, bool), done, done & terminal)
+    spec, x, episodes, net = scripted_lifetime.play(
+        families[state], (8, 6, 4) if state == 8 else (8, 6, 5, 4))
     expected, states = _reference(spec, x, episodes)
-    assert not np.allclose(expected[0], PlasticNetwork(spec, info, x).W[0][0])  # it did learn
+    assert not np.allclose(expected[0], PlasticNetwork(spec, net.info, x).W[0][0])  # it learned
     assert np.abs(states[0]).max() > 0.05  # and its cells did remember something
     for W, W_ref in zip(net.W, expected, strict=True):
         # the forward pass's tanh is float32-precise (envs/kernels.py)
