@@ -1,9 +1,9 @@
 """A short lifetime with scripted observations and rewards, played by the compiled network.
 
-The recurrent and neuron-state kernels are each checked against a plain numpy
-transcription of their equations on the same lifetime: four episodes of 6-12 steps, two of
-them ending in a terminal state, with a genome whose learning rate and noise are large
-enough to matter.
+The learned, recurrent and neuron-state kernels are each checked against a plain numpy
+transcription of their equations on the same lifetime: up to four episodes of 6-12 steps,
+two of them ending in a terminal state, with a genome whose learning rate and noise are
+large enough to matter.
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ from genome.rules import RuleFamily
 Episode = tuple[int, np.ndarray, np.ndarray, bool]  # seed, observations, rewards, terminal
 
 
-def play(family: RuleFamily, layers: tuple[int, ...],
+def play(family: RuleFamily, layers: tuple[int, ...], episodes: int = 4,
          ) -> tuple[GenomeSpec, np.ndarray, list[Episode], PlasticNetwork]:
-    """The spec, the genome, the episodes, and the network after it has lived them."""
+    """The spec, the genome, the first `episodes` episodes, and the network after it has
+    lived them."""
     info = env_info("LunarLander-v3")
     spec = GenomeSpec("weights+rules", layers, family.name)
     x = initial_vector(spec) + 0.5 * np.random.default_rng(4).standard_normal(spec.dim)
@@ -29,15 +30,15 @@ def play(family: RuleFamily, layers: tuple[int, ...],
     for name in ("noise", "jitter", "anneal"):
         rules[:, family.index(name)] = -0.5
     rng = np.random.default_rng(8)
-    episodes = [(seed, rng.standard_normal((n, 8)), 3 * rng.standard_normal(n), terminal)
-                for seed, n, terminal in [(17, 12, False), (99, 7, True), (5, 9, True),
-                                          (41, 6, False)]]
+    lived = [(seed, rng.standard_normal((n, 8)), 3 * rng.standard_normal(n), terminal)
+             for seed, n, terminal in [(17, 12, False), (99, 7, True), (5, 9, True),
+                                       (41, 6, False)][:episodes]]
     net = PlasticNetwork(spec, info, x)
     net.reset(np.array([0]))
-    for seed, observations, rewards, terminal in episodes:
+    for seed, observations, rewards, terminal in lived:
         net.begin_episode(np.array([seed]))
         for t, (obs, reward) in enumerate(zip(observations, rewards, strict=True)):
             net.act(obs[None, :])
             done = np.array([t == len(rewards) - 1])
             net.learn(np.array([reward]), np.ones(1, bool), done, done & terminal)
-    return spec, x, episodes, net
+    return spec, x, lived, net

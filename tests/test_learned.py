@@ -4,12 +4,13 @@ import re
 
 import numpy as np
 
-from envs import EvalSettings, Evaluator, PlasticNetwork, env_info
+from envs import EvalSettings, Evaluator, PlasticNetwork
 from envs.learned import DELTA_STEP
 from envs.threefactor import RETURN_CLIP, gaussian, noise_block
 from genome import GenomeSpec, initial_vector
-from genome.layout import batch_rules, batch_weights, rule_slice
+from genome.layout import batch_rules, batch_weights
 from genome.rules import LEARNED, LEARNED_FEATURES, LEARNED_HIDDEN, LEARNED_MODULATORS
+from tests import scripted_lifetime
 
 
 def _rule(**values) -> np.ndarray:
@@ -94,27 +95,9 @@ def _reference(spec, x, episodes, w_max=5.0):
 
 
 def test_compiled_learned_rule_follows_its_equations():
-    info = env_info("LunarLander-v3")
-    spec = GenomeSpec("weights+rules", (8, 6, 5, 4), "learned")
-    x = initial_vector(spec) + 0.5 * np.random.default_rng(4).standard_normal(spec.dim)
-    rules = x[rule_slice(spec)].reshape(3, -1)
-    rules[:, LEARNED.index("eta")] = -1.0  # eta 0.1: large enough to matter
-    rules[:, LEARNED.index("noise")] = -0.5
-    rules[:, LEARNED.index("jitter")] = -0.5
-    rules[:, LEARNED.index("anneal")] = -0.5
-    rng = np.random.default_rng(8)
-    episodes = [(seed, rng.standard_normal((n, 8)), 3 * rng.standard_normal(n), terminal)
-                for seed, n, terminal in [(17, 12, False), (99, 7, True), (5, 9, True)]]
-    net = PlasticNetwork(spec, info, x)
-    net.reset(np.array([0]))
-    for seed, observations, rewards, terminal in episodes:
-        net.begin_episode(np.array([seed]))
-        for t, (obs, reward) in enumerate(zip(observations, rewards, strict=True)):
-            net.act(obs[None, :])
-            done = np.array([t == len(rewards) - 1])
-            net.learn(np.array([reward]), np.ones(1, bool), done, done & terminal)
+    spec, x, episodes, net = scripted_lifetime.play(LEARNED, (8, 6, 5, 4), episodes=3)
     expected = _reference(spec, x, episodes)
-    assert not np.allclose(expected[0], PlasticNetwork(spec, info, x).W[0][0])  # it did learn
+    assert not np.allclose(expected[0], PlasticNetwork(spec, net.info, x).W[0][0])  # it learned
     for W, W_ref in zip(net.W, expected, strict=True):
         # tanh is float32-precise (envs/kernels.py)
         np.testing.assert_allclose(W[0], W_ref, rtol=1e-5, atol=1e-7)
