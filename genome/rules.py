@@ -473,6 +473,17 @@ def recurrent_name(state: int, explore: bool = False) -> str:
     return base + EXPLORE if explore else base
 
 
+def _cell_names(units: list[str], features: tuple[str, ...]) -> list[str]:
+    """A gated cell's parameter names, its update gate z then its candidate c: each state
+    unit's weight on every input feature, on every unit, and its bias."""
+    names: list[str] = []
+    for gate in ("z", "c"):
+        names += [f"{gate}.{h}.{x}" for h in units for x in features]
+        names += [f"{gate}.{h}.{g}" for h in units for g in units]
+        names += [f"{gate}.{h}.bias" for h in units]
+    return names
+
+
 def _recurrent_params(state: int, explore: bool = False) -> tuple[RuleParam, ...]:
     """learned's scalars, then Az, Bz, bz, Ac, Bc, bc (cell), v, u, q, o (read-out), and with
     `explore` the gate of the perturbations, p and p_bias."""
@@ -480,11 +491,7 @@ def _recurrent_params(state: int, explore: bool = False) -> tuple[RuleParam, ...
                     if p.name in RECURRENT_SCALARS)
     assert tuple(p.name for p in scalars) == RECURRENT_SCALARS
     units = [f"h{k}" for k in range(state)]
-    names: list[str] = []
-    for gate in ("z", "c"):
-        names += [f"{gate}.{h}.{x}" for h in units for x in RECURRENT_FEATURES]
-        names += [f"{gate}.{h}.{g}" for h in units for g in units]
-        names += [f"{gate}.{h}.bias" for h in units]
+    names = _cell_names(units, RECURRENT_FEATURES)
     names += [f"v.{h}" for h in units] + [f"u.{h}" for h in units]
     names += [f"q.{x}" for x in RECURRENT_FEATURES] + ["o"]
     initial = {"q.return_delta": 1.0} | {f"z.{h}.bias": -2.0 for h in units}
@@ -587,11 +594,7 @@ def _neuron_state_params(state: int) -> tuple[RuleParam, ...]:
     p_bias (see the module docstring)."""
     scalars = _recurrent_params(state)[: len(RECURRENT_SCALARS)]
     units = [f"h{k}" for k in range(state)]
-    names: list[str] = []
-    for gate in ("z", "c"):
-        names += [f"{gate}.{h}.{x}" for h in units for x in NEURON_FEATURES]
-        names += [f"{gate}.{h}.{g}" for h in units for g in units]
-        names += [f"{gate}.{h}.bias" for h in units]
+    names = _cell_names(units, NEURON_FEATURES)
     names += [f"q.{f}" for f in SYNAPSE_FEATURES]
     names += [f"v.{f}.{h}" for f in SYNAPSE_FEATURES for h in units]
     names += [f"w.{f}.{h}" for f in SYNAPSE_FEATURES for h in units]
