@@ -108,9 +108,6 @@ class EvolutionConfig:
     early_level: float | None = option(None, "share of the way from random to the target a "
                                        "champion round must score for `early_popsize` to "
                                        "give way (1: the end game); unset: rescue_level")
-    early_validate_every: int | None = option(None, "generations between champion rounds "
-                                              "while the early population runs; unset: "
-                                              "validate_every")
     sigma: float | None = option(None, "initial step size; unset: sized from the environment")
     seed: int = option(-1, "the island's random seed; -1: derived from the node id")
     sep_above: int = option(2000, "diagonal (sep-)CMA-ES above this genome dimension")
@@ -357,8 +354,6 @@ def validate(config: NodeConfig) -> None:
         (evo.popsize == 0 or evo.popsize >= 4, "evolution.popsize", "must be 0 or at least 4"),
         (evo.early_popsize is None or evo.early_popsize == 0 or evo.early_popsize >= 4,
          "evolution.early_popsize", "must be 0 (off) or at least 4"),
-        (evo.early_validate_every is None or evo.early_validate_every >= 1,
-         "evolution.early_validate_every", "must be at least 1"),
         (evo.sigma is None or evo.sigma > 0, "evolution.sigma", "must be positive"),
         (evo.stagnation >= 1, "evolution.stagnation", "must be at least 1"),
         (0 < evo.mean_rate <= 1, "evolution.mean_rate", "must be a share in (0, 1]"),

@@ -114,7 +114,7 @@ class Generations:
         generation = self.island.generation
         top = int(np.argmax(fitness))
         self.champion.observe(population.X[top], float(fitness[top]))
-        if self.validation.due(generation, early=self._early()):
+        if self.validation.due(generation):
             self.validation.round(self.island.mean, generation)
             if floored and not self._floored():
                 self.event("floor_lifted", generation=generation,
@@ -160,17 +160,12 @@ class Generations:
         never stuck on LunarLander's crash plateau but costs more a generation
         (benchmarks/lunar-search-2026-12-07b/)."""
         evo = self.config.evolution
-        if not self._early():
+        early = evo.early_popsize or evo.popsize
+        if early == evo.popsize or self.island.restarts or self.island.popsize != early:
             return False
         level = evo.early_level if evo.early_level is not None else evo.rescue_level
         level = 1.0 if level is None else level
         return self.stop.target is not None and self.champion.best_round >= self._rescue_bar(level)
-
-    def _early(self) -> bool:
-        """Whether the island still runs its first strategy at an early population."""
-        evo = self.config.evolution
-        early = evo.early_popsize or evo.popsize
-        return early != evo.popsize and not self.island.restarts and self.island.popsize == early
 
     def _rescue_bar(self, level: float) -> float:
         """`level` of the way from a random policy's return to the stop target (on several

@@ -37,7 +37,6 @@ class Validation:
                  score: Scorer, lifetime_scores: Scorer, seeds: Callable[[int], np.ndarray],
                  event: Callable[..., None]):
         self.evaluation, self.stop, self.champion = config.evaluation, stop, champion
-        self.early_every = config.evolution.early_validate_every
         self._score, self._lifetime_scores, self._seeds = score, lifetime_scores, seeds
         self.event = event
         self.lost_worker: str | None = None  # a worker died in a round or a confirmation
@@ -84,13 +83,8 @@ class Validation:
             return None
         return Elite(self.champion.x, self.champion.score, self.champion.generation)
 
-    def due(self, generation: int, early: bool = False) -> bool:
-        """Whether a champion round follows `generation`; `early`: the early population runs,
-        whose rounds decide when it gives way (`early_validate_every`)."""
-        every = self.evaluation.validate_every
-        if early and self.early_every is not None:
-            every = self.early_every
-        return self.enabled and generation % every == 0
+    def due(self, generation: int) -> bool:
+        return self.enabled and generation % self.evaluation.validate_every == 0
 
     def round(self, mean: np.ndarray, generation: int) -> None:
         """A champion round after `generation`, then the end game and confirmation if due."""
