@@ -11,6 +11,7 @@ from genome.layout import batch_rules, batch_weights
 from genome.rules import (
     ANTITHETIC_FAMILIES,
     EXPLORE_FAMILIES,
+    FAMILIES,
     MAX_RULE_PARAMS,
     RECURRENT,
     RECURRENT_FAMILIES,
@@ -265,15 +266,34 @@ def test_a_state_size_or_hidden_width_out_of_range_stops_the_node_in_one_line(tm
     assert len(result.stderr.strip().splitlines()) == 1 and flag in result.stderr
 
 
-def test_rule_state_picks_the_recurrent_family_of_that_size():
+@pytest.mark.parametrize("family, sized", [
+    ("recurrent", "recurrent6"),
+    ("recurrent-explore", "recurrent6-explore"),
+    ("recurrent-explore-antithetic", "recurrent6-explore-antithetic"),
+])
+def test_rule_state_picks_the_recurrent_family_of_that_size(family, sized):
     from island.config import config_from_mapping
     from island.environments import TrainingEnvs
 
-    config = config_from_mapping({"evaluation": {"kind": "rules", "rule_family": "recurrent",
+    config = config_from_mapping({"evaluation": {"kind": "rules", "rule_family": family,
                                                  "rule_state": 6, "hidden": [8]}})
     (settings,) = TrainingEnvs.from_config(config.evaluation).settings
-    assert settings.spec.rule_family == "recurrent6"
-    assert settings.spec.n_rule_params == 2 * RECURRENT_FAMILIES[6].n_params
+    assert settings.spec.rule_family == sized
+    assert settings.spec.n_rule_params == 2 * FAMILIES[sized].n_params
+
+
+@pytest.mark.parametrize("family", ["hebbian", "learned", "recurrent6"])
+def test_a_rule_state_for_a_family_it_cannot_size_stops_the_node_in_one_line(tmp_path, family):
+    """It used to be ignored: `--rule-family recurrent-explore --rule-state 8` ran state 4
+    while config.toml recorded 8."""
+    from tests.conftest import run_cli
+
+    result = run_cli("island-node", "--env", "CartPole-v1", "--kind", "rules", "--rule-family",
+                     family, "--rule-state", "6", "--run-dir", str(tmp_path / "run"))
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "--rule-state" in line and family in line
+    assert not (tmp_path / "run").exists()
 
 
 def _lifetime_from_twin_units(rule: np.ndarray) -> list[np.ndarray]:
