@@ -104,13 +104,12 @@ def first_champion_at(log: list[GenerationRecord], events: list[AnyEvent],
 
 def confirm_evaluations(events: list[AnyEvent]) -> int:
     """Lifetimes spent in confirmations: each event is one batch, the growth of its pool.
-    A pool that does not grow is a new one (a new champion, or a runner-up's trial), whose
-    first batch is never larger than an earlier pool."""
-    spent, pools = 0, {}
+    A pool that does not grow is a new champion's, whose first batch is never larger than
+    an earlier pool."""
+    spent, pool = 0, 0
     for event in of_kind(events, Confirmation):
-        before = pools.get(event.candidate, 0)
-        spent += event.lifetimes - before if event.lifetimes > before else event.lifetimes
-        pools[event.candidate] = event.lifetimes
+        spent += event.lifetimes - pool if event.lifetimes > pool else event.lifetimes
+        pool = event.lifetimes
     return spent
 
 

@@ -149,14 +149,6 @@ class RoundResult:
     scores: np.ndarray
     changed: bool
     episodes: int
-    candidates: np.ndarray  # the rows that met, in the order of `labels`
-
-    def runners_up(self, winner: np.ndarray, level: float) -> list[tuple[str, float, np.ndarray]]:
-        """The round's other candidates scoring >= level, best first (label, score, row)."""
-        others = [(label, float(score), row) for label, score, row
-                  in zip(self.labels, self.scores, self.candidates, strict=True)
-                  if score >= level and not np.array_equal(row, winner)]
-        return sorted(others, key=lambda other: -other[1])
 
 
 def champion_round(
@@ -167,4 +159,4 @@ def champion_round(
     labels, candidates = champion.candidates(mean)
     scores = evaluate(candidates, seeds)
     changed = champion.decide(labels, candidates, scores, generation)
-    return RoundResult(labels, scores, changed, len(candidates) * seeds.size, candidates)
+    return RoundResult(labels, scores, changed, len(candidates) * seeds.size)

@@ -76,9 +76,6 @@ class EvaluationConfig:
                                    "target before the run stops (0: no confirmation)")
     confirm_limit: int = option(200, "most lifetimes pooled in one round while a "
                                 "confirmation is inconclusive")
-    confirm_runners_up: bool = option(False, "when a round's winner fails its confirmation, "
-                                      "confirm the round's other candidates at the target "
-                                      "too, best first; one that passes becomes champion")
 
     @property
     def env_ids(self) -> list[str]:

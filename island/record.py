@@ -192,7 +192,6 @@ class Confirmation(Event):
     bound: float | None
     lifetimes: int
     target: float | None
-    candidate: str | None = None  # a runner-up of the round (evaluation.confirm_runners_up)
 
 
 class Restart(Event):

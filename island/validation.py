@@ -20,7 +20,7 @@ from collections.abc import Callable
 import numpy as np
 
 from envs import EvaluationAborted, WorkerDied
-from island.champion import Champion, RoundResult, champion_round
+from island.champion import Champion, champion_round
 from island.cmaes_island import Elite, Island
 from island.config import NodeConfig
 from island.record import CONFIRMED, FAILED, INCONCLUSIVE
@@ -107,57 +107,33 @@ class Validation:
             self.event("end_game", generation=generation, score=self.champion.score,
                        episodes=self.lifetimes)
         if self.confirming and at_target and self.champion.confirmed < target:
-            self._confirm(self.champion, generation)
-            if (self.evaluation.confirm_runners_up and self.champion.confirmed < target
-                    and self._confirm_runners_up(result, generation)):
-                return  # a runner-up is the champion, and its event is logged
+            self._confirm(generation)
         if result.changed:
             self.event("champion", generation=generation, origin=self.champion.origin,
                        score=self.champion.score,
                        scores=dict(zip(result.labels, map(float, result.scores), strict=True)))
 
-    def _confirm(self, champion: Champion, generation: int, candidate: str | None = None) -> None:
-        """Score `champion` on fresh lifetimes, a batch at a time while inconclusive
-        (island/champion.py says why); `candidate`: a runner-up's label."""
+    def _confirm(self, generation: int) -> None:
+        """Score the champion on fresh lifetimes, a batch at a time while inconclusive
+        (island/champion.py says why)."""
         ev = self.evaluation
         while True:
             try:
-                scores = self._lifetime_scores(champion.x[None], self._seeds(ev.confirm_episodes))
+                scores = self._lifetime_scores(self.champion.x[None],
+                                               self._seeds(ev.confirm_episodes))
             except EvaluationAborted:
                 return
             except WorkerDied as exc:
                 self.lost_worker = str(exc)
                 return
-            champion.confirm(scores[0])
-            pool = champion.confirmations
+            self.champion.confirm(scores[0])
+            pool = self.champion.confirmations
             room = ev.confirm_limit - len(pool)
-            going_on = champion.inconclusive(self.target) and room >= ev.confirm_episodes
-            passed = champion.confirmed >= self.target
+            going_on = self.champion.inconclusive(self.target) and room >= ev.confirm_episodes
+            passed = self.champion.confirmed >= self.target
             self.event(CONFIRMED if passed else INCONCLUSIVE if going_on else FAILED,
-                       generation=generation, round_score=champion.score,
-                       mean=float(np.mean(pool)), bound=champion.confirmed,
-                       lifetimes=len(pool), target=self.target, candidate=candidate)
+                       generation=generation, round_score=self.champion.score,
+                       mean=float(np.mean(pool)), bound=self.champion.confirmed,
+                       lifetimes=len(pool), target=self.target)
             if not going_on:
                 return
-
-    def _confirm_runners_up(self, result: RoundResult, generation: int) -> bool:
-        """The round's winner failed its confirmation: confirm the other candidates at the
-        target, best first, and crown the first that passes. A round's scores are 10
-        lifetimes each, so the winner is often the luckiest of two or three candidates of
-        about the same true mean, and the next round is 5 end-game generations away.
-        True when one passed and is the champion."""
-        for label, score, row in result.runners_up(self.champion.x, self.target):
-            if self.lost_worker is not None:
-                return False
-            trial = Champion(x=row.copy(), score=score,
-                             predicted_for=self.champion.predicted_for)
-            self._confirm(trial, generation, candidate=label)
-            if trial.confirmed >= self.target:
-                self.champion.x, self.champion.score = trial.x, score
-                self.champion.origin, self.champion.generation = label, generation
-                self.champion.confirmations = trial.confirmations
-                self.event("champion", generation=generation, origin=label, score=score,
-                           scores=dict(zip(result.labels, map(float, result.scores),
-                                           strict=True)))
-                return True
-        return False
