@@ -72,7 +72,7 @@ class SeedRun(msgspec.Struct):
     cpu_resized: float | None = None  # CPU seconds at those two points
     cpu_end_game: float | None = None
     round_evaluations: int | None = None  # spent in champion rounds
-    confirm_evaluations: int | None = None  # spent confirming champions (and runners-up)
+    confirm_evaluations: int | None = None  # spent confirming champions
 
 
 def parse_seeds(text: str) -> list[int]:
