@@ -294,18 +294,14 @@ class Island:
 
     def resize(self, popsize: int) -> None:
         """Go on with `popsize` samples a generation from the same distribution: mean, step
-        size, covariance and diagonal scaling (pycma's `_copy_light`), and the evolution
-        paths. The paths are normalised (distributed as N(0, I) and N(0, C) whatever the
-        weights), and `_copy_light` starts them at zero: a path at zero is shorter than a
-        random walk's for about 1/c_sigma generations, and CSA shrinks the step size all that
-        time (LunarLander: by a fifth, 0.17 to 0.14, in the 20 generations after 64 gave way
-        to 32; benchmarks/lunar-search-2026-12-07c/)."""
+        size, covariance and diagonal scaling (pycma's `_copy_light`). Its evolution paths
+        start at zero, so CSA shrinks the step size for a while (LunarLander: 0.17 to 0.14
+        in 20 generations); keeping the paths solved more tuning seeds but did not lower
+        the median on the report block (benchmarks/lunar-search-2026-12-07c/)."""
         seed = int(self.seed + 1000 * self.restarts + 500) % (2**31 - 1) or 1
         options = pycma_options(popsize, seed, self.diagonal, self.mirrored, self.mean_rate,
                                 self.bounds)
-        old, self.es = self.es, self.es._copy_light(inopts=options)
-        self.es.adapt_sigma.ps = np.array(old.adapt_sigma.ps, copy=True)
-        self.es.pc = np.array(old.pc, copy=True)
+        self.es = self.es._copy_light(inopts=options)
         self.arrivals.clear()
 
     def restart(self, around: np.ndarray | None = None) -> None:

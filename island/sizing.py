@@ -41,12 +41,6 @@ run records what ran):
   evaluations to a first champion at >= 0, against 4,170) and wins back more on the
   climb and the end game. A population given by the user (BipedalWalker's example
   gives 32) is kept from the start, and the plateau rescue stays on for it.
-  The sized population goes on with the early one's evolution paths too: started at
-  zero, they made CSA shrink the step size by a fifth in the 20 generations after the
-  resize, and the end game at the smaller step was slower. Keeping them: on the tuning
-  blocks 16001-16010 and 19001-19010, 19 of 20 solved at a median of 9,935 evaluations,
-  against 18 of 20 at 10,355 (end games of a median 1,650 evaluations against 2,240 and
-  3,820; report block 22001-22010 in benchmarks/lunar-search-2026-12-07c/).
 - The mean moves the whole way (`mean_rate` 1). Half the way (0.5, pycma's
   CMA_cmean), meant to damp one-episode ranking noise as a larger population
   does, solved 4 of 4 tuning seeds where the defaults had failed or been
