@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import operator
 import sys
 import warnings
 from collections.abc import Sequence
@@ -280,6 +281,7 @@ class _RawStep:
     def __init__(self, pool, state_index: list[int], action_dtype: np.dtype):
         self._send, self._recv, self._reset = pool._send, pool._recv, pool._reset
         self._index = state_index
+        self._pick = operator.itemgetter(*state_index)  # one call, not a generator per step
         self._dtype = action_dtype
 
     @classmethod
@@ -310,7 +312,7 @@ class _RawStep:
         env_ids = np.asarray(slots, dtype=np.int32)
         self._send([env_ids, env_ids, np.ascontiguousarray(actions, dtype=self._dtype)])
         state = self._recv()
-        order, obs, reward, done, trunc = (state[i] for i in self._index)
+        order, obs, reward, done, trunc = self._pick(state)
         return order, obs, reward, done & ~trunc, trunc
 
 
