@@ -149,8 +149,9 @@ class _StepArrays:
 def _settle(live, obs_live, reward_live, terminated, truncated, capped, floor, running,
             obs, reward, stepped, done, terminal, totals):
     """Put one step's results for the batch rows `live` in place, end the episodes that
-    ended (all of them when `capped`) and add each row's reward, or `floor` where it is
-    higher, to `totals`. Rows not in `live` (ended) get reward 0. Returns whether any ended.
+    ended (all of them when `capped`) and add each live row's reward, or `floor` where it
+    is higher, to `totals`. Rows not in `live` (ended) get reward 0 and add nothing, so a
+    floor above 0 never pays an ended episode. Returns whether any ended.
 
     The arithmetic is numpy's of the loop it replaces: float32 results widen exactly, and
     a reward below the floor (never a NaN) is replaced, as np.maximum did.
@@ -166,14 +167,13 @@ def _settle(live, obs_live, reward_live, terminated, truncated, capped, floor, r
         for j in range(obs.shape[1]):
             obs[i, j] = obs_live[k, j]
         reward[i] = reward_live[k]
+        value = reward[i]
+        if value < floor:
+            value = floor
+        totals[i] += value
         terminal[i] = terminated[k]
         if terminated[k] or truncated[k] or capped:
             done[i] = True
             running[i] = False
             any_ended = True
-    for i in range(running.shape[0]):
-        value = reward[i]
-        if value < floor:
-            value = floor
-        totals[i] += value
     return any_ended

@@ -121,21 +121,23 @@ def test_a_genome_scores_the_same_alone_and_beside_others_of_its_generation():
     np.testing.assert_array_equal(together, alone)
 
 
+@pytest.mark.parametrize("floor", [-2.0, 0.5])
 @pytest.mark.parametrize("simulator", ["envpool", "gymnasium"])
-def test_a_capped_floored_batch_scores_every_row_as_if_it_ran_alone(simulator):
+def test_a_capped_floored_batch_scores_every_row_as_if_it_ran_alone(simulator, floor):
     """The episode loop's bookkeeping (envs/episodes.py's `_settle`): rows that end apart,
     the batch shrinking, a step cap that ends the rest and a training reward floor; each
     row's returns and steps are those of that row alone, and a plain gymnasium loop of the
-    zero network (always action 0) gives its floored, capped return."""
+    zero network (always action 0) gives its floored, capped return. A floor above 0 once
+    paid rows whose episode had ended, every step until the batch shrank."""
     spec = GenomeSpec("weights", (8, 4))
     X = 0.6 * np.random.default_rng(8).standard_normal((7, spec.dim))
     X[0] = 0.0
     settings = EvalSettings("LunarLander-v3", spec, 90, "mean", simulator=simulator)
     seeds = [[91, 92]]
     with Evaluator(settings, workers=0) as ev:
-        together = ev.episode_returns(X, seeds, floor=-2.0)
+        together = ev.episode_returns(X, seeds, floor=floor)
         steps = ev.steps
-        alone = [ev.episode_returns(X[i:i + 1], seeds, floor=-2.0)[0] for i in range(len(X))]
+        alone = [ev.episode_returns(X[i:i + 1], seeds, floor=floor)[0] for i in range(len(X))]
         assert ev.steps == 2 * steps
     np.testing.assert_array_equal(together, np.stack(alone))
     if simulator == "gymnasium":
@@ -145,7 +147,7 @@ def test_a_capped_floored_batch_scores_every_row_as_if_it_ran_alone(simulator):
             total, t, done = 0.0, 0, False
             while not done and t < 90:
                 _, r, terminated, truncated, _ = env.step(0)
-                total, t, done = total + max(r, -2.0), t + 1, terminated or truncated
+                total, t, done = total + max(r, floor), t + 1, terminated or truncated
             assert together[0, 0, k] == pytest.approx(total, abs=1e-9)
 
 
