@@ -99,8 +99,9 @@ def stepping_threads(env_id: str, simulator: str, cores: int) -> int:
     One pool for the whole population has one lockstep tail where a process per core had
     one each (each paying envpool's fixed cost per call, about 20 us, in its tail of a few
     rows) and the slower process held up the generation; within a step, the threads share
-    the rows as each is free. LunarLander at the node's sizes: 15.3 against 18.2 us of
-    worker CPU per step (`benchmarks/envpool-speed-2026-12-07c/`).
+    the rows as each is free. LunarLander at the node's sizes: 15.2 against 17.9 us of
+    worker CPU per step, BipedalWalker's defaults 52.3 against 55.4
+    (`benchmarks/envpool-speed-2026-12-07c/`).
     """
     if simulator != "envpool" or cores <= 1 or env_id not in envpool_ids():
         return 1
