@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 import pytest
 
@@ -120,6 +121,36 @@ def test_a_genome_scores_the_same_alone_and_beside_others_of_its_generation():
     np.testing.assert_array_equal(together, alone)
 
 
+@pytest.mark.parametrize("floor", [-2.0, 0.5])
+@pytest.mark.parametrize("simulator", ["envpool", "gymnasium"])
+def test_a_capped_floored_batch_scores_every_row_as_if_it_ran_alone(simulator, floor):
+    """The episode loop's bookkeeping (envs/episodes.py's `_settle`): rows that end apart,
+    the batch shrinking, a step cap that ends the rest and a training reward floor; each
+    row's returns and steps are those of that row alone, and a plain gymnasium loop of the
+    zero network (always action 0) gives its floored, capped return. A floor above 0 once
+    paid rows whose episode had ended, every step until the batch shrank."""
+    spec = GenomeSpec("weights", (8, 4))
+    X = 0.6 * np.random.default_rng(8).standard_normal((7, spec.dim))
+    X[0] = 0.0
+    settings = EvalSettings("LunarLander-v3", spec, 90, "mean", simulator=simulator)
+    seeds = [[91, 92]]
+    with Evaluator(settings, workers=0) as ev:
+        together = ev.episode_returns(X, seeds, floor=floor)
+        steps = ev.steps
+        alone = [ev.episode_returns(X[i:i + 1], seeds, floor=floor)[0] for i in range(len(X))]
+        assert ev.steps == 2 * steps
+    np.testing.assert_array_equal(together, np.stack(alone))
+    if simulator == "gymnasium":
+        env = gym.make("LunarLander-v3")
+        for k, seed in enumerate(seeds[0]):
+            env.reset(seed=seed)
+            total, t, done = 0.0, 0, False
+            while not done and t < 90:
+                _, r, terminated, truncated, _ = env.step(0)
+                total, t, done = total + max(r, floor), t + 1, terminated or truncated
+            assert together[0, 0, k] == pytest.approx(total, abs=1e-9)
+
+
 def test_weights_carry_across_envpool_episodes_within_a_lifetime():
     spec, x = _random_genome("CartPole-v1", kind="rules", hidden=8, seed=5)
     info = env_info("CartPole-v1")
@@ -204,8 +235,6 @@ def test_a_box2d_population_on_two_cores_is_one_worker_stepping_its_pool_on_two_
 
 
 def test_gymnasium_batch_and_a_list_of_environments_run_the_same_lifetimes():
-    import gymnasium as gym
-
     spec, x = _random_genome("CartPole-v1", kind="rules")
     info = env_info("CartPole-v1")
     listed = run_lifetimes([gym.make("CartPole-v1")], PlasticNetwork(spec, info, x[None]),
