@@ -63,9 +63,8 @@ class EvaluationConfig:
     # no gain on BipedalWalker (benchmarks/time_to_solve.md)
     train_reward_floor_until: float | None = option(None, "lift the training reward floor for "
                                                     "good once a champion round scored this")
-    workers: int | None = option(None, "cores that evaluate: a process each, or for Box2D and "
-                                 "MuJoCo in envpool one process's stepping threads; unset: "
-                                 "every core; 0: in this process")
+    workers: int | None = option(None, "evaluation processes; unset: one per core; 0: in this "
+                                 "process")
     # envs/simulators.py; the run records which
     simulator: str | None = option(None, "what steps training episodes: envpool (C++, "
                                    "batched) | gymnasium; unset: envpool when it provides "

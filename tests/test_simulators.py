@@ -205,9 +205,9 @@ def test_each_worker_steps_its_own_envpool_pool():
     assert all(n < 8 for n in threads)  # one stepping thread each, not one per core
 
 
-def test_a_box2d_population_on_two_cores_is_one_worker_stepping_its_pool_on_two_threads():
-    """Box2D's physics outweighs the network: one pool for the whole call, stepped by a
-    thread per core, scores exactly as one thread in this process does (every row's
+def test_a_threaded_box2d_pool_scores_exactly_as_one_thread_does():
+    """`threaded` (off for the node, kept to measure): one pool for the whole call, stepped
+    by a thread per worker, scores exactly as one thread in this process does (every row's
     episode, lifetimes carried across episodes, a champion's lone genome split nowhere)."""
     spec, X = _random_genome("LunarLander-v3")
     X = X + 0.3 * np.random.default_rng(5).standard_normal((7, spec.dim))
@@ -217,7 +217,7 @@ def test_a_box2d_population_on_two_cores_is_one_worker_stepping_its_pool_on_two_
     with Evaluator(settings, workers=0) as local:
         expected = local.episode_returns(X, seeds)
         lone = local.episode_returns(X[:1], seeds * 3)
-    with Evaluator(settings, workers=2) as pool:
+    with Evaluator(settings, workers=2, threaded=True) as pool:
         got = pool.episode_returns(X, seeds)
         got_lone = pool.episode_returns(X[:1], seeds * 3)
         assert (pool.threads, len(pool.worker_pids)) == (2, 1)
@@ -230,8 +230,10 @@ def test_a_box2d_population_on_two_cores_is_one_worker_stepping_its_pool_on_two_
     batch.close()
     assert choose_simulator(["CartPole-v1"], None) == "envpool"  # classic control: processes
     with Evaluator(EvalSettings("CartPole-v1", _random_genome("CartPole-v1")[0]),
-                   workers=2) as cartpole:
+                   workers=2, threaded=True) as cartpole:
         assert (cartpole.threads, len(cartpole.worker_pids)) == (1, 2)
+    with Evaluator(settings, workers=2) as node_default:  # what the node runs: processes
+        assert (node_default.threads, len(node_default.worker_pids)) == (1, 2)
 
 
 def test_gymnasium_batch_and_a_list_of_environments_run_the_same_lifetimes():
