@@ -20,7 +20,7 @@ from envs.episodes import LIFETIME_FITNESS, lifetime_fitness, run_lifetimes
 from envs.network import PlasticNetwork
 from envs.pool import Aborted, WorkerPool
 from envs.random_policy import RandomPolicy, random_policy
-from envs.simulators import SIMULATORS, choose_simulator, make_batch
+from envs.simulators import SIMULATORS, choose_simulator, make_batch, stepping_threads
 from envs.spaces import EnvInfo, env_info
 from genome.layout import W_MAX
 from genome.spec import GenomeSpec
@@ -122,12 +122,12 @@ def split_work(P: int, L: int, jobs: int,
 
 class LocalEvaluator:
     """Evaluates in this process, reusing its simulator (its environments, or its
-    envpool pool) across calls."""
+    envpool pool, stepped by `threads`) across calls."""
 
-    def __init__(self, settings: EvalSettings):
+    def __init__(self, settings: EvalSettings, threads: int = 1):
         self.settings = settings
         self.info: EnvInfo = env_info(settings.env_id)
-        self.sim = make_batch(settings.env_id, settings.simulated_in)
+        self.sim = make_batch(settings.env_id, settings.simulated_in, threads)
         self._cpu_reported = 0.0  # this process's CPU seconds already accounted for
 
     def cpu_since_report(self) -> float:
@@ -163,8 +163,8 @@ class EvaluationAborted(RuntimeError):
     """The node asked to stop while a generation was being scored."""
 
 
-def _start_worker(settings: EvalSettings) -> LocalEvaluator:
-    return LocalEvaluator(settings)
+def _start_worker(setup: tuple[EvalSettings, int]) -> LocalEvaluator:
+    return LocalEvaluator(*setup)
 
 
 def _evaluate_chunk(
@@ -190,16 +190,21 @@ class Evaluator:
     A genome's fitness is the mean over its lifetimes of `lifetime_fitness` of
     each lifetime's episode returns; `episode_returns` gives the returns themselves.
 
-    `workers`: None starts one process per core, 0 evaluates in this process (tests, tiny
-    runs), n starts n processes; the node's `workers` option means the same.
+    `workers`: None uses every core, 0 evaluates in this process (tests, tiny runs), n uses
+    n cores; the node's `workers` option means the same. n cores are n worker processes,
+    or, for environments whose physics outweighs the network in envpool (Box2D, MuJoCo:
+    `envs.simulators.stepping_threads`), one worker process whose pool steps on n threads.
     `split_lifetimes`: with several workers, a few genomes' lifetimes are shared out
     among them (`split_work`); off only to measure what that buys (benchmarks/cores.py).
+    `threaded`: off, n cores are always n processes; off only to measure what stepping
+    threads buy (benchmarks/cores.py).
     `abort` is polled while workers run; when it turns true the evaluator is closed and
     EvaluationAborted is raised, so a node can shut down promptly.
     """
 
     def __init__(self, settings: EvalSettings, workers: int | None = None,
-                 split_lifetimes: bool = True, abort: Callable[[], bool] | None = None):
+                 split_lifetimes: bool = True, abort: Callable[[], bool] | None = None,
+                 threaded: bool = True):
         self.settings = settings
         self.abort = abort
         self.workers = default_workers() if workers is None else workers
@@ -209,6 +214,9 @@ class Evaluator:
         self._local: LocalEvaluator | None = None
         self._pool = None
         self._simulator = settings.simulated_in
+        # threads stepping one worker's pool; then that one worker scores the whole call
+        self.threads = stepping_threads(settings.env_id, self._simulator,
+                                        self.workers) if threaded else 1
         if self.workers == 0:
             self._local = LocalEvaluator(settings)
             self.info = self._local.info
@@ -251,7 +259,7 @@ class Evaluator:
             # instead of idling while the other runs its longest episode (split_work says
             # how). envpool: one, since a step's fixed cost (~30 us a call) is paid per batch.
             per_worker = 1 if self._simulator == "envpool" else JOBS_PER_WORKER
-            parts = split_work(len(X), seeds.shape[1], self.workers * per_worker,
+            parts = split_work(len(X), seeds.shape[1], self._processes * per_worker,
                                self.split_lifetimes)
             jobs = [(X[rows], seeds[np.ix_(rows, lifetimes)], floor) for rows, lifetimes in parts]
             try:
@@ -267,8 +275,13 @@ class Evaluator:
         self.steps += steps
         return returns
 
+    @property
+    def _processes(self) -> int:
+        return 1 if self.threads > 1 else self.workers
+
     def _start_pool(self) -> None:
-        self._pool = WorkerPool(self.workers, _start_worker, _evaluate_chunk, self.settings)
+        self._pool = WorkerPool(self._processes, _start_worker, _evaluate_chunk,
+                                (self.settings, self.threads))
 
     @property
     def worker_pids(self) -> list[int]:

@@ -51,6 +51,13 @@ DIFFERS = {
 # classic control, Box2D, MuJoCo).
 ENVPOOL_FAMILIES = ("classic_control", "box2d", "mujoco.gym")
 
+# Families whose physics costs far more than the network (Box2D 12-40 us a row-step, MuJoCo
+# more, against the network's 0.1-8): an evaluation on several cores steps one pool on a
+# thread per core in one worker process (`stepping_threads`). Classic control's steps cost
+# 0.5-2 us, below a rich rule network's: there a process per core runs the network on
+# every core.
+THREADED_FAMILIES = ("box2d", "mujoco.gym")
+
 
 def import_envpool() -> ModuleType:
     """envpool with only ENVPOOL_FAMILIES registered.
@@ -82,6 +89,24 @@ def envpool_ids() -> frozenset[str]:
     except ImportError:
         return frozenset()
     return frozenset(envpool.list_all_envs())
+
+
+def stepping_threads(env_id: str, simulator: str, cores: int) -> int:
+    """Threads that step one pool of `env_id` when an evaluation has `cores` cores: all of
+    them in one process for the THREADED_FAMILIES in envpool, else 1 (a process per core).
+
+    One pool for the whole population has one lockstep tail where a process per core had
+    one each (each paying envpool's fixed cost per call, about 20 us, in its tail of a few
+    rows) and the slower process held up the generation; within a step, the threads share
+    the rows as each is free. LunarLander at the node's sizes: 15.3 against 18.2 us of
+    worker CPU per step (`benchmarks/envpool-speed-2026-12-07c/`).
+    """
+    if simulator != "envpool" or cores <= 1 or env_id not in envpool_ids():
+        return 1
+    from envpool.registration import registry
+
+    family = registry.specs[env_id][0].removeprefix("envpool.")
+    return cores if family in THREADED_FAMILIES else 1
 
 
 def envpool_installed() -> bool:
@@ -173,13 +198,15 @@ class GymnasiumBatch:
 class EnvpoolBatch:
     """An envpool pool of one environment per row, made anew for every set of seeds.
 
-    One stepping thread (`num_threads=1`): each evaluation worker owns its pool, and the
-    workers already use every core.
+    `threads` step it (`num_threads`): 1 where a worker process per core already uses
+    every core, one per core where a single worker steps the whole population
+    (`stepping_threads`). Threads never change an episode: each environment is stepped by
+    one thread at a time, with its own actions, and results are put back in row order.
     """
 
     name = "envpool"
 
-    def __init__(self, env_id: str, wrapper: bool = False):
+    def __init__(self, env_id: str, wrapper: bool = False, threads: int = 1):
         if env_id not in envpool_ids():
             close = close_envpool_ids(env_id)
             raise UnknownEnvironmentError(
@@ -188,6 +215,7 @@ class EnvpoolBatch:
         self.env_id = env_id
         self.pool = None
         self.wrapper = wrapper  # step through envpool's Python wrapper even where not needed
+        self.threads = threads
         self._raw: _RawStep | None = None
 
     def reset(self, seeds: np.ndarray) -> np.ndarray:
@@ -196,7 +224,7 @@ class EnvpoolBatch:
         with warnings.catch_warnings():  # its float64 bounds on float32 spaces, every time
             warnings.filterwarnings("ignore", message=".*precision lowered", category=UserWarning)
             self.pool = envpool.make(self.env_id, env_type="gymnasium", num_envs=len(seeds),
-                                     seed=_to_int32(seeds), num_threads=1)
+                                     seed=_to_int32(seeds), num_threads=self.threads)
             self._raw = None if self.wrapper else _RawStep.bind(self.pool)
             if self._raw is not None:
                 order, obs = self._raw.reset(len(seeds))
@@ -284,10 +312,10 @@ class _RawStep:
         return order, obs, reward, done & ~trunc, trunc
 
 
-def make_batch(env_id: str, simulator: str) -> GymnasiumBatch | EnvpoolBatch:
-    """The batch stepper of `simulator` for `env_id`."""
+def make_batch(env_id: str, simulator: str, threads: int = 1) -> GymnasiumBatch | EnvpoolBatch:
+    """The batch stepper of `simulator` for `env_id` (envpool's stepped by `threads`)."""
     if simulator == "envpool":
-        return EnvpoolBatch(env_id)
+        return EnvpoolBatch(env_id, threads=threads)
     if simulator == "gymnasium":
         return GymnasiumBatch(env_id)
     raise ValueError(f"unknown simulator {simulator!r}; known: {', '.join(SIMULATORS)}")

@@ -679,6 +679,22 @@ FAMILIES: dict[str, RuleFamily] = {
 }
 
 
+# The names `evaluation.rule_state` sizes; every other family keeps no state to size.
+SIZED_BY_STATE = ("recurrent", "recurrent" + EXPLORE, "recurrent" + EXPLORE + ANTITHETIC,
+                  NEURON_STATE)
+
+
+def sized_family_name(family: str, state: int) -> str:
+    """The family `--rule-family family --rule-state state` names: one of SIZED_BY_STATE
+    at `state` numbers of state, any other family as it is."""
+    if family == NEURON_STATE:
+        return neuron_state_name(state)
+    if family in SIZED_BY_STATE:
+        return recurrent_name(state, EXPLORE in family) + (
+            ANTITHETIC if family.endswith(ANTITHETIC) else "")
+    return family
+
+
 def get_family(name: str) -> RuleFamily:
     """Look up a family by name, naming the known ones when it is missing."""
     try:

@@ -34,9 +34,11 @@ class EvaluationConfig:
     envs_fitness: str = option("mean", "mean | min over `envs` of the normalised scores")
     kind: str = option("weights+rules", "genome kind: weights | rules | weights+rules")
     rule_family: str = option("hebbian", "learning rule: hebbian | oja | threefactor | "
-                              "threefactor-abcd | learned | perturbation | ...")
-    rule_state: int = option(4, "numbers of recurrent state per synapse (2-8), for "
-                             "rule_family recurrent; per neuron, for neuron-state")
+                              "threefactor-abcd | learned | perturbation | recurrent | "
+                              "recurrent-explore | recurrent-explore-antithetic | "
+                              "neuron-state")
+    rule_state: int = option(4, "numbers of state per synapse (2-8) for the recurrent "
+                             "families; per neuron, for neuron-state")
     hidden: list[int] | None = option(None, "hidden layer widths, e.g. 16,16; unset: sized "
                                       "from the environment (island/sizing.py)")
     episodes: int | None = option(None, "lifetimes per evaluation (fresh seeds); unset: sized "
@@ -86,15 +88,11 @@ class EvaluationConfig:
 
     @property
     def spec_family(self) -> str:
-        """The genome's rule family: `rule_family`, sized by `rule_state` if it is recurrent
-        or neuron-state."""
-        from genome.rules import NEURON_STATE, neuron_state_name, recurrent_name
+        """The genome's rule family: `rule_family`, sized by `rule_state` if it keeps a
+        state (recurrent, its explore and antithetic variants, neuron-state)."""
+        from genome.rules import sized_family_name
 
-        if self.rule_family == "recurrent":
-            return recurrent_name(self.rule_state)
-        if self.rule_family == NEURON_STATE:
-            return neuron_state_name(self.rule_state)
-        return self.rule_family
+        return sized_family_name(self.rule_family, self.rule_state)
 
 
 @dataclass
@@ -302,7 +300,13 @@ def validate(config: NodeConfig) -> None:
     from envs.episodes import LIFETIME_FITNESS
     from envs.multi import ACROSS_ENVS
     from envs.simulators import SIMULATORS
-    from genome.rules import FAMILIES, MAX_RULE_PARAMS, RECURRENT_STATES
+    from genome.rules import (
+        FAMILIES,
+        MAX_RULE_PARAMS,
+        RECURRENT_STATE,
+        RECURRENT_STATES,
+        SIZED_BY_STATE,
+    )
     from genome.spec import MAX_LAYERS, MAX_WIDTH, GenomeKind
 
     ev, evo, mig, stop, run = (config.evaluation, config.evolution, config.migration,
@@ -319,6 +323,10 @@ def validate(config: NodeConfig) -> None:
         (ev.rule_state in RECURRENT_STATES, "evaluation.rule_state",
          f"must be in {RECURRENT_STATES.start}..{RECURRENT_STATES.stop - 1}, "
          f"got {ev.rule_state}"),
+        (ev.rule_state == RECURRENT_STATE or ev.rule_family in SIZED_BY_STATE,
+         "evaluation.rule_state",
+         f"{ev.rule_family!r} has no state to size; rule_state sizes "
+         f"{', '.join(SIZED_BY_STATE)}"),
         (ev.kind == "weights" or ev.spec_family not in FAMILIES
          or (len(ev.hidden or []) + 1) * FAMILIES[ev.spec_family].n_params <= MAX_RULE_PARAMS,
          "evaluation.hidden",

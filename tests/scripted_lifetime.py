@@ -1,4 +1,5 @@
-"""A short lifetime with scripted observations and rewards, played by the compiled network.
+"""A short lifetime with scripted observations and rewards, played by the compiled network,
+and the parts of a plain numpy transcription that the rule families share.
 
 The learned, recurrent and neuron-state kernels are each checked against a plain numpy
 transcription of their equations on the same lifetime: up to four episodes of 6-12 steps,
@@ -42,3 +43,74 @@ def play(family: RuleFamily, layers: tuple[int, ...], episodes: int = 4,
             done = np.array([t == len(rewards) - 1])
             net.learn(np.array([reward]), np.ones(1, bool), done, done & terminal)
     return spec, x, lived, net
+
+
+# What the learned, recurrent and neuron-state transcriptions share: the perturbation draws,
+# the noisy forward pass, and the reward signals with their per-layer baselines.
+
+
+def draws(layers: list[tuple[np.ndarray, np.ndarray]], seed: int) -> list[np.ndarray]:
+    """Every synapse's perturbation draw zeta for an episode, keyed by its place in the genome
+    (a layer's weights, then its biases)."""
+    from envs.learned import DELTA_STEP
+    from envs.threefactor import gaussian
+
+    zetas, offset = [], 0
+    for W, b in layers:
+        keys = offset + np.arange(W.size)
+        zetas.append(np.array([gaussian(seed, DELTA_STEP, int(k)) for k in keys]).reshape(W.shape))
+        offset += W.size + b.size
+    return zetas
+
+
+def forward(spec: GenomeSpec, layers: list[tuple[np.ndarray, np.ndarray]],
+            deltas: list[np.ndarray], noise: list[float], seed: int, t: int, obs: np.ndarray,
+            ) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
+    """Step t's forward pass with perturbed weights and neuron noise: every layer's activity
+    and its noiseless value (None for the observations)."""
+    from envs.threefactor import noise_block
+
+    xi = noise_block(np.array([seed], dtype=np.uint64), t, sum(spec.layer_sizes[1:]))[0]
+    acts, cleans, k = [obs], [None], 0
+    for (W, b), delta, scale in zip(layers, deltas, noise, strict=True):
+        a = (W + delta) @ acts[-1] + b
+        cleans.append(np.tanh(a))
+        acts.append(np.tanh(a + scale * xi[k : k + len(b)]))
+        k += len(b)
+    return acts, cleans
+
+
+class RewardSignals:
+    """The standardised step reward s (running mean and variance over the lifetime) and, per
+    layer, its baseline s_bar and the episode's return against a running baseline of returns."""
+
+    def __init__(self, n_layers: int) -> None:
+        self.mean, self.var, self.s, self.ret = 0.0, 1.0, 0.0, 0.0
+        self.s_bar, self.r_bar, self.r_dev = (np.zeros(n_layers) for _ in range(3))
+
+    def step(self, reward: float) -> None:
+        """One step's reward: standardised, and added to the episode's return."""
+        from envs.rule_kernels import REWARD_ALPHA, REWARD_CLIP
+
+        d = reward - self.mean
+        self.s = np.clip(d / np.sqrt(self.var + 1e-8), -REWARD_CLIP, REWARD_CLIP)
+        self.mean += REWARD_ALPHA * d
+        self.var += REWARD_ALPHA * (d * d - self.var)
+        self.ret += reward
+
+    def layer(self, layer: int, beta: float, done: bool, first: bool) -> tuple[float, float]:
+        """The layer's s - s_bar, and at an episode's end its return against its baseline
+        (0 at the lifetime's first end, which sets the baseline)."""
+        from envs.threefactor import RETURN_CLIP
+
+        ds = self.s - self.s_bar[layer]
+        self.s_bar[layer] += beta * ds
+        R = 0.0
+        if done and first:
+            self.r_bar[layer], self.r_dev[layer] = self.ret, max(1.0, abs(self.ret) / 2)
+        elif done:
+            dr = self.ret - self.r_bar[layer]
+            R = np.clip(dr / self.r_dev[layer], -RETURN_CLIP, RETURN_CLIP)
+            self.r_dev[layer] = max(1.0, self.r_dev[layer] + beta * (abs(dr) - self.r_dev[layer]))
+            self.r_bar[layer] += beta * dr
+        return ds, R

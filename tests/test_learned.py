@@ -5,8 +5,6 @@ import re
 import numpy as np
 
 from envs import EvalSettings, Evaluator, PlasticNetwork
-from envs.learned import DELTA_STEP
-from envs.threefactor import RETURN_CLIP, gaussian, noise_block
 from genome import GenomeSpec, initial_vector
 from genome.layout import batch_rules, batch_weights
 from genome.rules import LEARNED, LEARNED_FEATURES, LEARNED_HIDDEN, LEARNED_MODULATORS
@@ -37,50 +35,25 @@ def _reference(spec, x, episodes, w_max=5.0):
     `episodes`: (seed, observations, rewards, terminal); each episode ends after its
     last step, in a terminal state when `terminal`.
     """
-    from envs.rule_kernels import REWARD_ALPHA, REWARD_CLIP
-
     layers = [(W[0].clip(-w_max, w_max), b[0].copy()) for W, b in batch_weights(spec, x)]
     rules = batch_rules(spec, x)[0]
-    L = spec.n_layers
-    mean, var = 0.0, 1.0
-    s_bar, r_bar, r_dev = np.zeros(L), np.zeros(L), np.zeros(L)
+    signals = scripted_lifetime.RewardSignals(spec.n_layers)
     ended = 0
     for seed, observations, rewards, terminal in episodes:
         e_noise = [np.zeros_like(W) for W, _ in layers]
         e_hebb = [np.zeros_like(W) for W, _ in layers]
-        deltas, offset = [], 0  # each synapse's perturbation, keyed by its place in the genome
-        for layer, (W, b) in enumerate(layers):
-            keys = offset + np.arange(W.size)
-            deltas.append(rules[layer][6] * rules[layer][7] ** ended * np.array(
-                [gaussian(seed, DELTA_STEP, int(k)) for k in keys]).reshape(W.shape))
-            offset += W.size + b.size
-        ret = 0.0
+        deltas = [rule[6] * rule[7] ** ended * zeta  # jitter anneal^k zeta
+                  for rule, zeta in zip(rules, scripted_lifetime.draws(layers, seed), strict=True)]
+        signals.ret = 0.0
         for t, (obs, reward) in enumerate(zip(observations, rewards, strict=True)):
-            xi = noise_block(np.array([seed], dtype=np.uint64), t, sum(spec.layer_sizes[1:]))[0]
-            acts, cleans, k = [obs], [None], 0
-            for layer, (W, b) in enumerate(layers):
-                a = (W + deltas[layer]) @ acts[-1] + b
-                cleans.append(np.tanh(a))
-                acts.append(np.tanh(a + rules[layer][2] * xi[k : k + len(b)]))
-                k += len(b)
-            delta = reward - mean
-            s = np.clip(delta / np.sqrt(var + 1e-8), -REWARD_CLIP, REWARD_CLIP)
-            mean, var = mean + REWARD_ALPHA * delta, var + REWARD_ALPHA * (delta * delta - var)
-            ret += reward
+            acts, cleans = scripted_lifetime.forward(spec, layers, deltas, rules[:, 2], seed, t,
+                                                     obs)
+            signals.step(reward)
             done = t == len(rewards) - 1
             for layer, (W, _) in enumerate(layers):
                 eta, decay, _, lam, lam_fast, beta = rules[layer][:6]
                 U, c, V, S, o = _network_weights(rules[layer])
-                ds = s - s_bar[layer]
-                s_bar[layer] += beta * ds
-                ret_signal = 0.0
-                if done and ended == 0:
-                    r_bar[layer], r_dev[layer] = ret, max(1.0, abs(ret) / 2)
-                elif done:
-                    dr = ret - r_bar[layer]
-                    ret_signal = np.clip(dr / r_dev[layer], -RETURN_CLIP, RETURN_CLIP)
-                    r_dev[layer] = max(1.0, r_dev[layer] + beta * (abs(dr) - r_dev[layer]))
-                    r_bar[layer] += beta * dr
+                ds, ret_signal = signals.layer(layer, beta, done, ended == 0)
                 m = np.array([0.01, 0.1 * ds, ret_signal, float(done and terminal)])
                 pre, post, clean = acts[layer], acts[layer + 1], cleans[layer + 1]
                 e_noise[layer] = lam * e_noise[layer] + np.outer(post - clean, pre)

@@ -4,8 +4,6 @@ import numpy as np
 import pytest
 
 from envs import EvalSettings, Evaluator, PlasticNetwork, env_info
-from envs.learned import DELTA_STEP
-from envs.threefactor import RETURN_CLIP, gaussian, noise_block
 from genome import GenomeSpec, initial_vector
 from genome.layout import batch_rules, batch_weights
 from genome.rules import (
@@ -49,54 +47,30 @@ def _reference(spec, x, episodes, w_max=5.0):
     last step, in a terminal state when `terminal`. Returns the weights and every
     layer's output neurons' states (out, S).
     """
-    from envs.rule_kernels import REWARD_ALPHA, REWARD_CLIP
-
     layers = [(W[0].clip(-w_max, w_max), b[0].copy()) for W, b in batch_weights(spec, x)]
     rules = batch_rules(spec, x)[0]
     cells = [_cell(spec.family, rule) for rule in rules]
     n_s, L = neuron_state_size(spec.family), spec.n_layers
     states = [np.zeros((n, n_s)) for n in spec.layer_sizes]  # the observations' stay 0
-    mean, var = 0.0, 1.0
-    s_bar, r_bar, r_dev = np.zeros(L), np.zeros(L), np.zeros(L)
+    signals = scripted_lifetime.RewardSignals(L)
     ended = 0
     for seed, observations, rewards, terminal in episodes:
-        deltas, offset = [], 0
-        for layer, (W, b) in enumerate(layers):
+        deltas = []
+        for layer, zeta in enumerate(scripted_lifetime.draws(layers, seed)):
             cell, jitter, anneal = cells[layer], rules[layer][4], rules[layer][5]
             gate_arg = ((states[layer + 1] @ cell["p_post"])[:, None]
                         + (states[layer] @ cell["p_pre"])[None, :] + cell["p_bias"])
-            keys = offset + np.arange(W.size)
-            zeta = np.array([gaussian(seed, DELTA_STEP, int(k)) for k in keys]).reshape(W.shape)
             deltas.append(2.0 / (1.0 + np.exp(-gate_arg)) * jitter * anneal ** ended * zeta)
-            offset += W.size + b.size
-        ret = 0.0
+        signals.ret = 0.0
         for t, (obs, reward) in enumerate(zip(observations, rewards, strict=True)):
-            xi = noise_block(np.array([seed], dtype=np.uint64), t, sum(spec.layer_sizes[1:]))[0]
-            acts, cleans, k = [obs], [None], 0
-            for layer, (W, b) in enumerate(layers):
-                a = (W + deltas[layer]) @ acts[-1] + b
-                cleans.append(np.tanh(a))
-                acts.append(np.tanh(a + rules[layer][2] * xi[k : k + len(b)]))
-                k += len(b)
-            dr_ = reward - mean
-            s = np.clip(dr_ / np.sqrt(var + 1e-8), -REWARD_CLIP, REWARD_CLIP)
-            mean, var = mean + REWARD_ALPHA * dr_, var + REWARD_ALPHA * (dr_ * dr_ - var)
-            ret += reward
+            acts, cleans = scripted_lifetime.forward(spec, layers, deltas, rules[:, 2], seed, t,
+                                                     obs)
+            signals.step(reward)
             done = t == len(rewards) - 1
-            signals = []
+            returns = []
             for layer in range(L):  # the baselines, then every neuron's cell
-                beta = rules[layer][3]
-                ds = s - s_bar[layer]
-                s_bar[layer] += beta * ds
-                R = 0.0
-                if done and ended == 0:
-                    r_bar[layer], r_dev[layer] = ret, max(1.0, abs(ret) / 2)
-                elif done:
-                    dr = ret - r_bar[layer]
-                    R = np.clip(dr / r_dev[layer], -RETURN_CLIP, RETURN_CLIP)
-                    r_dev[layer] = max(1.0, r_dev[layer] + beta * (abs(dr) - r_dev[layer]))
-                    r_bar[layer] += beta * dr
-                signals.append(R)
+                ds, R = signals.layer(layer, rules[layer][3], done, ended == 0)
+                returns.append(R)
                 cell, post, clean = cells[layer], acts[layer + 1], cleans[layer + 1]
                 features = np.stack(np.broadcast_arrays(
                     post, post - clean, ds, R, float(done and terminal), float(done)), axis=-1)
@@ -107,7 +81,7 @@ def _reference(spec, x, episodes, w_max=5.0):
                     features @ cell["Ac"].T + h @ cell["Bc"].T + cell["bc"])
             for layer, (W, _) in enumerate(layers):  # then every synapse, from the new states
                 eta, decay = rules[layer][:2]
-                cell, R = cells[layer], signals[layer]
+                cell, R = cells[layer], returns[layer]
                 pre, post, clean = acts[layer], acts[layer + 1], cleans[layer + 1]
                 y = np.stack(np.broadcast_arrays(
                     pre[None, :], post[:, None], np.outer(post - clean, pre), W / w_max,

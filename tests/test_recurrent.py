@@ -4,13 +4,12 @@ import numpy as np
 import pytest
 
 from envs import EvalSettings, Evaluator, PlasticNetwork, env_info
-from envs.learned import DELTA_STEP
-from envs.threefactor import RETURN_CLIP, gaussian, noise_block
 from genome import GenomeSpec, initial_vector
 from genome.layout import batch_rules, batch_weights
 from genome.rules import (
     ANTITHETIC_FAMILIES,
     EXPLORE_FAMILIES,
+    FAMILIES,
     MAX_RULE_PARAMS,
     RECURRENT,
     RECURRENT_FAMILIES,
@@ -54,59 +53,36 @@ def _reference(spec, x, episodes, w_max=5.0):
     last step, in a terminal state when `terminal`. Returns the weights and every
     layer's cell states (out, in, S).
     """
-    from envs.rule_kernels import REWARD_ALPHA, REWARD_CLIP
-
     layers = [(W[0].clip(-w_max, w_max), b[0].copy()) for W, b in batch_weights(spec, x)]
     rules = batch_rules(spec, x)[0]
     L = spec.n_layers
     states = [np.zeros((*W.shape, recurrent_state(spec.family))) for W, _ in layers]
-    mean, var = 0.0, 1.0
-    s_bar, r_bar, r_dev = np.zeros(L), np.zeros(L), np.zeros(L)
+    signals = scripted_lifetime.RewardSignals(L)
     ended = 0
     pair = [None] * L  # the draws zeta of a pair's first episode (the -antithetic families)
     for seed, observations, rewards, terminal in episodes:
-        deltas, offset = [], 0
-        for layer, (W, b) in enumerate(layers):
+        deltas = []
+        for layer, zeta in enumerate(scripted_lifetime.draws(layers, seed)):
             jitter, anneal = rules[layer][4], rules[layer][5]
-            keys = offset + np.arange(W.size)
             gate = 1.0
             if explores(spec.family):  # 2 sigmoid(p . h + p_bias), h as the episode starts
                 named = dict(zip(spec.family.names, rules[layer], strict=True))
                 p = np.array([named[f"p.h{k}"] for k in range(states[layer].shape[-1])])
                 gate = 2.0 / (1.0 + np.exp(-(states[layer] @ p + named["p.bias"])))
-            zeta = np.array([gaussian(seed, DELTA_STEP, int(k)) for k in keys]).reshape(W.shape)
             if antithetic(spec.family) and ended % 2 == 1:
                 zeta = -pair[layer]  # the mirror of the pair's first episode
             pair[layer] = zeta
             deltas.append(gate * jitter * anneal ** ended * zeta)
-            offset += W.size + b.size
-        ret = 0.0
+        signals.ret = 0.0
         for t, (obs, reward) in enumerate(zip(observations, rewards, strict=True)):
-            xi = noise_block(np.array([seed], dtype=np.uint64), t, sum(spec.layer_sizes[1:]))[0]
-            acts, cleans, k = [obs], [None], 0
-            for layer, (W, b) in enumerate(layers):
-                a = (W + deltas[layer]) @ acts[-1] + b
-                cleans.append(np.tanh(a))
-                acts.append(np.tanh(a + rules[layer][2] * xi[k : k + len(b)]))
-                k += len(b)
-            dr_ = reward - mean
-            s = np.clip(dr_ / np.sqrt(var + 1e-8), -REWARD_CLIP, REWARD_CLIP)
-            mean, var = mean + REWARD_ALPHA * dr_, var + REWARD_ALPHA * (dr_ * dr_ - var)
-            ret += reward
+            acts, cleans = scripted_lifetime.forward(spec, layers, deltas, rules[:, 2], seed, t,
+                                                     obs)
+            signals.step(reward)
             done = t == len(rewards) - 1
             for layer, (W, _) in enumerate(layers):
                 eta, decay, _, beta = rules[layer][:4]
                 Az, Bz, bz, Ac, Bc, bc, v, u, q, o = _cell(spec.family, rules[layer])
-                ds = s - s_bar[layer]
-                s_bar[layer] += beta * ds
-                R = 0.0
-                if done and ended == 0:
-                    r_bar[layer], r_dev[layer] = ret, max(1.0, abs(ret) / 2)
-                elif done:
-                    dr = ret - r_bar[layer]
-                    R = np.clip(dr / r_dev[layer], -RETURN_CLIP, RETURN_CLIP)
-                    r_dev[layer] = max(1.0, r_dev[layer] + beta * (abs(dr) - r_dev[layer]))
-                    r_bar[layer] += beta * dr
+                ds, R = signals.layer(layer, beta, done, ended == 0)
                 pre, post, clean = acts[layer], acts[layer + 1], cleans[layer + 1]
                 features = np.stack(np.broadcast_arrays(
                     pre[None, :], post[:, None], np.outer(post - clean, pre), W / w_max,
@@ -265,15 +241,34 @@ def test_a_state_size_or_hidden_width_out_of_range_stops_the_node_in_one_line(tm
     assert len(result.stderr.strip().splitlines()) == 1 and flag in result.stderr
 
 
-def test_rule_state_picks_the_recurrent_family_of_that_size():
+@pytest.mark.parametrize("family, sized", [
+    ("recurrent", "recurrent6"),
+    ("recurrent-explore", "recurrent6-explore"),
+    ("recurrent-explore-antithetic", "recurrent6-explore-antithetic"),
+])
+def test_rule_state_picks_the_recurrent_family_of_that_size(family, sized):
     from island.config import config_from_mapping
     from island.environments import TrainingEnvs
 
-    config = config_from_mapping({"evaluation": {"kind": "rules", "rule_family": "recurrent",
+    config = config_from_mapping({"evaluation": {"kind": "rules", "rule_family": family,
                                                  "rule_state": 6, "hidden": [8]}})
     (settings,) = TrainingEnvs.from_config(config.evaluation).settings
-    assert settings.spec.rule_family == "recurrent6"
-    assert settings.spec.n_rule_params == 2 * RECURRENT_FAMILIES[6].n_params
+    assert settings.spec.rule_family == sized
+    assert settings.spec.n_rule_params == 2 * FAMILIES[sized].n_params
+
+
+@pytest.mark.parametrize("family", ["hebbian", "learned", "recurrent6"])
+def test_a_rule_state_for_a_family_it_cannot_size_stops_the_node_in_one_line(tmp_path, family):
+    """It used to be ignored: `--rule-family recurrent-explore --rule-state 8` ran state 4
+    while config.toml recorded 8."""
+    from tests.conftest import run_cli
+
+    result = run_cli("island-node", "--env", "CartPole-v1", "--kind", "rules", "--rule-family",
+                     family, "--rule-state", "6", "--run-dir", str(tmp_path / "run"))
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "--rule-state" in line and family in line
+    assert not (tmp_path / "run").exists()
 
 
 def _lifetime_from_twin_units(rule: np.ndarray) -> list[np.ndarray]:

@@ -174,6 +174,35 @@ def test_each_worker_steps_its_own_envpool_pool():
     assert all(n < 8 for n in threads)  # one stepping thread each, not one per core
 
 
+def test_a_box2d_population_on_two_cores_is_one_worker_stepping_its_pool_on_two_threads():
+    """Box2D's physics outweighs the network: one pool for the whole call, stepped by a
+    thread per core, scores exactly as one thread in this process does (every row's
+    episode, lifetimes carried across episodes, a champion's lone genome split nowhere)."""
+    spec, X = _random_genome("LunarLander-v3")
+    X = X + 0.3 * np.random.default_rng(5).standard_normal((7, spec.dim))
+    settings = EvalSettings("LunarLander-v3", spec, None, "mean", simulator="envpool",
+                            lifetime=2)
+    seeds = [[81, 82], [83, 84]]
+    with Evaluator(settings, workers=0) as local:
+        expected = local.episode_returns(X, seeds)
+        lone = local.episode_returns(X[:1], seeds * 3)
+    with Evaluator(settings, workers=2) as pool:
+        got = pool.episode_returns(X, seeds)
+        got_lone = pool.episode_returns(X[:1], seeds * 3)
+        assert (pool.threads, len(pool.worker_pids)) == (2, 1)
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(got_lone, lone)
+    assert len(set(expected[:, :, 1].ravel().tolist())) > 1  # rows that end apart
+    batch = EnvpoolBatch("LunarLander-v3", threads=2)
+    batch.reset(np.arange(4))
+    assert batch.pool.config["num_threads"] == 2
+    batch.close()
+    assert choose_simulator(["CartPole-v1"], None) == "envpool"  # classic control: processes
+    with Evaluator(EvalSettings("CartPole-v1", _random_genome("CartPole-v1")[0]),
+                   workers=2) as cartpole:
+        assert (cartpole.threads, len(cartpole.worker_pids)) == (1, 2)
+
+
 def test_gymnasium_batch_and_a_list_of_environments_run_the_same_lifetimes():
     import gymnasium as gym
 
