@@ -11,9 +11,9 @@ random ones, so episodes last as long as a trained policy's. `--popsize 1 --epis
 is the shape of a champion's confirmation, `--popsize 3 --episodes 10` of a champion
 round; `--compare-split` adds a third pool, all cores with each genome's lifetimes kept
 in one job (envs/evaluator.py, `split_work`), to measure what sharing them out buys.
-`--compare-processes` adds a pool of one process per core where the evaluator would step
-one process's pool on a thread per core (Box2D and MuJoCo in envpool: envs/simulators.py,
-`stepping_threads`), as before that change. Every pool also gives its workers' CPU
+`--compare-threads` adds a pool of one process whose envpool pool steps on a thread per
+core (Box2D and MuJoCo: envs/simulators.py, `stepping_threads`; the evaluator's `threaded`),
+in place of a process per core. Every pool also gives its workers' CPU
 seconds per environment step (median of its rounds), the cost the node's `cpu` log counts.
 
     .venv/bin/python benchmarks/cores.py [--env LunarLander-v3] [--popsize 32] [--rounds 5]
@@ -33,7 +33,7 @@ from envs import EvalSettings, Evaluator, default_workers, env_info
 from genome import GenomeSpec, initial_vector
 from island.lab.genome_file import GenomeFile
 
-PROCESSES = 1000  # the label of the pool of one process per core (`--compare-processes`)
+THREADS = 1000  # the label of the pool of one process stepping on a thread per core
 
 
 def episodes_per_second(evaluator: Evaluator, X: np.ndarray, first_seed: int, gens: int,
@@ -83,8 +83,9 @@ def main() -> None:
                         help="score copies of this saved genome (its own settings)")
     parser.add_argument("--compare-split", action="store_true",
                         help="also all cores with lifetimes not shared out")
-    parser.add_argument("--compare-processes", action="store_true",
-                        help="also all cores as one process each, never a threaded pool")
+    parser.add_argument("--compare-threads", action="store_true",
+                        help="also all cores as one process whose envpool pool steps on a "
+                             "thread per core (Box2D, MuJoCo)")
     args = parser.parse_args()
     if args.genome is not None:
         _, x, settings = GenomeFile.read(args.genome).scored_in()
@@ -100,14 +101,14 @@ def main() -> None:
     labels = {1: "1", cores: str(cores)}
     if args.compare_split:
         labels[-cores] = f"{cores} (lifetimes in one job)"
-    if args.compare_processes:
-        labels[PROCESSES] = f"{cores} (processes)"
+    if args.compare_threads:
+        labels[THREADS] = f"{cores} (threads)"
     best = dict.fromkeys(labels, 0.0)
     cpu_per_step = {n: [] for n in labels}
     with contextlib.ExitStack() as stack:
         pools = {n: stack.enter_context(Evaluator(
-            settings, workers=cores if n == PROCESSES else abs(n), split_lifetimes=n > 0,
-            threaded=n != PROCESSES)) for n in labels}
+            settings, workers=cores if n == THREADS else abs(n), split_lifetimes=n > 0,
+            threaded=n == THREADS)) for n in labels}
         for pool in pools.values():
             pool.evaluate(X, np.arange(args.episodes))  # start workers, build environments
         seed = args.episodes
@@ -130,7 +131,7 @@ def main() -> None:
     print(f"{'cores':>14} {'evaluation episodes/s':>22} {'worker CPU us/step':>19} "
           f"{'raw env steps/s':>16}")
     for workers in best:
-        raw_rate = f"{raw[abs(workers)]:>16,.0f}" if 0 < workers < PROCESSES else ""
+        raw_rate = f"{raw[abs(workers)]:>16,.0f}" if 0 < workers < THREADS else ""
         print(f"{labels[workers]:>14} {best[workers]:>22.1f} "
               f"{1e6 * np.median(cpu_per_step[workers]):>19.2f} {raw_rate}")
     speedup, raw_speedup = best[cores] / best[1], raw[cores] / raw[1]
@@ -138,9 +139,10 @@ def main() -> None:
     if args.compare_split:
         kept = best[-cores] / best[1]
         print(f"  with each genome's lifetimes in one job: {kept:.2f} = {kept / cores:.2f} x cores")
-    if args.compare_processes:
-        apart = best[PROCESSES] / best[1]
-        print(f"  with a process per core: {apart:.2f} = {apart / cores:.2f} x cores")
+    if args.compare_threads:
+        threaded = best[THREADS] / best[1]
+        print(f"  one process stepping on {cores} threads: {threaded:.2f} = "
+              f"{threaded / cores:.2f} x cores")
     print(f"raw env.step speed-up {raw_speedup:.2f} = {raw_speedup / cores:.2f} x cores "
           "(what this machine allows)")
 

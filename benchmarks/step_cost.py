@@ -42,6 +42,7 @@ class InstantBatch:
         return np.zeros((len(seeds), self.info.obs_dim))
 
     def step(self, actions: np.ndarray, slots: np.ndarray):
+        slots = np.asarray(slots, dtype=np.intp)  # int32 as envpool takes them: index once
         self.t[slots] += 1
         n = len(slots)
         return (np.zeros((n, self.info.obs_dim)), np.full(n, 0.5), self.t[slots] >= self.end[slots],

@@ -17,8 +17,9 @@ reported, then tuned one constant; 2001-2010, 3001-3010, 4001-4010, 7001-7010,
 reported, then tuned on (benchmarks/time_to_solve.md); 13001-13010, 14001-14010 and
 15001-15010 reported (issue 39, envpool the default simulator); 16001-16010 tuned and
 17001-17010 reported (issue 39's search set-up); 16001-16010 tuned again and 18001-18010
-reported (the early population). The default block, 12001-12010, is one none of these
-touched.
+reported (the early population); 19001-19010 tuned and 20001-20010 reported; all three
+tuned again with 21001-21010, and 22001-22010 reported (2026-12-07c). The default block,
+12001-12010, is one none of these touched.
 
     .venv/bin/python benchmarks/time_to_solve.py [--seeds 12001-12010] [--jobs 2] \\
         [--out runs/time-to-solve] [-- --popsize 32 ...]
@@ -39,8 +40,12 @@ from envs import env_info
 from island.record import (
     AnyEvent,
     Champion,
+    ChampionRound,
+    Confirmation,
+    EndGame,
     GenerationRecord,
     HeldOut,
+    Resized,
     of_kind,
     read_events,
     read_generations,
@@ -62,6 +67,13 @@ class SeedRun(msgspec.Struct):
     solved: bool
     past_zero: int | None  # evaluations when the champion first validated at >= 0
     past_solved: int | None  # ... and at >= the solved level
+    # Where the evaluations went (absent from summaries written before 2026-12-07c):
+    resized_at: int | None = None  # evaluations when the early population gave way
+    end_game_at: int | None = None  # ... when a round first scored at the target
+    cpu_resized: float | None = None  # CPU seconds at those two points
+    cpu_end_game: float | None = None
+    round_evaluations: int | None = None  # spent in champion rounds
+    confirm_evaluations: int | None = None  # spent confirming champions
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -91,6 +103,17 @@ def first_champion_at(log: list[GenerationRecord], events: list[AnyEvent],
     return None
 
 
+def confirm_evaluations(events: list[AnyEvent]) -> int:
+    """Lifetimes spent in confirmations: each event is one batch, the growth of its pool.
+    A pool that does not grow is a new champion's, whose first batch is never larger than
+    an earlier pool."""
+    spent, pool = 0, 0
+    for event in of_kind(events, Confirmation):
+        spent += event.lifetimes - pool if event.lifetimes > pool else event.lifetimes
+        pool = event.lifetimes
+    return spent
+
+
 def read_run(seed: int, run: Path, solved_at: float) -> SeedRun:
     """A finished run's figures, from its own log and events."""
     log, events = read_generations(run / "log.jsonl"), read_events(run / "events.jsonl")
@@ -98,9 +121,20 @@ def read_run(seed: int, run: Path, solved_at: float) -> SeedRun:
     held_out = of_kind(events, HeldOut)[-1]
     cpu = sum(last.cpu.values())
     mean = held_out.held_out_mean
+    at = {line.generation: line for line in log}
+    resized = of_kind(events, Resized)
+    end_game = [at[e.generation] for e in of_kind(events, EndGame) if e.generation in at]
+    resized_line = at.get(resized[0].generation) if resized else None
     return SeedRun(seed, last.evaluations, round(cpu, 1), last.wall, last.champion,
                    mean, held_out.held_out_std, mean >= solved_at,
-                   first_champion_at(log, events, 0.0), first_champion_at(log, events, solved_at))
+                   first_champion_at(log, events, 0.0), first_champion_at(log, events, solved_at),
+                   resized_at=resized[0].evaluations if resized else None,
+                   end_game_at=end_game[0].evaluations if end_game else None,
+                   cpu_resized=round(sum(resized_line.cpu.values()), 1) if resized_line else None,
+                   cpu_end_game=round(sum(end_game[0].cpu.values()), 1) if end_game else None,
+                   round_evaluations=sum(e.lifetimes * len(e.scores)
+                                         for e in of_kind(events, ChampionRound)),
+                   confirm_evaluations=confirm_evaluations(events))
 
 
 def run_all(commands: dict[int, list[str]], jobs: int, logs: Path) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import gymnasium as gym
+import numba
 import numpy as np
 
 from envs.network import PlasticNetwork
@@ -90,51 +91,89 @@ def _run_episode(
     Only the rows whose episode runs are stepped, so no environment runs past its
     episode's end (envpool would reset it and start another). When half of the batch
     has ended, the network shrinks to the rows still running, so the array work per
-    step follows the episodes that are left.
+    step follows the episodes that are left. A step's bookkeeping is one compiled call
+    (`_settle`) into arrays made once per batch size: a batch's tail is many steps of a
+    few rows, where a dozen small numpy calls per step cost more than the rows' network.
     """
     rows = np.arange(network.P)  # population rows still in the batch
     running = np.ones(network.P, dtype=bool)  # per batch row: its episode has not ended
     live = np.arange(network.P)  # the batch rows whose episode runs, in order
-    slots = np.arange(network.P)  # the simulator's environment of each batch row
+    slots = np.arange(network.P, dtype=np.int32)  # the simulator's environment of each row
+    live_slots = slots
     batch_totals = np.zeros(network.P)  # returns so far, added to `totals` as rows leave
+    step = _StepArrays(obs)
+    floor = -np.inf if reward_floor is None else float(reward_floor)
     steps = t = 0
     while len(rows) and (max_steps is None or t < max_steps):
-        actions = network.act(obs)
+        actions = network.act(step.obs)
         capped = max_steps is not None and t == max_steps - 1  # the cap ends every episode
-        if len(live) == len(rows):
-            # Every row runs (most steps, and every step of a tail after `shrink`): the
-            # simulator's arrays are the batch's, with no copies into place.
-            obs, reward, terminal, truncated = sim.step(actions, slots)
-            stepped = running.copy()  # all true; `running` changes below
-            ended = terminal | truncated
-        else:
-            o, r, terminated, truncated = sim.step(actions[live], slots[live])
-            obs = obs.copy()  # it may be the simulator's own array from an earlier step
-            obs[live] = o
-            reward = np.zeros(len(rows))
-            reward[live] = r
-            stepped = running.copy()  # the final reward of an episode still teaches
-            terminal = np.zeros(len(rows), dtype=bool)  # ended in a terminal state
-            terminal[live] = terminated
-            ended = np.zeros(len(rows), dtype=bool)
-            ended[live] = terminated | truncated
-        any_ended = capped or ended.any()
-        if any_ended:
-            running[ended] = False
-            if capped:
-                running[:] = False
+        # Every row runs (most steps, and every step of a tail after a shrink): the whole
+        # batch is stepped, with no copies into place.
+        whole = len(live) == len(rows)
+        o, r, terminated, truncated = sim.step(actions if whole else actions[live], live_slots)
+        any_ended = _settle(live, o, r, terminated, truncated, capped, floor, running,
+                            step.obs, step.reward, step.stepped, step.done, step.terminal,
+                            batch_totals)
         steps += len(live)
-        batch_totals += reward if reward_floor is None else np.maximum(reward, reward_floor)
-        network.learn(reward, stepped, stepped & ~running, terminal)
+        # the final reward of an episode still teaches; `done`: the rows that ended now
+        network.learn(step.reward, step.stepped, step.done, step.terminal)
         if any_ended:
             live = np.flatnonzero(running)
             if len(live) * 2 <= len(rows):
                 network.shrink(live)
                 gone = np.flatnonzero(~running)
                 totals[rows[gone]] += batch_totals[gone]  # each row's return, added once
-                rows, obs, running = rows[live], obs[live], running[live]
+                rows, running = rows[live], running[live]
                 batch_totals, slots = batch_totals[live], slots[live]
+                step = _StepArrays(step.obs[live])
                 live = np.arange(len(rows))
+            live_slots = slots[live]
         t += 1
     totals[rows] += batch_totals  # the rows the cap or the end left in the batch
     return steps
+
+
+class _StepArrays:
+    """One step's per-row arrays of a batch of fixed size, rewritten by every `_settle`."""
+
+    def __init__(self, obs: np.ndarray):
+        n = len(obs)
+        self.obs = np.array(obs, dtype=float)  # ours: the simulator's arrays are never kept
+        self.reward = np.zeros(n)
+        self.stepped = np.zeros(n, dtype=bool)  # its episode ran into this step
+        self.done = np.zeros(n, dtype=bool)  # its episode ended with this step
+        self.terminal = np.zeros(n, dtype=bool)  # ended in a terminal state (not truncated)
+
+
+@numba.njit(cache=True, nogil=True)
+def _settle(live, obs_live, reward_live, terminated, truncated, capped, floor, running,
+            obs, reward, stepped, done, terminal, totals):
+    """Put one step's results for the batch rows `live` in place, end the episodes that
+    ended (all of them when `capped`) and add each live row's reward, or `floor` where it
+    is higher, to `totals`. Rows not in `live` (ended) get reward 0 and add nothing, so a
+    floor above 0 never pays an ended episode. Returns whether any ended.
+
+    The arithmetic is numpy's of the loop it replaces: float32 results widen exactly, and
+    a reward below the floor (never a NaN) is replaced, as np.maximum did.
+    """
+    any_ended = capped
+    for i in range(running.shape[0]):
+        stepped[i] = running[i]
+        reward[i] = 0.0
+        done[i] = False
+        terminal[i] = False
+    for k in range(live.shape[0]):
+        i = live[k]
+        for j in range(obs.shape[1]):
+            obs[i, j] = obs_live[k, j]
+        reward[i] = reward_live[k]
+        value = reward[i]
+        if value < floor:
+            value = floor
+        totals[i] += value
+        terminal[i] = terminated[k]
+        if terminated[k] or truncated[k] or capped:
+            done[i] = True
+            running[i] = False
+            any_ended = True
+    return any_ended

@@ -190,21 +190,22 @@ class Evaluator:
     A genome's fitness is the mean over its lifetimes of `lifetime_fitness` of
     each lifetime's episode returns; `episode_returns` gives the returns themselves.
 
-    `workers`: None uses every core, 0 evaluates in this process (tests, tiny runs), n uses
-    n cores; the node's `workers` option means the same. n cores are n worker processes,
-    or, for environments whose physics outweighs the network in envpool (Box2D, MuJoCo:
-    `envs.simulators.stepping_threads`), one worker process whose pool steps on n threads.
+    `workers`: None starts one process per core, 0 evaluates in this process (tests, tiny
+    runs), n starts n processes; the node's `workers` option means the same.
     `split_lifetimes`: with several workers, a few genomes' lifetimes are shared out
     among them (`split_work`); off only to measure what that buys (benchmarks/cores.py).
-    `threaded`: off, n cores are always n processes; off only to measure what stepping
-    threads buy (benchmarks/cores.py).
+    `threaded`: for Box2D and MuJoCo in envpool (`envs.simulators.stepping_threads`), one
+    worker process whose pool steps on a thread per worker instead. Off for the node: on a
+    quiet machine it was slower (LunarLander at the node's sizes, 0.63-0.70 x cores
+    against 0.74-0.84 for processes, the same CPU per step) because the network then runs
+    in one thread; kept to measure it (benchmarks/cores.py --compare-threads).
     `abort` is polled while workers run; when it turns true the evaluator is closed and
     EvaluationAborted is raised, so a node can shut down promptly.
     """
 
     def __init__(self, settings: EvalSettings, workers: int | None = None,
                  split_lifetimes: bool = True, abort: Callable[[], bool] | None = None,
-                 threaded: bool = True):
+                 threaded: bool = False):
         self.settings = settings
         self.abort = abort
         self.workers = default_workers() if workers is None else workers

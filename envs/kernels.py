@@ -105,6 +105,20 @@ def forward(params, layers, obs, acts, obs_clip):
                 out[r] = tanh(out[r])
 
 
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def bounded_actions(acts, first, low, span):
+    """Continuous actions, (rows, n): output unit `first + j` of each row mapped from
+    [-1, 1] onto [low_j, low_j + span_j] as `low + (x + 1) * 0.5 * span`, in numpy's order
+    of operations and without fastmath (no fused multiply-add), so bit for bit numpy's.
+    One call where numpy took four on arrays of a few rows (2 us of a BipedalWalker step)."""
+    rows = acts.shape[1]
+    out = np.empty((rows, low.shape[0]))
+    for r in range(rows):
+        for j in range(low.shape[0]):
+            out[r, j] = low[j] + (acts[first + j, r] + 1.0) * 0.5 * span[j]
+    return out
+
+
 @_jit
 def normalised_reward(reward, active, mean, var, alpha, clip):
     """r_t per row: standardised by running mean and variance, clipped; stats updated in place."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from envs.kernels import bounded_actions
 from envs.random_policy import RandomPolicy
 from envs.rows import RowArrays
 from envs.rule_kernels import kernels_for
@@ -150,10 +151,9 @@ class PlasticNetwork:
                                    dtype=float)
         self._kernels.forward(self._rows, obs, self._acts, self._clean, self._t)
         self._t += 1
-        x = self._acts[self._out].T
-        if self.info.discrete:
-            return x.argmax(axis=1)  # the method: np.argmax's wrapper costs a few us a step
-        return self._low + (x + 1.0) * 0.5 * self._span
+        if self.info.discrete:  # the method: np.argmax's wrapper costs a few us a step
+            return self._acts[self._out].T.argmax(axis=1)
+        return bounded_actions(self._acts, self._out.start, self._low, self._span)
 
     def learn(self, reward: np.ndarray, active: np.ndarray, done: np.ndarray | None = None,
               terminal: np.ndarray | None = None) -> None:

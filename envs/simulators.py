@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import operator
 import sys
 import warnings
 from collections.abc import Sequence
@@ -98,8 +99,9 @@ def stepping_threads(env_id: str, simulator: str, cores: int) -> int:
     One pool for the whole population has one lockstep tail where a process per core had
     one each (each paying envpool's fixed cost per call, about 20 us, in its tail of a few
     rows) and the slower process held up the generation; within a step, the threads share
-    the rows as each is free. LunarLander at the node's sizes: 15.3 against 18.2 us of
-    worker CPU per step (`benchmarks/envpool-speed-2026-12-07c/`).
+    the rows as each is free. LunarLander at the node's sizes: 15.2 against 17.9 us of
+    worker CPU per step, BipedalWalker's defaults 52.3 against 55.4
+    (`benchmarks/envpool-speed-2026-12-07c/`).
     """
     if simulator != "envpool" or cores <= 1 or env_id not in envpool_ids():
         return 1
@@ -235,13 +237,15 @@ class EnvpoolBatch:
 
     def step(self, actions: np.ndarray, slots: np.ndarray,
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        slots = np.asarray(slots, dtype=np.int32)  # envpool's ids (the episode loop's already)
         if self._raw is not None:
             order, obs, reward, terminated, truncated = self._raw.step(actions, slots)
         else:
             obs, reward, terminated, truncated, info = self.pool.step(
-                np.ascontiguousarray(actions), slots.astype(np.int32))
-            order = np.asarray(info["env_id"])
-        if (order != slots).any():  # results come back in the order stepped
+                np.ascontiguousarray(actions), slots)
+            order = info["env_id"]
+        # results come back in the order they finished; one comparison of bytes per step
+        if np.asarray(order, dtype=np.int32).tobytes() != slots.tobytes():
             obs, reward, terminated, truncated = self._in_order(order, obs, reward, terminated,
                                                                 truncated)
         return (np.asarray(obs, dtype=float), np.asarray(reward, dtype=float),
@@ -278,6 +282,7 @@ class _RawStep:
     def __init__(self, pool, state_index: list[int], action_dtype: np.dtype):
         self._send, self._recv, self._reset = pool._send, pool._recv, pool._reset
         self._index = state_index
+        self._pick = operator.itemgetter(*state_index)  # one call, not a generator per step
         self._dtype = action_dtype
 
     @classmethod
@@ -305,10 +310,10 @@ class _RawStep:
     def step(self, actions: np.ndarray, slots: np.ndarray,
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Environment ids, observations, rewards, terminated, truncated, as recv returns them."""
-        env_ids = slots.astype(np.int32)
+        env_ids = np.asarray(slots, dtype=np.int32)
         self._send([env_ids, env_ids, np.ascontiguousarray(actions, dtype=self._dtype)])
         state = self._recv()
-        order, obs, reward, done, trunc = (state[i] for i in self._index)
+        order, obs, reward, done, trunc = self._pick(state)
         return order, obs, reward, done & ~trunc, trunc
 
 

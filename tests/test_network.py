@@ -117,6 +117,23 @@ def test_rule_changes_weights_during_an_episode_and_keeps_them_bounded(family):
     assert all(np.all(np.abs(W) <= 2.0) and np.all(np.isfinite(W)) for W in net.W)
 
 
+def test_continuous_actions_map_the_output_layer_onto_the_bounds_bit_for_bit():
+    """The compiled map (`kernels.bounded_actions`) is numpy's `low + (x + 1) * 0.5 * span`
+    to the last bit, so continuous-action episodes are what they were."""
+    info = env_info("BipedalWalker-v3")
+    spec = GenomeSpec("weights+rules", (info.obs_dim, 16, info.act_dim))
+    X = _population(spec, 9, seed=6)
+    net = PlasticNetwork(spec, info, X)
+    net.begin_episode(np.arange(9))
+    obs = np.random.default_rng(7).standard_normal((9, info.obs_dim)) * 3
+    actions = net.act(obs)
+    x = net._acts[net._out].T
+    low = np.asarray(info.action_low)
+    expected = low + (x + 1.0) * 0.5 * (np.asarray(info.action_high) - low)
+    assert actions.tobytes() == expected.tobytes()
+    assert (actions >= low).all() and (actions <= info.action_high).all()
+
+
 def test_weights_genome_does_not_learn():
     info = env_info("CartPole-v1")
     spec = GenomeSpec("weights", (4, 8, 8, 2))

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 import pytest
 
@@ -120,6 +121,36 @@ def test_a_genome_scores_the_same_alone_and_beside_others_of_its_generation():
     np.testing.assert_array_equal(together, alone)
 
 
+@pytest.mark.parametrize("floor", [-2.0, 0.5])
+@pytest.mark.parametrize("simulator", ["envpool", "gymnasium"])
+def test_a_capped_floored_batch_scores_every_row_as_if_it_ran_alone(simulator, floor):
+    """The episode loop's bookkeeping (envs/episodes.py's `_settle`): rows that end apart,
+    the batch shrinking, a step cap that ends the rest and a training reward floor; each
+    row's returns and steps are those of that row alone, and a plain gymnasium loop of the
+    zero network (always action 0) gives its floored, capped return. A floor above 0 once
+    paid rows whose episode had ended, every step until the batch shrank."""
+    spec = GenomeSpec("weights", (8, 4))
+    X = 0.6 * np.random.default_rng(8).standard_normal((7, spec.dim))
+    X[0] = 0.0
+    settings = EvalSettings("LunarLander-v3", spec, 90, "mean", simulator=simulator)
+    seeds = [[91, 92]]
+    with Evaluator(settings, workers=0) as ev:
+        together = ev.episode_returns(X, seeds, floor=floor)
+        steps = ev.steps
+        alone = [ev.episode_returns(X[i:i + 1], seeds, floor=floor)[0] for i in range(len(X))]
+        assert ev.steps == 2 * steps
+    np.testing.assert_array_equal(together, np.stack(alone))
+    if simulator == "gymnasium":
+        env = gym.make("LunarLander-v3")
+        for k, seed in enumerate(seeds[0]):
+            env.reset(seed=seed)
+            total, t, done = 0.0, 0, False
+            while not done and t < 90:
+                _, r, terminated, truncated, _ = env.step(0)
+                total, t, done = total + max(r, floor), t + 1, terminated or truncated
+            assert together[0, 0, k] == pytest.approx(total, abs=1e-9)
+
+
 def test_weights_carry_across_envpool_episodes_within_a_lifetime():
     spec, x = _random_genome("CartPole-v1", kind="rules", hidden=8, seed=5)
     info = env_info("CartPole-v1")
@@ -174,9 +205,9 @@ def test_each_worker_steps_its_own_envpool_pool():
     assert all(n < 8 for n in threads)  # one stepping thread each, not one per core
 
 
-def test_a_box2d_population_on_two_cores_is_one_worker_stepping_its_pool_on_two_threads():
-    """Box2D's physics outweighs the network: one pool for the whole call, stepped by a
-    thread per core, scores exactly as one thread in this process does (every row's
+def test_a_threaded_box2d_pool_scores_exactly_as_one_thread_does():
+    """`threaded` (off for the node, kept to measure): one pool for the whole call, stepped
+    by a thread per worker, scores exactly as one thread in this process does (every row's
     episode, lifetimes carried across episodes, a champion's lone genome split nowhere)."""
     spec, X = _random_genome("LunarLander-v3")
     X = X + 0.3 * np.random.default_rng(5).standard_normal((7, spec.dim))
@@ -186,7 +217,7 @@ def test_a_box2d_population_on_two_cores_is_one_worker_stepping_its_pool_on_two_
     with Evaluator(settings, workers=0) as local:
         expected = local.episode_returns(X, seeds)
         lone = local.episode_returns(X[:1], seeds * 3)
-    with Evaluator(settings, workers=2) as pool:
+    with Evaluator(settings, workers=2, threaded=True) as pool:
         got = pool.episode_returns(X, seeds)
         got_lone = pool.episode_returns(X[:1], seeds * 3)
         assert (pool.threads, len(pool.worker_pids)) == (2, 1)
@@ -199,13 +230,13 @@ def test_a_box2d_population_on_two_cores_is_one_worker_stepping_its_pool_on_two_
     batch.close()
     assert choose_simulator(["CartPole-v1"], None) == "envpool"  # classic control: processes
     with Evaluator(EvalSettings("CartPole-v1", _random_genome("CartPole-v1")[0]),
-                   workers=2) as cartpole:
+                   workers=2, threaded=True) as cartpole:
         assert (cartpole.threads, len(cartpole.worker_pids)) == (1, 2)
+    with Evaluator(settings, workers=2) as node_default:  # what the node runs: processes
+        assert (node_default.threads, len(node_default.worker_pids)) == (1, 2)
 
 
 def test_gymnasium_batch_and_a_list_of_environments_run_the_same_lifetimes():
-    import gymnasium as gym
-
     spec, x = _random_genome("CartPole-v1", kind="rules")
     info = env_info("CartPole-v1")
     listed = run_lifetimes([gym.make("CartPole-v1")], PlasticNetwork(spec, info, x[None]),

@@ -26,6 +26,11 @@ def test_the_benchmark_reports_each_seed_with_when_its_champion_passed_zero(tmp_
         assert run.past_zero is not None and run.past_zero <= run.evaluations
         assert run.past_solved is None or run.past_solved >= run.past_zero
         assert run.solved == (run.held_out >= 475)
+        # where the evaluations went: rounds of 10 lifetimes, confirmations 50 at a time,
+        # and no early population below 8 observations
+        assert run.round_evaluations > 0 and run.round_evaluations % 10 == 0
+        assert run.confirm_evaluations % 50 == 0 and run.resized_at is None
+        assert run.end_game_at is None or run.end_game_at <= run.evaluations
     assert "champion >= 0 at" in (out / "summary.md").read_text()
 
     # A block run as several invocations is summarised again from its runs, running nothing
