@@ -19,12 +19,22 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+import tomllib
 from pathlib import Path
 
 import msgspec
 from time_to_solve import BIN, parse_seeds, run_all
 
-from island.record import Champion, HeldOut, Stopped, of_kind, read_events, read_generations
+from island.record import (
+    Champion,
+    ChampionRound,
+    Confirmation,
+    HeldOut,
+    Stopped,
+    of_kind,
+    read_events,
+    read_generations,
+)
 
 
 class ArmRun(msgspec.Struct):
@@ -41,6 +51,12 @@ class ArmRun(msgspec.Struct):
     held_out: float | None  # None: the run never reached its final score
     held_out_std: float | None
     at_target: tuple[int, float] | None  # evaluations and CPU s at the first round >= target
+    # the confirmation with the highest bound: mean, bound, lifetimes (None: none ran)
+    best_confirmation: tuple[float, float, int] | None = None
+    scored_kept: bool = False  # held out on the best-confirmed genome (stand_on_confirmed)
+    off_plateau_cpu: float | None = None  # CPU s at the first champion round >= 0
+    round_evaluations: int = 0  # episodes of champion rounds
+    confirmation_evaluations: int = 0  # episodes of confirmations
 
 
 class Budget(msgspec.Struct, kw_only=True):
@@ -76,25 +92,58 @@ def read_arm(arm: str, flags: list[str], seed: int, run: Path, target: float) ->
                       for e in of_kind(events, Champion)
                       if e.score is not None and e.score >= target
                       and e.generation in by_generation), None)
+    confirmations = [e for e in of_kind(events, Confirmation)
+                     if e.mean is not None and e.bound is not None]
+    best = max(confirmations, key=lambda e: e.bound, default=None)
+    rounds = of_kind(events, ChampionRound)
+    off = next((round(sum(by_generation[e.generation].cpu.values()), 1) for e in rounds
+                if e.score is not None and e.score >= 0 and e.generation in by_generation),
+               None)
+    batch = tomllib.loads((run / "config.toml").read_text())["evaluation"]["confirm_episodes"]
     return ArmRun(arm, flags, seed, stops[-1].reason if stops else "-", last.evaluations,
                   round(sum(last.cpu.values()), 1), last.wall, last.champion,
                   held[-1].held_out_mean if held else None,
-                  held[-1].held_out_std if held else None, at_target)
+                  held[-1].held_out_std if held else None, at_target,
+                  (best.mean, best.bound, best.lifetimes) if best else None,
+                  bool(held and held[-1].confirmed_mean is not None), off,
+                  sum(len(e.scores) * e.lifetimes for e in rounds),
+                  batch * len(of_kind(events, Confirmation)))
 
 
 def table(budget: Budget) -> str:
     lines = [f"| arm | seed | stopped | evaluations | CPU s | wall s | champion validation | "
+             f"best confirmation: mean, bound (lifetimes) | scored | "
              f"held-out mean ± std (100) | >= {budget.target:g} | first round >= "
              f"{budget.target:g} at (evaluations, CPU s) |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in budget.runs:
         champion = "-" if r.champion is None else f"{r.champion:.1f}"
         held = "-" if r.held_out is None else f"{r.held_out:.1f} ± {r.held_out_std:.1f}"
         reached = "-" if r.held_out is None else ("yes" if r.held_out >= budget.target
                                                    else "no")
         at = "-" if r.at_target is None else f"{r.at_target[0]:,}, {r.at_target[1]:.0f}"
+        best = "-" if r.best_confirmation is None else \
+            "{:.1f}, {:.1f} ({})".format(*r.best_confirmation)
+        scored = "best-confirmed" if r.scored_kept else "champion"
         lines.append(f"| {r.arm} | {r.seed} | {r.stopped} | {r.evaluations:,} | {r.cpu:.0f} | "
-                     f"{r.wall:.0f} | {champion} | {held} | {reached} | {at} |")
+                     f"{r.wall:.0f} | {champion} | {best} | {scored} | {held} | {reached} | "
+                     f"{at} |")
+    lines += ["", "Where the budget went: CPU s off the plateau (the first champion round >= 0) "
+              f"and to the first round >= {budget.target:g}; the evaluations (episodes) of "
+              "champion rounds and of confirmations, of all the run's.", "",
+              "| arm | seed | CPU s to a round >= 0 | CPU s to a round >= "
+              f"{budget.target:g} | CPU s after it | round episodes | confirmation episodes "
+              "| training episodes |", "|---|---|---|---|---|---|---|---|"]
+    for r in budget.runs:
+        off = "-" if r.off_plateau_cpu is None else f"{r.off_plateau_cpu:.0f}"
+        to = "-" if r.at_target is None else f"{r.at_target[1]:.0f}"
+        after = "-" if r.at_target is None else f"{r.cpu - r.at_target[1]:.0f}"
+        training = r.evaluations - r.round_evaluations - r.confirmation_evaluations
+        lines.append(f"| {r.arm} | {r.seed} | {off} | {to} | {after} | "
+                     f"{r.round_evaluations:,} ({r.round_evaluations / r.evaluations:.0%}) | "
+                     f"{r.confirmation_evaluations:,} "
+                     f"({r.confirmation_evaluations / r.evaluations:.0%}) | "
+                     f"{training:,} ({training / r.evaluations:.0%}) |")
     for arm in dict.fromkeys(r.arm for r in budget.runs):
         runs = [r for r in budget.runs if r.arm == arm and r.held_out is not None]
         lines.append(f"\n{arm}: {sum(r.held_out >= budget.target for r in runs)} of "

@@ -67,6 +67,13 @@ class Champion:
     predicted_for: int = 100  # lifetimes of the held-out score the bound predicts (0: none)
     reached_target: bool = False  # a round has scored at the stop target: the end game began
     best_round: float = -np.inf  # the highest score a round's winner has had in this run
+    # The genome with the highest confirmed bound so far (`keep`): on BipedalWalker the
+    # latest round's winner is often a luckier, worse genome than one confirmed before it.
+    kept: np.ndarray | None = field(default=None, repr=False)
+    kept_bound: float = -np.inf
+    kept_mean: float = -np.inf
+    kept_lifetimes: int = 0
+    kept_generation: int = -1
 
     def observe(self, x: np.ndarray, fitness: float) -> None:
         """Remember the best training sample of the current window."""
@@ -108,6 +115,17 @@ class Champion:
     def confirm(self, lifetime_scores: np.ndarray) -> None:
         """Add the champion's scores on fresh lifetimes (pooled with its earlier ones)."""
         self.confirmations += [float(v) for v in np.ravel(lifetime_scores)]
+
+    def keep(self) -> bool:
+        """Remember the champion if its confirmed bound is the highest so far; True if so."""
+        bound = self.confirmed
+        if self.x is None or not bound > self.kept_bound:
+            return False
+        self.kept, self.kept_bound = self.x.copy(), bound
+        self.kept_mean, self.kept_lifetimes = float(np.mean(self.confirmations)), \
+            len(self.confirmations)
+        self.kept_generation = self.generation
+        return True
 
     def inconclusive(self, target: float) -> bool:
         """True while more lifetimes could still confirm it: its bound is below `target`, and

@@ -76,6 +76,10 @@ class EvaluationConfig:
                                    "target before the run stops (0: no confirmation)")
     confirm_limit: int = option(200, "most lifetimes pooled in one round while a "
                                 "confirmation is inconclusive")
+    # a 10-lifetime round crowns the luckiest of near-equals; BipedalWalker's falls hide there
+    stand_on_confirmed: bool = option(False, "the run stands behind (and is scored on) the "
+                                      "genome with the highest confirmed bound so far when "
+                                      "it beats the champion's, not the latest round's winner")
 
     @property
     def env_ids(self) -> list[str]:

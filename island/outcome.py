@@ -76,6 +76,8 @@ class Outcome:
         summary["training_best"] = gens.island.best.fitness
         if gens.validating:
             summary["champion_validation"] = gens.champion.score
+        if gens.validation.standing_on_kept:
+            summary["confirmed_mean"] = gens.champion.kept_mean
         held = self.run_dir.event("held_out", **summary)
         assert isinstance(held, HeldOut)
         return held

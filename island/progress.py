@@ -22,6 +22,7 @@ from island.record import (
     FloorLifted,
     GenerationRecord,
     HeldOut,
+    Kept,
     Rescue,
     Resized,
     Restart,
@@ -112,6 +113,10 @@ def format_event(kind: str, event: Event | GenerationRecord) -> str | None:
     if isinstance(event, EndGame):
         return (f"{gen}end game: a champion round scored {_score(event.score)}, at the "
                 f"target; each genome now plays {event.episodes} lifetimes per evaluation")
+    if isinstance(event, Kept):
+        return (f"{gen}the run now stands behind this champion: the highest confirmed bound "
+                f"so far, {_score(event.bound)} (mean {_score(event.mean)} on "
+                f"{event.lifetimes} lifetimes)")
     if isinstance(event, Restart):
         return (f"{gen}CMA-ES restarts ({event.reason}) with a population of "
                 f"{event.popsize}")

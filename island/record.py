@@ -132,6 +132,7 @@ class HeldOut(Event):
     simulator: str | None = None
     training_best: float | None = None
     champion_validation: float | None = None
+    confirmed_mean: float | None = None  # what stood behind was kept: its confirmation mean
 
 
 class MigrantArrived(Event):
@@ -192,6 +193,16 @@ class Confirmation(Event):
     bound: float | None
     lifetimes: int
     target: float | None
+
+
+class Kept(Event):
+    """The champion's confirmed bound is the highest of the run: with `stand_on_confirmed`
+    the run stands behind it until a bound beats it."""
+
+    generation: int
+    mean: float | None
+    bound: float | None
+    lifetimes: int
 
 
 class Restart(Event):
@@ -266,7 +277,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     "stopped": Stopped, "held_out": HeldOut,
     "migrant_injected": MigrantArrived, "migrant_dropped": MigrantArrived,
     "migrant_evaluated": MigrantEvaluated, "champion_round": ChampionRound,
-    "champion": Champion, "end_game": EndGame,
+    "champion": Champion, "end_game": EndGame, "kept": Kept,
     **dict.fromkeys(CONFIRMATION_EVENTS, Confirmation),
     "restart": Restart, "strategy_reset": StrategyReset, "rescue": Rescue,
     "resized": Resized,

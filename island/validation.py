@@ -67,8 +67,20 @@ class Validation:
     def has_champion(self) -> bool:
         return self.enabled and self.champion.x is not None
 
+    @property
+    def standing_on_kept(self) -> bool:
+        """`stand_on_confirmed`, and a genome confirmed before beats the champion's bound."""
+        c = self.champion
+        return (self.evaluation.stand_on_confirmed and c.kept is not None
+                and c.kept_bound > c.confirmed)
+
     def best(self, island: Island) -> tuple[np.ndarray, float, int]:
-        """The genome a run stands behind: the champion, or the island's best sample."""
+        """The genome a run stands behind: the champion (or, with `stand_on_confirmed`, the
+        genome with the highest confirmed bound, scored by its confirmation mean), or the
+        island's best sample."""
+        if self.standing_on_kept:
+            c = self.champion
+            return c.kept, c.kept_mean, c.kept_generation
         if self.has_champion:
             return self.champion.x, self.champion.score, self.champion.generation
         return island.best.x, island.best.fitness, island.best.generation
@@ -127,6 +139,10 @@ class Validation:
                 self.lost_worker = str(exc)
                 return
             self.champion.confirm(scores[0])
+            if self.champion.keep() and ev.stand_on_confirmed:
+                self.event("kept", generation=generation, mean=self.champion.kept_mean,
+                           bound=self.champion.kept_bound,
+                           lifetimes=self.champion.kept_lifetimes)
             pool = self.champion.confirmations
             room = ev.confirm_limit - len(pool)
             going_on = self.champion.inconclusive(self.target) and room >= ev.confirm_episodes

@@ -109,3 +109,28 @@ def test_the_best_round_is_remembered_when_a_later_round_scores_lower_and_surviv
     champion.decide(labels, X, np.array([-20.0, -13.0]), generation=10)  # kept, rescored
     assert champion.score == -13.0 and champion.best_round == 113.0
     assert from_plain(Champion, to_plain(champion)).best_round == 113.0
+
+
+def test_the_highest_confirmed_bound_is_kept_when_a_luckier_champion_unseats_it():
+    """BipedalWalker's end game: a genome confirmed at 306 on 200 lifetimes was unseated by
+    round winners whose 50-lifetime pools said less; `keep` remembers it, and survives a
+    checkpoint."""
+    champion = Champion(predicted_for=100)
+    labels, X = champion.candidates(np.zeros(2))
+    champion.decide(labels, X, np.array([307.0]), generation=570)
+    assert not champion.keep()  # no confirmation yet: nothing to keep
+    champion.confirm(np.tile([336.0, 276.0], 100))  # mean 306, std 30, 200 lifetimes
+    assert champion.keep()
+    first_bound = champion.kept_bound
+    assert first_bound == champion.confirmed and champion.kept_lifetimes == 200
+    labels, X = champion.candidates(np.ones(2))
+    assert champion.decide(labels, X, np.array([311.0, 300.0]), generation=575)  # the mean
+    champion.confirm(np.tile([340.0, 270.0], 25))  # mean 305 on 50: a lower bound
+    assert champion.confirmed < first_bound and not champion.keep()
+    np.testing.assert_array_equal(champion.kept, np.zeros(2))
+    assert (champion.kept_mean, champion.kept_generation) == (306.0, 570)
+    resumed = from_plain(Champion, to_plain(champion))
+    np.testing.assert_array_equal(resumed.kept, np.zeros(2))
+    assert resumed.kept_bound == first_bound
+    champion.confirm(np.tile([320.0, 290.0], 200))  # 450 at 305, a narrower spread: it beats 306
+    assert champion.keep() and champion.kept_generation == 575
