@@ -23,7 +23,8 @@ from island.config import NodeConfig
 from island.migration import MigrationCounters
 from island.plain import from_plain, to_plain
 
-CHECKPOINT_VERSION = 4  # 3: every part through island/plain.py (2026-12); 4: the champion keeps its best-confirmed genome
+# 3: every part through island/plain.py (2026-12); 4: the champion's best-confirmed genome
+CHECKPOINT_VERSION = 4
 INIT_STREAM = 0x1417  # the random initial mean's own stream of the island seed
 
 
