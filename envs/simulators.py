@@ -161,19 +161,37 @@ def _to_int32(seeds: np.ndarray) -> list[int]:
     return [int(s) for s in np.where(seeds >= 2**31, seeds - 2**32, seeds)]
 
 
+def reset_keeps_state(env_id: str) -> bool:
+    """Whether gymnasium's `env_id` carries state from one episode into the next through
+    `reset(seed=...)`: Box2D's environments keep their Box2D world, whose contact state
+    survives the bodies' destruction, so a used BipedalWalker-v3 plays a seed differently
+    from a new one (from its first observation), and a genome's held-out score depended on
+    which episodes each worker's environments had played before."""
+    return str(gym.spec(env_id).entry_point).startswith("gymnasium.envs.box2d")
+
+
 class GymnasiumBatch:
-    """A batch of gymnasium environments, grown to the largest batch asked for."""
+    """A batch of gymnasium environments, grown to the largest batch asked for; where a
+    reset does not start an environment afresh (`reset_keeps_state`), every episode gets a
+    new one (0.5 ms of CPU for BipedalWalker-v3 and LunarLander-v3), so a seed always plays
+    the same episode."""
 
     name = "gymnasium"
 
     def __init__(self, env_id: str, envs: Sequence[gym.Env] | None = None):
         self.env_id = env_id
         self.envs: list[gym.Env] = list(envs) if envs is not None else [make_env(env_id)]
+        # environments given (wrapped, recorded) are the caller's to keep
+        self.renew = envs is None and reset_keeps_state(env_id)
 
     def reset(self, seeds: np.ndarray) -> np.ndarray:
         """First observations of one episode per seed, (len(seeds), obs_dim)."""
         while len(self.envs) < len(seeds):
             self.envs.append(gym.make(self.env_id))
+        if self.renew:
+            for i in range(len(seeds)):
+                self.envs[i].close()
+                self.envs[i] = gym.make(self.env_id)
         return np.array([self.envs[i].reset(seed=int(s))[0] for i, s in enumerate(seeds)],
                         dtype=float)
 

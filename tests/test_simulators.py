@@ -12,7 +12,13 @@ import pytest
 
 from envs import EvalSettings, Evaluator, PlasticNetwork, env_info, run_lifetimes
 from envs.episodes import _run_episode, weight_seeds
-from envs.simulators import DIFFERS, EnvpoolBatch, GymnasiumBatch, choose_simulator
+from envs.simulators import (
+    DIFFERS,
+    EnvpoolBatch,
+    GymnasiumBatch,
+    choose_simulator,
+    reset_keeps_state,
+)
 from genome import GenomeSpec, encode_genome, initial_vector
 from island.lab.genome_file import GenomeFile
 from island.record import GenomeMeta
@@ -234,6 +240,36 @@ def test_a_threaded_box2d_pool_scores_exactly_as_one_thread_does():
         assert (cartpole.threads, len(cartpole.worker_pids)) == (1, 2)
     with Evaluator(settings, workers=2) as node_default:  # what the node runs: processes
         assert (node_default.threads, len(node_default.worker_pids)) == (1, 2)
+
+
+@pytest.mark.parametrize("env_id", ["BipedalWalker-v3", "LunarLander-v3"])
+def test_a_gymnasium_seed_plays_the_same_episode_whatever_its_environment_played_before(env_id):
+    """Box2D keeps its world across gymnasium resets: a used BipedalWalker-v3 played a seed
+    differently from a new one, so a held-out score depended on how lifetimes were split
+    among workers. The batch now gives every such episode a new environment."""
+    assert reset_keeps_state(env_id) and not reset_keeps_state("CartPole-v1")
+    info = env_info(env_id)
+    rng = np.random.default_rng(3)
+    actions = (rng.integers(0, info.act_dim, (300, 1)) if info.discrete
+               else rng.uniform(-1, 1, (300, 1, info.act_dim)))
+
+    def play(batch: GymnasiumBatch, seed: int) -> list[np.ndarray]:
+        seen = [batch.reset(np.array([seed]))]
+        for action in actions:
+            obs, _, terminated, truncated = batch.step(action, np.array([0]))
+            seen.append(obs)
+            if terminated[0] or truncated[0]:
+                break
+        return seen
+
+    fresh = play(GymnasiumBatch(env_id), 2**31 + 5)
+    used = GymnasiumBatch(env_id)
+    play(used, 2**31 + 7)
+    play(used, 2**31 + 9)
+    again = play(used, 2**31 + 5)
+    assert len(again) == len(fresh)
+    for a, b in zip(fresh, again, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_gymnasium_batch_and_a_list_of_environments_run_the_same_lifetimes():
