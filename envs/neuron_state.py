@@ -21,8 +21,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from envs.kernels import OPTIONS, tanh
+from envs.kernels import OPTIONS
 from envs.learned import DELTA_STEP
+from envs.recurrent import add_recurrence, gate_cell
 from envs.threefactor import NOISE as _NOISE
 from envs.threefactor import gaussian, reward_signals
 from genome.rules import (
@@ -144,17 +145,8 @@ def update_neurons(acts, clean, rules, state, layers, active, done, terminal, ds
                 for r in range(rows):
                     a_z[k, r] = z_bias[k, r] + rule[z, r] * act[r] + rule[z + 1, r] * noise[r]
                     a_c[k, r] = c_bias[k, r] + rule[c, r] * act[r] + rule[c + 1, r] * noise[r]
-                for j in range(n_s):
-                    h = state[unit * n_s + j]
-                    Bz, Bc = rule[bz + k * n_s + j], rule[bc + k * n_s + j]
-                    for r in range(rows):
-                        a_z[k, r] += Bz[r] * h[r]
-                        a_c[k, r] += Bc[r] * h[r]
-            for k in range(n_s):
-                h = state[unit * n_s + k]
-                for r in range(rows):
-                    zk = (0.5 + 0.5 * tanh(0.5 * a_z[k, r])) * live[r]  # sigmoid; 0: kept
-                    h[r] += zk * (tanh(a_c[k, r]) - h[r])
+            add_recurrence(a_z, a_c, rule, bz, bc, state, unit, n_s)
+            gate_cell(a_z, a_c, state, unit, n_s, live)
 
 
 @_jit

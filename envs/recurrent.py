@@ -122,6 +122,31 @@ def draw_perturbations(state, n_params, layers, rules, seeds, n_s, explore, pair
 
 
 @_jit
+def add_recurrence(a_z, a_c, rule, bz, bc, state, cell, n_s):
+    """Add the gates' recurrent inputs Bz h and Bc h to a_z and a_c (n_s x rows), from the
+    state of cell `cell` (its n_s numbers are rows of `state` from cell * n_s) as it was.
+    The one gated cell of the recurrent and neuron-state families."""
+    for k in range(n_s):
+        for j in range(n_s):
+            h = state[cell * n_s + j]
+            Bz, Bc = rule[bz + k * n_s + j], rule[bc + k * n_s + j]
+            for r in range(a_z.shape[1]):
+                a_z[k, r] += Bz[r] * h[r]
+                a_c[k, r] += Bc[r] * h[r]
+
+
+@_jit
+def gate_cell(a_z, a_c, state, cell, n_s, live):
+    """h <- (1 - z) h + z tanh(a_c), z = sigmoid(a_z), for the state of cell `cell`; a row
+    with `live` 0 keeps its state."""
+    for k in range(n_s):
+        h = state[cell * n_s + k]
+        for r in range(a_z.shape[1]):
+            z = (0.5 + 0.5 * tanh(0.5 * a_z[k, r])) * live[r]  # sigmoid; 0: kept
+            h[r] += z * (tanh(a_c[k, r]) - h[r])
+
+
+@_jit
 def learn_recurrent(params, layers, acts, clean, rules, state, reward, active, done, terminal,
                     mean, var, alpha, clip, w_max, n_s):
     """One step of every synapse's cell for every running row; W' = W (1 - decay) + eta out.
@@ -177,22 +202,16 @@ def learn_recurrent(params, layers, acts, clean, rules, state, reward, active, d
                         a_c[k, r] = (c_bias[k, r] + rule[c, r] * pre[r] + rule[c + 1, r] * post[r]
                                      + rule[c + 2, r] * x2 + rule[c + 3, r] * x3
                                      + rule[c + 4, r] * delta[r] + rule[c + 5, r] * x5)
-                    for j in range(n_s):
-                        h = state[w * n_s + j]
-                        Bz, Bc = rule[bz + k * n_s + j], rule[bc + k * n_s + j]
-                        for r in range(rows):
-                            a_z[k, r] += Bz[r] * h[r]
-                            a_c[k, r] += Bc[r] * h[r]
+                add_recurrence(a_z, a_c, rule, bz, bc, state, w, n_s)
                 for r in range(rows):
                     x2, x3, x5 = noise[r] * pre[r], W[r] / w_max, ret[layer, r] * delta[r]
                     out[r] = (out_bias[r] + rule[q, r] * pre[r] + rule[q + 1, r] * post[r]
                               + rule[q + 2, r] * x2 + rule[q + 3, r] * x3
                               + rule[q + 4, r] * delta[r] + rule[q + 5, r] * x5)
+                gate_cell(a_z, a_c, state, w, n_s, live)
                 for k in range(n_s):
                     h = state[w * n_s + k]
                     for r in range(rows):
-                        z = (0.5 + 0.5 * tanh(0.5 * a_z[k, r])) * live[r]  # sigmoid; 0: kept
-                        h[r] += z * (tanh(a_c[k, r]) - h[r])
                         out[r] += v_now[k, r] * h[r]
                 for r in range(rows):
                     W[r] = min(max(W[r] * keep[r] + eta[r] * out[r], -w_max), w_max)
