@@ -45,6 +45,16 @@ def play(family: RuleFamily, layers: tuple[int, ...], episodes: int = 4,
     return spec, x, lived, net
 
 
+
+def assert_weights_follow(net: PlasticNetwork, spec: GenomeSpec, x: np.ndarray,
+                          expected: list[np.ndarray]) -> None:
+    """The compiled network's weights after its lifetime are the transcription's `expected`,
+    and they moved from where they started (the forward pass's tanh is float32-precise,
+    envs/kernels.py)."""
+    assert not np.allclose(expected[0], PlasticNetwork(spec, net.info, x).W[0][0])  # it learned
+    for W, W_ref in zip(net.W, expected, strict=True):
+        np.testing.assert_allclose(W[0], W_ref, rtol=1e-5, atol=1e-7)
+
 # What the learned, recurrent and neuron-state transcriptions share: the perturbation draws,
 # the noisy forward pass, and the reward signals with their per-layer baselines.
 
@@ -87,6 +97,10 @@ class RewardSignals:
     def __init__(self, n_layers: int) -> None:
         self.mean, self.var, self.s, self.ret = 0.0, 1.0, 0.0, 0.0
         self.s_bar, self.r_bar, self.r_dev = (np.zeros(n_layers) for _ in range(3))
+
+    def begin_episode(self) -> None:
+        """An episode's return starts at 0; the running statistics carry on."""
+        self.ret = 0.0
 
     def step(self, reward: float) -> None:
         """One step's reward: standardised, and added to the episode's return."""
