@@ -88,7 +88,7 @@ def read_arm(arm: str, flags: list[str], seed: int, run: Path, target: float) ->
     last, stops, held = log[-1], of_kind(events, Stopped), of_kind(events, HeldOut)
     by_generation = {line.generation: line for line in log}
     at_target = next(((by_generation[e.generation].evaluations,
-                       round(sum(by_generation[e.generation].cpu.values()), 1))
+                       round(by_generation[e.generation].cpu_spent, 1))
                       for e in of_kind(events, Champion)
                       if e.score is not None and e.score >= target
                       and e.generation in by_generation), None)
@@ -96,12 +96,12 @@ def read_arm(arm: str, flags: list[str], seed: int, run: Path, target: float) ->
                      if e.mean is not None and e.bound is not None]
     best = max(confirmations, key=lambda e: e.bound, default=None)
     rounds = of_kind(events, ChampionRound)
-    off = next((round(sum(by_generation[e.generation].cpu.values()), 1) for e in rounds
+    off = next((round(by_generation[e.generation].cpu_spent, 1) for e in rounds
                 if e.score is not None and e.score >= 0 and e.generation in by_generation),
                None)
     batch = tomllib.loads((run / "config.toml").read_text())["evaluation"]["confirm_episodes"]
     return ArmRun(arm, flags, seed, stops[-1].reason if stops else "-", last.evaluations,
-                  round(sum(last.cpu.values()), 1), last.wall, last.champion,
+                  round(last.cpu_spent, 1), last.wall, last.champion,
                   held[-1].held_out_mean if held else None,
                   held[-1].held_out_std if held else None, at_target,
                   (best.mean, best.bound, best.lifetimes) if best else None,

@@ -73,7 +73,7 @@ def run_seed(seed: int, workers: int, out: Path, timeout: float, flags: list[str
     log, events = read_generations(run / "log.jsonl"), read_events(run / "events.jsonl")
     last = log[-1] if log else None
     held, stops = of_kind(events, HeldOut), of_kind(events, Stopped)
-    return FirstRun(seed, round(wall, 2), round(sum(last.cpu.values()), 2) if last else 0.0,
+    return FirstRun(seed, round(wall, 2), round(last.cpu_spent, 2) if last else 0.0,
                     round(tree_cpu, 2), last.evaluations if last else 0,
                     last.generation if last else 0,
                     held[-1].held_out_mean if held else None,

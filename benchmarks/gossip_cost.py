@@ -31,7 +31,7 @@ def main() -> None:
         if last is None:
             continue  # a node without gossip, or from before CPU figures were logged
         cpu = last.cpu
-        total = cpu["process"] + cpu["workers"]
+        total = last.cpu_spent
         shares.append(cpu["gossip"] / total)
         print(f"{str(run):<40} {last.wall:>8.0f} {cpu['gossip']:>13.3f} {total:>11.1f} "
               f"{shares[-1]:>7.2%}")

@@ -53,7 +53,7 @@ def steps_per_cpu_second(run: Path, skip: int) -> tuple[float, int, float]:
     log = read_generations(run / "log.jsonl")
     first, last = log[min(skip, len(log) - 2)], log[-1]
     steps = last.steps - first.steps
-    cpu = sum(last.cpu.values()) - sum(first.cpu.values())
+    cpu = last.cpu_spent - first.cpu_spent
     return steps / cpu, steps, cpu
 
 

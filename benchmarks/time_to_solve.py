@@ -119,7 +119,7 @@ def read_run(seed: int, run: Path, solved_at: float) -> SeedRun:
     log, events = read_generations(run / "log.jsonl"), read_events(run / "events.jsonl")
     last = log[-1]
     held_out = of_kind(events, HeldOut)[-1]
-    cpu = sum(last.cpu.values())
+    cpu = last.cpu_spent
     mean = held_out.held_out_mean
     at = {line.generation: line for line in log}
     resized = of_kind(events, Resized)
@@ -130,8 +130,8 @@ def read_run(seed: int, run: Path, solved_at: float) -> SeedRun:
                    first_champion_at(log, events, 0.0), first_champion_at(log, events, solved_at),
                    resized_at=resized[0].evaluations if resized else None,
                    end_game_at=end_game[0].evaluations if end_game else None,
-                   cpu_resized=round(sum(resized_line.cpu.values()), 1) if resized_line else None,
-                   cpu_end_game=round(sum(end_game[0].cpu.values()), 1) if end_game else None,
+                   cpu_resized=round(resized_line.cpu_spent, 1) if resized_line else None,
+                   cpu_end_game=round(end_game[0].cpu_spent, 1) if end_game else None,
                    round_evaluations=sum(e.lifetimes * len(e.scores)
                                          for e in of_kind(events, ChampionRound)),
                    confirm_evaluations=confirm_evaluations(events))

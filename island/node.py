@@ -250,7 +250,7 @@ class Node:
                 shutdown.request(str(exc))
                 break
             self.run_dir.log(record)
-            spent = record.cpu["process"] + record.cpu["workers"]  # what --max-cpu budgets
+            spent = record.cpu_spent
             self._flush_gossip_events()
             if not self.quiet:
                 cap = self.stop.progress(self.state.evaluations, record.generation, record.wall,

@@ -92,6 +92,12 @@ class GenerationRecord(Record):
             record.cpu["gossip"] = round(gossip.cpu_seconds(), 4)
         return record
 
+    @property
+    def cpu_spent(self) -> float:
+        """CPU seconds of the node process and its workers: what `--max-cpu` budgets (the
+        gossip thread's share is in the process's)."""
+        return self.cpu.get("process", 0.0) + self.cpu.get("workers", 0.0)
+
 
 # -- events.jsonl -------------------------------------------------------------------------
 

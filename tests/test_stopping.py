@@ -69,7 +69,7 @@ def test_a_cpu_budget_ends_the_run_at_the_first_generation_past_it(tmp_path):
     assert "or a cap of 8 CPU s" in result.stdout
     assert "stopped (max_cpu 8 CPU s reached)" in result.stdout
     # the budget is the cpu log.jsonl records: the node process and its workers
-    spent = [r.cpu["process"] + r.cpu["workers"] for r in read_generations(run / "log.jsonl")]
+    spent = [r.cpu_spent for r in read_generations(run / "log.jsonl")]
     assert spent[-1] >= 8 and all(cpu < 8 for cpu in spent[:-1])
     stopped = of_kind(read_events(run / "events.jsonl"), Stopped)
     assert stopped[-1].finished and stopped[-1].reason == "max_cpu 8 CPU s reached"
@@ -78,7 +78,7 @@ def test_a_cpu_budget_ends_the_run_at_the_first_generation_past_it(tmp_path):
     assert len(held) == 1 and held[0].lifetimes == 3 and held[0].time >= stopped[-1].time
     # with no evaluation cap the rescue's share is of the CPU budget: it came at 4 CPU s
     (rescue,) = of_kind(read_events(run / "events.jsonl"), Rescue)
-    cpu = {r.generation: r.cpu["process"] + r.cpu["workers"]
+    cpu = {r.generation: r.cpu_spent
            for r in read_generations(run / "log.jsonl")}
     assert cpu[rescue.generation] >= 4 and cpu[rescue.generation - 2] < 4
 
