@@ -186,12 +186,12 @@ class GymnasiumBatch:
 
     def reset(self, seeds: np.ndarray) -> np.ndarray:
         """First observations of one episode per seed, (len(seeds), obs_dim)."""
+        if self.renew:  # every episode on a new environment, made once
+            for env in self.envs[: len(seeds)]:
+                env.close()
+            self.envs[: len(seeds)] = [gym.make(self.env_id) for _ in seeds]
         while len(self.envs) < len(seeds):
             self.envs.append(gym.make(self.env_id))
-        if self.renew:
-            for i in range(len(seeds)):
-                self.envs[i].close()
-                self.envs[i] = gym.make(self.env_id)
         return np.array([self.envs[i].reset(seed=int(s))[0] for i, s in enumerate(seeds)],
                         dtype=float)
 
