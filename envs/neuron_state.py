@@ -23,7 +23,7 @@ import numpy as np
 
 from envs.kernels import OPTIONS
 from envs.learned import DELTA_STEP
-from envs.recurrent import add_recurrence, gate_cell
+from envs.recurrent import add_recurrence, cell_offsets, gate_cell
 from envs.threefactor import NOISE as _NOISE
 from envs.threefactor import gaussian, reward_signals
 from genome.rules import (
@@ -50,12 +50,7 @@ _jit = numba.njit(**OPTIONS)
 def offsets(n_s):
     """Where Bz, bz, Ac, Bc, bc, q, v, w, p_post, p_pre, p_bias start in a layer's
     parameters, for state n_s (Az starts at AZ)."""
-    bz = AZ + n_s * N_F
-    cz = bz + n_s * n_s
-    ac = cz + n_s
-    bc = ac + n_s * N_F
-    cc = bc + n_s * n_s
-    q = cc + n_s
+    bz, cz, ac, bc, cc, q = cell_offsets(AZ, N_F, n_s)
     v = q + N_Y
     w = v + N_Y * n_s
     p_post = w + N_Y * n_s

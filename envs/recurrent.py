@@ -54,15 +54,22 @@ _jit = numba.njit(**OPTIONS)
 
 
 @_jit
+def cell_offsets(az, n_f, n_s):
+    """Where Bz, bz, Ac, Bc, bc and what follows the cell start, for a gated cell of n_s
+    numbers reading n_f features whose Az starts at `az` (genome.rules' `_cell_names`)."""
+    bz = az + n_s * n_f
+    cz = bz + n_s * n_s
+    ac = cz + n_s
+    bc = ac + n_s * n_f
+    cc = bc + n_s * n_s
+    return bz, cz, ac, bc, cc, cc + n_s
+
+
+@_jit
 def offsets(n_s):
     """Where Bz, bz, Ac, Bc, bc, v, u, q, o start in a layer's parameters, for state n_s
     (Az starts at AZ)."""
-    bz = AZ + n_s * N_F
-    cz = bz + n_s * n_s
-    ac = cz + n_s
-    bc = ac + n_s * N_F
-    cc = bc + n_s * n_s
-    v = cc + n_s
+    bz, cz, ac, bc, cc, v = cell_offsets(AZ, N_F, n_s)
     return bz, cz, ac, bc, cc, v, v + n_s, v + 2 * n_s, v + 2 * n_s + N_F
 
 
