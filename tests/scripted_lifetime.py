@@ -1,5 +1,6 @@
 """A short lifetime with scripted observations and rewards, played by the compiled network,
-and the parts of a plain numpy transcription that the rule families share.
+the parts of a plain numpy transcription that the rule families share, and the check that a
+batch scores each genome with a rule state as it scores it alone.
 
 The learned, recurrent and neuron-state kernels are each checked against a plain numpy
 transcription of their equations on the same lifetime: up to four episodes of 6-12 steps,
@@ -54,6 +55,22 @@ def assert_weights_follow(net: PlasticNetwork, spec: GenomeSpec, x: np.ndarray,
     assert not np.allclose(expected[0], PlasticNetwork(spec, net.info, x).W[0][0])  # it learned
     for W, W_ref in zip(net.W, expected, strict=True):
         np.testing.assert_allclose(W[0], W_ref, rtol=1e-5, atol=1e-7)
+
+
+def assert_batch_scores_each_genome_as_alone(kind: str, family: str) -> None:
+    """Lifetimes of three LunarLander episodes whose lengths differ: batches shrink, and a
+    genome's rule state (cells, neurons, a pair's draws) must carry into its next episode
+    whatever shared its batch, so five genomes together score as each alone."""
+    from envs import EvalSettings, Evaluator
+
+    spec = GenomeSpec(kind, (8, 16, 4), family)
+    X = initial_vector(spec) + 0.5 * np.random.default_rng(2).standard_normal((5, spec.dim))
+    settings = EvalSettings("LunarLander-v3", spec, max_steps=200, lifetime_fitness="mean")
+    seeds = [[11, 12, 15], [13, 14, 16]]
+    with Evaluator(settings, workers=0) as ev:
+        together = ev.evaluate(X, seeds).fitness
+        apart = np.array([ev.evaluate(x[None, :], seeds).fitness[0] for x in X])
+    np.testing.assert_allclose(together, apart)
 
 # What the learned, recurrent and neuron-state transcriptions share: the perturbation draws,
 # the noisy forward pass, and the reward signals with their per-layer baselines.

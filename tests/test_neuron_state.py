@@ -107,16 +107,7 @@ def test_compiled_neuron_state_rule_follows_its_equations(state):
 
 @pytest.mark.parametrize("kind", ["rules", "weights+rules"])
 def test_batched_neuron_state_fitness_equals_one_genome_at_a_time(kind):
-    # Lifetimes of three episodes whose lengths differ: batches shrink, and a genome's
-    # neuron states must carry into its next episode whatever shared its batch.
-    spec = GenomeSpec(kind, (8, 16, 4), FAMILY.name)
-    X = initial_vector(spec) + 0.5 * np.random.default_rng(2).standard_normal((5, spec.dim))
-    settings = EvalSettings("LunarLander-v3", spec, max_steps=200, lifetime_fitness="mean")
-    seeds = [[11, 12, 15], [13, 14, 16]]
-    with Evaluator(settings, workers=0) as ev:
-        together = ev.evaluate(X, seeds).fitness
-        apart = np.array([ev.evaluate(x[None, :], seeds).fitness[0] for x in X])
-    np.testing.assert_allclose(together, apart)
+    scripted_lifetime.assert_batch_scores_each_genome_as_alone(kind, FAMILY.name)
 
 
 def test_start_plays_the_same_lifetimes_as_the_recurrent_explore_start():

@@ -119,16 +119,7 @@ def test_compiled_recurrent_rule_follows_its_equations(state, families):
 @pytest.mark.parametrize("kind, family", [("rules", "recurrent"), ("weights+rules", "recurrent"),
                                           ("rules", "recurrent-explore-antithetic")])
 def test_batched_recurrent_fitness_equals_one_genome_at_a_time(kind, family):
-    # Lifetimes of three episodes whose lengths differ: batches shrink, and a genome's cell
-    # states (and a pair's draws) must carry into its next episode whatever shared its batch.
-    spec = GenomeSpec(kind, (8, 16, 4), family)
-    X = initial_vector(spec) + 0.5 * np.random.default_rng(2).standard_normal((5, spec.dim))
-    settings = EvalSettings("LunarLander-v3", spec, max_steps=200, lifetime_fitness="mean")
-    seeds = [[11, 12, 15], [13, 14, 16]]
-    with Evaluator(settings, workers=0) as ev:
-        together = ev.evaluate(X, seeds).fitness
-        apart = np.array([ev.evaluate(x[None, :], seeds).fitness[0] for x in X])
-    np.testing.assert_allclose(together, apart)
+    scripted_lifetime.assert_batch_scores_each_genome_as_alone(kind, family)
 
 
 # A rule whose every weight change comes out of its memory: at each episode's end (and only
