@@ -10,6 +10,8 @@ large enough to matter.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from envs import PlasticNetwork, env_info
@@ -105,6 +107,19 @@ def forward(spec: GenomeSpec, layers: list[tuple[np.ndarray, np.ndarray]],
         acts.append(np.tanh(a + scale * xi[k : k + len(b)]))
         k += len(b)
     return acts, cleans
+
+
+def episode_steps(spec: GenomeSpec, layers: list[tuple[np.ndarray, np.ndarray]],
+                  deltas: list[np.ndarray], noise: list[float], seed: int,
+                  observations: list[np.ndarray], rewards: list[float], signals: RewardSignals,
+                  ) -> Iterator[tuple[list[np.ndarray], list[np.ndarray | None], bool]]:
+    """A recorded episode step by step, as a kernel plays it: the forward pass, the reward
+    signals moved on by the step's reward, and whether the step is the episode's last."""
+    signals.begin_episode()
+    for t, (obs, reward) in enumerate(zip(observations, rewards, strict=True)):
+        acts, cleans = forward(spec, layers, deltas, noise, seed, t, obs)
+        signals.step(reward)
+        yield acts, cleans, t == len(rewards) - 1
 
 
 class RewardSignals:

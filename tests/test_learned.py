@@ -44,12 +44,8 @@ def _reference(spec, x, episodes, w_max=5.0):
         e_hebb = [np.zeros_like(W) for W, _ in layers]
         deltas = [rule[6] * rule[7] ** ended * zeta  # jitter anneal^k zeta
                   for rule, zeta in zip(rules, scripted_lifetime.draws(layers, seed), strict=True)]
-        signals.begin_episode()
-        for t, (obs, reward) in enumerate(zip(observations, rewards, strict=True)):
-            acts, cleans = scripted_lifetime.forward(spec, layers, deltas, rules[:, 2], seed, t,
-                                                     obs)
-            signals.step(reward)
-            done = t == len(rewards) - 1
+        for acts, cleans, done in scripted_lifetime.episode_steps(
+                spec, layers, deltas, rules[:, 2], seed, observations, rewards, signals):
             for layer, (W, _) in enumerate(layers):
                 eta, decay, _, lam, lam_fast, beta = rules[layer][:6]
                 U, c, V, S, o = _network_weights(rules[layer])

@@ -61,12 +61,8 @@ def _reference(spec, x, episodes, w_max=5.0):
             gate_arg = ((states[layer + 1] @ cell["p_post"])[:, None]
                         + (states[layer] @ cell["p_pre"])[None, :] + cell["p_bias"])
             deltas.append(2.0 / (1.0 + np.exp(-gate_arg)) * jitter * anneal ** ended * zeta)
-        signals.begin_episode()
-        for t, (obs, reward) in enumerate(zip(observations, rewards, strict=True)):
-            acts, cleans = scripted_lifetime.forward(spec, layers, deltas, rules[:, 2], seed, t,
-                                                     obs)
-            signals.step(reward)
-            done = t == len(rewards) - 1
+        for acts, cleans, done in scripted_lifetime.episode_steps(
+                spec, layers, deltas, rules[:, 2], seed, observations, rewards, signals):
             returns = []
             for layer in range(L):  # the baselines, then every neuron's cell
                 ds, R = signals.layer(layer, rules[layer][3], done, ended == 0)

@@ -73,12 +73,8 @@ def _reference(spec, x, episodes, w_max=5.0):
                 zeta = -pair[layer]  # the mirror of the pair's first episode
             pair[layer] = zeta
             deltas.append(gate * jitter * anneal ** ended * zeta)
-        signals.begin_episode()
-        for t, (obs, reward) in enumerate(zip(observations, rewards, strict=True)):
-            acts, cleans = scripted_lifetime.forward(spec, layers, deltas, rules[:, 2], seed, t,
-                                                     obs)
-            signals.step(reward)
-            done = t == len(rewards) - 1
+        for acts, cleans, done in scripted_lifetime.episode_steps(
+                spec, layers, deltas, rules[:, 2], seed, observations, rewards, signals):
             for layer, (W, _) in enumerate(layers):
                 eta, decay, _, beta = rules[layer][:4]
                 Az, Bz, bz, Ac, Bc, bc, v, u, q, o = _cell(spec.family, rules[layer])
