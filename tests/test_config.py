@@ -107,9 +107,13 @@ def test_unset_network_sizes_follow_the_environment_and_are_recorded():
     spec_for(lunar)
     assert (lunar.evaluation.episodes, lunar.evolution.popsize, lunar.evolution.sigma,
             lunar.evolution.mean_rate) == (1, 32, 0.2, 1.0)  # the recipe measured on LunarLander
-    evo = lunar.evolution  # 64 until off the plateau, in place of the plateau rescue
-    assert (evo.early_popsize, evo.early_level) == (64, None)
-    assert (evo.rescue, evo.rescue_from, evo.rescue_level) == (0.0, "start", 0.5)
+    evo = lunar.evolution  # the linear policy: 32 from the start, and the plateau rescue
+    assert (evo.early_popsize, evo.early_level) == (0, None)
+    assert (evo.rescue, evo.rescue_from, evo.rescue_level) == (0.3, "start", 0.5)
+    hidden = config_from_mapping({"evaluation": {"env": "LunarLander-v3", "hidden": [16]}})
+    spec_for(hidden)
+    evo = hidden.evolution  # a hidden layer: 64 until off the plateau, in place of the rescue
+    assert (evo.early_popsize, evo.rescue, evo.rescue_from) == (64, 0.0, "start")
     given_pop = config_from_mapping({"evaluation": {"env": "LunarLander-v3"},
                                      "evolution": {"popsize": 32}})
     spec_for(given_pop)
