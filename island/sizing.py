@@ -16,29 +16,21 @@ run records what ran):
   its weights start random, and a rule has no hidden units to shape without them.
   On CartPole one layer of 16 was much slower (seed 3: a training best of 226 after
   7,000 evaluations, against 309 after 1,300 with two).
-- 8 or more (LunarLander-v3, BipedalWalker-v3): a linear policy too for a genome
-  that carries weights (LunarLander 8-4: 43 numbers with the rule, against 226 with the
-  hidden layer of 16 issue 16 chose on tuning seeds 101-104). CMA-ES learns its
-  covariance at a rate that falls with the square of the dimension (pycma's c_mu at a
-  population of 64: 0.0006 a generation at 226 numbers, 0.016 at 43), so at 226 it
-  barely moved in a run of 200-300 generations and the search was an isotropic one. On
-  the tuning block 23001-23010 the linear policy left the crash plateau in 2,615
-  evaluations against 6,290 and solved 10 of 10 at a median of 5,195 against 11,770
-  (benchmarks/lunar-search-2026-12-07d/). A
-  `rules` genome keeps one tanh layer whose width is the power of two at or above
-  observations + actions, at least 16 (8-16-4; BipedalWalker 24-32-4): its weights
-  start random, and a rule has no hidden units to shape without them. A
+- 8 or more (LunarLander-v3, BipedalWalker-v3): the recipe measured on
+  LunarLander (issue 16, tuning seeds 101-104). One tanh layer whose width is the
+  power of two at or above observations + actions, at least 16 (8-16-4;
+  BipedalWalker 24-32-4); a second layer of 16 more than doubles the genome
+  (226 -> 498 numbers) and CMA-ES's covariance grows with its square. A
   population of 32 (at least CMA-ES's own) with ONE episode per evaluation: the
   same evaluations buy three times the generations, and a generation's samples
   share their episode seed, so they are still ranked on equal terms (at 4,800
   evaluations the champions stood at 113, -57, 197, 42 against -76, -65, -81,
   -12 with 3 episodes). Sigma 0.2: at 0.5 with one episode they stood at -114,
   181, -19, -7 after 4,000-7,000.
-- A population of 64 until off the plateau (8 or more observations, a network with a
-  hidden layer, and the population sized too): twice the sized population until a
-  champion round scores the plateau rescue's level (LunarLander: 12.2), then the sized
-  one, from the same mean, step size and covariance (`early_popsize`,
-  island/cmaes_island.py `resize`).
+- A population of 64 until off the plateau (8 or more observations, when the
+  population is sized too): twice the sized population until a champion round scores
+  the plateau rescue's level (LunarLander: 12.2), then the sized one, from the same
+  mean, step size and covariance (`early_popsize`, island/cmaes_island.py `resize`).
   Population 64 throughout solved 20 of 20 earlier runs and never stuck on the crash
   plateau, but at 1.8 times the evaluations. 64 until off the plateau, on the report
   block 20001-20010 (issue 39, never tuned on): 10 of 10 solved at a median of 10,005
@@ -48,10 +40,7 @@ run records what ran):
   benchmarks/lunar-search-2026-12-07b/). It pays on the plateau (a median of 5,240
   evaluations to a first champion at >= 0, against 4,170) and wins back more on the
   climb and the end game. A population given by the user (BipedalWalker's example
-  gives 32) is kept from the start, and the plateau rescue stays on for it. The
-  linear policy starts at 32 with the rescue on: it leaves the plateau within a few
-  thousand evaluations at 64 or 32, and on 23001-23010 the runs at 32 took a median of
-  4,735 evaluations against 5,195 (benchmarks/lunar-search-2026-12-07d/).
+  gives 32) is kept from the start, and the plateau rescue stays on for it.
 - The mean moves the whole way (`mean_rate` 1). Half the way (0.5, pycma's
   CMA_cmean), meant to damp one-episode ranking noise as a larger population
   does, solved 4 of 4 tuning seeds where the defaults had failed or been
@@ -103,12 +92,9 @@ PLATEAU_LEVEL = 0.5  # ... that is, halfway from a random policy's return to the
 
 
 def hidden_for(info: EnvInfo, kind: str = "weights+rules") -> list[int]:
-    """Hidden layer widths for an environment and genome kind (see the module docstring):
-    none for a genome that carries weights, hidden units for a rule to shape otherwise."""
-    if kind != "rules":
-        return []
+    """Hidden layer widths for an environment and genome kind (see the module docstring)."""
     if info.obs_dim < SMALL_OBSERVATIONS:
-        return [MIN_HIDDEN, MIN_HIDDEN]
+        return [MIN_HIDDEN, MIN_HIDDEN] if kind == "rules" else []
     width = MIN_HIDDEN
     while width < info.obs_dim + info.act_dim:
         width *= 2
@@ -141,9 +127,7 @@ def resolve_search(config: NodeConfig, info: EnvInfo, dim: int) -> None:
     if sized_popsize:
         evo.popsize = popsize_for(info, dim)
     if evo.early_popsize is None:  # a population given by the user is left as it is
-        hidden = bool(config.evaluation.hidden)  # the linear policy needs no early one
-        early = sized_popsize and not small and hidden
-        evo.early_popsize = EARLY_FACTOR * evo.popsize if early else 0
+        evo.early_popsize = EARLY_FACTOR * evo.popsize if sized_popsize and not small else 0
     if evo.rescue is None:  # the early population is the plateau's remedy in its place
         evo.rescue = 0.0 if small or evo.early_popsize else PLATEAU_RESCUE
     if evo.rescue_from is None:
