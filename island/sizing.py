@@ -23,8 +23,12 @@ run records what ran):
   population of 64: 0.0006 a generation at 226 numbers, 0.016 at 43), so at 226 it
   barely moved in a run of 200-300 generations and the search was an isotropic one. On
   the tuning block 23001-23010 the linear policy left the crash plateau in 2,615
-  evaluations against 6,290 and solved 10 of 10 at a median of 5,195 against 11,770
-  (benchmarks/lunar-search-2026-12-07d/). A
+  evaluations against 6,290 and solved 10 of 10 at a median of 5,195 against 11,770; on
+  the report block 31001-31010, 10 of 10 at a median of 6,765 evaluations and 33 CPU s
+  against 9 of 10, 13,510 and 42 (benchmarks/lunar-search-2026-12-07d/, which also has
+  the report block before it, where the variant starting at 32 solved 8 of 10). Its
+  step size grows (to 0.2-0.45, where the hidden layer's shrinks to 0.11-0.16) and its
+  end game is the longer part of a run. A
   `rules` genome keeps one tanh layer whose width is the power of two at or above
   observations + actions, at least 16 (8-16-4; BipedalWalker 24-32-4): its weights
   start random, and a rule has no hidden units to shape without them. A
