@@ -89,7 +89,7 @@ def test_unset_network_sizes_follow_the_environment_and_are_recorded():
     from envs import env_info
     from island.node import spec_for
 
-    expected = {"CartPole-v1": [], "LunarLander-v3": [16], "BipedalWalker-v3": [32]}
+    expected = {"CartPole-v1": [], "LunarLander-v3": [], "BipedalWalker-v3": []}
     for env, hidden in expected.items():
         config = config_from_mapping({"evaluation": {"env": env}})
         assert config.evaluation.hidden is None
@@ -99,6 +99,10 @@ def test_unset_network_sizes_follow_the_environment_and_are_recorded():
         assert config.to_dict()["evaluation"]["hidden"] == hidden  # config.toml says what ran
     rules = config_from_mapping({"evaluation": {"kind": "rules"}})
     assert spec_for(rules).layer_sizes == (4, 16, 16, 2)  # a rule needs hidden units to shape
+    for env, hidden in {"LunarLander-v3": 16, "BipedalWalker-v3": 32}.items():
+        rules = config_from_mapping({"evaluation": {"env": env, "kind": "rules"}})
+        info = env_info(env)
+        assert spec_for(rules).layer_sizes == (info.obs_dim, hidden, info.act_dim)
     lunar = config_from_mapping({"evaluation": {"env": "LunarLander-v3"}})
     spec_for(lunar)
     assert (lunar.evaluation.episodes, lunar.evolution.popsize, lunar.evolution.sigma,
