@@ -1,23 +1,23 @@
-"""Where each block's evaluations and CPU seconds went, from the summaries in this folder
-(`time_to_solve.py` writes each run's phases since 2026-12-07c): the crash plateau at the
+"""Where each block's evaluations and CPU seconds went, from the `time_to_solve.py` summaries
+(JSON) in a folder (it writes each run's phases since 2026-12-07c): the crash plateau at the
 early population (to the round at which it gave way), the climb (from there to the first
 round at the target) and the end game (3 lifetimes per evaluation, confirmations, to the
 stop); then what champion rounds and confirmations cost over the whole run. Medians over
-the runs that reached each point.
+the runs that reached each point. A run with no early population has no resize: for it only
+the way to the end game (plateau and climb together) and the end game are given.
 
-    .venv/bin/python benchmarks/lunar-search-2026-12-07c/phases.py [--tables]
+    .venv/bin/python benchmarks/phases.py benchmarks/lunar-search-2026-12-07d [--tables]
 
 `--tables` prints, after it, every summary's table of seeds as `time_to_solve.py` does.
 """
+from __future__ import annotations
+
+import argparse
 import json
 import statistics
-import sys
 from pathlib import Path
 
-HERE = Path(__file__).parent
-sys.path.insert(0, str(HERE.parent))
-
-from time_to_solve import read_summary, table  # noqa: E402
+from time_to_solve import read_summary, table
 
 
 def median(values: list[float]) -> str:
@@ -25,26 +25,34 @@ def median(values: list[float]) -> str:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("folder", type=Path, help="a folder of time_to_solve.py summaries")
+    parser.add_argument("--tables", action="store_true",
+                        help="then every summary's table of seeds, as time_to_solve.py prints it")
+    args = parser.parse_args()
     print("| summary | solved | median evaluations | median CPU s | plateau | climb | end game "
-          "| plateau CPU s | climb CPU s | end-game CPU s | rounds | confirmations |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for path in sorted(HERE.glob("*.json")):
+          "| to the end game | plateau CPU s | climb CPU s | end-game CPU s | rounds "
+          "| confirmations |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for path in sorted(args.folder.glob("*.json")):
         block = json.loads(path.read_text())
         runs = block["runs"]
         resized = [r for r in runs if r["resized_at"] is not None]
         both = [r for r in resized if r["end_game_at"] is not None]
+        ended = [r for r in runs if r["end_game_at"] is not None]
         print(f"| {path.stem} | {block['solved']} of {block['seeds']} "
               f"| {block['median_evaluations']:,.0f} | {block['median_cpu']:.0f} "
               f"| {median([r['resized_at'] for r in resized])} "
               f"| {median([r['end_game_at'] - r['resized_at'] for r in both])} "
-              f"| {median([r['evaluations'] - r['end_game_at'] for r in both])} "
+              f"| {median([r['evaluations'] - r['end_game_at'] for r in ended])} "
+              f"| {median([r['end_game_at'] for r in ended])} "
               f"| {median([r['cpu_resized'] for r in resized])} "
               f"| {median([r['cpu_end_game'] - r['cpu_resized'] for r in both])} "
-              f"| {median([r['cpu'] - r['cpu_end_game'] for r in both])} "
+              f"| {median([r['cpu'] - r['cpu_end_game'] for r in ended])} "
               f"| {median([r['round_evaluations'] for r in runs])} "
               f"| {median([r['confirm_evaluations'] for r in runs])} |")
-    if "--tables" in sys.argv:
-        for path in sorted(HERE.glob("*.json")):
+    if args.tables:
+        for path in sorted(args.folder.glob("*.json")):
             print(f"\n### {path.stem}\n\n{table(read_summary(path))}")
 
 
