@@ -13,7 +13,6 @@ the way to the end game (plateau and climb together) and the end game are given.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 from pathlib import Path
 
@@ -34,27 +33,26 @@ def main() -> None:
           "| to the end game | plateau CPU s | climb CPU s | end-game CPU s | rounds "
           "| confirmations |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for path in sorted(args.folder.glob("*.json")):
-        block = json.loads(path.read_text())
-        runs = block["runs"]
-        resized = [r for r in runs if r["resized_at"] is not None]
-        both = [r for r in resized if r["end_game_at"] is not None]
-        ended = [r for r in runs if r["end_game_at"] is not None]
-        print(f"| {path.stem} | {block['solved']} of {block['seeds']} "
-              f"| {block['median_evaluations']:,.0f} | {block['median_cpu']:.0f} "
-              f"| {median([r['resized_at'] for r in resized])} "
-              f"| {median([r['end_game_at'] - r['resized_at'] for r in both])} "
-              f"| {median([r['evaluations'] - r['end_game_at'] for r in ended])} "
-              f"| {median([r['end_game_at'] for r in ended])} "
-              f"| {median([r['cpu_resized'] for r in resized])} "
-              f"| {median([r['cpu_end_game'] - r['cpu_resized'] for r in both])} "
-              f"| {median([r['cpu'] - r['cpu_end_game'] for r in ended])} "
-              f"| {median([r['round_evaluations'] for r in runs])} "
-              f"| {median([r['confirm_evaluations'] for r in runs])} |")
+    summaries = {path.stem: read_summary(path) for path in sorted(args.folder.glob("*.json"))}
+    for name, block in summaries.items():
+        runs = block.runs
+        resized = [r for r in runs if r.resized_at is not None]
+        both = [r for r in resized if r.end_game_at is not None]
+        ended = [r for r in runs if r.end_game_at is not None]
+        print(f"| {name} | {block.solved} of {block.seeds} "
+              f"| {block.median_evaluations:,.0f} | {block.median_cpu:.0f} "
+              f"| {median([r.resized_at for r in resized])} "
+              f"| {median([r.end_game_at - r.resized_at for r in both])} "
+              f"| {median([r.evaluations - r.end_game_at for r in ended])} "
+              f"| {median([r.end_game_at for r in ended])} "
+              f"| {median([r.cpu_resized for r in resized])} "
+              f"| {median([r.cpu_end_game - r.cpu_resized for r in both])} "
+              f"| {median([r.cpu - r.cpu_end_game for r in ended])} "
+              f"| {median([r.round_evaluations for r in runs])} "
+              f"| {median([r.confirm_evaluations for r in runs])} |")
     if args.tables:
-        for path in sorted(args.folder.glob("*.json")):
-            print(f"\n### {path.stem}\n\n{table(read_summary(path))}")
-
+        for name, block in summaries.items():
+            print(f"\n### {name}\n\n{table(block)}")
 
 if __name__ == "__main__":
     main()

@@ -101,7 +101,10 @@ def stepping_threads(env_id: str, simulator: str, cores: int) -> int:
     rows) and the slower process held up the generation; within a step, the threads share
     the rows as each is free. LunarLander at the node's sizes: 15.2 against 17.9 us of
     worker CPU per step, BipedalWalker's defaults 52.3 against 55.4
-    (`benchmarks/envpool-speed-2026-12-07c/`).
+    (`benchmarks/envpool-speed-2026-12-07c/`). It saves CPU, not wall time: on a quiet
+    machine it was slower at the hidden layer's sizes (0.62 against 0.83 x cores) and level
+    on the linear policy (0.75 against 0.71; `benchmarks/envpool-speed-2026-12-07d/`), so
+    only the evaluator's `threaded` asks for it, and the node does not.
     """
     if simulator != "envpool" or cores <= 1 or env_id not in envpool_ids():
         return 1
