@@ -19,12 +19,12 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-import tomllib
 from pathlib import Path
 
 import msgspec
 from time_to_solve import BIN, parse_seeds, run_all
 
+from island.config import read_config
 from island.record import (
     Champion,
     ChampionRound,
@@ -99,7 +99,7 @@ def read_arm(arm: str, flags: list[str], seed: int, run: Path, target: float) ->
     off = next((round(by_generation[e.generation].cpu_spent, 1) for e in rounds
                 if e.score is not None and e.score >= 0 and e.generation in by_generation),
                None)
-    batch = tomllib.loads((run / "config.toml").read_text())["evaluation"]["confirm_episodes"]
+    batch = read_config(run / "config.toml").evaluation.confirm_episodes
     return ArmRun(arm, flags, seed, stops[-1].reason if stops else "-", last.evaluations,
                   round(last.cpu_spent, 1), last.wall, last.champion,
                   held[-1].held_out_mean if held else None,

@@ -13,26 +13,30 @@ the champion's vector), scores it on the same 100 held-out lifetimes with `islan
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 from pathlib import Path
 
-import numpy as np
+import msgspec
 from time_to_solve import BIN
 
 from genome.codec import decode_genome, encode_genome
-from island.checkpoint import read_checkpoint
+from island.lab.rule_study import EvalReport
 from island.record import Confirmation, HeldOut, Kept, of_kind, read_events
+from island.state import load_latest
 
 
 def write_champion(run: Path) -> Path:
     """RUN/champion.msgpack: the checkpoint's champion with best.msgpack's settings."""
-    champion = read_checkpoint(run / "checkpoint.msgpack")["champion"]
+    state, problems = load_latest(run)
+    if state is None or state.champion is None or state.champion.x is None:
+        raise SystemExit(f"kept_vs_champion: {run} has no checkpointed champion "
+                         f"({'; '.join(problems) or 'no checkpoint'})")
+    champion = state.champion
     spec, _, meta = decode_genome((run / "best.msgpack").read_bytes())
-    meta = {**meta, "fitness": champion["score"], "generation": champion["generation"],
+    meta = {**meta, "fitness": champion.score, "generation": champion.generation,
             "chosen_by": "validation"}
     path = run / "champion.msgpack"
-    path.write_bytes(encode_genome(spec, np.asarray(champion["x"], dtype=float), meta))
+    path.write_bytes(encode_genome(spec, champion.x, meta))
     return path
 
 
@@ -41,8 +45,8 @@ def held_out(genome: Path, episodes: int, workers: int) -> tuple[float, float]:
     out = subprocess.run([str(BIN / "island-eval"), str(genome), "--episodes", str(episodes),
                           "--workers", str(workers), "--json"],
                          check=True, capture_output=True, text=True).stdout
-    row = json.loads(out)["rows"][0]
-    return row["mean"], row["std"]
+    row = msgspec.json.decode(out, type=EvalReport).rows[0]
+    return row.mean, row.std
 
 
 def row(run: Path, episodes: int, workers: int) -> str:
