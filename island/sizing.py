@@ -90,13 +90,6 @@ run records what ran):
   s against 4,695 and 22; on the report block 32001-32010, 9 of 10 at a median of 7,055
   evaluations and 32 CPU s against 9 of 10 (the same seed unsolved), 7,950 and 38
   (benchmarks/lunar-search-2026-12-07d/). examples/bipedal-walker.toml keeps 3.
-- A cap on training episodes, LunarLander-v3 only (TRAINING_CAPS): its generations' episodes
-  end after 400 steps, so a hovering lander no longer plays 1,000; champion rounds,
-  confirmations and the held-out score play every episode to its end. On the tuning block
-  25001-25010: 9 of 10 at a median of 6,955 evaluations and 29 CPU s, against 9 of 10, 8,015
-  and 40 for the defaults before it (a cap of 500: 8 of 10, 7,825, 30;
-  benchmarks/lunar-cpu-2026-12-07e/). Other environments are uncapped: BipedalWalker earns
-  its 300 over all of its 1,600 steps.
 """
 
 from __future__ import annotations
@@ -112,8 +105,6 @@ SMALL_OBSERVATIONS = 8  # below this, the earlier defaults measured best
 EARLY_FACTOR = 2  # the early population (until off the plateau) is this many times popsize
 PLATEAU_RESCUE = 0.3  # share of the evaluation cap by which a run must be off the plateau
 PLATEAU_LEVEL = 0.5  # ... that is, halfway from a random policy's return to the target
-# steps per training episode, by environment (measured on LunarLander-v3 only; none elsewhere)
-TRAINING_CAPS = {"LunarLander-v3": 400}
 
 
 def hidden_for(info: EnvInfo, kind: str = "weights+rules") -> list[int]:
@@ -147,8 +138,6 @@ def resolve_search(config: NodeConfig, info: EnvInfo, dim: int) -> None:
     ev, evo = config.evaluation, config.evolution
     if ev.episodes is None:
         ev.episodes = 3 if small else 1
-    if ev.train_max_steps is None:
-        ev.train_max_steps = TRAINING_CAPS.get(info.env_id, 0)
     if ev.episodes_at_target is None:
         ev.episodes_at_target = ev.episodes if small else max(ev.episodes, END_GAME_EPISODES)
     if evo.sigma is None:

@@ -110,14 +110,6 @@ def test_unset_network_sizes_follow_the_environment_and_are_recorded():
     evo = lunar.evolution  # 64 until off the plateau, in place of the plateau rescue
     assert (evo.early_popsize, evo.early_level) == (64, None)
     assert (evo.rescue, evo.rescue_from, evo.rescue_level) == (0.0, "start", 0.5)
-    assert lunar.evaluation.train_max_steps == 400  # a hovering lander's training episode ends
-    walker = config_from_mapping({"evaluation": {"env": "BipedalWalker-v3"}})
-    spec_for(walker)
-    assert walker.evaluation.train_max_steps == 0  # a walker earns its 300 over all its steps
-    uncapped = config_from_mapping({"evaluation": {"env": "LunarLander-v3",
-                                                   "train_max_steps": 0}})
-    spec_for(uncapped)
-    assert uncapped.evaluation.train_max_steps == 0  # given, it wins
     given_pop = config_from_mapping({"evaluation": {"env": "LunarLander-v3"},
                                      "evolution": {"popsize": 32}})
     spec_for(given_pop)
@@ -129,7 +121,6 @@ def test_unset_network_sizes_follow_the_environment_and_are_recorded():
             cart.evolution.mean_rate) == (3, 0, 0.3, 1.0)
     assert (cart.evolution.rescue, cart.evolution.rescue_from) == (0.0, "mean")
     assert cart.evolution.early_popsize == 0
-    assert cart.evaluation.train_max_steps == 0
     given = config_from_mapping({"evaluation": {"env": "LunarLander-v3", "hidden": []}})
     assert spec_for(given).layer_sizes == (8, 4)  # an explicit linear policy stays linear
 
