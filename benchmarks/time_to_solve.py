@@ -20,7 +20,8 @@ reported, then tuned on (benchmarks/time_to_solve.md); 13001-13010, 14001-14010 
 reported (the early population); 19001-19010 tuned and 20001-20010 reported; all three
 tuned again with 21001-21010, and 22001-22010 reported (2026-12-07c); 23001-23010 and
 24001-24010 tuned, 30001-30010 reported, then used for information, 31001-31010
-reported, 24001-24010 tuned again and 32001-32010 reported (2026-12-07d). The default
+reported, 24001-24010 tuned again and 32001-32010 reported (2026-12-07d); 25001-25010
+and 26001-26010 (four seeds of it) tuned, 33001-33010 reported (2026-12-07e). The default
 block, 12001-12010, is one none of these touched.
 
     .venv/bin/python benchmarks/time_to_solve.py [--seeds 12001-12010] [--jobs 2] \\

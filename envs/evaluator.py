@@ -61,6 +61,13 @@ class EvalSettings:
         return dataclasses.replace(self, simulator=simulator)
 
 
+def tighter_cap(max_steps: int | None, cap: int | None) -> int | None:
+    """The episode cap in force: the settings' own, or a call's `cap` where that is tighter."""
+    if cap is None:
+        return max_steps
+    return cap if max_steps is None else min(max_steps, cap)
+
+
 def input_scale(settings: EvalSettings) -> RandomPolicy | None:
     """The statistics a network standardises its inputs by, when its settings ask for it."""
     return random_policy(settings.env_id) if settings.normalise_obs else None
@@ -139,12 +146,14 @@ class LocalEvaluator:
 
     def episode_returns(
         self, X: np.ndarray, seeds: np.ndarray, floor: float | None = None,
+        cap: int | None = None,
     ) -> tuple[np.ndarray, int]:
         """Return of every episode, (P, lifetimes, K), and the env steps taken.
 
         `seeds` as `lifetime_seeds` reads them. All P x lifetimes lifetimes run as
         one lockstep batch: fuller batches, and no genome waits for its own
-        lifetimes one after another. `floor`: a step's reward below it counts as it.
+        lifetimes one after another. `floor`: a step's reward below it counts as it;
+        `cap`: episodes end after this many steps (where tighter than the settings' own).
         """
         P = len(X)
         seeds = lifetime_seeds(seeds, P, self.settings.lifetime)
@@ -152,7 +161,8 @@ class LocalEvaluator:
         network = PlasticNetwork(self.settings.spec, self.info, np.repeat(X, L, axis=0),
                                  w_max=self.settings.w_max, inputs=input_scale(self.settings))
         returns, steps = run_lifetimes(self.sim, network,
-                                       seeds.reshape(P * L, K), self.settings.max_steps, floor)
+                                       seeds.reshape(P * L, K),
+                                       tighter_cap(self.settings.max_steps, cap), floor)
         return returns.reshape(P, L, K), steps
 
     def close(self) -> None:
@@ -168,7 +178,7 @@ def _start_worker(setup: tuple[EvalSettings, int]) -> LocalEvaluator:
 
 
 def _evaluate_chunk(
-    worker: LocalEvaluator, job: tuple[np.ndarray, np.ndarray, float | None]
+    worker: LocalEvaluator, job: tuple[np.ndarray, np.ndarray, float | None, int | None]
 ) -> tuple[np.ndarray, int, float]:
     """Episode returns of a chunk of genomes, env steps, and the CPU seconds this worker spent
     since its last chunk (its start, for the first)."""
@@ -235,12 +245,15 @@ class Evaluator:
         X: np.ndarray,
         seeds: Sequence[int] | np.ndarray,
         floor: float | None = None,
+        cap: int | None = None,
     ) -> Evaluation:
         """Each row of X scored on its lifetimes (seeds as `lifetime_seeds` reads them).
 
         `floor` counts a step's reward below it as it (training fitness under the node's
-        `train_reward_floor`; every reported score uses the true rewards, None)."""
-        returns = self.episode_returns(X, seeds, floor)
+        `train_reward_floor`; every reported score uses the true rewards, None); `cap`
+        ends episodes after that many steps (training episodes under `train_max_steps`;
+        every reported score plays them to the settings' own end, None)."""
+        returns = self.episode_returns(X, seeds, floor, cap)
         lifetimes = lifetime_fitness(returns, self.settings.lifetime_fitness)
         return Evaluation(lifetimes.mean(axis=1), lifetimes, returns.size)
 
@@ -249,12 +262,13 @@ class Evaluator:
         X: np.ndarray,
         seeds: Sequence[int] | np.ndarray,
         floor: float | None = None,
+        cap: int | None = None,
     ) -> np.ndarray:
         """Return of every episode of every lifetime of each row of X, (P, lifetimes, K)."""
         X = np.atleast_2d(np.asarray(X, dtype=float))
         seeds = lifetime_seeds(seeds, len(X), self.settings.lifetime)
         if self._local is not None:
-            returns, steps = self._local.episode_returns(X, seeds, floor)
+            returns, steps = self._local.episode_returns(X, seeds, floor, cap)
         else:
             # gymnasium: several jobs per worker, so one that finishes early takes the next
             # instead of idling while the other runs its longest episode (split_work says
@@ -262,7 +276,8 @@ class Evaluator:
             per_worker = 1 if self._simulator == "envpool" else JOBS_PER_WORKER
             parts = split_work(len(X), seeds.shape[1], self._processes * per_worker,
                                self.split_lifetimes)
-            jobs = [(X[rows], seeds[np.ix_(rows, lifetimes)], floor) for rows, lifetimes in parts]
+            jobs = [(X[rows], seeds[np.ix_(rows, lifetimes)], floor, cap)
+                    for rows, lifetimes in parts]
             try:
                 results = self._pool.map(jobs, self.abort)
             except Aborted:

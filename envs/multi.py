@@ -98,30 +98,30 @@ class MultiEnvEvaluator:
 
     def raw_returns(
         self, X: np.ndarray, seeds: Sequence[int] | np.ndarray,
-        floor: float | None = None,
+        floor: float | None = None, cap: int | None = None,
     ) -> list[np.ndarray]:
         """Return of every episode in each environment's own units: per env (P, lifetimes, K)."""
-        return [e.episode_returns(X, seeds, floor) for e in self.evaluators]
+        return [e.episode_returns(X, seeds, floor, cap) for e in self.evaluators]
 
     def episode_returns(
         self, X: np.ndarray, seeds: Sequence[int] | np.ndarray,
-        floor: float | None = None,
+        floor: float | None = None, cap: int | None = None,
     ) -> np.ndarray:
         """Normalised return of every episode, per environment: (envs, P, lifetimes, K)."""
         return np.stack([scale.normalise(returns) for returns, scale in
-                         zip(self.raw_returns(X, seeds, floor), self.scales,
+                         zip(self.raw_returns(X, seeds, floor, cap), self.scales,
                              strict=True)])
 
     def evaluate(
         self, X: np.ndarray, seeds: Sequence[int] | np.ndarray,
-        floor: float | None = None,
+        floor: float | None = None, cap: int | None = None,
     ) -> Evaluation:
         """Fitness: the mean over lifetimes of each lifetime's normalised score, then the
-        mean (or the minimum) over environments (`floor` as `Evaluator`'s). A lifetime's
+        mean (or the minimum) over environments (`floor` and `cap` as `Evaluator`'s). A lifetime's
         score combines its environments the same way (for `min`, a lifetime's minimum, so
         their mean is never above the minimum of means the fitness ranks by). Each
         environment's part is kept, so a log can say where a genome's fitness came from."""
-        returns = self.episode_returns(X, seeds, floor)
+        returns = self.episode_returns(X, seeds, floor, cap)
         per_env = lifetime_fitness(returns, self.settings.lifetime_fitness)  # (envs, P, L)
         means = per_env.mean(axis=2)
         combine = np.min if self.across == "min" else np.mean

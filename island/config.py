@@ -52,6 +52,10 @@ class EvaluationConfig:
     lifetime_fitness: str = option("last_half", "a lifetime's score: mean | last_half | "
                                    "weighted (later episodes count more)")
     max_steps: int = option(0, "cap on steps per episode; 0 keeps the environment's own limit")
+    # a hovering LunarLander plays its 1,000 steps; the judge still sees them all
+    train_max_steps: int = option(0, "cap on steps per TRAINING episode (the generations "
+                                  "CMA-ES ranks); champion rounds, confirmations and "
+                                  "held-out scores play to the episode's own end; 0: none")
     w_max: float = option(W_MAX, "weights are clipped to [-w_max, w_max]")
     # off by default: on LunarLander it was no better (benchmarks/time_to_solve.md)
     normalise_obs: bool = option(False, "standardise inputs by a random policy's observation "
@@ -345,6 +349,8 @@ def validate(config: NodeConfig) -> None:
         (ev.lifetime_fitness in LIFETIME_FITNESS, "evaluation.lifetime_fitness",
          f"{ev.lifetime_fitness!r} is not one of {', '.join(LIFETIME_FITNESS)}"),
         (ev.max_steps >= 0, "evaluation.max_steps", "must be 0 (no cap) or positive"),
+        (ev.train_max_steps >= 0, "evaluation.train_max_steps",
+         "must be 0 (no cap) or positive"),
         (ev.w_max > 0, "evaluation.w_max", "must be positive"),
         (ev.train_reward_floor_until is None or ev.train_reward_floor is not None,
          "evaluation.train_reward_floor_until", "needs train_reward_floor (a floor to lift)"),

@@ -74,10 +74,11 @@ class Generations:
     def _lifetime_scores(self, X: np.ndarray, seeds: np.ndarray) -> np.ndarray:
         return self._evaluate(X, seeds).lifetimes
 
-    def _evaluate(self, X: np.ndarray, seeds: np.ndarray, floor: float | None = None
-                  ) -> Evaluation:
-        """Score X on `seeds`, with every episode it plays (in every environment) counted."""
-        result = self.evaluator.evaluate(X, seeds, floor=floor)
+    def _evaluate(self, X: np.ndarray, seeds: np.ndarray, floor: float | None = None,
+                  cap: int | None = None) -> Evaluation:
+        """Score X on `seeds`, with every episode it plays (in every environment) counted;
+        `floor` and `cap` only for the training generations (the evaluator's)."""
+        result = self.evaluator.evaluate(X, seeds, floor=floor, cap=cap)
         self.state.evaluations += result.episodes
         return result
 
@@ -93,7 +94,8 @@ class Generations:
         population = self.island.ask()
         floored = self._floored()
         scored = self._evaluate(population.X, self._seeds(self.validation.lifetimes),
-                                self.config.evaluation.train_reward_floor if floored else None)
+                                self.config.evaluation.train_reward_floor if floored else None,
+                                self.config.evaluation.train_max_steps or None)
         fitness = scored.fitness
         env_scores = self._env_scores(scored, int(np.argmax(fitness)))
         restarts = self.island.restarts

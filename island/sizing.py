@@ -89,7 +89,10 @@ run records what ran):
   measured again and adopted: on tuning block 24001-24010, 4,160 evaluations and 18 CPU
   s against 4,695 and 22; on the report block 32001-32010, 9 of 10 at a median of 7,055
   evaluations and 32 CPU s against 9 of 10 (the same seed unsolved), 7,950 and 38
-  (benchmarks/lunar-search-2026-12-07d/). examples/bipedal-walker.toml keeps 3.
+  (benchmarks/lunar-search-2026-12-07d/); these defaults again on the fresh block
+  33001-33010: 10 of 10, 6,000 and 28 (benchmarks/lunar-cpu-2026-12-07e/, where a cap of 400
+  steps on training episodes, `train_max_steps`, solved 8 of 10 and was not adopted).
+  examples/bipedal-walker.toml keeps 3.
 """
 
 from __future__ import annotations

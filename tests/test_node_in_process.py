@@ -46,7 +46,7 @@ class FakeEvaluator:
     def env_ids(self) -> list[str]:
         return [self.settings.env_id]
 
-    def evaluate(self, X, seeds, floor=None) -> Evaluation:
+    def evaluate(self, X, seeds, floor=None, cap=None) -> Evaluation:
         returns = self.episode_returns(X, np.reshape(seeds, (-1, self.settings.lifetime)))
         lifetimes = lifetime_fitness(returns, self.settings.lifetime_fitness)
         return Evaluation(self.score(X), lifetimes, returns.size)
@@ -243,7 +243,7 @@ def test_a_signal_during_a_champion_round_still_logs_the_generation_it_completed
     the checkpoint written on the way out holds it."""
 
     class StoppedInRound(FakeEvaluator):
-        def evaluate(self, X, seeds, floor=None):
+        def evaluate(self, X, seeds, floor=None, cap=None):
             if len(X) <= 3:  # the round's candidates: champion, mean, best sample
                 node.shutdown.request("signal SIGTERM")
                 raise EvaluationAborted("evaluation abandoned on request")
