@@ -92,10 +92,12 @@ class Generations:
         self.island.set_mean_rate(1.0 if self.champion.reached_target
                                   else self.config.evolution.mean_rate)
         population = self.island.ask()
-        floored = self._floored()
+        ev = self.config.evaluation
+        floored = self._before(ev.train_reward_floor_until)
+        capped = bool(ev.train_max_steps) and self._before(ev.train_max_steps_until)
         scored = self._evaluate(population.X, self._seeds(self.validation.lifetimes),
-                                self.config.evaluation.train_reward_floor if floored else None,
-                                self.config.evaluation.train_max_steps or None)
+                                ev.train_reward_floor if floored else None,
+                                ev.train_max_steps if capped else None)
         fitness = scored.fitness
         env_scores = self._env_scores(scored, int(np.argmax(fitness)))
         restarts = self.island.restarts
@@ -118,9 +120,11 @@ class Generations:
         self.champion.observe(population.X[top], float(fitness[top]))
         if self.validation.due(generation):
             self.validation.round(self.island.mean, generation)
-            if floored and not self._floored():
+            if floored and not self._before(ev.train_reward_floor_until):
                 self.event("floor_lifted", generation=generation,
                            score=self.champion.best_round)
+            if capped and not self._before(ev.train_max_steps_until):
+                self.event("cap_lifted", generation=generation, score=self.champion.best_round)
             if self._resize_due():
                 self.island.resize(self.config.evolution.popsize)
                 self.event("resized", generation=generation, evaluations=self.state.evaluations,
@@ -136,10 +140,9 @@ class Generations:
             named_rules(self.spec, self.best()[0]),  # the genome the run stands behind
             self.gossip, self.migration.counters, env_scores)
 
-    def _floored(self) -> bool:
-        """Whether training fitness still counts rewards below `train_reward_floor` as the
-        floor: until a round has scored `train_reward_floor_until`, if that is set."""
-        until = self.config.evaluation.train_reward_floor_until
+    def _before(self, until: float | None) -> bool:
+        """Whether no champion round has scored `until` yet (always, when it is unset): how
+        long a training-only aid (`train_reward_floor`, `train_max_steps`) stays on."""
         return until is None or self.champion.best_round < until
 
     def _rescue_due(self) -> bool:

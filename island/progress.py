@@ -15,6 +15,7 @@ from island.record import (
     CONFIRMED,
     FAILED,
     INCONCLUSIVE,
+    CapLifted,
     ChampionRound,
     Confirmation,
     EndGame,
@@ -130,6 +131,9 @@ def format_event(kind: str, event: Event | GenerationRecord) -> str | None:
         return f"{gen}CMA-ES starts afresh around the best genome after {event.reason}"
     if isinstance(event, FloorLifted):
         return f"{gen}training reward floor lifted: a champion round scored {_score(event.score)}"
+    if isinstance(event, CapLifted):
+        return (f"{gen}training episode cap lifted: a champion round scored "
+                f"{_score(event.score)}")
     return None
 
 

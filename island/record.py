@@ -243,6 +243,11 @@ class FloorLifted(Event):
     score: float | None
 
 
+class CapLifted(Event):
+    generation: int
+    score: float | None
+
+
 class CheckpointDeferred(Event):
     generation: int
     reason: str | None
@@ -287,7 +292,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     **dict.fromkeys(CONFIRMATION_EVENTS, Confirmation),
     "restart": Restart, "strategy_reset": StrategyReset, "rescue": Rescue,
     "resized": Resized,
-    "floor_lifted": FloorLifted, "checkpoint_deferred": CheckpointDeferred,
+    "floor_lifted": FloorLifted, "cap_lifted": CapLifted, "checkpoint_deferred": CheckpointDeferred,
     "checkpoint_rejected": CheckpointRejected, "fresh_start": FreshStart,
     "log_truncated": LogTruncated, "resumed": Resumed, "node_started": NodeStarted,
     "settings_changed": SettingsChanged,

@@ -7,7 +7,7 @@ import pytest
 from envs import EvalSettings, Evaluator
 from genome import GenomeSpec
 from island.config import ConfigError, config_from_mapping
-from island.record import read_generations
+from island.record import CapLifted, read_events, read_generations
 from tests.conftest import run_cli
 
 CAP = 20  # LunarLander's lander is still falling then: no episode ends sooner
@@ -59,3 +59,30 @@ def test_a_negative_training_cap_is_refused():
     with pytest.raises(ConfigError, match=r"^evaluation.train_max_steps "
                        r"\(--train-max-steps\): must be 0"):
         config_from_mapping({"evaluation": {"train_max_steps": -1}})
+
+
+def test_the_cap_lifts_for_good_once_a_champion_round_scores_its_until(tmp_path):
+    """With `--train-max-steps-until` below any score, the first round (generation 2) lifts
+    the cap: generations 1-2 are capped (8 x CAP steps each), generation 3 is not, and the
+    run says so once, in its events and its console line."""
+    run = tmp_path / "run"
+    result = run_cli("island-node", "--env", "LunarLander-v3", "--kind", "weights",
+                     "--hidden", "4", "--popsize", "8", "--episodes", "1",
+                     "--max-generations", "3", "--validate-every", "2",
+                     "--validation-episodes", "3", "--confirm-episodes", "0",
+                     "--final-episodes", "0", "--train-max-steps", str(CAP),
+                     "--train-max-steps-until", "-100000", "--seed", "1",
+                     "--workers", "1", "--run-dir", str(run))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("training episode cap lifted") == 1
+    first, second, third = read_generations(run / "log.jsonl")
+    assert first.steps == 8 * CAP
+    assert third.steps - second.steps > 8 * CAP  # uncapped: the landers fall past step 20
+    lifted = [e for e in read_events(run / "events.jsonl") if isinstance(e, CapLifted)]
+    assert [e.generation for e in lifted] == [2]
+
+
+def test_lifting_a_cap_that_is_not_set_is_refused():
+    with pytest.raises(ConfigError, match=r"^evaluation.train_max_steps_until "
+                       r"\(--train-max-steps-until\): needs train_max_steps"):
+        config_from_mapping({"evaluation": {"train_max_steps_until": 200.0}})
