@@ -7,11 +7,15 @@ was trained on; the rules evolved on one each (issue 11,
 cell is scored against 5 random rules and the same rule with plasticity off, on the
 same 100 held-out lifetimes (seeds from 2^31 + `--held-out-start`, REPORT_OFFSET
 unless told: a block used for nothing else, so no choice was made on it), every
-genome with lifetimes of LIFETIME episodes.
+genome with lifetimes of LIFETIME episodes (`--held-out-lifetime`). The node options of
+a rule with memory (`--hidden`, `--lifetime`, `--popsize`, `--max-time`,
+`--final-episodes`, `--simulator`) are passed on to the training node.
 
     .venv/bin/python experiments/transfer_matrix.py --out runs/universal
         [--family learned --training ENV ... --outside ENV ... --held-out-start N]
         [--envs-fitness min] [--no-singles]
+        [--hidden WIDTHS --lifetime K --popsize P --max-time SECONDS --final-episodes N]
+        [--simulator envpool] [--held-out-lifetime K]
 
 Writes DIR/matrix/transfer.{md,json,png,html} and curves.png (the multi-environment
 rule: heatmap of margins over the best baseline, within-lifetime curves) and
@@ -50,7 +54,8 @@ def transfer(args: argparse.Namespace, genomes: list[Path], envs: list[str],
     if not (out / "transfer.json").exists():
         subprocess.run([str(BIN / "island-transfer"), *map(str, genomes), "--envs", *envs,
                         "--episodes", str(args.episodes), "--compare", "5",
-                        "--lifetime", str(LIFETIME), "--held-out-start", str(args.held_out_start),
+                        "--lifetime", str(args.held_out_lifetime),
+                        "--held-out-start", str(args.held_out_start),
                         "--workers", str(args.workers), "--out", str(out)], check=True)
     return read_cells(out / "transfer.json")
 
@@ -70,6 +75,9 @@ def add_matrix_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--outside", nargs="+", default=OUTSIDE, metavar="ENV",
                         help="environments no genome was trained on")
     parser.add_argument("--episodes", type=int, default=100, help="held-out lifetimes per cell")
+    parser.add_argument("--held-out-lifetime", type=int, default=LIFETIME, metavar="K",
+                        help="episodes per held-out lifetime (the training run's are "
+                             "--lifetime's)")
     parser.add_argument("--held-out-start", type=int, default=REPORT_OFFSET, metavar="N",
                         help="held-out seeds from 2^31 + N (a block no choice was made on)")
     parser.add_argument("--no-singles", action="store_true",
