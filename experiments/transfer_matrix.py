@@ -18,7 +18,9 @@ a rule with memory (`--hidden`, `--lifetime`, `--popsize`, `--max-time`,
         [--simulator envpool] [--held-out-lifetime K]
 
 Writes DIR/matrix/transfer.{md,json,png,html} and curves.png (the multi-environment
-rule: heatmap of margins over the best baseline, within-lifetime curves) and
+rule: heatmap of margins over the best baseline, within-lifetime curves), DIR/matrix/wins.md
+(per environment: each kind of baseline, the verdict and the curve's rise; a win beats every
+baseline by > 2 SE and rises by > 2 SE from its first episode to its last 5) and
 DIR/singles/ (the one-environment rules outside their environments). Cached: a
 re-run reads them.
 """
@@ -30,9 +32,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 from cached import BIN, ROOT
 from multi_env_training import add_training_flags, evolve
 
+from island.lab.rule_study import HeldOutScore
 from island.lab.transfer import TransferCell, read_cells
 
 OUTSIDE = ["MountainCarContinuous-v0", "Pendulum-v1", "LunarLanderContinuous-v3"]
@@ -85,6 +89,57 @@ def add_matrix_flags(parser: argparse.ArgumentParser) -> None:
                              "one-environment rules outside their environments)")
 
 
+def rise(row: HeldOutScore, lifetimes: int) -> tuple[float, float]:
+    """The within-lifetime gain (mean of the last 5 episodes minus the first) and its size in
+    standard errors (unpaired, from the per-episode spreads over `lifetimes` lifetimes): a
+    win must come with a curve that rises, or it is not learning within the lifetime."""
+    last = row.curve[-5:]
+    gain = sum(last) / len(last) - row.curve[0]
+    spread_last = float(np.mean(np.square(row.curve_std[-5:])))
+    se = float(np.sqrt(row.curve_std[0] ** 2 + spread_last) / np.sqrt(lifetimes))
+    return gain, (gain / se if se > 0 else float("inf") if gain > 0 else float("-inf"))
+
+
+def _against(evolved: HeldOutScore, rows: list[HeldOutScore]) -> str:
+    """The best of `rows` and the evolved rule's margin over the worst-beaten one, in SE."""
+    if not rows:
+        return "-"
+    best = max(rows, key=lambda r: r.mean)
+    z = min((evolved.mean - r.mean) / float(np.hypot(evolved.stderr, r.stderr)) for r in rows)
+    return f"{best.mean:.1f} ({z:+.1f} SE)"
+
+
+def wins(cells: list[TransferCell], lifetimes: int) -> list[str]:
+    """The environments where the genome beats every baseline and its curve rises."""
+    return [c.env for c in cells if c.beats_baselines and rise(c.evolved, lifetimes)[1] > 2]
+
+
+def wins_table(cells: list[TransferCell], lifetimes: int) -> str:
+    """Markdown, one line per environment: the genome, each kind of baseline (its best, and
+    the genome's smallest margin over that kind in SE of the difference), the verdict, and
+    the curve's rise."""
+    lines = ["| env | trained on it | evolved ± SE | best of 5 random rules | learning off | "
+             "plasticity off | best constant action | closest baseline: margin ± SE of "
+             "the difference (margin in SE) | beats all (comparisons) | "
+             "curve: first, last 5 (rise, in SE) | win |", "|---" * 11 + "|"]
+    for c in cells:
+        e = c.evolved
+        kinds = {kind: [r for r in c.rows[1:] if r.name.startswith(kind)]
+                 for kind in ("random", "learning off", "no plasticity", "constant")}
+        closest = next(r for r in c.rows[1:] if r.name == c.verdict.closest)
+        gain, z = rise(e, lifetimes)
+        won = c.env in wins([c], lifetimes)
+        lines.append(
+            f"| {c.env} | {'no' if c.held_out_env else 'yes'} | {e.mean:.1f} ± {e.stderr:.1f} | "
+            + " | ".join(_against(e, kinds[k]) for k in kinds)
+            + f" | {closest.name}: {c.verdict.closest_margin:+.1f} ± "
+              f"{float(np.hypot(e.stderr, closest.stderr)):.1f} ({c.verdict.closest_z:+.1f}) | "
+              f"{'yes' if c.beats_baselines else 'no'} ({c.verdict.comparisons}) | "
+              f"{e.curve[0]:.1f}, {sum(e.curve[-5:]) / 5:.1f} ({gain:+.1f}, {z:+.1f}) | "
+              f"{'**yes**' if won else 'no'} |")
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_matrix_flags(parser)
@@ -92,10 +147,16 @@ def main() -> int:
     cells = matrix(args)
     genome = cells[0].genome
     print((args.out / "matrix" / "transfer.md").read_text())
-    outside = [c for c in cells if c.genome == genome and c.held_out_env]
-    wins = [c.env for c in outside if c.beats_baselines]
-    print(f"{genome} beats both baselines by > 2 SE in {len(wins)} of {len(outside)} "
-          f"environments outside its training set: {', '.join(wins) or 'none'}")
+    own = [c for c in cells if c.genome == genome]
+    table = wins_table(own, args.episodes)
+    (args.out / "matrix" / "wins.md").write_text(table + "\n")
+    print(table)
+    outside = [c for c in own if c.held_out_env]
+    won = wins(outside, args.episodes)
+    beaten = [c.env for c in outside if c.beats_baselines]
+    print(f"{genome} beats all baselines by > 2 SE in {len(beaten)} of {len(outside)} "
+          f"environments outside its training set ({', '.join(beaten) or 'none'}); with a "
+          f"curve that rises by > 2 SE: {len(won)} ({', '.join(won) or 'none'})")
     return 0
 
 
