@@ -84,19 +84,28 @@ def add_matrix_flags(parser: argparse.ArgumentParser) -> None:
                              "--lifetime's)")
     parser.add_argument("--held-out-start", type=int, default=REPORT_OFFSET, metavar="N",
                         help="held-out seeds from 2^31 + N (a block no choice was made on)")
+    parser.add_argument("--tables-from", nargs="+", type=Path, metavar="JSON",
+                        help="score nothing: write DIR/wins.md for the cells of these "
+                             "transfer.json files (a matrix scored in several processes)")
     parser.add_argument("--no-singles", action="store_true",
                         help="score only the multi-environment rule (not the shipped "
                              "one-environment rules outside their environments)")
 
 
-def rise(row: HeldOutScore, lifetimes: int) -> tuple[float, float]:
+def lifetimes_of(row: HeldOutScore) -> int:
+    """How many lifetimes a row averages: its std is over lifetimes (ddof 0), its stderr
+    std (ddof 1) / sqrt(n), so n = (std / stderr)^2 + 1."""
+    return round((row.std / row.stderr) ** 2 + 1) if row.stderr > 0 else 1
+
+
+def rise(row: HeldOutScore) -> tuple[float, float]:
     """The within-lifetime gain (mean of the last 5 episodes minus the first) and its size in
-    standard errors (unpaired, from the per-episode spreads over `lifetimes` lifetimes): a
-    win must come with a curve that rises, or it is not learning within the lifetime."""
+    standard errors (unpaired, from the per-episode spreads over the lifetimes): a win must
+    come with a curve that rises, or it is not learning within the lifetime."""
     last = row.curve[-5:]
     gain = sum(last) / len(last) - row.curve[0]
     spread_last = float(np.mean(np.square(row.curve_std[-5:])))
-    se = float(np.sqrt(row.curve_std[0] ** 2 + spread_last) / np.sqrt(lifetimes))
+    se = float(np.sqrt((row.curve_std[0] ** 2 + spread_last) / lifetimes_of(row)))
     return gain, (gain / se if se > 0 else float("inf") if gain > 0 else float("-inf"))
 
 
@@ -109,26 +118,26 @@ def _against(evolved: HeldOutScore, rows: list[HeldOutScore]) -> str:
     return f"{best.mean:.1f} ({z:+.1f} SE)"
 
 
-def wins(cells: list[TransferCell], lifetimes: int) -> list[str]:
+def wins(cells: list[TransferCell]) -> list[str]:
     """The environments where the genome beats every baseline and its curve rises."""
-    return [c.env for c in cells if c.beats_baselines and rise(c.evolved, lifetimes)[1] > 2]
+    return [c.env for c in cells if c.beats_baselines and rise(c.evolved)[1] > 2]
 
 
-def wins_table(cells: list[TransferCell], lifetimes: int) -> str:
+def wins_table(cells: list[TransferCell]) -> str:
     """Markdown, one line per environment: the genome, each kind of baseline (its best, and
     the genome's smallest margin over that kind in SE of the difference), the verdict, and
     the curve's rise."""
     lines = ["| env | trained on it | evolved ± SE | best of 5 random rules | learning off | "
              "plasticity off | best constant action | closest baseline: margin ± SE of "
              "the difference (margin in SE) | beats all (comparisons) | "
-             "curve: first, last 5 (rise, in SE) | win |", "|---" * 11 + "|"]
+             "curve: first, last 5 (rise, in SE) | lifetimes | win |", "|---" * 12 + "|"]
     for c in cells:
         e = c.evolved
         kinds = {kind: [r for r in c.rows[1:] if r.name.startswith(kind)]
                  for kind in ("random", "learning off", "no plasticity", "constant")}
         closest = next(r for r in c.rows[1:] if r.name == c.verdict.closest)
-        gain, z = rise(e, lifetimes)
-        won = c.env in wins([c], lifetimes)
+        gain, z = rise(e)
+        won = c.env in wins([c])
         lines.append(
             f"| {c.env} | {'no' if c.held_out_env else 'yes'} | {e.mean:.1f} ± {e.stderr:.1f} | "
             + " | ".join(_against(e, kinds[k]) for k in kinds)
@@ -136,7 +145,7 @@ def wins_table(cells: list[TransferCell], lifetimes: int) -> str:
               f"{float(np.hypot(e.stderr, closest.stderr)):.1f} ({c.verdict.closest_z:+.1f}) | "
               f"{'yes' if c.beats_baselines else 'no'} ({c.verdict.comparisons}) | "
               f"{e.curve[0]:.1f}, {sum(e.curve[-5:]) / 5:.1f} ({gain:+.1f}, {z:+.1f}) | "
-              f"{'**yes**' if won else 'no'} |")
+              f"{lifetimes_of(e)} | {'**yes**' if won else 'no'} |")
     return "\n".join(lines)
 
 
@@ -144,15 +153,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_matrix_flags(parser)
     args = parser.parse_args()
-    cells = matrix(args)
+    if args.tables_from:  # cells scored apart (island-transfer, one process per group)
+        cells = [c for path in args.tables_from for c in read_cells(path)]
+        args.out.mkdir(parents=True, exist_ok=True)
+    else:
+        cells = matrix(args)
+        print((args.out / "matrix" / "transfer.md").read_text())
     genome = cells[0].genome
-    print((args.out / "matrix" / "transfer.md").read_text())
     own = [c for c in cells if c.genome == genome]
-    table = wins_table(own, args.episodes)
-    (args.out / "matrix" / "wins.md").write_text(table + "\n")
+    table = wins_table(own)
+    (args.out / ("wins.md" if args.tables_from else "matrix/wins.md")).write_text(table + "\n")
     print(table)
     outside = [c for c in own if c.held_out_env]
-    won = wins(outside, args.episodes)
+    won = wins(outside)
     beaten = [c.env for c in outside if c.beats_baselines]
     print(f"{genome} beats all baselines by > 2 SE in {len(beaten)} of {len(outside)} "
           f"environments outside its training set ({', '.join(beaten) or 'none'}); with a "
