@@ -84,9 +84,6 @@ def add_matrix_flags(parser: argparse.ArgumentParser) -> None:
                              "--lifetime's)")
     parser.add_argument("--held-out-start", type=int, default=REPORT_OFFSET, metavar="N",
                         help="held-out seeds from 2^31 + N (a block no choice was made on)")
-    parser.add_argument("--tables-from", nargs="+", type=Path, metavar="JSON",
-                        help="score nothing: write DIR/wins.md for the cells of these "
-                             "transfer.json files (a matrix scored in several processes)")
     parser.add_argument("--no-singles", action="store_true",
                         help="score only the multi-environment rule (not the shipped "
                              "one-environment rules outside their environments)")
@@ -152,6 +149,9 @@ def wins_table(cells: list[TransferCell]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_matrix_flags(parser)
+    parser.add_argument("--tables-from", nargs="+", type=Path, metavar="JSON",
+                        help="score nothing: write DIR/wins.md for the cells of these "
+                             "transfer.json files (a matrix scored in several processes)")
     args = parser.parse_args()
     if args.tables_from:  # cells scored apart (island-transfer, one process per group)
         cells = [c for path in args.tables_from for c in read_cells(path)]
