@@ -28,7 +28,9 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import msgspec
 from cached import BIN, ROOT, island_eval
@@ -159,18 +161,52 @@ def _verdict(row: SummaryRow) -> str:
             f"{row.closest}, {row.closest_z:+.1f} SE)")
 
 
-# Options of this script passed on to the node under the node's own flag names.
-PASSED_ON = {"max_evals": "--max-evals", "max_time": "--max-time", "lifetimes": "--episodes",
-             "lifetime": "--lifetime", "final_episodes": "--final-episodes",
-             "popsize": "--popsize", "hidden": "--hidden", "sigma": "--sigma"}
+# Options of this script passed on to the node: the node's flag, and the script's own
+# argparse keywords (its flag is the option's name; none given: the recipe's value).
+# experiments/multi_env_training.py and transfer_matrix.py offer some of them too.
+NODE_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
+    "max_evals": ("--max-evals", {"type": int, "help": "episode budget instead of the recipe's"}),
+    "max_time": ("--max-time", {"type": float, "help": "wall-clock budget of each run, seconds"}),
+    "final_episodes": ("--final-episodes", {
+        "type": int, "help": "the node's own closing held-out score (0: none; this report "
+                             "does not use it)"}),
+    "lifetime": ("--lifetime", {"type": int,
+                                "help": "episodes per lifetime instead of the recipe's"}),
+    "lifetimes": ("--episodes", {
+        "type": int, "help": "lifetimes per evaluation (--episodes of the node) instead of "
+                             "the recipe's"}),
+    "popsize": ("--popsize", {"type": int,
+                              "help": "CMA-ES population size instead of the recipe's"}),
+    "hidden": ("--hidden", {
+        "help": "hidden layer widths instead of the recipe's linear network (the node's "
+                "--hidden: \"8\" or \"16,8\"; every layer gets its own rule parameters)"}),
+    "sigma": ("--sigma", {"type": float,
+                          "help": "CMA-ES initial step size instead of the node's default"}),
+    "simulator": ("--simulator", {
+        "choices": ["envpool", "gymnasium"],
+        "help": "what steps the training episodes (the node's --simulator; unset: envpool "
+                "where it provides every environment as gymnasium does, else gymnasium)"}),
+}
+
+
+def add_node_options(parser: argparse.ArgumentParser, names: Iterable[str]) -> None:
+    """The script's flags for the node options `names` (keys of NODE_OPTIONS)."""
+    for name in names:
+        parser.add_argument("--" + name.replace("_", "-"), **NODE_OPTIONS[name][1])
+
+
+def node_options(args: argparse.Namespace, names: Iterable[str]) -> list[str]:
+    """The node's flags for the options `names` that were given; placed after a recipe's,
+    they win (the node takes the last of a flag)."""
+    extra = []
+    for name in names:
+        if getattr(args, name) is not None:
+            extra += [NODE_OPTIONS[name][0], str(getattr(args, name))]
+    return extra
 
 
 def _overrides(args: argparse.Namespace) -> list[str]:
-    """Options given after the recipe's, so they win (the node takes the last of a flag)."""
-    extra = ["--rule-family", args.family]
-    for name, flag in PASSED_ON.items():
-        if getattr(args, name) is not None:
-            extra += [flag, str(getattr(args, name))]
+    extra = ["--rule-family", args.family, *node_options(args, NODE_OPTIONS)]
     if args.normalise_obs:
         extra += ["--normalise-obs"]
     return extra
@@ -185,24 +221,7 @@ def main() -> int:
                         choices=["threefactor", "learned", "perturbation", "recurrent",
                                  "recurrent-explore", "recurrent-explore-antithetic",
                                  "neuron-state"])
-    parser.add_argument("--max-evals", type=int, help="episode budget instead of the recipe's")
-    parser.add_argument("--max-time", type=float, help="wall-clock budget of each run, seconds")
-    parser.add_argument("--final-episodes", type=int,
-                        help="the node's own closing held-out score (0: none; this report "
-                             "does not use it)")
-    parser.add_argument("--lifetime", type=int,
-                        help="episodes per lifetime instead of the recipe's")
-    parser.add_argument("--lifetimes", type=int,
-                        help="lifetimes per evaluation (--episodes of the node) instead of "
-                             "the recipe's")
-    parser.add_argument("--popsize", type=int,
-                        help="CMA-ES population size instead of the recipe's")
-    parser.add_argument("--sigma", type=float,
-                        help="CMA-ES initial step size instead of the node's default")
-    parser.add_argument("--hidden",
-                        help="hidden layer widths instead of the recipe's linear network "
-                             "(the node's --hidden: \"8\" or \"16,8\"; every layer gets its "
-                             "own rule parameters)")
+    add_node_options(parser, NODE_OPTIONS)
     parser.add_argument("--normalise-obs", action="store_true",
                         help="standardise the network's inputs by a random policy's "
                              "statistics (evaluation.normalise_obs; the genome file records it)")

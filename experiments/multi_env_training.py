@@ -10,6 +10,8 @@ Training draws seeds below 2^31 only.
     .venv/bin/python experiments/multi_env_training.py --out runs/universal [--ship]
         [--family learned] [--training ENV ...] [--lifetimes-per-eval N]
         [--envs-fitness min] [--normalise-obs]
+        [--hidden WIDTHS] [--lifetime K] [--popsize P] [--max-time SECONDS] [--final-episodes N]
+        [--simulator envpool]
 
 `--ship` copies the champion to
 `examples/genomes/<env>+<env>+....<family>.rules.msgpack`; the file records its
@@ -26,6 +28,7 @@ import sys
 from pathlib import Path
 
 from cached import BIN, ROOT, started
+from meta_learning import add_node_options, node_options
 
 TRAINING = ["CartPole-v1", "Acrobot-v1", "LunarLander-v3"]
 FAMILY = "threefactor"
@@ -34,6 +37,11 @@ FAMILY = "threefactor"
 RECIPE = ["--kind", "rules", "--hidden", "", "--lifetime", "10", "--popsize", "16",
           "--target", "none",  # the whole budget, as measured
           "--lifetime-fitness", "last_half", "--quiet"]
+# Options passed on to the node after RECIPE, so they win (experiments/meta_learning.py's):
+# what a rule with memory needs (hidden layers, longer lifetimes, a larger population, a
+# wall-clock budget, no closing score of the node's own) and the simulator (Pendulum-v1 keeps
+# a training set in gymnasium unless envpool is asked for: envs/simulators.py, DIFFERS).
+PASSED_ON = ["hidden", "lifetime", "popsize", "max_time", "final_episodes", "simulator"]
 
 
 def training_run(out: Path, envs: list[str]) -> Path:
@@ -51,7 +59,8 @@ def evolve(args: argparse.Namespace) -> Path:
                         "--max-evals", str(args.max_evals), "--seed", str(args.seed),
                         "--workers", str(args.workers), "--run-dir", str(run),
                         *(["--sigma", str(args.sigma)] if args.sigma else []),
-                        *(["--normalise-obs"] if args.normalise_obs else [])], check=True)
+                        *(["--normalise-obs"] if args.normalise_obs else []),
+                        *node_options(args, PASSED_ON)], check=True)
     named = args.out / shipped_name(args.training, args.family)
     shutil.copy(run / "best.msgpack", named)
     return named
@@ -74,6 +83,7 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--sigma", type=float, default=None,
                         help="CMA-ES initial step size (default: the node's own, island/sizing.py)")
+    add_node_options(parser, PASSED_ON)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--normalise-obs", action="store_true",
                         help="standardise every environment's inputs by a random policy's "
