@@ -1,10 +1,11 @@
 """Where each block's evaluations and CPU seconds went, from the `time_to_solve.py` summaries
 (JSON) in a folder (it writes each run's phases since 2026-12-07c): the crash plateau at the
 early population (to the round at which it gave way), the climb (from there to the first
-round at the target) and the end game (3 lifetimes per evaluation, confirmations, to the
-stop); then what champion rounds and confirmations cost over the whole run. Medians over
-the runs that reached each point. A run with no early population has no resize: for it only
-the way to the end game (plateau and climb together) and the end game are given.
+round at the target) and the end game (the end game's lifetimes per evaluation,
+confirmations, to the stop); then what champion rounds and confirmations cost over the
+whole run. Medians over the runs that reached each point. A run with no early population
+has no resize: for it only the way to the end game (plateau and climb together) and the
+end game are given.
 
     .venv/bin/python benchmarks/phases.py benchmarks/lunar-search-2026-12-07d [--tables]
 
@@ -53,6 +54,7 @@ def main() -> None:
     if args.tables:
         for name, block in summaries.items():
             print(f"\n### {name}\n\n{table(block)}")
+
 
 if __name__ == "__main__":
     main()

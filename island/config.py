@@ -56,8 +56,9 @@ class EvaluationConfig:
     train_max_steps: int = option(0, "cap on steps per TRAINING episode (the generations "
                                   "CMA-ES ranks); champion rounds, confirmations and "
                                   "held-out scores play to the episode's own end; 0: none")
-    # BipedalWalker: a cap of 600 leaves the plateau in a fifth of the CPU, then the search
-    # favours gaits that fall after step 600; lifting it keeps the first and not the second
+    # BipedalWalker: a cap of 600 left the plateau 341-450 CPU s sooner on two seeds, and held
+    # for a whole run the search favoured gaits that fall after step 600; lifting it keeps
+    # the first and not the second (benchmarks/bipedalwalker-cap-2026-12-07/)
     train_max_steps_until: float | None = option(None, "lift the training episode cap for "
                                                  "good once a champion round scored this")
     w_max: float = option(W_MAX, "weights are clipped to [-w_max, w_max]")
