@@ -94,7 +94,7 @@ class Generations:
         population = self.island.ask()
         ev = self.config.evaluation
         floored = self._before(ev.train_reward_floor_until)
-        capped = bool(ev.train_max_steps) and self._before(ev.train_max_steps_until)
+        capped = self._capped(wall)
         scored = self._evaluate(population.X, self._seeds(self.validation.lifetimes),
                                 ev.train_reward_floor if floored else None,
                                 ev.train_max_steps if capped else None)
@@ -123,12 +123,14 @@ class Generations:
             if floored and not self._before(ev.train_reward_floor_until):
                 self.event("floor_lifted", generation=generation,
                            score=self.champion.best_round)
-            if capped and not self._before(ev.train_max_steps_until):
-                self.event("cap_lifted", generation=generation, score=self.champion.best_round)
             if self._resize_due():
                 self.island.resize(self.config.evolution.popsize)
                 self.event("resized", generation=generation, evaluations=self.state.evaluations,
                            popsize=self.island.popsize, score=self.champion.best_round)
+        if capped and not self._capped(wall):
+            by_round = not self._before(ev.train_max_steps_until)
+            self.event("cap_lifted", generation=generation, score=self.champion.best_round,
+                       spent=round(self._spent(wall), 3), by="round" if by_round else "budget")
         if self.gossip is not None and generation % self.config.migration.interval == 0:
             self.gossip.emit(self.migration.outgoing(
                 self.island, self.config.migration.migrants, self.config.run.node_id,
@@ -145,13 +147,31 @@ class Generations:
         long a training-only aid (`train_reward_floor`, `train_max_steps`) stays on."""
         return until is None or self.champion.best_round < until
 
+    def _capped(self, wall: Callable[[], float]) -> bool:
+        """Whether training episodes are still capped (`train_max_steps`): until a round
+        scores `train_max_steps_until`, and at the latest until the run has spent
+        `train_max_steps_share` of its budget; both only grow, so a lifted cap stays lifted."""
+        ev = self.config.evaluation
+        if not ev.train_max_steps or not self._before(ev.train_max_steps_until):
+            return False
+        return ev.train_max_steps_share is None or self._spent(wall) < ev.train_max_steps_share
+
+    def _spent(self, wall: Callable[[], float]) -> float:
+        """The share of the run's budget spent, towards its nearest cap (0 to 1)."""
+        return self.stop.progress(self.state.evaluations, self.island.generation, wall(),
+                                  self._cpu())
+
+    def _cpu(self) -> float:
+        """CPU s of this process and its workers, as log.jsonl's `cpu` counts it."""
+        return time.process_time() + self.evaluator.worker_cpu
+
     def _rescue_due(self) -> bool:
         """Whether `evolution.rescue` restarts the island now (island/stagnation.py)."""
         evo = self.config.evolution
         due = self.island.restarts_enabled and rescue_due(
             evo.rescue, self.stop, self.state.evaluations, self.island.restarts,
             self.champion.reached_target,  # island/sizing.py has filled every unset option
-            time.process_time() + self.evaluator.worker_cpu)  # as log.jsonl's cpu counts it
+            self._cpu())
         if not due or evo.rescue_level >= 1:
             return due
         # The best round so far, not the last: a champion's 10-lifetime score is noisy (a

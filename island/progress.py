@@ -132,6 +132,9 @@ def format_event(kind: str, event: Event | GenerationRecord) -> str | None:
     if isinstance(event, FloorLifted):
         return f"{gen}training reward floor lifted: a champion round scored {_score(event.score)}"
     if isinstance(event, CapLifted):
+        if event.by == "budget":
+            return (f"{gen}training episode cap lifted: {event.spent:.0%} of the budget spent "
+                    f"(best champion round {_score(event.score)})")
         return (f"{gen}training episode cap lifted: a champion round scored "
                 f"{_score(event.score)}")
     return None

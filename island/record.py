@@ -245,7 +245,9 @@ class FloorLifted(Event):
 
 class CapLifted(Event):
     generation: int
-    score: float | None
+    score: float | None  # the best champion round so far
+    spent: float | None = None  # the share of the run's budget spent
+    by: str = "round"  # what lifted it: a champion round's score, or the budget spent
 
 
 class CheckpointDeferred(Event):

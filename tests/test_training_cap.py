@@ -86,3 +86,31 @@ def test_lifting_a_cap_that_is_not_set_is_refused():
     with pytest.raises(ConfigError, match=r"^evaluation.train_max_steps_until "
                        r"\(--train-max-steps-until\): needs train_max_steps"):
         config_from_mapping({"evaluation": {"train_max_steps_until": 200.0}})
+
+
+def test_the_cap_lifts_at_the_latest_by_its_share_of_the_budget(tmp_path):
+    """With no round to lift it (`--validate-every` beyond the run), a share of 0.5 of four
+    generations lifts the cap after generation 2: generations 1-2 play popsize x CAP steps,
+    3 and 4 play on; the event and the console line say the budget lifted it."""
+    run = tmp_path / "run"
+    result = run_cli("island-node", "--env", "LunarLander-v3", "--kind", "weights",
+                     "--hidden", "4", "--popsize", "8", "--episodes", "1",
+                     "--max-generations", "4", "--validate-every", "100",
+                     "--final-episodes", "0", "--train-max-steps", str(CAP),
+                     "--train-max-steps-until", "200", "--train-max-steps-share", "0.5",
+                     "--seed", "1", "--workers", "1", "--run-dir", str(run))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("training episode cap lifted: 50% of the budget spent") == 1
+    first, second, third, _ = read_generations(run / "log.jsonl")
+    assert first.steps == 8 * CAP and second.steps == 2 * 8 * CAP
+    assert third.steps - second.steps > 8 * CAP
+    lifted = [e for e in read_events(run / "events.jsonl") if isinstance(e, CapLifted)]
+    assert [(e.generation, e.by, e.spent) for e in lifted] == [(2, "budget", 0.5)]
+
+
+@pytest.mark.parametrize("share", [0.0, 1.5])
+def test_a_share_of_the_budget_outside_0_to_1_is_refused(share):
+    with pytest.raises(ConfigError, match=r"^evaluation.train_max_steps_share "
+                       r"\(--train-max-steps-share\): must be above 0"):
+        config_from_mapping({"evaluation": {"train_max_steps": 600,
+                                            "train_max_steps_share": share}})
