@@ -180,6 +180,9 @@ NODE_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "hidden": ("--hidden", {
         "help": "hidden layer widths instead of the recipe's linear network (the node's "
                 "--hidden: \"8\" or \"16,8\"; every layer gets its own rule parameters)"}),
+    "init": ("--init", {
+        "help": "a genome file (.msgpack) of the same network and family to start CMA-ES's "
+                "mean at (the node's --init), instead of the family's hand-set start"}),
     "sigma": ("--sigma", {"type": float,
                           "help": "CMA-ES initial step size instead of the node's default"}),
     "simulator": ("--simulator", {

@@ -90,8 +90,11 @@ def add_matrix_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def lifetimes_of(row: HeldOutScore) -> int:
-    """How many lifetimes a row averages: its std is over lifetimes (ddof 0), its stderr
-    std (ddof 1) / sqrt(n), so n = (std / stderr)^2 + 1."""
+    """How many lifetimes a row averages, as scored; for a `transfer.json` written before rows
+    recorded it, from its spreads: std is over lifetimes (ddof 0), stderr std (ddof 1) /
+    sqrt(n), so n = (std / stderr)^2 + 1."""
+    if row.lifetimes:
+        return row.lifetimes
     return round((row.std / row.stderr) ** 2 + 1) if row.stderr > 0 else 1
 
 

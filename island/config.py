@@ -140,7 +140,8 @@ class EvolutionConfig:
                             "CMA_mirrors)")
     mean_rate: float = option(1.0, "share of the way the mean moves to the recombination until "
                               "the end game (pycma's CMA_cmean)")
-    init: str = option("zeros", "the initial mean's weights: zeros | random")
+    init: str = option("zeros", "the initial mean: zeros | random (its weights) | a genome "
+                       "file (.msgpack) of the same network and family, to continue from")
 
 
 @dataclass
@@ -394,7 +395,8 @@ def validate(config: NodeConfig) -> None:
          "must be a share in [0, 1]"),
         (evo.early_level is None or 0 <= evo.early_level <= 1, "evolution.early_level",
          "must be a share in [0, 1]"),
-        (evo.init in INITS, "evolution.init", f"{evo.init!r} is not one of {', '.join(INITS)}"),
+        (evo.init in INITS or Path(evo.init).is_file(), "evolution.init",
+         f"{evo.init!r} is neither one of {', '.join(INITS)} nor a genome file"),
         (evo.rescue_from is None or evo.rescue_from in RESCUE_FROM, "evolution.rescue_from",
          f"{evo.rescue_from!r} is not one of {', '.join(RESCUE_FROM)}"),
         (mig.interval >= 1, "migration.interval", "must be at least 1"),

@@ -14,8 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from genome.layout import clip_to_bounds, initial_vector, search_bounds
+from genome.codec import GenomeDecodeError, decode_genome
+from genome.layout import INITS, clip_to_bounds, initial_vector, search_bounds
 from genome.spec import GenomeSpec
+from gossip.options import ConfigError
 from island.champion import Champion
 from island.checkpoint import CheckpointError, checkpoint_files, read_checkpoint, save_checkpoint
 from island.cmaes_island import Island, IslandState
@@ -63,6 +65,25 @@ class Checkpoint:
     champion: Champion
 
 
+def genome_to_continue(path: Path, spec: GenomeSpec) -> np.ndarray:
+    """The vector of a saved genome a new run starts its CMA-ES mean at (evolution.init).
+
+    Only a genome of the same spec (kind, layer sizes, family) means the same thing entry
+    by entry; any other is refused in one line naming the option.
+    """
+    try:
+        saved, x, _ = decode_genome(path.read_bytes())
+    except (OSError, GenomeDecodeError) as exc:
+        raise ConfigError(f"evolution.init (--init): {path}: {exc}") from None
+    if saved.fingerprint != spec.fingerprint:
+        raise ConfigError(
+            f"evolution.init (--init): {path} is a {saved.kind.value} genome of layers "
+            f"{saved.layer_sizes} and family {saved.rule_family!r}; this run evolves a "
+            f"{spec.kind.value} genome of layers {spec.layer_sizes} and family "
+            f"{spec.rule_family!r}")
+    return x
+
+
 @dataclass
 class NodeState:
     """Everything a node needs to go on where it stopped."""
@@ -80,8 +101,12 @@ class NodeState:
         """A new run's state: CMA-ES at the genome's initial vector, seeded by the config."""
         evo = config.evolution
         bounds = search_bounds(spec, w_max)
-        init = np.random.default_rng([evo.seed, INIT_STREAM]) if evo.init == "random" else None
-        x0 = clip_to_bounds(spec, initial_vector(spec, init), w_max)
+        if evo.init in INITS:
+            init = np.random.default_rng([evo.seed, INIT_STREAM]) if evo.init == "random" else None
+            x0 = initial_vector(spec, init)
+        else:
+            x0 = genome_to_continue(Path(evo.init), spec)
+        x0 = clip_to_bounds(spec, x0, w_max)
         island = Island(
             x0, evo.sigma, evo.early_popsize or evo.popsize, evo.seed, evo.sep_above,
             evo.restarts, evo.stagnation, evo.max_popsize, config.migration.max_injected,

@@ -40,6 +40,7 @@ def test_each_constant_action_acts_the_same_whatever_it_sees():
         with Evaluator(constant, 0) as ev:
             score = score_held_out(ev, "c", x, 20, 1)
         assert score.max <= 12  # always pushing one way drops the pole within a dozen steps
+        assert score.lifetimes == 20  # what a transfer matrix's standard errors divide by
     (name, constant, x), = constant_actions(EvalSettings(
         "Pendulum-v1", GenomeSpec("rules", (3, 1), "recurrent")))
     assert name == "constant zeros"

@@ -44,7 +44,7 @@ def test_out_of_range_value_is_named():
 
 
 def test_an_unknown_initial_mean_is_named_with_its_flag():
-    with pytest.raises(ConfigError, match=r"evolution.init \(--init\): 'gaussian' is not one of"):
+    with pytest.raises(ConfigError, match=r"evolution.init \(--init\): 'gaussian' is neither"):
         config_from_mapping({"evolution": {"init": "gaussian"}})
     with pytest.raises(ConfigError, match=r"evolution.rescue_from \(--rescue-from\): 'x0' is"):
         config_from_mapping({"evolution": {"rescue_from": "x0"}})

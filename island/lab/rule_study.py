@@ -172,6 +172,7 @@ class HeldOutScore:
     max: float
     curve: list[float]  # episode index -> mean return over the lifetimes
     curve_std: list[float]
+    lifetimes: int = 0  # how many lifetimes it averages; 0: a file written before this field
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -190,6 +191,7 @@ def score_held_out(
         min=float(scores.min()), max=float(scores.max()),
         curve=[float(v) for v in curves.mean(axis=0)],
         curve_std=[float(v) for v in curves.std(axis=0)],
+        lifetimes=len(scores),
     )
 
 
