@@ -156,6 +156,4 @@ def resolve_search(config: NodeConfig, info: EnvInfo, dim: int) -> None:
         evo.rescue_from = "mean" if small else "start"
     if evo.rescue_level is None:
         evo.rescue_level = 1.0 if small else PLATEAU_LEVEL
-    if evo.end_game_sigma is None:
-        evo.end_game_sigma = 1.0
 
