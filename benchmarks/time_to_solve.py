@@ -21,8 +21,9 @@ reported (the early population); 19001-19010 tuned and 20001-20010 reported; all
 tuned again with 21001-21010, and 22001-22010 reported (2026-12-07c); 23001-23010 and
 24001-24010 tuned, 30001-30010 reported, then used for information, 31001-31010
 reported, 24001-24010 tuned again and 32001-32010 reported (2026-12-07d); 25001-25010
-and 26001-26010 (four seeds of it) tuned, 33001-33010 reported (2026-12-07e). The default
-block, 12001-12010, is one none of these touched.
+and 26001-26010 (four seeds of it) tuned, 33001-33010 reported (2026-12-07e); 27001-27010
+and 28001-28010 tuned, 34001-34010 reported (2026-12-07f). The default block, 12001-12010,
+is one none of these touched.
 
     .venv/bin/python benchmarks/time_to_solve.py [--seeds 12001-12010] [--jobs 2] \\
         [--out runs/time-to-solve] [-- --popsize 32 ...]

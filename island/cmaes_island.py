@@ -292,6 +292,12 @@ class Island:
         self.arrivals.clear()
         self.progress.reset()
 
+    def shrink_step(self, factor: float) -> None:
+        """Multiply the step size by `factor`; mean, covariance and paths stay. CSA cannot
+        shrink it under one-episode ranking noise (selection looks random to it), so a run
+        that knows it has reached its target's region narrows the search itself."""
+        self.es.sigma *= factor
+
     def resize(self, popsize: int) -> None:
         """Go on with `popsize` samples a generation from the same distribution: mean, step
         size, covariance and diagonal scaling (pycma's `_copy_light`). Its evolution paths

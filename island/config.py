@@ -140,6 +140,12 @@ class EvolutionConfig:
                             "CMA_mirrors)")
     mean_rate: float = option(1.0, "share of the way the mean moves to the recombination until "
                               "the end game (pycma's CMA_cmean)")
+    # LunarLander's end game: samples at the climb's step size scored 66-177 where their
+    # mean scored 236-271, at half of it 205-230; but half the step size then sank to 0.08
+    # and seed 27001 ran to its cap (benchmarks/lunar-cpu-2026-12-07f/): off
+    end_game_sigma: float = option(1.0, "the step size is multiplied by this once, when a "
+                                   "champion round first scores at the target (the end "
+                                   "game); 1: unchanged")
     init: str = option("zeros", "the initial mean: zeros | random (its weights) | a genome "
                        "file (.msgpack) of the same network and family, to continue from")
 
@@ -360,6 +366,8 @@ def validate(config: NodeConfig) -> None:
         (ev.lifetime_fitness in LIFETIME_FITNESS, "evaluation.lifetime_fitness",
          f"{ev.lifetime_fitness!r} is not one of {', '.join(LIFETIME_FITNESS)}"),
         (ev.max_steps >= 0, "evaluation.max_steps", "must be 0 (no cap) or positive"),
+        (0 < evo.end_game_sigma <= 1, "evolution.end_game_sigma",
+         "must be in (0, 1]"),
         (ev.train_max_steps >= 0, "evaluation.train_max_steps",
          "must be 0 (no cap) or positive"),
         (ev.w_max > 0, "evaluation.w_max", "must be positive"),

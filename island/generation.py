@@ -119,7 +119,11 @@ class Generations:
         top = int(np.argmax(fitness))
         self.champion.observe(population.X[top], float(fitness[top]))
         if self.validation.due(generation):
+            in_end_game = self.champion.reached_target
             self.validation.round(self.island.mean, generation)
+            if self.champion.reached_target and not in_end_game \
+                    and self.config.evolution.end_game_sigma != 1:
+                self.island.shrink_step(self.config.evolution.end_game_sigma)
             if floored and not self._before(ev.train_reward_floor_until):
                 self.event("floor_lifted", generation=generation,
                            score=self.champion.best_round)

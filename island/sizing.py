@@ -91,7 +91,9 @@ run records what ran):
   evaluations and 32 CPU s against 9 of 10 (the same seed unsolved), 7,950 and 38
   (benchmarks/lunar-search-2026-12-07d/); these defaults again on the fresh block
   33001-33010: 10 of 10, 6,000 and 28 (benchmarks/lunar-cpu-2026-12-07e/, where a cap of 400
-  steps on training episodes, `train_max_steps`, solved 8 of 10 and was not adopted).
+  steps on training episodes, `train_max_steps`, solved 8 of 10 and was not adopted); on
+  34001-34010, 9 of 10, 5,075 and 23, where an end game of 1 lifetime solved 8 of 10 and
+  was not adopted (benchmarks/lunar-cpu-2026-12-07f/).
   examples/bipedal-walker.toml keeps 3.
 """
 
