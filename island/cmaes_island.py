@@ -199,7 +199,18 @@ class Island:
         seed = int(self.seed + 1000 * self.restarts) % (2**31 - 1) or 1
         options = pycma_options(popsize, seed, self.diagonal, self.mirrored, self.mean_rate,
                                 self.bounds)
-        return cma.CMAEvolutionStrategy(mean, self.sigma0, options)
+        return cma.CMAEvolutionStrategy(self._inside_bounds(mean), self.sigma0, options)
+
+    def _inside_bounds(self, x: np.ndarray) -> np.ndarray:
+        """`x` inside the search bounds, a non-finite entry replaced by the initial mean's.
+        pycma refuses a start outside them (NaN included): a CartPole island's restart around
+        its mean raised there once and ended its node (CI, 2026-12-08), so whatever the mean
+        holds, a restart starts."""
+        x = np.where(np.isfinite(x), x, self.x0).astype(float)
+        if self.bounds is None:
+            return x
+        return np.clip(x, *(_per_dimension(b, len(x), inf) for b, inf in
+                            zip(self.bounds, (-np.inf, np.inf), strict=True)))
 
     def set_mean_rate(self, rate: float) -> None:
         """From the next generation on, the mean moves `rate` of the way (pycma's cmean)."""
@@ -317,6 +328,13 @@ class Island:
         popsize = min(self.popsize * 2, max(self.max_popsize, self.base_popsize))
         self.es = self._new_strategy(self.mean if around is None else around, popsize)
         self.progress.reset()
+
+
+def _per_dimension(bound: list[float | None], dim: int, none: float) -> np.ndarray:
+    """One side of pycma's bounds for every dimension: a shorter list repeats its last
+    value (as pycma reads it), None is no bound."""
+    values = [none if b is None else b for b in bound]
+    return np.array((values + values[-1:] * dim)[:dim], dtype=float)
 
 
 REMEMBERED = [f.name for f in fields(IslandState) if f.name != "cma"]

@@ -250,3 +250,21 @@ def test_a_resized_island_samples_the_same_distribution_with_the_new_population(
     np.testing.assert_allclose(island.es.sm.C, C)
     resumed = Island.from_state(island.state())
     assert resumed.popsize == 8 and len(resumed.ask().X) == 8
+
+
+def test_a_restart_around_a_mean_past_its_bounds_or_not_finite_starts_inside_them():
+    """pycma refuses to start outside its bounds; a node died of a restart around such a mean
+    (CI, 2026-12-08). A rounding error past a bound is clipped, a NaN takes the start's value."""
+    from genome import GenomeSpec, initial_vector
+    from genome.layout import search_bounds
+
+    spec = GenomeSpec("weights+rules", (4, 8, 2))
+    bounds = search_bounds(spec, w_max=5.0)
+    island = Island(initial_vector(spec), 0.5, popsize=8, seed=2, bounds=bounds)
+    around = island.mean.copy()
+    around[0], around[1] = 5.0 + 1e-9, np.nan
+    island.restart(around)
+    assert island.restarts == 1
+    assert island.mean[0] == pytest.approx(5.0) and island.mean[0] <= 5.0
+    assert island.mean[1] == pytest.approx(island.x0[1])
+    assert np.all(np.isfinite(island.ask().X))
