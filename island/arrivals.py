@@ -37,9 +37,7 @@ class Arrivals:
                 # pycma injects genotypes; with bounds, the phenotype a migrant is must be
                 # mapped back (from inside the bounds), or a genome near a bound comes out
                 # of `ask` squeezed inwards.
-                low = np.array([-np.inf if b is None else b for b in bounds[0]])
-                high = np.array([np.inf if b is None else b for b in bounds[1]])
-                taken = [np.asarray(es.boundary_handler.inverse(np.clip(s, low, high)))
+                taken = [np.asarray(es.boundary_handler.inverse(clip_to_pycma_bounds(s, bounds)))
                          for s in taken]
             es.inject(taken, force=True)
         ids = list(range(self.next_id, self.next_id + len(taken)))
@@ -55,3 +53,12 @@ class Arrivals:
     def clear(self) -> None:
         """Forget the queue: a strategy rebuilt from scratch holds none of its injections."""
         self.pending = []
+
+
+def clip_to_pycma_bounds(x: np.ndarray, bounds: tuple[list[float | None], list[float | None]],
+                   ) -> np.ndarray:
+    """`x` clipped into pycma's `bounds` (a lower and an upper list, None: unbounded), which
+    refuses to map a point outside them back to a genotype."""
+    low = np.array([-np.inf if b is None else b for b in bounds[0]])
+    high = np.array([np.inf if b is None else b for b in bounds[1]])
+    return np.clip(x, low, high)

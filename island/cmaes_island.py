@@ -27,7 +27,7 @@ from typing import Any
 import cma
 import numpy as np
 
-from island.arrivals import Arrivals
+from island.arrivals import Arrivals, clip_to_pycma_bounds
 from island.stagnation import Stagnation
 
 COLLAPSED = 0.1  # a step size below this share of the initial one has stopped searching
@@ -207,10 +207,7 @@ class Island:
         its mean raised there once and ended its node (CI, 2026-12-08), so whatever the mean
         holds, a restart starts."""
         x = np.where(np.isfinite(x), x, self.x0).astype(float)
-        if self.bounds is None:
-            return x
-        return np.clip(x, *(_per_dimension(b, len(x), inf) for b, inf in
-                            zip(self.bounds, (-np.inf, np.inf), strict=True)))
+        return x if self.bounds is None else clip_to_pycma_bounds(x, self.bounds)
 
     def set_mean_rate(self, rate: float) -> None:
         """From the next generation on, the mean moves `rate` of the way (pycma's cmean)."""
@@ -328,13 +325,6 @@ class Island:
         popsize = min(self.popsize * 2, max(self.max_popsize, self.base_popsize))
         self.es = self._new_strategy(self.mean if around is None else around, popsize)
         self.progress.reset()
-
-
-def _per_dimension(bound: list[float | None], dim: int, none: float) -> np.ndarray:
-    """One side of pycma's bounds for every dimension: a shorter list repeats its last
-    value (as pycma reads it), None is no bound."""
-    values = [none if b is None else b for b in bound]
-    return np.array((values + values[-1:] * dim)[:dim], dtype=float)
 
 
 REMEMBERED = [f.name for f in fields(IslandState) if f.name != "cma"]
