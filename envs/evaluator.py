@@ -8,7 +8,6 @@ the genome chunk goes in and its fitness comes back.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
 import time
@@ -21,14 +20,7 @@ from envs.episodes import LIFETIME_FITNESS, lifetime_fitness, run_lifetimes
 from envs.network import PlasticNetwork
 from envs.pool import Aborted, WorkerPool
 from envs.random_policy import RandomPolicy, random_policy
-from envs.simulators import (
-    SIMULATORS,
-    EnvpoolBatch,
-    choose_simulator,
-    make_batch,
-    on_this_core,
-    stepping_threads,
-)
+from envs.simulators import SIMULATORS, choose_simulator, make_batch, stepping_threads
 from envs.spaces import EnvInfo, env_info
 from genome.layout import W_MAX
 from genome.spec import GenomeSpec
@@ -143,8 +135,6 @@ class LocalEvaluator:
         self.settings = settings
         self.info: EnvInfo = env_info(settings.env_id)
         self.sim = make_batch(settings.env_id, settings.simulated_in, threads)
-        # an envpool pool on one thread shares this thread's core during a call (on_this_core)
-        self._one_core = isinstance(self.sim, EnvpoolBatch) and threads == 1
         self._cpu_reported = 0.0  # this process's CPU seconds already accounted for
 
     def cpu_since_report(self) -> float:
@@ -170,9 +160,9 @@ class LocalEvaluator:
         L, K = seeds.shape[1:]
         network = PlasticNetwork(self.settings.spec, self.info, np.repeat(X, L, axis=0),
                                  w_max=self.settings.w_max, inputs=input_scale(self.settings))
-        with on_this_core() if self._one_core else contextlib.nullcontext():
-            returns, steps = run_lifetimes(self.sim, network, seeds.reshape(P * L, K),
-                                           tighter_cap(self.settings.max_steps, cap), floor)
+        returns, steps = run_lifetimes(self.sim, network,
+                                       seeds.reshape(P * L, K),
+                                       tighter_cap(self.settings.max_steps, cap), floor)
         return returns.reshape(P, L, K), steps
 
     def close(self) -> None:

@@ -21,15 +21,12 @@ episode.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import difflib
 import importlib
 import operator
-import os
 import sys
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 from types import ModuleType
 
@@ -174,48 +171,6 @@ def reset_keeps_state(env_id: str) -> bool:
     from a new one (from its first observation), and a genome's held-out score depended on
     which episodes each worker's environments had played before."""
     return str(gym.spec(env_id).entry_point).startswith("gymnasium.envs.box2d")
-
-
-@lru_cache(maxsize=1)
-def _sched_getcpu():
-    """libc's `sched_getcpu` (the core the calling thread runs on), or None off glibc/Linux."""
-    if not hasattr(os, "sched_setaffinity"):
-        return None
-    try:
-        getcpu = ctypes.CDLL(None, use_errno=True).sched_getcpu
-    except (OSError, AttributeError):
-        return None
-    getcpu.restype = ctypes.c_int
-    return getcpu
-
-
-@contextlib.contextmanager
-def on_this_core() -> Iterator[None]:
-    """Run the calling thread, and every thread it starts meanwhile, on the core it runs on
-    now; its own set of cores comes back at the end.
-
-    An envpool pool steps on a thread of its own: every call hands the batch to it and
-    waits. On different cores each hand-off wakes the other core (a LunarLander step of one
-    row cost 62-74 us of CPU, 38 us with both threads on one core; 17.3-17.9 against
-    14.5-14.7 us a row-step at 16 rows, 16.0-16.1 against 13.4-13.7 at 32). The pin holds
-    for one job, so between jobs the scheduler still places the worker where there is room.
-    """
-    getcpu = _sched_getcpu()
-    cpu = getcpu() if getcpu is not None else -1
-    if cpu < 0:
-        yield
-        return
-    mask = os.sched_getaffinity(0)
-    try:
-        os.sched_setaffinity(0, {cpu})
-    except OSError:  # a core the thread may not keep (a cgroup that changed meanwhile)
-        yield
-        return
-    try:
-        yield
-    finally:
-        with contextlib.suppress(OSError):
-            os.sched_setaffinity(0, mask)
 
 
 class GymnasiumBatch:

@@ -2,7 +2,6 @@
 batches keep the evaluation's guarantees (common random numbers, lifetimes, no leaks)."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +17,6 @@ from envs.simulators import (
     EnvpoolBatch,
     GymnasiumBatch,
     choose_simulator,
-    on_this_core,
     reset_keeps_state,
 )
 from genome import GenomeSpec, encode_genome, initial_vector
@@ -211,43 +209,6 @@ def test_each_worker_steps_its_own_envpool_pool():
     np.testing.assert_array_equal(got, expected)
     assert len(loaded) == 2 and all("classic_control_envpool" in maps for maps in loaded)
     assert all(n < 8 for n in threads)  # one stepping thread each, not one per core
-
-
-def _thread_cores() -> dict[int, str]:
-    """Each thread of this process and the cores it may run on (Cpus_allowed_list)."""
-    cores = {}
-    for task in Path("/proc/self/task").iterdir():
-        status = (task / "status").read_text()
-        cores[int(task.name)] = status.split("Cpus_allowed_list:")[1].split()[0]
-    return cores
-
-
-@pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
-                    reason="needs Linux and two cores to pin to one")
-def test_an_envpool_pool_steps_on_its_callers_core_during_a_call_and_the_cores_come_back():
-    """`on_this_core`: the calling thread and the pool thread it starts share one core (a
-    hand-off between cores cost a fifth more CPU per LunarLander step), only for the call."""
-    allowed = os.sched_getaffinity(0)
-    before = set(_thread_cores())
-    batch = EnvpoolBatch("LunarLander-v3")
-    with on_this_core():
-        pinned = os.sched_getaffinity(0)
-        batch.reset(np.arange(4))
-        started = {tid: cores for tid, cores in _thread_cores().items() if tid not in before}
-    assert len(pinned) == 1 and pinned <= allowed
-    assert started and set(started.values()) == {str(next(iter(pinned)))}
-    assert os.sched_getaffinity(0) == allowed
-    batch.close()
-    spec, X = _random_genome("LunarLander-v3")
-    settings = EvalSettings("LunarLander-v3", spec, None, "mean", simulator="envpool")
-    with Evaluator(settings, workers=0) as local:  # the evaluator holds the pin for a call
-        pinned_returns = local.episode_returns(X[None], [7, 8])
-        assert os.sched_getaffinity(0) == allowed
-        with on_this_core():  # pinned twice: the same episodes
-            assert (local.episode_returns(X[None], [7, 8]) == pinned_returns).all()
-    gymnasium = EvalSettings("LunarLander-v3", spec, None, "mean", simulator="gymnasium")
-    with Evaluator(gymnasium, workers=0) as local:
-        assert local._local._one_core is False  # no stepping thread to keep close
 
 
 def test_a_threaded_box2d_pool_scores_exactly_as_one_thread_does():
