@@ -82,6 +82,23 @@ LIFETIME_FITNESS = {
 }
 
 
+TRAIN_FITNESS = {
+    "mean": "the mean of its lifetimes' scores",
+    "lower_quarter": "the mean of its worst quarter of lifetimes (at least one): a rule that "
+                     "fails on some initial weights ranks below one that never does",
+}
+
+
+def across_lifetimes(lifetimes: np.ndarray, how: str) -> np.ndarray:
+    """A genome's training fitness from the scores of its lifetimes (P, L): see TRAIN_FITNESS."""
+    if how == "mean":
+        return lifetimes.mean(axis=-1)
+    if how == "lower_quarter":
+        worst = max(1, lifetimes.shape[-1] // 4)
+        return np.sort(lifetimes, axis=-1)[..., :worst].mean(axis=-1)
+    raise ValueError(f"unknown training fitness {how!r}; known: {', '.join(TRAIN_FITNESS)}")
+
+
 def _run_episode(
     sim: Batch, network: PlasticNetwork, obs: np.ndarray,
     totals: np.ndarray, max_steps: int | None, reward_floor: float | None = None,

@@ -51,6 +51,12 @@ class EvaluationConfig:
                            "learned across them")
     lifetime_fitness: str = option("last_half", "a lifetime's score: mean | last_half | "
                                    "weighted (later episodes count more)")
+    # Acrobot's hidden-8 rule: lifetimes from -474 to -79 about a mean of -130
+    # (experiments/results/acrobot-2026-12-07f/); the mean ranks a rule that fails on some
+    # initial weights level with one that never does
+    train_fitness: str = option("mean", "what CMA-ES ranks a genome by across its training "
+                                "lifetimes: mean | lower_quarter (the mean of its worst "
+                                "quarter); rounds, confirmations and held-out scores: the mean")
     max_steps: int = option(0, "cap on steps per episode; 0 keeps the environment's own limit")
     # a hovering LunarLander plays its 1,000 steps; the judge still sees them all
     train_max_steps: int = option(0, "cap on steps per TRAINING episode (the generations "
@@ -318,7 +324,7 @@ def read_config(path: str | Path) -> NodeConfig:
 
 def validate(config: NodeConfig) -> None:
     """Check ranges and names once, at the edge, so the inside can trust the config."""
-    from envs.episodes import LIFETIME_FITNESS
+    from envs.episodes import LIFETIME_FITNESS, TRAIN_FITNESS
     from envs.multi import ACROSS_ENVS
     from envs.simulators import SIMULATORS
     from genome.rules import (
@@ -365,6 +371,8 @@ def validate(config: NodeConfig) -> None:
         (ev.lifetime >= 1, "evaluation.lifetime", "must be at least 1 episode"),
         (ev.lifetime_fitness in LIFETIME_FITNESS, "evaluation.lifetime_fitness",
          f"{ev.lifetime_fitness!r} is not one of {', '.join(LIFETIME_FITNESS)}"),
+        (ev.train_fitness in TRAIN_FITNESS, "evaluation.train_fitness",
+         f"{ev.train_fitness!r} is not one of {', '.join(TRAIN_FITNESS)}"),
         (ev.max_steps >= 0, "evaluation.max_steps", "must be 0 (no cap) or positive"),
         (0 < evo.end_game_sigma <= 1, "evolution.end_game_sigma",
          "must be in (0, 1]"),

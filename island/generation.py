@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from envs import HELD_OUT_SEED_BASE, EvalSettings, Evaluation
+from envs.episodes import across_lifetimes
 from envs.random_policy import random_policy
 from genome.layout import named_rules
 from genome.spec import GenomeSpec
@@ -98,7 +99,8 @@ class Generations:
         scored = self._evaluate(population.X, self._seeds(self.validation.lifetimes),
                                 ev.train_reward_floor if floored else None,
                                 ev.train_max_steps if capped else None)
-        fitness = scored.fitness
+        fitness = scored.fitness if ev.train_fitness == "mean" else \
+            across_lifetimes(scored.lifetimes, ev.train_fitness)
         env_scores = self._env_scores(scored, int(np.argmax(fitness)))
         restarts = self.island.restarts
         improved = self.island.tell(population.X, fitness)
