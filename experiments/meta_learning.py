@@ -185,6 +185,10 @@ NODE_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
                 "mean at (the node's --init), instead of the family's hand-set start"}),
     "sigma": ("--sigma", {"type": float,
                           "help": "CMA-ES initial step size instead of the node's default"}),
+    "train_fitness": ("--train-fitness", {
+        "choices": ["mean", "lower_quarter"],
+        "help": "what CMA-ES ranks a genome by across its lifetimes (the node's "
+                "--train-fitness; unset: their mean)"}),
     "simulator": ("--simulator", {
         "choices": ["envpool", "gymnasium"],
         "help": "what steps the training episodes (the node's --simulator; unset: envpool "
