@@ -35,6 +35,8 @@ from typing import Any
 import msgspec
 from cached import BIN, ROOT, island_eval
 
+from envs.episodes import TRAIN_FITNESS
+from envs.simulators import SIMULATORS
 from island.lab.rule_study import EvalReport
 from island.record import HeldOut, of_kind, read_events, read_generations
 
@@ -186,11 +188,11 @@ NODE_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "sigma": ("--sigma", {"type": float,
                           "help": "CMA-ES initial step size instead of the node's default"}),
     "train_fitness": ("--train-fitness", {
-        "choices": ["mean", "lower_quarter"],
+        "choices": list(TRAIN_FITNESS),
         "help": "what CMA-ES ranks a genome by across its lifetimes (the node's "
                 "--train-fitness; unset: their mean)"}),
     "simulator": ("--simulator", {
-        "choices": ["envpool", "gymnasium"],
+        "choices": list(SIMULATORS),
         "help": "what steps the training episodes (the node's --simulator; unset: envpool "
                 "where it provides every environment as gymnasium does, else gymnasium)"}),
 }

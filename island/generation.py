@@ -99,6 +99,8 @@ class Generations:
         scored = self._evaluate(population.X, self._seeds(self.validation.lifetimes),
                                 ev.train_reward_floor if floored else None,
                                 ev.train_max_steps if capped else None)
+        # the mean is the evaluator's own fitness: several environments combine their means
+        # (`envs_fitness`), which a per-lifetime combination would not reproduce under `min`
         fitness = scored.fitness if ev.train_fitness == "mean" else \
             across_lifetimes(scored.lifetimes, ev.train_fitness)
         env_scores = self._env_scores(scored, int(np.argmax(fitness)))
