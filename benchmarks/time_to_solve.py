@@ -237,6 +237,10 @@ def main() -> None:
                 for s in seeds}
     if not args.summarise_only:
         run_all(commands, args.jobs, args.out / "_out")
+    unfinished = [s for s in seeds if not read_generations(args.out / f"seed-{s}" / "log.jsonl")]
+    if unfinished:
+        parser.error(f"no run in {args.out} for seed(s) {', '.join(map(str, unfinished))} "
+                     "(--seeds names the block that ran there)")
     runs = [read_run(s, args.out / f"seed-{s}", solved_at) for s in seeds]
     totals = summarise(sys.argv, args.env, args.flags, runs)
     text = table(totals)
