@@ -6,7 +6,8 @@ actions map its tanh output onto the action bounds. After every step the
 genome's learning rule changes `W` (biases stay as evolved), with a normalised
 reward as the third factor, and weights are clipped to `[-w_max, w_max]` so no
 rule can overflow the network. The arithmetic lives in `envs.kernels`,
-`envs.threefactor`, `envs.learned` and `envs.recurrent` (every one rows innermost);
+`envs.threefactor`, `envs.learned`, `envs.recurrent`, `envs.neuron_state` and
+`envs.contingency` (every one rows innermost);
 `envs.rule_kernels` picks a family's.
 
 A lifetime starts with `reset` (initial weights) and each of its episodes with
@@ -55,7 +56,7 @@ class PlasticNetwork:
             np.ascontiguousarray(X[:, : spec.n_weights]) if spec.kind.has_weights else None
         )
         self.plastic = spec.kind.has_rules
-        self._kernels = kernels_for(spec)
+        self._kernels = kernels_for(spec, info.discrete)
         rules = (spec.family.kernel_rules(batch_rules(spec, X)) if self.plastic
                  else np.zeros((self.P, 0, 0)))
         self._rows = RowArrays({  # rows innermost, as the kernels run them (envs/kernels.py)

@@ -14,7 +14,9 @@ with each episode, and the update itself:
   (whose state may scale the perturbations: the `-explore` families; whose episodes may
   play mirrored pairs of perturbations: the `-antithetic` families);
 - `NeuronState`: `recurrent-explore`'s perturbations, a gated recurrent cell per neuron
-  whose states both neurons of a synapse read (`neuron-state`).
+  whose states both neurons of a synapse read (`neuron-state`);
+- `Contingency`: threefactor's noise, a trace per neuron of what its noise changed, and
+  each input's previous activity (`contingency`).
 
 Every method takes the current rows (`RowArrays` with `params`, `rules`, `state`,
 `episode_seeds`, `reward_mean`, `reward_var`) and the step's activations, so a class
@@ -27,12 +29,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs import learned, neuron_state, recurrent, threefactor
+from envs import contingency, learned, neuron_state, recurrent, threefactor
 from envs.kernels import FAMILY_CODES, forward, layer_table, learn
 from envs.rows import RowArrays
 from envs.threefactor import forward_noisy
 from genome.rules import (
     ANTITHETIC_FAMILIES,
+    CONTINGENCY,
     EXPLORE_FAMILIES,
     LEARNED,
     RECURRENT_FAMILIES,
@@ -220,11 +223,37 @@ class NeuronState(ThreeFactor):
                                         REWARD_CLIP, w_max, self.n_s, self.n_units)
 
 
-def kernels_for(spec: GenomeSpec) -> Fixed:
-    """The kernels of a genome spec's rule (none for a `weights` genome)."""
+class Contingency(ThreeFactor):
+    """`contingency`: threefactor's noise; per neuron, a trace of what its noise changed and
+    its previous activity, all restarting with each episode."""
+
+    def __init__(self, spec: GenomeSpec, discrete: bool):
+        super().__init__(spec)
+        self.discrete = discrete
+        self.n_units = sum(spec.layer_sizes)
+
+    @property
+    def state_size(self) -> int:
+        return contingency.state_size(self.n_units)
+
+    @property
+    def trace_size(self) -> int:
+        return self.state_size
+
+    def learn(self, rows: RowArrays, acts: np.ndarray, clean: np.ndarray, reward: np.ndarray,
+              active: np.ndarray, done: np.ndarray, terminal: np.ndarray, w_max: float) -> None:
+        contingency.learn_contingency(rows["params"], self.layers, acts, clean, rows["rules"],
+                                      rows["state"], active, w_max, self.discrete)
+
+
+def kernels_for(spec: GenomeSpec, discrete: bool = False) -> Fixed:
+    """The kernels of a genome spec's rule (none for a `weights` genome); `discrete`: whether
+    the network's outputs choose one of several actions (`contingency` reads the choice)."""
     if not spec.kind.has_rules:
         return Fixed(spec)
     family = spec.family.kernel_family.name
+    if family == CONTINGENCY.name:
+        return Contingency(spec, discrete)
     if family == LEARNED.name:
         return Learned(spec)
     if family in {f.name for fs in (RECURRENT_FAMILIES, EXPLORE_FAMILIES, ANTITHETIC_FAMILIES)

@@ -233,6 +233,36 @@ neuron-state (state 4; neuron-state2 ... neuron-state8: `evaluation.rule_state`)
     remembering how episodes ended (its gate opens at an episode's end, where it takes
     tanh(3 end - 6 terminal)), read by the perturbation gate (p.post.h1 = -4); a lifetime
     of this start equals `recurrent-explore`'s start's.
+contingency
+    Each synapse learns what its neuron's exploration noise did to its input over the next
+    steps, and the weight becomes that effect times an evolved gain: a sensorimotor
+    contingency (O'Regan & Noe 2001) learnt by node perturbation (Fiete & Seung 2006), with
+    the change of the input in the place of the reward. Per synapse i -> o of layer l::
+
+        post    = tanh(W pre + b + noise_l xi_t),  clean: the same without xi_t
+        f_o     = post_o - clean_o, or for a discrete-action network's outputs
+                  1 [o taken] - 1 [o the clean network's choice]  (what the noise changed)
+        dW_oi   = eta_l gain_l e_o (pre_i(t) - pre_i(t - 1)) - decay_l W_oi   every step
+        e_o     = trace_l e_o + f_o                    per neuron, zeroed at each episode's start
+
+    With gain > 0 a unit comes to drive the inputs it moves in the direction it moves them
+    (pumping: Acrobot's swing-up, whose best simple controllers push with the joint's
+    velocity); with gain < 0 it comes to oppose them (balancing: CartPole). No reward enters:
+    what the rule learns within a lifetime is its body's response to its actions, and what
+    evolution chooses is which response to want. Five parameters per layer::
+
+        eta    10^z, z in [-6, 0]            0.3
+        decay  10^z, z in [-8, -1]           1e-6
+        noise  10^z, z in [-4, 0.5]          1.5
+        trace  1 - 10^z, z in [-4, 0]        0.1
+        gain   z, in [-10, 10]               1.0
+
+    The start pumps: hand-set on a random linear Acrobot-v1 network it learns to torque
+    with the second joint's velocity against a fraction of the first's (the two weights
+    it grows most: sign(dtheta2 - c dtheta1) is a -79 controller), and plays about -100
+    from the third episode of a lifetime (50 lifetimes of a tuning block, 2^31 +
+    135,000,000). With gain -1 on CartPole-v1 it learns to oppose the pole's velocity but
+    barely its angle, whose change in one step is small beside the others: about 90.
 """
 
 from __future__ import annotations
@@ -641,6 +671,24 @@ def neuron_state_size(family: RuleFamily) -> int | None:
     return sizes[0] if sizes else None
 
 
+CONTINGENCY = RuleFamily(
+    name="contingency",
+    params=(
+        _LEARNER_ETA,
+        replace(_DECAY, initial=1e-6),
+        replace(_NOISE, initial=1.5),
+        RuleParam("trace", COMPLEMENT_LOG10, 0.1, -4.0, 0.0,
+                  "decay per step of each neuron's trace of its noise's effect, "
+                  "searched as log10(1 - trace)"),
+        RuleParam("gain", LINEAR, 1.0, -10.0, 10.0,
+                  "sign and size of the wanted effect: > 0 drive what a unit moves, < 0 "
+                  "oppose it"),
+    ),
+    doc=("Sensorimotor contingency: dW_oi = eta gain e_o (pre_i(t) - pre_i(t-1)) - decay W, "
+         "e_o = trace e_o + (what unit o's noise changed: its activity, or the action)"),
+)
+
+
 def restricted(base: RuleFamily, name: str, evolved: tuple[str, ...], doc: str) -> RuleFamily:
     """`base` with only the parameters `evolved` searched; the rest stay at their initial values."""
     return RuleFamily(
@@ -675,7 +723,7 @@ THREEFACTOR_ABCD = RuleFamily(
 FAMILIES: dict[str, RuleFamily] = {
     f.name: f for f in (HEBBIAN, OJA, THREEFACTOR, THREEFACTOR_ABCD, LEARNED, PERTURBATION,
                        *RECURRENT_FAMILIES.values(), *EXPLORE_FAMILIES.values(),
-                       *ANTITHETIC_FAMILIES.values(), *NEURON_STATE_FAMILIES.values())
+                       *ANTITHETIC_FAMILIES.values(), *NEURON_STATE_FAMILIES.values(), CONTINGENCY)
 }
 
 
