@@ -2,7 +2,8 @@
 
 For each environment: one `island-node` evolves a `rules` genome of a rule
 family (`--family`: `threefactor`, `learned`, `perturbation`, `recurrent`,
-`recurrent-explore`, `recurrent-explore-antithetic` or `neuron-state`; a linear network unless
+`recurrent-explore`, `recurrent-explore-antithetic`, `neuron-state` or `contingency`; a linear
+network unless
 `--hidden`, random initial weights every lifetime),
 then `island-eval --json --compare 5` scores its champion on 100 held-out
 lifetimes against 5 random rules, the same rule with learning off (decay, noise
@@ -229,7 +230,7 @@ def main() -> int:
     parser.add_argument("--family", default="threefactor",
                         choices=["threefactor", "learned", "perturbation", "recurrent",
                                  "recurrent-explore", "recurrent-explore-antithetic",
-                                 "neuron-state"])
+                                 "neuron-state", "contingency"])
     add_node_options(parser, NODE_OPTIONS)
     parser.add_argument("--normalise-obs", action="store_true",
                         help="standardise the network's inputs by a random policy's "
