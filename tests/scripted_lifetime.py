@@ -2,7 +2,7 @@
 the parts of a plain numpy transcription that the rule families share, and the check that a
 batch scores each genome with a rule state as it scores it alone.
 
-The learned, recurrent and neuron-state kernels are each checked against a plain numpy
+The learned, recurrent, neuron-state and contingency kernels are each checked against a plain numpy
 transcription of their equations on the same lifetime: up to four episodes of 6-12 steps,
 two of them ending in a terminal state, with a genome whose learning rate and noise are
 large enough to matter.
@@ -23,18 +23,19 @@ Episode = tuple[int, np.ndarray, np.ndarray, bool]  # seed, observations, reward
 
 
 def play(family: RuleFamily, layers: tuple[int, ...], episodes: int = 4,
+         env: str = "LunarLander-v3",
          ) -> tuple[GenomeSpec, np.ndarray, list[Episode], PlasticNetwork]:
     """The spec, the genome, the first `episodes` episodes, and the network after it has
-    lived them."""
-    info = env_info("LunarLander-v3")
+    lived them, in `env`'s action space (its observations are scripted)."""
+    info = env_info(env)
     spec = GenomeSpec("weights+rules", layers, family.name)
     x = initial_vector(spec) + 0.5 * np.random.default_rng(4).standard_normal(spec.dim)
     rules = x[rule_slice(spec)].reshape(spec.n_layers, -1)
     rules[:, family.index("eta")] = -1.0  # eta 0.1: large enough to matter
-    for name in ("noise", "jitter", "anneal"):
+    for name in {"noise", "jitter", "anneal"} & set(family.names):
         rules[:, family.index(name)] = -0.5
     rng = np.random.default_rng(8)
-    lived = [(seed, rng.standard_normal((n, 8)), 3 * rng.standard_normal(n), terminal)
+    lived = [(seed, rng.standard_normal((n, layers[0])), 3 * rng.standard_normal(n), terminal)
              for seed, n, terminal in [(17, 12, False), (99, 7, True), (5, 9, True),
                                        (41, 6, False)][:episodes]]
     net = PlasticNetwork(spec, info, x)
