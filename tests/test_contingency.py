@@ -1,6 +1,8 @@
 """The `contingency` rule family: its equations, that its weights come to be its actions'
 effects times its gain, and that its hand-set start learns Acrobot-v1."""
 
+import re
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -98,3 +100,12 @@ def test_contingency_parameters_do_not_grow_with_width():
     for hidden in [(), (16,), (256, 256)]:
         spec = GenomeSpec("rules", (6, *hidden, 3), CONTINGENCY.name)
         assert spec.n_rule_params == spec.n_layers * 5 <= MAX_RULE_PARAMS
+
+
+def test_every_contingency_parameter_is_documented_with_its_initial_value():
+    import genome.rules as rules
+
+    table = rules.__doc__.split("\ncontingency\n")[1]
+    for p in CONTINGENCY.params:
+        (line,) = [ln for ln in table.splitlines() if re.match(rf"\s*{p.name}\s", ln)]
+        assert float(re.search(r"\]\s+(\S+)", line).group(1)) == p.initial
