@@ -4,7 +4,11 @@ Scored beside an evolved rule on the same held-out seeds (`island-eval`), it say
 evolution added to the start it was given.
 
     .venv/bin/python experiments/hand_set_genome.py OUT --family recurrent-explore [--hidden 16]
-        [--env CartPole-v1] [--lifetime 20]
+        [--env CartPole-v1] [--lifetime 20] [--normalise-obs] [--set gain=-1 ...]
+
+`--set NAME=VALUE` changes one rule parameter of every layer (natural units) from the
+family's start: a hand-set variant, or a start for `--init` on a task that wants another
+sign (the `contingency` family's gain).
 """
 
 from __future__ import annotations
@@ -24,15 +28,30 @@ def main() -> int:
     parser.add_argument("--hidden", default="", help="hidden layer widths, as the node's --hidden")
     parser.add_argument("--env", default="CartPole-v1")
     parser.add_argument("--lifetime", type=int, default=20)
+    parser.add_argument("--normalise-obs", action="store_true",
+                        help="the genome's inputs are standardised (evaluation.normalise_obs)")
+    parser.add_argument("--set", nargs="+", default=[], metavar="NAME=VALUE",
+                        help="rule parameters of every layer, natural units, instead of the start")
     args = parser.parse_args()
     info = env_info(args.env)
     hidden = [int(w) for w in args.hidden.split(",") if w]
     spec = GenomeSpec("rules", (info.obs_dim, *hidden, info.act_dim), args.family)
+    x = initial_vector(spec)
+    rules = x.reshape(spec.n_layers, -1)  # a rules genome is its layers' rules, in order
+    for item in args.set:
+        name, _, value = item.partition("=")
+        if name not in spec.family.names or not value:
+            parser.error(f"--set {item}: not NAME=VALUE with NAME one of "
+                         f"{', '.join(spec.family.names)}")
+        param = spec.family.params[spec.family.index(name)]
+        rules[:, spec.family.index(name)] = param.to_search(float(value))
     meta = {"env": args.env, "envs": [args.env], "generation": 0, "evaluations": 0,
             "chosen_by": f"hand-set: the {args.family} family's initial rule, no evolution",
             "max_steps": 0, "lifetime": args.lifetime, "lifetime_fitness": "last_half",
-            "w_max": 5.0, "normalise_obs": False}
-    args.out.write_bytes(encode_genome(spec, initial_vector(spec), meta))
+            "w_max": 5.0, "normalise_obs": args.normalise_obs}
+    if args.set:
+        meta["chosen_by"] += f", with {' '.join(args.set)}"
+    args.out.write_bytes(encode_genome(spec, x, meta))
     print(f"{args.out}: {spec.rule_family} on {spec.layer_sizes}")
     return 0
 
