@@ -36,7 +36,7 @@ class EvaluationConfig:
     rule_family: str = option("hebbian", "learning rule: hebbian | oja | threefactor | "
                               "threefactor-abcd | learned | perturbation | recurrent | "
                               "recurrent-explore | recurrent-explore-antithetic | "
-                              "neuron-state")
+                              "neuron-state | contingency")
     rule_state: int = option(4, "numbers of state per synapse (2-8) for the recurrent "
                              "families; per neuron, for neuron-state")
     hidden: list[int] | None = option(None, "hidden layer widths, e.g. 16,16; unset: sized "
