@@ -40,11 +40,15 @@ def main() -> int:
     rules = x.reshape(spec.n_layers, -1)  # a rules genome is its layers' rules, in order
     for item in args.set:
         name, _, value = item.partition("=")
-        if name not in spec.family.names or not value:
+        try:
+            natural = float(value)
+        except ValueError:
+            natural = None
+        if name not in spec.family.names or natural is None:
             parser.error(f"--set {item}: not NAME=VALUE with NAME one of "
-                         f"{', '.join(spec.family.names)}")
+                         f"{', '.join(spec.family.names)} and VALUE a number")
         param = spec.family.params[spec.family.index(name)]
-        rules[:, spec.family.index(name)] = param.to_search(float(value))
+        rules[:, spec.family.index(name)] = param.to_search(natural)
     meta = {"env": args.env, "envs": [args.env], "generation": 0, "evaluations": 0,
             "chosen_by": f"hand-set: the {args.family} family's initial rule, no evolution",
             "max_steps": 0, "lifetime": args.lifetime, "lifetime_fitness": "last_half",

@@ -109,3 +109,24 @@ def test_every_contingency_parameter_is_documented_with_its_initial_value():
     for p in CONTINGENCY.params:
         (line,) = [ln for ln in table.splitlines() if re.match(rf"\s*{p.name}\s", ln)]
         assert float(re.search(r"\]\s+(\S+)", line).group(1)) == p.initial
+
+
+def test_a_hand_set_start_with_another_gain_is_written_and_a_bad_value_refused(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from genome import decode_genome
+
+    script = Path(__file__).resolve().parent.parent / "experiments" / "hand_set_genome.py"
+    out = tmp_path / "start.msgpack"
+    run = [sys.executable, str(script), str(out), "--family", CONTINGENCY.name, "--env",
+           "LunarLander-v3", "--hidden", "4", "--normalise-obs", "--set"]
+    subprocess.run([*run, "gain=-1", "noise=0.5"], check=True, capture_output=True)
+    spec, x, meta = decode_genome(out.read_bytes())
+    natural = CONTINGENCY.to_natural(x.reshape(spec.n_layers, -1))
+    np.testing.assert_allclose(natural[:, CONTINGENCY.index("gain")], [-1.0, -1.0])
+    np.testing.assert_allclose(natural[:, CONTINGENCY.index("noise")], [0.5, 0.5])
+    assert meta["normalise_obs"] and "gain=-1" in meta["chosen_by"]
+    bad = subprocess.run([*run, "gain=minus"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "--set gain=minus" in bad.stderr.strip().splitlines()[-1]
