@@ -1,5 +1,8 @@
 """Genome specs, layouts and the codec: what evolves must round-trip and reject garbage clearly."""
 
+from dataclasses import replace
+from pathlib import Path
+
 import msgpack
 import numpy as np
 import pytest
@@ -150,3 +153,16 @@ def test_a_rule_of_one_width_round_trips_runs_and_grafts_onto_another(family):
     assert admission.outcome == GRAFTED
     with Evaluator(EvalSettings("CartPole-v1", wide), workers=0) as ev:
         assert np.isfinite(ev.evaluate(admission.x[None, :], [[1, 2]]).fitness).all()
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parent.parent / "examples"
+                                         / "genomes").glob("*.msgpack")), ids=lambda p: p.name)
+def test_every_shipped_genome_reads_and_plays_in_its_own_environment(path):
+    """A change to a family's parameters or kernels must not strand the genomes that ship."""
+    from island.lab.genome_file import GenomeFile
+
+    spec, x, settings = GenomeFile.read(path).scored_in()
+    settings = replace(settings, max_steps=30)
+    with Evaluator(settings, workers=0) as ev:
+        returns = ev.episode_returns(x[None, :], np.array([[7, 8]]))
+    assert returns.shape == (1, 1, 2) and np.isfinite(returns).all()
