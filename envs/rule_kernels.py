@@ -246,7 +246,7 @@ class Contingency(ThreeFactor):
                                       rows["state"], active, w_max, self.discrete)
 
 
-def kernels_for(spec: GenomeSpec, discrete: bool = False) -> Fixed:
+def kernels_for(spec: GenomeSpec, discrete: bool) -> Fixed:
     """The kernels of a genome spec's rule (none for a `weights` genome); `discrete`: whether
     the network's outputs choose one of several actions (`contingency` reads the choice)."""
     if not spec.kind.has_rules:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from envs import env_info
 from genome import GenomeSpec, encode_genome, initial_vector
+from genome.layout import rule_slice
 
 
 def main() -> int:
@@ -37,7 +38,7 @@ def main() -> int:
     hidden = [int(w) for w in args.hidden.split(",") if w]
     spec = GenomeSpec("rules", (info.obs_dim, *hidden, info.act_dim), args.family)
     x = initial_vector(spec)
-    rules = x.reshape(spec.n_layers, -1)  # a rules genome is its layers' rules, in order
+    rules = x[rule_slice(spec)].reshape(spec.n_layers, -1)  # a view: --set writes into x
     for item in args.set:
         name, _, value = item.partition("=")
         try:

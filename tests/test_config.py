@@ -129,10 +129,10 @@ def test_unset_network_sizes_follow_the_environment_and_are_recorded():
 def test_the_rule_family_help_names_every_family_but_the_sized_variants():
     from dataclasses import fields
 
-    from genome.rules import FAMILIES, SIZED_BY_STATE, sized_family_name
+    from genome.rules import FAMILIES, RECURRENT_STATES, SIZED_BY_STATE, sized_family_name
     from island.config import EvaluationConfig
 
     (field,) = [f for f in fields(EvaluationConfig) if f.name == "rule_family"]
     named = {name.strip() for name in field.metadata["help"].split(":")[1].split("|")}
-    sized = {sized_family_name(f, s) for f in SIZED_BY_STATE for s in range(2, 9)}
+    sized = {sized_family_name(f, s) for f in SIZED_BY_STATE for s in RECURRENT_STATES}
     assert named == (set(FAMILIES) - sized) | set(SIZED_BY_STATE)
